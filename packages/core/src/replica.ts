@@ -1,0 +1,1380 @@
+/**
+ * The PBFT replica as a pure, deterministic state machine (Castro & Liskov, OSDI '99).
+ *
+ * One input at a time goes in (`step`), the effects come out: records to persist, then frames
+ * to send, then what was executed. No clocks, timers, randomness or I/O: time is a tick count.
+ *
+ * Two kinds of failure, kept apart:
+ * - input from a peer or an agent that fails validation is rejected with a typed, counted reason;
+ * - a broken invariant of our own state is a bug: `assert` throws and the host should crash.
+ */
+import { type ReplyAuthenticator, signBody, signedReplies } from './auth.ts';
+import { bytesEqual, decodeCanonical, encodeCanonical, toHex } from './codec.ts';
+import {
+  type ClusterConfig,
+  DEFAULT_PROTOCOL_CONFIG,
+  LIMITS,
+  type ProtocolConfig,
+  type Quorums,
+  quorumsOf,
+  validateCluster,
+  validateProtocol,
+} from './config.ts';
+import type { CryptoBackend } from './crypto.ts';
+import {
+  type Batch,
+  type Body,
+  type Checkpoint,
+  type Commit,
+  type Committed,
+  type CommittedEntry,
+  type DecodeLimits,
+  decodeFrame,
+  encodeBody,
+  encodeFrame,
+  type FetchCommitted,
+  type FetchState,
+  type Frame,
+  MessageType,
+  makeBatch,
+  type NewView,
+  type PreparedProof,
+  type Prepare,
+  type PrePrepare,
+  type Reply,
+  type Request,
+  type Signed,
+  type State,
+  type ViewChange,
+} from './messages.ts';
+import type { Receipt } from './receipt.ts';
+import type { ExecutionContext, StateMachine } from './state-machine.ts';
+import type {
+  CommitProof,
+  ExecutedBatch,
+  ExecutedRequest,
+  Outbound,
+  RejectionCode,
+  ReplicaInput,
+  ReplicaOutput,
+  ReplicaStatus,
+} from './types.ts';
+
+export interface ReplicaOptions {
+  readonly id: number;
+  readonly cluster: ClusterConfig;
+  readonly protocol?: Partial<ProtocolConfig>;
+  readonly crypto: CryptoBackend;
+  /** This replica's 64-byte Ed25519 secret key. */
+  readonly secretKey: Uint8Array;
+  readonly stateMachine: StateMachine;
+  /** How replies to agents are authenticated; Ed25519 signatures by default. */
+  readonly replyAuthenticator?: ReplyAuthenticator;
+  /** The tick count at start. The daemon passes wall-clock time in ticks so primaries' timestamps stay comparable across restarts. */
+  readonly clockStart?: number;
+}
+
+export class InvariantError extends Error {
+  readonly code = 'INVARIANT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvariantError';
+  }
+}
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantError(message);
+}
+
+interface LogEntry {
+  readonly sequence: number;
+  /** The view that `prePrepare`, `prepares`, `commits` and `prepared` belong to. */
+  view: number;
+  prePrepare: Signed<PrePrepare> | undefined;
+  prepares: Map<number, Signed<Prepare>>;
+  commits: Map<number, Signed<Commit>>;
+  prepared: boolean;
+  /** The prepared certificate from the highest view in which this replica prepared this sequence. */
+  preparedProof: PreparedProof | undefined;
+  committed: (CommitProof & { via: 'protocol' | 'fetch' }) | undefined;
+  /** Batches known for this sequence, by digest (hex). */
+  batches: Map<string, Batch>;
+}
+
+interface PendingRequest {
+  readonly request: Signed<Request>;
+  readonly digestHex: string;
+  receivedAt: number;
+  /** Sequence this request was assigned to in the current view (primary), if any. */
+  assigned: number | undefined;
+}
+
+interface ClientRecord {
+  readonly requestId: number;
+  readonly result: Uint8Array;
+  readonly sequence: number;
+}
+
+interface StableCheckpoint {
+  readonly sequence: number;
+  readonly digest: Uint8Array;
+  readonly proof: readonly Signed<Checkpoint>[];
+  readonly snapshot: Uint8Array;
+}
+
+interface StoredViewChange {
+  readonly signed: Signed<ViewChange>;
+  readonly batches: readonly Batch[];
+}
+
+const requestKey = (agent: string, requestId: number): string => `${agent}\u0000${requestId}`;
+
+export class Replica {
+  readonly id: number;
+  readonly #cluster: ClusterConfig;
+  readonly #protocol: ProtocolConfig;
+  readonly #quorums: Quorums;
+  readonly #crypto: CryptoBackend;
+  readonly #secretKey: Uint8Array;
+  readonly #stateMachine: StateMachine;
+  readonly #replyAuthenticator: ReplyAuthenticator;
+  readonly #agentKeys: Map<string, Uint8Array>;
+  readonly #decodeLimits: DecodeLimits;
+  readonly #nullBatch: Batch;
+
+  #now: number;
+  #view = 0;
+  #changingView = false;
+  /** Consecutive view changes without progress; the timeout doubles with each. */
+  #viewChangeStreak = 0;
+  #viewChangeArmedAt: number | undefined;
+  #latestViewChange = new Map<number, StoredViewChange>();
+  #validViewChanges = new Set<string>();
+
+  #log = new Map<number, LogEntry>();
+  #lastExecuted = 0;
+  #agreedTime = 0;
+  #stable: StableCheckpoint;
+  #ownCheckpoints = new Map<number, { digest: Uint8Array; snapshot: Uint8Array }>();
+  #checkpointVotes = new Map<number, Map<number, Signed<Checkpoint>>>();
+  #aheadCheckpoints = new Map<number, Signed<Checkpoint>[]>();
+  #transferTarget: { sequence: number; digest: Uint8Array; proof: readonly Signed<Checkpoint>[] } | undefined;
+
+  #clients = new Map<string, ClientRecord>();
+  #pending = new Map<string, PendingRequest>();
+  #pendingPerAgent = new Map<string, Set<number>>();
+
+  #nextSequence = 1;
+  #lastProposalAt: number;
+  #lastProposedTimestamp = 0;
+  #lastProgressSeenAt: number;
+  #lastExecutedAt: number;
+  #highestSeenSequence = 0;
+  #lastFetchAt = Number.NEGATIVE_INFINITY;
+  #fetchRound = 0;
+  #lastServedAt = new Map<number, number>();
+  #futureBuffer: { view: number; sender: number; frame: Frame; raw: Uint8Array }[] = [];
+
+  #counts: Partial<Record<RejectionCode, number>> = {};
+  #out: ReplicaOutput = emptyOutput();
+
+  constructor(options: ReplicaOptions) {
+    validateCluster(options.cluster);
+    const protocol = { ...DEFAULT_PROTOCOL_CONFIG, ...options.protocol };
+    validateProtocol(protocol);
+    assert(Number.isInteger(options.id) && options.id >= 0 && options.id < options.cluster.replicas.length, 'replica id out of range');
+    this.id = options.id;
+    this.#cluster = options.cluster;
+    this.#protocol = protocol;
+    this.#quorums = quorumsOf(options.cluster.replicas.length);
+    this.#crypto = options.crypto;
+    this.#secretKey = options.secretKey;
+    this.#stateMachine = options.stateMachine;
+    this.#replyAuthenticator = options.replyAuthenticator ?? signedReplies(options.crypto, options.secretKey);
+    this.#agentKeys = new Map(options.cluster.agents.map((agent) => [agent.id, agent.publicKey]));
+    const entriesMax = Math.max(protocol.watermarkWindow, LIMITS.committedBatchesPerFetchMax);
+    this.#decodeLimits = {
+      batchSizeMax: protocol.batchSizeMax,
+      operationBytesMax: protocol.operationBytesMax,
+      entriesMax,
+      snapshotBytesMax: LIMITS.frameBytesMax,
+    };
+    this.#nullBatch = makeBatch(0, [], this.#crypto.hash);
+    this.#now = options.clockStart ?? 0;
+    this.#lastProposalAt = this.#now;
+    this.#lastProgressSeenAt = this.#now;
+    this.#lastExecutedAt = this.#now;
+    const snapshot = this.#takeSnapshot();
+    this.#stable = { sequence: 0, digest: this.#crypto.hash(snapshot), proof: [], snapshot };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Entry point
+
+  step(input: ReplicaInput): ReplicaOutput {
+    this.#out = emptyOutput();
+    if (input.kind === 'tick') this.#onTick(input.ticks ?? 1);
+    else this.#onFrame(input.frame);
+    this.#checkInvariants();
+    const out = this.#out;
+    this.#out = emptyOutput();
+    return out;
+  }
+
+  status(): ReplicaStatus {
+    return {
+      id: this.id,
+      view: this.#view,
+      changingView: this.#changingView,
+      primary: this.#primaryOf(this.#view),
+      lastExecuted: this.#lastExecuted,
+      stableCheckpoint: this.#stable.sequence,
+      lowWatermark: this.#low,
+      highWatermark: this.#high,
+      agreedTime: this.#agreedTime,
+      now: this.#now,
+      logSize: this.#log.size,
+      pendingRequests: this.#pending.size,
+    };
+  }
+
+  /** Rejected inputs so far, by reason. */
+  rejections(): Readonly<Partial<Record<RejectionCode, number>>> {
+    return { ...this.#counts };
+  }
+
+  /** Digest of the state at the last stable checkpoint. */
+  stableStateDigest(): Uint8Array {
+    return this.#stable.digest;
+  }
+
+  /**
+   * A receipt for an executed request, while its batch is still in the log (above the last
+   * stable checkpoint). Anyone with the cluster's public keys can check it with `verifyReceipt`.
+   */
+  receipt(sequence: number, agent: string, requestId: number): Receipt | undefined {
+    const entry = this.#log.get(sequence);
+    if (entry?.committed === undefined || sequence > this.#lastExecuted) return undefined;
+    const batch = entry.batches.get(toHex(entry.committed.digest));
+    if (batch === undefined) return undefined;
+    const request = batch.requests.find((r) => r.body.agent === agent && r.body.requestId === requestId);
+    if (request === undefined) return undefined;
+    return {
+      request: { bytes: request.bytes, signature: request.signature },
+      sequence,
+      view: entry.committed.view,
+      timestamp: batch.timestamp,
+      requestDigests: batch.requests.map((r) => this.#crypto.hash(r.bytes)),
+      commits: entry.committed.commits.map((c) => ({ bytes: c.bytes, signature: c.signature })),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Derived values
+
+  get #low(): number {
+    return this.#stable.sequence;
+  }
+  get #high(): number {
+    return this.#stable.sequence + this.#protocol.watermarkWindow;
+  }
+  #primaryOf(view: number): number {
+    return view % this.#quorums.n;
+  }
+  get #isPrimary(): boolean {
+    return this.#primaryOf(this.#view) === this.id;
+  }
+  #inWatermarks(sequence: number): boolean {
+    return sequence > this.#low && sequence <= this.#high;
+  }
+  #timeoutTicks(): number {
+    return this.#protocol.requestTimeoutTicks * 2 ** Math.min(this.#viewChangeStreak, this.#protocol.viewChangeBackoffMax);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Output helpers
+
+  #reject(code: RejectionCode, detail: string): void {
+    this.#counts[code] = (this.#counts[code] ?? 0) + 1;
+    this.#out.rejected.push({ code, detail });
+  }
+
+  #sign<B extends Body>(body: B): Signed<B> {
+    return signBody(body, this.#crypto, this.#secretKey);
+  }
+
+  #send(to: Outbound['to'], signed: Signed, batches: readonly Batch[] = []): Uint8Array {
+    const frame = encodeFrame(signed, batches);
+    this.#out.send.push({ to, type: signed.body.type, frame });
+    return frame;
+  }
+
+  #broadcast(signed: Signed, batches: readonly Batch[] = []): Uint8Array {
+    return this.#send({ kind: 'replicas' }, signed, batches);
+  }
+
+  #persistLog(sequence: number, frame: Uint8Array): void {
+    this.#out.persist.push({ kind: 'log', sequence, frame });
+  }
+
+  #persistView(): void {
+    this.#out.persist.push({ kind: 'view', view: this.#view, changing: this.#changingView });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Dispatch
+
+  #onFrame(raw: Uint8Array): void {
+    const decoded = decodeFrame(raw, this.#decodeLimits, this.#crypto.hash);
+    if (!decoded.ok) {
+      this.#reject(decoded.reason, `frame of ${raw.byteLength} bytes`);
+      return;
+    }
+    const frame = decoded.value;
+    if (!this.#verifySender(frame)) return;
+    this.#dispatch(frame, raw);
+  }
+
+  #verifySender(signed: Signed): boolean {
+    const body = signed.body;
+    let publicKey: Uint8Array | undefined;
+    if (body.type === MessageType.request) {
+      publicKey = this.#agentKeys.get(body.agent);
+      if (publicKey === undefined) {
+        this.#reject('UNKNOWN_SENDER', `agent ${body.agent}`);
+        return false;
+      }
+    } else {
+      publicKey = this.#cluster.replicas[body.replica]?.publicKey;
+      if (publicKey === undefined) {
+        this.#reject('UNKNOWN_SENDER', `replica ${body.replica}`);
+        return false;
+      }
+    }
+    if (!this.#crypto.verify(signed.bytes, signed.signature, publicKey)) {
+      this.#reject('BAD_SIGNATURE', `type ${body.type} from ${body.type === MessageType.request ? body.agent : body.replica}`);
+      return false;
+    }
+    return true;
+  }
+
+  #dispatch(frame: Frame, raw: Uint8Array): void {
+    const body = frame.body;
+    switch (body.type) {
+      case MessageType.request:
+        return this.#onRequest(frame as Frame<Request>, raw);
+      case MessageType.prePrepare:
+        return this.#onPrePrepare(frame as Frame<PrePrepare>, raw);
+      case MessageType.prepare:
+        return this.#onPrepare(frame as Frame<Prepare>, raw);
+      case MessageType.commit:
+        return this.#onCommit(frame as Frame<Commit>, raw);
+      case MessageType.checkpoint:
+        return this.#onCheckpoint(frame as Frame<Checkpoint>, raw);
+      case MessageType.viewChange:
+        return this.#onViewChange(frame as Frame<ViewChange>, raw);
+      case MessageType.newView:
+        return this.#onNewView(frame as Frame<NewView>, raw);
+      case MessageType.fetchState:
+        return this.#onFetchState(frame as Frame<FetchState>);
+      case MessageType.state:
+        return this.#onState(frame as Frame<State>);
+      case MessageType.fetchCommitted:
+        return this.#onFetchCommitted(frame as Frame<FetchCommitted>);
+      case MessageType.committed:
+        return this.#onCommitted(frame as Frame<Committed>, raw);
+      case MessageType.reply:
+        return this.#reject('UNEXPECTED_TYPE', 'replicas do not take replies');
+    }
+  }
+
+  /**
+   * Is a normal-case message for the view we are working in? Older views are rejected; newer
+   * ones (or ours while we are still changing into it) are buffered, boundedly, for when we get there.
+   */
+  #acceptView(view: number, frame: Frame, raw: Uint8Array): boolean {
+    if (view < this.#view) {
+      this.#reject('STALE_VIEW', `view ${view} < ${this.#view}`);
+      return false;
+    }
+    if (view > this.#view || this.#changingView) {
+      const sender = (frame.body as { replica: number }).replica;
+      const perSenderMax = 2 * this.#protocol.watermarkWindow;
+      const fromSender = this.#futureBuffer.filter((item) => item.sender === sender).length;
+      if (fromSender >= perSenderMax) {
+        this.#reject('FUTURE_VIEW_BUFFER_FULL', `view ${view} from ${sender}`);
+        return false;
+      }
+      this.#futureBuffer.push({ view, sender, frame, raw });
+      return false;
+    }
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests
+
+  #onRequest(frame: Frame<Request>, raw: Uint8Array): void {
+    const request = frame.body;
+    const client = this.#clients.get(request.agent);
+    if (client !== undefined && request.requestId <= client.requestId) {
+      if (request.requestId === client.requestId) this.#sendReply(request.agent, client);
+      else this.#reject('STALE_REQUEST', `agent ${request.agent} request ${request.requestId} <= ${client.requestId}`);
+      return;
+    }
+    const key = requestKey(request.agent, request.requestId);
+    const existing = this.#pending.get(key);
+    if (existing !== undefined) {
+      if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes))) {
+        this.#reject('CONFLICTING_VOTE', `agent ${request.agent} signed two requests with id ${request.requestId}`);
+      }
+      return;
+    }
+    if (!this.#addPending(frame)) return;
+    if (this.#changingView) return;
+    if (this.#isPrimary) this.#propose();
+    else this.#out.send.push({ to: { kind: 'replica', id: this.#primaryOf(this.#view) }, type: MessageType.request, frame: raw });
+  }
+
+  #addPending(request: Signed<Request>, assigned?: number): boolean {
+    const { agent, requestId } = request.body;
+    const ids = this.#pendingPerAgent.get(agent) ?? new Set<number>();
+    if (ids.size >= this.#protocol.pendingRequestsPerAgentMax || this.#pending.size >= LIMITS.pendingRequestsMax) {
+      this.#reject('PENDING_REQUESTS_FULL', `agent ${agent} has ${ids.size} pending`);
+      return false;
+    }
+    ids.add(requestId);
+    this.#pendingPerAgent.set(agent, ids);
+    this.#pending.set(requestKey(agent, requestId), {
+      request,
+      digestHex: toHex(this.#crypto.hash(request.bytes)),
+      receivedAt: this.#now,
+      assigned,
+    });
+    return true;
+  }
+
+  /** Drops pending requests of `agent` at or below `requestId` (executed, or superseded). */
+  #clearPending(agent: string, requestId: number): void {
+    const ids = this.#pendingPerAgent.get(agent);
+    if (ids === undefined) return;
+    for (const id of ids) {
+      if (id <= requestId) {
+        ids.delete(id);
+        this.#pending.delete(requestKey(agent, id));
+      }
+    }
+    if (ids.size === 0) this.#pendingPerAgent.delete(agent);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Normal case: primary
+
+  /** The primary orders pending requests: as many batches as the pipeline and the watermarks allow. */
+  #propose(): void {
+    if (!this.#isPrimary || this.#changingView) return;
+    while (this.#nextSequence <= this.#high && this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax) {
+      const requests: Signed<Request>[] = [];
+      for (const pending of this.#pending.values()) {
+        if (pending.assigned !== undefined) continue;
+        requests.push(pending.request);
+        if (requests.length === this.#protocol.batchSizeMax) break;
+      }
+      if (requests.length === 0) return;
+      this.#proposeBatch(requests);
+    }
+  }
+
+  #proposeBatch(requests: readonly Signed<Request>[]): void {
+    const timestamp = Math.max(this.#now, this.#lastProposedTimestamp, this.#agreedTime);
+    const batch = makeBatch(timestamp, requests, this.#crypto.hash);
+    const sequence = this.#nextSequence++;
+    const prePrepare = this.#sign<PrePrepare>({
+      type: MessageType.prePrepare,
+      view: this.#view,
+      sequence,
+      digest: batch.digest,
+      replica: this.id,
+    });
+    const entry = this.#entryFor(sequence);
+    assert(entry.prePrepare === undefined, `primary ${this.id} proposing twice at ${sequence} in view ${this.#view}`);
+    entry.prePrepare = prePrepare;
+    entry.batches.set(toHex(batch.digest), batch);
+    for (const request of requests) {
+      const pending = this.#pending.get(requestKey(request.body.agent, request.body.requestId));
+      if (pending !== undefined) pending.assigned = sequence;
+    }
+    this.#lastProposedTimestamp = timestamp;
+    this.#lastProposalAt = this.#now;
+    const frame = encodeFrame(prePrepare, [batch]);
+    this.#persistLog(sequence, frame);
+    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.prePrepare, frame });
+    this.#checkPrepared(entry);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Normal case: backups and everyone
+
+  #entryFor(sequence: number): LogEntry {
+    let entry = this.#log.get(sequence);
+    if (entry === undefined) {
+      assert(this.#inWatermarks(sequence), `log entry ${sequence} outside watermarks (${this.#low}, ${this.#high}]`);
+      entry = {
+        sequence,
+        view: this.#view,
+        prePrepare: undefined,
+        prepares: new Map(),
+        commits: new Map(),
+        prepared: false,
+        preparedProof: undefined,
+        committed: undefined,
+        batches: new Map(),
+      };
+      this.#log.set(sequence, entry);
+    } else if (entry.view < this.#view) {
+      entry.view = this.#view;
+      entry.prePrepare = undefined;
+      entry.prepares = new Map();
+      entry.commits = new Map();
+      entry.prepared = false;
+    }
+    return entry;
+  }
+
+  #noteSequence(sequence: number): void {
+    if (sequence > this.#highestSeenSequence) this.#highestSeenSequence = sequence;
+  }
+
+  #onPrePrepare(frame: Frame<PrePrepare>, raw: Uint8Array): void {
+    const prePrepare = frame.body;
+    if (!this.#acceptView(prePrepare.view, frame, raw)) return;
+    if (prePrepare.replica !== this.#primaryOf(prePrepare.view)) {
+      this.#reject('NOT_PRIMARY', `pre-prepare from ${prePrepare.replica} in view ${prePrepare.view}`);
+      return;
+    }
+    if (!this.#inWatermarks(prePrepare.sequence)) {
+      this.#reject('OUT_OF_WATERMARKS', `pre-prepare at ${prePrepare.sequence} outside (${this.#low}, ${this.#high}]`);
+      return;
+    }
+    const entry = this.#entryFor(prePrepare.sequence);
+    if (entry.prePrepare !== undefined) {
+      if (!bytesEqual(entry.prePrepare.body.digest, prePrepare.digest)) {
+        this.#reject('CONFLICTING_PRE_PREPARE', `two pre-prepares at (${prePrepare.view}, ${prePrepare.sequence})`);
+      }
+      return;
+    }
+    const batch = frame.batches.find((b) => bytesEqual(b.digest, prePrepare.digest));
+    if (batch === undefined) {
+      this.#reject('MISSING_BATCH', `pre-prepare at ${prePrepare.sequence} without its batch`);
+      return;
+    }
+    if (!this.#validateBatch(batch)) return;
+    entry.prePrepare = frame;
+    entry.batches.set(toHex(batch.digest), batch);
+    this.#noteSequence(prePrepare.sequence);
+    this.#lastProgressSeenAt = this.#now;
+    this.#persistLog(prePrepare.sequence, raw);
+    for (const request of batch.requests) {
+      const { agent, requestId } = request.body;
+      const pending = this.#pending.get(requestKey(agent, requestId));
+      if (pending !== undefined) pending.assigned = prePrepare.sequence;
+      else if ((this.#clients.get(agent)?.requestId ?? -1) < requestId) this.#addPendingQuietly(request, prePrepare.sequence);
+    }
+    this.#sendPrepare(entry);
+    this.#checkPrepared(entry);
+  }
+
+  /** Requests learnt from a batch also start the view-change timer, but a full table is not the batch's fault. */
+  #addPendingQuietly(request: Signed<Request>, sequence: number): void {
+    const ids = this.#pendingPerAgent.get(request.body.agent);
+    if ((ids?.size ?? 0) >= this.#protocol.pendingRequestsPerAgentMax || this.#pending.size >= LIMITS.pendingRequestsMax) return;
+    this.#addPending(request, sequence);
+  }
+
+  /** Checks a proposed batch: every request signed by a registered agent, the timestamp plausible. */
+  #validateBatch(batch: Batch): boolean {
+    const skew = Math.abs(batch.timestamp - this.#now);
+    if (batch.timestamp < this.#agreedTime || skew > this.#protocol.timestampSkewMaxTicks) {
+      this.#reject('TIMESTAMP_OUT_OF_BOUNDS', `timestamp ${batch.timestamp}, clock ${this.#now}, agreed ${this.#agreedTime}`);
+      return false;
+    }
+    for (const request of batch.requests) {
+      const { agent, requestId } = request.body;
+      // A request we already checked (it reached us directly) is not checked again.
+      const pending = this.#pending.get(requestKey(agent, requestId));
+      if (pending !== undefined && pending.digestHex === toHex(this.#crypto.hash(request.bytes))) continue;
+      const publicKey = this.#agentKeys.get(agent);
+      if (publicKey === undefined || !this.#crypto.verify(request.bytes, request.signature, publicKey)) {
+        this.#reject('INVALID_BATCH', `request ${agent}/${requestId} not signed by a registered agent`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #sendPrepare(entry: LogEntry): void {
+    if (this.#isPrimary || entry.prePrepare === undefined || entry.prepares.has(this.id)) return;
+    const prepare = this.#sign<Prepare>({
+      type: MessageType.prepare,
+      view: this.#view,
+      sequence: entry.sequence,
+      digest: entry.prePrepare.body.digest,
+      replica: this.id,
+    });
+    entry.prepares.set(this.id, prepare);
+    const frame = encodeFrame(prepare);
+    this.#persistLog(entry.sequence, frame);
+    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.prepare, frame });
+  }
+
+  #onPrepare(frame: Frame<Prepare>, raw: Uint8Array): void {
+    const prepare = frame.body;
+    if (!this.#acceptView(prepare.view, frame, raw)) return;
+    if (prepare.replica === this.#primaryOf(prepare.view)) {
+      this.#reject('PREPARE_FROM_PRIMARY', `replica ${prepare.replica} is primary of view ${prepare.view}`);
+      return;
+    }
+    if (!this.#inWatermarks(prepare.sequence)) {
+      this.#reject('OUT_OF_WATERMARKS', `prepare at ${prepare.sequence} outside (${this.#low}, ${this.#high}]`);
+      return;
+    }
+    const entry = this.#entryFor(prepare.sequence);
+    if (!this.#recordVote(entry.prepares, frame)) return;
+    this.#noteSequence(prepare.sequence);
+    this.#lastProgressSeenAt = this.#now;
+    this.#persistLog(prepare.sequence, raw);
+    this.#checkPrepared(entry);
+  }
+
+  #onCommit(frame: Frame<Commit>, raw: Uint8Array): void {
+    const commit = frame.body;
+    if (!this.#acceptView(commit.view, frame, raw)) return;
+    if (!this.#inWatermarks(commit.sequence)) {
+      this.#reject('OUT_OF_WATERMARKS', `commit at ${commit.sequence} outside (${this.#low}, ${this.#high}]`);
+      return;
+    }
+    const entry = this.#entryFor(commit.sequence);
+    if (!this.#recordVote(entry.commits, frame)) return;
+    this.#noteSequence(commit.sequence);
+    this.#lastProgressSeenAt = this.#now;
+    this.#persistLog(commit.sequence, raw);
+    this.#checkCommitted(entry);
+  }
+
+  /** One vote per replica per (view, sequence): a second, different one is equivocation. */
+  #recordVote<V extends Prepare | Commit>(votes: Map<number, Signed<V>>, vote: Signed<V>): boolean {
+    const existing = votes.get(vote.body.replica);
+    if (existing !== undefined) {
+      if (!bytesEqual(existing.body.digest, vote.body.digest)) {
+        this.#reject('CONFLICTING_VOTE', `replica ${vote.body.replica} voted twice at (${vote.body.view}, ${vote.body.sequence})`);
+      }
+      return false;
+    }
+    votes.set(vote.body.replica, vote);
+    return true;
+  }
+
+  #checkPrepared(entry: LogEntry): void {
+    if (entry.prepared || entry.prePrepare === undefined) return;
+    const digest = entry.prePrepare.body.digest;
+    const matching = [...entry.prepares.values()].filter((p) => bytesEqual(p.body.digest, digest));
+    if (matching.length < 2 * this.#quorums.f) return;
+    entry.prepared = true;
+    entry.preparedProof = { prePrepare: entry.prePrepare, prepares: matching.slice(0, 2 * this.#quorums.f) };
+    const commit = this.#sign<Commit>({
+      type: MessageType.commit,
+      view: this.#view,
+      sequence: entry.sequence,
+      digest,
+      replica: this.id,
+    });
+    entry.commits.set(this.id, commit);
+    const frame = encodeFrame(commit);
+    this.#persistLog(entry.sequence, frame);
+    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.commit, frame });
+    this.#checkCommitted(entry);
+  }
+
+  #checkCommitted(entry: LogEntry): void {
+    if (!entry.prepared || entry.prePrepare === undefined) return;
+    const digest = entry.prePrepare.body.digest;
+    if (entry.committed !== undefined) {
+      assert(bytesEqual(entry.committed.digest, digest), 'prepared a digest that conflicts with a commit certificate');
+      return;
+    }
+    const matching = [...entry.commits.values()].filter((c) => bytesEqual(c.body.digest, digest));
+    if (matching.length < this.#quorums.quorum) return;
+    entry.committed = { view: entry.view, digest, commits: matching.slice(0, this.#quorums.quorum), via: 'protocol' };
+    this.#executeReady();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Execution
+
+  #executeReady(): void {
+    for (;;) {
+      const sequence = this.#lastExecuted + 1;
+      const entry = this.#log.get(sequence);
+      if (entry?.committed === undefined) return;
+      const batch = entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
+      if (batch === undefined) return; // fetched later with its certificate
+      this.#execute(entry, batch);
+    }
+  }
+
+  #nullBatchFor(digest: Uint8Array): Batch | undefined {
+    return bytesEqual(digest, this.#nullBatch.digest) ? this.#nullBatch : undefined;
+  }
+
+  #execute(entry: LogEntry, batch: Batch): void {
+    assert(entry.sequence === this.#lastExecuted + 1, 'execution out of order');
+    assert(entry.committed !== undefined, 'executing an uncommitted batch');
+    const timestamp = Math.max(this.#agreedTime, batch.timestamp);
+    const executed: ExecutedRequest[] = [];
+    for (const request of batch.requests) {
+      const { agent, requestId, operation } = request.body;
+      const previous = this.#clients.get(agent);
+      if (previous !== undefined && requestId <= previous.requestId) continue; // exactly once
+      const context: ExecutionContext = { agent, requestId, sequence: entry.sequence, timestamp };
+      const result = this.#stateMachine.apply(operation, context);
+      const record: ClientRecord = { requestId, result, sequence: entry.sequence };
+      this.#clients.set(agent, record);
+      this.#clearPending(agent, requestId);
+      executed.push({ agent, requestId, result });
+      this.#sendReply(agent, record);
+    }
+    this.#agreedTime = timestamp;
+    this.#lastExecuted = entry.sequence;
+    this.#lastExecutedAt = this.#now;
+    // Progress in the current view ends a streak of view changes: the next timeout starts short again.
+    if (entry.committed.view === this.#view && !this.#changingView) this.#viewChangeStreak = 0;
+    this.#out.executed.push({
+      sequence: entry.sequence,
+      view: entry.committed.view,
+      digest: entry.committed.digest,
+      timestamp,
+      requests: executed,
+      via: entry.committed.via,
+    });
+    if (entry.sequence % this.#protocol.checkpointInterval === 0) this.#takeCheckpoint(entry.sequence);
+    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= this.#lastExecuted) this.#transferTarget = undefined;
+    this.#propose();
+  }
+
+  #sendReply(agent: string, record: ClientRecord): void {
+    const body: Reply = {
+      type: MessageType.reply,
+      view: this.#view,
+      sequence: record.sequence,
+      agent,
+      requestId: record.requestId,
+      result: record.result,
+      replica: this.id,
+    };
+    const bytes = encodeBody(body);
+    const signature = this.#replyAuthenticator.authenticate(bytes, agent);
+    this.#send({ kind: 'agent', id: agent }, { body, bytes, signature });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Checkpoints, garbage collection, state transfer
+
+  /** The replicated state: application snapshot and digest, the reply cache (exactly-once), agreed time. */
+  #takeSnapshot(): Uint8Array {
+    const agents = [...this.#clients.keys()].sort();
+    const clients = agents.map((agent) => {
+      const record = this.#clients.get(agent) as ClientRecord;
+      return [agent, record.requestId, record.result, record.sequence];
+    });
+    return encodeCanonical([this.#stateMachine.snapshot(), this.#stateMachine.digest(), clients, this.#agreedTime]);
+  }
+
+  #takeCheckpoint(sequence: number): void {
+    const snapshot = this.#takeSnapshot();
+    const digest = this.#crypto.hash(snapshot);
+    this.#ownCheckpoints.set(sequence, { digest, snapshot });
+    const checkpoint = this.#sign<Checkpoint>({ type: MessageType.checkpoint, sequence, stateDigest: digest, replica: this.id });
+    const frame = encodeFrame(checkpoint);
+    this.#persistLog(sequence, frame);
+    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.checkpoint, frame });
+    this.#recordCheckpoint(checkpoint);
+  }
+
+  #onCheckpoint(frame: Frame<Checkpoint>, raw: Uint8Array): void {
+    const checkpoint = frame.body;
+    if (checkpoint.sequence <= this.#low || checkpoint.sequence % this.#protocol.checkpointInterval !== 0) {
+      this.#reject('STALE_CHECKPOINT', `checkpoint ${checkpoint.sequence} at or below ${this.#low}, or off the interval`);
+      return;
+    }
+    if (checkpoint.sequence <= this.#high) this.#persistLog(checkpoint.sequence, raw);
+    this.#noteSequence(checkpoint.sequence);
+    this.#lastProgressSeenAt = this.#now;
+    this.#recordCheckpoint(frame);
+  }
+
+  #recordCheckpoint(checkpoint: Signed<Checkpoint>): void {
+    const { sequence, replica } = checkpoint.body;
+    if (sequence <= this.#high) {
+      const votes = this.#checkpointVotes.get(sequence) ?? new Map<number, Signed<Checkpoint>>();
+      if (votes.has(replica)) return;
+      votes.set(replica, checkpoint);
+      this.#checkpointVotes.set(sequence, votes);
+      this.#checkStable([...votes.values()], sequence);
+    } else {
+      // Above our window: remember the few latest per replica, to notice that we are behind.
+      const ahead = (this.#aheadCheckpoints.get(replica) ?? []).filter((c) => c.body.sequence !== sequence);
+      ahead.push(checkpoint);
+      ahead.sort((a, b) => a.body.sequence - b.body.sequence);
+      while (ahead.length > LIMITS.aheadCheckpointsPerReplicaMax) ahead.shift();
+      this.#aheadCheckpoints.set(replica, ahead);
+      const votes = [...this.#aheadCheckpoints.values()].flat().filter((c) => c.body.sequence === sequence);
+      this.#checkStable(votes, sequence);
+    }
+  }
+
+  /** 2f+1 matching checkpoints make a certificate: stabilise, or, if we are behind, fetch that state. */
+  #checkStable(votes: readonly Signed<Checkpoint>[], sequence: number): void {
+    const proof = this.#largestMatchingSet(votes);
+    if (proof.length < this.#quorums.quorum) return;
+    this.#adoptCheckpointCertificate(sequence, proof[0]?.body.stateDigest as Uint8Array, proof.slice(0, this.#quorums.quorum));
+  }
+
+  #largestMatchingSet(votes: readonly Signed<Checkpoint>[]): Signed<Checkpoint>[] {
+    const groups = new Map<string, Signed<Checkpoint>[]>();
+    for (const vote of votes) {
+      const key = toHex(vote.body.stateDigest);
+      const group = groups.get(key) ?? [];
+      group.push(vote);
+      groups.set(key, group);
+    }
+    let best: Signed<Checkpoint>[] = [];
+    for (const group of groups.values()) if (group.length > best.length) best = group;
+    return best;
+  }
+
+  #adoptCheckpointCertificate(sequence: number, digest: Uint8Array, proof: readonly Signed<Checkpoint>[]): void {
+    if (sequence <= this.#low) return;
+    const own = this.#ownCheckpoints.get(sequence);
+    if (sequence <= this.#lastExecuted && own !== undefined && bytesEqual(own.digest, digest)) {
+      this.#makeStable({ sequence, digest, proof, snapshot: own.snapshot });
+      return;
+    }
+    if (sequence <= this.#lastExecuted && own !== undefined) {
+      // 2f+1 replicas, so at least f+1 honest ones, certify a state we do not have.
+      this.#reject('INVALID_CERTIFICATE', `our state at ${sequence} differs from a 2f+1 checkpoint certificate`);
+    }
+    if (this.#transferTarget === undefined || this.#transferTarget.sequence < sequence) {
+      this.#transferTarget = { sequence, digest, proof };
+      this.#fetch();
+    }
+  }
+
+  #makeStable(checkpoint: StableCheckpoint): void {
+    assert(checkpoint.sequence > this.#low, 'stable checkpoint must advance');
+    assert(checkpoint.sequence <= this.#lastExecuted, 'stable checkpoint above execution');
+    this.#stable = checkpoint;
+    for (const sequence of this.#log.keys()) if (sequence <= checkpoint.sequence) this.#log.delete(sequence);
+    for (const sequence of this.#checkpointVotes.keys()) if (sequence <= checkpoint.sequence) this.#checkpointVotes.delete(sequence);
+    for (const sequence of this.#ownCheckpoints.keys()) if (sequence < checkpoint.sequence) this.#ownCheckpoints.delete(sequence);
+    for (const [replica, ahead] of this.#aheadCheckpoints) {
+      const kept = ahead.filter((c) => c.body.sequence > checkpoint.sequence);
+      if (kept.length === 0) this.#aheadCheckpoints.delete(replica);
+      else this.#aheadCheckpoints.set(replica, kept);
+    }
+    // Checkpoints now inside the moved window count as votes there.
+    for (const ahead of [...this.#aheadCheckpoints.values()]) {
+      for (const c of ahead) if (c.body.sequence <= this.#high) this.#recordCheckpointVote(c);
+    }
+    if (this.#nextSequence <= checkpoint.sequence) this.#nextSequence = checkpoint.sequence + 1;
+    this.#out.persist.push({
+      kind: 'checkpoint',
+      sequence: checkpoint.sequence,
+      stateDigest: checkpoint.digest,
+      proof: checkpoint.proof,
+      snapshot: checkpoint.snapshot,
+    });
+    this.#propose();
+  }
+
+  #recordCheckpointVote(checkpoint: Signed<Checkpoint>): void {
+    const votes = this.#checkpointVotes.get(checkpoint.body.sequence) ?? new Map<number, Signed<Checkpoint>>();
+    if (!votes.has(checkpoint.body.replica)) votes.set(checkpoint.body.replica, checkpoint);
+    this.#checkpointVotes.set(checkpoint.body.sequence, votes);
+  }
+
+  /** Checks a checkpoint certificate; returns the certified digest. */
+  #verifyCheckpointProof(sequence: number, proof: readonly Signed<Checkpoint>[]): Uint8Array | undefined {
+    if (proof.length < this.#quorums.quorum) return undefined;
+    const digest = proof[0]?.body.stateDigest as Uint8Array;
+    const signers = new Set<number>();
+    for (const checkpoint of proof) {
+      const body = checkpoint.body;
+      if (body.sequence !== sequence || !bytesEqual(body.stateDigest, digest) || signers.has(body.replica)) return undefined;
+      const publicKey = this.#cluster.replicas[body.replica]?.publicKey;
+      if (publicKey === undefined || !this.#crypto.verify(checkpoint.bytes, checkpoint.signature, publicKey)) return undefined;
+      signers.add(body.replica);
+    }
+    return digest;
+  }
+
+  /** Asks a peer for what we are missing: the state at a certified checkpoint, or committed batches. */
+  #fetch(): void {
+    if (this.#now - this.#lastFetchAt < this.#protocol.fetchRetryTicks) return;
+    this.#lastFetchAt = this.#now;
+    const round = this.#fetchRound++;
+    if (this.#transferTarget !== undefined && this.#transferTarget.sequence > this.#lastExecuted) {
+      const signers = this.#transferTarget.proof.map((c) => c.body.replica).filter((r) => r !== this.id);
+      const target = signers[round % signers.length] as number;
+      this.#send({ kind: 'replica', id: target }, this.#sign<FetchState>({
+        type: MessageType.fetchState,
+        sequence: this.#transferTarget.sequence,
+        replica: this.id,
+      }));
+      return;
+    }
+    const others = this.#cluster.replicas.map((r) => r.id).filter((r) => r !== this.id);
+    const target = others[round % others.length] as number;
+    this.#send({ kind: 'replica', id: target }, this.#sign<FetchCommitted>({
+      type: MessageType.fetchCommitted,
+      fromSequence: this.#lastExecuted + 1,
+      replica: this.id,
+    }));
+  }
+
+  /** Serving fetches costs bandwidth: each peer is served at most once per half retry interval. */
+  #rateLimited(replica: number): boolean {
+    const last = this.#lastServedAt.get(replica);
+    if (last !== undefined && this.#now - last < this.#protocol.fetchRetryTicks / 2) {
+      this.#reject('FETCH_RATE_LIMITED', `replica ${replica}`);
+      return true;
+    }
+    this.#lastServedAt.set(replica, this.#now);
+    return false;
+  }
+
+  #onFetchState(frame: Frame<FetchState>): void {
+    const fetch = frame.body;
+    if (fetch.replica === this.id || this.#rateLimited(fetch.replica)) return;
+    if (this.#stable.sequence === 0 || this.#stable.sequence < fetch.sequence) return; // nothing to offer yet
+    this.#sendState(fetch.replica);
+  }
+
+  #sendState(replica: number): void {
+    this.#send({ kind: 'replica', id: replica }, this.#sign<State>({
+      type: MessageType.state,
+      sequence: this.#stable.sequence,
+      snapshot: this.#stable.snapshot,
+      checkpointProof: this.#stable.proof,
+      replica: this.id,
+    }));
+  }
+
+  #onState(frame: Frame<State>): void {
+    const state = frame.body;
+    if (state.sequence <= this.#lastExecuted) {
+      this.#reject('STALE_CHECKPOINT', `state at ${state.sequence}, executed ${this.#lastExecuted}`);
+      return;
+    }
+    const digest = this.#verifyCheckpointProof(state.sequence, state.checkpointProof);
+    if (digest === undefined) {
+      this.#reject('INVALID_CERTIFICATE', `state at ${state.sequence} without a valid checkpoint certificate`);
+      return;
+    }
+    if (!bytesEqual(this.#crypto.hash(state.snapshot), digest)) {
+      this.#reject('INVALID_STATE', `snapshot at ${state.sequence} does not match its certificate`);
+      return;
+    }
+    // The snapshot is what 2f+1 replicas (so at least one honest one) certified: from here on,
+    // a failure to read it is our bug, not the sender's.
+    const decoded = decodeCanonical(state.snapshot);
+    assert(decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4, 'certified snapshot is not a replica snapshot');
+    const [appSnapshot, appDigest, clients, agreedTime] = decoded.value as [Uint8Array, Uint8Array, [string, number, Uint8Array, number][], number];
+    this.#stateMachine.restore(appSnapshot);
+    assert(bytesEqual(this.#stateMachine.digest(), appDigest), 'restored state machine digest differs from its certified snapshot');
+    this.#clients = new Map(clients.map(([agent, requestId, result, sequence]) => [agent, { requestId, result, sequence }]));
+    for (const [agent, record] of this.#clients) this.#clearPending(agent, record.requestId);
+    this.#agreedTime = agreedTime;
+    this.#lastExecuted = state.sequence;
+    this.#lastExecutedAt = this.#now;
+    this.#ownCheckpoints.set(state.sequence, { digest, snapshot: state.snapshot });
+    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence) this.#transferTarget = undefined;
+    this.#out.executed.push({
+      sequence: state.sequence,
+      view: this.#view,
+      digest,
+      timestamp: agreedTime,
+      requests: [],
+      via: 'fetch',
+    });
+    this.#makeStable({ sequence: state.sequence, digest, proof: state.checkpointProof, snapshot: state.snapshot });
+    this.#executeReady();
+  }
+
+  #onFetchCommitted(frame: Frame<FetchCommitted>): void {
+    const fetch = frame.body;
+    if (fetch.replica === this.id || this.#rateLimited(fetch.replica)) return;
+    if (fetch.fromSequence <= this.#low && this.#stable.sequence > 0) this.#sendState(fetch.replica);
+    const entries: CommittedEntry[] = [];
+    const batches: Batch[] = [];
+    for (let sequence = Math.max(fetch.fromSequence, this.#low + 1); sequence <= this.#high; sequence++) {
+      if (entries.length === LIMITS.committedBatchesPerFetchMax) break;
+      const entry = this.#log.get(sequence);
+      if (entry?.committed === undefined) break;
+      const batch = entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
+      if (batch === undefined) break;
+      entries.push({ sequence, view: entry.committed.view, digest: entry.committed.digest, commits: entry.committed.commits });
+      if (batch !== this.#nullBatch) batches.push(batch);
+    }
+    if (entries.length === 0) return;
+    this.#send({ kind: 'replica', id: fetch.replica }, this.#sign<Committed>({ type: MessageType.committed, entries, replica: this.id }), batches);
+  }
+
+  #onCommitted(frame: Frame<Committed>, raw: Uint8Array): void {
+    let accepted = false;
+    for (const item of frame.body.entries) {
+      if (item.sequence <= this.#lastExecuted) continue;
+      if (!this.#inWatermarks(item.sequence)) {
+        this.#reject('OUT_OF_WATERMARKS', `committed batch at ${item.sequence} outside (${this.#low}, ${this.#high}]`);
+        continue;
+      }
+      if (!this.#verifyCommitCertificate(item)) {
+        this.#reject('INVALID_CERTIFICATE', `commit certificate at ${item.sequence}`);
+        continue;
+      }
+      // The certificate vouches for the digest, and so for the batch's request bodies: at least f+1
+      // honest replicas checked their signatures before committing.
+      const batch = frame.batches.find((b) => bytesEqual(b.digest, item.digest)) ?? this.#nullBatchFor(item.digest);
+      if (batch === undefined) {
+        this.#reject('MISSING_BATCH', `committed batch at ${item.sequence} without its batch`);
+        continue;
+      }
+      const entry = this.#entryFor(item.sequence);
+      if (entry.committed !== undefined && !bytesEqual(entry.committed.digest, item.digest)) {
+        this.#reject('INVALID_CERTIFICATE', `commit certificate at ${item.sequence} conflicts with ours`);
+        continue;
+      }
+      entry.batches.set(toHex(batch.digest), batch);
+      entry.committed ??= { view: item.view, digest: item.digest, commits: item.commits, via: 'fetch' };
+      accepted = true;
+    }
+    if (!accepted) return;
+    this.#persistLog(this.#lastExecuted + 1, raw);
+    this.#executeReady();
+  }
+
+  #verifyCommitCertificate(item: CommittedEntry): boolean {
+    if (item.commits.length < this.#quorums.quorum) return false;
+    const signers = new Set<number>();
+    for (const commit of item.commits) {
+      const body = commit.body;
+      if (body.view !== item.view || body.sequence !== item.sequence || !bytesEqual(body.digest, item.digest)) return false;
+      if (signers.has(body.replica)) return false;
+      const publicKey = this.#cluster.replicas[body.replica]?.publicKey;
+      if (publicKey === undefined || !this.#crypto.verify(commit.bytes, commit.signature, publicKey)) return false;
+      signers.add(body.replica);
+    }
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // View change
+
+  #startViewChange(newView: number): void {
+    assert(newView > this.#view, 'view change must move forward');
+    this.#view = newView;
+    this.#changingView = true;
+    this.#viewChangeStreak = Math.min(this.#viewChangeStreak + 1, this.#protocol.viewChangeBackoffMax);
+    this.#viewChangeArmedAt = undefined;
+    const prepared: PreparedProof[] = [];
+    const batches: Batch[] = [];
+    for (const entry of [...this.#log.values()].sort((a, b) => a.sequence - b.sequence)) {
+      if (entry.preparedProof === undefined) continue;
+      prepared.push(entry.preparedProof);
+      const batch = entry.batches.get(toHex(entry.preparedProof.prePrepare.body.digest));
+      if (batch !== undefined) batches.push(batch);
+    }
+    const viewChange = this.#sign<ViewChange>({
+      type: MessageType.viewChange,
+      newView,
+      stableSequence: this.#stable.sequence,
+      checkpointProof: this.#stable.proof,
+      prepared,
+      replica: this.id,
+    });
+    this.#latestViewChange.set(this.id, { signed: viewChange, batches });
+    this.#validViewChanges.add(toHex(this.#crypto.hash(viewChange.bytes)));
+    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view >= newView);
+    this.#persistView();
+    const frame = this.#broadcast(viewChange, batches);
+    this.#persistLog(this.#low, frame);
+    this.#maybeArmViewChangeTimer();
+    this.#maybeSendNewView();
+  }
+
+  #onViewChange(frame: Frame<ViewChange>, _raw: Uint8Array): void {
+    const viewChange = frame.body;
+    if (viewChange.newView < this.#view || (viewChange.newView === this.#view && !this.#changingView)) {
+      this.#reject('STALE_VIEW', `view-change to ${viewChange.newView}, in view ${this.#view}`);
+      return;
+    }
+    const previous = this.#latestViewChange.get(viewChange.replica);
+    if (previous !== undefined && previous.signed.body.newView >= viewChange.newView) return;
+    if (!this.#validateViewChange(frame)) {
+      this.#reject('INVALID_VIEW_CHANGE', `from ${viewChange.replica} to view ${viewChange.newView}`);
+      return;
+    }
+    this.#latestViewChange.set(viewChange.replica, { signed: frame, batches: frame.batches });
+    if (viewChange.stableSequence > this.#low && viewChange.checkpointProof[0] !== undefined) {
+      this.#adoptCheckpointCertificate(viewChange.stableSequence, viewChange.checkpointProof[0].body.stateDigest, viewChange.checkpointProof);
+    }
+    // Join: f+1 replicas want a view above ours, so at least one honest replica does.
+    const above = [...this.#latestViewChange.values()]
+      .map((stored) => stored.signed.body)
+      .filter((vc) => vc.replica !== this.id && vc.newView > this.#view);
+    if (above.length >= this.#quorums.weak) {
+      const smallest = Math.min(...above.map((vc) => vc.newView));
+      this.#startViewChange(smallest);
+      return;
+    }
+    this.#maybeArmViewChangeTimer();
+    this.#maybeSendNewView();
+  }
+
+  /** Checks a view-change's certificates: the checkpoint proof and every prepared proof. */
+  #validateViewChange(signed: Signed<ViewChange>): boolean {
+    const key = toHex(this.#crypto.hash(signed.bytes));
+    if (this.#validViewChanges.has(key)) return true;
+    const viewChange = signed.body;
+    if (viewChange.stableSequence > 0) {
+      if (this.#verifyCheckpointProof(viewChange.stableSequence, viewChange.checkpointProof) === undefined) return false;
+    } else if (viewChange.checkpointProof.length !== 0) return false;
+    const sequences = new Set<number>();
+    for (const proof of viewChange.prepared) {
+      const prePrepare = proof.prePrepare.body;
+      const { view, sequence, digest } = prePrepare;
+      if (sequence <= viewChange.stableSequence || sequence > viewChange.stableSequence + this.#protocol.watermarkWindow) return false;
+      if (view >= viewChange.newView || sequences.has(sequence)) return false;
+      sequences.add(sequence);
+      const primary = this.#primaryOf(view);
+      if (prePrepare.replica !== primary || !this.#verifyReplicaSignature(proof.prePrepare)) return false;
+      const signers = new Set<number>();
+      for (const prepare of proof.prepares) {
+        const body = prepare.body;
+        if (body.view !== view || body.sequence !== sequence || !bytesEqual(body.digest, digest)) return false;
+        if (body.replica === primary || signers.has(body.replica) || !this.#verifyReplicaSignature(prepare)) return false;
+        signers.add(body.replica);
+      }
+      if (signers.size < 2 * this.#quorums.f) return false;
+    }
+    if (this.#validViewChanges.size >= 4 * this.#quorums.n) this.#validViewChanges.clear();
+    this.#validViewChanges.add(key);
+    return true;
+  }
+
+  #verifyReplicaSignature(signed: Signed): boolean {
+    const replica = (signed.body as { replica: number }).replica;
+    const publicKey = this.#cluster.replicas[replica]?.publicKey;
+    return publicKey !== undefined && this.#crypto.verify(signed.bytes, signed.signature, publicKey);
+  }
+
+  #viewChangesFor(view: number): StoredViewChange[] {
+    return [...this.#latestViewChange.values()]
+      .filter((stored) => stored.signed.body.newView === view)
+      .sort((a, b) => a.signed.body.replica - b.signed.body.replica);
+  }
+
+  #maybeArmViewChangeTimer(): void {
+    if (!this.#changingView || this.#viewChangeArmedAt !== undefined) return;
+    if (this.#viewChangesFor(this.#view).length >= this.#quorums.quorum) this.#viewChangeArmedAt = this.#now;
+  }
+
+  /**
+   * What NEW-VIEW must re-propose, computed from the view-changes alone, so that backups can
+   * recompute it: for every sequence between the highest stable checkpoint and the highest
+   * prepared sequence, the digest prepared in the highest view, or the null batch.
+   */
+  #computeNewView(viewChanges: readonly ViewChange[]): { minSequence: number; proposals: { sequence: number; digest: Uint8Array }[] } {
+    let minSequence = 0;
+    for (const vc of viewChanges) minSequence = Math.max(minSequence, vc.stableSequence);
+    let maxSequence = minSequence;
+    const best = new Map<number, { view: number; digest: Uint8Array }>();
+    for (const vc of viewChanges) {
+      for (const proof of vc.prepared) {
+        const { sequence, view, digest } = proof.prePrepare.body;
+        if (sequence <= minSequence) continue;
+        maxSequence = Math.max(maxSequence, sequence);
+        const current = best.get(sequence);
+        if (current === undefined || view > current.view || (view === current.view && toHex(digest) < toHex(current.digest))) {
+          best.set(sequence, { view, digest });
+        }
+      }
+    }
+    const proposals: { sequence: number; digest: Uint8Array }[] = [];
+    for (let sequence = minSequence + 1; sequence <= maxSequence; sequence++) {
+      proposals.push({ sequence, digest: best.get(sequence)?.digest ?? this.#nullBatch.digest });
+    }
+    return { minSequence, proposals };
+  }
+
+  #maybeSendNewView(): void {
+    if (!this.#changingView || !this.#isPrimary) return;
+    const stored = this.#viewChangesFor(this.#view);
+    if (stored.length < this.#quorums.quorum) return;
+    const own = stored.find((s) => s.signed.body.replica === this.id);
+    if (own === undefined) return;
+    const chosen = [own, ...stored.filter((s) => s !== own)].slice(0, this.#quorums.quorum);
+    const { proposals } = this.#computeNewView(chosen.map((s) => s.signed.body));
+    const knownBatches = new Map<string, Batch>();
+    for (const s of chosen) for (const batch of s.batches) knownBatches.set(toHex(batch.digest), batch);
+    for (const entry of this.#log.values()) for (const [key, batch] of entry.batches) knownBatches.set(key, batch);
+    const prePrepares: Signed<PrePrepare>[] = [];
+    const batches: Batch[] = [];
+    for (const { sequence, digest } of proposals) {
+      prePrepares.push(this.#sign<PrePrepare>({ type: MessageType.prePrepare, view: this.#view, sequence, digest, replica: this.id }));
+      const batch = knownBatches.get(toHex(digest));
+      if (batch !== undefined && !bytesEqual(digest, this.#nullBatch.digest)) batches.push(batch);
+    }
+    const newView = this.#sign<NewView>({
+      type: MessageType.newView,
+      view: this.#view,
+      viewChanges: chosen.map((s) => s.signed),
+      prePrepares,
+      replica: this.id,
+    });
+    const frame = this.#broadcast(newView, batches);
+    this.#persistLog(this.#low, frame);
+    this.#enterView(newView, batches, chosen.map((s) => s.signed.body));
+  }
+
+  #onNewView(frame: Frame<NewView>, _raw: Uint8Array): void {
+    const newView = frame.body;
+    if (newView.view < this.#view || (newView.view === this.#view && !this.#changingView)) {
+      this.#reject('STALE_VIEW', `new-view for ${newView.view}, in view ${this.#view}`);
+      return;
+    }
+    if (newView.replica !== this.#primaryOf(newView.view)) {
+      this.#reject('NOT_PRIMARY', `new-view for ${newView.view} from ${newView.replica}`);
+      return;
+    }
+    const signers = new Set<number>();
+    for (const viewChange of newView.viewChanges) {
+      const body = viewChange.body;
+      if (body.newView !== newView.view || signers.has(body.replica) || !this.#verifyReplicaSignature(viewChange) || !this.#validateViewChange(viewChange)) {
+        this.#reject('INVALID_NEW_VIEW', `view-change from ${body.replica} in new-view ${newView.view}`);
+        return;
+      }
+      signers.add(body.replica);
+    }
+    if (signers.size < this.#quorums.quorum) {
+      this.#reject('INVALID_NEW_VIEW', `new-view ${newView.view} with ${signers.size} view-changes`);
+      return;
+    }
+    // Recompute what the new primary had to propose, and accept nothing else.
+    const { proposals } = this.#computeNewView(newView.viewChanges.map((vc) => vc.body));
+    const matches =
+      proposals.length === newView.prePrepares.length &&
+      proposals.every((expected, index) => {
+        const prePrepare = newView.prePrepares[index] as Signed<PrePrepare>;
+        const body = prePrepare.body;
+        return (
+          body.view === newView.view &&
+          body.replica === newView.replica &&
+          body.sequence === expected.sequence &&
+          bytesEqual(body.digest, expected.digest) &&
+          this.#verifyReplicaSignature(prePrepare)
+        );
+      });
+    if (!matches) {
+      this.#reject('INVALID_NEW_VIEW', `new-view ${newView.view} proposals differ from the recomputation`);
+      return;
+    }
+    this.#view = newView.view;
+    this.#enterView(frame, frame.batches, newView.viewChanges.map((vc) => vc.body));
+  }
+
+  #enterView(newView: Signed<NewView>, batches: readonly Batch[], viewChanges: readonly ViewChange[]): void {
+    this.#changingView = false;
+    this.#viewChangeArmedAt = undefined;
+    this.#persistView();
+    // Adopt the highest stable checkpoint among the view-changes.
+    const highest = viewChanges.reduce<ViewChange | undefined>((best, vc) => (best === undefined || vc.stableSequence > best.stableSequence ? vc : best), undefined);
+    if (highest !== undefined && highest.stableSequence > this.#low && highest.checkpointProof[0] !== undefined) {
+      this.#adoptCheckpointCertificate(highest.stableSequence, highest.checkpointProof[0].body.stateDigest, highest.checkpointProof);
+    }
+    for (const pending of this.#pending.values()) {
+      pending.assigned = undefined;
+      pending.receivedAt = this.#now;
+    }
+    let maxSequence = this.#low;
+    for (const prePrepare of newView.body.prePrepares) {
+      const sequence = prePrepare.body.sequence;
+      maxSequence = Math.max(maxSequence, sequence);
+      if (!this.#inWatermarks(sequence)) continue;
+      const entry = this.#entryFor(sequence);
+      entry.prePrepare = prePrepare;
+      const batch = batches.find((b) => bytesEqual(b.digest, prePrepare.body.digest)) ?? this.#nullBatchFor(prePrepare.body.digest);
+      if (batch !== undefined) {
+        entry.batches.set(toHex(batch.digest), batch);
+        for (const request of batch.requests) {
+          const pending = this.#pending.get(requestKey(request.body.agent, request.body.requestId));
+          if (pending !== undefined) pending.assigned = sequence;
+        }
+      }
+      this.#noteSequence(sequence);
+      this.#sendPrepare(entry);
+      this.#checkPrepared(entry);
+    }
+    this.#nextSequence = Math.max(maxSequence, this.#low) + 1;
+    this.#lastProgressSeenAt = this.#now;
+    this.#lastProposalAt = this.#now;
+    // Messages that arrived early for this view are now current.
+    const buffered = this.#futureBuffer.filter((item) => item.view === this.#view);
+    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view > this.#view);
+    for (const item of buffered) this.#dispatch(item.frame, item.raw);
+    this.#propose();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Time
+
+  #onTick(ticks: number): void {
+    assert(Number.isInteger(ticks) && ticks > 0, 'ticks must be a positive integer');
+    this.#now += ticks;
+    if (this.#changingView) {
+      if (this.#viewChangeArmedAt !== undefined && this.#now - this.#viewChangeArmedAt >= this.#timeoutTicks()) {
+        this.#startViewChange(this.#view + 1);
+      }
+    } else if (this.#isPrimary) {
+      this.#propose();
+      const idle = this.#nextSequence - 1 === this.#lastExecuted;
+      if (idle && this.#nextSequence <= this.#high && this.#now - this.#lastProposalAt >= this.#protocol.heartbeatTicks) {
+        this.#proposeBatch([]); // heartbeat: agreed time advances even with nothing to order
+      }
+    } else {
+      const timeout = this.#timeoutTicks();
+      const oldest = this.#pending.values().next().value as PendingRequest | undefined;
+      const requestOverdue = oldest !== undefined && this.#now - oldest.receivedAt >= timeout;
+      const primarySilent = this.#now - this.#lastProgressSeenAt >= timeout;
+      if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
+    }
+    const behind = this.#highestSeenSequence > this.#lastExecuted || this.#transferTarget !== undefined;
+    if (behind && this.#now - this.#lastExecutedAt >= this.#protocol.fetchRetryTicks) this.#fetch();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Invariants, checked after every step
+
+  #checkInvariants(): void {
+    assert(this.#low <= this.#lastExecuted, `stable checkpoint ${this.#low} above execution ${this.#lastExecuted}`);
+    assert(this.#lastExecuted <= this.#high, `execution ${this.#lastExecuted} above high watermark ${this.#high}`);
+    assert(this.#pending.size <= LIMITS.pendingRequestsMax, 'pending requests over their bound');
+    assert(this.#log.size <= this.#protocol.watermarkWindow, 'log larger than the watermark window');
+    assert(this.#futureBuffer.length <= 2 * this.#protocol.watermarkWindow * this.#quorums.n, 'future buffer over its bound');
+    assert(this.#ownCheckpoints.size <= this.#protocol.watermarkWindow / this.#protocol.checkpointInterval + 1, 'own checkpoints over their bound');
+    if (this.#isPrimary && !this.#changingView) assert(this.#nextSequence - 1 <= this.#high, 'primary proposed above the high watermark');
+  }
+}
+
+function emptyOutput(): ReplicaOutput {
+  return { persist: [], send: [], executed: [], rejected: [] };
+}

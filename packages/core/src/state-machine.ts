@@ -1,0 +1,119 @@
+/**
+ * The application state machine port: what replicas execute, in sequence order.
+ *
+ * Determinism rules: `apply` must depend only on the current state, the operation and the
+ * context it is given (agreed time, sequence, agent). No clocks, no randomness, no I/O, no
+ * iteration order that differs between runs. Two replicas that apply the same operations in
+ * the same order must produce equal results, equal snapshots and equal digests.
+ */
+import { type Canonical, decodeCanonical, encodeCanonical } from './codec.ts';
+
+export interface ExecutionContext {
+  /** The agent that signed the request. */
+  readonly agent: string;
+  readonly requestId: number;
+  readonly sequence: number;
+  /** Agreed time from the batch's pre-prepare, in ticks; never decreases. */
+  readonly timestamp: number;
+}
+
+export interface StateMachine {
+  /** Applies one operation and returns its result. Must not throw on bad operations: return an error result. */
+  apply(operation: Uint8Array, context: ExecutionContext): Uint8Array;
+  /** A canonical byte form of the whole state: equal states give equal bytes. */
+  snapshot(): Uint8Array;
+  /** Replaces the state with a snapshot taken by `snapshot()`. */
+  restore(snapshot: Uint8Array): void;
+  /** A collision-resistant digest of the state: equal states give equal digests. */
+  digest(): Uint8Array;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small deterministic key-value store, used by tests and the simulator.
+
+export type KvOperation =
+  | { readonly op: 'put'; readonly key: string; readonly value: string }
+  | { readonly op: 'get'; readonly key: string }
+  | { readonly op: 'delete'; readonly key: string };
+
+export type KvResult =
+  | { readonly ok: true; readonly value: string | null; readonly version: number }
+  | { readonly ok: false; readonly error: string };
+
+export function encodeKvOperation(operation: KvOperation): Uint8Array {
+  const tuple: Canonical =
+    operation.op === 'put' ? ['put', operation.key, operation.value] : [operation.op, operation.key];
+  return encodeCanonical(tuple);
+}
+
+export function decodeKvResult(bytes: Uint8Array): KvResult {
+  const decoded = decodeCanonical(bytes);
+  if (!decoded.ok || !Array.isArray(decoded.value)) return { ok: false, error: 'undecodable result' };
+  const [ok, value, version] = decoded.value as [boolean, string | null, number];
+  return ok ? { ok: true, value, version } : { ok: false, error: String(value) };
+}
+
+function kvResult(result: KvResult): Uint8Array {
+  return encodeCanonical(result.ok ? [true, result.value, result.version] : [false, result.error, 0]);
+}
+
+/**
+ * Keys map to [value, version]; version counts writes to the key. Snapshots list entries in
+ * sorted key order, so they are canonical.
+ */
+export class KvStateMachine implements StateMachine {
+  readonly #entries = new Map<string, { value: string; version: number }>();
+  readonly #hash: (data: Uint8Array) => Uint8Array;
+
+  constructor(hash: (data: Uint8Array) => Uint8Array) {
+    this.#hash = hash;
+  }
+
+  apply(operation: Uint8Array): Uint8Array {
+    const decoded = decodeCanonical(operation);
+    if (!decoded.ok || !Array.isArray(decoded.value)) return kvResult({ ok: false, error: 'malformed operation' });
+    const [op, key, value] = decoded.value as unknown[];
+    if (typeof key !== 'string') return kvResult({ ok: false, error: 'key must be a string' });
+    const current = this.#entries.get(key);
+    switch (op) {
+      case 'get':
+        return kvResult({ ok: true, value: current?.value ?? null, version: current?.version ?? 0 });
+      case 'put': {
+        if (typeof value !== 'string') return kvResult({ ok: false, error: 'value must be a string' });
+        const version = (current?.version ?? 0) + 1;
+        this.#entries.set(key, { value, version });
+        return kvResult({ ok: true, value, version });
+      }
+      case 'delete':
+        this.#entries.delete(key);
+        return kvResult({ ok: true, value: null, version: 0 });
+      default:
+        return kvResult({ ok: false, error: `unknown operation ${String(op)}` });
+    }
+  }
+
+  get(key: string): string | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
+  snapshot(): Uint8Array {
+    const keys = [...this.#entries.keys()].sort();
+    return encodeCanonical(
+      keys.map((key) => {
+        const entry = this.#entries.get(key) as { value: string; version: number };
+        return [key, entry.value, entry.version];
+      }),
+    );
+  }
+
+  restore(snapshot: Uint8Array): void {
+    const decoded = decodeCanonical(snapshot);
+    if (!decoded.ok || !Array.isArray(decoded.value)) throw new Error('KvStateMachine.restore: not a KV snapshot');
+    this.#entries.clear();
+    for (const [key, value, version] of decoded.value as [string, string, number][]) this.#entries.set(key, { value, version });
+  }
+
+  digest(): Uint8Array {
+    return this.#hash(this.snapshot());
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The replica's inputs and outputs: the whole contract between the protocol and its host
+ * (the daemon, or the simulator). The host feeds one input at a time and carries out the
+ * output in this order: persist, then send, then report executed.
+ */
+import type { Batch, Checkpoint, Commit, MessageType, Signed } from './messages.ts';
+
+export type ReplicaInput =
+  /** A frame from the network, from a replica or an agent; its signature names the sender. */
+  | { readonly kind: 'message'; readonly frame: Uint8Array }
+  /** Time passed: `ticks` ticks (default 1). Only the host knows how long a tick is. */
+  | { readonly kind: 'tick'; readonly ticks?: number };
+
+export type Destination =
+  | { readonly kind: 'replica'; readonly id: number }
+  /** Every replica except the sender. */
+  | { readonly kind: 'replicas' }
+  | { readonly kind: 'agent'; readonly id: string };
+
+export interface Outbound {
+  readonly to: Destination;
+  readonly type: MessageType;
+  readonly frame: Uint8Array;
+}
+
+/**
+ * What must be durable before any message of the same output leaves the process.
+ * Replaying these records in order onto an empty store yields the replica's durable state.
+ */
+export type PersistRecord =
+  /** The view and whether the replica is changing views. */
+  | { readonly kind: 'view'; readonly view: number; readonly changing: boolean }
+  /** A protocol message accepted into the log (own or a peer's), with its batch when it carries one. */
+  | { readonly kind: 'log'; readonly sequence: number; readonly frame: Uint8Array }
+  /** A new stable checkpoint: its certificate and snapshot. Log records at or below `sequence` may be discarded. */
+  | {
+      readonly kind: 'checkpoint';
+      readonly sequence: number;
+      readonly stateDigest: Uint8Array;
+      readonly proof: readonly Signed<Checkpoint>[];
+      readonly snapshot: Uint8Array;
+    };
+
+export interface ExecutedRequest {
+  readonly agent: string;
+  readonly requestId: number;
+  readonly result: Uint8Array;
+}
+
+export interface ExecutedBatch {
+  readonly sequence: number;
+  readonly view: number;
+  readonly digest: Uint8Array;
+  /** Agreed time the state machine saw for this batch. */
+  readonly timestamp: number;
+  /** Requests executed now; repeats of already executed requests are not listed. */
+  readonly requests: readonly ExecutedRequest[];
+  /** How the batch became known: the normal protocol, or a commit certificate fetched from a peer. */
+  readonly via: 'protocol' | 'fetch';
+}
+
+/** Why a peer's or agent's input was dropped. Every rejection is counted under its code. */
+export type RejectionCode =
+  | 'FRAME_TOO_LARGE'
+  | 'MALFORMED'
+  | 'NOT_CANONICAL'
+  | 'UNKNOWN_TYPE'
+  | 'BATCH_TOO_LARGE'
+  | 'OPERATION_TOO_LARGE'
+  | 'UNKNOWN_SENDER'
+  | 'BAD_SIGNATURE'
+  | 'UNEXPECTED_TYPE'
+  | 'STALE_VIEW'
+  | 'FUTURE_VIEW_BUFFER_FULL'
+  | 'VIEW_CHANGE_IN_PROGRESS'
+  | 'NOT_PRIMARY'
+  | 'PREPARE_FROM_PRIMARY'
+  | 'OUT_OF_WATERMARKS'
+  | 'CONFLICTING_PRE_PREPARE'
+  | 'CONFLICTING_VOTE'
+  | 'MISSING_BATCH'
+  | 'INVALID_BATCH'
+  | 'TIMESTAMP_OUT_OF_BOUNDS'
+  | 'STALE_REQUEST'
+  | 'PENDING_REQUESTS_FULL'
+  | 'STALE_CHECKPOINT'
+  | 'INVALID_CERTIFICATE'
+  | 'INVALID_VIEW_CHANGE'
+  | 'INVALID_NEW_VIEW'
+  | 'INVALID_STATE'
+  | 'FETCH_RATE_LIMITED';
+
+export interface Rejection {
+  readonly code: RejectionCode;
+  readonly detail: string;
+}
+
+export interface ReplicaOutput {
+  /** Durable before any of `send` leaves. */
+  readonly persist: PersistRecord[];
+  readonly send: Outbound[];
+  readonly executed: ExecutedBatch[];
+  readonly rejected: Rejection[];
+}
+
+export interface ReplicaStatus {
+  readonly id: number;
+  readonly view: number;
+  readonly changingView: boolean;
+  readonly primary: number;
+  readonly lastExecuted: number;
+  readonly stableCheckpoint: number;
+  readonly lowWatermark: number;
+  readonly highWatermark: number;
+  /** Agreed time of the last executed batch. */
+  readonly agreedTime: number;
+  readonly now: number;
+  readonly logSize: number;
+  readonly pendingRequests: number;
+}
+
+/** Internal: a batch known for a sequence. */
+export type KnownBatch = Batch;
+
+/** A commit certificate kept for receipts and catch-up. */
+export interface CommitProof {
+  readonly view: number;
+  readonly digest: Uint8Array;
+  readonly commits: readonly Signed<Commit>[];
+}
