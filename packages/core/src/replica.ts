@@ -998,14 +998,7 @@ export class Replica {
     this.#lastExecutedAt = this.#now;
     this.#ownCheckpoints.set(state.sequence, { digest, snapshot: state.snapshot });
     if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence) this.#transferTarget = undefined;
-    this.#out.executed.push({
-      sequence: state.sequence,
-      view: this.#view,
-      digest,
-      timestamp: agreedTime,
-      requests: [],
-      via: 'fetch',
-    });
+    this.#out.stateTransfers.push({ sequence: state.sequence, stateDigest: digest });
     this.#makeStable({ sequence: state.sequence, digest, proof: state.checkpointProof, snapshot: state.snapshot });
     this.#executeReady();
   }
@@ -1376,5 +1369,5 @@ export class Replica {
 }
 
 function emptyOutput(): ReplicaOutput {
-  return { persist: [], send: [], executed: [], rejected: [] };
+  return { persist: [], send: [], executed: [], stateTransfers: [], rejected: [] };
 }

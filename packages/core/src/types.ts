@@ -100,6 +100,8 @@ export interface ReplicaOutput {
   readonly persist: PersistRecord[];
   readonly send: Outbound[];
   readonly executed: ExecutedBatch[];
+  /** State transfers completed in this step: the replica jumped to a certified checkpoint. */
+  readonly stateTransfers: { readonly sequence: number; readonly stateDigest: Uint8Array }[];
   readonly rejected: Rejection[];
 }
 

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { createRequest, decodeKvResult, decodeReceipt, encodeKvOperation, encodeReceipt, verifyReceipt } from '../src/index.ts';
+import { TestCluster } from './support/cluster.ts';
+
+describe('normal case', () => {
+  it('orders, executes and answers requests identically on every replica', () => {
+    const c = new TestCluster(4, 2);
+    const ids: [number, number][] = [];
+    for (let i = 0; i < 10; i++) ids.push([i % 2, c.submit(i % 2, `k${i % 3}`, `v${i}`, [0])]);
+    c.run(5);
+    for (const [agent, id] of ids) expect(c.accepted(agent, id), `agent ${agent} request ${id}`).toBeDefined();
+    c.checkAgreement();
+    const sequences = c.replicas.map((r) => r.status().lastExecuted);
+    expect(new Set(sequences).size).toBe(1);
+    const states = c.machines.map((m) => Buffer.from(m.digest()).toString('hex'));
+    expect(new Set(states).size).toBe(1);
+    // Every request executed exactly once at every replica.
+    for (let r = 0; r < 4; r++) {
+      const executed = (c.executed[r] ?? []).flatMap((b) => b.requests.map((q) => `${q.agent}/${q.requestId}`));
+      expect(executed).toHaveLength(10);
+      expect(new Set(executed).size).toBe(10);
+    }
+  });
+
+  it('answers a repeated request from the reply cache without executing it again', () => {
+    const c = new TestCluster(4, 1);
+    const id = c.submit(0, 'x', '1', [0]);
+    c.run(3);
+    const first = c.accepted(0, id);
+    expect(first).toBeDefined();
+    const executedBefore = c.executed.map((e) => e.flatMap((b) => b.requests).length);
+    // The agent retries the very same signed request to every replica.
+    c.replies.clear();
+    const again = createRequest({ agent: 'agent-0', requestId: id, operation: encodeKvOperation({ op: 'put', key: 'x', value: '1' }) }, c.crypto, c.agentKeys[0]!.secretKey);
+    for (let r = 0; r < 4; r++) c.queue.push({ from: 'agent-0', to: `r${r}`, frame: again.frame });
+    c.deliverAll();
+    expect(c.executed.map((e) => e.flatMap((b) => b.requests).length)).toEqual(executedBefore);
+    const cached = c.accepted(0, id);
+    expect(cached?.sequence).toBe(first?.sequence);
+    expect(decodeKvResult(cached!.result)).toEqual({ ok: true, value: '1', version: 1 });
+  });
+
+  it('takes checkpoints, garbage-collects the log and keeps it within the watermark window', () => {
+    const c = new TestCluster(4, 1);
+    for (let i = 0; i < 30; i++) {
+      c.submit(0, 'k', `v${i}`, [0]);
+      c.run(2);
+    }
+    for (const replica of c.replicas) {
+      const status = replica.status();
+      expect(status.lastExecuted).toBeGreaterThanOrEqual(8);
+      expect(status.stableCheckpoint).toBeGreaterThan(0);
+      expect(status.stableCheckpoint % 4).toBe(0);
+      expect(status.logSize).toBeLessThanOrEqual(8);
+    }
+  });
+
+  it('sends heartbeat batches when idle so agreed time advances', () => {
+    const c = new TestCluster(4, 1);
+    c.run(100);
+    const status = c.replicas[1]!.status();
+    expect(status.lastExecuted).toBeGreaterThanOrEqual(3);
+    expect(status.agreedTime).toBeGreaterThan(40);
+    c.checkAgreement();
+  });
+
+  it('issues receipts that verify offline and fail when any byte changes', () => {
+    const c = new TestCluster(4, 1);
+    const id = c.submit(0, 'k', 'v', [0]);
+    c.run(3);
+    const reply = c.accepted(0, id)!;
+    const receipt = c.replicas[2]!.receipt(reply.sequence, 'agent-0', id)!;
+    expect(receipt).toBeDefined();
+    expect(verifyReceipt(receipt, c.cluster, c.crypto).ok).toBe(true);
+    const bytes = encodeReceipt(receipt);
+    expect(verifyReceipt(decodeReceipt(bytes)!, c.cluster, c.crypto).ok).toBe(true);
+    for (let i = 0; i < bytes.length; i++) {
+      const changed = new Uint8Array(bytes);
+      changed[i] = (changed[i] as number) ^ 0x01;
+      const decoded = decodeReceipt(changed);
+      if (decoded !== undefined) expect(verifyReceipt(decoded, c.cluster, c.crypto).ok, `byte ${i}`).toBe(false);
+    }
+  });
+});
