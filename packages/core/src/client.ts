@@ -6,7 +6,15 @@ import type { ReplyVerifier } from './auth.ts';
 import { signBody } from './auth.ts';
 import { DEFAULT_PROTOCOL_CONFIG } from './config.ts';
 import type { CryptoBackend } from './crypto.ts';
-import { type DecodeLimits, decodeFrame, encodeFrame, MessageType, type Reply, type Request, type Signed } from './messages.ts';
+import {
+  type DecodeLimits,
+  decodeFrame,
+  encodeFrame,
+  MessageType,
+  type Reply,
+  type Request,
+  type Signed,
+} from './messages.ts';
 
 export interface RequestFields {
   readonly agent: string;

@@ -35,7 +35,9 @@ export function encodeCanonical(value: Canonical): Uint8Array {
   return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
-export type DecodeResult = { ok: true; value: unknown } | { ok: false; reason: 'MALFORMED' | 'NOT_CANONICAL' };
+export type DecodeResult =
+  | { ok: true; value: unknown }
+  | { ok: false; reason: 'MALFORMED' | 'NOT_CANONICAL' };
 
 /**
  * Decodes bytes and checks they are the canonical encoding of what they decode to.

@@ -103,32 +103,44 @@ export function validateCluster(cluster: ClusterConfig): void {
   if (n < 4) throw new ConfigError(`a cluster needs at least 4 replicas (3f+1 with f >= 1), got ${n}`);
   if (n > LIMITS.replicasMax) throw new ConfigError(`at most ${LIMITS.replicasMax} replicas, got ${n}`);
   cluster.replicas.forEach((replica, index) => {
-    if (replica.id !== index) throw new ConfigError(`replica ids must be 0..n-1 in order; position ${index} has id ${replica.id}`);
-    if (replica.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new ConfigError(`replica ${index}: public key must be ${PUBLIC_KEY_BYTES} bytes`);
+    if (replica.id !== index)
+      throw new ConfigError(`replica ids must be 0..n-1 in order; position ${index} has id ${replica.id}`);
+    if (replica.publicKey.byteLength !== PUBLIC_KEY_BYTES)
+      throw new ConfigError(`replica ${index}: public key must be ${PUBLIC_KEY_BYTES} bytes`);
   });
   if (cluster.agents.length > LIMITS.agentsMax) throw new ConfigError(`at most ${LIMITS.agentsMax} agents`);
   const seen = new Set<string>();
   for (const agent of cluster.agents) {
     if (agent.id.length === 0 || new TextEncoder().encode(agent.id).byteLength > LIMITS.agentIdBytesMax) {
-      throw new ConfigError(`agent id ${JSON.stringify(agent.id)} must be 1..${LIMITS.agentIdBytesMax} bytes`);
+      throw new ConfigError(
+        `agent id ${JSON.stringify(agent.id)} must be 1..${LIMITS.agentIdBytesMax} bytes`,
+      );
     }
     if (seen.has(agent.id)) throw new ConfigError(`agent id ${JSON.stringify(agent.id)} appears twice`);
     seen.add(agent.id);
-    if (agent.publicKey.byteLength !== PUBLIC_KEY_BYTES) throw new ConfigError(`agent ${agent.id}: public key must be ${PUBLIC_KEY_BYTES} bytes`);
+    if (agent.publicKey.byteLength !== PUBLIC_KEY_BYTES)
+      throw new ConfigError(`agent ${agent.id}: public key must be ${PUBLIC_KEY_BYTES} bytes`);
   }
 }
 
 export function validateProtocol(protocol: ProtocolConfig): void {
   const positive = (name: keyof ProtocolConfig) => {
     const value = protocol[name];
-    if (!Number.isSafeInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new ConfigError(`${name} must be a positive integer, got ${value}`);
   };
   for (const name of Object.keys(DEFAULT_PROTOCOL_CONFIG) as (keyof ProtocolConfig)[]) positive(name);
-  if (protocol.watermarkWindow % protocol.checkpointInterval !== 0 || protocol.watermarkWindow < 2 * protocol.checkpointInterval) {
+  if (
+    protocol.watermarkWindow % protocol.checkpointInterval !== 0 ||
+    protocol.watermarkWindow < 2 * protocol.checkpointInterval
+  ) {
     throw new ConfigError('watermarkWindow must be a multiple of checkpointInterval and at least twice it');
   }
-  if (protocol.pipelineDepthMax > protocol.watermarkWindow) throw new ConfigError('pipelineDepthMax must not exceed watermarkWindow');
+  if (protocol.pipelineDepthMax > protocol.watermarkWindow)
+    throw new ConfigError('pipelineDepthMax must not exceed watermarkWindow');
   if (protocol.heartbeatTicks >= protocol.requestTimeoutTicks) {
-    throw new ConfigError('heartbeatTicks must be below requestTimeoutTicks, or idle backups would suspect an honest primary');
+    throw new ConfigError(
+      'heartbeatTicks must be below requestTimeoutTicks, or idle backups would suspect an honest primary',
+    );
   }
 }

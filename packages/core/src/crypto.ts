@@ -134,6 +134,7 @@ export function tweetnaclCrypto(): CryptoBackend {
 }
 
 function checkSeed(seed: Uint8Array): Uint8Array {
-  if (seed.byteLength !== SEED_BYTES) throw new TypeError(`seed must be ${SEED_BYTES} bytes, got ${seed.byteLength}`);
+  if (seed.byteLength !== SEED_BYTES)
+    throw new TypeError(`seed must be ${SEED_BYTES} bytes, got ${seed.byteLength}`);
   return seed;
 }

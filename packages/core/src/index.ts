@@ -1,10 +1,67 @@
-export { type ClusterConfig, type ProtocolConfig, type ReplicaIdentity, type AgentIdentity, type Quorums, ConfigError, DEFAULT_PROTOCOL_CONFIG, LIMITS, quorumsOf, validateCluster, validateProtocol } from './config.ts';
-export { type Canonical, type DecodeResult, bytesEqual, decodeCanonical, encodeCanonical, fromHex, toHex } from './codec.ts';
-export { type CryptoBackend, type KeyPair, DIGEST_BYTES, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES, isCanonicalScalar, nodeCrypto, tweetnaclCrypto } from './crypto.ts';
+export {
+  type ReplyAuthenticator,
+  type ReplyVerifier,
+  signBody,
+  signedReplies,
+  signedReplyVerifier,
+} from './auth.ts';
+export {
+  createRequest,
+  DEFAULT_DECODE_LIMITS,
+  type OpenedReply,
+  openReply,
+  type RequestFields,
+} from './client.ts';
+export {
+  bytesEqual,
+  type Canonical,
+  type DecodeResult,
+  decodeCanonical,
+  encodeCanonical,
+  fromHex,
+  toHex,
+} from './codec.ts';
+export {
+  type AgentIdentity,
+  type ClusterConfig,
+  ConfigError,
+  DEFAULT_PROTOCOL_CONFIG,
+  LIMITS,
+  type ProtocolConfig,
+  type Quorums,
+  quorumsOf,
+  type ReplicaIdentity,
+  validateCluster,
+  validateProtocol,
+} from './config.ts';
+export {
+  type CryptoBackend,
+  DIGEST_BYTES,
+  isCanonicalScalar,
+  type KeyPair,
+  nodeCrypto,
+  PUBLIC_KEY_BYTES,
+  SECRET_KEY_BYTES,
+  SEED_BYTES,
+  SIGNATURE_BYTES,
+  tweetnaclCrypto,
+} from './crypto.ts';
 export * from './messages.ts';
-export { type ReplyAuthenticator, type ReplyVerifier, signBody, signedReplies, signedReplyVerifier } from './auth.ts';
-export { type OpenedReply, type RequestFields, DEFAULT_DECODE_LIMITS, createRequest, openReply } from './client.ts';
-export { type ExecutionContext, type KvOperation, type KvResult, type StateMachine, KvStateMachine, decodeKvResult, encodeKvOperation } from './state-machine.ts';
+export {
+  decodeReceipt,
+  encodeReceipt,
+  type Receipt,
+  type ReceiptVerification,
+  verifyReceipt,
+} from './receipt.ts';
+export { Replica, type ReplicaOptions } from './replica.ts';
+export {
+  decodeKvResult,
+  type ExecutionContext,
+  encodeKvOperation,
+  type KvOperation,
+  type KvResult,
+  KvStateMachine,
+  type StateMachine,
+} from './state-machine.ts';
 export type * from './types.ts';
-export { type ReplicaOptions, Replica } from './replica.ts';
-export { type Receipt, type ReceiptVerification, decodeReceipt, encodeReceipt, verifyReceipt } from './receipt.ts';

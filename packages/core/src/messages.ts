@@ -12,8 +12,8 @@
  * so a proof can be forwarded and checked by anyone without re-encoding.
  */
 import { type Canonical, decodeCanonical, encodeCanonical } from './codec.ts';
-import { DIGEST_BYTES, SIGNATURE_BYTES } from './crypto.ts';
 import { LIMITS } from './config.ts';
+import { DIGEST_BYTES, SIGNATURE_BYTES } from './crypto.ts';
 
 export const MessageType = {
   request: 1,
@@ -189,7 +189,13 @@ export function bodyTuple(body: Body): Canonical {
         body.replica,
       ];
     case MessageType.newView:
-      return [body.type, body.view, body.viewChanges.map(signedTuple), body.prePrepares.map(signedTuple), body.replica];
+      return [
+        body.type,
+        body.view,
+        body.viewChanges.map(signedTuple),
+        body.prePrepares.map(signedTuple),
+        body.replica,
+      ];
     case MessageType.fetchState:
       return [body.type, body.sequence, body.replica];
     case MessageType.state:
@@ -199,7 +205,12 @@ export function bodyTuple(body: Body): Canonical {
     case MessageType.committed:
       return [
         body.type,
-        body.entries.map((entry) => [entry.sequence, entry.view, entry.digest, entry.commits.map(signedTuple)]),
+        body.entries.map((entry) => [
+          entry.sequence,
+          entry.view,
+          entry.digest,
+          entry.commits.map(signedTuple),
+        ]),
         body.replica,
       ];
   }
@@ -218,12 +229,28 @@ export function encodeFrame(signed: Signed, batches: readonly Batch[] = []): Uin
 }
 
 /** The digest a pre-prepare names: it binds the agreed timestamp and every request (by the digest of its body). */
-export function batchDigest(timestamp: number, requestDigests: readonly Uint8Array[], hash: (data: Uint8Array) => Uint8Array): Uint8Array {
+export function batchDigest(
+  timestamp: number,
+  requestDigests: readonly Uint8Array[],
+  hash: (data: Uint8Array) => Uint8Array,
+): Uint8Array {
   return hash(encodeCanonical([timestamp, requestDigests as Uint8Array[]]));
 }
 
-export function makeBatch(timestamp: number, requests: readonly Signed<Request>[], hash: (data: Uint8Array) => Uint8Array): Batch {
-  return { timestamp, requests, digest: batchDigest(timestamp, requests.map((request) => hash(request.bytes)), hash) };
+export function makeBatch(
+  timestamp: number,
+  requests: readonly Signed<Request>[],
+  hash: (data: Uint8Array) => Uint8Array,
+): Batch {
+  return {
+    timestamp,
+    requests,
+    digest: batchDigest(
+      timestamp,
+      requests.map((request) => hash(request.bytes)),
+      hash,
+    ),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +313,11 @@ export interface DecodeLimits {
   readonly snapshotBytesMax: number;
 }
 
-function decodeSignedTuple<B extends Body>(value: unknown, limits: DecodeLimits, expected: MessageType): Signed<B> {
+function decodeSignedTuple<B extends Body>(
+  value: unknown,
+  limits: DecodeLimits,
+  expected: MessageType,
+): Signed<B> {
   const [bodyBytes, signature] = tuple(value, 2);
   const bodyRaw = bytes(bodyBytes, LIMITS.frameBytesMax);
   const sig = bytes(signature, SIGNATURE_BYTES, SIGNATURE_BYTES);
@@ -303,14 +334,26 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
   switch (type) {
     case MessageType.request: {
       const [, agent, requestId, operation] = tuple(value, 4);
-      if (operation instanceof Uint8Array && operation.byteLength > limits.operationBytesMax) fail('OPERATION_TOO_LARGE');
-      return { type, agent: agentId(agent), requestId: natural(requestId), operation: bytes(operation, limits.operationBytesMax) };
+      if (operation instanceof Uint8Array && operation.byteLength > limits.operationBytesMax)
+        fail('OPERATION_TOO_LARGE');
+      return {
+        type,
+        agent: agentId(agent),
+        requestId: natural(requestId),
+        operation: bytes(operation, limits.operationBytesMax),
+      };
     }
     case MessageType.prePrepare:
     case MessageType.prepare:
     case MessageType.commit: {
       const [, view, sequence, d, replica] = tuple(value, 5);
-      return { type, view: natural(view), sequence: natural(sequence), digest: digest(d), replica: replicaId(replica) };
+      return {
+        type,
+        view: natural(view),
+        sequence: natural(sequence),
+        digest: digest(d),
+        replica: replicaId(replica),
+      };
     }
     case MessageType.reply: {
       const [, view, sequence, agent, requestId, result, replica] = tuple(value, 7);
@@ -326,7 +369,12 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
     }
     case MessageType.checkpoint: {
       const [, sequence, stateDigest, replica] = tuple(value, 4);
-      return { type, sequence: natural(sequence), stateDigest: digest(stateDigest), replica: replicaId(replica) };
+      return {
+        type,
+        sequence: natural(sequence),
+        stateDigest: digest(stateDigest),
+        replica: replicaId(replica),
+      };
     }
     case MessageType.viewChange: {
       const [, newView, stableSequence, checkpointProof, prepared, replica] = tuple(value, 6);
@@ -341,7 +389,9 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
           const [prePrepare, prepares] = tuple(item, 2);
           return {
             prePrepare: decodeSignedTuple<PrePrepare>(prePrepare, limits, MessageType.prePrepare),
-            prepares: list(prepares, LIMITS.replicasMax).map((p) => decodeSignedTuple<Prepare>(p, limits, MessageType.prepare)),
+            prepares: list(prepares, LIMITS.replicasMax).map((p) =>
+              decodeSignedTuple<Prepare>(p, limits, MessageType.prepare),
+            ),
           };
         }),
         replica: replicaId(replica),
@@ -391,7 +441,9 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
             sequence: natural(sequence),
             view: natural(view),
             digest: digest(d),
-            commits: list(commits, LIMITS.replicasMax).map((c) => decodeSignedTuple<Commit>(c, limits, MessageType.commit)),
+            commits: list(commits, LIMITS.replicasMax).map((c) =>
+              decodeSignedTuple<Commit>(c, limits, MessageType.commit),
+            ),
           };
         }),
         replica: replicaId(replica),
@@ -415,7 +467,11 @@ function batchFrom(value: unknown, limits: DecodeLimits, hash: (data: Uint8Array
  * Decodes a frame: outer and inner canonical form, message shape, batch digests.
  * Signatures are not checked here.
  */
-export function decodeFrame(frame: Uint8Array, limits: DecodeLimits, hash: (data: Uint8Array) => Uint8Array): Decoded<Frame> {
+export function decodeFrame(
+  frame: Uint8Array,
+  limits: DecodeLimits,
+  hash: (data: Uint8Array) => Uint8Array,
+): Decoded<Frame> {
   if (frame.byteLength > LIMITS.frameBytesMax) return { ok: false, reason: 'FRAME_TOO_LARGE' };
   const outer = decodeCanonical(frame);
   if (!outer.ok) return outer;
@@ -441,5 +497,7 @@ export function decodeFrame(frame: Uint8Array, limits: DecodeLimits, hash: (data
 
 /** The signer a message claims: a replica id, or an agent id for requests. */
 export function claimedSigner(body: Body): { kind: 'replica'; id: number } | { kind: 'agent'; id: string } {
-  return body.type === MessageType.request ? { kind: 'agent', id: body.agent } : { kind: 'replica', id: body.replica };
+  return body.type === MessageType.request
+    ? { kind: 'agent', id: body.agent }
+    : { kind: 'replica', id: body.replica };
 }

@@ -5,7 +5,7 @@
  * inclusion proof: the batch digest is recomputed from them), and 2f+1 commits signed by distinct
  * replicas for that digest. Anyone holding the cluster's public keys can check it offline.
  */
-import { type Canonical, decodeCanonical, encodeCanonical, bytesEqual } from './codec.ts';
+import { bytesEqual, type Canonical, decodeCanonical, encodeCanonical } from './codec.ts';
 import { type ClusterConfig, quorumsOf } from './config.ts';
 import { type CryptoBackend, DIGEST_BYTES, SIGNATURE_BYTES } from './crypto.ts';
 import { batchDigest, MessageType, type Request } from './messages.ts';
@@ -26,7 +26,13 @@ export interface Receipt {
 }
 
 export type ReceiptVerification =
-  | { readonly ok: true; readonly request: Request; readonly sequence: number; readonly view: number; readonly digest: Uint8Array }
+  | {
+      readonly ok: true;
+      readonly request: Request;
+      readonly sequence: number;
+      readonly view: number;
+      readonly digest: Uint8Array;
+    }
   | { readonly ok: false; readonly reason: string };
 
 const RECEIPT_VERSION = 1;
@@ -52,7 +58,14 @@ export function decodeReceipt(bytes: Uint8Array): Receipt | undefined {
   const isNatural = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   const isPair = (v: unknown): v is [Uint8Array, Uint8Array] =>
     Array.isArray(v) && v.length === 2 && v[0] instanceof Uint8Array && v[1] instanceof Uint8Array;
-  if (version !== RECEIPT_VERSION || !isPair(request) || !isNatural(sequence) || !isNatural(view) || !isNatural(timestamp)) return undefined;
+  if (
+    version !== RECEIPT_VERSION ||
+    !isPair(request) ||
+    !isNatural(sequence) ||
+    !isNatural(view) ||
+    !isNatural(timestamp)
+  )
+    return undefined;
   if (!Array.isArray(digests) || !digests.every((d) => d instanceof Uint8Array)) return undefined;
   if (!Array.isArray(commits) || !commits.every(isPair)) return undefined;
   return {
@@ -70,9 +83,18 @@ export function decodeReceipt(bytes: Uint8Array): Receipt | undefined {
  * registered agent, it is in the batch, and 2f+1 distinct replicas signed commits for that
  * batch's digest at the receipt's (view, sequence).
  */
-export function verifyReceipt(receipt: Receipt, cluster: ClusterConfig, crypto: CryptoBackend): ReceiptVerification {
+export function verifyReceipt(
+  receipt: Receipt,
+  cluster: ClusterConfig,
+  crypto: CryptoBackend,
+): ReceiptVerification {
   const request = decodeCanonical(receipt.request.bytes);
-  if (!request.ok || !Array.isArray(request.value) || request.value.length !== 4 || request.value[0] !== MessageType.request) {
+  if (
+    !request.ok ||
+    !Array.isArray(request.value) ||
+    request.value.length !== 4 ||
+    request.value[0] !== MessageType.request
+  ) {
     return { ok: false, reason: 'request is not a canonical request' };
   }
   const [, agent, requestId, operation] = request.value as [number, unknown, unknown, unknown];
@@ -81,7 +103,10 @@ export function verifyReceipt(receipt: Receipt, cluster: ClusterConfig, crypto: 
   }
   const agentKey = cluster.agents.find((a) => a.id === agent)?.publicKey;
   if (agentKey === undefined) return { ok: false, reason: `agent ${agent} is not registered` };
-  if (receipt.request.signature.byteLength !== SIGNATURE_BYTES || !crypto.verify(receipt.request.bytes, receipt.request.signature, agentKey)) {
+  if (
+    receipt.request.signature.byteLength !== SIGNATURE_BYTES ||
+    !crypto.verify(receipt.request.bytes, receipt.request.signature, agentKey)
+  ) {
     return { ok: false, reason: 'request signature does not verify' };
   }
   const requestDigest = crypto.hash(receipt.request.bytes);
@@ -93,13 +118,22 @@ export function verifyReceipt(receipt: Receipt, cluster: ClusterConfig, crypto: 
   const signers = new Set<number>();
   for (const commit of receipt.commits) {
     const decoded = decodeCanonical(commit.bytes);
-    if (!decoded.ok || !Array.isArray(decoded.value) || decoded.value.length !== 5) return { ok: false, reason: 'commit is not canonical' };
-    const [type, view, sequence, commitDigest, replica] = decoded.value as [unknown, unknown, unknown, unknown, unknown];
+    if (!decoded.ok || !Array.isArray(decoded.value) || decoded.value.length !== 5)
+      return { ok: false, reason: 'commit is not canonical' };
+    const [type, view, sequence, commitDigest, replica] = decoded.value as [
+      unknown,
+      unknown,
+      unknown,
+      unknown,
+      unknown,
+    ];
     if (type !== MessageType.commit || view !== receipt.view || sequence !== receipt.sequence) {
       return { ok: false, reason: 'commit is for another view or sequence' };
     }
-    if (!(commitDigest instanceof Uint8Array) || !bytesEqual(commitDigest, digest)) return { ok: false, reason: 'commit is for another batch' };
-    if (typeof replica !== 'number' || signers.has(replica)) return { ok: false, reason: 'commits must come from distinct replicas' };
+    if (!(commitDigest instanceof Uint8Array) || !bytesEqual(commitDigest, digest))
+      return { ok: false, reason: 'commit is for another batch' };
+    if (typeof replica !== 'number' || signers.has(replica))
+      return { ok: false, reason: 'commits must come from distinct replicas' };
     const replicaKey = cluster.replicas[replica]?.publicKey;
     if (replicaKey === undefined || !crypto.verify(commit.bytes, commit.signature, replicaKey)) {
       return { ok: false, reason: `commit signature of replica ${String(replica)} does not verify` };
@@ -110,5 +144,3 @@ export function verifyReceipt(receipt: Receipt, cluster: ClusterConfig, crypto: 
   const body: Request = { type: MessageType.request, agent, requestId, operation };
   return { ok: true, request: body, sequence: receipt.sequence, view: receipt.view, digest };
 }
-
-

@@ -38,9 +38,9 @@ import {
   MessageType,
   makeBatch,
   type NewView,
-  type PreparedProof,
-  type Prepare,
   type PrePrepare,
+  type Prepare,
+  type PreparedProof,
   type Reply,
   type Request,
   type Signed,
@@ -51,7 +51,6 @@ import type { Receipt } from './receipt.ts';
 import type { ExecutionContext, StateMachine } from './state-machine.ts';
 import type {
   CommitProof,
-  ExecutedBatch,
   ExecutedRequest,
   Outbound,
   RejectionCode,
@@ -182,7 +181,10 @@ export class Replica {
     validateCluster(options.cluster);
     const protocol = { ...DEFAULT_PROTOCOL_CONFIG, ...options.protocol };
     validateProtocol(protocol);
-    assert(Number.isInteger(options.id) && options.id >= 0 && options.id < options.cluster.replicas.length, 'replica id out of range');
+    assert(
+      Number.isInteger(options.id) && options.id >= 0 && options.id < options.cluster.replicas.length,
+      'replica id out of range',
+    );
     this.id = options.id;
     this.#cluster = options.cluster;
     this.#protocol = protocol;
@@ -288,7 +290,10 @@ export class Replica {
     return sequence > this.#low && sequence <= this.#high;
   }
   #timeoutTicks(): number {
-    return this.#protocol.requestTimeoutTicks * 2 ** Math.min(this.#viewChangeStreak, this.#protocol.viewChangeBackoffMax);
+    return (
+      this.#protocol.requestTimeoutTicks *
+      2 ** Math.min(this.#viewChangeStreak, this.#protocol.viewChangeBackoffMax)
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -352,7 +357,10 @@ export class Replica {
       }
     }
     if (!this.#crypto.verify(signed.bytes, signed.signature, publicKey)) {
-      this.#reject('BAD_SIGNATURE', `type ${body.type} from ${body.type === MessageType.request ? body.agent : body.replica}`);
+      this.#reject(
+        'BAD_SIGNATURE',
+        `type ${body.type} from ${body.type === MessageType.request ? body.agent : body.replica}`,
+      );
       return false;
     }
     return true;
@@ -362,29 +370,41 @@ export class Replica {
     const body = frame.body;
     switch (body.type) {
       case MessageType.request:
-        return this.#onRequest(frame as Frame<Request>, raw);
+        this.#onRequest(frame as Frame<Request>, raw);
+        return;
       case MessageType.prePrepare:
-        return this.#onPrePrepare(frame as Frame<PrePrepare>, raw);
+        this.#onPrePrepare(frame as Frame<PrePrepare>, raw);
+        return;
       case MessageType.prepare:
-        return this.#onPrepare(frame as Frame<Prepare>, raw);
+        this.#onPrepare(frame as Frame<Prepare>, raw);
+        return;
       case MessageType.commit:
-        return this.#onCommit(frame as Frame<Commit>, raw);
+        this.#onCommit(frame as Frame<Commit>, raw);
+        return;
       case MessageType.checkpoint:
-        return this.#onCheckpoint(frame as Frame<Checkpoint>, raw);
+        this.#onCheckpoint(frame as Frame<Checkpoint>, raw);
+        return;
       case MessageType.viewChange:
-        return this.#onViewChange(frame as Frame<ViewChange>, raw);
+        this.#onViewChange(frame as Frame<ViewChange>, raw);
+        return;
       case MessageType.newView:
-        return this.#onNewView(frame as Frame<NewView>, raw);
+        this.#onNewView(frame as Frame<NewView>, raw);
+        return;
       case MessageType.fetchState:
-        return this.#onFetchState(frame as Frame<FetchState>);
+        this.#onFetchState(frame as Frame<FetchState>);
+        return;
       case MessageType.state:
-        return this.#onState(frame as Frame<State>);
+        this.#onState(frame as Frame<State>);
+        return;
       case MessageType.fetchCommitted:
-        return this.#onFetchCommitted(frame as Frame<FetchCommitted>);
+        this.#onFetchCommitted(frame as Frame<FetchCommitted>);
+        return;
       case MessageType.committed:
-        return this.#onCommitted(frame as Frame<Committed>, raw);
+        this.#onCommitted(frame as Frame<Committed>, raw);
+        return;
       case MessageType.reply:
-        return this.#reject('UNEXPECTED_TYPE', 'replicas do not take replies');
+        this.#reject('UNEXPECTED_TYPE', 'replicas do not take replies');
+        return;
     }
   }
 
@@ -419,27 +439,42 @@ export class Replica {
     const client = this.#clients.get(request.agent);
     if (client !== undefined && request.requestId <= client.requestId) {
       if (request.requestId === client.requestId) this.#sendReply(request.agent, client);
-      else this.#reject('STALE_REQUEST', `agent ${request.agent} request ${request.requestId} <= ${client.requestId}`);
+      else
+        this.#reject(
+          'STALE_REQUEST',
+          `agent ${request.agent} request ${request.requestId} <= ${client.requestId}`,
+        );
       return;
     }
     const key = requestKey(request.agent, request.requestId);
     const existing = this.#pending.get(key);
     if (existing !== undefined) {
       if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes))) {
-        this.#reject('CONFLICTING_VOTE', `agent ${request.agent} signed two requests with id ${request.requestId}`);
+        this.#reject(
+          'CONFLICTING_VOTE',
+          `agent ${request.agent} signed two requests with id ${request.requestId}`,
+        );
       }
       return;
     }
     if (!this.#addPending(frame)) return;
     if (this.#changingView) return;
     if (this.#isPrimary) this.#propose();
-    else this.#out.send.push({ to: { kind: 'replica', id: this.#primaryOf(this.#view) }, type: MessageType.request, frame: raw });
+    else
+      this.#out.send.push({
+        to: { kind: 'replica', id: this.#primaryOf(this.#view) },
+        type: MessageType.request,
+        frame: raw,
+      });
   }
 
   #addPending(request: Signed<Request>, assigned?: number): boolean {
     const { agent, requestId } = request.body;
     const ids = this.#pendingPerAgent.get(agent) ?? new Set<number>();
-    if (ids.size >= this.#protocol.pendingRequestsPerAgentMax || this.#pending.size >= LIMITS.pendingRequestsMax) {
+    if (
+      ids.size >= this.#protocol.pendingRequestsPerAgentMax ||
+      this.#pending.size >= LIMITS.pendingRequestsMax
+    ) {
       this.#reject('PENDING_REQUESTS_FULL', `agent ${agent} has ${ids.size} pending`);
       return false;
     }
@@ -473,7 +508,10 @@ export class Replica {
   /** The primary orders pending requests: as many batches as the pipeline and the watermarks allow. */
   #propose(): void {
     if (!this.#isPrimary || this.#changingView) return;
-    while (this.#nextSequence <= this.#high && this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax) {
+    while (
+      this.#nextSequence <= this.#high &&
+      this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax
+    ) {
       const requests: Signed<Request>[] = [];
       for (const pending of this.#pending.values()) {
         if (pending.assigned !== undefined) continue;
@@ -497,7 +535,10 @@ export class Replica {
       replica: this.id,
     });
     const entry = this.#entryFor(sequence);
-    assert(entry.prePrepare === undefined, `primary ${this.id} proposing twice at ${sequence} in view ${this.#view}`);
+    assert(
+      entry.prePrepare === undefined,
+      `primary ${this.id} proposing twice at ${sequence} in view ${this.#view}`,
+    );
     entry.prePrepare = prePrepare;
     entry.batches.set(toHex(batch.digest), batch);
     for (const request of requests) {
@@ -518,7 +559,10 @@ export class Replica {
   #entryFor(sequence: number): LogEntry {
     let entry = this.#log.get(sequence);
     if (entry === undefined) {
-      assert(this.#inWatermarks(sequence), `log entry ${sequence} outside watermarks (${this.#low}, ${this.#high}]`);
+      assert(
+        this.#inWatermarks(sequence),
+        `log entry ${sequence} outside watermarks (${this.#low}, ${this.#high}]`,
+      );
       entry = {
         sequence,
         view: this.#view,
@@ -553,13 +597,19 @@ export class Replica {
       return;
     }
     if (!this.#inWatermarks(prePrepare.sequence)) {
-      this.#reject('OUT_OF_WATERMARKS', `pre-prepare at ${prePrepare.sequence} outside (${this.#low}, ${this.#high}]`);
+      this.#reject(
+        'OUT_OF_WATERMARKS',
+        `pre-prepare at ${prePrepare.sequence} outside (${this.#low}, ${this.#high}]`,
+      );
       return;
     }
     const entry = this.#entryFor(prePrepare.sequence);
     if (entry.prePrepare !== undefined) {
       if (!bytesEqual(entry.prePrepare.body.digest, prePrepare.digest)) {
-        this.#reject('CONFLICTING_PRE_PREPARE', `two pre-prepares at (${prePrepare.view}, ${prePrepare.sequence})`);
+        this.#reject(
+          'CONFLICTING_PRE_PREPARE',
+          `two pre-prepares at (${prePrepare.view}, ${prePrepare.sequence})`,
+        );
       }
       return;
     }
@@ -578,7 +628,8 @@ export class Replica {
       const { agent, requestId } = request.body;
       const pending = this.#pending.get(requestKey(agent, requestId));
       if (pending !== undefined) pending.assigned = prePrepare.sequence;
-      else if ((this.#clients.get(agent)?.requestId ?? -1) < requestId) this.#addPendingQuietly(request, prePrepare.sequence);
+      else if ((this.#clients.get(agent)?.requestId ?? -1) < requestId)
+        this.#addPendingQuietly(request, prePrepare.sequence);
     }
     this.#sendPrepare(entry);
     this.#checkPrepared(entry);
@@ -587,7 +638,11 @@ export class Replica {
   /** Requests learnt from a batch also start the view-change timer, but a full table is not the batch's fault. */
   #addPendingQuietly(request: Signed<Request>, sequence: number): void {
     const ids = this.#pendingPerAgent.get(request.body.agent);
-    if ((ids?.size ?? 0) >= this.#protocol.pendingRequestsPerAgentMax || this.#pending.size >= LIMITS.pendingRequestsMax) return;
+    if (
+      (ids?.size ?? 0) >= this.#protocol.pendingRequestsPerAgentMax ||
+      this.#pending.size >= LIMITS.pendingRequestsMax
+    )
+      return;
     this.#addPending(request, sequence);
   }
 
@@ -595,7 +650,10 @@ export class Replica {
   #validateBatch(batch: Batch): boolean {
     const skew = Math.abs(batch.timestamp - this.#now);
     if (batch.timestamp < this.#agreedTime || skew > this.#protocol.timestampSkewMaxTicks) {
-      this.#reject('TIMESTAMP_OUT_OF_BOUNDS', `timestamp ${batch.timestamp}, clock ${this.#now}, agreed ${this.#agreedTime}`);
+      this.#reject(
+        'TIMESTAMP_OUT_OF_BOUNDS',
+        `timestamp ${batch.timestamp}, clock ${this.#now}, agreed ${this.#agreedTime}`,
+      );
       return false;
     }
     for (const request of batch.requests) {
@@ -635,7 +693,10 @@ export class Replica {
       return;
     }
     if (!this.#inWatermarks(prepare.sequence)) {
-      this.#reject('OUT_OF_WATERMARKS', `prepare at ${prepare.sequence} outside (${this.#low}, ${this.#high}]`);
+      this.#reject(
+        'OUT_OF_WATERMARKS',
+        `prepare at ${prepare.sequence} outside (${this.#low}, ${this.#high}]`,
+      );
       return;
     }
     const entry = this.#entryFor(prepare.sequence);
@@ -666,7 +727,10 @@ export class Replica {
     const existing = votes.get(vote.body.replica);
     if (existing !== undefined) {
       if (!bytesEqual(existing.body.digest, vote.body.digest)) {
-        this.#reject('CONFLICTING_VOTE', `replica ${vote.body.replica} voted twice at (${vote.body.view}, ${vote.body.sequence})`);
+        this.#reject(
+          'CONFLICTING_VOTE',
+          `replica ${vote.body.replica} voted twice at (${vote.body.view}, ${vote.body.sequence})`,
+        );
       }
       return false;
     }
@@ -699,12 +763,20 @@ export class Replica {
     if (!entry.prepared || entry.prePrepare === undefined) return;
     const digest = entry.prePrepare.body.digest;
     if (entry.committed !== undefined) {
-      assert(bytesEqual(entry.committed.digest, digest), 'prepared a digest that conflicts with a commit certificate');
+      assert(
+        bytesEqual(entry.committed.digest, digest),
+        'prepared a digest that conflicts with a commit certificate',
+      );
       return;
     }
     const matching = [...entry.commits.values()].filter((c) => bytesEqual(c.body.digest, digest));
     if (matching.length < this.#quorums.quorum) return;
-    entry.committed = { view: entry.view, digest, commits: matching.slice(0, this.#quorums.quorum), via: 'protocol' };
+    entry.committed = {
+      view: entry.view,
+      digest,
+      commits: matching.slice(0, this.#quorums.quorum),
+      via: 'protocol',
+    };
     this.#executeReady();
   }
 
@@ -716,7 +788,8 @@ export class Replica {
       const sequence = this.#lastExecuted + 1;
       const entry = this.#log.get(sequence);
       if (entry?.committed === undefined) return;
-      const batch = entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
+      const batch =
+        entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
       if (batch === undefined) return; // fetched later with its certificate
       this.#execute(entry, batch);
     }
@@ -757,7 +830,8 @@ export class Replica {
       via: entry.committed.via,
     });
     if (entry.sequence % this.#protocol.checkpointInterval === 0) this.#takeCheckpoint(entry.sequence);
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= this.#lastExecuted) this.#transferTarget = undefined;
+    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= this.#lastExecuted)
+      this.#transferTarget = undefined;
     this.#propose();
   }
 
@@ -786,14 +860,24 @@ export class Replica {
       const record = this.#clients.get(agent) as ClientRecord;
       return [agent, record.requestId, record.result, record.sequence];
     });
-    return encodeCanonical([this.#stateMachine.snapshot(), this.#stateMachine.digest(), clients, this.#agreedTime]);
+    return encodeCanonical([
+      this.#stateMachine.snapshot(),
+      this.#stateMachine.digest(),
+      clients,
+      this.#agreedTime,
+    ]);
   }
 
   #takeCheckpoint(sequence: number): void {
     const snapshot = this.#takeSnapshot();
     const digest = this.#crypto.hash(snapshot);
     this.#ownCheckpoints.set(sequence, { digest, snapshot });
-    const checkpoint = this.#sign<Checkpoint>({ type: MessageType.checkpoint, sequence, stateDigest: digest, replica: this.id });
+    const checkpoint = this.#sign<Checkpoint>({
+      type: MessageType.checkpoint,
+      sequence,
+      stateDigest: digest,
+      replica: this.id,
+    });
     const frame = encodeFrame(checkpoint);
     this.#persistLog(sequence, frame);
     this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.checkpoint, frame });
@@ -803,7 +887,10 @@ export class Replica {
   #onCheckpoint(frame: Frame<Checkpoint>, raw: Uint8Array): void {
     const checkpoint = frame.body;
     if (checkpoint.sequence <= this.#low || checkpoint.sequence % this.#protocol.checkpointInterval !== 0) {
-      this.#reject('STALE_CHECKPOINT', `checkpoint ${checkpoint.sequence} at or below ${this.#low}, or off the interval`);
+      this.#reject(
+        'STALE_CHECKPOINT',
+        `checkpoint ${checkpoint.sequence} at or below ${this.#low}, or off the interval`,
+      );
       return;
     }
     if (checkpoint.sequence <= this.#high) this.#persistLog(checkpoint.sequence, raw);
@@ -836,7 +923,11 @@ export class Replica {
   #checkStable(votes: readonly Signed<Checkpoint>[], sequence: number): void {
     const proof = this.#largestMatchingSet(votes);
     if (proof.length < this.#quorums.quorum) return;
-    this.#adoptCheckpointCertificate(sequence, proof[0]?.body.stateDigest as Uint8Array, proof.slice(0, this.#quorums.quorum));
+    this.#adoptCheckpointCertificate(
+      sequence,
+      proof[0]?.body.stateDigest as Uint8Array,
+      proof.slice(0, this.#quorums.quorum),
+    );
   }
 
   #largestMatchingSet(votes: readonly Signed<Checkpoint>[]): Signed<Checkpoint>[] {
@@ -852,7 +943,11 @@ export class Replica {
     return best;
   }
 
-  #adoptCheckpointCertificate(sequence: number, digest: Uint8Array, proof: readonly Signed<Checkpoint>[]): void {
+  #adoptCheckpointCertificate(
+    sequence: number,
+    digest: Uint8Array,
+    proof: readonly Signed<Checkpoint>[],
+  ): void {
     if (sequence <= this.#low) return;
     const own = this.#ownCheckpoints.get(sequence);
     if (sequence <= this.#lastExecuted && own !== undefined && bytesEqual(own.digest, digest)) {
@@ -861,7 +956,10 @@ export class Replica {
     }
     if (sequence <= this.#lastExecuted && own !== undefined) {
       // 2f+1 replicas, so at least f+1 honest ones, certify a state we do not have.
-      this.#reject('INVALID_CERTIFICATE', `our state at ${sequence} differs from a 2f+1 checkpoint certificate`);
+      this.#reject(
+        'INVALID_CERTIFICATE',
+        `our state at ${sequence} differs from a 2f+1 checkpoint certificate`,
+      );
     }
     if (this.#transferTarget === undefined || this.#transferTarget.sequence < sequence) {
       this.#transferTarget = { sequence, digest, proof };
@@ -874,8 +972,10 @@ export class Replica {
     assert(checkpoint.sequence <= this.#lastExecuted, 'stable checkpoint above execution');
     this.#stable = checkpoint;
     for (const sequence of this.#log.keys()) if (sequence <= checkpoint.sequence) this.#log.delete(sequence);
-    for (const sequence of this.#checkpointVotes.keys()) if (sequence <= checkpoint.sequence) this.#checkpointVotes.delete(sequence);
-    for (const sequence of this.#ownCheckpoints.keys()) if (sequence < checkpoint.sequence) this.#ownCheckpoints.delete(sequence);
+    for (const sequence of this.#checkpointVotes.keys())
+      if (sequence <= checkpoint.sequence) this.#checkpointVotes.delete(sequence);
+    for (const sequence of this.#ownCheckpoints.keys())
+      if (sequence < checkpoint.sequence) this.#ownCheckpoints.delete(sequence);
     for (const [replica, ahead] of this.#aheadCheckpoints) {
       const kept = ahead.filter((c) => c.body.sequence > checkpoint.sequence);
       if (kept.length === 0) this.#aheadCheckpoints.delete(replica);
@@ -897,7 +997,8 @@ export class Replica {
   }
 
   #recordCheckpointVote(checkpoint: Signed<Checkpoint>): void {
-    const votes = this.#checkpointVotes.get(checkpoint.body.sequence) ?? new Map<number, Signed<Checkpoint>>();
+    const votes =
+      this.#checkpointVotes.get(checkpoint.body.sequence) ?? new Map<number, Signed<Checkpoint>>();
     if (!votes.has(checkpoint.body.replica)) votes.set(checkpoint.body.replica, checkpoint);
     this.#checkpointVotes.set(checkpoint.body.sequence, votes);
   }
@@ -909,9 +1010,11 @@ export class Replica {
     const signers = new Set<number>();
     for (const checkpoint of proof) {
       const body = checkpoint.body;
-      if (body.sequence !== sequence || !bytesEqual(body.stateDigest, digest) || signers.has(body.replica)) return undefined;
+      if (body.sequence !== sequence || !bytesEqual(body.stateDigest, digest) || signers.has(body.replica))
+        return undefined;
       const publicKey = this.#cluster.replicas[body.replica]?.publicKey;
-      if (publicKey === undefined || !this.#crypto.verify(checkpoint.bytes, checkpoint.signature, publicKey)) return undefined;
+      if (publicKey === undefined || !this.#crypto.verify(checkpoint.bytes, checkpoint.signature, publicKey))
+        return undefined;
       signers.add(body.replica);
     }
     return digest;
@@ -925,20 +1028,26 @@ export class Replica {
     if (this.#transferTarget !== undefined && this.#transferTarget.sequence > this.#lastExecuted) {
       const signers = this.#transferTarget.proof.map((c) => c.body.replica).filter((r) => r !== this.id);
       const target = signers[round % signers.length] as number;
-      this.#send({ kind: 'replica', id: target }, this.#sign<FetchState>({
-        type: MessageType.fetchState,
-        sequence: this.#transferTarget.sequence,
-        replica: this.id,
-      }));
+      this.#send(
+        { kind: 'replica', id: target },
+        this.#sign<FetchState>({
+          type: MessageType.fetchState,
+          sequence: this.#transferTarget.sequence,
+          replica: this.id,
+        }),
+      );
       return;
     }
     const others = this.#cluster.replicas.map((r) => r.id).filter((r) => r !== this.id);
     const target = others[round % others.length] as number;
-    this.#send({ kind: 'replica', id: target }, this.#sign<FetchCommitted>({
-      type: MessageType.fetchCommitted,
-      fromSequence: this.#lastExecuted + 1,
-      replica: this.id,
-    }));
+    this.#send(
+      { kind: 'replica', id: target },
+      this.#sign<FetchCommitted>({
+        type: MessageType.fetchCommitted,
+        fromSequence: this.#lastExecuted + 1,
+        replica: this.id,
+      }),
+    );
   }
 
   /** Serving fetches costs bandwidth: each peer is served at most once per half retry interval. */
@@ -960,13 +1069,16 @@ export class Replica {
   }
 
   #sendState(replica: number): void {
-    this.#send({ kind: 'replica', id: replica }, this.#sign<State>({
-      type: MessageType.state,
-      sequence: this.#stable.sequence,
-      snapshot: this.#stable.snapshot,
-      checkpointProof: this.#stable.proof,
-      replica: this.id,
-    }));
+    this.#send(
+      { kind: 'replica', id: replica },
+      this.#sign<State>({
+        type: MessageType.state,
+        sequence: this.#stable.sequence,
+        snapshot: this.#stable.snapshot,
+        checkpointProof: this.#stable.proof,
+        replica: this.id,
+      }),
+    );
   }
 
   #onState(frame: Frame<State>): void {
@@ -977,7 +1089,10 @@ export class Replica {
     }
     const digest = this.#verifyCheckpointProof(state.sequence, state.checkpointProof);
     if (digest === undefined) {
-      this.#reject('INVALID_CERTIFICATE', `state at ${state.sequence} without a valid checkpoint certificate`);
+      this.#reject(
+        'INVALID_CERTIFICATE',
+        `state at ${state.sequence} without a valid checkpoint certificate`,
+      );
       return;
     }
     if (!bytesEqual(this.#crypto.hash(state.snapshot), digest)) {
@@ -987,19 +1102,38 @@ export class Replica {
     // The snapshot is what 2f+1 replicas (so at least one honest one) certified: from here on,
     // a failure to read it is our bug, not the sender's.
     const decoded = decodeCanonical(state.snapshot);
-    assert(decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4, 'certified snapshot is not a replica snapshot');
-    const [appSnapshot, appDigest, clients, agreedTime] = decoded.value as [Uint8Array, Uint8Array, [string, number, Uint8Array, number][], number];
+    assert(
+      decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4,
+      'certified snapshot is not a replica snapshot',
+    );
+    const [appSnapshot, appDigest, clients, agreedTime] = decoded.value as [
+      Uint8Array,
+      Uint8Array,
+      [string, number, Uint8Array, number][],
+      number,
+    ];
     this.#stateMachine.restore(appSnapshot);
-    assert(bytesEqual(this.#stateMachine.digest(), appDigest), 'restored state machine digest differs from its certified snapshot');
-    this.#clients = new Map(clients.map(([agent, requestId, result, sequence]) => [agent, { requestId, result, sequence }]));
+    assert(
+      bytesEqual(this.#stateMachine.digest(), appDigest),
+      'restored state machine digest differs from its certified snapshot',
+    );
+    this.#clients = new Map(
+      clients.map(([agent, requestId, result, sequence]) => [agent, { requestId, result, sequence }]),
+    );
     for (const [agent, record] of this.#clients) this.#clearPending(agent, record.requestId);
     this.#agreedTime = agreedTime;
     this.#lastExecuted = state.sequence;
     this.#lastExecutedAt = this.#now;
     this.#ownCheckpoints.set(state.sequence, { digest, snapshot: state.snapshot });
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence) this.#transferTarget = undefined;
+    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence)
+      this.#transferTarget = undefined;
     this.#out.stateTransfers.push({ sequence: state.sequence, stateDigest: digest });
-    this.#makeStable({ sequence: state.sequence, digest, proof: state.checkpointProof, snapshot: state.snapshot });
+    this.#makeStable({
+      sequence: state.sequence,
+      digest,
+      proof: state.checkpointProof,
+      snapshot: state.snapshot,
+    });
     this.#executeReady();
   }
 
@@ -1013,13 +1147,23 @@ export class Replica {
       if (entries.length === LIMITS.committedBatchesPerFetchMax) break;
       const entry = this.#log.get(sequence);
       if (entry?.committed === undefined) break;
-      const batch = entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
+      const batch =
+        entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
       if (batch === undefined) break;
-      entries.push({ sequence, view: entry.committed.view, digest: entry.committed.digest, commits: entry.committed.commits });
+      entries.push({
+        sequence,
+        view: entry.committed.view,
+        digest: entry.committed.digest,
+        commits: entry.committed.commits,
+      });
       if (batch !== this.#nullBatch) batches.push(batch);
     }
     if (entries.length === 0) return;
-    this.#send({ kind: 'replica', id: fetch.replica }, this.#sign<Committed>({ type: MessageType.committed, entries, replica: this.id }), batches);
+    this.#send(
+      { kind: 'replica', id: fetch.replica },
+      this.#sign<Committed>({ type: MessageType.committed, entries, replica: this.id }),
+      batches,
+    );
   }
 
   #onCommitted(frame: Frame<Committed>, raw: Uint8Array): void {
@@ -1027,7 +1171,10 @@ export class Replica {
     for (const item of frame.body.entries) {
       if (item.sequence <= this.#lastExecuted) continue;
       if (!this.#inWatermarks(item.sequence)) {
-        this.#reject('OUT_OF_WATERMARKS', `committed batch at ${item.sequence} outside (${this.#low}, ${this.#high}]`);
+        this.#reject(
+          'OUT_OF_WATERMARKS',
+          `committed batch at ${item.sequence} outside (${this.#low}, ${this.#high}]`,
+        );
         continue;
       }
       if (!this.#verifyCommitCertificate(item)) {
@@ -1036,7 +1183,8 @@ export class Replica {
       }
       // The certificate vouches for the digest, and so for the batch's request bodies: at least f+1
       // honest replicas checked their signatures before committing.
-      const batch = frame.batches.find((b) => bytesEqual(b.digest, item.digest)) ?? this.#nullBatchFor(item.digest);
+      const batch =
+        frame.batches.find((b) => bytesEqual(b.digest, item.digest)) ?? this.#nullBatchFor(item.digest);
       if (batch === undefined) {
         this.#reject('MISSING_BATCH', `committed batch at ${item.sequence} without its batch`);
         continue;
@@ -1060,10 +1208,12 @@ export class Replica {
     const signers = new Set<number>();
     for (const commit of item.commits) {
       const body = commit.body;
-      if (body.view !== item.view || body.sequence !== item.sequence || !bytesEqual(body.digest, item.digest)) return false;
+      if (body.view !== item.view || body.sequence !== item.sequence || !bytesEqual(body.digest, item.digest))
+        return false;
       if (signers.has(body.replica)) return false;
       const publicKey = this.#cluster.replicas[body.replica]?.publicKey;
-      if (publicKey === undefined || !this.#crypto.verify(commit.bytes, commit.signature, publicKey)) return false;
+      if (publicKey === undefined || !this.#crypto.verify(commit.bytes, commit.signature, publicKey))
+        return false;
       signers.add(body.replica);
     }
     return true;
@@ -1118,7 +1268,11 @@ export class Replica {
     }
     this.#latestViewChange.set(viewChange.replica, { signed: frame, batches: frame.batches });
     if (viewChange.stableSequence > this.#low && viewChange.checkpointProof[0] !== undefined) {
-      this.#adoptCheckpointCertificate(viewChange.stableSequence, viewChange.checkpointProof[0].body.stateDigest, viewChange.checkpointProof);
+      this.#adoptCheckpointCertificate(
+        viewChange.stableSequence,
+        viewChange.checkpointProof[0].body.stateDigest,
+        viewChange.checkpointProof,
+      );
     }
     // Join: f+1 replicas want a view above ours, so at least one honest replica does.
     const above = [...this.#latestViewChange.values()]
@@ -1139,13 +1293,18 @@ export class Replica {
     if (this.#validViewChanges.has(key)) return true;
     const viewChange = signed.body;
     if (viewChange.stableSequence > 0) {
-      if (this.#verifyCheckpointProof(viewChange.stableSequence, viewChange.checkpointProof) === undefined) return false;
+      if (this.#verifyCheckpointProof(viewChange.stableSequence, viewChange.checkpointProof) === undefined)
+        return false;
     } else if (viewChange.checkpointProof.length !== 0) return false;
     const sequences = new Set<number>();
     for (const proof of viewChange.prepared) {
       const prePrepare = proof.prePrepare.body;
       const { view, sequence, digest } = prePrepare;
-      if (sequence <= viewChange.stableSequence || sequence > viewChange.stableSequence + this.#protocol.watermarkWindow) return false;
+      if (
+        sequence <= viewChange.stableSequence ||
+        sequence > viewChange.stableSequence + this.#protocol.watermarkWindow
+      )
+        return false;
       if (view >= viewChange.newView || sequences.has(sequence)) return false;
       sequences.add(sequence);
       const primary = this.#primaryOf(view);
@@ -1153,8 +1312,10 @@ export class Replica {
       const signers = new Set<number>();
       for (const prepare of proof.prepares) {
         const body = prepare.body;
-        if (body.view !== view || body.sequence !== sequence || !bytesEqual(body.digest, digest)) return false;
-        if (body.replica === primary || signers.has(body.replica) || !this.#verifyReplicaSignature(prepare)) return false;
+        if (body.view !== view || body.sequence !== sequence || !bytesEqual(body.digest, digest))
+          return false;
+        if (body.replica === primary || signers.has(body.replica) || !this.#verifyReplicaSignature(prepare))
+          return false;
         signers.add(body.replica);
       }
       if (signers.size < 2 * this.#quorums.f) return false;
@@ -1186,7 +1347,10 @@ export class Replica {
    * recompute it: for every sequence between the highest stable checkpoint and the highest
    * prepared sequence, the digest prepared in the highest view, or the null batch.
    */
-  #computeNewView(viewChanges: readonly ViewChange[]): { minSequence: number; proposals: { sequence: number; digest: Uint8Array }[] } {
+  #computeNewView(viewChanges: readonly ViewChange[]): {
+    minSequence: number;
+    proposals: { sequence: number; digest: Uint8Array }[];
+  } {
     let minSequence = 0;
     for (const vc of viewChanges) minSequence = Math.max(minSequence, vc.stableSequence);
     let maxSequence = minSequence;
@@ -1197,7 +1361,11 @@ export class Replica {
         if (sequence <= minSequence) continue;
         maxSequence = Math.max(maxSequence, sequence);
         const current = best.get(sequence);
-        if (current === undefined || view > current.view || (view === current.view && toHex(digest) < toHex(current.digest))) {
+        if (
+          current === undefined ||
+          view > current.view ||
+          (view === current.view && toHex(digest) < toHex(current.digest))
+        ) {
           best.set(sequence, { view, digest });
         }
       }
@@ -1219,11 +1387,20 @@ export class Replica {
     const { proposals } = this.#computeNewView(chosen.map((s) => s.signed.body));
     const knownBatches = new Map<string, Batch>();
     for (const s of chosen) for (const batch of s.batches) knownBatches.set(toHex(batch.digest), batch);
-    for (const entry of this.#log.values()) for (const [key, batch] of entry.batches) knownBatches.set(key, batch);
+    for (const entry of this.#log.values())
+      for (const [key, batch] of entry.batches) knownBatches.set(key, batch);
     const prePrepares: Signed<PrePrepare>[] = [];
     const batches: Batch[] = [];
     for (const { sequence, digest } of proposals) {
-      prePrepares.push(this.#sign<PrePrepare>({ type: MessageType.prePrepare, view: this.#view, sequence, digest, replica: this.id }));
+      prePrepares.push(
+        this.#sign<PrePrepare>({
+          type: MessageType.prePrepare,
+          view: this.#view,
+          sequence,
+          digest,
+          replica: this.id,
+        }),
+      );
       const batch = knownBatches.get(toHex(digest));
       if (batch !== undefined && !bytesEqual(digest, this.#nullBatch.digest)) batches.push(batch);
     }
@@ -1236,7 +1413,11 @@ export class Replica {
     });
     const frame = this.#broadcast(newView, batches);
     this.#persistLog(this.#low, frame);
-    this.#enterView(newView, batches, chosen.map((s) => s.signed.body));
+    this.#enterView(
+      newView,
+      batches,
+      chosen.map((s) => s.signed.body),
+    );
   }
 
   #onNewView(frame: Frame<NewView>, _raw: Uint8Array): void {
@@ -1252,7 +1433,12 @@ export class Replica {
     const signers = new Set<number>();
     for (const viewChange of newView.viewChanges) {
       const body = viewChange.body;
-      if (body.newView !== newView.view || signers.has(body.replica) || !this.#verifyReplicaSignature(viewChange) || !this.#validateViewChange(viewChange)) {
+      if (
+        body.newView !== newView.view ||
+        signers.has(body.replica) ||
+        !this.#verifyReplicaSignature(viewChange) ||
+        !this.#validateViewChange(viewChange)
+      ) {
         this.#reject('INVALID_NEW_VIEW', `view-change from ${body.replica} in new-view ${newView.view}`);
         return;
       }
@@ -1282,7 +1468,11 @@ export class Replica {
       return;
     }
     this.#view = newView.view;
-    this.#enterView(frame, frame.batches, newView.viewChanges.map((vc) => vc.body));
+    this.#enterView(
+      frame,
+      frame.batches,
+      newView.viewChanges.map((vc) => vc.body),
+    );
   }
 
   #enterView(newView: Signed<NewView>, batches: readonly Batch[], viewChanges: readonly ViewChange[]): void {
@@ -1290,9 +1480,20 @@ export class Replica {
     this.#viewChangeArmedAt = undefined;
     this.#persistView();
     // Adopt the highest stable checkpoint among the view-changes.
-    const highest = viewChanges.reduce<ViewChange | undefined>((best, vc) => (best === undefined || vc.stableSequence > best.stableSequence ? vc : best), undefined);
-    if (highest !== undefined && highest.stableSequence > this.#low && highest.checkpointProof[0] !== undefined) {
-      this.#adoptCheckpointCertificate(highest.stableSequence, highest.checkpointProof[0].body.stateDigest, highest.checkpointProof);
+    const highest = viewChanges.reduce<ViewChange | undefined>(
+      (best, vc) => (best === undefined || vc.stableSequence > best.stableSequence ? vc : best),
+      undefined,
+    );
+    if (
+      highest !== undefined &&
+      highest.stableSequence > this.#low &&
+      highest.checkpointProof[0] !== undefined
+    ) {
+      this.#adoptCheckpointCertificate(
+        highest.stableSequence,
+        highest.checkpointProof[0].body.stateDigest,
+        highest.checkpointProof,
+      );
     }
     for (const pending of this.#pending.values()) {
       pending.assigned = undefined;
@@ -1305,7 +1506,9 @@ export class Replica {
       if (!this.#inWatermarks(sequence)) continue;
       const entry = this.#entryFor(sequence);
       entry.prePrepare = prePrepare;
-      const batch = batches.find((b) => bytesEqual(b.digest, prePrepare.body.digest)) ?? this.#nullBatchFor(prePrepare.body.digest);
+      const batch =
+        batches.find((b) => bytesEqual(b.digest, prePrepare.body.digest)) ??
+        this.#nullBatchFor(prePrepare.body.digest);
       if (batch !== undefined) {
         entry.batches.set(toHex(batch.digest), batch);
         for (const request of batch.requests) {
@@ -1334,13 +1537,20 @@ export class Replica {
     assert(Number.isInteger(ticks) && ticks > 0, 'ticks must be a positive integer');
     this.#now += ticks;
     if (this.#changingView) {
-      if (this.#viewChangeArmedAt !== undefined && this.#now - this.#viewChangeArmedAt >= this.#timeoutTicks()) {
+      if (
+        this.#viewChangeArmedAt !== undefined &&
+        this.#now - this.#viewChangeArmedAt >= this.#timeoutTicks()
+      ) {
         this.#startViewChange(this.#view + 1);
       }
     } else if (this.#isPrimary) {
       this.#propose();
       const idle = this.#nextSequence - 1 === this.#lastExecuted;
-      if (idle && this.#nextSequence <= this.#high && this.#now - this.#lastProposalAt >= this.#protocol.heartbeatTicks) {
+      if (
+        idle &&
+        this.#nextSequence <= this.#high &&
+        this.#now - this.#lastProposalAt >= this.#protocol.heartbeatTicks
+      ) {
         this.#proposeBatch([]); // heartbeat: agreed time advances even with nothing to order
       }
     } else {
@@ -1358,13 +1568,26 @@ export class Replica {
   // Invariants, checked after every step
 
   #checkInvariants(): void {
-    assert(this.#low <= this.#lastExecuted, `stable checkpoint ${this.#low} above execution ${this.#lastExecuted}`);
-    assert(this.#lastExecuted <= this.#high, `execution ${this.#lastExecuted} above high watermark ${this.#high}`);
+    assert(
+      this.#low <= this.#lastExecuted,
+      `stable checkpoint ${this.#low} above execution ${this.#lastExecuted}`,
+    );
+    assert(
+      this.#lastExecuted <= this.#high,
+      `execution ${this.#lastExecuted} above high watermark ${this.#high}`,
+    );
     assert(this.#pending.size <= LIMITS.pendingRequestsMax, 'pending requests over their bound');
     assert(this.#log.size <= this.#protocol.watermarkWindow, 'log larger than the watermark window');
-    assert(this.#futureBuffer.length <= 2 * this.#protocol.watermarkWindow * this.#quorums.n, 'future buffer over its bound');
-    assert(this.#ownCheckpoints.size <= this.#protocol.watermarkWindow / this.#protocol.checkpointInterval + 1, 'own checkpoints over their bound');
-    if (this.#isPrimary && !this.#changingView) assert(this.#nextSequence - 1 <= this.#high, 'primary proposed above the high watermark');
+    assert(
+      this.#futureBuffer.length <= 2 * this.#protocol.watermarkWindow * this.#quorums.n,
+      'future buffer over its bound',
+    );
+    assert(
+      this.#ownCheckpoints.size <= this.#protocol.watermarkWindow / this.#protocol.checkpointInterval + 1,
+      'own checkpoints over their bound',
+    );
+    if (this.#isPrimary && !this.#changingView)
+      assert(this.#nextSequence - 1 <= this.#high, 'primary proposed above the high watermark');
   }
 }
 

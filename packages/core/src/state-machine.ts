@@ -71,7 +71,8 @@ export class KvStateMachine implements StateMachine {
 
   apply(operation: Uint8Array): Uint8Array {
     const decoded = decodeCanonical(operation);
-    if (!decoded.ok || !Array.isArray(decoded.value)) return kvResult({ ok: false, error: 'malformed operation' });
+    if (!decoded.ok || !Array.isArray(decoded.value))
+      return kvResult({ ok: false, error: 'malformed operation' });
     const [op, key, value] = decoded.value as unknown[];
     if (typeof key !== 'string') return kvResult({ ok: false, error: 'key must be a string' });
     const current = this.#entries.get(key);
@@ -108,9 +109,11 @@ export class KvStateMachine implements StateMachine {
 
   restore(snapshot: Uint8Array): void {
     const decoded = decodeCanonical(snapshot);
-    if (!decoded.ok || !Array.isArray(decoded.value)) throw new Error('KvStateMachine.restore: not a KV snapshot');
+    if (!decoded.ok || !Array.isArray(decoded.value))
+      throw new Error('KvStateMachine.restore: not a KV snapshot');
     this.#entries.clear();
-    for (const [key, value, version] of decoded.value as [string, string, number][]) this.#entries.set(key, { value, version });
+    for (const [key, value, version] of decoded.value as [string, string, number][])
+      this.#entries.set(key, { value, version });
   }
 
   digest(): Uint8Array {

@@ -26,7 +26,10 @@ describe('canonical codec', () => {
 
   it('rejects a non-minimal integer encoding of the same value', () => {
     // [5] encoded with a uint32 instead of a positive fixint.
-    expect(decodeCanonical(new Uint8Array([0x91, 0xce, 0, 0, 0, 5]))).toEqual({ ok: false, reason: 'NOT_CANONICAL' });
+    expect(decodeCanonical(new Uint8Array([0x91, 0xce, 0, 0, 0, 5]))).toEqual({
+      ok: false,
+      reason: 'NOT_CANONICAL',
+    });
     expect(decodeCanonical(new Uint8Array([0x91, 0x05])).ok).toBe(true);
   });
 
@@ -48,7 +51,11 @@ describe('canonical codec', () => {
 });
 
 describe('frames', () => {
-  const request = createRequest({ agent: 'a', requestId: 1, operation: new Uint8Array([1, 2]) }, crypto, keys.secretKey);
+  const request = createRequest(
+    { agent: 'a', requestId: 1, operation: new Uint8Array([1, 2]) },
+    crypto,
+    keys.secretKey,
+  );
 
   it('decode a signed request frame back to its body and exact signed bytes', () => {
     const decoded = decodeFrame(request.frame, DEFAULT_DECODE_LIMITS, crypto.hash);
@@ -62,29 +69,52 @@ describe('frames', () => {
   it('reject a frame whose signed body is not canonical', () => {
     const body = new Uint8Array([0x94, 0xce, 0, 0, 0, 1, 0xa1, 0x61, 0x01, 0xc4, 0x00]); // [uint32 1, "a", 1, bin()]
     const frame = encodeCanonical([body, new Uint8Array(64), []]);
-    expect(decodeFrame(frame, DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({ ok: false, reason: 'NOT_CANONICAL' });
+    expect(decodeFrame(frame, DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({
+      ok: false,
+      reason: 'NOT_CANONICAL',
+    });
   });
 
   it('reject unknown types, wrong arity and oversized operations with typed reasons', () => {
-    const wrap = (body: unknown[]) => encodeCanonical([encodeCanonical(body as never), new Uint8Array(64), []]);
-    expect(decodeFrame(wrap([99, 1]), DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({ ok: false, reason: 'UNKNOWN_TYPE' });
-    expect(decodeFrame(wrap([MessageType.prepare, 1, 2]), DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({ ok: false, reason: 'MALFORMED' });
+    const wrap = (body: unknown[]) =>
+      encodeCanonical([encodeCanonical(body as never), new Uint8Array(64), []]);
+    expect(decodeFrame(wrap([99, 1]), DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({
+      ok: false,
+      reason: 'UNKNOWN_TYPE',
+    });
+    expect(decodeFrame(wrap([MessageType.prepare, 1, 2]), DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({
+      ok: false,
+      reason: 'MALFORMED',
+    });
     const big = signBody(
-      { type: MessageType.request, agent: 'a', requestId: 1, operation: new Uint8Array(DEFAULT_DECODE_LIMITS.operationBytesMax + 1) },
+      {
+        type: MessageType.request,
+        agent: 'a',
+        requestId: 1,
+        operation: new Uint8Array(DEFAULT_DECODE_LIMITS.operationBytesMax + 1),
+      },
       crypto,
       keys.secretKey,
     );
-    expect(decodeFrame(encodeFrame(big), DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({ ok: false, reason: 'OPERATION_TOO_LARGE' });
+    expect(decodeFrame(encodeFrame(big), DEFAULT_DECODE_LIMITS, crypto.hash)).toEqual({
+      ok: false,
+      reason: 'OPERATION_TOO_LARGE',
+    });
   });
 
   it('never throws on random or mutated frames', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(), fc.integer({ min: 0, max: 255 }), (noise, at, byte) => {
-        decodeFrame(noise, DEFAULT_DECODE_LIMITS, crypto.hash);
-        const mutated = new Uint8Array(request.frame);
-        mutated[at % mutated.length] = byte;
-        decodeFrame(mutated, DEFAULT_DECODE_LIMITS, crypto.hash);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        (noise, at, byte) => {
+          decodeFrame(noise, DEFAULT_DECODE_LIMITS, crypto.hash);
+          const mutated = new Uint8Array(request.frame);
+          mutated[at % mutated.length] = byte;
+          decodeFrame(mutated, DEFAULT_DECODE_LIMITS, crypto.hash);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -7,8 +7,8 @@ const nacl = tweetnaclCrypto();
 
 // Ed25519 group order L, little-endian: adding it to S gives a second, non-canonical encoding.
 const L = [
-  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0x10,
+  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
 ];
 function addGroupOrder(signature: Uint8Array): Uint8Array {
   const out = new Uint8Array(signature);
@@ -24,18 +24,22 @@ function addGroupOrder(signature: Uint8Array): Uint8Array {
 describe('crypto backends', () => {
   it('derive the same keys, hashes and byte-identical signatures, and verify each other', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 }), (seed, message) => {
-        const a = node.keyPairFromSeed(seed);
-        const b = nacl.keyPairFromSeed(seed);
-        expect(a.publicKey).toEqual(b.publicKey);
-        expect(a.secretKey).toEqual(b.secretKey);
-        expect(node.hash(message)).toEqual(nacl.hash(message));
-        const sigNode = node.sign(message, a.secretKey);
-        const sigNacl = nacl.sign(message, b.secretKey);
-        expect(sigNode).toEqual(sigNacl);
-        expect(nacl.verify(message, sigNode, a.publicKey)).toBe(true);
-        expect(node.verify(message, sigNacl, b.publicKey)).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (seed, message) => {
+          const a = node.keyPairFromSeed(seed);
+          const b = nacl.keyPairFromSeed(seed);
+          expect(a.publicKey).toEqual(b.publicKey);
+          expect(a.secretKey).toEqual(b.secretKey);
+          expect(node.hash(message)).toEqual(nacl.hash(message));
+          const sigNode = node.sign(message, a.secretKey);
+          const sigNacl = nacl.sign(message, b.secretKey);
+          expect(sigNode).toEqual(sigNacl);
+          expect(nacl.verify(message, sigNode, a.publicKey)).toBe(true);
+          expect(node.verify(message, sigNacl, b.publicKey)).toBe(true);
+        },
+      ),
       { numRuns: 25 },
     );
   });

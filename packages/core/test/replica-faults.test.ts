@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  encodeFrame,
-  type Frame,
-  makeBatch,
-  MessageType,
-  type PrePrepare,
-  type Prepare,
-  signBody,
-} from '../src/index.ts';
+import { encodeFrame, type Frame, MessageType, makeBatch, type PrePrepare, signBody } from '../src/index.ts';
 import { type Envelope, TestCluster } from './support/cluster.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -19,7 +11,8 @@ describe('(a) crashed primary', () => {
     const ids: [number, number][] = [];
     for (let i = 0; i < 6; i++) ids.push([i % 2, c.submit(i % 2, `k${i}`, `v${i}`)]); // agents broadcast after their timeout
     c.run(400);
-    for (const [agent, id] of ids) expect(c.accepted(agent, id), `agent ${agent} request ${id}`).toBeDefined();
+    for (const [agent, id] of ids)
+      expect(c.accepted(agent, id), `agent ${agent} request ${id}`).toBeDefined();
     for (const r of [1, 2, 3]) {
       expect(c.replicas[r]!.status().view).toBeGreaterThanOrEqual(1);
       expect(c.replicas[r]!.status().changingView).toBe(false);
@@ -63,7 +56,12 @@ describe('(c) view change with a sequence prepared at only some replicas', () =>
       const body = frame?.body;
       if (body?.type === MessageType.prePrepare && body.view === 0) proposed ??= hex(body.digest);
       if (body?.type === MessageType.commit && body.view === 0) return [];
-      if ((body?.type === MessageType.prePrepare || body?.type === MessageType.prepare) && body.view === 0 && envelope.to === 'r3') return [];
+      if (
+        (body?.type === MessageType.prePrepare || body?.type === MessageType.prepare) &&
+        body.view === 0 &&
+        envelope.to === 'r3'
+      )
+        return [];
       return undefined;
     };
     const id = c.submit(0, 'k', 'v', [0]);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createRequest, decodeKvResult, decodeReceipt, encodeKvOperation, encodeReceipt, verifyReceipt } from '../src/index.ts';
+import {
+  createRequest,
+  decodeKvResult,
+  decodeReceipt,
+  encodeKvOperation,
+  encodeReceipt,
+  verifyReceipt,
+} from '../src/index.ts';
 import { TestCluster } from './support/cluster.ts';
 
 describe('normal case', () => {
@@ -8,7 +15,8 @@ describe('normal case', () => {
     const ids: [number, number][] = [];
     for (let i = 0; i < 10; i++) ids.push([i % 2, c.submit(i % 2, `k${i % 3}`, `v${i}`, [0])]);
     c.run(5);
-    for (const [agent, id] of ids) expect(c.accepted(agent, id), `agent ${agent} request ${id}`).toBeDefined();
+    for (const [agent, id] of ids)
+      expect(c.accepted(agent, id), `agent ${agent} request ${id}`).toBeDefined();
     c.checkAgreement();
     const sequences = c.replicas.map((r) => r.status().lastExecuted);
     expect(new Set(sequences).size).toBe(1);
@@ -16,7 +24,9 @@ describe('normal case', () => {
     expect(new Set(states).size).toBe(1);
     // Every request executed exactly once at every replica.
     for (let r = 0; r < 4; r++) {
-      const executed = (c.executed[r] ?? []).flatMap((b) => b.requests.map((q) => `${q.agent}/${q.requestId}`));
+      const executed = (c.executed[r] ?? []).flatMap((b) =>
+        b.requests.map((q) => `${q.agent}/${q.requestId}`),
+      );
       expect(executed).toHaveLength(10);
       expect(new Set(executed).size).toBe(10);
     }
@@ -31,7 +41,11 @@ describe('normal case', () => {
     const executedBefore = c.executed.map((e) => e.flatMap((b) => b.requests).length);
     // The agent retries the very same signed request to every replica.
     c.replies.clear();
-    const again = createRequest({ agent: 'agent-0', requestId: id, operation: encodeKvOperation({ op: 'put', key: 'x', value: '1' }) }, c.crypto, c.agentKeys[0]!.secretKey);
+    const again = createRequest(
+      { agent: 'agent-0', requestId: id, operation: encodeKvOperation({ op: 'put', key: 'x', value: '1' }) },
+      c.crypto,
+      c.agentKeys[0]!.secretKey,
+    );
     for (let r = 0; r < 4; r++) c.queue.push({ from: 'agent-0', to: `r${r}`, frame: again.frame });
     c.deliverAll();
     expect(c.executed.map((e) => e.flatMap((b) => b.requests).length)).toEqual(executedBefore);
@@ -78,7 +92,8 @@ describe('normal case', () => {
       const changed = new Uint8Array(bytes);
       changed[i] = (changed[i] as number) ^ 0x01;
       const decoded = decodeReceipt(changed);
-      if (decoded !== undefined) expect(verifyReceipt(decoded, c.cluster, c.crypto).ok, `byte ${i}`).toBe(false);
+      if (decoded !== undefined)
+        expect(verifyReceipt(decoded, c.cluster, c.crypto).ok, `byte ${i}`).toBe(false);
     }
   });
 });

@@ -7,8 +7,8 @@ import {
   encodeFrame,
   encodeKvOperation,
   MessageType,
-  type Prepare,
   type PrePrepare,
+  type Prepare,
   signBody,
 } from '../src/index.ts';
 import { TestCluster } from './support/cluster.ts';
@@ -16,7 +16,14 @@ import { TestCluster } from './support/cluster.ts';
 function vote(c: TestCluster, signer: number, claimed: number, fields: Partial<Prepare> = {}) {
   return encodeFrame(
     signBody<Prepare>(
-      { type: MessageType.prepare, view: 0, sequence: 1, digest: new Uint8Array(32).fill(9), replica: claimed, ...fields },
+      {
+        type: MessageType.prepare,
+        view: 0,
+        sequence: 1,
+        digest: new Uint8Array(32).fill(9),
+        replica: claimed,
+        ...fields,
+      },
       c.crypto,
       c.replicaKeys[signer]!.secretKey,
     ),
@@ -62,7 +69,11 @@ describe('(e) bad input is rejected with a typed reason and counted, never throw
       expect(out.rejected.map((r) => r.code)).toEqual(['OUT_OF_WATERMARKS']);
     }
     const commit = encodeFrame(
-      signBody<Commit>({ type: MessageType.commit, view: 0, sequence: high + 1, digest: new Uint8Array(32), replica: 2 }, c.crypto, c.replicaKeys[2]!.secretKey),
+      signBody<Commit>(
+        { type: MessageType.commit, view: 0, sequence: high + 1, digest: new Uint8Array(32), replica: 2 },
+        c.crypto,
+        c.replicaKeys[2]!.secretKey,
+      ),
     );
     expect(c.inject(1, commit).rejected.map((r) => r.code)).toEqual(['OUT_OF_WATERMARKS']);
     expect(c.replicas[1]!.rejections().OUT_OF_WATERMARKS).toBe(4);
@@ -72,7 +83,17 @@ describe('(e) bad input is rejected with a typed reason and counted, never throw
     const c = new TestCluster();
     const pp = (signer: number, digest: number) =>
       encodeFrame(
-        signBody<PrePrepare>({ type: MessageType.prePrepare, view: 0, sequence: 1, digest: new Uint8Array(32).fill(digest), replica: signer }, c.crypto, c.replicaKeys[signer]!.secretKey),
+        signBody<PrePrepare>(
+          {
+            type: MessageType.prePrepare,
+            view: 0,
+            sequence: 1,
+            digest: new Uint8Array(32).fill(digest),
+            replica: signer,
+          },
+          c.crypto,
+          c.replicaKeys[signer]!.secretKey,
+        ),
       );
     expect(c.inject(1, pp(2, 1)).rejected.map((r) => r.code)).toEqual(['NOT_PRIMARY']);
     expect(c.inject(1, vote(c, 0, 0)).rejected.map((r) => r.code)).toEqual(['PREPARE_FROM_PRIMARY']);
@@ -81,21 +102,35 @@ describe('(e) bad input is rejected with a typed reason and counted, never throw
     c.deliverAll();
     const batchless = c.inject(1, pp(0, 5));
     expect(batchless.rejected.map((r) => r.code)).toEqual(['CONFLICTING_PRE_PREPARE']);
-    expect(c.inject(1, vote(c, 2, 2, { digest: new Uint8Array(32).fill(1) })).rejected.map((r) => r.code)).toEqual(['CONFLICTING_VOTE']);
+    expect(
+      c.inject(1, vote(c, 2, 2, { digest: new Uint8Array(32).fill(1) })).rejected.map((r) => r.code),
+    ).toEqual(['CONFLICTING_VOTE']);
   });
 
   it('an unknown agent, a stale request, and a request signed by another agent', () => {
     const c = new TestCluster(4, 2);
     const stranger = c.crypto.keyPairFromSeed(new Uint8Array(32).fill(99));
     const op = encodeKvOperation({ op: 'put', key: 'k', value: 'v' });
-    const unknown = createRequest({ agent: 'mallory', requestId: 1, operation: op }, c.crypto, stranger.secretKey);
+    const unknown = createRequest(
+      { agent: 'mallory', requestId: 1, operation: op },
+      c.crypto,
+      stranger.secretKey,
+    );
     expect(c.inject(0, unknown.frame).rejected.map((r) => r.code)).toEqual(['UNKNOWN_SENDER']);
-    const impersonation = createRequest({ agent: 'agent-0', requestId: 1, operation: op }, c.crypto, c.agentKeys[1]!.secretKey);
+    const impersonation = createRequest(
+      { agent: 'agent-0', requestId: 1, operation: op },
+      c.crypto,
+      c.agentKeys[1]!.secretKey,
+    );
     expect(c.inject(0, impersonation.frame).rejected.map((r) => r.code)).toEqual(['BAD_SIGNATURE']);
     c.submit(0, 'k', 'v', [0]);
     c.submit(0, 'k', 'w', [0]);
     c.run(3);
-    const stale = createRequest({ agent: 'agent-0', requestId: 1, operation: op }, c.crypto, c.agentKeys[0]!.secretKey);
+    const stale = createRequest(
+      { agent: 'agent-0', requestId: 1, operation: op },
+      c.crypto,
+      c.agentKeys[0]!.secretKey,
+    );
     // requestId 1 was executed and superseded by 2: it is neither executed again nor answered.
     expect(c.inject(0, stale.frame).rejected.map((r) => r.code)).toEqual(['STALE_REQUEST']);
   });
@@ -108,10 +143,21 @@ describe('(e) bad input is rejected with a typed reason and counted, never throw
       fc.property(
         fc.oneof(
           fc.uint8Array({ maxLength: 200 }),
-          fc.tuple(fc.integer({ min: 0, max: 13 }), fc.nat(), fc.nat(), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 5 })).map(
-            ([type, view, sequence, digest, replicaId]) =>
-              encodeCanonical([encodeCanonical([type, view, sequence, digest, replicaId]), new Uint8Array(64), []]),
-          ),
+          fc
+            .tuple(
+              fc.integer({ min: 0, max: 13 }),
+              fc.nat(),
+              fc.nat(),
+              fc.uint8Array({ minLength: 32, maxLength: 32 }),
+              fc.integer({ min: 0, max: 5 }),
+            )
+            .map(([type, view, sequence, digest, replicaId]) =>
+              encodeCanonical([
+                encodeCanonical([type, view, sequence, digest, replicaId]),
+                new Uint8Array(64),
+                [],
+              ]),
+            ),
         ),
         (frame) => {
           const out = replica.step({ kind: 'message', frame });

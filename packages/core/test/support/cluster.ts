@@ -6,10 +6,10 @@ import {
   type ClusterConfig,
   type CryptoBackend,
   createRequest,
-  decodeFrame,
   DEFAULT_DECODE_LIMITS,
-  encodeKvOperation,
+  decodeFrame,
   type ExecutedBatch,
+  encodeKvOperation,
   type Frame,
   type KeyPair,
   KvStateMachine,
@@ -63,7 +63,12 @@ export class TestCluster {
   interceptor: Interceptor | undefined;
   #requestIds = new Map<string, number>();
 
-  constructor(n = 4, agents = 2, protocol: Partial<ProtocolConfig> = TEST_PROTOCOL, crypto: CryptoBackend = nodeCrypto()) {
+  constructor(
+    n = 4,
+    agents = 2,
+    protocol: Partial<ProtocolConfig> = TEST_PROTOCOL,
+    crypto: CryptoBackend = nodeCrypto(),
+  ) {
     this.crypto = crypto;
     this.replicaKeys = Array.from({ length: n }, (_, i) => crypto.keyPairFromSeed(seedOf('replica', i)));
     this.agentKeys = Array.from({ length: agents }, (_, i) => crypto.keyPairFromSeed(seedOf('agent', i)));
@@ -74,7 +79,14 @@ export class TestCluster {
     this.machines = this.replicaKeys.map(() => new KvStateMachine(crypto.hash));
     this.replicas = this.replicaKeys.map(
       (k, id) =>
-        new Replica({ id, cluster: this.cluster, protocol, crypto, secretKey: k.secretKey, stateMachine: this.machines[id] as KvStateMachine }),
+        new Replica({
+          id,
+          cluster: this.cluster,
+          protocol,
+          crypto,
+          secretKey: k.secretKey,
+          stateMachine: this.machines[id] as KvStateMachine,
+        }),
     );
     this.executed = this.replicas.map(() => []);
   }
@@ -85,7 +97,12 @@ export class TestCluster {
   }
 
   /** Signs a KV put for an agent and sends it to the given replicas (all by default). */
-  submit(agent: number, key: string, value: string, to: readonly number[] = this.replicas.map((_, i) => i)): number {
+  submit(
+    agent: number,
+    key: string,
+    value: string,
+    to: readonly number[] = this.replicas.map((_, i) => i),
+  ): number {
     const agentId = `agent-${agent}`;
     const requestId = (this.#requestIds.get(agentId) ?? 0) + 1;
     this.#requestIds.set(agentId, requestId);
@@ -109,8 +126,10 @@ export class TestCluster {
     for (const send of out.send) {
       const from = `r${replica}`;
       if (send.to.kind === 'replicas') {
-        for (let i = 0; i < this.replicas.length; i++) if (i !== replica) this.queue.push({ from, to: `r${i}`, frame: send.frame });
-      } else if (send.to.kind === 'replica') this.queue.push({ from, to: `r${send.to.id}`, frame: send.frame });
+        for (let i = 0; i < this.replicas.length; i++)
+          if (i !== replica) this.queue.push({ from, to: `r${i}`, frame: send.frame });
+      } else if (send.to.kind === 'replica')
+        this.queue.push({ from, to: `r${send.to.id}`, frame: send.frame });
       else this.queue.push({ from, to: send.to.id, frame: send.frame });
     }
     return out;
@@ -167,7 +186,9 @@ export class TestCluster {
 
   /** sequence -> digest hex, per replica, of what each executed. */
   executedDigests(replica: number): Map<number, string> {
-    return new Map((this.executed[replica] ?? []).map((b) => [b.sequence, Buffer.from(b.digest).toString('hex')]));
+    return new Map(
+      (this.executed[replica] ?? []).map((b) => [b.sequence, Buffer.from(b.digest).toString('hex')]),
+    );
   }
 
   /** Asserts no two replicas executed different digests at one sequence; returns the number compared. */
@@ -178,7 +199,9 @@ export class TestCluster {
         const digest = Buffer.from(batch.digest).toString('hex');
         const other = seen.get(batch.sequence);
         if (other !== undefined && other.digest !== digest) {
-          throw new Error(`agreement violated at ${batch.sequence}: replica ${other.replica} ${other.digest.slice(0, 8)} vs ${replica} ${digest.slice(0, 8)}`);
+          throw new Error(
+            `agreement violated at ${batch.sequence}: replica ${other.replica} ${other.digest.slice(0, 8)} vs ${replica} ${digest.slice(0, 8)}`,
+          );
         }
         seen.set(batch.sequence, { digest, replica });
       }
