@@ -39,8 +39,8 @@ export interface ProtocolConfig {
   readonly heartbeatTicks: number;
   /** A pre-prepare's timestamp may differ from the backup's clock by at most this many ticks. */
   readonly timestampSkewMaxTicks: number;
-  /** Ticks between retries of a state-transfer or batch fetch. */
-  readonly fetchRetryTicks: number;
+  /** Ticks between retries: fetches for missing state or batches, and re-sending a view-change or new-view that may have been lost. */
+  readonly retryTicks: number;
   /** Consecutive view changes after which the timeout stops doubling. */
   readonly viewChangeBackoffMax: number;
 }
@@ -55,7 +55,7 @@ export const DEFAULT_PROTOCOL_CONFIG: ProtocolConfig = Object.freeze({
   requestTimeoutTicks: 200,
   heartbeatTicks: 50,
   timestampSkewMaxTicks: 2_000,
-  fetchRetryTicks: 40,
+  retryTicks: 40,
   viewChangeBackoffMax: 6,
 });
 

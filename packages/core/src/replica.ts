@@ -148,6 +148,10 @@ export class Replica {
   #viewChangeStreak = 0;
   #viewChangeArmedAt: number | undefined;
   #latestViewChange = new Map<number, StoredViewChange>();
+  /** Our own view-change and the new-view we sent as primary, kept to re-send: the network may lose them. */
+  #ownViewChangeFrame: Uint8Array | undefined;
+  #viewChangeSentAt = 0;
+  #newViewFrame: { view: number; frame: Uint8Array } | undefined;
   #validViewChanges = new Set<string>();
 
   #log = new Map<number, LogEntry>();
@@ -1022,7 +1026,7 @@ export class Replica {
 
   /** Asks a peer for what we are missing: the state at a certified checkpoint, or committed batches. */
   #fetch(): void {
-    if (this.#now - this.#lastFetchAt < this.#protocol.fetchRetryTicks) return;
+    if (this.#now - this.#lastFetchAt < this.#protocol.retryTicks) return;
     this.#lastFetchAt = this.#now;
     const round = this.#fetchRound++;
     if (this.#transferTarget !== undefined && this.#transferTarget.sequence > this.#lastExecuted) {
@@ -1053,7 +1057,7 @@ export class Replica {
   /** Serving fetches costs bandwidth: each peer is served at most once per half retry interval. */
   #rateLimited(replica: number): boolean {
     const last = this.#lastServedAt.get(replica);
-    if (last !== undefined && this.#now - last < this.#protocol.fetchRetryTicks / 2) {
+    if (last !== undefined && this.#now - last < this.#protocol.retryTicks / 2) {
       this.#reject('FETCH_RATE_LIMITED', `replica ${replica}`);
       return true;
     }
@@ -1249,6 +1253,8 @@ export class Replica {
     this.#futureBuffer = this.#futureBuffer.filter((item) => item.view >= newView);
     this.#persistView();
     const frame = this.#broadcast(viewChange, batches);
+    this.#ownViewChangeFrame = frame;
+    this.#viewChangeSentAt = this.#now;
     this.#persistLog(this.#low, frame);
     this.#maybeArmViewChangeTimer();
     this.#maybeSendNewView();
@@ -1256,6 +1262,17 @@ export class Replica {
 
   #onViewChange(frame: Frame<ViewChange>, _raw: Uint8Array): void {
     const viewChange = frame.body;
+    if (viewChange.newView === this.#view && !this.#changingView && this.#newViewFrame?.view === this.#view) {
+      // A replica still changing into the view we lead missed our new-view: send it again.
+      if (!this.#rateLimited(viewChange.replica)) {
+        this.#out.send.push({
+          to: { kind: 'replica', id: viewChange.replica },
+          type: MessageType.newView,
+          frame: this.#newViewFrame.frame,
+        });
+      }
+      return;
+    }
     if (viewChange.newView < this.#view || (viewChange.newView === this.#view && !this.#changingView)) {
       this.#reject('STALE_VIEW', `view-change to ${viewChange.newView}, in view ${this.#view}`);
       return;
@@ -1412,6 +1429,7 @@ export class Replica {
       replica: this.id,
     });
     const frame = this.#broadcast(newView, batches);
+    this.#newViewFrame = { view: this.#view, frame };
     this.#persistLog(this.#low, frame);
     this.#enterView(
       newView,
@@ -1538,6 +1556,17 @@ export class Replica {
     this.#now += ticks;
     if (this.#changingView) {
       if (
+        this.#ownViewChangeFrame !== undefined &&
+        this.#now - this.#viewChangeSentAt >= this.#protocol.retryTicks
+      ) {
+        this.#viewChangeSentAt = this.#now;
+        this.#out.send.push({
+          to: { kind: 'replicas' },
+          type: MessageType.viewChange,
+          frame: this.#ownViewChangeFrame,
+        });
+      }
+      if (
         this.#viewChangeArmedAt !== undefined &&
         this.#now - this.#viewChangeArmedAt >= this.#timeoutTicks()
       ) {
@@ -1561,7 +1590,7 @@ export class Replica {
       if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
     }
     const behind = this.#highestSeenSequence > this.#lastExecuted || this.#transferTarget !== undefined;
-    if (behind && this.#now - this.#lastExecutedAt >= this.#protocol.fetchRetryTicks) this.#fetch();
+    if (behind && this.#now - this.#lastExecutedAt >= this.#protocol.retryTicks) this.#fetch();
   }
 
   // -------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ export const TEST_PROTOCOL: Partial<ProtocolConfig> = {
   pipelineDepthMax: 4,
   requestTimeoutTicks: 50,
   heartbeatTicks: 20,
-  fetchRetryTicks: 10,
+  retryTicks: 10,
   timestampSkewMaxTicks: 1000,
 };
 
