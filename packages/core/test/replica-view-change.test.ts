@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { MessageType } from '../src/index.ts';
+import { TestCluster } from './support/cluster.ts';
+
+describe('view change timing', () => {
+  it('doubles the timeout on consecutive view changes and still makes progress (n=7, primaries of views 0 and 1 down)', () => {
+    const c = new TestCluster(7, 1);
+    c.down.add(0);
+    c.down.add(1);
+    const id = c.submit(0, 'k', 'v');
+    const viewAt: number[] = [];
+    let lastView = 0;
+    for (let tick = 1; tick <= 600; tick++) {
+      c.run(1);
+      const view = c.replicas[2]!.status().view;
+      if (view !== lastView) {
+        viewAt.push(tick);
+        lastView = view;
+      }
+    }
+    expect(c.accepted(0, id)).toBeDefined();
+    expect(c.replicas[2]!.status().view).toBe(2);
+    // View 1 started after one request timeout (50 ticks); view 2 only after the view-change
+    // timer ran for twice as long, since view 1's primary never sent a new-view.
+    expect(viewAt[0]).toBeGreaterThanOrEqual(50);
+    expect(viewAt[1]! - viewAt[0]!).toBeGreaterThanOrEqual(100);
+    c.checkAgreement([2, 3, 4, 5, 6]);
+  });
+
+  it('a replica that has not timed out joins once f+1 others ask for a higher view', () => {
+    const c = new TestCluster(4, 1);
+    // The primary keeps sending heartbeats but never sees this agent's request; replica 3 never
+    // sees it either, so its own timers never fire: only the join rule can move it.
+    c.interceptor = (envelope, frame) => {
+      if (frame?.body.type === MessageType.request && (envelope.to === 'r0' || envelope.to === 'r3'))
+        return [];
+      return undefined;
+    };
+    const id = c.submit(0, 'k', 'v', [1, 2]);
+    let othersLeftAt: number | undefined;
+    let joinedAt: number | undefined;
+    for (let tick = 1; tick <= 300 && joinedAt === undefined; tick++) {
+      c.run(1);
+      if (
+        othersLeftAt === undefined &&
+        c.replicas[1]!.status().view >= 1 &&
+        c.replicas[2]!.status().view >= 1
+      )
+        othersLeftAt = tick;
+      if (c.replicas[3]!.status().view >= 1) joinedAt = tick;
+    }
+    expect(othersLeftAt).toBeDefined();
+    // Joined in the same tick the f+1 view-changes arrived, not a timeout (50 ticks) later.
+    expect(joinedAt).toBe(othersLeftAt);
+    expect(c.replicas[3]!.status().view).toBe(1);
+    c.interceptor = undefined;
+    c.run(200);
+    expect(c.accepted(0, id)).toBeDefined();
+    c.checkAgreement();
+  });
+});
