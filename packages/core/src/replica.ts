@@ -1354,9 +1354,17 @@ export class Replica {
       .sort((a, b) => a.signed.body.replica - b.signed.body.replica);
   }
 
+  /**
+   * The view-change timer starts once 2f+1 replicas have left the views below ours. A replica
+   * whose latest view-change names a view above ours has left them too: only its latest is kept,
+   * and not counting it could leave honest replicas split across two view changes forever.
+   */
   #maybeArmViewChangeTimer(): void {
     if (!this.#changingView || this.#viewChangeArmedAt !== undefined) return;
-    if (this.#viewChangesFor(this.#view).length >= this.#quorums.quorum) this.#viewChangeArmedAt = this.#now;
+    let atOrAbove = 0;
+    for (const stored of this.#latestViewChange.values())
+      if (stored.signed.body.newView >= this.#view) atOrAbove++;
+    if (atOrAbove >= this.#quorums.quorum) this.#viewChangeArmedAt = this.#now;
   }
 
   /**
