@@ -1,0 +1,182 @@
+/**
+ * A simulated honest agent: closed loop, one request at a time, strictly increasing requestIds.
+ *
+ * It sends a request to the primary of the latest view it believes in, and when no f+1 matching
+ * replies arrive in time it re-sends to every replica, backing off. It keeps tallying replies for
+ * earlier requests too, so that a second, different result vouched for by f+1 replicas is
+ * recorded and the exactly-once checker can see it.
+ */
+import {
+  type CryptoBackend,
+  createRequest,
+  type DecodeLimits,
+  type Destination,
+  encodeKvOperation,
+  openReply,
+  type ReplyVerifier,
+  toHex,
+} from '@conclave/core';
+import type { Prng } from './prng.ts';
+import type { AcceptedRecord, AgentRecord, IssuedRequestRecord } from './record.ts';
+
+export interface AgentOptions {
+  readonly id: string;
+  readonly secretKey: Uint8Array;
+  readonly crypto: CryptoBackend;
+  readonly verifier: ReplyVerifier;
+  readonly decodeLimits: DecodeLimits;
+  readonly replicaCount: number;
+  /** f: a result is accepted once f+1 distinct replicas vouch for it. */
+  readonly faultsMax: number;
+  readonly prng: Prng;
+  readonly requests: number;
+  /** Keys are drawn from this many, so results depend on the order of execution. */
+  readonly keyCount: number;
+  readonly startTick: number;
+  /** Ticks between finishing one request and issuing the next, at most. */
+  readonly thinkTicksMax: number;
+  readonly retryTicks: number;
+  readonly retryTicksMax: number;
+  /** Request body digest (hex) → signer, shared by all agents of a run: the validity checker's ground truth. */
+  readonly created: Map<string, { readonly agent: string; readonly requestId: number }>;
+}
+
+export interface AgentSend {
+  readonly to: Destination;
+  readonly frame: Uint8Array;
+}
+
+/** Distinct (sequence, result) candidates tallied per request at most: a liar cannot grow memory. */
+const CANDIDATES_PER_REQUEST_MAX = 64;
+
+interface Outstanding {
+  readonly requestId: number;
+  readonly frame: Uint8Array;
+  nextRetryTick: number;
+  retryTicks: number;
+}
+
+export class SimulatedAgent {
+  readonly id: string;
+  readonly #options: AgentOptions;
+  readonly #issued: IssuedRequestRecord[] = [];
+  readonly #accepted: AcceptedRecord[] = [];
+  /** requestId → `${sequence}:${resultHex}` → replicas that sent exactly that. */
+  readonly #tallies = new Map<number, Map<string, Set<number>>>();
+  /** The latest view each replica reported in a valid reply. */
+  readonly #replyViews = new Map<number, number>();
+  #view = 0;
+  #nextRequestId = 1;
+  #nextIssueTick: number;
+  #outstanding: Outstanding | undefined;
+  #completed = 0;
+  /** Replies that did not open (bad authenticator, malformed) or were not for us. */
+  repliesIgnored = 0;
+
+  constructor(options: AgentOptions) {
+    this.id = options.id;
+    this.#options = options;
+    this.#nextIssueTick = options.startTick;
+  }
+
+  get done(): boolean {
+    return this.#completed >= this.#options.requests;
+  }
+
+  get completed(): number {
+    return this.#completed;
+  }
+
+  record(): AgentRecord {
+    return {
+      id: this.id,
+      honest: true,
+      requestsPlanned: this.#options.requests,
+      issued: [...this.#issued],
+      accepted: [...this.#accepted],
+    };
+  }
+
+  tick(now: number): AgentSend[] {
+    const options = this.#options;
+    const outstanding = this.#outstanding;
+    if (outstanding === undefined) {
+      if (this.done || now < this.#nextIssueTick) return [];
+      return [this.#issue(now)];
+    }
+    if (now < outstanding.nextRetryTick) return [];
+    outstanding.nextRetryTick = now + outstanding.retryTicks;
+    outstanding.retryTicks = Math.min(2 * outstanding.retryTicks, options.retryTicksMax);
+    return [{ to: { kind: 'replicas' }, frame: outstanding.frame }];
+  }
+
+  #issue(now: number): AgentSend {
+    const options = this.#options;
+    const requestId = this.#nextRequestId++;
+    const key = `k${options.prng.int(options.keyCount)}`;
+    const operation = encodeKvOperation({ op: 'put', key, value: `${this.id}.${requestId}` });
+    const { request, frame } = createRequest(
+      { agent: this.id, requestId, operation },
+      options.crypto,
+      options.secretKey,
+    );
+    const digest = toHex(options.crypto.hash(request.bytes));
+    options.created.set(digest, { agent: this.id, requestId });
+    this.#issued.push({ requestId, digest, issuedTick: now });
+    this.#outstanding = {
+      requestId,
+      frame,
+      nextRetryTick: now + options.retryTicks,
+      retryTicks: 2 * options.retryTicks,
+    };
+    return { to: { kind: 'replica', id: this.#view % options.replicaCount }, frame };
+  }
+
+  onReply(frame: Uint8Array, now: number): void {
+    const options = this.#options;
+    const opened = openReply(frame, options.verifier, options.crypto, options.decodeLimits);
+    if (!opened.ok || opened.reply.agent !== this.id || opened.reply.requestId >= this.#nextRequestId) {
+      this.repliesIgnored++;
+      return;
+    }
+    const reply = opened.reply;
+    this.#replyViews.set(reply.replica, Math.max(reply.view, this.#replyViews.get(reply.replica) ?? 0));
+    let tally = this.#tallies.get(reply.requestId);
+    if (tally === undefined) {
+      tally = new Map();
+      this.#tallies.set(reply.requestId, tally);
+    }
+    const key = `${reply.sequence}:${toHex(reply.result)}`;
+    let voters = tally.get(key);
+    if (voters === undefined) {
+      if (tally.size >= CANDIDATES_PER_REQUEST_MAX) {
+        this.repliesIgnored++;
+        return;
+      }
+      voters = new Set();
+      tally.set(key, voters);
+    }
+    if (voters.has(reply.replica)) return;
+    voters.add(reply.replica);
+    if (voters.size !== options.faultsMax + 1) return;
+    this.#accepted.push({
+      requestId: reply.requestId,
+      sequence: reply.sequence,
+      result: toHex(reply.result),
+      tick: now,
+    });
+    if (this.#outstanding?.requestId === reply.requestId) {
+      this.#outstanding = undefined;
+      this.#completed++;
+      this.#nextIssueTick = now + options.prng.int(options.thinkTicksMax + 1);
+      this.#adoptView();
+    }
+  }
+
+  /** The (f+1)-th highest view replicas reported: at least one honest replica has reached it. */
+  #adoptView(): void {
+    const views = [...this.#replyViews.values()].sort((a, b) => b - a);
+    const vouched = views[this.#options.faultsMax];
+    if (vouched !== undefined && vouched > this.#view) this.#view = vouched;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The simulated network: virtual time in integer ticks and one queue of frames in flight, ordered
+ * by (deliverAt, insertion counter) so that equal delivery times resolve the same way on every run.
+ *
+ * Faults are decided when a frame is sent, from the network's own random stream: drop, duplicate,
+ * delay within a range, and reorder (an extra random delay). Partitions cut two sets of nodes
+ * apart for a window of ticks; they are checked both when a frame is sent and when it would be
+ * delivered, so a partition also cuts off what was in flight when it started.
+ */
+import type { Destination, MessageType } from '@conclave/core';
+import type { Prng } from './prng.ts';
+
+/** A replica is named by its number, an agent by its string id. */
+export type Address = number | string;
+
+export interface FaultConfig {
+  readonly dropProbability: number;
+  readonly duplicateProbability: number;
+  /** Every frame takes between these many ticks (inclusive); the minimum must be at least 1. */
+  readonly delayTicksMin: number;
+  readonly delayTicksMax: number;
+  /** Probability that a frame is held back by an extra random delay, overtaking order. */
+  readonly reorderProbability: number;
+  readonly reorderDelayTicksMax: number;
+}
+
+/** From `startTick` (inclusive) to `healTick` (exclusive), no frame passes between `sideA` and `sideB`. */
+export interface Partition {
+  readonly startTick: number;
+  readonly healTick: number;
+  readonly sideA: readonly Address[];
+  readonly sideB: readonly Address[];
+}
+
+export const PERFECT_NETWORK: FaultConfig = Object.freeze({
+  dropProbability: 0,
+  duplicateProbability: 0,
+  delayTicksMin: 1,
+  delayTicksMax: 1,
+  reorderProbability: 0,
+  reorderDelayTicksMax: 0,
+});
+
+/** Frames in flight at most; beyond it a send is dropped and counted (a flood must not grow memory). */
+export const IN_FLIGHT_FRAMES_MAX = 200_000;
+
+export interface Envelope {
+  readonly from: Address;
+  readonly to: Address;
+  readonly type: MessageType | 0;
+  readonly frame: Uint8Array;
+  readonly sentAt: number;
+  readonly deliverAt: number;
+  /** Insertion counter: the tie-break between frames due at the same tick. */
+  readonly order: number;
+}
+
+export interface NetworkStats {
+  sent: number;
+  delivered: number;
+  dropped: number;
+  droppedByPartition: number;
+  droppedOverflow: number;
+  duplicated: number;
+}
+
+export interface NetworkOptions {
+  readonly replicaCount: number;
+  readonly prng: Prng;
+  readonly faults?: FaultConfig;
+  readonly partitions?: readonly Partition[];
+}
+
+export function validateFaults(faults: FaultConfig): void {
+  const probability = (name: keyof FaultConfig) => {
+    const value = faults[name];
+    if (!(value >= 0 && value <= 1)) throw new RangeError(`${name} must be in [0, 1], got ${value}`);
+  };
+  probability('dropProbability');
+  probability('duplicateProbability');
+  probability('reorderProbability');
+  if (!Number.isSafeInteger(faults.delayTicksMin) || faults.delayTicksMin < 1) {
+    throw new RangeError(`delayTicksMin must be an integer >= 1, got ${faults.delayTicksMin}`);
+  }
+  if (!Number.isSafeInteger(faults.delayTicksMax) || faults.delayTicksMax < faults.delayTicksMin) {
+    throw new RangeError('delayTicksMax must be an integer >= delayTicksMin');
+  }
+  if (!Number.isSafeInteger(faults.reorderDelayTicksMax) || faults.reorderDelayTicksMax < 0) {
+    throw new RangeError('reorderDelayTicksMax must be a non-negative integer');
+  }
+}
+
+/** A binary min-heap of envelopes by (deliverAt, order). */
+class EnvelopeHeap {
+  readonly #items: Envelope[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  peek(): Envelope | undefined {
+    return this.#items[0];
+  }
+
+  push(envelope: Envelope): void {
+    const items = this.#items;
+    items.push(envelope);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(items[i] as Envelope, items[parent] as Envelope)) break;
+      [items[i], items[parent]] = [items[parent] as Envelope, items[i] as Envelope];
+      i = parent;
+    }
+  }
+
+  pop(): Envelope | undefined {
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    items[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < items.length && before(items[left] as Envelope, items[smallest] as Envelope))
+        smallest = left;
+      if (right < items.length && before(items[right] as Envelope, items[smallest] as Envelope))
+        smallest = right;
+      if (smallest === i) break;
+      [items[i], items[smallest]] = [items[smallest] as Envelope, items[i] as Envelope];
+      i = smallest;
+    }
+    return top;
+  }
+}
+
+function before(a: Envelope, b: Envelope): boolean {
+  return a.deliverAt < b.deliverAt || (a.deliverAt === b.deliverAt && a.order < b.order);
+}
+
+export class Network {
+  readonly replicaCount: number;
+  readonly stats: NetworkStats = {
+    sent: 0,
+    delivered: 0,
+    dropped: 0,
+    droppedByPartition: 0,
+    droppedOverflow: 0,
+    duplicated: 0,
+  };
+  readonly #prng: Prng;
+  readonly #queue = new EnvelopeHeap();
+  #faults: FaultConfig;
+  #partitions: readonly Partition[];
+  #order = 0;
+  #now = 0;
+
+  constructor(options: NetworkOptions) {
+    if (!Number.isSafeInteger(options.replicaCount) || options.replicaCount < 1) {
+      throw new RangeError('Network: replicaCount must be a positive integer');
+    }
+    this.replicaCount = options.replicaCount;
+    this.#prng = options.prng;
+    this.#faults = options.faults ?? PERFECT_NETWORK;
+    validateFaults(this.#faults);
+    this.#partitions = options.partitions ?? [];
+  }
+
+  get now(): number {
+    return this.#now;
+  }
+
+  get inFlight(): number {
+    return this.#queue.size;
+  }
+
+  get faults(): FaultConfig {
+    return this.#faults;
+  }
+
+  /** Replaces the fault model from now on (frames already in flight keep their delivery time). */
+  setFaults(faults: FaultConfig): void {
+    validateFaults(faults);
+    this.#faults = faults;
+  }
+
+  /** Replaces the partition schedule (e.g. `[]` to heal everything at once). */
+  setPartitions(partitions: readonly Partition[]): void {
+    this.#partitions = partitions;
+  }
+
+  /** Moves virtual time forward; time never goes back. */
+  advanceTo(tick: number): void {
+    if (tick < this.#now) throw new RangeError(`Network: time went back from ${this.#now} to ${tick}`);
+    this.#now = tick;
+  }
+
+  /** True when a partition in force at `tick` separates `a` and `b`. */
+  partitioned(a: Address, b: Address, tick: number = this.#now): boolean {
+    for (const partition of this.#partitions) {
+      if (tick < partition.startTick || tick >= partition.healTick) continue;
+      const aInA = partition.sideA.includes(a);
+      const aInB = partition.sideB.includes(a);
+      const bInA = partition.sideA.includes(b);
+      const bInB = partition.sideB.includes(b);
+      if ((aInA && bInB) || (aInB && bInA)) return true;
+    }
+    return false;
+  }
+
+  /** The addresses a destination names, from the point of view of `from`. */
+  resolve(from: Address, to: Destination): Address[] {
+    switch (to.kind) {
+      case 'replica':
+        return [to.id];
+      case 'agent':
+        return [to.id];
+      case 'replicas': {
+        const out: Address[] = [];
+        for (let id = 0; id < this.replicaCount; id++) if (id !== from) out.push(id);
+        return out;
+      }
+    }
+  }
+
+  /** Sends one frame to every address `to` names, each copy subject to faults on its own. */
+  send(from: Address, to: Destination, type: MessageType | 0, frame: Uint8Array): void {
+    for (const address of this.resolve(from, to)) this.sendTo(from, address, type, frame);
+  }
+
+  sendTo(from: Address, to: Address, type: MessageType | 0, frame: Uint8Array): void {
+    this.stats.sent++;
+    if (this.partitioned(from, to)) {
+      this.stats.droppedByPartition++;
+      return;
+    }
+    const faults = this.#faults;
+    if (faults.dropProbability > 0 && this.#prng.chance(faults.dropProbability)) {
+      this.stats.dropped++;
+      return;
+    }
+    this.#enqueue(from, to, type, frame);
+    if (faults.duplicateProbability > 0 && this.#prng.chance(faults.duplicateProbability)) {
+      this.stats.duplicated++;
+      this.#enqueue(from, to, type, frame);
+    }
+  }
+
+  #enqueue(from: Address, to: Address, type: MessageType | 0, frame: Uint8Array): void {
+    if (this.#queue.size >= IN_FLIGHT_FRAMES_MAX) {
+      this.stats.droppedOverflow++;
+      return;
+    }
+    const faults = this.#faults;
+    let delay = this.#prng.range(faults.delayTicksMin, faults.delayTicksMax);
+    if (
+      faults.reorderProbability > 0 &&
+      faults.reorderDelayTicksMax > 0 &&
+      this.#prng.chance(faults.reorderProbability)
+    ) {
+      delay += this.#prng.range(1, faults.reorderDelayTicksMax);
+    }
+    this.#queue.push({
+      from,
+      to,
+      type,
+      frame,
+      sentAt: this.#now,
+      deliverAt: this.#now + delay,
+      order: this.#order++,
+    });
+  }
+
+  /**
+   * Removes and returns the next frame due at or before the current tick, skipping (and counting)
+   * frames a partition now cuts off; undefined when nothing more is due.
+   */
+  nextDue(): Envelope | undefined {
+    for (;;) {
+      const head = this.#queue.peek();
+      if (head === undefined || head.deliverAt > this.#now) return undefined;
+      this.#queue.pop();
+      if (this.partitioned(head.from, head.to)) {
+        this.stats.droppedByPartition++;
+        continue;
+      }
+      this.stats.delivered++;
+      return head;
+    }
+  }
+
+  /** The tick of the next frame in flight, if any. */
+  nextDeliveryTick(): number | undefined {
+    return this.#queue.peek()?.deliverAt;
+  }
+}

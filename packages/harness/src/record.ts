@@ -1,0 +1,84 @@
+/**
+ * What a simulated run leaves behind for the checkers: plain data, no live objects, so checkers
+ * are pure functions and tests can hand-build records (good and bad) to feed them.
+ * Byte strings are lower-case hex, so records compare and print easily.
+ */
+
+export interface ExecutedRequestRecord {
+  readonly agent: string;
+  readonly requestId: number;
+  readonly result: string;
+}
+
+export interface ExecutedRecord {
+  /** Virtual tick at which the replica reported the batch. */
+  readonly tick: number;
+  readonly sequence: number;
+  readonly view: number;
+  readonly digest: string;
+  readonly timestamp: number;
+  readonly via: 'protocol' | 'fetch';
+  readonly requests: readonly ExecutedRequestRecord[];
+  /** State digest right after this batch, recorded when it was the last batch of its step. */
+  readonly stateDigest?: string;
+}
+
+export interface ReplicaRecord {
+  readonly id: number;
+  readonly honest: boolean;
+  /** Executed batches in the order the replica reported them (empty for Byzantine replicas). */
+  readonly executed: readonly ExecutedRecord[];
+  /** The replica's state when the run ended. */
+  readonly final?: { readonly lastExecuted: number; readonly stateDigest: string; readonly view: number };
+}
+
+export interface IssuedRequestRecord {
+  readonly requestId: number;
+  /** Digest of the signed request body. */
+  readonly digest: string;
+  readonly issuedTick: number;
+}
+
+/** A result the agent saw vouched for by f+1 distinct replicas. */
+export interface AcceptedRecord {
+  readonly requestId: number;
+  readonly sequence: number;
+  readonly result: string;
+  readonly tick: number;
+}
+
+export interface AgentRecord {
+  readonly id: string;
+  readonly honest: boolean;
+  /** How many requests the agent meant to complete. */
+  readonly requestsPlanned: number;
+  readonly issued: readonly IssuedRequestRecord[];
+  /** Every distinct (requestId, sequence, result) that reached f+1 matching replies, in order seen. */
+  readonly accepted: readonly AcceptedRecord[];
+}
+
+export interface BatchRecord {
+  readonly digest: string;
+  readonly timestamp: number;
+  readonly requests: readonly {
+    readonly agent: string;
+    readonly requestId: number;
+    readonly digest: string;
+  }[];
+}
+
+export interface RunRecord {
+  readonly replicaCount: number;
+  readonly faultsMax: number;
+  readonly checkpointInterval: number;
+  readonly replicas: readonly ReplicaRecord[];
+  readonly agents: readonly AgentRecord[];
+  /** Request body digest → who signed it: every request an agent of the simulation created. */
+  readonly created: ReadonlyMap<string, { readonly agent: string; readonly requestId: number }>;
+  /** Batch digest → contents, for every batch seen on the network. */
+  readonly batches: ReadonlyMap<string, BatchRecord>;
+  readonly healTick: number;
+  readonly endTick: number;
+  /** Whether the run stopped because every honest agent finished (rather than at the tick limit). */
+  readonly agentsDone: boolean;
+}

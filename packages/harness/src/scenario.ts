@@ -1,0 +1,207 @@
+/**
+ * Scenarios from seeds: a seed alone decides fault rates, the partition schedule, which replicas
+ * are Byzantine and how they lie. `scenarioFromSeed(s, shape)` is therefore a complete, printable
+ * description of a run, and `pnpm sim --seed s ...` replays it.
+ */
+import { DEFAULT_PROTOCOL_CONFIG, type ProtocolConfig, quorumsOf } from '@conclave/core';
+import { type ByzantinePlan, COMBINABLE_STRATEGIES, type StrategyName } from './byzantine.ts';
+import type { Address, FaultConfig, Partition } from './network.ts';
+import { Prng } from './prng.ts';
+import { runScenario, type ScenarioOptions, type ScenarioResult } from './simulation.ts';
+
+/** Small windows so that checkpoints, garbage collection and view changes happen often. */
+export const SIMULATION_PROTOCOL: ProtocolConfig = Object.freeze({
+  ...DEFAULT_PROTOCOL_CONFIG,
+  checkpointInterval: 4,
+  watermarkWindow: 16,
+  batchSizeMax: 8,
+  pipelineDepthMax: 4,
+  requestTimeoutTicks: 60,
+  heartbeatTicks: 20,
+  retryTicks: 15,
+  timestampSkewMaxTicks: 1000,
+  viewChangeBackoffMax: 3,
+});
+
+export interface ScenarioShape {
+  readonly replicas: number;
+  /** How many replicas are Byzantine; more than f breaks the protocol's assumptions on purpose. */
+  readonly byzantine: number;
+  readonly agents?: number;
+  readonly requests?: number;
+  /** Lying agents; by default the seed decides between none and one. */
+  readonly byzantineAgents?: number;
+}
+
+export const SCENARIO_DEFAULTS = Object.freeze({
+  agents: 3,
+  requests: 6,
+  keyCount: 3,
+  healTickMin: 100,
+  healTickMax: 350,
+  livenessTicksMax: 4000,
+  drainTicks: 40,
+  partitionsMax: 2,
+  clockSkewTicksMax: 50,
+});
+
+/** Probability that a scenario has one lying agent (any number of agents may lie). */
+const BYZANTINE_AGENT_PROBABILITY = 0.5;
+/** Probability that k >= 2 Byzantine replicas collude. */
+const COLLUSION_PROBABILITY = 0.85;
+/** Probability that replica 0, primary of view 0, is among the Byzantine: early attacks matter most. */
+const FIRST_PRIMARY_BYZANTINE_PROBABILITY = 0.5;
+
+export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOptions {
+  const n = shape.replicas;
+  const k = shape.byzantine;
+  if (!Number.isSafeInteger(n) || n < 4) throw new RangeError(`replicas must be an integer >= 4, got ${n}`);
+  if (!Number.isSafeInteger(k) || k < 0 || k >= n)
+    throw new RangeError(`byzantine must be an integer in [0, ${n - 1}], got ${k}`);
+  const agents = shape.agents ?? SCENARIO_DEFAULTS.agents;
+  const requests = shape.requests ?? SCENARIO_DEFAULTS.requests;
+  const root = new Prng(seed);
+
+  const faultStream = root.fork('scenario-faults');
+  const healTick = faultStream.range(SCENARIO_DEFAULTS.healTickMin, SCENARIO_DEFAULTS.healTickMax);
+  const faults: FaultConfig = {
+    dropProbability: faultStream.chance(0.2) ? 0 : faultStream.next() * 0.15,
+    duplicateProbability: faultStream.next() * 0.1,
+    delayTicksMin: 1,
+    delayTicksMax: faultStream.range(1, 8),
+    reorderProbability: faultStream.next() * 0.2,
+    reorderDelayTicksMax: faultStream.range(5, 30),
+  };
+  const healedFaults: FaultConfig = {
+    dropProbability: 0,
+    duplicateProbability: 0,
+    delayTicksMin: 1,
+    delayTicksMax: faultStream.range(1, 3),
+    reorderProbability: 0,
+    reorderDelayTicksMax: 0,
+  };
+
+  const agentIds = Array.from({ length: agents }, (_, i) => `agent-${i}`);
+  const byzantineAgents =
+    shape.byzantineAgents ?? (root.fork('scenario-agents').chance(BYZANTINE_AGENT_PROBABILITY) ? 1 : 0);
+  const partitions: Partition[] = [];
+  const partitionCount = faultStream.int(SCENARIO_DEFAULTS.partitionsMax + 1);
+  for (let i = 0; i < partitionCount; i++) {
+    const startTick = faultStream.int(healTick);
+    const healAt = Math.min(healTick, startTick + faultStream.range(20, 150));
+    const replicaIds = faultStream.shuffle(Array.from({ length: n }, (_, id) => id));
+    const cut = faultStream.range(1, n - 1);
+    const sideA: Address[] = replicaIds.slice(0, cut);
+    const sideB: Address[] = replicaIds.slice(cut);
+    for (const agent of agentIds) {
+      const roll = faultStream.next();
+      if (roll < 0.3) sideA.push(agent);
+      else if (roll < 0.6) sideB.push(agent);
+    }
+    partitions.push({ startTick, healTick: healAt, sideA, sideB });
+  }
+
+  const clockStream = root.fork('scenario-clocks');
+  const clockStarts = Array.from({ length: n }, () =>
+    clockStream.int(SCENARIO_DEFAULTS.clockSkewTicksMax + 1),
+  );
+
+  const adversary = root.fork('scenario-adversary');
+  const byzantineIds = chooseByzantine(adversary, n, k);
+  const collusion = k >= 2 && adversary.chance(COLLUSION_PROBABILITY);
+  const byzantine = byzantineIds.map((id) =>
+    planFor(adversary, id, collusion, healTick + SCENARIO_DEFAULTS.livenessTicksMax),
+  );
+
+  return {
+    seed,
+    replicas: n,
+    byzantine,
+    collusion,
+    agents,
+    byzantineAgents,
+    requestsPerAgent: requests,
+    keyCount: SCENARIO_DEFAULTS.keyCount,
+    protocol: SIMULATION_PROTOCOL,
+    faults,
+    healedFaults,
+    partitions,
+    healTick,
+    livenessTicksMax: SCENARIO_DEFAULTS.livenessTicksMax,
+    drainTicks: SCENARIO_DEFAULTS.drainTicks,
+    clockStarts,
+    agentStartTicksMax: 20,
+    agentThinkTicksMax: 5,
+    agentRetryTicks: 30,
+    agentRetryTicksMax: 240,
+  };
+}
+
+function chooseByzantine(prng: Prng, n: number, k: number): number[] {
+  if (k === 0) return [];
+  const ids = Array.from({ length: n }, (_, id) => id);
+  if (prng.chance(FIRST_PRIMARY_BYZANTINE_PROBABILITY)) {
+    return [0, ...prng.sample(ids.slice(1), k - 1)].sort((a, b) => a - b);
+  }
+  return prng.sample(ids, k).sort((a, b) => a - b);
+}
+
+function planFor(prng: Prng, id: number, colluding: boolean, runTicksMax: number): ByzantinePlan {
+  // A colluder must speak to collude, so silence and crashes are for loners.
+  if (!colluding) {
+    const roll = prng.next();
+    if (roll < 0.12) return { id, strategies: ['silent'], colluding };
+    if (roll < 0.24)
+      return { id, strategies: ['crash'], crashTick: prng.int(Math.min(runTicksMax, 600)), colluding };
+  }
+  const count = prng.range(1, 4);
+  const strategies: StrategyName[] = prng.sample(COMBINABLE_STRATEGIES, count);
+  strategies.sort((a, b) => COMBINABLE_STRATEGIES.indexOf(a) - COMBINABLE_STRATEGIES.indexOf(b));
+  return { id, strategies, colluding };
+}
+
+export interface SeedRunOptions extends ScenarioShape {
+  readonly start: number;
+  readonly count: number;
+  /** Called after each seed, e.g. to print failures as they happen. */
+  readonly onResult?: (result: ScenarioResult) => void;
+}
+
+export interface SeedRunSummary {
+  readonly passed: number;
+  readonly failed: number;
+  readonly failures: readonly ScenarioResult[];
+  /** Frames delivered over all runs. */
+  readonly messagesDelivered: number;
+  readonly ticks: number;
+}
+
+export function runSeeds(options: SeedRunOptions): SeedRunSummary {
+  let passed = 0;
+  let messagesDelivered = 0;
+  let ticks = 0;
+  const failures: ScenarioResult[] = [];
+  for (let seed = options.start; seed < options.start + options.count; seed++) {
+    const result = runScenario(scenarioFromSeed(seed, options));
+    messagesDelivered += result.stats.network.delivered;
+    ticks += result.stats.ticks;
+    if (result.violations.length === 0) passed++;
+    else failures.push(result);
+    options.onResult?.(result);
+  }
+  return { passed, failed: failures.length, failures, messagesDelivered, ticks };
+}
+
+/** The command that replays one seed. */
+export function replayCommand(seed: number, shape: ScenarioShape): string {
+  const parts = [`pnpm sim --seed ${seed} --replicas ${shape.replicas} --byzantine ${shape.byzantine}`];
+  if (shape.agents !== undefined && shape.agents !== SCENARIO_DEFAULTS.agents)
+    parts.push(`--agents ${shape.agents}`);
+  if (shape.requests !== undefined && shape.requests !== SCENARIO_DEFAULTS.requests)
+    parts.push(`--requests ${shape.requests}`);
+  return parts.join(' ');
+}
+
+export function defaultByzantine(replicas: number): number {
+  return quorumsOf(replicas).f;
+}
