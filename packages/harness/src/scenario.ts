@@ -173,23 +173,34 @@ export interface SeedRunSummary {
   readonly failures: readonly ScenarioResult[];
   /** Frames delivered over all runs. */
   readonly messagesDelivered: number;
+  /** Requests whose result an honest agent accepted (f+1 matching replies), over all runs. */
+  readonly requestsCompleted: number;
   readonly ticks: number;
+}
+
+/** Requests whose result an honest agent accepted in one run. */
+export function requestsCompletedIn(result: ScenarioResult): number {
+  let completed = 0;
+  for (const agent of result.record.agents) completed += new Set(agent.accepted.map((a) => a.requestId)).size;
+  return completed;
 }
 
 export function runSeeds(options: SeedRunOptions): SeedRunSummary {
   let passed = 0;
   let messagesDelivered = 0;
+  let requestsCompleted = 0;
   let ticks = 0;
   const failures: ScenarioResult[] = [];
   for (let seed = options.start; seed < options.start + options.count; seed++) {
     const result = runScenario(scenarioFromSeed(seed, options));
     messagesDelivered += result.stats.network.delivered;
+    requestsCompleted += requestsCompletedIn(result);
     ticks += result.stats.ticks;
     if (result.violations.length === 0) passed++;
     else failures.push(result);
     options.onResult?.(result);
   }
-  return { passed, failed: failures.length, failures, messagesDelivered, ticks };
+  return { passed, failed: failures.length, failures, messagesDelivered, requestsCompleted, ticks };
 }
 
 /** The command that replays one seed. */

@@ -17,5 +17,5 @@ function sweep(replicas: number, count: number): void {
 }
 
 describe('seed sweep within the bound', () => {
-  it('n=4, f=1 Byzantine: 100 seeds pass every checker', () => sweep(4, 100));
+  it('n=4, f=1 Byzantine: 200 seeds pass every checker', () => sweep(4, 200));
 });

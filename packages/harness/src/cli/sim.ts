@@ -8,6 +8,7 @@ import { isSafetyViolation } from '../checkers.ts';
 import {
   defaultByzantine,
   replayCommand,
+  requestsCompletedIn,
   runSeeds,
   SCENARIO_DEFAULTS,
   type ScenarioShape,
@@ -166,11 +167,13 @@ function main(argv: readonly string[]): number {
   let passed = 0;
   let failed = 0;
   let messages = 0;
+  let requests = 0;
   let scenarios = 0;
   if (flags.seed !== undefined) {
     const result = runScenario(scenarioFromSeed(flags.seed, shape));
     scenarios = 1;
     messages = result.stats.network.delivered;
+    requests = requestsCompletedIn(result);
     printVerbose(result);
     if (result.violations.length === 0) passed++;
     else {
@@ -191,11 +194,12 @@ function main(argv: readonly string[]): number {
     passed = summary.passed;
     failed = summary.failed;
     messages = summary.messagesDelivered;
+    requests = summary.requestsCompleted;
     scenarios = count;
   }
   const seconds = (performance.now() - startedAt) / 1000;
   process.stdout.write(
-    `${scenarios} scenarios in ${seconds.toFixed(2)}s: ${(scenarios / seconds).toFixed(2)} scenarios/s, ${Math.round(messages / seconds)} simulated messages/s\n`,
+    `${scenarios} scenarios in ${seconds.toFixed(2)}s: ${(scenarios / seconds).toFixed(2)} scenarios/s, ${Math.round(messages / seconds)} simulated messages/s, ${Math.round(requests / seconds)} simulated requests/s\n`,
   );
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
