@@ -46,6 +46,13 @@ export {
   SIGNATURE_BYTES,
   tweetnaclCrypto,
 } from './crypto.ts';
+export {
+  applyPersistRecords,
+  type DurableCheckpoint,
+  type DurableLogRecord,
+  type DurableState,
+  emptyDurableState,
+} from './durable.ts';
 export * from './messages.ts';
 export {
   decodeReceipt,
@@ -54,7 +61,7 @@ export {
   type ReceiptVerification,
   verifyReceipt,
 } from './receipt.ts';
-export { Replica, type ReplicaOptions } from './replica.ts';
+export { InvariantError, Replica, type ReplicaOptions } from './replica.ts';
 export {
   decodeKvResult,
   type ExecutionContext,

@@ -21,6 +21,7 @@ import {
   validateProtocol,
 } from './config.ts';
 import type { CryptoBackend } from './crypto.ts';
+import type { DurableState } from './durable.ts';
 import {
   type Batch,
   type Body,
@@ -71,6 +72,8 @@ export interface ReplicaOptions {
   readonly replyAuthenticator?: ReplyAuthenticator;
   /** The tick count at start. The daemon passes wall-clock time in ticks so primaries' timestamps stay comparable across restarts. */
   readonly clockStart?: number;
+  /** Durable state from before a restart (see `applyPersistRecords`); the replica resumes from it. */
+  readonly restored?: DurableState;
 }
 
 export class InvariantError extends Error {
@@ -178,6 +181,8 @@ export class Replica {
   #lastServedAt = new Map<number, number>();
   #futureBuffer: { view: number; sender: number; frame: Frame; raw: Uint8Array }[] = [];
 
+  /** True while rebuilding from durable state: nothing is proposed, and the output is discarded. */
+  #restoring = false;
   #counts: Partial<Record<RejectionCode, number>> = {};
   #out: ReplicaOutput = emptyOutput();
 
@@ -212,6 +217,13 @@ export class Replica {
     this.#lastExecutedAt = this.#now;
     const snapshot = this.#takeSnapshot();
     this.#stable = { sequence: 0, digest: this.#crypto.hash(snapshot), proof: [], snapshot };
+    if (options.restored !== undefined) {
+      this.#restoring = true;
+      this.#restore(options.restored);
+      this.#restoring = false;
+      this.#checkInvariants();
+      this.#out = emptyOutput();
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -511,7 +523,7 @@ export class Replica {
 
   /** The primary orders pending requests: as many batches as the pipeline and the watermarks allow. */
   #propose(): void {
-    if (!this.#isPrimary || this.#changingView) return;
+    if (!this.#isPrimary || this.#changingView || this.#restoring) return;
     while (
       this.#nextSequence <= this.#high &&
       this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax
@@ -1105,7 +1117,23 @@ export class Replica {
     }
     // The snapshot is what 2f+1 replicas (so at least one honest one) certified: from here on,
     // a failure to read it is our bug, not the sender's.
-    const decoded = decodeCanonical(state.snapshot);
+    this.#installSnapshot(state.sequence, state.snapshot);
+    this.#ownCheckpoints.set(state.sequence, { digest, snapshot: state.snapshot });
+    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence)
+      this.#transferTarget = undefined;
+    this.#out.stateTransfers.push({ sequence: state.sequence, stateDigest: digest });
+    this.#makeStable({
+      sequence: state.sequence,
+      digest,
+      proof: state.checkpointProof,
+      snapshot: state.snapshot,
+    });
+    this.#executeReady();
+  }
+
+  /** Replaces the replicated state (application, reply cache, agreed time) with a certified snapshot. */
+  #installSnapshot(sequence: number, snapshot: Uint8Array): void {
+    const decoded = decodeCanonical(snapshot);
     assert(
       decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4,
       'certified snapshot is not a replica snapshot',
@@ -1122,23 +1150,12 @@ export class Replica {
       'restored state machine digest differs from its certified snapshot',
     );
     this.#clients = new Map(
-      clients.map(([agent, requestId, result, sequence]) => [agent, { requestId, result, sequence }]),
+      clients.map(([agent, requestId, result, at]) => [agent, { requestId, result, sequence: at }]),
     );
     for (const [agent, record] of this.#clients) this.#clearPending(agent, record.requestId);
     this.#agreedTime = agreedTime;
-    this.#lastExecuted = state.sequence;
+    this.#lastExecuted = sequence;
     this.#lastExecutedAt = this.#now;
-    this.#ownCheckpoints.set(state.sequence, { digest, snapshot: state.snapshot });
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence)
-      this.#transferTarget = undefined;
-    this.#out.stateTransfers.push({ sequence: state.sequence, stateDigest: digest });
-    this.#makeStable({
-      sequence: state.sequence,
-      digest,
-      proof: state.checkpointProof,
-      snapshot: state.snapshot,
-    });
-    this.#executeReady();
   }
 
   #onFetchCommitted(frame: Frame<FetchCommitted>): void {
@@ -1232,6 +1249,14 @@ export class Replica {
     this.#changingView = true;
     this.#viewChangeStreak = Math.min(this.#viewChangeStreak + 1, this.#protocol.viewChangeBackoffMax);
     this.#viewChangeArmedAt = undefined;
+    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view >= newView);
+    this.#persistView();
+    this.#sendViewChange();
+  }
+
+  /** Signs, records, persists and broadcasts our view-change for the view we are changing into. */
+  #sendViewChange(): void {
+    const newView = this.#view;
     const prepared: PreparedProof[] = [];
     const batches: Batch[] = [];
     for (const entry of [...this.#log.values()].sort((a, b) => a.sequence - b.sequence)) {
@@ -1250,8 +1275,6 @@ export class Replica {
     });
     this.#latestViewChange.set(this.id, { signed: viewChange, batches });
     this.#validViewChanges.add(toHex(this.#crypto.hash(viewChange.bytes)));
-    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view >= newView);
-    this.#persistView();
     const frame = this.#broadcast(viewChange, batches);
     this.#ownViewChangeFrame = frame;
     this.#viewChangeSentAt = this.#now;
@@ -1554,6 +1577,141 @@ export class Replica {
     this.#futureBuffer = this.#futureBuffer.filter((item) => item.view > this.#view);
     for (const item of buffered) this.#dispatch(item.frame, item.raw);
     this.#propose();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Restart
+
+  /**
+   * Rebuilds the replica from its durable state. Every message it signed before the crash is
+   * back in its log, so it signs nothing that conflicts: a vote it cast is found, not cast
+   * anew, and as primary it proposes only above its last proposal, with timestamps that do not
+   * go back. Requests that were pending are not durable; agents retry them.
+   */
+  #restore(state: DurableState): void {
+    const checkpoint = state.checkpoint;
+    if (checkpoint !== undefined && checkpoint.sequence > 0) {
+      assert(
+        bytesEqual(this.#crypto.hash(checkpoint.snapshot), checkpoint.stateDigest),
+        'durable snapshot does not match its digest',
+      );
+      this.#installSnapshot(checkpoint.sequence, checkpoint.snapshot);
+      this.#stable = {
+        sequence: checkpoint.sequence,
+        digest: checkpoint.stateDigest,
+        proof: checkpoint.proof,
+        snapshot: checkpoint.snapshot,
+      };
+      this.#ownCheckpoints.set(checkpoint.sequence, {
+        digest: checkpoint.stateDigest,
+        snapshot: checkpoint.snapshot,
+      });
+      this.#nextSequence = checkpoint.sequence + 1;
+    }
+    for (const record of state.log) {
+      const decoded = decodeFrame(record.frame, this.#decodeLimits, this.#crypto.hash);
+      assert(decoded.ok, `durable log holds an undecodable frame (${decoded.ok ? '' : decoded.reason})`);
+      this.#restoreMessage(decoded.value, record.frame);
+    }
+    this.#view = state.view;
+    this.#changingView = state.changingView;
+    if (this.#changingView && this.#latestViewChange.get(this.id)?.signed.body.newView !== this.#view) {
+      this.#sendViewChange(); // ours was garbage-collected with the log: make it again
+    }
+    this.#executeReady();
+  }
+
+  #restoreMessage(frame: Frame, raw: Uint8Array): void {
+    const body = frame.body;
+    switch (body.type) {
+      case MessageType.prePrepare:
+        this.#restorePrePrepare(frame as Frame<PrePrepare>, frame.batches);
+        return;
+      case MessageType.prepare:
+        this.#restoreVote(body.view, body.sequence, (entry) => {
+          if (!entry.prepares.has(body.replica)) entry.prepares.set(body.replica, frame as Signed<Prepare>);
+        });
+        return;
+      case MessageType.commit:
+        this.#restoreVote(body.view, body.sequence, (entry) => {
+          if (!entry.commits.has(body.replica)) entry.commits.set(body.replica, frame as Signed<Commit>);
+        });
+        return;
+      case MessageType.checkpoint:
+        // Our own checkpoints come back when re-execution takes them again (same bytes).
+        if (body.replica !== this.id && body.sequence > this.#low)
+          this.#recordCheckpoint(frame as Signed<Checkpoint>);
+        return;
+      case MessageType.viewChange: {
+        const previous = this.#latestViewChange.get(body.replica);
+        if (previous === undefined || previous.signed.body.newView < body.newView) {
+          this.#latestViewChange.set(body.replica, {
+            signed: frame as Signed<ViewChange>,
+            batches: frame.batches,
+          });
+        }
+        if (body.replica === this.id) this.#ownViewChangeFrame = raw;
+        return;
+      }
+      case MessageType.newView:
+        for (const prePrepare of body.prePrepares)
+          this.#restorePrePrepare(prePrepare as Frame<PrePrepare>, frame.batches);
+        if (body.replica === this.id) this.#newViewFrame = { view: body.view, frame: raw };
+        if (body.view > this.#view) this.#view = body.view;
+        return;
+      case MessageType.committed:
+        for (const item of body.entries) {
+          if (!this.#inWatermarks(item.sequence)) continue;
+          const entry = this.#entryFor(item.sequence);
+          const batch = frame.batches.find((b) => bytesEqual(b.digest, item.digest));
+          if (batch !== undefined) entry.batches.set(toHex(batch.digest), batch);
+          entry.committed ??= { view: item.view, digest: item.digest, commits: item.commits, via: 'fetch' };
+        }
+        return;
+      default:
+        return; // requests, replies and fetches are never persisted
+    }
+  }
+
+  #restorePrePrepare(prePrepare: Signed<PrePrepare>, batches: readonly Batch[]): void {
+    const { view, sequence, digest, replica } = prePrepare.body;
+    this.#restoreVote(view, sequence, (entry) => {
+      entry.prePrepare ??= prePrepare;
+      const batch = batches.find((b) => bytesEqual(b.digest, digest)) ?? this.#nullBatchFor(digest);
+      if (batch !== undefined) entry.batches.set(toHex(batch.digest), batch);
+      if (replica === this.id) {
+        this.#nextSequence = Math.max(this.#nextSequence, sequence + 1);
+        if (batch !== undefined)
+          this.#lastProposedTimestamp = Math.max(this.#lastProposedTimestamp, batch.timestamp);
+      }
+    });
+  }
+
+  /** Applies a logged message of `view` to its entry, then re-derives prepared and committed. */
+  #restoreVote(view: number, sequence: number, apply: (entry: LogEntry) => void): void {
+    if (!this.#inWatermarks(sequence)) return;
+    if (view > this.#view) this.#view = view;
+    const entry = this.#entryFor(sequence);
+    if (entry.view !== view) return; // a message of an older view, superseded in the log
+    apply(entry);
+    if (!entry.prepared && entry.prePrepare !== undefined) {
+      const digest = entry.prePrepare.body.digest;
+      const matching = [...entry.prepares.values()].filter((p) => bytesEqual(p.body.digest, digest));
+      if (matching.length >= 2 * this.#quorums.f) {
+        entry.prepared = true;
+        entry.preparedProof = {
+          prePrepare: entry.prePrepare,
+          prepares: matching.slice(0, 2 * this.#quorums.f),
+        };
+      }
+    }
+    if (entry.prepared && entry.committed === undefined && entry.prePrepare !== undefined) {
+      const digest = entry.prePrepare.body.digest;
+      const matching = [...entry.commits.values()].filter((c) => bytesEqual(c.body.digest, digest));
+      if (matching.length >= this.#quorums.quorum) {
+        entry.committed = { view, digest, commits: matching.slice(0, this.#quorums.quorum), via: 'protocol' };
+      }
+    }
   }
 
   // -------------------------------------------------------------------------------------------

@@ -3,12 +3,15 @@
  * hooks to drop or rewrite frames. The randomized simulator lives in @conclave/harness.
  */
 import {
+  applyPersistRecords,
   type ClusterConfig,
   type CryptoBackend,
   createRequest,
   DEFAULT_DECODE_LIMITS,
+  type DurableState,
   decodeFrame,
   type ExecutedBatch,
+  emptyDurableState,
   encodeKvOperation,
   type Frame,
   type KeyPair,
@@ -60,6 +63,10 @@ export class TestCluster {
   readonly replies = new Map<string, Reply[]>();
   readonly down = new Set<number>();
   readonly queue: Envelope[] = [];
+  /** What each replica has made durable: its persist records applied in order. */
+  readonly durable: DurableState[];
+  readonly protocol: Partial<ProtocolConfig>;
+  ticks = 0;
   interceptor: Interceptor | undefined;
   #requestIds = new Map<string, number>();
 
@@ -89,6 +96,27 @@ export class TestCluster {
         }),
     );
     this.executed = this.replicas.map(() => []);
+    this.durable = this.replicas.map(() => emptyDurableState());
+    this.protocol = protocol;
+  }
+
+  /**
+   * Crash and restart: the replica loses everything that was not durable (its memory, its state
+   * machine, messages in flight to it) and comes back from its durable state.
+   */
+  restart(replica: number): void {
+    const machine = new KvStateMachine(this.crypto.hash);
+    this.machines[replica] = machine;
+    this.replicas[replica] = new Replica({
+      id: replica,
+      cluster: this.cluster,
+      protocol: this.protocol,
+      crypto: this.crypto,
+      secretKey: (this.replicaKeys[replica] as KeyPair).secretKey,
+      stateMachine: machine,
+      clockStart: this.ticks,
+      restored: this.durable[replica] as DurableState,
+    });
   }
 
   decode(frame: Uint8Array): Frame | undefined {
@@ -122,6 +150,7 @@ export class TestCluster {
 
   #step(replica: number, input: Parameters<Replica['step']>[0]) {
     const out = (this.replicas[replica] as Replica).step(input);
+    this.durable[replica] = applyPersistRecords(this.durable[replica] as DurableState, out.persist);
     (this.executed[replica] as ExecutedBatch[]).push(...out.executed);
     for (const send of out.send) {
       const from = `r${replica}`;
@@ -164,6 +193,7 @@ export class TestCluster {
   /** Advances virtual time by `ticks`, one tick at a time, delivering everything in between. */
   run(ticks: number): void {
     for (let t = 0; t < ticks; t++) {
+      this.ticks++;
       for (let i = 0; i < this.replicas.length; i++) if (!this.down.has(i)) this.#step(i, { kind: 'tick' });
       this.deliverAll();
     }
