@@ -11,6 +11,8 @@ import {
   decodeFrame,
   encodeFrame,
   MessageType,
+  type Query,
+  type QueryReply,
   type Reply,
   type Request,
   type Signed,
@@ -52,6 +54,33 @@ export function openReply(
   if (!decoded.ok) return { ok: false, reason: decoded.reason };
   const { body, bytes, signature } = decoded.value;
   if (body.type !== MessageType.reply) return { ok: false, reason: 'UNEXPECTED_TYPE' };
+  if (!verifier.verify(bytes, signature, body.replica)) return { ok: false, reason: 'BAD_SIGNATURE' };
+  return { ok: true, reply: body };
+}
+
+/** A signed read-only query, and the frame to send to replicas. */
+export function createQuery(
+  fields: { readonly agent: string; readonly queryId: number; readonly operation: Uint8Array },
+  crypto: CryptoBackend,
+  secretKey: Uint8Array,
+): { readonly query: Signed<Query>; readonly frame: Uint8Array } {
+  const query = signBody<Query>({ type: MessageType.query, ...fields }, crypto, secretKey);
+  return { query, frame: encodeFrame(query) };
+}
+
+export type OpenedQueryReply = { ok: true; reply: QueryReply } | { ok: false; reason: string };
+
+/** Decodes a query reply frame and checks its authenticator. Never throws. */
+export function openQueryReply(
+  frame: Uint8Array,
+  verifier: ReplyVerifier,
+  crypto: CryptoBackend,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): OpenedQueryReply {
+  const decoded = decodeFrame(frame, limits, crypto.hash);
+  if (!decoded.ok) return { ok: false, reason: decoded.reason };
+  const { body, bytes, signature } = decoded.value;
+  if (body.type !== MessageType.queryReply) return { ok: false, reason: 'UNEXPECTED_TYPE' };
   if (!verifier.verify(bytes, signature, body.replica)) return { ok: false, reason: 'BAD_SIGNATURE' };
   return { ok: true, reply: body };
 }

@@ -6,9 +6,12 @@ export {
   signedReplyVerifier,
 } from './auth.ts';
 export {
+  createQuery,
   createRequest,
   DEFAULT_DECODE_LIMITS,
+  type OpenedQueryReply,
   type OpenedReply,
+  openQueryReply,
   openReply,
   type RequestFields,
 } from './client.ts';

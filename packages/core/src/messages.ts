@@ -28,6 +28,8 @@ export const MessageType = {
   state: 10,
   fetchCommitted: 11,
   committed: 12,
+  query: 13,
+  queryReply: 14,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -126,6 +128,29 @@ export interface Committed {
   readonly replica: number;
 }
 
+/**
+ * A read-only query, answered from a replica's executed state without ordering (PBFT's
+ * read-only optimisation): fast, but only as fresh as that replica. An agent that needs the
+ * latest state sends a request instead; one that accepts a consistent-but-maybe-stale answer
+ * waits for 2f+1 matching query replies.
+ */
+export interface Query {
+  readonly type: typeof MessageType.query;
+  readonly agent: string;
+  readonly queryId: number;
+  readonly operation: Uint8Array;
+}
+export interface QueryReply {
+  readonly type: typeof MessageType.queryReply;
+  readonly agent: string;
+  readonly queryId: number;
+  readonly result: Uint8Array;
+  /** The replica's last executed sequence and agreed time when it answered: how stale the answer may be. */
+  readonly lastExecuted: number;
+  readonly agreedTime: number;
+  readonly replica: number;
+}
+
 export type Body =
   | Request
   | PrePrepare
@@ -138,9 +163,11 @@ export type Body =
   | FetchState
   | State
   | FetchCommitted
-  | Committed;
+  | Committed
+  | Query
+  | QueryReply;
 
-export type ReplicaBody = Exclude<Body, Request | Reply>;
+export type ReplicaBody = Exclude<Body, Request | Reply | Query | QueryReply>;
 
 /** A message with the exact bytes its signature covers. */
 export interface Signed<B extends Body = Body> {
@@ -202,6 +229,18 @@ export function bodyTuple(body: Body): Canonical {
       return [body.type, body.sequence, body.snapshot, body.checkpointProof.map(signedTuple), body.replica];
     case MessageType.fetchCommitted:
       return [body.type, body.fromSequence, body.replica];
+    case MessageType.query:
+      return [body.type, body.agent, body.queryId, body.operation];
+    case MessageType.queryReply:
+      return [
+        body.type,
+        body.agent,
+        body.queryId,
+        body.result,
+        body.lastExecuted,
+        body.agreedTime,
+        body.replica,
+      ];
     case MessageType.committed:
       return [
         body.type,
@@ -431,6 +470,29 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
       const [, fromSequence, replica] = tuple(value, 3);
       return { type, fromSequence: natural(fromSequence), replica: replicaId(replica) };
     }
+    case MessageType.query: {
+      const [, agent, queryId, operation] = tuple(value, 4);
+      if (operation instanceof Uint8Array && operation.byteLength > limits.operationBytesMax)
+        fail('OPERATION_TOO_LARGE');
+      return {
+        type,
+        agent: agentId(agent),
+        queryId: natural(queryId),
+        operation: bytes(operation, limits.operationBytesMax),
+      };
+    }
+    case MessageType.queryReply: {
+      const [, agent, queryId, result, lastExecuted, agreedTime, replica] = tuple(value, 7);
+      return {
+        type,
+        agent: agentId(agent),
+        queryId: natural(queryId),
+        result: bytes(result, LIMITS.resultBytesMax),
+        lastExecuted: natural(lastExecuted),
+        agreedTime: natural(agreedTime),
+        replica: replicaId(replica),
+      };
+    }
     case MessageType.committed: {
       const [, entries, replica] = tuple(value, 3);
       return {
@@ -497,7 +559,7 @@ export function decodeFrame(
 
 /** The signer a message claims: a replica id, or an agent id for requests. */
 export function claimedSigner(body: Body): { kind: 'replica'; id: number } | { kind: 'agent'; id: string } {
-  return body.type === MessageType.request
+  return body.type === MessageType.request || body.type === MessageType.query
     ? { kind: 'agent', id: body.agent }
     : { kind: 'replica', id: body.replica };
 }

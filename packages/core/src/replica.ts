@@ -29,6 +29,7 @@ import {
   type Commit,
   type Committed,
   type CommittedEntry,
+  claimedSigner,
   type DecodeLimits,
   decodeFrame,
   encodeBody,
@@ -42,6 +43,8 @@ import {
   type PrePrepare,
   type Prepare,
   type PreparedProof,
+  type Query,
+  type QueryReply,
   type Reply,
   type Request,
   type Signed,
@@ -357,26 +360,15 @@ export class Replica {
   }
 
   #verifySender(signed: Signed): boolean {
-    const body = signed.body;
-    let publicKey: Uint8Array | undefined;
-    if (body.type === MessageType.request) {
-      publicKey = this.#agentKeys.get(body.agent);
-      if (publicKey === undefined) {
-        this.#reject('UNKNOWN_SENDER', `agent ${body.agent}`);
-        return false;
-      }
-    } else {
-      publicKey = this.#cluster.replicas[body.replica]?.publicKey;
-      if (publicKey === undefined) {
-        this.#reject('UNKNOWN_SENDER', `replica ${body.replica}`);
-        return false;
-      }
+    const signer = claimedSigner(signed.body);
+    const publicKey =
+      signer.kind === 'agent' ? this.#agentKeys.get(signer.id) : this.#cluster.replicas[signer.id]?.publicKey;
+    if (publicKey === undefined) {
+      this.#reject('UNKNOWN_SENDER', `${signer.kind} ${signer.id}`);
+      return false;
     }
     if (!this.#crypto.verify(signed.bytes, signed.signature, publicKey)) {
-      this.#reject(
-        'BAD_SIGNATURE',
-        `type ${body.type} from ${body.type === MessageType.request ? body.agent : body.replica}`,
-      );
+      this.#reject('BAD_SIGNATURE', `type ${signed.body.type} from ${signer.kind} ${signer.id}`);
       return false;
     }
     return true;
@@ -417,6 +409,12 @@ export class Replica {
         return;
       case MessageType.committed:
         this.#onCommitted(frame as Frame<Committed>, raw);
+        return;
+      case MessageType.query:
+        this.#onQuery(frame as Frame<Query>);
+        return;
+      case MessageType.queryReply:
+        this.#reject('UNEXPECTED_TYPE', 'replicas do not take query replies');
         return;
       case MessageType.reply:
         this.#reject('UNEXPECTED_TYPE', 'replicas do not take replies');
@@ -849,6 +847,26 @@ export class Replica {
     if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= this.#lastExecuted)
       this.#transferTarget = undefined;
     this.#propose();
+  }
+
+  /** A read-only query: answered at once from the executed state, never ordered. */
+  #onQuery(frame: Frame<Query>): void {
+    const query = frame.body;
+    const result =
+      this.#stateMachine.query?.(query.operation) ??
+      encodeCanonical([false, 'this state machine answers no queries', 0]);
+    const body: QueryReply = {
+      type: MessageType.queryReply,
+      agent: query.agent,
+      queryId: query.queryId,
+      result,
+      lastExecuted: this.#lastExecuted,
+      agreedTime: this.#agreedTime,
+      replica: this.id,
+    };
+    const bytes = encodeBody(body);
+    const signature = this.#replyAuthenticator.authenticate(bytes, query.agent);
+    this.#send({ kind: 'agent', id: query.agent }, { body, bytes, signature });
   }
 
   #sendReply(agent: string, record: ClientRecord): void {

@@ -26,6 +26,11 @@ export interface StateMachine {
   restore(snapshot: Uint8Array): void;
   /** A collision-resistant digest of the state: equal states give equal digests. */
   digest(): Uint8Array;
+  /**
+   * Optional: answers a read-only operation from the current state without changing it. Used by
+   * quorum and local reads, which are not ordered. Must not mutate state.
+   */
+  query?(operation: Uint8Array): Uint8Array;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -91,6 +96,15 @@ export class KvStateMachine implements StateMachine {
       default:
         return kvResult({ ok: false, error: `unknown operation ${String(op)}` });
     }
+  }
+
+  /** Only `get` is read-only; anything else is refused rather than applied. */
+  query(operation: Uint8Array): Uint8Array {
+    const decoded = decodeCanonical(operation);
+    if (!decoded.ok || !Array.isArray(decoded.value) || decoded.value[0] !== 'get') {
+      return kvResult({ ok: false, error: 'only get can be a read-only query' });
+    }
+    return this.apply(operation);
   }
 
   get(key: string): string | undefined {

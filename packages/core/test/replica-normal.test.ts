@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createQuery,
   createRequest,
   decodeKvResult,
   decodeReceipt,
   encodeKvOperation,
   encodeReceipt,
+  openQueryReply,
+  signedReplyVerifier,
   verifyReceipt,
 } from '../src/index.ts';
 import { TestCluster } from './support/cluster.ts';
@@ -95,5 +98,34 @@ describe('normal case', () => {
       if (decoded !== undefined)
         expect(verifyReceipt(decoded, c.cluster, c.crypto).ok, `byte ${i}`).toBe(false);
     }
+  });
+});
+
+describe('read-only queries', () => {
+  it('are answered from executed state with its staleness, and never change it', () => {
+    const c = new TestCluster(4, 1);
+    c.submit(0, 'color', 'blue', [0]);
+    c.run(3);
+    const verifier = signedReplyVerifier(c.crypto, c.cluster);
+    const ask = (replica: number, queryId: number, operation: Uint8Array) => {
+      const { frame } = createQuery(
+        { agent: 'agent-0', queryId, operation },
+        c.crypto,
+        c.agentKeys[0]!.secretKey,
+      );
+      const out = c.inject(replica, frame);
+      expect(out.send).toHaveLength(1);
+      const opened = openQueryReply(out.send[0]!.frame, verifier, c.crypto);
+      if (!opened.ok) throw new Error(opened.reason);
+      return opened.reply;
+    };
+    const digestBefore = Buffer.from(c.machines[1]!.digest()).toString('hex');
+    const reply = ask(1, 1, encodeKvOperation({ op: 'get', key: 'color' }));
+    expect(decodeKvResult(reply.result)).toEqual({ ok: true, value: 'blue', version: 1 });
+    expect(reply.lastExecuted).toBe(c.replicas[1]!.status().lastExecuted);
+    expect(reply.replica).toBe(1);
+    const write = ask(1, 2, encodeKvOperation({ op: 'put', key: 'color', value: 'red' }));
+    expect(decodeKvResult(write.result).ok).toBe(false);
+    expect(Buffer.from(c.machines[1]!.digest()).toString('hex')).toBe(digestBefore);
   });
 });

@@ -56,9 +56,9 @@ describe('restart from durable state', () => {
     c.submit(1, 'd', '4', [0]);
     c.run(100);
     for (const [agent, id] of [
-      [0, ids[0]],
-      [1, ids[1]],
-      [0, ids[2]],
+      [0, ids[0]!],
+      [1, ids[1]!],
+      [0, ids[2]!],
     ] as const)
       expect(c.accepted(agent, id), `agent ${agent} request ${id}`).toBeDefined();
     c.checkAgreement();
