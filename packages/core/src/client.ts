@@ -1,38 +1,26 @@
 /**
- * The agent's side of the wire protocol: building signed requests and opening replies.
- * The SDK builds on these; the simulator's agents use them directly.
+ * The agent's side of the wire protocol: building signed requests, queries and receipt
+ * fetches, and opening what replicas answer. The SDK builds on these; the simulator's agents
+ * and the CLI use them directly.
  */
 import type { ReplyVerifier } from './auth.ts';
 import { signBody } from './auth.ts';
 import { DEFAULT_PROTOCOL_CONFIG } from './config.ts';
 import type { CryptoBackend } from './crypto.ts';
 import {
+  type AgentBody,
   type DecodeLimits,
   decodeFrame,
   encodeFrame,
+  type FetchReceipt,
   MessageType,
   type Query,
   type QueryReply,
+  type ReceiptReply,
   type Reply,
   type Request,
   type Signed,
 } from './messages.ts';
-
-export interface RequestFields {
-  readonly agent: string;
-  readonly requestId: number;
-  readonly operation: Uint8Array;
-}
-
-/** A signed request, and the frame to send to replicas. */
-export function createRequest(
-  fields: RequestFields,
-  crypto: CryptoBackend,
-  secretKey: Uint8Array,
-): { readonly request: Signed<Request>; readonly frame: Uint8Array } {
-  const request = signBody<Request>({ type: MessageType.request, ...fields }, crypto, secretKey);
-  return { request, frame: encodeFrame(request) };
-}
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
   batchSizeMax: DEFAULT_PROTOCOL_CONFIG.batchSizeMax,
@@ -41,46 +29,111 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = Object.freeze({
   snapshotBytesMax: 8 * 1024 * 1024,
 });
 
-export type OpenedReply = { ok: true; reply: Reply } | { ok: false; reason: string };
+type Fields<B> = Omit<B, 'type'>;
 
-/** Decodes a reply frame and checks its authenticator. Never throws. */
+/** Signs an agent message and frames it for the wire. */
+export function signAgentMessage<B extends AgentBody>(
+  body: B,
+  crypto: CryptoBackend,
+  secretKey: Uint8Array,
+): { readonly signed: Signed<B>; readonly frame: Uint8Array } {
+  const signed = signBody<B>(body, crypto, secretKey);
+  return { signed, frame: encodeFrame(signed) };
+}
+
+export interface RequestFields extends Fields<Request> {}
+
+/** A signed request (ordered and executed exactly once), and the frame to send to replicas. */
+export function createRequest(
+  fields: RequestFields,
+  crypto: CryptoBackend,
+  secretKey: Uint8Array,
+): { readonly request: Signed<Request>; readonly frame: Uint8Array } {
+  const { signed, frame } = signAgentMessage<Request>(
+    { type: MessageType.request, ...fields },
+    crypto,
+    secretKey,
+  );
+  return { request: signed, frame };
+}
+
+/** A signed read-only query (answered from a replica's executed state, not ordered). */
+export function createQuery(
+  fields: Fields<Query>,
+  crypto: CryptoBackend,
+  secretKey: Uint8Array,
+): { readonly query: Signed<Query>; readonly frame: Uint8Array } {
+  const { signed, frame } = signAgentMessage<Query>(
+    { type: MessageType.query, ...fields },
+    crypto,
+    secretKey,
+  );
+  return { query: signed, frame };
+}
+
+/** A signed request for the receipt of an executed request. */
+export function createFetchReceipt(
+  fields: Fields<FetchReceipt>,
+  crypto: CryptoBackend,
+  secretKey: Uint8Array,
+): Uint8Array {
+  return signAgentMessage<FetchReceipt>({ type: MessageType.fetchReceipt, ...fields }, crypto, secretKey)
+    .frame;
+}
+
+/** What a replica sends an agent. */
+export type AgentAnswer = Reply | QueryReply | ReceiptReply;
+
+export type Opened<T> = { ok: true; answer: T } | { ok: false; reason: string };
+
+/** Decodes an answer from a replica and checks its authenticator. Never throws. */
+export function openAnswer(
+  frame: Uint8Array,
+  verifier: ReplyVerifier,
+  crypto: CryptoBackend,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Opened<AgentAnswer> {
+  const decoded = decodeFrame(frame, limits, crypto.hash);
+  if (!decoded.ok) return { ok: false, reason: decoded.reason };
+  const { body, bytes, signature } = decoded.value;
+  if (
+    body.type !== MessageType.reply &&
+    body.type !== MessageType.queryReply &&
+    body.type !== MessageType.receipt
+  ) {
+    return { ok: false, reason: 'UNEXPECTED_TYPE' };
+  }
+  if (!verifier.verify(bytes, signature, body.replica)) return { ok: false, reason: 'BAD_SIGNATURE' };
+  return { ok: true, answer: body };
+}
+
+export type OpenedReply = { ok: true; reply: Reply } | { ok: false; reason: string };
+export type OpenedQueryReply = { ok: true; reply: QueryReply } | { ok: false; reason: string };
+
+/** Opens a reply to a request. */
 export function openReply(
   frame: Uint8Array,
   verifier: ReplyVerifier,
   crypto: CryptoBackend,
-  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  limits?: DecodeLimits,
 ): OpenedReply {
-  const decoded = decodeFrame(frame, limits, crypto.hash);
-  if (!decoded.ok) return { ok: false, reason: decoded.reason };
-  const { body, bytes, signature } = decoded.value;
-  if (body.type !== MessageType.reply) return { ok: false, reason: 'UNEXPECTED_TYPE' };
-  if (!verifier.verify(bytes, signature, body.replica)) return { ok: false, reason: 'BAD_SIGNATURE' };
-  return { ok: true, reply: body };
+  const opened = openAnswer(frame, verifier, crypto, limits);
+  if (!opened.ok) return opened;
+  return opened.answer.type === MessageType.reply
+    ? { ok: true, reply: opened.answer }
+    : { ok: false, reason: 'UNEXPECTED_TYPE' };
 }
 
-/** A signed read-only query, and the frame to send to replicas. */
-export function createQuery(
-  fields: { readonly agent: string; readonly queryId: number; readonly operation: Uint8Array },
-  crypto: CryptoBackend,
-  secretKey: Uint8Array,
-): { readonly query: Signed<Query>; readonly frame: Uint8Array } {
-  const query = signBody<Query>({ type: MessageType.query, ...fields }, crypto, secretKey);
-  return { query, frame: encodeFrame(query) };
-}
-
-export type OpenedQueryReply = { ok: true; reply: QueryReply } | { ok: false; reason: string };
-
-/** Decodes a query reply frame and checks its authenticator. Never throws. */
+/** Opens a reply to a read-only query. */
 export function openQueryReply(
   frame: Uint8Array,
   verifier: ReplyVerifier,
   crypto: CryptoBackend,
-  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  limits?: DecodeLimits,
 ): OpenedQueryReply {
-  const decoded = decodeFrame(frame, limits, crypto.hash);
-  if (!decoded.ok) return { ok: false, reason: decoded.reason };
-  const { body, bytes, signature } = decoded.value;
-  if (body.type !== MessageType.queryReply) return { ok: false, reason: 'UNEXPECTED_TYPE' };
-  if (!verifier.verify(bytes, signature, body.replica)) return { ok: false, reason: 'BAD_SIGNATURE' };
-  return { ok: true, reply: body };
+  const opened = openAnswer(frame, verifier, crypto, limits);
+  if (!opened.ok) return opened;
+  return opened.answer.type === MessageType.queryReply
+    ? { ok: true, reply: opened.answer }
+    : { ok: false, reason: 'UNEXPECTED_TYPE' };
 }

@@ -6,14 +6,19 @@ export {
   signedReplyVerifier,
 } from './auth.ts';
 export {
+  type AgentAnswer,
+  createFetchReceipt,
   createQuery,
   createRequest,
   DEFAULT_DECODE_LIMITS,
+  type Opened,
   type OpenedQueryReply,
   type OpenedReply,
+  openAnswer,
   openQueryReply,
   openReply,
   type RequestFields,
+  signAgentMessage,
 } from './client.ts';
 export {
   bytesEqual,

@@ -30,6 +30,8 @@ export const MessageType = {
   committed: 12,
   query: 13,
   queryReply: 14,
+  fetchReceipt: 15,
+  receipt: 16,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -151,6 +153,26 @@ export interface QueryReply {
   readonly replica: number;
 }
 
+/** An agent asks one replica for the receipt of its executed request. */
+export interface FetchReceipt {
+  readonly type: typeof MessageType.fetchReceipt;
+  readonly agent: string;
+  readonly requestId: number;
+  readonly sequence: number;
+}
+/**
+ * The answer: an encoded receipt (see receipt.ts), or empty bytes when the replica no longer
+ * (or does not yet) hold the batch's commit certificate. The receipt proves itself: the agent
+ * checks it with verifyReceipt, so one replica, honest or not, is enough to ask.
+ */
+export interface ReceiptReply {
+  readonly type: typeof MessageType.receipt;
+  readonly agent: string;
+  readonly requestId: number;
+  readonly receipt: Uint8Array;
+  readonly replica: number;
+}
+
 export type Body =
   | Request
   | PrePrepare
@@ -165,9 +187,13 @@ export type Body =
   | FetchCommitted
   | Committed
   | Query
-  | QueryReply;
+  | QueryReply
+  | FetchReceipt
+  | ReceiptReply;
 
-export type ReplicaBody = Exclude<Body, Request | Reply | Query | QueryReply>;
+/** Messages signed by an agent. */
+export type AgentBody = Request | Query | FetchReceipt;
+export type ReplicaBody = Exclude<Body, AgentBody | Reply | QueryReply | ReceiptReply>;
 
 /** A message with the exact bytes its signature covers. */
 export interface Signed<B extends Body = Body> {
@@ -241,6 +267,10 @@ export function bodyTuple(body: Body): Canonical {
         body.agreedTime,
         body.replica,
       ];
+    case MessageType.fetchReceipt:
+      return [body.type, body.agent, body.requestId, body.sequence];
+    case MessageType.receipt:
+      return [body.type, body.agent, body.requestId, body.receipt, body.replica];
     case MessageType.committed:
       return [
         body.type,
@@ -493,6 +523,20 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
         replica: replicaId(replica),
       };
     }
+    case MessageType.fetchReceipt: {
+      const [, agent, requestId, sequence] = tuple(value, 4);
+      return { type, agent: agentId(agent), requestId: natural(requestId), sequence: natural(sequence) };
+    }
+    case MessageType.receipt: {
+      const [, agent, requestId, receipt, replica] = tuple(value, 5);
+      return {
+        type,
+        agent: agentId(agent),
+        requestId: natural(requestId),
+        receipt: bytes(receipt, LIMITS.frameBytesMax),
+        replica: replicaId(replica),
+      };
+    }
     case MessageType.committed: {
       const [, entries, replica] = tuple(value, 3);
       return {
@@ -559,7 +603,9 @@ export function decodeFrame(
 
 /** The signer a message claims: a replica id, or an agent id for requests. */
 export function claimedSigner(body: Body): { kind: 'replica'; id: number } | { kind: 'agent'; id: string } {
-  return body.type === MessageType.request || body.type === MessageType.query
+  return body.type === MessageType.request ||
+    body.type === MessageType.query ||
+    body.type === MessageType.fetchReceipt
     ? { kind: 'agent', id: body.agent }
     : { kind: 'replica', id: body.replica };
 }

@@ -35,6 +35,7 @@ import {
   encodeBody,
   encodeFrame,
   type FetchCommitted,
+  type FetchReceipt,
   type FetchState,
   type Frame,
   MessageType,
@@ -45,13 +46,14 @@ import {
   type PreparedProof,
   type Query,
   type QueryReply,
+  type ReceiptReply,
   type Reply,
   type Request,
   type Signed,
   type State,
   type ViewChange,
 } from './messages.ts';
-import type { Receipt } from './receipt.ts';
+import { encodeReceipt, type Receipt } from './receipt.ts';
 import type { ExecutionContext, StateMachine } from './state-machine.ts';
 import type {
   CommitProof,
@@ -413,8 +415,12 @@ export class Replica {
       case MessageType.query:
         this.#onQuery(frame as Frame<Query>);
         return;
+      case MessageType.fetchReceipt:
+        this.#onFetchReceipt(frame as Frame<FetchReceipt>);
+        return;
       case MessageType.queryReply:
-        this.#reject('UNEXPECTED_TYPE', 'replicas do not take query replies');
+      case MessageType.receipt:
+        this.#reject('UNEXPECTED_TYPE', 'replicas do not take answers meant for agents');
         return;
       case MessageType.reply:
         this.#reject('UNEXPECTED_TYPE', 'replicas do not take replies');
@@ -867,6 +873,24 @@ export class Replica {
     const bytes = encodeBody(body);
     const signature = this.#replyAuthenticator.authenticate(bytes, query.agent);
     this.#send({ kind: 'agent', id: query.agent }, { body, bytes, signature });
+  }
+
+  /** Receipts are served while the batch's commit certificate is in the log (above the stable checkpoint). */
+  #onFetchReceipt(frame: Frame<FetchReceipt>): void {
+    const { agent, requestId, sequence } = frame.body;
+    const receipt = this.receipt(sequence, agent, requestId);
+    const body: ReceiptReply = {
+      type: MessageType.receipt,
+      agent,
+      requestId,
+      receipt: receipt === undefined ? new Uint8Array(0) : encodeReceipt(receipt),
+      replica: this.id,
+    };
+    const bytes = encodeBody(body);
+    this.#send(
+      { kind: 'agent', id: agent },
+      { body, bytes, signature: this.#replyAuthenticator.authenticate(bytes, agent) },
+    );
   }
 
   #sendReply(agent: string, record: ClientRecord): void {

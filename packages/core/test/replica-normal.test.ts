@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createFetchReceipt,
   createQuery,
   createRequest,
   decodeKvResult,
   decodeReceipt,
   encodeKvOperation,
   encodeReceipt,
+  MessageType,
+  openAnswer,
   openQueryReply,
   signedReplyVerifier,
   verifyReceipt,
@@ -127,5 +130,32 @@ describe('read-only queries', () => {
     const write = ask(1, 2, encodeKvOperation({ op: 'put', key: 'color', value: 'red' }));
     expect(decodeKvResult(write.result).ok).toBe(false);
     expect(Buffer.from(c.machines[1]!.digest()).toString('hex')).toBe(digestBefore);
+  });
+});
+
+describe('receipt fetch', () => {
+  it('any replica serves a receipt the agent verifies offline; an unknown one comes back empty', () => {
+    const c = new TestCluster(4, 1);
+    const id = c.submit(0, 'k', 'v', [0]);
+    c.run(3);
+    const reply = c.accepted(0, id)!;
+    const verifier = signedReplyVerifier(c.crypto, c.cluster);
+    const fetch = (sequence: number) => {
+      const frame = createFetchReceipt(
+        { agent: 'agent-0', requestId: id, sequence },
+        c.crypto,
+        c.agentKeys[0]!.secretKey,
+      );
+      const out = c.inject(3, frame);
+      const opened = openAnswer(out.send[0]!.frame, verifier, c.crypto);
+      if (!opened.ok || opened.answer.type !== MessageType.receipt) throw new Error('no receipt answer');
+      return opened.answer.receipt;
+    };
+    const receipt = decodeReceipt(fetch(reply.sequence))!;
+    const verified = verifyReceipt(receipt, c.cluster, c.crypto);
+    expect(verified.ok && verified.request.agent === 'agent-0' && verified.request.requestId === id).toBe(
+      true,
+    );
+    expect(fetch(reply.sequence + 5)).toHaveLength(0);
   });
 });
