@@ -179,6 +179,8 @@ export class Replica {
   #lastProposalAt: number;
   #lastProposedTimestamp = 0;
   #lastProgressSeenAt: number;
+  /** Whether the primary of the current view has sent us anything valid since we entered the view. */
+  #heardFromPrimary = false;
   #lastExecutedAt: number;
   #highestSeenSequence = 0;
   #lastFetchAt = Number.NEGATIVE_INFINITY;
@@ -358,6 +360,16 @@ export class Replica {
     }
     const frame = decoded.value;
     if (!this.#verifySender(frame)) return;
+    const signer = claimedSigner(frame.body);
+    if (
+      signer.kind === 'replica' &&
+      signer.id === this.#primaryOf(this.#view) &&
+      !this.#changingView &&
+      !this.#heardFromPrimary
+    ) {
+      this.#heardFromPrimary = true;
+      this.#lastProgressSeenAt = this.#now; // silence is measured from first contact
+    }
     this.#dispatch(frame, raw);
   }
 
@@ -617,6 +629,11 @@ export class Replica {
       return;
     }
     if (!this.#inWatermarks(prePrepare.sequence)) {
+      if (prePrepare.sequence > this.#high) {
+        // The primary is alive and we are behind: not silence, and a reason to catch up.
+        this.#lastProgressSeenAt = this.#now;
+        this.#noteSequence(prePrepare.sequence);
+      }
       this.#reject(
         'OUT_OF_WATERMARKS',
         `pre-prepare at ${prePrepare.sequence} outside (${this.#low}, ${this.#high}]`,
@@ -713,6 +730,7 @@ export class Replica {
       return;
     }
     if (!this.#inWatermarks(prepare.sequence)) {
+      if (prepare.sequence > this.#high) this.#noteSequence(prepare.sequence); // we are behind: catch up
       this.#reject(
         'OUT_OF_WATERMARKS',
         `prepare at ${prepare.sequence} outside (${this.#low}, ${this.#high}]`,
@@ -731,6 +749,7 @@ export class Replica {
     const commit = frame.body;
     if (!this.#acceptView(commit.view, frame, raw)) return;
     if (!this.#inWatermarks(commit.sequence)) {
+      if (commit.sequence > this.#high) this.#noteSequence(commit.sequence); // we are behind: catch up
       this.#reject('OUT_OF_WATERMARKS', `commit at ${commit.sequence} outside (${this.#low}, ${this.#high}]`);
       return;
     }
@@ -1291,6 +1310,7 @@ export class Replica {
     this.#changingView = true;
     this.#viewChangeStreak = Math.min(this.#viewChangeStreak + 1, this.#protocol.viewChangeBackoffMax);
     this.#viewChangeArmedAt = undefined;
+    this.#heardFromPrimary = false;
     this.#futureBuffer = this.#futureBuffer.filter((item) => item.view >= newView);
     this.#persistView();
     this.#sendViewChange();
@@ -1569,6 +1589,7 @@ export class Replica {
   #enterView(newView: Signed<NewView>, batches: readonly Batch[], viewChanges: readonly ViewChange[]): void {
     this.#changingView = false;
     this.#viewChangeArmedAt = undefined;
+    this.#heardFromPrimary = true; // its new-view is a message from it
     this.#persistView();
     // Adopt the highest stable checkpoint among the view-changes.
     const highest = viewChanges.reduce<ViewChange | undefined>(
@@ -1794,7 +1815,10 @@ export class Replica {
       const timeout = this.#timeoutTicks();
       const oldest = this.#pending.values().next().value as PendingRequest | undefined;
       const requestOverdue = oldest !== undefined && this.#now - oldest.receivedAt >= timeout;
-      const primarySilent = this.#now - this.#lastProgressSeenAt >= timeout;
+      // Silence is only evidence against a primary we have heard from in this view: a replica that
+      // is still connecting, or is itself cut off, would otherwise start a view change alone and,
+      // having promised to leave the view, could not come back to it.
+      const primarySilent = this.#heardFromPrimary && this.#now - this.#lastProgressSeenAt >= timeout;
       if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
     }
     const behind = this.#highestSeenSequence > this.#lastExecuted || this.#transferTarget !== undefined;

@@ -59,3 +59,32 @@ describe('view change timing', () => {
     c.checkAgreement();
   });
 });
+
+describe('idle primary detection', () => {
+  it('a replica that never heard from the primary (still connecting) does not start a view change alone', () => {
+    const c = new TestCluster(4, 1);
+    let connected = false;
+    c.interceptor = (envelope) =>
+      !connected && (envelope.to === 'r3' || envelope.from === 'r3') ? [] : undefined;
+    c.run(400); // many timeouts long
+    expect(c.replicas[3]!.status()).toMatchObject({ view: 0, changingView: false });
+    connected = true;
+    const id = c.submit(0, 'k', 'v', [0]);
+    c.run(150);
+    expect(c.accepted(0, id)).toBeDefined();
+    expect(c.replicas.map((r) => r.status().view)).toEqual([0, 0, 0, 0]);
+    expect(c.replicas[3]!.status().lastExecuted).toBe(c.replicas[0]!.status().lastExecuted);
+  });
+
+  it('a primary that falls silent after being heard is replaced even with no requests, so agreed time moves on', () => {
+    const c = new TestCluster(4, 1);
+    c.run(60); // heartbeats: every backup hears from the primary
+    c.down.add(0);
+    c.run(200);
+    for (const r of [1, 2, 3])
+      expect(c.replicas[r]!.status()).toMatchObject({ view: 1, changingView: false });
+    const before = c.replicas[1]!.status().agreedTime;
+    c.run(100);
+    expect(c.replicas[1]!.status().agreedTime).toBeGreaterThan(before);
+  });
+});

@@ -13,7 +13,7 @@ describe('pnpm sim', () => {
   it('ends with "N passed, M failed" and exits 0 when all pass', () => {
     const { status, lines } = sim('--seeds', '2');
     expect(lines.at(-1)).toBe('2 passed, 0 failed');
-    expect(lines.at(-2)).toMatch(/scenarios\/s, \d+ simulated messages\/s$/);
+    expect(lines.at(-2)).toMatch(/scenarios\/s, \d+ simulated messages\/s, \d+ simulated requests\/s$/);
     expect(status).toBe(0);
   });
 
