@@ -1,0 +1,123 @@
+/**
+ * Looking peers up in the directory, checking this process's identity against it, and checking
+ * limits against each other. Shared by both implementations so they refuse the same things.
+ */
+import {
+  bytesEqual,
+  type CryptoBackend,
+  PUBLIC_KEY_BYTES,
+  SECRET_KEY_BYTES,
+  SEED_BYTES,
+} from '@conclave/core';
+import {
+  agentPeer,
+  type Directory,
+  type FrameLimits,
+  type Identity,
+  type PeerId,
+  parsePeer,
+  REJECT_REASONS,
+  type RejectReason,
+  replicaPeer,
+  TransportError,
+} from './transport.ts';
+
+export interface ReplicaEntry {
+  readonly id: number;
+  readonly peer: PeerId;
+  readonly publicKey: Uint8Array;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The directory indexed by peer id, so a handshake looks a key up in constant time. */
+export interface DirectoryIndex {
+  readonly replicas: readonly ReplicaEntry[];
+  /** The public key of a replica or agent, or undefined when the peer is not in the directory. */
+  publicKeyOf(peer: PeerId): Uint8Array | undefined;
+  isReplica(peer: PeerId): boolean;
+}
+
+export function indexDirectory(directory: Directory): DirectoryIndex {
+  const keys = new Map<PeerId, Uint8Array>();
+  const replicas: ReplicaEntry[] = [];
+  for (const replica of directory.replicas) {
+    const peer = replicaPeer(replica.id);
+    if (!Number.isSafeInteger(replica.id) || replica.id < 0)
+      throw new TransportError(
+        'INVALID_DIRECTORY',
+        `replica id must be a non-negative integer, got ${replica.id}`,
+      );
+    checkKey(peer, replica.publicKey, keys);
+    keys.set(peer, replica.publicKey);
+    replicas.push({
+      id: replica.id,
+      peer,
+      publicKey: replica.publicKey,
+      host: replica.host,
+      port: replica.port,
+    });
+  }
+  for (const agent of directory.agents) {
+    const peer = agentPeer(agent.id);
+    if (agent.id.length === 0) throw new TransportError('INVALID_DIRECTORY', 'agent id must not be empty');
+    checkKey(peer, agent.publicKey, keys);
+    keys.set(peer, agent.publicKey);
+  }
+  return {
+    replicas,
+    publicKeyOf: (peer) => keys.get(peer),
+    isReplica: (peer) => parsePeer(peer)?.kind === 'replica' && keys.has(peer),
+  };
+}
+
+function checkKey(peer: PeerId, publicKey: Uint8Array, seen: Map<PeerId, Uint8Array>): void {
+  if (seen.has(peer)) throw new TransportError('INVALID_DIRECTORY', `${peer} appears twice in the directory`);
+  if (!(publicKey instanceof Uint8Array) || publicKey.byteLength !== PUBLIC_KEY_BYTES)
+    throw new TransportError('INVALID_DIRECTORY', `${peer}: public key must be ${PUBLIC_KEY_BYTES} bytes`);
+}
+
+/**
+ * Throws `INVALID_IDENTITY` unless the identity is a peer in the directory and its secret key
+ * belongs to the directory's public key for it (a transport that would fail every handshake is a
+ * configuration mistake to report at once, not a reconnect loop).
+ */
+export function checkIdentity(identity: Identity, index: DirectoryIndex, crypto: CryptoBackend): void {
+  const publicKey = index.publicKeyOf(identity.peer);
+  if (parsePeer(identity.peer) === undefined || publicKey === undefined)
+    throw new TransportError('INVALID_IDENTITY', `${identity.peer} is not in the directory`);
+  const secretKey = identity.secretKey;
+  if (!(secretKey instanceof Uint8Array) || secretKey.byteLength !== SECRET_KEY_BYTES)
+    throw new TransportError(
+      'INVALID_IDENTITY',
+      `${identity.peer}: secret key must be ${SECRET_KEY_BYTES} bytes`,
+    );
+  const derived = crypto.keyPairFromSeed(secretKey.subarray(0, SEED_BYTES));
+  if (!bytesEqual(derived.publicKey, publicKey) || !bytesEqual(secretKey.subarray(SEED_BYTES), publicKey)) {
+    throw new TransportError(
+      'INVALID_IDENTITY',
+      `${identity.peer}: the secret key does not match the directory's public key for this peer`,
+    );
+  }
+}
+
+/** Throws `INVALID_OPTIONS` unless `value` is a positive safe integer. */
+export function checkPositive(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new TransportError('INVALID_OPTIONS', `${name} must be a positive integer, got ${value}`);
+}
+
+export function checkFrameLimits(limits: FrameLimits): void {
+  checkPositive('frameBytesMax', limits.frameBytesMax);
+  checkPositive('sendQueueFramesMax', limits.sendQueueFramesMax);
+  checkPositive('sendQueueBytesMax', limits.sendQueueBytesMax);
+  // Otherwise a frame that `send` accepts by size could never fit in the queue.
+  if (limits.frameBytesMax > limits.sendQueueBytesMax)
+    throw new TransportError('INVALID_OPTIONS', 'frameBytesMax must not exceed sendQueueBytesMax');
+}
+
+export function zeroRejections(): Record<RejectReason, number> {
+  const counts = {} as Record<RejectReason, number>;
+  for (const reason of REJECT_REASONS) counts[reason] = 0;
+  return counts;
+}

@@ -1,0 +1,33 @@
+/**
+ * @conclave/transport: moving already-signed frames between authenticated peers.
+ *
+ * One port (`Transport`), two implementations: `webSocketTransport` for real networks and
+ * `memoryNetwork` for tests, both held to one compliance suite.
+ */
+export { type MemoryNetwork, type MemoryTransportOptions, memoryNetwork } from './memory.ts';
+export {
+  agentPeer,
+  type Directory,
+  FRAME_LIMITS_DEFAULT,
+  type FrameLimits,
+  type Identity,
+  type ParsedPeer,
+  type PeerId,
+  type PeerQueueStats,
+  parsePeer,
+  REJECT_REASONS,
+  type RejectReason,
+  replicaPeer,
+  type SendResult,
+  type Transport,
+  TransportError,
+  type TransportErrorCode,
+  type TransportStats,
+} from './transport.ts';
+export {
+  type TlsOptions,
+  WEBSOCKET_DEFAULTS,
+  type WebSocketTransport,
+  type WebSocketTransportOptions,
+  webSocketTransport,
+} from './websocket.ts';

@@ -1,0 +1,206 @@
+/**
+ * The transport port: moving opaque, already-signed frames between authenticated peers.
+ *
+ * A transport never interprets a frame. What it promises is who a frame came from (`from` is
+ * the peer that proved its key during the handshake), that every queue it keeps is bounded, and
+ * that everything it refuses is counted under a named reason. Frames between one pair of peers
+ * arrive in the order they were sent while a connection stays up; a frame may be lost when a
+ * connection breaks (the protocol above retransmits what matters).
+ */
+import { LIMITS } from '@conclave/core';
+
+/** `'replica:0'`, `'replica:1'`, …, or `'agent:<agentId>'`. */
+export type PeerId = string;
+
+/** The peer id of replica `id`. */
+export const replicaPeer = (id: number): PeerId => `replica:${id}`;
+/** The peer id of the agent named `id` in the directory. */
+export const agentPeer = (id: string): PeerId => `agent:${id}`;
+
+/** A peer id taken apart; `undefined` from {@link parsePeer} when the id is not well formed. */
+export type ParsedPeer =
+  | { readonly kind: 'replica'; readonly id: number }
+  | { readonly kind: 'agent'; readonly id: string };
+
+/**
+ * Parses a peer id. Replica numbers must be written canonically (`replica:1`, never `replica:01`),
+ * so one peer has exactly one id.
+ */
+export function parsePeer(peer: string): ParsedPeer | undefined {
+  if (peer.startsWith('replica:')) {
+    const text = peer.slice('replica:'.length);
+    const id = Number(text);
+    if (!Number.isSafeInteger(id) || id < 0 || String(id) !== text) return undefined;
+    return { kind: 'replica', id };
+  }
+  if (peer.startsWith('agent:')) {
+    const id = peer.slice('agent:'.length);
+    return id.length === 0 ? undefined : { kind: 'agent', id };
+  }
+  return undefined;
+}
+
+/** Who may connect, and where replicas listen. Keys are 32-byte Ed25519 public keys. */
+export interface Directory {
+  readonly replicas: readonly { id: number; publicKey: Uint8Array; host: string; port: number }[];
+  readonly agents: readonly { id: string; publicKey: Uint8Array }[];
+}
+
+/** This process's peer id and its 64-byte Ed25519 secret key (tweetnacl format: seed ‖ public key). */
+export interface Identity {
+  readonly peer: PeerId;
+  readonly secretKey: Uint8Array;
+}
+
+/**
+ * What became of a frame handed to {@link Transport.send}:
+ * - `queued`: accepted; it leaves in order behind earlier frames to the same peer;
+ * - `queue-full`: the peer's send queue is at its frame or byte bound (the peer is slow or stuck);
+ * - `not-connected`: no authenticated connection to that peer right now (or no such peer);
+ * - `too-large`: the frame exceeds `frameBytesMax`;
+ * - `closed`: the transport was closed.
+ */
+export type SendResult = 'queued' | 'queue-full' | 'not-connected' | 'too-large' | 'closed';
+
+/**
+ * Why something was refused, rejected or dropped. Each is counted in {@link TransportStats.rejected}.
+ *
+ * From peers (the connection is closed):
+ * - `NOT_BINARY`: a text message, where only binary frames are allowed;
+ * - `TOO_LARGE`: an incoming message over `frameBytesMax`;
+ * - `PROTOCOL_ERROR`: a malformed WebSocket frame (bad opcode, unmasked client frame, …);
+ * - `HANDSHAKE_FAILED`: a handshake message that is not the expected shape;
+ * - `UNKNOWN_PEER`: the claimed peer is not one this side accepts (not in the directory, or itself);
+ * - `WRONG_PEER`: the replica we dialled answered as a different peer;
+ * - `BAD_SIGNATURE`: the handshake signature does not verify with the directory's key;
+ * - `HANDSHAKE_TIMEOUT`: no complete handshake within `handshakeTimeoutMs`;
+ * - `TOO_MANY_CONNECTIONS`: over `connectionsMax` connections or `handshakesPendingMax` unauthenticated ones;
+ * - `PING_TIMEOUT`: the peer missed its pongs for two ping intervals.
+ *
+ * From this side's own sends (the frame is not sent):
+ * - `QUEUE_FULL`, `SEND_TOO_LARGE`, `NOT_CONNECTED`: the matching {@link SendResult};
+ * - `DISCONNECTED`: a frame still queued when the last connection to its peer closed.
+ */
+export type RejectReason =
+  | 'NOT_BINARY'
+  | 'TOO_LARGE'
+  | 'PROTOCOL_ERROR'
+  | 'HANDSHAKE_FAILED'
+  | 'UNKNOWN_PEER'
+  | 'WRONG_PEER'
+  | 'BAD_SIGNATURE'
+  | 'HANDSHAKE_TIMEOUT'
+  | 'TOO_MANY_CONNECTIONS'
+  | 'PING_TIMEOUT'
+  | 'QUEUE_FULL'
+  | 'SEND_TOO_LARGE'
+  | 'NOT_CONNECTED'
+  | 'DISCONNECTED';
+
+/** Every {@link RejectReason}, in a fixed order (for zeroed counters and for printing). */
+export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
+  'NOT_BINARY',
+  'TOO_LARGE',
+  'PROTOCOL_ERROR',
+  'HANDSHAKE_FAILED',
+  'UNKNOWN_PEER',
+  'WRONG_PEER',
+  'BAD_SIGNATURE',
+  'HANDSHAKE_TIMEOUT',
+  'TOO_MANY_CONNECTIONS',
+  'PING_TIMEOUT',
+  'QUEUE_FULL',
+  'SEND_TOO_LARGE',
+  'NOT_CONNECTED',
+  'DISCONNECTED',
+]);
+
+/** The send queue towards one connected peer. */
+export interface PeerQueueStats {
+  /** Frames accepted by `send` and not yet handed to a connection. */
+  readonly framesQueued: number;
+  readonly bytesQueued: number;
+  /** Bytes handed to a connection that it has not yet flushed to the network. */
+  readonly bytesInFlight: number;
+}
+
+/** A snapshot of counters and gauges. Counters only grow during a transport's life. */
+export interface TransportStats {
+  readonly framesIn: number;
+  readonly framesOut: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly rejected: Readonly<Record<RejectReason, number>>;
+  /** One entry per peer with at least one authenticated connection. */
+  readonly queues: Readonly<Record<PeerId, PeerQueueStats>>;
+  /** Authenticated connections open now. */
+  readonly connections: number;
+  /** Connections whose handshake has not finished yet (inbound and outbound). */
+  readonly handshakesPending: number;
+  /** Times a link to a peer was re-attempted (WebSocket: redials) or re-established (memory). */
+  readonly reconnects: number;
+}
+
+/**
+ * The port. Implementations: `webSocketTransport` (production) and `memoryNetwork().transport`
+ * (tests); both pass the same compliance suite.
+ */
+export interface Transport {
+  /** The peer id this transport authenticates as. */
+  readonly self: PeerId;
+  /**
+   * Replicas listen and dial every other replica; agents dial every replica. Resolves once listening
+   * (connections come up in the background; see `onPeer` and `connected`). Rejects with a
+   * {@link TransportError}, e.g. `ADDRESS_IN_USE`.
+   */
+  start(): Promise<void>;
+  /**
+   * Queues a frame for `to`. Never throws and never blocks. The transport keeps a reference to
+   * `frame` until it is sent: do not modify it afterwards.
+   */
+  send(to: PeerId, frame: Uint8Array): SendResult;
+  /** Registers a frame handler. `from` is the authenticated peer, never a claim inside the frame. */
+  onFrame(handler: (from: PeerId, frame: Uint8Array) => void): void;
+  /** Registers a handler told when a peer's first authenticated connection opens and its last one closes. */
+  onPeer?(handler: (peer: PeerId, up: boolean) => void): void;
+  /** Peers with at least one authenticated connection now. */
+  connected(): PeerId[];
+  stats(): TransportStats;
+  /** Closes every connection, listener and timer. Idempotent; after it no handler is called. */
+  close(): Promise<void>;
+}
+
+/** Stable codes of the errors a person can act on. */
+export type TransportErrorCode =
+  | 'ADDRESS_IN_USE'
+  | 'LISTEN_FAILED'
+  | 'INVALID_IDENTITY'
+  | 'INVALID_DIRECTORY'
+  | 'INVALID_OPTIONS'
+  | 'CLOSED';
+
+/** An error with a stable `code`, thrown by factories and `start()`; never by `send`. */
+export class TransportError extends Error {
+  readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransportError';
+    this.code = code;
+  }
+}
+
+/** Limits shared by both implementations, with their defaults. */
+export interface FrameLimits {
+  /** Bytes of one frame at most, both ways. */
+  readonly frameBytesMax: number;
+  /** Frames waiting to be sent to one peer at most; beyond it `send` answers `queue-full`. */
+  readonly sendQueueFramesMax: number;
+  /** Bytes waiting to be sent to one peer at most; beyond it `send` answers `queue-full`. */
+  readonly sendQueueBytesMax: number;
+}
+
+export const FRAME_LIMITS_DEFAULT: FrameLimits = Object.freeze({
+  frameBytesMax: LIMITS.frameBytesMax,
+  sendQueueFramesMax: 4096,
+  sendQueueBytesMax: 64 * 1024 * 1024,
+});

@@ -1,0 +1,759 @@
+/**
+ * The WebSocket transport, on the `ws` package.
+ *
+ * Every replica listens (HTTP or, with `tls`, HTTPS) and dials every other replica; agents dial
+ * every replica. Each connection starts with a mutual, signed handshake (see `handshake.ts`);
+ * until it completes, nothing the peer sends is taken as a frame. After it, each binary WebSocket
+ * message is one frame from the authenticated peer.
+ *
+ * Between two replicas there are usually two connections, one dialled by each. Frames to a peer
+ * go over the first of its connections that came up, and stay on it while it is open: spreading
+ * them over two sockets would reorder them. A replica answers an agent over the agent's own
+ * connection.
+ *
+ * Memory is bounded everywhere: unauthenticated connections (count and time), authenticated
+ * connections (count), message size (`maxPayload`), and per peer the frames waiting to be sent
+ * (frames and bytes) plus the bytes handed to the socket and not yet flushed.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { type CryptoBackend, nodeCrypto } from '@conclave/core';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  checkFrameLimits,
+  checkIdentity,
+  checkPositive,
+  type DirectoryIndex,
+  indexDirectory,
+  type ReplicaEntry,
+  zeroRejections,
+} from './directory.ts';
+import {
+  clientProof,
+  HANDSHAKE_BYTES_MAX,
+  type HandshakeKeys,
+  NONCE_BYTES,
+  parseClientProof,
+  parseServerHello,
+  parseServerProof,
+  serverHello,
+  serverProof,
+  verifyClientProof,
+  verifyServerProof,
+} from './handshake.ts';
+import {
+  type Directory,
+  FRAME_LIMITS_DEFAULT,
+  type FrameLimits,
+  type Identity,
+  type PeerId,
+  type PeerQueueStats,
+  type RejectReason,
+  type SendResult,
+  type Transport,
+  TransportError,
+  type TransportStats,
+} from './transport.ts';
+
+/** TLS material: PEM strings or buffers, as `node:tls` takes them. */
+export interface TlsOptions {
+  /** This replica's certificate chain. Required for replicas (they listen). */
+  readonly cert?: string | Buffer;
+  /** This replica's private key. Required for replicas. */
+  readonly key?: string | Buffer;
+  /** Certificates to trust when dialling; default: Node's built-in CA list. */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
+export interface WebSocketTransportOptions extends Partial<FrameLimits> {
+  readonly identity: Identity;
+  readonly directory: Directory;
+  /** Signs and verifies handshakes. Default `nodeCrypto()`. */
+  readonly crypto?: CryptoBackend;
+  /** Connections at most, authenticated or not, inbound and outbound. Default 1024. */
+  readonly connectionsMax?: number;
+  /** Inbound connections that have not finished the handshake, at most. Default 64. */
+  readonly handshakesPendingMax?: number;
+  /** A connection that has not finished the handshake by then is closed. Default 5000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Ping every open connection this often; a peer that misses pongs for two intervals is closed. Default 5000. */
+  readonly pingIntervalMs?: number;
+  /** Redial backoff: full jitter over `initialMs · 2^attempt`, capped at `maxMs`. Default 100 / 5000. */
+  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * Frames are handed to a connection's socket while fewer than this many bytes sit there unflushed
+   * (so at most this plus one frame); the rest wait in the peer's send queue. Default 1 MiB.
+   */
+  readonly socketBufferBytesMax?: number;
+  /** When set, replicas listen with HTTPS (wss) and everyone dials wss, verifying with `ca`. */
+  readonly tls?: TlsOptions;
+  /** Interface to listen on. Default: this replica's `host` in the directory. */
+  readonly listenHost?: string;
+  /** Port to listen on; 0 lets the OS choose (see `address()`). Default: this replica's `port` in the directory. */
+  readonly listenPort?: number;
+  /**
+   * Where to dial a replica; read at every dial. Default: its `host` and `port` in the directory.
+   * For hosts whose replicas listen on OS-chosen ports (tests); `undefined` counts as a failed dial.
+   */
+  readonly addressOf?: (replica: number) => { readonly host: string; readonly port: number } | undefined;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** The WebSocket transport: the port plus the address it listens on. */
+export interface WebSocketTransport extends Transport {
+  /** Where this replica listens, once `start()` has resolved; `undefined` for agents. */
+  address(): { readonly host: string; readonly port: number } | undefined;
+}
+
+/** Defaults of the WebSocket-only limits (frame limits: `FRAME_LIMITS_DEFAULT`). */
+export const WEBSOCKET_DEFAULTS = Object.freeze({
+  connectionsMax: 1024,
+  handshakesPendingMax: 64,
+  handshakeTimeoutMs: 5000,
+  pingIntervalMs: 5000,
+  reconnectInitialMs: 100,
+  reconnectMaxMs: 5000,
+  socketBufferBytesMax: 1024 * 1024,
+});
+
+/** Pings a peer may leave unanswered before its connection is closed. */
+const PONGS_MISSED_MAX = 2;
+
+type Direction = 'inbound' | 'outbound';
+
+interface Connection {
+  readonly socket: WebSocket;
+  readonly direction: Direction;
+  state: 'handshake' | 'open' | 'closed';
+  /** Outbound: the replica we meant to dial. Inbound: set once the handshake proves who it is. */
+  peer: PeerId | undefined;
+  /** The nonce this side sent in the handshake. */
+  localNonce: Uint8Array | undefined;
+  /** The nonce the other side sent (outbound: the server's, once its hello arrived). */
+  remoteNonce: Uint8Array | undefined;
+  handshakeTimer: NodeJS.Timeout | undefined;
+  bytesInFlight: number;
+  pongsMissed: number;
+  /** Outbound: the replica id, to redial when this connection ends. */
+  readonly replica: number | undefined;
+}
+
+interface PeerState {
+  /** Authenticated, open connections to the peer (at most one per direction). */
+  readonly connections: Set<Connection>;
+  /** The connection frames leave by, kept while it is open so they arrive in order. */
+  sendVia: Connection | undefined;
+  readonly queue: Uint8Array[];
+  bytesQueued: number;
+}
+
+interface Dialer {
+  readonly replica: ReplicaEntry;
+  attempt: number;
+  timer: NodeJS.Timeout | undefined;
+  connection: Connection | undefined;
+}
+
+/**
+ * Creates a WebSocket transport. Throws `TransportError` (`INVALID_IDENTITY`, `INVALID_DIRECTORY`,
+ * `INVALID_OPTIONS`) at once for a configuration that could never work; `start()` rejects with
+ * `ADDRESS_IN_USE` or `LISTEN_FAILED` when a replica cannot listen.
+ */
+export function webSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
+  const crypto = options.crypto ?? nodeCrypto();
+  const limits: FrameLimits = {
+    frameBytesMax: options.frameBytesMax ?? FRAME_LIMITS_DEFAULT.frameBytesMax,
+    sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,
+    sendQueueBytesMax: options.sendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.sendQueueBytesMax,
+  };
+  checkFrameLimits(limits);
+  const connectionsMax = options.connectionsMax ?? WEBSOCKET_DEFAULTS.connectionsMax;
+  const handshakesPendingMax = options.handshakesPendingMax ?? WEBSOCKET_DEFAULTS.handshakesPendingMax;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? WEBSOCKET_DEFAULTS.handshakeTimeoutMs;
+  const pingIntervalMs = options.pingIntervalMs ?? WEBSOCKET_DEFAULTS.pingIntervalMs;
+  const reconnectInitialMs = options.reconnect?.initialMs ?? WEBSOCKET_DEFAULTS.reconnectInitialMs;
+  const reconnectMaxMs = options.reconnect?.maxMs ?? WEBSOCKET_DEFAULTS.reconnectMaxMs;
+  const socketBufferBytesMax = options.socketBufferBytesMax ?? WEBSOCKET_DEFAULTS.socketBufferBytesMax;
+  checkPositive('connectionsMax', connectionsMax);
+  checkPositive('handshakesPendingMax', handshakesPendingMax);
+  checkPositive('handshakeTimeoutMs', handshakeTimeoutMs);
+  checkPositive('pingIntervalMs', pingIntervalMs);
+  checkPositive('reconnect.initialMs', reconnectInitialMs);
+  checkPositive('reconnect.maxMs', reconnectMaxMs);
+  checkPositive('socketBufferBytesMax', socketBufferBytesMax);
+  if (reconnectInitialMs > reconnectMaxMs)
+    throw new TransportError('INVALID_OPTIONS', 'reconnect.initialMs must not exceed reconnect.maxMs');
+  const random = options.random ?? Math.random;
+
+  const index: DirectoryIndex = indexDirectory(options.directory);
+  checkIdentity(options.identity, index, crypto);
+  const self = options.identity.peer;
+  const keys: HandshakeKeys = { crypto, secretKey: options.identity.secretKey };
+  const selfEntry = index.replicas.find((replica) => replica.peer === self);
+  const isReplica = selfEntry !== undefined;
+  const tls = options.tls;
+  if (isReplica && tls !== undefined && (tls.cert === undefined || tls.key === undefined))
+    throw new TransportError(
+      'INVALID_OPTIONS',
+      `${self}: tls needs cert and key on a replica, which listens`,
+    );
+
+  const frameHandlers: ((from: PeerId, frame: Uint8Array) => void)[] = [];
+  const peerHandlers: ((peer: PeerId, up: boolean) => void)[] = [];
+  const rejected = zeroRejections();
+  const counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
+  const peers = new Map<PeerId, PeerState>();
+  const connections = new Set<Connection>();
+  const dialers = new Map<number, Dialer>();
+  /** Inbound sockets whose WebSocket upgrade is under way (not yet a connection). */
+  let upgrading = 0;
+  /** Inbound connections that have not finished our handshake. */
+  let inboundPending = 0;
+  let server: Server | undefined;
+  let webSocketServer: WebSocketServer | undefined;
+  let listening: { host: string; port: number } | undefined;
+  let pingTimer: NodeJS.Timeout | undefined;
+  let startPromise: Promise<void> | undefined;
+  let closePromise: Promise<void> | undefined;
+  let closed = false;
+  /** Test hook only (see `setReadingPaused`). */
+  let readingPaused = false;
+
+  const reject = (reason: RejectReason) => {
+    rejected[reason]++;
+  };
+
+  // ---- connections ----
+
+  function fail(connection: Connection, reason: RejectReason): void {
+    if (connection.state === 'closed') return;
+    reject(reason);
+    connection.socket.terminate();
+    // 'close' follows from terminate(); ended() runs there, but run it now so the state is exact.
+    ended(connection);
+  }
+
+  function ended(connection: Connection): void {
+    if (connection.state === 'closed') return;
+    const wasOpen = connection.state === 'open';
+    connection.state = 'closed';
+    connections.delete(connection);
+    clearTimeout(connection.handshakeTimer);
+    if (!wasOpen && connection.direction === 'inbound') inboundPending--;
+    if (closed) return;
+    if (wasOpen && connection.peer !== undefined) {
+      const state = peers.get(connection.peer);
+      if (state?.connections.delete(connection)) {
+        if (state.sendVia === connection) state.sendVia = state.connections.values().next().value;
+        if (state.connections.size === 0) {
+          peers.delete(connection.peer);
+          rejected.DISCONNECTED += state.queue.length;
+          emitPeer(connection.peer, false);
+        } else {
+          flush(connection.peer);
+        }
+      }
+    }
+    if (connection.replica !== undefined) {
+      const dialer = dialers.get(connection.replica);
+      if (dialer !== undefined && dialer.connection === connection) {
+        dialer.connection = undefined;
+        scheduleRedial(dialer);
+      }
+    }
+  }
+
+  function open(connection: Connection, peer: PeerId): void {
+    connection.state = 'open';
+    connection.peer = peer;
+    if (connection.direction === 'inbound') limitMessageBytes(connection.socket, limits.frameBytesMax);
+    clearTimeout(connection.handshakeTimer);
+    connection.handshakeTimer = undefined;
+    if (connection.direction === 'inbound') inboundPending--;
+    let state = peers.get(peer);
+    if (state === undefined) {
+      state = { connections: new Set(), sendVia: undefined, queue: [], bytesQueued: 0 };
+      peers.set(peer, state);
+    }
+    // A peer that reconnects replaces its older connection in the same direction (it may be half-open).
+    const older = [...state.connections].find((other) => other.direction === connection.direction);
+    const wasUp = state.connections.size > 0;
+    state.connections.add(connection);
+    if (state.sendVia === undefined || state.sendVia === older) state.sendVia = connection;
+    if (older !== undefined) {
+      state.connections.delete(older);
+      older.state = 'closed';
+      connections.delete(older);
+      older.socket.terminate();
+    }
+    if (connection.replica !== undefined) {
+      const dialer = dialers.get(connection.replica);
+      if (dialer !== undefined) dialer.attempt = 0;
+    }
+    if (readingPaused) connection.socket.pause();
+    if (!wasUp) emitPeer(peer, true);
+    flush(peer);
+  }
+
+  function attach(connection: Connection): void {
+    const { socket } = connection;
+    socket.binaryType = 'nodebuffer';
+    socket.on('message', (data: Buffer, isBinary: boolean) => onMessage(connection, data, isBinary));
+    socket.on('pong', () => {
+      connection.pongsMissed = 0;
+    });
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (connection.state === 'closed') return;
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') fail(connection, 'TOO_LARGE');
+      else if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_'))
+        fail(connection, 'PROTOCOL_ERROR');
+      else {
+        // A network error (refused, reset, TLS): not the peer's fault in a way we can name; just end.
+        connection.socket.terminate();
+        ended(connection);
+      }
+    });
+    socket.on('close', () => ended(connection));
+    connection.handshakeTimer = setTimeout(() => fail(connection, 'HANDSHAKE_TIMEOUT'), handshakeTimeoutMs);
+    connections.add(connection);
+  }
+
+  function onMessage(connection: Connection, data: Buffer, isBinary: boolean): void {
+    if (closed || connection.state === 'closed') return;
+    if (!isBinary) {
+      fail(connection, 'NOT_BINARY');
+      return;
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (connection.state === 'handshake') {
+      if (bytes.byteLength > HANDSHAKE_BYTES_MAX) {
+        fail(connection, 'HANDSHAKE_FAILED');
+        return;
+      }
+      if (connection.direction === 'inbound') onClientProof(connection, bytes);
+      else onServerMessage(connection, bytes);
+      return;
+    }
+    const peer = connection.peer as PeerId;
+    counters.framesIn++;
+    counters.bytesIn += bytes.byteLength;
+    for (const handler of frameHandlers) {
+      if (closed) return;
+      handler(peer, bytes);
+    }
+  }
+
+  // ---- server side of the handshake ----
+
+  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (closed || webSocketServer === undefined) {
+      socket.destroy();
+      return;
+    }
+    if (
+      upgrading + inboundPending >= handshakesPendingMax ||
+      upgrading + connections.size >= connectionsMax
+    ) {
+      reject('TOO_MANY_CONNECTIONS');
+      socket.destroy();
+      return;
+    }
+    upgrading++;
+    let accepted = false;
+    // ws answers a bad upgrade request itself and never calls back; release the slot then.
+    socket.once('close', () => {
+      if (!accepted) upgrading--;
+    });
+    webSocketServer.handleUpgrade(request, socket, head, (webSocket) => {
+      accepted = true;
+      upgrading--;
+      if (closed) {
+        webSocket.terminate();
+        return;
+      }
+      inboundPending++;
+      const connection: Connection = {
+        socket: webSocket,
+        direction: 'inbound',
+        state: 'handshake',
+        peer: undefined,
+        localNonce: randomBytes(NONCE_BYTES),
+        remoteNonce: undefined,
+        handshakeTimer: undefined,
+        bytesInFlight: 0,
+        pongsMissed: 0,
+        replica: undefined,
+      };
+      attach(connection);
+      limitMessageBytes(webSocket, HANDSHAKE_BYTES_MAX);
+      webSocket.send(serverHello(self, connection.localNonce as Uint8Array));
+    });
+  }
+
+  function onClientProof(connection: Connection, bytes: Uint8Array): void {
+    const proof = parseClientProof(bytes);
+    if (proof === undefined) {
+      fail(connection, 'HANDSHAKE_FAILED');
+      return;
+    }
+    const publicKey = proof.client === self ? undefined : index.publicKeyOf(proof.client);
+    // Replicas accept replicas and registered agents; an agent never listens.
+    if (publicKey === undefined) {
+      fail(connection, 'UNKNOWN_PEER');
+      return;
+    }
+    const serverNonce = connection.localNonce as Uint8Array;
+    if (!verifyClientProof(crypto, self, serverNonce, proof, publicKey)) {
+      fail(connection, 'BAD_SIGNATURE');
+      return;
+    }
+    connection.socket.send(serverProof(keys, self, proof.client, serverNonce, proof.clientNonce));
+    open(connection, proof.client);
+  }
+
+  // ---- client side of the handshake ----
+
+  function dial(dialer: Dialer): void {
+    dialer.timer = undefined;
+    if (closed) return;
+    const address = options.addressOf
+      ? options.addressOf(dialer.replica.id)
+      : { host: dialer.replica.host, port: dialer.replica.port };
+    if (address === undefined) {
+      scheduleRedial(dialer);
+      return;
+    }
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(`${tls ? 'wss' : 'ws'}://${host}:${address.port}/`, {
+        maxPayload: limits.frameBytesMax,
+        perMessageDeflate: false,
+        followRedirects: false,
+        handshakeTimeout: handshakeTimeoutMs,
+        ...(tls?.ca !== undefined ? { ca: tls.ca as string | Buffer | (string | Buffer)[] } : {}),
+      });
+    } catch {
+      scheduleRedial(dialer);
+      return;
+    }
+    const connection: Connection = {
+      socket,
+      direction: 'outbound',
+      state: 'handshake',
+      peer: dialer.replica.peer,
+      localNonce: undefined,
+      remoteNonce: undefined,
+      handshakeTimer: undefined,
+      bytesInFlight: 0,
+      pongsMissed: 0,
+      replica: dialer.replica.id,
+    };
+    dialer.connection = connection;
+    attach(connection);
+  }
+
+  function scheduleRedial(dialer: Dialer): void {
+    if (closed || dialer.timer !== undefined) return;
+    dialer.attempt++;
+    counters.reconnects++;
+    const ceilingMs = Math.min(reconnectMaxMs, reconnectInitialMs * 2 ** Math.min(dialer.attempt - 1, 30));
+    dialer.timer = setTimeout(() => dial(dialer), Math.floor(random() * ceilingMs));
+  }
+
+  function onServerMessage(connection: Connection, bytes: Uint8Array): void {
+    const expected = connection.peer as PeerId;
+    if (connection.remoteNonce === undefined || connection.localNonce === undefined) {
+      const hello = parseServerHello(bytes);
+      if (hello === undefined) {
+        fail(connection, 'HANDSHAKE_FAILED');
+        return;
+      }
+      if (hello.server !== expected) {
+        fail(connection, 'WRONG_PEER');
+        return;
+      }
+      connection.remoteNonce = hello.serverNonce;
+      connection.localNonce = randomBytes(NONCE_BYTES);
+      connection.socket.send(clientProof(keys, expected, self, hello.serverNonce, connection.localNonce));
+      return;
+    }
+    const signature = parseServerProof(bytes);
+    if (signature === undefined) {
+      fail(connection, 'HANDSHAKE_FAILED');
+      return;
+    }
+    const publicKey = index.publicKeyOf(expected) as Uint8Array;
+    const verified = verifyServerProof(crypto, {
+      server: expected,
+      client: self,
+      serverNonce: connection.remoteNonce,
+      clientNonce: connection.localNonce,
+      signature,
+      publicKey,
+    });
+    if (!verified) {
+      fail(connection, 'BAD_SIGNATURE');
+      return;
+    }
+    open(connection, expected);
+  }
+
+  // ---- sending ----
+
+  function pick(state: PeerState): Connection | undefined {
+    const connection = state.sendVia;
+    return connection !== undefined && connection.socket.readyState === WebSocket.OPEN
+      ? connection
+      : undefined;
+  }
+
+  function flush(peer: PeerId): void {
+    const state = peers.get(peer);
+    if (state === undefined) return;
+    const connection = pick(state);
+    if (connection === undefined) return;
+    while (state.queue.length > 0 && connection.bytesInFlight < socketBufferBytesMax) {
+      const frame = state.queue.shift() as Uint8Array;
+      state.bytesQueued -= frame.byteLength;
+      connection.bytesInFlight += frame.byteLength;
+      counters.framesOut++;
+      counters.bytesOut += frame.byteLength;
+      // The callback runs once the socket has taken the bytes (or failed): room for more.
+      connection.socket.send(frame, { binary: true }, () => {
+        connection.bytesInFlight -= frame.byteLength;
+        if (!closed && connection.state === 'open') flush(peer);
+      });
+    }
+  }
+
+  function send(to: PeerId, frame: Uint8Array): SendResult {
+    if (closed) return 'closed';
+    if (!(frame instanceof Uint8Array) || frame.byteLength > limits.frameBytesMax) {
+      reject('SEND_TOO_LARGE');
+      return 'too-large';
+    }
+    const state = peers.get(to);
+    if (state === undefined || state.connections.size === 0) {
+      reject('NOT_CONNECTED');
+      return 'not-connected';
+    }
+    if (
+      state.queue.length >= limits.sendQueueFramesMax ||
+      state.bytesQueued + frame.byteLength > limits.sendQueueBytesMax
+    ) {
+      reject('QUEUE_FULL');
+      return 'queue-full';
+    }
+    state.queue.push(frame);
+    state.bytesQueued += frame.byteLength;
+    try {
+      flush(to);
+    } catch {
+      // ws throws only on misuse (a socket not open), which pick() excludes; never let it escape.
+    }
+    return 'queued';
+  }
+
+  function emitPeer(peer: PeerId, up: boolean): void {
+    for (const handler of peerHandlers) {
+      if (closed) return;
+      handler(peer, up);
+    }
+  }
+
+  function ping(): void {
+    for (const connection of [...connections]) {
+      if (connection.state !== 'open') continue;
+      if (connection.pongsMissed >= PONGS_MISSED_MAX) {
+        fail(connection, 'PING_TIMEOUT');
+        continue;
+      }
+      connection.pongsMissed++;
+      if (connection.socket.readyState === WebSocket.OPEN) connection.socket.ping();
+    }
+  }
+
+  // ---- lifecycle ----
+
+  async function listen(entry: ReplicaEntry): Promise<void> {
+    const serverOptions = {
+      headersTimeout: handshakeTimeoutMs,
+      requestTimeout: handshakeTimeoutMs,
+      connectionsCheckingInterval: Math.min(handshakeTimeoutMs, 1000),
+    };
+    const created =
+      tls === undefined
+        ? createHttpServer(serverOptions)
+        : createHttpsServer({
+            ...serverOptions,
+            cert: tls.cert,
+            key: tls.key,
+            handshakeTimeout: handshakeTimeoutMs,
+          });
+    // Raw TCP connections that never finish HTTP are bounded too.
+    created.maxConnections = connectionsMax + handshakesPendingMax;
+    created.on('request', (_request, response) => {
+      response.writeHead(426, { connection: 'close' }).end();
+    });
+    created.on('upgrade', onUpgrade);
+    created.on('clientError', (_error, socket) => socket.destroy());
+    webSocketServer = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.frameBytesMax,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    const host = options.listenHost ?? entry.host;
+    const port = options.listenPort ?? entry.port;
+    server = created;
+    await new Promise<void>((resolve, rejectListen) => {
+      created.once('error', (error: Error & { code?: string }) => {
+        rejectListen(
+          error.code === 'EADDRINUSE'
+            ? new TransportError(
+                'ADDRESS_IN_USE',
+                `${self} cannot listen on ${host}:${port}: the port is in use`,
+                {
+                  cause: error,
+                },
+              )
+            : new TransportError(
+                'LISTEN_FAILED',
+                `${self} cannot listen on ${host}:${port}: ${error.message}`,
+                {
+                  cause: error,
+                },
+              ),
+        );
+      });
+      created.listen(port, host, () => resolve());
+    });
+    created.on('error', () => {
+      // After listening, errors belong to single connections, which have their own handlers.
+    });
+    const bound = created.address();
+    listening = typeof bound === 'object' && bound !== null ? { host, port: bound.port } : { host, port };
+  }
+
+  async function start(): Promise<void> {
+    if (selfEntry !== undefined) {
+      try {
+        await listen(selfEntry);
+      } catch (error) {
+        server = undefined;
+        throw error;
+      }
+    }
+    if (closed) {
+      // close() ran while we were binding the port and left the listener to us.
+      await closeListener();
+      return;
+    }
+    pingTimer = setInterval(ping, pingIntervalMs);
+    for (const replica of index.replicas) {
+      if (replica.peer === self) continue;
+      const dialer: Dialer = { replica, attempt: 0, timer: undefined, connection: undefined };
+      dialers.set(replica.id, dialer);
+      dial(dialer);
+    }
+  }
+
+  async function closeTransport(): Promise<void> {
+    closed = true;
+    clearInterval(pingTimer);
+    for (const dialer of dialers.values()) clearTimeout(dialer.timer);
+    for (const connection of [...connections]) {
+      clearTimeout(connection.handshakeTimer);
+      connection.state = 'closed';
+      connection.socket.terminate();
+    }
+    connections.clear();
+    peers.clear();
+    webSocketServer?.close();
+    await closeListener();
+  }
+
+  async function closeListener(): Promise<void> {
+    const listener = server;
+    if (listener === undefined || !listener.listening) return;
+    await new Promise<void>((resolve) => {
+      listener.close(() => resolve());
+      listener.closeAllConnections();
+    });
+  }
+
+  const transport: WebSocketTransport = {
+    self,
+    start() {
+      if (closed) return Promise.reject(new TransportError('CLOSED', `${self}: transport is closed`));
+      startPromise ??= start();
+      return startPromise;
+    },
+    send,
+    onFrame(handler) {
+      frameHandlers.push(handler);
+    },
+    onPeer(handler) {
+      peerHandlers.push(handler);
+    },
+    connected() {
+      if (closed) return [];
+      return [...peers.keys()];
+    },
+    stats(): TransportStats {
+      const queues: Record<PeerId, PeerQueueStats> = {};
+      for (const [peer, state] of peers) {
+        let bytesInFlight = 0;
+        for (const connection of state.connections) bytesInFlight += connection.bytesInFlight;
+        queues[peer] = { framesQueued: state.queue.length, bytesQueued: state.bytesQueued, bytesInFlight };
+      }
+      let open = 0;
+      let handshakesPending = 0;
+      for (const connection of connections) {
+        if (connection.state === 'open') open++;
+        else if (connection.state === 'handshake') handshakesPending++;
+      }
+      return { ...counters, rejected: { ...rejected }, queues, connections: open, handshakesPending };
+    },
+    close() {
+      closePromise ??= closeTransport();
+      return closePromise;
+    },
+    address: () => listening,
+  };
+  readingControls.set(transport, (paused) => {
+    readingPaused = paused;
+    for (const connection of connections) {
+      if (connection.state !== 'open') continue;
+      if (paused) connection.socket.pause();
+      else connection.socket.resume();
+    }
+  });
+  return transport;
+}
+
+/**
+ * ws buffers a whole message before handing it over, up to `maxPayload`, which is one setting for
+ * the whole server. Until a peer has authenticated, we want far less: otherwise unauthenticated
+ * memory could reach handshakesPendingMax × frameBytesMax. ws has no public per-socket setting, so
+ * this adjusts its receiver's private limit when that exists as expected, and otherwise leaves the
+ * server-wide bound (still a bound) in place.
+ */
+function limitMessageBytes(socket: WebSocket, bytesMax: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (receiver !== undefined && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytesMax;
+}
+
+const readingControls = new WeakMap<Transport, (paused: boolean) => void>();
+
+/**
+ * Test hook, deliberately not exported by the package: makes a WebSocket transport stop (or start
+ * again) reading the connections it has now, as a stuck or overloaded peer would.
+ */
+export function setReadingPaused(transport: Transport, paused: boolean): void {
+  readingControls.get(transport)?.(paused);
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { memoryNetwork, type Transport } from '../src/index.ts';
+import { type ComplianceFactory, transportCompliance } from './compliance.ts';
+import { record, testCluster, text, waitConnected, waitFor } from './support.ts';
+
+const memory: ComplianceFactory = (cluster, limits) => {
+  const network = memoryNetwork();
+  return {
+    create: (identity, directory = cluster.directory) => network.transport(identity, directory, limits),
+    pause: (peer) => network.pause(peer),
+    resume: (peer) => network.resume(peer),
+  };
+};
+
+transportCompliance('memory', memory);
+
+describe('memory transport: test hooks', () => {
+  const cluster = testCluster(4);
+
+  it('partition cuts a link both ways and drops what was queued on it; heal restores it', async () => {
+    const network = memoryNetwork();
+    const [first, second] = [0, 1].map((id) =>
+      network.transport(cluster.replicas[id] as never, cluster.directory),
+    ) as [Transport, Transport];
+    await first.start();
+    await second.start();
+    const inbox = record(second);
+    expect(first.send(second.self, text('lost'))).toBe('queued');
+    network.partition(first.self, second.self);
+    expect(first.connected()).toEqual([]);
+    expect(first.send(second.self, text('refused'))).toBe('not-connected');
+    expect(first.stats().rejected.DISCONNECTED).toBe(1);
+    network.heal();
+    await waitConnected(first, [second.self]);
+    expect(first.send(second.self, text('after heal'))).toBe('queued');
+    await waitFor('the frame after heal', () => inbox.length === 1);
+    expect(new TextDecoder().decode(inbox[0]?.frame)).toBe('after heal');
+    expect(first.stats().reconnects).toBe(1);
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it('refuses a second live transport for the same peer with ADDRESS_IN_USE', async () => {
+    const network = memoryNetwork();
+    const identity = cluster.replicas[0] as never;
+    const first = network.transport(identity, cluster.directory);
+    const second = network.transport(identity, cluster.directory);
+    await first.start();
+    await expect(second.start()).rejects.toMatchObject({ code: 'ADDRESS_IN_USE' });
+    await first.close();
+    await second.start();
+    await second.close();
+  });
+
+  it('copies frames, so a sender that reuses its buffer does not change what was sent', async () => {
+    const network = memoryNetwork();
+    const [first, second] = [0, 1].map((id) =>
+      network.transport(cluster.replicas[id] as never, cluster.directory),
+    ) as [Transport, Transport];
+    await first.start();
+    await second.start();
+    const inbox = record(second);
+    const buffer = text('original');
+    first.send(second.self, buffer);
+    buffer.fill(0);
+    await waitFor('the frame', () => inbox.length === 1);
+    expect(new TextDecoder().decode(inbox[0]?.frame)).toBe('original');
+    await Promise.all([first.close(), second.close()]);
+  });
+});

@@ -1,0 +1,528 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { encodeCanonical, nodeCrypto } from '@conclave/core';
+import fc from 'fast-check';
+import { generate } from 'selfsigned';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { clientProof, HANDSHAKE_BYTES_MAX, parseServerHello, parseServerProof } from '../src/handshake.ts';
+import {
+  type Directory,
+  type Identity,
+  type PeerId,
+  parsePeer,
+  replicaPeer,
+  type Transport,
+  TransportError,
+  type WebSocketTransport,
+  type WebSocketTransportOptions,
+  webSocketTransport,
+} from '../src/index.ts';
+import { setReadingPaused } from '../src/websocket.ts';
+import { COMPLIANCE_LIMITS, type ComplianceFactory, transportCompliance } from './compliance.ts';
+import {
+  frameNumber,
+  numberedFrame,
+  record,
+  sleep,
+  type TestCluster,
+  testCluster,
+  text,
+  waitConnected,
+  waitFor,
+} from './support.ts';
+
+const LOCALHOST = '127.0.0.1';
+
+/** Transports that listen on OS-chosen ports and find each other through `live`. */
+function webSocketNetwork(cluster: TestCluster, overrides: Partial<WebSocketTransportOptions> = {}) {
+  const live = new Map<number, WebSocketTransport>();
+  const byPeer = new Map<PeerId, WebSocketTransport>();
+  const created: WebSocketTransport[] = [];
+  const portOf = (id: number) => live.get(id)?.address()?.port;
+  return {
+    create(
+      identity: Identity,
+      directory: Directory = cluster.directory,
+      options: Partial<WebSocketTransportOptions> = {},
+    ) {
+      const transport = webSocketTransport({
+        identity,
+        directory,
+        ...COMPLIANCE_LIMITS,
+        listenHost: LOCALHOST,
+        listenPort: 0,
+        addressOf: (id) => {
+          const port = portOf(id);
+          return port === undefined ? undefined : { host: LOCALHOST, port };
+        },
+        reconnect: { initialMs: 10, maxMs: 100 },
+        socketBufferBytesMax: 256 * 1024,
+        handshakeTimeoutMs: 2000,
+        ...overrides,
+        ...options,
+      });
+      const parsed = parsePeer(identity.peer);
+      if (parsed?.kind === 'replica') live.set(parsed.id, transport);
+      byPeer.set(identity.peer, transport);
+      created.push(transport);
+      return transport;
+    },
+    portOf: (id: number) => portOf(id) as number,
+    pause: (peer: PeerId) => setReadingPaused(byPeer.get(peer) as Transport, true),
+    resume: (peer: PeerId) => setReadingPaused(byPeer.get(peer) as Transport, false),
+    closeAll: () => Promise.all(created.map((transport) => transport.close())),
+  };
+}
+
+const webSocket: ComplianceFactory = (cluster) => webSocketNetwork(cluster);
+
+transportCompliance('WebSocket', webSocket);
+
+// ---- raw clients, speaking (or not) the handshake by hand ----
+
+interface RawClient {
+  readonly socket: WebSocket;
+  readonly messages: Buffer[];
+  readonly closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+function rawClient(port: number): RawClient {
+  const socket = new WebSocket(`ws://${LOCALHOST}:${port}/`, { perMessageDeflate: false });
+  const messages: Buffer[] = [];
+  let closed = false;
+  socket.on('message', (data: Buffer) => messages.push(data));
+  socket.on('error', () => {});
+  const closedPromise = new Promise<void>((resolve) =>
+    socket.on('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
+  return { socket, messages, closed: closedPromise, isClosed: () => closed };
+}
+
+/** Opens a raw connection and waits for the server's hello. */
+async function rawHello(port: number): Promise<RawClient & { server: PeerId; serverNonce: Uint8Array }> {
+  const client = rawClient(port);
+  await waitFor('the server hello', () => client.messages.length >= 1 || client.isClosed(), 2000);
+  const hello = parseServerHello(new Uint8Array(client.messages[0] as Buffer));
+  if (hello === undefined) throw new Error('no valid server hello');
+  return { ...client, ...hello };
+}
+
+/** Completes the handshake as `identity` over a raw connection. */
+async function rawAuthenticated(port: number, identity: Identity): Promise<RawClient> {
+  const client = await rawHello(port);
+  const clientNonce = randomBytes(32);
+  client.socket.send(
+    clientProof(
+      { crypto: nodeCrypto(), secretKey: identity.secretKey },
+      client.server,
+      identity.peer,
+      client.serverNonce,
+      clientNonce,
+    ),
+  );
+  await waitFor('the server proof', () => client.messages.length >= 2 || client.isClosed(), 2000);
+  if (parseServerProof(new Uint8Array(client.messages[1] as Buffer)) === undefined)
+    throw new Error('no server proof');
+  return client;
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number, what: string) =>
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
+  ]);
+
+describe('WebSocket transport: authentication and hostile input', () => {
+  const cluster = testCluster(4);
+  let network: ReturnType<typeof webSocketNetwork>;
+  afterEach(async () => {
+    await network.closeAll();
+  });
+
+  /** Replica 0 started, agent alice connected to it. */
+  async function replicaWithAlice(options: Partial<WebSocketTransportOptions> = {}) {
+    network = webSocketNetwork(cluster);
+    const replica = network.create(cluster.replicas[0] as Identity, cluster.directory, options);
+    await replica.start();
+    const alice = network.create(cluster.agents[0] as Identity);
+    await alice.start();
+    await waitConnected(replica, [alice.self]);
+    return { replica, alice, port: network.portOf(0) };
+  }
+
+  /** Checks the replica still serves its authenticated agent, both ways. */
+  async function stillServes(replica: Transport, alice: Transport) {
+    const replicaInbox = record(replica);
+    const aliceInbox = record(alice);
+    expect(alice.send(replica.self, text('still there?'))).toBe('queued');
+    expect(replica.send(alice.self, text('yes'))).toBe('queued');
+    await waitFor('frames both ways', () => replicaInbox.length === 1 && aliceInbox.length === 1);
+    expect(replicaInbox[0]?.from).toBe(alice.self);
+  }
+
+  it('refuses and counts a client whose key is not in the directory', async () => {
+    const { replica, alice } = await replicaWithAlice();
+    // Mallory's own directory lists her; the replica's does not.
+    const malloryDirectory: Directory = {
+      replicas: cluster.directory.replicas,
+      agents: [...cluster.directory.agents, { id: 'mallory', publicKey: cluster.outsider.publicKey }],
+    };
+    const mallory = network.create(cluster.outsider, malloryDirectory);
+    await mallory.start();
+    await waitFor('UNKNOWN_PEER', () => replica.stats().rejected.UNKNOWN_PEER >= 1);
+    expect(mallory.connected()).toEqual([]);
+    expect(replica.connected()).not.toContain(mallory.self);
+    expect(mallory.send(replica.self, text('let me in'))).toBe('not-connected');
+    await stillServes(replica, alice);
+  });
+
+  it('refuses and counts a client that claims to be alice but signs with another key', async () => {
+    const { replica } = await replicaWithAlice();
+    const impostorDirectory: Directory = {
+      replicas: cluster.directory.replicas,
+      agents: [{ id: 'alice', publicKey: cluster.outsider.publicKey }],
+    };
+    const impostor = network.create(
+      { peer: 'agent:alice', secretKey: cluster.outsider.secretKey },
+      impostorDirectory,
+    );
+    await impostor.start();
+    await waitFor('BAD_SIGNATURE', () => replica.stats().rejected.BAD_SIGNATURE >= 1);
+    expect(impostor.connected()).toEqual([]);
+    expect(replica.stats().connections).toBe(1);
+  });
+
+  it('refuses a server that answers as another replica, or cannot prove it is the replica dialled', async () => {
+    network = webSocketNetwork(cluster);
+    const realZero = network.create(cluster.replicas[0] as Identity);
+    await realZero.start();
+    // A fake replica:1 that holds mallory's key (its own directory says so).
+    const fakeDirectory: Directory = {
+      replicas: cluster.directory.replicas.map((entry) =>
+        entry.id === 1 ? { ...entry, publicKey: cluster.outsider.publicKey } : entry,
+      ),
+      agents: cluster.directory.agents,
+    };
+    const fakeOne = network.create(
+      { peer: replicaPeer(1), secretKey: cluster.outsider.secretKey },
+      fakeDirectory,
+    );
+    await fakeOne.start();
+    const zeroPort = network.portOf(0);
+    const fakePort = network.portOf(1);
+    // bob dials replica:1 at replica 0's address, and replica:2 at the impostor's.
+    const bob = webSocketTransport({
+      identity: cluster.agents[1] as Identity,
+      directory: cluster.directory,
+      reconnect: { initialMs: 10, maxMs: 50 },
+      addressOf: (id) =>
+        id === 1
+          ? { host: LOCALHOST, port: zeroPort }
+          : id === 3
+            ? { host: LOCALHOST, port: fakePort }
+            : undefined,
+    });
+    try {
+      await bob.start();
+      await waitFor('WRONG_PEER', () => bob.stats().rejected.WRONG_PEER >= 1);
+      expect(bob.connected()).toEqual([]);
+      // Pointing replica:1 at the impostor: it answers as replica:1 but its proof fails.
+      const carol = webSocketTransport({
+        identity: cluster.agents[0] as Identity,
+        directory: cluster.directory,
+        reconnect: { initialMs: 10, maxMs: 50 },
+        addressOf: (id) => (id === 1 ? { host: LOCALHOST, port: fakePort } : undefined),
+      });
+      try {
+        await carol.start();
+        await waitFor('BAD_SIGNATURE at the client', () => carol.stats().rejected.BAD_SIGNATURE >= 1);
+        expect(carol.connected()).toEqual([]);
+      } finally {
+        await carol.close();
+      }
+    } finally {
+      await bob.close();
+    }
+  });
+
+  it('closes and counts a text message after the handshake', async () => {
+    const { replica, alice, port } = await replicaWithAlice();
+    const client = await rawAuthenticated(port, cluster.agents[1] as Identity);
+    client.socket.send('hello, in text');
+    await withTimeout(client.closed, 2000, 'close after text');
+    expect(replica.stats().rejected.NOT_BINARY).toBe(1);
+    await stillServes(replica, alice);
+  });
+
+  it('passes a message of exactly frameBytesMax and closes and counts one byte more', async () => {
+    const { replica, port } = await replicaWithAlice();
+    const inbox = record(replica);
+    const client = await rawAuthenticated(port, cluster.agents[1] as Identity);
+    client.socket.send(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax).fill(1));
+    await waitFor('the largest frame', () => inbox.length === 1);
+    expect(inbox[0]?.from).toBe('agent:bob');
+    client.socket.send(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax + 1));
+    await withTimeout(client.closed, 2000, 'close after an oversized message');
+    expect(replica.stats().rejected.TOO_LARGE).toBe(1);
+    expect(inbox).toHaveLength(1);
+  });
+
+  it('refuses a handshake message over HANDSHAKE_BYTES_MAX before buffering a whole frame', async () => {
+    const { replica } = await replicaWithAlice();
+    const client = await rawHello(network.portOf(0));
+    client.socket.send(new Uint8Array(HANDSHAKE_BYTES_MAX + 1));
+    await withTimeout(client.closed, 2000, 'close after an oversized handshake message');
+    expect(replica.stats().rejected.TOO_LARGE).toBe(1);
+  });
+
+  it('survives random bytes in place of a handshake, closing and counting each', async () => {
+    const { replica, alice, port } = await replicaWithAlice();
+    const handshakeReasons = () => {
+      const { HANDSHAKE_FAILED, UNKNOWN_PEER, BAD_SIGNATURE, NOT_BINARY, TOO_LARGE } =
+        replica.stats().rejected;
+      return HANDSHAKE_FAILED + UNKNOWN_PEER + BAD_SIGNATURE + NOT_BINARY + TOO_LARGE;
+    };
+    const canonicalTuple = fc
+      .array(
+        fc.oneof(
+          fc.integer({ min: -5, max: 5 }),
+          fc.constantFrom('agent:alice', 'agent:bob', 'replica:0', 'replica:1', 'agent:mallory', ''),
+          fc.uint8Array({ minLength: 0, maxLength: 70 }),
+          fc.constant(null),
+        ),
+        { maxLength: 5 },
+      )
+      .map((items) => ({ kind: 'binary' as const, bytes: encodeCanonical(items) }));
+    const message = fc.oneof(
+      fc.uint8Array({ maxLength: 2048 }).map((bytes) => ({ kind: 'binary' as const, bytes })),
+      canonicalTuple,
+      fc
+        .tuple(fc.constantFrom('agent:alice', 'replica:1', 'agent:nobody', 'replica:0'), fc.boolean())
+        .map(([peer, longNonce]) => ({
+          kind: 'binary' as const,
+          bytes: encodeCanonical([2, peer, new Uint8Array(longNonce ? 33 : 32), new Uint8Array(64)]),
+        })),
+      fc.string({ maxLength: 100 }).map((value) => ({ kind: 'text' as const, value })),
+    );
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(message, async (input) => {
+        runs++;
+        const client = await rawHello(port);
+        if (input.kind === 'text') client.socket.send(input.value);
+        else client.socket.send(input.bytes);
+        await withTimeout(client.closed, 2000, 'the server to close a bad handshake');
+      }),
+      { numRuns: 60, seed: 1234 },
+    );
+    await waitFor('every bad handshake counted', () => handshakeReasons() === runs);
+    expect(replica.stats().handshakesPending).toBe(0);
+    await stillServes(replica, alice);
+  });
+
+  it('survives random bytes that are not even HTTP', async () => {
+    const { replica, alice, port } = await replicaWithAlice();
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 1024 }), async (bytes) => {
+        const socket = connect(port, LOCALHOST);
+        socket.on('error', () => {});
+        const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+        socket.write(bytes);
+        socket.end();
+        await withTimeout(ended, 2000, 'the server to drop garbage');
+      }),
+      { numRuns: 20, seed: 99 },
+    );
+    await stillServes(replica, alice);
+  });
+
+  it('bounds a flood of connections that never handshake, and keeps serving authenticated peers', async () => {
+    const pendingMax = 4;
+    const { replica, alice, port } = await replicaWithAlice({
+      handshakesPendingMax: pendingMax,
+      handshakeTimeoutMs: 600,
+    });
+    const flood = Array.from({ length: 12 }, () => rawClient(port));
+    await waitFor(
+      'extra connections refused',
+      () => replica.stats().rejected.TOO_MANY_CONNECTIONS === 12 - pendingMax,
+    );
+    expect(replica.stats().handshakesPending).toBe(pendingMax);
+    await stillServes(replica, alice);
+    // While the flood holds every slot, even an honest newcomer waits…
+    const bob = network.create(cluster.agents[1] as Identity);
+    await bob.start();
+    // …until the flood times out; then it gets in.
+    await waitFor('the flood to time out', () => replica.stats().rejected.HANDSHAKE_TIMEOUT === pendingMax);
+    await waitConnected(replica, [bob.self]);
+    await waitFor('every flood connection closed', () => flood.every((client) => client.isClosed()));
+    expect(replica.stats().handshakesPending).toBe(0);
+  });
+
+  it('keeps frames on one connection when a second one to the same peer comes up', async () => {
+    network = webSocketNetwork(cluster);
+    let dialAllowed = false;
+    const sender = network.create(cluster.replicas[0] as Identity, cluster.directory, {
+      addressOf: (id) => (dialAllowed && id === 1 ? { host: LOCALHOST, port: network.portOf(1) } : undefined),
+    });
+    const receiver = network.create(cluster.replicas[1] as Identity);
+    const inbox = record(receiver);
+    await sender.start();
+    await receiver.start();
+    // Only the receiver's connection exists; fill it while the receiver does not read.
+    await waitConnected(sender, [receiver.self]);
+    network.pause(receiver.self);
+    const frameBytes = 32 * 1024;
+    let sent = 0;
+    for (; sent < 40; sent++)
+      expect(sender.send(receiver.self, numberedFrame(sent, frameBytes))).toBe('queued');
+    // Now the sender's own connection comes up too; later frames must not overtake earlier ones.
+    dialAllowed = true;
+    await waitFor('a second connection', () => sender.stats().connections === 2);
+    for (; sent < 60; sent++)
+      expect(sender.send(receiver.self, numberedFrame(sent, frameBytes))).toBe('queued');
+    network.resume(receiver.self);
+    await waitFor(`${sent} frames`, () => inbox.length === sent);
+    expect(inbox.map((received) => frameNumber(received.frame))).toEqual(
+      Array.from({ length: sent }, (_, i) => i),
+    );
+  });
+
+  it('refuses connections over connectionsMax, and admits again once one closes', async () => {
+    const { replica, alice } = await replicaWithAlice({ connectionsMax: 1 });
+    const bob = network.create(cluster.agents[1] as Identity);
+    await bob.start();
+    await waitFor('bob refused', () => replica.stats().rejected.TOO_MANY_CONNECTIONS >= 1);
+    expect(replica.connected()).toEqual([alice.self]);
+    await alice.close();
+    await waitConnected(replica, [bob.self]);
+    expect(replica.stats().connections).toBe(1);
+  });
+
+  it('closes and counts a connection whose peer stops answering pings', async () => {
+    network = webSocketNetwork(cluster, { pingIntervalMs: 50 });
+    const first = network.create(cluster.replicas[0] as Identity);
+    const second = network.create(cluster.replicas[1] as Identity);
+    await first.start();
+    await second.start();
+    await waitConnected(first, [second.self]);
+    network.pause(second.self);
+    await waitFor('PING_TIMEOUT', () => first.stats().rejected.PING_TIMEOUT >= 1, 2000);
+    network.resume(second.self);
+  });
+
+  it('fails to listen on a port in use with ADDRESS_IN_USE', async () => {
+    network = webSocketNetwork(cluster);
+    const first = network.create(cluster.replicas[0] as Identity);
+    await first.start();
+    const second = network.create(cluster.replicas[1] as Identity, cluster.directory, {
+      listenPort: network.portOf(0),
+    });
+    const error = await second.start().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(TransportError);
+    expect(error).toMatchObject({ code: 'ADDRESS_IN_USE' });
+    await second.close();
+  });
+
+  it('refuses options that cannot work, at creation', () => {
+    const base = { identity: cluster.replicas[0] as Identity, directory: cluster.directory };
+    expect(() => webSocketTransport({ ...base, frameBytesMax: 0 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => webSocketTransport({ ...base, frameBytesMax: 2048, sendQueueBytesMax: 1024 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => webSocketTransport({ ...base, tls: { ca: 'x' } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+});
+
+describe('WebSocket transport: TLS', () => {
+  const cluster = testCluster(4);
+  let pems: { cert: string; private: string };
+  let network: ReturnType<typeof webSocketNetwork>;
+  beforeAll(async () => {
+    pems = await generate([{ name: 'commonName', value: 'conclave-test' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: LOCALHOST }] }],
+    });
+  });
+  afterEach(async () => {
+    await network.closeAll();
+  });
+
+  it('exchanges frames over wss between replicas and with an agent that trusts the certificate', async () => {
+    const tls = { cert: pems.cert, key: pems.private, ca: pems.cert };
+    network = webSocketNetwork(cluster, { tls });
+    const first = network.create(cluster.replicas[0] as Identity);
+    const second = network.create(cluster.replicas[1] as Identity);
+    const alice = network.create(cluster.agents[0] as Identity, cluster.directory, {
+      tls: { ca: pems.cert },
+    });
+    for (const transport of [first, second, alice]) await transport.start();
+    await waitConnected(first, [second.self, alice.self]);
+    await waitConnected(alice, [first.self, second.self]);
+    const secondInbox = record(second);
+    const aliceInbox = record(alice);
+    expect(first.send(second.self, text('over tls'))).toBe('queued');
+    expect(first.send(alice.self, text('reply over tls'))).toBe('queued');
+    await waitFor('frames over wss', () => secondInbox.length === 1 && aliceInbox.length === 1);
+    expect(secondInbox[0]?.from).toBe(first.self);
+    expect(aliceInbox[0]?.from).toBe(first.self);
+
+    // An agent that does not trust the certificate, or speaks plain ws, never gets in.
+    const bob = network.create(cluster.agents[1] as Identity, cluster.directory, { tls: {} });
+    const plain = webSocketTransport({
+      identity: cluster.agents[1] as Identity,
+      directory: cluster.directory,
+      reconnect: { initialMs: 10, maxMs: 50 },
+      addressOf: () => ({ host: LOCALHOST, port: network.portOf(0) }),
+    });
+    try {
+      await bob.start();
+      await plain.start();
+      await waitFor(
+        'several failed dials',
+        () => bob.stats().reconnects >= 3 && plain.stats().reconnects >= 3,
+      );
+      expect(bob.connected()).toEqual([]);
+      expect(plain.connected()).toEqual([]);
+      expect(first.connected()).not.toContain(bob.self);
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
+describe('WebSocket transport: sockets after close', () => {
+  it('leaves no handler running once closed while dials are failing', async () => {
+    const cluster = testCluster(4);
+    const agent = webSocketTransport({
+      identity: cluster.agents[0] as Identity,
+      directory: cluster.directory,
+      reconnect: { initialMs: 5, maxMs: 20 },
+      addressOf: () => ({ host: LOCALHOST, port: 1 }),
+    });
+    let events = 0;
+    agent.onPeer?.(() => events++);
+    await agent.start();
+    await sleep(50);
+    const reconnects = agent.stats().reconnects;
+    expect(reconnects).toBeGreaterThan(0);
+    await agent.close();
+    await sleep(60);
+    expect(agent.stats().reconnects).toBe(reconnects);
+    expect(events).toBe(0);
+  });
+});
