@@ -1,0 +1,304 @@
+#!/usr/bin/env node
+/**
+ * `conclave`: run and operate a Conclave cluster. `pnpm conclave help` lists the commands.
+ * Errors a person can act on print one line (`error: …`) and exit 1; bad usage exits 2.
+ */
+import { parseArgs } from 'node:util';
+import { decodeKvResult, encodeKvOperation, type KvResult } from '@conclave/core';
+import { TransportError } from '@conclave/transport';
+import { AgentClient, CONSISTENCIES, type Consistency, receiptHex } from './agent-client.ts';
+import { DEFAULT_BASE_PORT, DEFAULT_CLUSTER_DIR, initCluster, loadClusterFile } from './cluster-file.ts';
+import { ReplicaDaemon } from './daemon.ts';
+import { CliError } from './errors.ts';
+import { SYNC_MODES, type SyncMode } from './store.ts';
+
+const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
+
+Usage:
+  conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P]
+  conclave start  --dir DIR --replica I [--sync full|buffered] [--log-level LEVEL]
+  conclave status --dir DIR [--json]
+  conclave kv put KEY VALUE --dir DIR --agent J [--json]
+  conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
+
+  init     writes DIR/cluster.json and owner-only secret keys (default: 4 replicas, 4 agents,
+           ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT})
+  start    runs replica I in the foreground: JSON logs on stdout, stops cleanly on SIGTERM/SIGINT.
+           --sync full (default) fsyncs every write; buffered survives a process crash, not a power cut
+  status   asks every replica for its view, executed sequence, stable checkpoint and state digest
+  kv       acts as agent J (a number for agent-J, or an agent id):
+           put writes through consensus and prints the result and its verified receipt;
+           get reads: linearizable (ordered, the latest value; default), quorum (2f+1 replicas
+           agree, not ordered: consistent but may be slightly stale), local (one replica, may be
+           stale; prints how stale)
+`;
+
+class UsageError extends Error {}
+
+function requireString(value: unknown, flag: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`missing ${flag}`);
+  return value;
+}
+
+function integer(value: unknown, flag: string, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const parsed = Number(value);
+  if (typeof value !== 'string' || !Number.isSafeInteger(parsed))
+    throw new UsageError(`${flag} takes a whole number, got ${String(value)}`);
+  return parsed;
+}
+
+const agentIdOf = (value: string): string => (/^\d+$/.test(value) ? `agent-${value}` : value);
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      dir: { type: 'string' },
+      replicas: { type: 'string' },
+      agents: { type: 'string' },
+      'base-port': { type: 'string' },
+      replica: { type: 'string' },
+      agent: { type: 'string' },
+      sync: { type: 'string' },
+      'log-level': { type: 'string' },
+      consistency: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    print(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  switch (command) {
+    case 'init':
+      return init(values);
+    case 'start':
+      return start(values);
+    case 'status':
+      return status(values);
+    case 'kv':
+      return kv(rest, values);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+function init(values: Values): number {
+  const { dir, cluster } = initCluster({
+    dir: typeof values.dir === 'string' ? values.dir : undefined,
+    replicas: integer(values.replicas, '--replicas', 4),
+    agents: integer(values.agents, '--agents', 4),
+    basePort: integer(values['base-port'], '--base-port', DEFAULT_BASE_PORT),
+  });
+  print(`created a ${cluster.replicas.length}-replica, ${cluster.agents.length}-agent cluster in ${dir}`);
+  print(`  replicas listen on ${cluster.replicas.map((r) => `${r.host}:${r.port}`).join(', ')}`);
+  print(`  metrics on 127.0.0.1 ports ${cluster.replicas.map((r) => r.httpPort).join(', ')}`);
+  print(`start each replica with: pnpm conclave start --dir ${dir} --replica I`);
+  return 0;
+}
+
+async function start(values: Values): Promise<number> {
+  const dir = requireString(values.dir, '--dir');
+  const replica = integer(requireString(values.replica, '--replica'), '--replica');
+  const sync = (values.sync ?? 'full') as SyncMode;
+  if (!SYNC_MODES.includes(sync))
+    throw new UsageError(`--sync takes ${SYNC_MODES.join(' or ')}, got ${String(values.sync)}`);
+  const daemon = await ReplicaDaemon.start({
+    dir,
+    replica,
+    sync,
+    logLevel: typeof values['log-level'] === 'string' ? values['log-level'] : 'info',
+  });
+  await new Promise<void>((resolveStop) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      daemon.logger.info({ event: 'signal', signal }, 'stopping');
+      resolveStop();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await daemon.stop();
+  return 0;
+}
+
+async function status(values: Values): Promise<number> {
+  const dir = requireString(values.dir, '--dir');
+  const file = loadClusterFile(dir);
+  const replicas = await Promise.all(
+    file.replicas.map(async (replica) => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${replica.httpPort}/status`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (!response.ok) throw new Error(String(response.status));
+        const body = (await response.json()) as {
+          view: number;
+          executedSequence: number;
+          stableCheckpoint: number;
+          stateDigest: string;
+          changingView: boolean;
+        };
+        return {
+          id: replica.id,
+          reachable: true,
+          view: body.view,
+          executedSequence: body.executedSequence,
+          stableCheckpoint: body.stableCheckpoint,
+          stateDigest: body.stateDigest,
+          changingView: body.changingView,
+        };
+      } catch {
+        return { id: replica.id, reachable: false };
+      }
+    }),
+  );
+  if (values.json) {
+    print(JSON.stringify({ replicas }));
+  } else {
+    print('replica  reachable  view  executed  stable  state digest');
+    for (const r of replicas) {
+      if (!r.reachable || !('view' in r)) {
+        print(`${String(r.id).padEnd(9)}no`);
+        continue;
+      }
+      const view = `${r.view}${r.changingView ? '*' : ''}`;
+      print(
+        `${String(r.id).padEnd(9)}${'yes'.padEnd(11)}${view.padEnd(6)}${String(r.executedSequence).padEnd(10)}${String(r.stableCheckpoint).padEnd(8)}${(r.stateDigest ?? '').slice(0, 16)}`,
+      );
+    }
+  }
+  return replicas.some((r) => r.reachable) ? 0 : 1;
+}
+
+function kvFailure(result: KvResult): never {
+  throw new CliError(
+    'REJECTED',
+    result.ok ? 'unexpected result' : `the state machine refused: ${result.error}`,
+  );
+}
+
+async function kv(args: string[], values: Values): Promise<number> {
+  const [action, key, value, ...extra] = args;
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  const dir = requireString(values.dir, '--dir');
+  const agent = agentIdOf(requireString(values.agent, '--agent'));
+  if (action !== 'put' && action !== 'get') throw new UsageError('kv takes put or get');
+  if (key === undefined) throw new UsageError(`kv ${action} needs a KEY`);
+  if (action === 'put' && value === undefined) throw new UsageError('kv put needs a KEY and a VALUE');
+  if (action === 'get' && value !== undefined) throw new UsageError('kv get takes only a KEY');
+  const consistency = (values.consistency ?? 'linearizable') as Consistency;
+  if (!CONSISTENCIES.includes(consistency))
+    throw new UsageError(`--consistency takes ${CONSISTENCIES.join(', ')}`);
+  const client = await AgentClient.connect({ dir, agent });
+  try {
+    if (action === 'put') {
+      const outcome = await client.request(encodeKvOperation({ op: 'put', key, value: value as string }));
+      const result = decodeKvResult(outcome.result);
+      if (!result.ok) kvFailure(result);
+      const receipt = await client.receipt(outcome.sequence, client.lastRequestId);
+      if (values.json) {
+        print(
+          JSON.stringify({
+            key,
+            value: result.value,
+            version: result.version,
+            sequence: outcome.sequence,
+            receipt: receiptHex(receipt),
+            receiptVerified: true,
+          }),
+        );
+      } else {
+        print(
+          `${key} = ${result.value} (version ${result.version}), decided at sequence ${outcome.sequence}`,
+        );
+        print(`receipt verified: ${receipt.commits.length} replicas signed commits at view ${receipt.view}`);
+        print(`receipt: ${receiptHex(receipt)}`);
+      }
+      return 0;
+    }
+    const operation = encodeKvOperation({ op: 'get', key });
+    if (consistency === 'linearizable') {
+      const outcome = await client.request(operation);
+      const result = decodeKvResult(outcome.result);
+      if (!result.ok) kvFailure(result);
+      if (values.json)
+        print(
+          JSON.stringify({
+            key,
+            value: result.value,
+            version: result.version,
+            consistency,
+            sequence: outcome.sequence,
+          }),
+        );
+      else
+        print(
+          result.value === null
+            ? `${key} is not set`
+            : `${key} = ${result.value} (version ${result.version})`,
+        );
+      return 0;
+    }
+    const replica = integer(values.replica, '--replica', 0);
+    const outcome = await client.query(operation, consistency, replica);
+    const result = decodeKvResult(outcome.result);
+    if (!result.ok) kvFailure(result);
+    if (values.json) {
+      print(
+        JSON.stringify({
+          key,
+          value: result.value,
+          version: result.version,
+          consistency,
+          replicas: outcome.replicas,
+          executedSequence: outcome.lastExecutedMin,
+        }),
+      );
+    } else {
+      print(
+        result.value === null ? `${key} is not set` : `${key} = ${result.value} (version ${result.version})`,
+      );
+      print(
+        `  ${consistency} read from replica(s) ${outcome.replicas.join(', ')} as of sequence ${outcome.lastExecutedMin}`,
+      );
+    }
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (
+      error instanceof UsageError ||
+      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      process.stderr.write(`error: ${error.message}\nrun "pnpm conclave help" for usage\n`);
+      process.exitCode = 2;
+    } else if (error instanceof CliError || error instanceof TransportError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(
+        `error: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      if (process.env.CONCLAVE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

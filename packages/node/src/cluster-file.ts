@@ -1,0 +1,204 @@
+/**
+ * The cluster on disk: `cluster.json` (public: ids, public keys, addresses, protocol settings)
+ * and `keys/<name>.secret` (one hex Ed25519 secret key per file, mode 0600, owner only).
+ *
+ * ```
+ * conclave-cluster/
+ *   cluster.json
+ *   keys/replica-0.secret … keys/agent-0.secret …
+ *   data/replica-0/       (lmdb, created by `conclave start`)
+ * ```
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  type ClusterConfig,
+  ConfigError,
+  type CryptoBackend,
+  fromHex,
+  nodeCrypto,
+  type ProtocolConfig,
+  toHex,
+  validateCluster,
+} from '@conclave/core';
+import type { Directory } from '@conclave/transport';
+import { CliError } from './errors.ts';
+
+export const CLUSTER_FILE = 'cluster.json';
+export const DEFAULT_CLUSTER_DIR = 'conclave-cluster';
+export const DEFAULT_BASE_PORT = 7400;
+/** Milliseconds per protocol tick: the only place ticks meet wall-clock time. */
+export const DEFAULT_TICK_MS = 10;
+
+export interface ReplicaEntry {
+  readonly id: number;
+  readonly publicKey: string;
+  readonly host: string;
+  /** Replica-to-replica and agent connections (WebSocket). */
+  readonly port: number;
+  /** GET /metrics, /health and /status, on 127.0.0.1 only. */
+  readonly httpPort: number;
+}
+
+export interface ClusterFile {
+  readonly version: 1;
+  readonly tickMs: number;
+  readonly protocol: Partial<ProtocolConfig>;
+  readonly replicas: readonly ReplicaEntry[];
+  readonly agents: readonly { readonly id: string; readonly publicKey: string }[];
+}
+
+export interface InitOptions {
+  readonly dir?: string;
+  readonly replicas?: number;
+  readonly agents?: number;
+  readonly basePort?: number;
+  readonly host?: string;
+  readonly tickMs?: number;
+  readonly protocol?: Partial<ProtocolConfig>;
+}
+
+export const agentName = (index: number): string => `agent-${index}`;
+export const replicaKeyName = (id: number): string => `replica-${id}`;
+
+/** Creates a cluster directory: config and owner-only secret key files. Refuses to overwrite one. */
+export function initCluster(
+  options: InitOptions = {},
+  crypto: CryptoBackend = nodeCrypto(),
+): { dir: string; cluster: ClusterFile } {
+  const dir = resolve(options.dir ?? DEFAULT_CLUSTER_DIR);
+  const replicas = options.replicas ?? 4;
+  const agents = options.agents ?? 4;
+  const basePort = options.basePort ?? DEFAULT_BASE_PORT;
+  const host = options.host ?? '127.0.0.1';
+  if (!Number.isInteger(replicas) || replicas < 4 || (replicas - 1) % 3 !== 0) {
+    throw new CliError('BAD_ARGUMENT', `--replicas must be 3f+1 with f >= 1 (4, 7, 10, …), got ${replicas}`);
+  }
+  if (!Number.isInteger(agents) || agents < 0)
+    throw new CliError('BAD_ARGUMENT', `--agents must be 0 or more, got ${agents}`);
+  if (!Number.isInteger(basePort) || basePort < 1024 || basePort + 2 * replicas > 65535) {
+    throw new CliError(
+      'BAD_ARGUMENT',
+      `--base-port must leave room for ${2 * replicas} ports between 1024 and 65535`,
+    );
+  }
+  if (existsSync(join(dir, CLUSTER_FILE))) {
+    throw new CliError(
+      'ALREADY_EXISTS',
+      `${join(dir, CLUSTER_FILE)} exists; choose another --dir or remove it`,
+    );
+  }
+  mkdirSync(join(dir, 'keys'), { recursive: true, mode: 0o700 });
+  const writeKey = (name: string): string => {
+    const pair = crypto.keyPairFromSeed(new Uint8Array(randomBytes(32)));
+    const path = join(dir, 'keys', `${name}.secret`);
+    writeFileSync(path, `${toHex(pair.secretKey)}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return toHex(pair.publicKey);
+  };
+  const cluster: ClusterFile = {
+    version: 1,
+    tickMs: options.tickMs ?? DEFAULT_TICK_MS,
+    protocol: options.protocol ?? {},
+    replicas: Array.from({ length: replicas }, (_, id) => ({
+      id,
+      publicKey: writeKey(replicaKeyName(id)),
+      host,
+      port: basePort + id,
+      httpPort: basePort + replicas + id,
+    })),
+    agents: Array.from({ length: agents }, (_, index) => ({
+      id: agentName(index),
+      publicKey: writeKey(agentName(index)),
+    })),
+  };
+  writeFileSync(join(dir, CLUSTER_FILE), `${JSON.stringify(cluster, null, 2)}\n`);
+  return { dir, cluster };
+}
+
+export function loadClusterFile(dir: string): ClusterFile {
+  const path = join(resolve(dir), CLUSTER_FILE);
+  if (!existsSync(path)) {
+    throw new CliError(
+      'CONFIG_MISSING',
+      `no cluster config at ${path}; create one with: pnpm conclave init --dir ${dir}`,
+    );
+  }
+  let parsed: ClusterFile;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
+  } catch (error) {
+    throw new CliError('CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (parsed.version !== 1 || !Array.isArray(parsed.replicas) || !Array.isArray(parsed.agents)) {
+    throw new CliError('CONFIG_INVALID', `${path} is not a version 1 cluster config`);
+  }
+  try {
+    validateCluster(clusterConfigOf(parsed));
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof TypeError)
+      throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
+    throw error;
+  }
+  return parsed;
+}
+
+export function clusterConfigOf(file: ClusterFile): ClusterConfig {
+  return {
+    replicas: file.replicas.map((r) => ({ id: r.id, publicKey: fromHex(r.publicKey) })),
+    agents: file.agents.map((a) => ({ id: a.id, publicKey: fromHex(a.publicKey) })),
+  };
+}
+
+export function directoryOf(file: ClusterFile): Directory {
+  return {
+    replicas: file.replicas.map((r) => ({
+      id: r.id,
+      publicKey: fromHex(r.publicKey),
+      host: r.host,
+      port: r.port,
+    })),
+    agents: file.agents.map((a) => ({ id: a.id, publicKey: fromHex(a.publicKey) })),
+  };
+}
+
+/**
+ * Reads a secret key file and checks it belongs to `expectedPublicKey`: a wrong or corrupt key
+ * file is caught here, with its path, not later as signatures nobody accepts.
+ */
+export function loadSecretKey(
+  dir: string,
+  name: string,
+  expectedPublicKey: string,
+  crypto: CryptoBackend = nodeCrypto(),
+): Uint8Array {
+  const path = join(resolve(dir), 'keys', `${name}.secret`);
+  if (!existsSync(path)) throw new CliError('KEY_MISSING', `no key file at ${path}`);
+  const mode = statSync(path).mode & 0o077;
+  if (mode !== 0 && process.platform !== 'win32') {
+    throw new CliError(
+      'KEY_PERMISSIONS',
+      `${path} is readable by others (mode ${(statSync(path).mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
+    );
+  }
+  let secretKey: Uint8Array;
+  try {
+    secretKey = fromHex(readFileSync(path, 'utf8').trim());
+  } catch {
+    throw new CliError('KEY_INVALID', `${path} does not hold a hex secret key`);
+  }
+  if (secretKey.byteLength !== 64)
+    throw new CliError(
+      'KEY_INVALID',
+      `${path} must hold a 64-byte Ed25519 secret key, found ${secretKey.byteLength} bytes`,
+    );
+  const derived = crypto.keyPairFromSeed(secretKey.subarray(0, 32));
+  if (toHex(derived.publicKey) !== expectedPublicKey || toHex(derived.secretKey) !== toHex(secretKey)) {
+    throw new CliError(
+      'KEY_MISMATCH',
+      `${path} is not the key of ${name} in ${CLUSTER_FILE} (its public key differs)`,
+    );
+  }
+  return secretKey;
+}

@@ -1,0 +1,436 @@
+/**
+ * The replica daemon: wires the pure `Replica` to the network (transport), the disk (lmdb),
+ * the clock (ticks) and the operator (pino logs, Prometheus metrics, health and status).
+ *
+ * The step loop is serial. Each round steps every input that is waiting (up to a bound), writes
+ * all of their persist records in one transaction (group commit), and only after that
+ * transaction is durable hands their messages to the transport: persist before send, always.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  type CryptoBackend,
+  InvariantError,
+  KvStateMachine,
+  nodeCrypto,
+  type Outbound,
+  type PersistRecord,
+  Replica,
+  type ReplicaInput,
+  toHex,
+} from '@conclave/core';
+import {
+  agentPeer,
+  replicaPeer,
+  type Transport,
+  TransportError,
+  webSocketTransport,
+} from '@conclave/transport';
+import pino, { type Logger } from 'pino';
+import {
+  type ClusterFile,
+  clusterConfigOf,
+  directoryOf,
+  loadClusterFile,
+  loadSecretKey,
+  replicaKeyName,
+} from './cluster-file.ts';
+import { CliError } from './errors.ts';
+import { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
+import { openReplicaStore, type ReplicaStore, type SyncMode } from './store.ts';
+
+/** Inputs waiting for the step loop at most; beyond it frames are dropped and counted (the protocol retries). */
+export const INBOX_FRAMES_MAX = 50_000;
+/** Inputs stepped in one round (one durable transaction) at most. */
+export const ROUND_INPUTS_MAX = 1_024;
+/** Sequences whose first-seen time is remembered for the commit latency histogram. */
+const LATENCY_TRACKED_MAX = 4_096;
+
+export interface DaemonOptions {
+  readonly dir: string;
+  readonly replica: number;
+  readonly sync?: SyncMode;
+  /** pino logger; by default JSON lines on stdout at `logLevel`. */
+  readonly logger?: Logger;
+  readonly logLevel?: string;
+  readonly crypto?: CryptoBackend;
+}
+
+export interface DaemonStatus {
+  readonly id: number;
+  readonly view: number;
+  readonly changingView: boolean;
+  readonly primary: number;
+  readonly executedSequence: number;
+  readonly stableCheckpoint: number;
+  /** Digest of the application state at `executedSequence` (hex). */
+  readonly stateDigest: string;
+  readonly agreedTime: number;
+  readonly connections: number;
+  readonly rssBytes: number;
+}
+
+export class ReplicaDaemon {
+  readonly id: number;
+  readonly metrics: ReplicaMetrics;
+  readonly logger: Logger;
+  readonly #file: ClusterFile;
+  readonly #replica: Replica;
+  readonly #machine: KvStateMachine;
+  readonly #store: ReplicaStore;
+  readonly #transport: Transport;
+  readonly #http: Server;
+  readonly #tickMs: number;
+  #inbox: Uint8Array[] = [];
+  #inboxDropped = 0;
+  #ticksDue = 0;
+  #lastTickAt = performance.now();
+  #tickTimer: NodeJS.Timeout | undefined;
+  #running = false;
+  #round: Promise<void> | undefined;
+  #stopping = false;
+  #lastView = -1;
+  #firstSeenAt = new Map<number, number>();
+  #transportRejectedSeen: Record<string, number> = {};
+  #lastRoundAt = performance.now();
+
+  private constructor(parts: {
+    file: ClusterFile;
+    replica: Replica;
+    machine: KvStateMachine;
+    store: ReplicaStore;
+    transport: Transport;
+    logger: Logger;
+    id: number;
+  }) {
+    this.id = parts.id;
+    this.#file = parts.file;
+    this.#replica = parts.replica;
+    this.#machine = parts.machine;
+    this.#store = parts.store;
+    this.#transport = parts.transport;
+    this.logger = parts.logger;
+    this.#tickMs = parts.file.tickMs;
+    this.metrics = createReplicaMetrics(parts.id);
+    this.#http = createServer((request, response) => this.#serveHttp(request, response));
+  }
+
+  /** Loads config, keys and durable state, then listens and joins the cluster. Errors are CliErrors a person can act on. */
+  static async start(options: DaemonOptions): Promise<ReplicaDaemon> {
+    const dir = resolve(options.dir);
+    const crypto = options.crypto ?? nodeCrypto();
+    const file = loadClusterFile(dir);
+    const entry = file.replicas.find((r) => r.id === options.replica);
+    if (entry === undefined) {
+      throw new CliError(
+        'UNKNOWN_REPLICA',
+        `replica ${options.replica} is not in ${join(dir, 'cluster.json')} (ids 0..${file.replicas.length - 1})`,
+      );
+    }
+    const secretKey = loadSecretKey(dir, replicaKeyName(entry.id), entry.publicKey, crypto);
+    const logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { replica: entry.id } });
+    const store = openReplicaStore(join(dir, 'data', `replica-${entry.id}`), options.sync ?? 'full');
+    const restored = store.load();
+    const machine = new KvStateMachine(crypto.hash);
+    const replica = new Replica({
+      id: entry.id,
+      cluster: clusterConfigOf(file),
+      protocol: file.protocol,
+      crypto,
+      secretKey,
+      stateMachine: machine,
+      clockStart: Math.floor(Date.now() / file.tickMs),
+      restored,
+    });
+    const transport = webSocketTransport({
+      identity: { peer: replicaPeer(entry.id), secretKey },
+      directory: directoryOf(file),
+      crypto,
+    });
+    const daemon = new ReplicaDaemon({ file, replica, machine, store, transport, logger, id: entry.id });
+    try {
+      await daemon.#listen(entry.httpPort);
+      await transport.start();
+    } catch (error) {
+      await daemon.#closeQuietly();
+      if (error instanceof TransportError && error.code === 'ADDRESS_IN_USE') {
+        throw new CliError(
+          'PORT_IN_USE',
+          `port ${entry.port} (replica ${entry.id} transport) is in use: is this replica already running?`,
+        );
+      }
+      throw error;
+    }
+    daemon.#begin(options.sync ?? 'full', restored.log.length);
+    return daemon;
+  }
+
+  async #listen(httpPort: number): Promise<void> {
+    await new Promise<void>((resolveListen, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new CliError(
+                'PORT_IN_USE',
+                `port ${httpPort} (replica ${this.id} metrics) is in use: is this replica already running?`,
+              )
+            : error,
+        );
+      };
+      this.#http.once('error', onError);
+      this.#http.listen(httpPort, '127.0.0.1', () => {
+        this.#http.off('error', onError);
+        resolveListen();
+      });
+    });
+  }
+
+  #begin(sync: SyncMode, restoredRecords: number): void {
+    this.#running = true;
+    this.#transport.onFrame((_from, frame) => this.#enqueue(frame));
+    this.#tickTimer = setInterval(() => this.#onTimer(), this.#tickMs);
+    const status = this.#replica.status();
+    this.#lastView = status.view;
+    this.logger.info(
+      {
+        event: 'started',
+        port: this.#file.replicas[this.id]?.port,
+        httpPort: this.#file.replicas[this.id]?.httpPort,
+        sync,
+        view: status.view,
+        executedSequence: status.lastExecuted,
+        stableCheckpoint: status.stableCheckpoint,
+        restoredLogRecords: restoredRecords,
+      },
+      'replica started',
+    );
+  }
+
+  #enqueue(frame: Uint8Array): void {
+    if (!this.#running) return;
+    if (this.#inbox.length >= INBOX_FRAMES_MAX) {
+      this.#inboxDropped++;
+      this.metrics.rejected.inc({ reason: 'INBOX_FULL' });
+      return;
+    }
+    this.#inbox.push(frame);
+    this.#schedule();
+  }
+
+  #onTimer(): void {
+    const now = performance.now();
+    const ticks = Math.floor((now - this.#lastTickAt) / this.#tickMs);
+    if (ticks <= 0) return;
+    this.#lastTickAt += ticks * this.#tickMs;
+    this.#ticksDue += ticks;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#round !== undefined || !this.#running) return;
+    this.#round = new Promise<void>((done) => setImmediate(() => done())).then(() => this.#runRound());
+  }
+
+  async #runRound(): Promise<void> {
+    const persist: PersistRecord[] = [];
+    const sends: Outbound[] = [];
+    const roundStart = performance.now();
+    try {
+      const step = (input: ReplicaInput) => {
+        const out = this.#replica.step(input);
+        for (const record of out.persist) {
+          persist.push(record);
+          if (
+            record.kind === 'log' &&
+            !this.#firstSeenAt.has(record.sequence) &&
+            this.#firstSeenAt.size < LATENCY_TRACKED_MAX
+          ) {
+            this.#firstSeenAt.set(record.sequence, roundStart);
+          }
+        }
+        for (const send of out.send) sends.push(send);
+        for (const rejection of out.rejected) {
+          this.metrics.rejected.inc({ reason: rejection.code });
+          this.logger.debug(
+            { event: 'rejected', reason: rejection.code, detail: rejection.detail },
+            'input rejected',
+          );
+        }
+        for (const batch of out.executed) {
+          this.metrics.batchSize.observe(batch.requests.length);
+          this.metrics.requestsExecuted.inc(batch.requests.length);
+          this.metrics.committedSequence.set(batch.sequence);
+          const seenAt = this.#firstSeenAt.get(batch.sequence);
+          if (seenAt !== undefined) this.metrics.commitLatency.observe((performance.now() - seenAt) / 1000);
+        }
+        for (const transfer of out.stateTransfers) {
+          this.metrics.stateTransfers.inc();
+          this.logger.info(
+            { event: 'state-transfer', sequence: transfer.sequence },
+            'caught up by state transfer',
+          );
+        }
+      };
+      if (this.#ticksDue > 0) {
+        const ticks = this.#ticksDue;
+        this.#ticksDue = 0;
+        step({ kind: 'tick', ticks });
+      }
+      const frames = this.#inbox.splice(0, ROUND_INPUTS_MAX);
+      for (const frame of frames) step({ kind: 'message', frame });
+      if (persist.length > 0) {
+        const writeStart = performance.now();
+        await this.#store.commit(persist);
+        this.metrics.durableWrite.observe((performance.now() - writeStart) / 1000);
+      }
+      for (const send of sends) this.#route(send);
+      this.#afterRound();
+    } catch (error) {
+      this.#fail(error);
+      return;
+    } finally {
+      this.#round = undefined;
+      this.#lastRoundAt = performance.now();
+    }
+    if (this.#inbox.length > 0 || this.#ticksDue > 0) this.#schedule();
+  }
+
+  #route(send: Outbound): void {
+    const to = send.to;
+    if (to.kind === 'replicas') {
+      for (const replica of this.#file.replicas)
+        if (replica.id !== this.id) this.#transport.send(replicaPeer(replica.id), send.frame);
+    } else if (to.kind === 'replica') {
+      this.#transport.send(replicaPeer(to.id), send.frame);
+    } else {
+      this.#transport.send(agentPeer(to.id), send.frame);
+    }
+  }
+
+  #afterRound(): void {
+    const status = this.#replica.status();
+    for (const sequence of this.#firstSeenAt.keys())
+      if (sequence <= status.lastExecuted) this.#firstSeenAt.delete(sequence);
+    if (status.view !== this.#lastView) {
+      this.metrics.viewChanges.inc(Math.max(0, status.view - this.#lastView));
+      this.logger.info(
+        { event: 'view', view: status.view, primary: status.primary, changing: status.changingView },
+        'view changed',
+      );
+      this.#lastView = status.view;
+    }
+    this.#refreshGauges();
+  }
+
+  #refreshGauges(): void {
+    const status = this.#replica.status();
+    this.metrics.view.set(status.view);
+    this.metrics.changingView.set(status.changingView ? 1 : 0);
+    this.metrics.executedSequence.set(status.lastExecuted);
+    this.metrics.stableCheckpoint.set(status.stableCheckpoint);
+    this.metrics.queueDepth.set({ queue: 'inbox' }, this.#inbox.length);
+    this.metrics.queueDepth.set({ queue: 'pending_requests' }, status.pendingRequests);
+    this.metrics.queueDepth.set({ queue: 'log' }, status.logSize);
+    const transport = this.#transport.stats();
+    let sendQueued = 0;
+    for (const queue of Object.values(transport.queues)) sendQueued += queue.framesQueued;
+    this.metrics.queueDepth.set({ queue: 'send' }, sendQueued);
+    this.metrics.connections.set(transport.connections);
+    for (const [reason, count] of Object.entries(transport.rejected)) {
+      const delta = count - (this.#transportRejectedSeen[reason] ?? 0);
+      if (delta > 0) this.metrics.transportRejected.inc({ reason }, delta);
+      this.#transportRejectedSeen[reason] = count;
+    }
+  }
+
+  /** A broken invariant, or a disk that refuses writes: stop at once, durable state intact; a restart recovers. */
+  #fail(error: unknown): void {
+    const invariant = error instanceof InvariantError;
+    this.logger.fatal(
+      { event: 'fatal', invariant, err: error },
+      invariant ? 'replica invariant broken' : 'replica failed',
+    );
+    this.#running = false;
+    process.exitCode = 1;
+    void this.stop().finally(() => process.exit(1));
+  }
+
+  status(): DaemonStatus {
+    const status = this.#replica.status();
+    return {
+      id: this.id,
+      view: status.view,
+      changingView: status.changingView,
+      primary: status.primary,
+      executedSequence: status.lastExecuted,
+      stableCheckpoint: status.stableCheckpoint,
+      stateDigest: toHex(this.#machine.digest()),
+      agreedTime: status.agreedTime,
+      connections: this.#transport.stats().connections,
+      rssBytes: process.memoryUsage().rss,
+    };
+  }
+
+  #serveHttp(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET') {
+      response.writeHead(405).end();
+      return;
+    }
+    if (path === '/metrics') {
+      this.#refreshGauges();
+      this.metrics.registry
+        .metrics()
+        .then((text) =>
+          response.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text),
+        )
+        .catch(() => response.writeHead(500).end());
+      return;
+    }
+    if (path === '/health') {
+      const stalledMs = performance.now() - this.#lastRoundAt;
+      const healthy = this.#running && (this.#round === undefined || stalledMs < 10_000);
+      response
+        .writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: healthy ? 'ok' : 'stalled', replica: this.id }));
+      return;
+    }
+    if (path === '/status') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.status()));
+      return;
+    }
+    response.writeHead(404).end();
+  }
+
+  /** Stops taking input, finishes the round in progress (so what was stepped is durable), and closes. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#running = false;
+    if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
+    await this.#round?.catch(() => undefined);
+    await this.#closeQuietly();
+    this.logger.info(
+      { event: 'stopped', executedSequence: this.#replica.status().lastExecuted },
+      'replica stopped',
+    );
+  }
+
+  async #closeQuietly(): Promise<void> {
+    await Promise.allSettled([
+      this.#transport.close(),
+      new Promise<void>((done) => {
+        if (!this.#http.listening) return done();
+        this.#http.close(() => done());
+        this.#http.closeAllConnections();
+      }),
+    ]);
+    await this.#store.close().catch(() => undefined);
+  }
+
+  /** Frames dropped because the inbox was full. */
+  get inboxDropped(): number {
+    return this.#inboxDropped;
+  }
+}

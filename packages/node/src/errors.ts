@@ -1,0 +1,28 @@
+/**
+ * Errors a person can act on. The CLI prints `error: <message>` and exits non-zero, with no
+ * stack trace; programs read the stable `code`.
+ */
+export type CliErrorCode =
+  | 'BAD_ARGUMENT'
+  | 'ALREADY_EXISTS'
+  | 'CONFIG_MISSING'
+  | 'CONFIG_INVALID'
+  | 'KEY_MISSING'
+  | 'KEY_INVALID'
+  | 'KEY_PERMISSIONS'
+  | 'KEY_MISMATCH'
+  | 'PORT_IN_USE'
+  | 'UNKNOWN_REPLICA'
+  | 'UNKNOWN_AGENT'
+  | 'TIMEOUT'
+  | 'NO_QUORUM'
+  | 'REJECTED';
+
+export class CliError extends Error {
+  readonly code: CliErrorCode;
+  constructor(code: CliErrorCode, message: string) {
+    super(message);
+    this.name = 'CliError';
+    this.code = code;
+  }
+}

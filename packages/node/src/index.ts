@@ -1,0 +1,45 @@
+/**
+ * @conclave/node: the replica daemon and what operates it.
+ */
+export {
+  AgentClient,
+  CONSISTENCIES,
+  type Consistency,
+  type QueryOutcome,
+  type RequestOutcome,
+} from './agent-client.ts';
+export {
+  type ClusterFile,
+  clusterConfigOf,
+  DEFAULT_BASE_PORT,
+  DEFAULT_CLUSTER_DIR,
+  DEFAULT_TICK_MS,
+  directoryOf,
+  type InitOptions,
+  initCluster,
+  loadClusterFile,
+  loadSecretKey,
+  type ReplicaEntry,
+} from './cluster-file.ts';
+export {
+  type DaemonOptions,
+  type DaemonStatus,
+  INBOX_FRAMES_MAX,
+  ReplicaDaemon,
+  ROUND_INPUTS_MAX,
+} from './daemon.ts';
+export { CliError, type CliErrorCode } from './errors.ts';
+export {
+  freePorts,
+  makeCluster,
+  metricsOf,
+  metricValue,
+  ROOT,
+  type RunningReplica,
+  startReplica,
+  statusOf,
+  stopReplica,
+  waitFor,
+} from './local-cluster.ts';
+export { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
+export { openReplicaStore, type ReplicaStore, SYNC_MODES, type SyncMode } from './store.ts';

@@ -1,0 +1,157 @@
+/**
+ * A local cluster of real replica processes on 127.0.0.1: a cluster directory on free ports,
+ * daemons as child processes, status and metrics over HTTP, and bounded polling. Used by the
+ * end-to-end tests, the measurements, and anything else that needs real daemons.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type ClusterFile, initCluster } from './cluster-file.ts';
+import type { DaemonStatus } from './daemon.ts';
+
+/** The repository root, from which the CLI runs (tsx resolves the workspace there). */
+export const ROOT = resolve(import.meta.dirname, '../../..');
+const CLI = join(ROOT, 'packages/node/src/cli.ts');
+
+/** Ports the OS says are free now (bound and released at once). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<import('node:net').Server>((done, fail) => {
+          const server = createServer();
+          server.once('error', fail);
+          server.listen(0, '127.0.0.1', () => done(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+  return ports;
+}
+
+/** A fresh cluster directory whose replicas use free ports. */
+export async function makeCluster(
+  replicas = 4,
+  agents = 4,
+  protocol: Record<string, number> = {},
+): Promise<{ dir: string; file: ClusterFile }> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'conclave-e2e-')), 'cluster');
+  initCluster({ dir, replicas, agents, protocol });
+  const path = join(dir, 'cluster.json');
+  const file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
+  const ports = await freePorts(2 * replicas);
+  const patched: ClusterFile = {
+    ...file,
+    replicas: file.replicas.map((r, i) => ({
+      ...r,
+      port: ports[i] as number,
+      httpPort: ports[replicas + i] as number,
+    })),
+  };
+  writeFileSync(path, JSON.stringify(patched, null, 2));
+  return { dir, file: patched };
+}
+
+export interface RunningReplica {
+  readonly id: number;
+  readonly process: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output: string;
+}
+
+export function startReplica(dir: string, id: number, extra: string[] = []): RunningReplica {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'start', '--dir', dir, '--replica', String(id), ...extra],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const running: RunningReplica = {
+    id,
+    process: child,
+    output: '',
+    exited: new Promise((done) => child.once('exit', (code) => done(code))),
+  };
+  const keep = (chunk: Buffer) => {
+    running.output = (running.output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return running;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((done) => setTimeout(done, everyMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+  );
+}
+
+export async function statusOf(file: ClusterFile, id: number): Promise<DaemonStatus | undefined> {
+  const replica = file.replicas[id];
+  if (replica === undefined) return undefined;
+  try {
+    const response = await fetch(`http://127.0.0.1:${replica.httpPort}/status`, {
+      signal: AbortSignal.timeout(1_000),
+    });
+    return response.ok ? ((await response.json()) as DaemonStatus) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function metricsOf(file: ClusterFile, id: number): Promise<string> {
+  const replica = file.replicas[id] as ClusterFile['replicas'][number];
+  const response = await fetch(`http://127.0.0.1:${replica.httpPort}/metrics`, {
+    signal: AbortSignal.timeout(2_000),
+  });
+  return response.text();
+}
+
+/** Sums a Prometheus metric's samples whose labels contain `labelFilter` (e.g. `reason="MALFORMED"`). */
+export function metricValue(text: string, name: string, labelFilter = ''): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || line.startsWith('#')) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    if (labelFilter !== '' && !rest.includes(labelFilter)) continue;
+    total += Number(line.trim().split(/\s+/).at(-1));
+  }
+  return total;
+}
+
+export async function stopReplica(
+  replica: RunningReplica,
+  signal: NodeJS.Signals = 'SIGTERM',
+  timeoutMs = 10_000,
+): Promise<number | null> {
+  if (replica.process.exitCode !== null || replica.process.signalCode !== null)
+    return replica.process.exitCode;
+  replica.process.kill(signal);
+  const timer = setTimeout(() => replica.process.kill('SIGKILL'), timeoutMs);
+  const code = await replica.exited;
+  clearTimeout(timer);
+  return code;
+}

@@ -1,0 +1,110 @@
+/**
+ * Prometheus metrics of one replica. Names follow Prometheus conventions (`_total` for
+ * counters, base units: seconds and bytes); the vocabulary is the protocol's.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface ReplicaMetrics {
+  readonly registry: Registry;
+  readonly view: Gauge;
+  readonly viewChanges: Counter;
+  readonly changingView: Gauge;
+  readonly committedSequence: Gauge;
+  readonly executedSequence: Gauge;
+  readonly stableCheckpoint: Gauge;
+  readonly requestsExecuted: Counter;
+  readonly batchSize: Histogram;
+  readonly queueDepth: Gauge<'queue'>;
+  readonly rejected: Counter<'reason'>;
+  readonly transportRejected: Counter<'reason'>;
+  readonly commitLatency: Histogram;
+  readonly durableWrite: Histogram;
+  readonly stateTransfers: Counter;
+  readonly connections: Gauge;
+}
+
+export function createReplicaMetrics(replica: number): ReplicaMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ replica: String(replica) });
+  const r = [registry];
+  return {
+    registry,
+    view: new Gauge({ name: 'conclave_view', help: 'Current view', registers: r }),
+    viewChanges: new Counter({
+      name: 'conclave_view_changes_total',
+      help: 'View changes this replica started or joined',
+      registers: r,
+    }),
+    changingView: new Gauge({
+      name: 'conclave_changing_view',
+      help: '1 while a view change is in progress',
+      registers: r,
+    }),
+    committedSequence: new Gauge({
+      name: 'conclave_committed_sequence',
+      help: 'Highest sequence committed and executed here',
+      registers: r,
+    }),
+    executedSequence: new Gauge({
+      name: 'conclave_executed_sequence',
+      help: 'Last executed sequence',
+      registers: r,
+    }),
+    stableCheckpoint: new Gauge({
+      name: 'conclave_stable_checkpoint',
+      help: 'Sequence of the last stable checkpoint',
+      registers: r,
+    }),
+    requestsExecuted: new Counter({
+      name: 'conclave_requests_executed_total',
+      help: 'Agent requests executed',
+      registers: r,
+    }),
+    batchSize: new Histogram({
+      name: 'conclave_batch_size',
+      help: 'Requests per executed batch',
+      buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128],
+      registers: r,
+    }),
+    queueDepth: new Gauge({
+      name: 'conclave_queue_depth',
+      help: 'Items waiting, by queue',
+      labelNames: ['queue'],
+      registers: r,
+    }),
+    rejected: new Counter({
+      name: 'conclave_rejected_total',
+      help: 'Protocol inputs rejected, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    transportRejected: new Counter({
+      name: 'conclave_transport_rejected_total',
+      help: 'Connections and frames refused by the transport, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    commitLatency: new Histogram({
+      name: 'conclave_commit_latency_seconds',
+      help: 'From the first protocol message of a sequence to its execution',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers: r,
+    }),
+    durableWrite: new Histogram({
+      name: 'conclave_durable_write_seconds',
+      help: 'Time of one durable store transaction',
+      buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+      registers: r,
+    }),
+    stateTransfers: new Counter({
+      name: 'conclave_state_transfers_total',
+      help: 'State transfers completed',
+      registers: r,
+    }),
+    connections: new Gauge({
+      name: 'conclave_connections',
+      help: 'Authenticated transport connections',
+      registers: r,
+    }),
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Durable replica state in lmdb: the view, the log above the stable checkpoint (own and
+ * accepted messages, in the order they were persisted), and the stable checkpoint with its
+ * certificate and snapshot. Its meaning is `applyPersistRecords` from @conclave/core; one
+ * `commit` is one lmdb transaction.
+ *
+ * Sync modes:
+ * - `full` (default): every commit is fsynced before it resolves; survives power loss.
+ * - `buffered`: commits are left in the OS page cache (lmdb `noSync`); survives a crash of the
+ *   process, not of the machine. Faster; a replica that loses its last writes to a power cut may
+ *   forget votes it sent, which the protocol counts as a Byzantine fault.
+ */
+import {
+  type Checkpoint,
+  DEFAULT_DECODE_LIMITS,
+  type DurableState,
+  decodeFrame,
+  encodeFrame,
+  nodeCrypto,
+  type PersistRecord,
+  type Signed,
+} from '@conclave/core';
+import { type Database, open, type RootDatabase } from 'lmdb';
+
+export type SyncMode = 'full' | 'buffered';
+export const SYNC_MODES: readonly SyncMode[] = ['full', 'buffered'];
+
+export interface ReplicaStore {
+  load(): DurableState;
+  /** Writes the records in one transaction; resolves once durable as the sync mode promises. */
+  commit(records: readonly PersistRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface StoredView {
+  readonly view: number;
+  readonly changing: boolean;
+}
+interface StoredCheckpoint {
+  readonly sequence: number;
+  readonly stateDigest: Uint8Array;
+  /** The certificate's checkpoints, each as its frame bytes. */
+  readonly proof: Uint8Array[];
+  readonly snapshot: Uint8Array;
+}
+interface StoredLogRecord {
+  readonly sequence: number;
+  readonly frame: Uint8Array;
+}
+
+const hash = nodeCrypto().hash;
+
+export function openReplicaStore(path: string, sync: SyncMode = 'full'): ReplicaStore {
+  const root: RootDatabase = open({ path, noSync: sync === 'buffered', compression: false });
+  const meta: Database<StoredView | StoredCheckpoint, string> = root.openDB({ name: 'meta' });
+  const log: Database<StoredLogRecord, number> = root.openDB({ name: 'log' });
+  let nextKey = 0;
+  for (const key of log.getKeys({ reverse: true, limit: 1 })) nextKey = (key as number) + 1;
+
+  return {
+    load(): DurableState {
+      const view = (meta.get('view') as StoredView | undefined) ?? { view: 0, changing: false };
+      const stored = meta.get('checkpoint') as StoredCheckpoint | undefined;
+      const checkpoint =
+        stored === undefined
+          ? undefined
+          : {
+              sequence: stored.sequence,
+              stateDigest: new Uint8Array(stored.stateDigest),
+              proof: stored.proof.map(decodeCheckpoint),
+              snapshot: new Uint8Array(stored.snapshot),
+            };
+      const records = [...log.getRange({})].map(({ value }) => ({
+        sequence: value.sequence,
+        frame: new Uint8Array(value.frame),
+      }));
+      return { view: view.view, changingView: view.changing, checkpoint, log: records };
+    },
+
+    async commit(records: readonly PersistRecord[]): Promise<void> {
+      if (records.length === 0) return;
+      await root.transaction(() => {
+        for (const record of records) {
+          switch (record.kind) {
+            case 'view':
+              meta.put('view', { view: record.view, changing: record.changing });
+              break;
+            case 'log': {
+              const checkpoint = meta.get('checkpoint') as StoredCheckpoint | undefined;
+              if (checkpoint !== undefined && record.sequence < checkpoint.sequence) break;
+              log.put(nextKey++, { sequence: record.sequence, frame: record.frame });
+              break;
+            }
+            case 'checkpoint': {
+              meta.put('checkpoint', {
+                sequence: record.sequence,
+                stateDigest: record.stateDigest,
+                proof: record.proof.map((c) => encodeFrame(c)),
+                snapshot: record.snapshot,
+              });
+              for (const { key, value } of log.getRange({})) {
+                if (value.sequence < record.sequence) log.remove(key);
+              }
+              break;
+            }
+          }
+        }
+      });
+    },
+
+    async close(): Promise<void> {
+      await root.close();
+    },
+  };
+}
+
+function decodeCheckpoint(frame: Uint8Array): Signed<Checkpoint> {
+  const decoded = decodeFrame(new Uint8Array(frame), DEFAULT_DECODE_LIMITS, hash);
+  if (!decoded.ok || decoded.value.body.type !== 6) {
+    throw new Error('replica store is corrupt: a stored checkpoint certificate does not decode');
+  }
+  return decoded.value as Signed<Checkpoint>;
+}

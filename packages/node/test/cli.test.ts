@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../src/local-cluster.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'conclave-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function conclave(...args: string[]) {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'packages/node/src/cli.ts'), ...args],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** One line on stderr, starting with "error:", no stack trace. */
+function expectOneLineError(result: ReturnType<typeof conclave>, pattern: RegExp): void {
+  const lines = result.stderr.trim().split('\n');
+  expect(lines[0], result.stderr).toMatch(/^error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('conclave CLI', () => {
+  const dir = join(work, 'cluster');
+
+  it('init writes a config and owner-only keys, and refuses to overwrite them', () => {
+    const first = conclave('init', '--dir', dir, '--base-port', '23400');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/created a 4-replica, 4-agent cluster/);
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8'));
+    expect(config.replicas).toHaveLength(4);
+    expect(config.agents).toHaveLength(4);
+    expect(config.replicas[0].port).toBe(23400);
+    const again = conclave('init', '--dir', dir);
+    expect(again.status).toBe(1);
+    expectOneLineError(again, /exists/);
+  });
+
+  it('rejects a cluster size that is not 3f+1', () => {
+    const result = conclave('init', '--dir', join(work, 'five'), '--replicas', '5');
+    expect(result.status).toBe(1);
+    expectOneLineError(result, /3f\+1/);
+  });
+
+  it('says how to create a missing config', () => {
+    const result = conclave('status', '--dir', join(work, 'nowhere'));
+    expect(result.status).toBe(1);
+    expectOneLineError(result, /no cluster config at .*conclave init/);
+  });
+
+  it('refuses a key file that belongs to someone else', () => {
+    const wrong = join(work, 'wrong-key');
+    conclave('init', '--dir', wrong, '--base-port', '23500');
+    copyFileSync(join(wrong, 'keys', 'replica-1.secret'), join(wrong, 'keys', 'replica-0.secret'));
+    chmodSync(join(wrong, 'keys', 'replica-0.secret'), 0o600);
+    const result = conclave('start', '--dir', wrong, '--replica', '0');
+    expect(result.status).toBe(1);
+    expectOneLineError(result, /replica-0\.secret is not the key of replica-0/);
+  });
+
+  it('refuses a key file others can read', () => {
+    const open = join(work, 'open-key');
+    conclave('init', '--dir', open, '--base-port', '23600');
+    chmodSync(join(open, 'keys', 'replica-0.secret'), 0o644);
+    const result = conclave('start', '--dir', open, '--replica', '0');
+    expect(result.status).toBe(1);
+    expectOneLineError(result, /readable by others.*chmod 600/);
+  });
+
+  it('names the port that is in use', async () => {
+    const busy = join(work, 'busy');
+    conclave('init', '--dir', busy, '--base-port', '23700');
+    const blocker: Server = createServer();
+    await new Promise<void>((done) => blocker.listen(23700, '127.0.0.1', done));
+    try {
+      const result = conclave('start', '--dir', busy, '--replica', '0');
+      expect(result.status).toBe(1);
+      expectOneLineError(result, /port 23700 .* in use/);
+    } finally {
+      await new Promise((done) => blocker.close(done));
+    }
+  });
+
+  it('explains bad usage with exit status 2', () => {
+    for (const args of [
+      ['frobnicate'],
+      ['kv', 'frob', '--dir', dir, '--agent', '0'],
+      ['start', '--dir', dir],
+      ['status', '--bogus'],
+    ]) {
+      const result = conclave(...args);
+      expect(result.status, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/^error: /);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+    const help = conclave('help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/conclave start +--dir DIR --replica I/);
+  });
+
+  it('reports unreachable replicas in status --json', () => {
+    const result = conclave('status', '--dir', dir, '--json');
+    expect(result.status).toBe(1); // none reachable
+    const parsed = JSON.parse(result.stdout.trim());
+    expect(parsed.replicas).toEqual([0, 1, 2, 3].map((id) => ({ id, reachable: false })));
+  });
+});

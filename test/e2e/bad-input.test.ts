@@ -1,0 +1,161 @@
+/**
+ * A live daemon under bad input: bytes that are not msgpack and well-formed frames with bad
+ * signatures from an authenticated agent, unauthenticated garbage, oversized messages, and a
+ * flood of connections that never authenticate. Each is rejected and counted in /metrics, the
+ * daemon keeps serving writes, and its memory stays bounded.
+ */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  createRequest,
+  decodeKvResult,
+  encodeCanonical,
+  encodeKvOperation,
+  nodeCrypto,
+} from '@conclave/core';
+import { AgentClient, directoryOf, loadSecretKey } from '@conclave/node';
+import { agentPeer, replicaPeer, webSocketTransport } from '@conclave/transport';
+import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  makeCluster,
+  metricsOf,
+  metricValue,
+  type RunningReplica,
+  startReplica,
+  statusOf,
+  stopReplica,
+  waitFor,
+} from './support.ts';
+
+const running: RunningReplica[] = [];
+let clusterDir = '';
+
+afterAll(async () => {
+  await Promise.all(running.map((r) => stopReplica(r, 'SIGKILL')));
+  if (clusterDir !== '') rmSync(dirname(clusterDir), { recursive: true, force: true });
+});
+
+describe('a live daemon under bad input', () => {
+  it('rejects and counts every kind, keeps serving, and stays within its memory', async () => {
+    const { dir, file } = await makeCluster(4, 3);
+    clusterDir = dir;
+    for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
+    await waitFor(
+      'all replicas up',
+      async () =>
+        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(file, id)))).every(Boolean) ? true : undefined,
+      30_000,
+    );
+    const target = 1; // a backup: bad input must not cost a view change either
+    const port = file.replicas[target]!.port;
+    const crypto = nodeCrypto();
+    const put = async (client: AgentClient, key: string, value: string) =>
+      decodeKvResult((await client.request(encodeKvOperation({ op: 'put', key, value }))).result);
+
+    const honest = await AgentClient.connect({ dir, agent: 'agent-0' });
+    expect(await put(honest, 'before', '1')).toMatchObject({ ok: true });
+    const rssBefore = (await statusOf(file, target))!.rssBytes;
+
+    // An authenticated (registered) agent that sends junk over its connection.
+    const mallory = file.agents[2]!;
+    const malloryKey = loadSecretKey(dir, mallory.id, mallory.publicKey);
+    const transport = webSocketTransport({
+      identity: { peer: agentPeer(mallory.id), secretKey: malloryKey },
+      directory: directoryOf(file),
+      crypto,
+    });
+    await transport.start();
+    await waitFor(
+      'mallory connected',
+      () => (transport.connected().includes(replicaPeer(target)) ? true : undefined),
+      10_000,
+    );
+    const junkFrames = 2_000;
+    for (let i = 0; i < junkFrames; i++) {
+      transport.send(replicaPeer(target), new Uint8Array([0xc1, i & 0xff, 0x00])); // 0xc1 is never valid msgpack
+    }
+    // Well-formed requests signed by mallory but claiming to be agent-1 (bad signature), and
+    // well-formed frames whose signature bytes are garbage.
+    const operation = encodeKvOperation({ op: 'put', key: 'stolen', value: 'x' });
+    for (let i = 0; i < 200; i++) {
+      const forged = createRequest(
+        { agent: file.agents[1]!.id, requestId: i + 1, operation },
+        crypto,
+        malloryKey,
+      );
+      transport.send(replicaPeer(target), forged.frame);
+      const own = createRequest({ agent: mallory.id, requestId: i + 1, operation }, crypto, malloryKey);
+      const garbled = encodeCanonical([own.request.bytes, new Uint8Array(64).fill(i & 0xff), []]);
+      transport.send(replicaPeer(target), garbled);
+    }
+    // Canonical-looking frames that are not canonical (a non-minimal integer).
+    transport.send(
+      replicaPeer(target),
+      new Uint8Array([0x93, 0xc4, 0x01, 0x01, 0xc4, 0x00, 0xdc, 0x00, 0x00]),
+    );
+
+    // Unauthenticated: garbage instead of a handshake, an oversized message, and a flood.
+    const raw = (payload?: Uint8Array | string) =>
+      new Promise<void>((done) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}`);
+        socket.on('open', () => {
+          if (payload !== undefined) socket.send(payload);
+        });
+        socket.on('error', () => done());
+        socket.on('close', () => done());
+        setTimeout(() => {
+          socket.terminate();
+          done();
+        }, 3_000);
+      });
+    await Promise.all([
+      raw(new Uint8Array([1, 2, 3, 4])),
+      raw('not binary'),
+      raw(new Uint8Array(17 * 1024 * 1024)),
+    ]);
+    const flood = Array.from({ length: 300 }, () => raw());
+    // While the flood holds sockets open, honest writes still succeed.
+    expect(await put(honest, 'during', '2')).toMatchObject({ ok: true });
+    await Promise.all(flood);
+
+    const metrics = await waitFor(
+      'rejections counted',
+      async () => {
+        const text = await metricsOf(file, target);
+        return metricValue(text, 'conclave_rejected_total', 'reason="MALFORMED"') >= junkFrames
+          ? text
+          : undefined;
+      },
+      15_000,
+    );
+    expect(metricValue(metrics, 'conclave_rejected_total', 'reason="BAD_SIGNATURE"')).toBeGreaterThanOrEqual(
+      400,
+    );
+    expect(metricValue(metrics, 'conclave_rejected_total', 'reason="NOT_CANONICAL"')).toBeGreaterThanOrEqual(
+      1,
+    );
+    const transportRejected = (reason: string) =>
+      metricValue(metrics, 'conclave_transport_rejected_total', `reason="${reason}"`);
+    expect(transportRejected('NOT_BINARY')).toBe(1);
+    expect(transportRejected('HANDSHAKE_FAILED')).toBe(1);
+    expect(transportRejected('TOO_LARGE')).toBe(1);
+    // 300 sockets that never authenticate: at most 64 may wait for a handshake at once.
+    expect(transportRejected('TOO_MANY_CONNECTIONS')).toBeGreaterThanOrEqual(300 - 64);
+    expect(metricValue(metrics, 'conclave_view')).toBe(0);
+
+    // Still serving, nothing stolen, memory bounded.
+    expect(await put(honest, 'after', '3')).toMatchObject({ ok: true });
+    const stolen = decodeKvResult(
+      (await honest.query(encodeKvOperation({ op: 'get', key: 'stolen' }), 'quorum')).result,
+    );
+    expect(stolen).toMatchObject({ ok: true, value: null });
+    const rssAfter = (await statusOf(file, target))!.rssBytes;
+    expect(rssAfter - rssBefore).toBeLessThan(150 * 1024 * 1024);
+    console.log(
+      `bad input: rss ${Math.round(rssBefore / 2 ** 20)} MB -> ${Math.round(rssAfter / 2 ** 20)} MB`,
+    );
+    await transport.close();
+    await honest.close();
+  }, 120_000);
+});
