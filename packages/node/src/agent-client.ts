@@ -33,6 +33,7 @@ import {
   directoryOf,
   loadClusterFile,
   loadSecretKey,
+  tlsOptionsOf,
 } from './cluster-file.ts';
 import { CliError } from './errors.ts';
 
@@ -104,10 +105,12 @@ export class AgentClient {
       );
     }
     const secretKey = loadSecretKey(options.dir, entry.id, entry.publicKey, crypto);
+    const tls = tlsOptionsOf(options.dir, file);
     const transport = webSocketTransport({
       identity: { peer: agentPeer(entry.id), secretKey },
       directory: directoryOf(file),
       crypto,
+      ...(tls === undefined ? {} : { tls }),
     });
     await transport.start();
     const client = new AgentClient(entry.id, file, secretKey, crypto, transport);

@@ -22,7 +22,7 @@ import {
   toHex,
   validateCluster,
 } from '@conclave/core';
-import type { Directory } from '@conclave/transport';
+import type { Directory, TlsOptions } from '@conclave/transport';
 import { CliError } from './errors.ts';
 
 export const CLUSTER_FILE = 'cluster.json';
@@ -41,9 +41,22 @@ export interface ReplicaEntry {
   readonly httpPort: number;
 }
 
+/**
+ * TLS for the transport (wss). Paths are relative to the cluster directory; `{id}` in `cert` and
+ * `key` becomes the replica id. Replicas need cert and key; everyone dials trusting `ca`.
+ * Ed25519 handshakes authenticate peers either way; TLS adds confidentiality and keeps an
+ * on-path attacker from taking over an authenticated connection.
+ */
+export interface TlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
 export interface ClusterFile {
   readonly version: 1;
   readonly tickMs: number;
+  readonly tls?: TlsFiles;
   readonly protocol: Partial<ProtocolConfig>;
   readonly replicas: readonly ReplicaEntry[];
   readonly agents: readonly { readonly id: string; readonly publicKey: string }[];
@@ -142,6 +155,23 @@ export function loadClusterFile(dir: string): ClusterFile {
     throw error;
   }
   return parsed;
+}
+
+/** The transport's TLS options for a replica (cert, key, ca) or an agent (ca only); undefined without TLS. */
+export function tlsOptionsOf(dir: string, file: ClusterFile, replica?: number): TlsOptions | undefined {
+  if (file.tls === undefined) return undefined;
+  const read = (relative: string, what: string): Buffer => {
+    const path = join(resolve(dir), relative.replaceAll('{id}', String(replica)));
+    if (!existsSync(path))
+      throw new CliError(
+        'CONFIG_INVALID',
+        `TLS ${what} file ${path} (from cluster.json "tls") does not exist`,
+      );
+    return readFileSync(path);
+  };
+  const ca = read(file.tls.ca, 'ca');
+  if (replica === undefined) return { ca };
+  return { ca, cert: read(file.tls.cert, 'cert'), key: read(file.tls.key, 'key') };
 }
 
 export function clusterConfigOf(file: ClusterFile): ClusterConfig {

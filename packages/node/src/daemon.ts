@@ -35,6 +35,7 @@ import {
   loadClusterFile,
   loadSecretKey,
   replicaKeyName,
+  tlsOptionsOf,
 } from './cluster-file.ts';
 import { CliError } from './errors.ts';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
@@ -143,10 +144,12 @@ export class ReplicaDaemon {
       clockStart: Math.floor(Date.now() / file.tickMs),
       restored,
     });
+    const tls = tlsOptionsOf(dir, file, entry.id);
     const transport = webSocketTransport({
       identity: { peer: replicaPeer(entry.id), secretKey },
       directory: directoryOf(file),
       crypto,
+      ...(tls === undefined ? {} : { tls }),
     });
     const daemon = new ReplicaDaemon({ file, replica, machine, store, transport, logger, id: entry.id });
     try {
@@ -198,6 +201,7 @@ export class ReplicaDaemon {
         port: this.#file.replicas[this.id]?.port,
         httpPort: this.#file.replicas[this.id]?.httpPort,
         sync,
+        tls: this.#file.tls !== undefined,
         view: status.view,
         executedSequence: status.lastExecuted,
         stableCheckpoint: status.stableCheckpoint,

@@ -20,6 +20,8 @@ export {
   loadClusterFile,
   loadSecretKey,
   type ReplicaEntry,
+  type TlsFiles,
+  tlsOptionsOf,
 } from './cluster-file.ts';
 export {
   type DaemonOptions,
