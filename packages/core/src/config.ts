@@ -71,6 +71,8 @@ export const LIMITS = Object.freeze({
   aheadCheckpointsPerReplicaMax: 4,
   /** Requests the primary holds unordered across all agents. */
   pendingRequestsMax: 4096,
+  /** Conflicting requests (same agent and requestId, different bodies) held to be ordered as evidence. */
+  conflictingRequestsMax: 1024,
   /** Committed batches sent in one reply to a fetch. */
   committedBatchesPerFetchMax: 32,
 });

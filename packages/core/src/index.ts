@@ -67,16 +67,19 @@ export {
   encodeReceipt,
   type Receipt,
   type ReceiptVerification,
+  type SignedBytes,
   verifyReceipt,
 } from './receipt.ts';
 export { InvariantError, Replica, type ReplicaOptions } from './replica.ts';
 export {
+  type BatchContext,
   decodeKvResult,
   type ExecutionContext,
   encodeKvOperation,
   type KvOperation,
   type KvResult,
   KvStateMachine,
+  type RequestEquivocation,
   type StateMachine,
 } from './state-machine.ts';
 export type * from './types.ts';

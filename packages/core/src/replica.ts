@@ -53,8 +53,8 @@ import {
   type State,
   type ViewChange,
 } from './messages.ts';
-import { encodeReceipt, type Receipt } from './receipt.ts';
-import type { ExecutionContext, StateMachine } from './state-machine.ts';
+import { encodeReceipt, type Receipt, type SignedBytes } from './receipt.ts';
+import type { ExecutionContext, RequestEquivocation, StateMachine } from './state-machine.ts';
 import type {
   CommitProof,
   ExecutedRequest,
@@ -120,6 +120,10 @@ interface ClientRecord {
   readonly requestId: number;
   readonly result: Uint8Array;
   readonly sequence: number;
+  /** The executed request itself, to recognise (and prove) a different one with the same id. */
+  readonly request: SignedBytes;
+  /** Whether an equivocation on this requestId was already reported (once is enough). */
+  readonly equivocationReported: boolean;
 }
 
 interface StableCheckpoint {
@@ -174,6 +178,8 @@ export class Replica {
   #clients = new Map<string, ClientRecord>();
   #pending = new Map<string, PendingRequest>();
   #pendingPerAgent = new Map<string, Set<number>>();
+  /** Second requests with an already-seen (agent, requestId): evidence to be ordered. */
+  #conflicts = new Map<string, { readonly request: Signed<Request>; assigned: number | undefined }>();
 
   #nextSequence = 1;
   #lastProposalAt: number;
@@ -470,8 +476,10 @@ export class Replica {
     const request = frame.body;
     const client = this.#clients.get(request.agent);
     if (client !== undefined && request.requestId <= client.requestId) {
-      if (request.requestId === client.requestId) this.#sendReply(request.agent, client);
-      else
+      if (request.requestId === client.requestId) {
+        if (bytesEqual(frame.bytes, client.request.bytes)) this.#sendReply(request.agent, client);
+        else if (!client.equivocationReported) this.#noteConflict(frame, raw);
+      } else
         this.#reject(
           'STALE_REQUEST',
           `agent ${request.agent} request ${request.requestId} <= ${client.requestId}`,
@@ -481,15 +489,31 @@ export class Replica {
     const key = requestKey(request.agent, request.requestId);
     const existing = this.#pending.get(key);
     if (existing !== undefined) {
-      if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes))) {
-        this.#reject(
-          'CONFLICTING_VOTE',
-          `agent ${request.agent} signed two requests with id ${request.requestId}`,
-        );
-      }
+      if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes))) this.#noteConflict(frame, raw);
       return;
     }
     if (!this.#addPending(frame)) return;
+    if (this.#changingView) return;
+    if (this.#isPrimary) this.#propose();
+    else
+      this.#out.send.push({
+        to: { kind: 'replica', id: this.#primaryOf(this.#view) },
+        type: MessageType.request,
+        frame: raw,
+      });
+  }
+
+  /**
+   * An agent signed two different requests with one requestId: that is proof of equivocation.
+   * The second request is ordered too (it never executes), so every replica's state machine
+   * learns of it at the same point in the log.
+   */
+  #noteConflict(frame: Frame<Request>, raw: Uint8Array): void {
+    const { agent, requestId } = frame.body;
+    this.#reject('AGENT_EQUIVOCATION', `agent ${agent} signed two different requests with id ${requestId}`);
+    const key = requestKey(agent, requestId);
+    if (this.#conflicts.has(key) || this.#conflicts.size >= LIMITS.conflictingRequestsMax) return;
+    this.#conflicts.set(key, { request: frame, assigned: undefined });
     if (this.#changingView) return;
     if (this.#isPrimary) this.#propose();
     else
@@ -549,6 +573,12 @@ export class Replica {
         if (pending.assigned !== undefined) continue;
         requests.push(pending.request);
         if (requests.length === this.#protocol.batchSizeMax) break;
+      }
+      for (const conflict of this.#conflicts.values()) {
+        if (requests.length === this.#protocol.batchSizeMax) break;
+        if (conflict.assigned !== undefined) continue;
+        requests.push(conflict.request);
+        conflict.assigned = this.#nextSequence;
       }
       if (requests.length === 0) return;
       this.#proposeBatch(requests);
@@ -842,18 +872,51 @@ export class Replica {
     assert(entry.sequence === this.#lastExecuted + 1, 'execution out of order');
     assert(entry.committed !== undefined, 'executing an uncommitted batch');
     const timestamp = Math.max(this.#agreedTime, batch.timestamp);
+    const batchContext = { sequence: entry.sequence, timestamp };
+    this.#stateMachine.advanceTime?.(batchContext);
     const executed: ExecutedRequest[] = [];
+    const equivocations: RequestEquivocation[] = [];
     for (const request of batch.requests) {
       const { agent, requestId, operation } = request.body;
       const previous = this.#clients.get(agent);
-      if (previous !== undefined && requestId <= previous.requestId) continue; // exactly once
+      if (previous !== undefined && requestId <= previous.requestId) {
+        // Exactly once: never executed again. A different body with the executed id is evidence.
+        if (
+          requestId === previous.requestId &&
+          !previous.equivocationReported &&
+          !bytesEqual(request.bytes, previous.request.bytes)
+        ) {
+          const evidence: RequestEquivocation = {
+            agent,
+            requestId,
+            first: previous.request,
+            second: { bytes: request.bytes, signature: request.signature },
+          };
+          this.#stateMachine.onEquivocation?.(evidence, batchContext);
+          this.#clients.set(agent, { ...previous, equivocationReported: true });
+          equivocations.push(evidence);
+          this.#conflicts.delete(requestKey(agent, requestId));
+        }
+        continue;
+      }
       const context: ExecutionContext = { agent, requestId, sequence: entry.sequence, timestamp };
       const result = this.#stateMachine.apply(operation, context);
-      const record: ClientRecord = { requestId, result, sequence: entry.sequence };
+      const record: ClientRecord = {
+        requestId,
+        result,
+        sequence: entry.sequence,
+        request: { bytes: request.bytes, signature: request.signature },
+        equivocationReported: false,
+      };
       this.#clients.set(agent, record);
       this.#clearPending(agent, requestId);
       executed.push({ agent, requestId, result });
       this.#sendReply(agent, record);
+    }
+    // Conflicts on ids the agent has moved past can no longer be evidence here.
+    for (const [key, conflict] of this.#conflicts) {
+      const { agent, requestId } = conflict.request.body;
+      if (requestId < (this.#clients.get(agent)?.requestId ?? -1)) this.#conflicts.delete(key);
     }
     this.#agreedTime = timestamp;
     this.#lastExecuted = entry.sequence;
@@ -867,6 +930,7 @@ export class Replica {
       timestamp,
       requests: executed,
       via: entry.committed.via,
+      equivocations,
     });
     if (entry.sequence % this.#protocol.checkpointInterval === 0) this.#takeCheckpoint(entry.sequence);
     if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= this.#lastExecuted)
@@ -935,7 +999,15 @@ export class Replica {
     const agents = [...this.#clients.keys()].sort();
     const clients = agents.map((agent) => {
       const record = this.#clients.get(agent) as ClientRecord;
-      return [agent, record.requestId, record.result, record.sequence];
+      return [
+        agent,
+        record.requestId,
+        record.result,
+        record.sequence,
+        record.request.bytes,
+        record.request.signature,
+        record.equivocationReported,
+      ];
     });
     return encodeCanonical([
       this.#stateMachine.snapshot(),
@@ -1202,7 +1274,7 @@ export class Replica {
     const [appSnapshot, appDigest, clients, agreedTime] = decoded.value as [
       Uint8Array,
       Uint8Array,
-      [string, number, Uint8Array, number][],
+      [string, number, Uint8Array, number, Uint8Array, Uint8Array, boolean][],
       number,
     ];
     this.#stateMachine.restore(appSnapshot);
@@ -1211,7 +1283,10 @@ export class Replica {
       'restored state machine digest differs from its certified snapshot',
     );
     this.#clients = new Map(
-      clients.map(([agent, requestId, result, at]) => [agent, { requestId, result, sequence: at }]),
+      clients.map(([agent, requestId, result, at, bytes, signature, equivocationReported]) => [
+        agent,
+        { requestId, result, sequence: at, request: { bytes, signature }, equivocationReported },
+      ]),
     );
     for (const [agent, record] of this.#clients) this.#clearPending(agent, record.requestId);
     this.#agreedTime = agreedTime;
@@ -1611,6 +1686,7 @@ export class Replica {
       pending.assigned = undefined;
       pending.receivedAt = this.#now;
     }
+    for (const conflict of this.#conflicts.values()) conflict.assigned = undefined;
     let maxSequence = this.#low;
     for (const prePrepare of newView.body.prePrepares) {
       const sequence = prePrepare.body.sequence;

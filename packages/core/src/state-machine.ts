@@ -7,6 +7,7 @@
  * the same order must produce equal results, equal snapshots and equal digests.
  */
 import { type Canonical, decodeCanonical, encodeCanonical } from './codec.ts';
+import type { SignedBytes } from './receipt.ts';
 
 export interface ExecutionContext {
   /** The agent that signed the request. */
@@ -15,6 +16,27 @@ export interface ExecutionContext {
   readonly sequence: number;
   /** Agreed time from the batch's pre-prepare, in ticks; never decreases. */
   readonly timestamp: number;
+}
+
+/** Where a batch sits in the ordered log: what `advanceTime` and `onEquivocation` are told. */
+export interface BatchContext {
+  readonly sequence: number;
+  /** Agreed time of the batch, in ticks; never decreases. */
+  readonly timestamp: number;
+}
+
+/**
+ * Proof that an agent signed two different requests with the same requestId: both signed
+ * bodies (canonical `[1, agent, requestId, operation]`). The ordered log carries both, so every
+ * replica learns of it at the same point, and anyone can re-check the two signatures.
+ */
+export interface RequestEquivocation {
+  readonly agent: string;
+  readonly requestId: number;
+  /** The request that was executed. */
+  readonly first: SignedBytes;
+  /** A different request the agent signed with the same requestId; never executed. */
+  readonly second: SignedBytes;
 }
 
 export interface StateMachine {
@@ -31,6 +53,14 @@ export interface StateMachine {
    * quorum and local reads, which are not ordered. Must not mutate state.
    */
   query?(operation: Uint8Array): Uint8Array;
+  /**
+   * Optional: called once for every executed batch, before its requests, including the empty
+   * batches a primary sends when idle. Deadlines, leases and other time-driven changes happen
+   * here, at agreed time, and so at the same point on every replica.
+   */
+  advanceTime?(context: BatchContext): void;
+  /** Optional: the ordered log proved that an agent equivocated (see `RequestEquivocation`). */
+  onEquivocation?(evidence: RequestEquivocation, context: BatchContext): void;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * output in this order: persist, then send, then report executed.
  */
 import type { Batch, Checkpoint, Commit, MessageType, Signed } from './messages.ts';
+import type { RequestEquivocation } from './state-machine.ts';
 
 export type ReplicaInput =
   /** A frame from the network, from a replica or an agent; its signature names the sender. */
@@ -57,6 +58,8 @@ export interface ExecutedBatch {
   readonly requests: readonly ExecutedRequest[];
   /** How the batch became known: the normal protocol, or a commit certificate fetched from a peer. */
   readonly via: 'protocol' | 'fetch';
+  /** Agents this batch proved to have signed two different requests with one requestId. */
+  readonly equivocations: readonly RequestEquivocation[];
 }
 
 /** Why a peer's or agent's input was dropped. Every rejection is counted under its code. */
@@ -82,6 +85,7 @@ export type RejectionCode =
   | 'INVALID_BATCH'
   | 'TIMESTAMP_OUT_OF_BOUNDS'
   | 'STALE_REQUEST'
+  | 'AGENT_EQUIVOCATION'
   | 'PENDING_REQUESTS_FULL'
   | 'STALE_CHECKPOINT'
   | 'INVALID_CERTIFICATE'

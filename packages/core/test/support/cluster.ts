@@ -70,20 +70,24 @@ export class TestCluster {
   interceptor: Interceptor | undefined;
   #requestIds = new Map<string, number>();
 
+  readonly #machineFactory: () => KvStateMachine;
+
   constructor(
     n = 4,
     agents = 2,
     protocol: Partial<ProtocolConfig> = TEST_PROTOCOL,
     crypto: CryptoBackend = nodeCrypto(),
+    machineFactory?: () => KvStateMachine,
   ) {
     this.crypto = crypto;
+    this.#machineFactory = machineFactory ?? (() => new KvStateMachine(crypto.hash));
     this.replicaKeys = Array.from({ length: n }, (_, i) => crypto.keyPairFromSeed(seedOf('replica', i)));
     this.agentKeys = Array.from({ length: agents }, (_, i) => crypto.keyPairFromSeed(seedOf('agent', i)));
     this.cluster = {
       replicas: this.replicaKeys.map((k, id) => ({ id, publicKey: k.publicKey })),
       agents: this.agentKeys.map((k, i) => ({ id: `agent-${i}`, publicKey: k.publicKey })),
     };
-    this.machines = this.replicaKeys.map(() => new KvStateMachine(crypto.hash));
+    this.machines = this.replicaKeys.map(() => this.#machineFactory());
     this.replicas = this.replicaKeys.map(
       (k, id) =>
         new Replica({
@@ -105,7 +109,7 @@ export class TestCluster {
    * machine, messages in flight to it) and comes back from its durable state.
    */
   restart(replica: number): void {
-    const machine = new KvStateMachine(this.crypto.hash);
+    const machine = this.#machineFactory();
     this.machines[replica] = machine;
     this.replicas[replica] = new Replica({
       id: replica,
