@@ -1,0 +1,107 @@
+/**
+ * Equivocation evidence: two different objects one agent signed where only one is allowed.
+ * Each item carries both signed objects, so anyone with the agent's public key can re-check it
+ * offline with `verifyEvidence`, without trusting the replicas that recorded it.
+ */
+import {
+  type AgentIdentity,
+  bytesEqual,
+  type CryptoBackend,
+  decodeCanonical,
+  MessageType,
+  type RequestEquivocation,
+} from '@conclave/core';
+import { decodeBallot } from './ballot.ts';
+
+/** Bytes and the signature over them. */
+export type SignedObject = RequestEquivocation['first'];
+
+/** Where in the ordered log something happened. */
+export interface LogPosition {
+  readonly sequence: number;
+  /** Agreed time, in ticks. */
+  readonly timestamp: number;
+}
+
+/**
+ * One proof of equivocation.
+ * - `ballot`: two different signed ballots by `agent` for `proposalId` (`first`/`second` are
+ *   ballot bytes and their signatures). Found by the state machine when a second ballot arrives
+ *   (`source: 'vote'`), or derived from two vote requests the replicas reported (`'replicas'`).
+ * - `request`: two different signed request bodies `[1, agent, requestId, operation]` with one
+ *   requestId, reported by the replicas (`source: 'replicas'`).
+ */
+export type Evidence =
+  | {
+      readonly id: number;
+      readonly kind: 'ballot';
+      readonly agent: string;
+      readonly proposalId: string;
+      readonly requestId: null;
+      readonly first: SignedObject;
+      readonly second: SignedObject;
+      readonly source: 'vote' | 'replicas';
+      readonly recordedAt: LogPosition;
+    }
+  | {
+      readonly id: number;
+      readonly kind: 'request';
+      readonly agent: string;
+      readonly proposalId: null;
+      readonly requestId: number;
+      readonly first: SignedObject;
+      readonly second: SignedObject;
+      readonly source: 'replicas';
+      readonly recordedAt: LogPosition;
+    };
+
+/** The outcome of checking evidence offline. */
+export type EvidenceVerification = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** Decodes a signed request body `[1, agent, requestId, operation]`; undefined if it is not one. */
+export function decodeRequestBody(
+  bytes: Uint8Array,
+): { readonly agent: string; readonly requestId: number; readonly operation: Uint8Array } | undefined {
+  const decoded = decodeCanonical(bytes);
+  if (!decoded.ok || !Array.isArray(decoded.value) || decoded.value.length !== 4) return undefined;
+  const [type, agent, requestId, operation] = decoded.value as unknown[];
+  if (type !== MessageType.request || typeof agent !== 'string') return undefined;
+  if (typeof requestId !== 'number' || !Number.isSafeInteger(requestId) || requestId < 0) return undefined;
+  if (!(operation instanceof Uint8Array)) return undefined;
+  return { agent, requestId, operation };
+}
+
+/**
+ * Checks evidence offline against the agent registry: both objects are signed by the accused
+ * agent's registered key, they differ, and they claim the same slot (the same proposal and
+ * voter for ballots; the same agent and requestId for requests).
+ */
+export function verifyEvidence(
+  evidence: Evidence,
+  agents: readonly AgentIdentity[],
+  crypto: CryptoBackend,
+): EvidenceVerification {
+  const key = agents.find((a) => a.id === evidence.agent)?.publicKey;
+  if (key === undefined) return { ok: false, reason: `agent ${evidence.agent} is not registered` };
+  if (bytesEqual(evidence.first.bytes, evidence.second.bytes))
+    return { ok: false, reason: 'the two signed objects are the same' };
+  for (const [name, signed] of [
+    ['first', evidence.first],
+    ['second', evidence.second],
+  ] as const) {
+    if (!crypto.verify(signed.bytes, signed.signature, key))
+      return { ok: false, reason: `${name} signature does not verify against ${evidence.agent}'s key` };
+    if (evidence.kind === 'ballot') {
+      const decoded = decodeBallot(signed.bytes);
+      if (!decoded.ok) return { ok: false, reason: `${name} is not a ballot: ${decoded.message}` };
+      if (decoded.ballot.agent !== evidence.agent || decoded.ballot.proposalId !== evidence.proposalId)
+        return { ok: false, reason: `${name} is a ballot of another agent or proposal` };
+    } else {
+      const request = decodeRequestBody(signed.bytes);
+      if (request === undefined) return { ok: false, reason: `${name} is not a request body` };
+      if (request.agent !== evidence.agent || request.requestId !== evidence.requestId)
+        return { ok: false, reason: `${name} is a request of another agent or requestId` };
+    }
+  }
+  return { ok: true };
+}

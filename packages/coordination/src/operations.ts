@@ -1,0 +1,536 @@
+/**
+ * Operations: what agents ask the coordination state machine to do, and their canonical bytes.
+ *
+ * Each operation is a canonical msgpack tuple `[name, ...fields]` (see the README for every
+ * tuple). `ops.*` builds the bytes; `decodeOperation` is the replica side: it checks the
+ * encoding is canonical and validates every field (type, size, range) against the limits.
+ */
+import { type Canonical, decodeCanonical, encodeCanonical, SIGNATURE_BYTES } from '@conclave/core';
+import type { CoordinationLimits } from './limits.ts';
+import {
+  AGENT_ID_BYTES_MAX,
+  arity,
+  binary,
+  Invalid,
+  integer,
+  list,
+  nullable,
+  oneOf,
+  text,
+} from './validate.ts';
+
+/** How a proposal is decided. See the README for the exact outcome definitions. */
+export type Rule =
+  /** Approved when at least `k` voters approve (voter weights are ignored). */
+  | { readonly kind: 'threshold'; readonly k: number }
+  /** Approved when the approving voters' weights sum to at least `approveWeight`. */
+  | { readonly kind: 'weighted'; readonly approveWeight: number }
+  /**
+   * Each ballot scores every candidate; the candidate with the highest aggregate wins.
+   * `trimPermille` (0..499, trimmed_mean only; 0 for median) is the share of ballots dropped at
+   * each end, in thousandths, so that all arithmetic stays in integers.
+   */
+  | {
+      readonly kind: 'score';
+      readonly aggregate: 'median' | 'trimmed_mean';
+      readonly trimPermille: number;
+      readonly minBallots: number;
+    };
+
+/** A voter of a proposal and its weight (an integer ≥ 1). */
+export interface Voter {
+  readonly agent: string;
+  readonly weight: number;
+}
+
+/** A yes/no ballot's choice. */
+export type SimpleChoice = 'approve' | 'reject' | 'abstain';
+/** A score ballot's choice: one `[candidate, score]` pair per candidate. */
+export type ScoreChoice = readonly (readonly [candidate: string, score: number])[];
+/** What a ballot says. */
+export type Choice = SimpleChoice | ScoreChoice;
+
+/** Statuses a list of proposals can be filtered by. */
+export type ProposalFilter = 'open' | 'decided' | 'all';
+/** Statuses a list of tasks can be filtered by. */
+export type TaskFilter = 'open' | 'claimed' | 'done' | 'all';
+
+/** Operations that change state; valid only through `apply` (ordered requests). */
+export type WriteOperation =
+  | {
+      readonly op: 'propose';
+      readonly proposalId: string;
+      readonly title: string;
+      readonly rule: Rule;
+      readonly voters: readonly Voter[];
+      /** Absolute agreed time, in ticks, at which voting closes. */
+      readonly deadline: number;
+      /** Score rules only (2..candidatesMax distinct names); empty for the other rules. */
+      readonly candidates: readonly string[];
+    }
+  | { readonly op: 'vote'; readonly ballotBytes: Uint8Array; readonly signature: Uint8Array }
+  | { readonly op: 'kv_put'; readonly key: string; readonly value: Uint8Array }
+  | {
+      readonly op: 'kv_cas';
+      readonly key: string;
+      /** 0 means "the key must be absent". */
+      readonly expectedVersion: number;
+      readonly value: Uint8Array;
+    }
+  /** `expectedVersion` null deletes unconditionally. */
+  | { readonly op: 'kv_delete'; readonly key: string; readonly expectedVersion: number | null }
+  | { readonly op: 'lock_acquire'; readonly name: string; readonly ttl: number }
+  | { readonly op: 'lock_renew'; readonly name: string; readonly ttl: number }
+  | { readonly op: 'lock_release'; readonly name: string }
+  | { readonly op: 'task_create'; readonly taskId: string; readonly payload: Uint8Array }
+  | { readonly op: 'task_claim'; readonly taskId: string; readonly ttl: number }
+  | { readonly op: 'task_complete'; readonly taskId: string; readonly result: Uint8Array }
+  | { readonly op: 'task_release'; readonly taskId: string };
+
+/** Read-only operations: valid through `query` (unordered) and through `apply` (linearizable). */
+export type ReadOperation =
+  | { readonly op: 'get_proposal'; readonly proposalId: string }
+  | {
+      readonly op: 'list_proposals';
+      readonly status: ProposalFilter;
+      /** Page cursor: list ids strictly after this one. */
+      readonly after: string | null;
+      readonly limit: number;
+    }
+  | { readonly op: 'get_ballot'; readonly proposalId: string; readonly agent: string }
+  | {
+      readonly op: 'list_evidence';
+      readonly agent: string | null;
+      readonly proposalId: string | null;
+      /** Page cursor: evidence ids strictly above this one. */
+      readonly after: number | null;
+      readonly limit: number;
+    }
+  | { readonly op: 'kv_get'; readonly key: string }
+  | { readonly op: 'get_lock'; readonly name: string }
+  | { readonly op: 'get_task'; readonly taskId: string }
+  | {
+      readonly op: 'list_tasks';
+      readonly status: TaskFilter;
+      readonly after: string | null;
+      readonly limit: number;
+    }
+  | {
+      readonly op: 'events';
+      readonly fromSequence: number;
+      /** Position within `fromSequence` to start at (0 for its first event). */
+      readonly fromIndex: number;
+      readonly limit: number;
+    }
+  | { readonly op: 'list_agents'; readonly after: string | null; readonly limit: number };
+
+/** Every operation. */
+export type Operation = WriteOperation | ReadOperation;
+
+/** Names of the read-only operations. */
+export const READ_OPERATIONS: ReadonlySet<string> = new Set([
+  'get_proposal',
+  'list_proposals',
+  'get_ballot',
+  'list_evidence',
+  'kv_get',
+  'get_lock',
+  'get_task',
+  'list_tasks',
+  'events',
+  'list_agents',
+]);
+
+function ruleTuple(rule: Rule): Canonical {
+  switch (rule.kind) {
+    case 'threshold':
+      return ['threshold', rule.k];
+    case 'weighted':
+      return ['weighted', rule.approveWeight];
+    case 'score':
+      return ['score', rule.aggregate, rule.trimPermille, rule.minBallots];
+  }
+}
+
+/** The canonical tuple of an operation. */
+export function operationTuple(operation: Operation): Canonical {
+  switch (operation.op) {
+    case 'propose':
+      return [
+        'propose',
+        operation.proposalId,
+        operation.title,
+        ruleTuple(operation.rule),
+        operation.voters.map((v) => [v.agent, v.weight]),
+        operation.deadline,
+        [...operation.candidates],
+      ];
+    case 'vote':
+      return ['vote', operation.ballotBytes, operation.signature];
+    case 'kv_put':
+      return ['kv_put', operation.key, operation.value];
+    case 'kv_cas':
+      return ['kv_cas', operation.key, operation.expectedVersion, operation.value];
+    case 'kv_delete':
+      return ['kv_delete', operation.key, operation.expectedVersion];
+    case 'lock_acquire':
+    case 'lock_renew':
+      return [operation.op, operation.name, operation.ttl];
+    case 'lock_release':
+    case 'get_lock':
+      return [operation.op, operation.name];
+    case 'task_create':
+      return ['task_create', operation.taskId, operation.payload];
+    case 'task_claim':
+      return ['task_claim', operation.taskId, operation.ttl];
+    case 'task_complete':
+      return ['task_complete', operation.taskId, operation.result];
+    case 'task_release':
+    case 'get_task':
+      return [operation.op, operation.taskId];
+    case 'get_proposal':
+      return ['get_proposal', operation.proposalId];
+    case 'list_proposals':
+      return ['list_proposals', operation.status, operation.after, operation.limit];
+    case 'get_ballot':
+      return ['get_ballot', operation.proposalId, operation.agent];
+    case 'list_evidence':
+      return ['list_evidence', operation.agent, operation.proposalId, operation.after, operation.limit];
+    case 'kv_get':
+      return ['kv_get', operation.key];
+    case 'list_tasks':
+      return ['list_tasks', operation.status, operation.after, operation.limit];
+    case 'events':
+      return ['events', operation.fromSequence, operation.fromIndex, operation.limit];
+    case 'list_agents':
+      return ['list_agents', operation.after, operation.limit];
+  }
+}
+
+/** The canonical bytes of an operation: what an agent puts in its signed request. */
+export function encodeOperation(operation: Operation): Uint8Array {
+  return encodeCanonical(operationTuple(operation));
+}
+
+type Fields<O extends Operation['op']> = Omit<Extract<Operation, { op: O }>, 'op'>;
+
+/** The default page size of list builders. */
+export const DEFAULT_PAGE_LIMIT = 100;
+
+/**
+ * Builders: each returns the canonical bytes of one operation, ready to be the `operation` of a
+ * signed request (writes) or a query (reads). They do not validate; the replicas do.
+ */
+export const ops = {
+  /** Opens a proposal. `candidates` defaults to none (needed only by score rules). */
+  propose: (
+    fields: Omit<Fields<'propose'>, 'candidates'> & { readonly candidates?: readonly string[] },
+  ): Uint8Array => encodeOperation({ op: 'propose', ...fields, candidates: fields.candidates ?? [] }),
+  /** Casts a signed ballot (see `encodeBallot` / `signBallot`). */
+  vote: (fields: Fields<'vote'>): Uint8Array => encodeOperation({ op: 'vote', ...fields }),
+  /** Writes a key: its version becomes the previous version + 1 (1 for a new key). */
+  kvPut: (fields: Fields<'kv_put'>): Uint8Array => encodeOperation({ op: 'kv_put', ...fields }),
+  /** Writes a key only if its version is `expectedVersion` (0: only if absent). */
+  kvCas: (fields: Fields<'kv_cas'>): Uint8Array => encodeOperation({ op: 'kv_cas', ...fields }),
+  /** Deletes a key, only at `expectedVersion` when given. */
+  kvDelete: (fields: { readonly key: string; readonly expectedVersion?: number | null }): Uint8Array =>
+    encodeOperation({ op: 'kv_delete', key: fields.key, expectedVersion: fields.expectedVersion ?? null }),
+  /** Reads a key. */
+  kvGet: (fields: Fields<'kv_get'>): Uint8Array => encodeOperation({ op: 'kv_get', ...fields }),
+  /** Takes a lock for `ttl` ticks of agreed time. */
+  lockAcquire: (fields: Fields<'lock_acquire'>): Uint8Array =>
+    encodeOperation({ op: 'lock_acquire', ...fields }),
+  /** Extends the caller's lease to now + `ttl`. */
+  lockRenew: (fields: Fields<'lock_renew'>): Uint8Array => encodeOperation({ op: 'lock_renew', ...fields }),
+  /** Gives a lock up. */
+  lockRelease: (fields: Fields<'lock_release'>): Uint8Array =>
+    encodeOperation({ op: 'lock_release', ...fields }),
+  /** Reads a lock's holder and expiry. */
+  getLock: (fields: Fields<'get_lock'>): Uint8Array => encodeOperation({ op: 'get_lock', ...fields }),
+  /** Puts a task on the board. */
+  taskCreate: (fields: Fields<'task_create'>): Uint8Array =>
+    encodeOperation({ op: 'task_create', ...fields }),
+  /** Claims an open task under a lease of `ttl` ticks. */
+  taskClaim: (fields: Fields<'task_claim'>): Uint8Array => encodeOperation({ op: 'task_claim', ...fields }),
+  /** Completes a task the caller holds a valid claim on. */
+  taskComplete: (fields: Fields<'task_complete'>): Uint8Array =>
+    encodeOperation({ op: 'task_complete', ...fields }),
+  /** Returns a claimed task to the board. */
+  taskRelease: (fields: Fields<'task_release'>): Uint8Array =>
+    encodeOperation({ op: 'task_release', ...fields }),
+  /** Reads a task. */
+  getTask: (fields: Fields<'get_task'>): Uint8Array => encodeOperation({ op: 'get_task', ...fields }),
+  /** Lists tasks in id order. */
+  listTasks: (
+    fields: { readonly status?: TaskFilter; readonly after?: string | null; readonly limit?: number } = {},
+  ): Uint8Array =>
+    encodeOperation({
+      op: 'list_tasks',
+      status: fields.status ?? 'all',
+      after: fields.after ?? null,
+      limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
+    }),
+  /** Reads a proposal: its status, outcome and tally. */
+  getProposal: (fields: Fields<'get_proposal'>): Uint8Array =>
+    encodeOperation({ op: 'get_proposal', ...fields }),
+  /** Lists proposals in id order. */
+  listProposals: (
+    fields: {
+      readonly status?: ProposalFilter;
+      readonly after?: string | null;
+      readonly limit?: number;
+    } = {},
+  ): Uint8Array =>
+    encodeOperation({
+      op: 'list_proposals',
+      status: fields.status ?? 'open',
+      after: fields.after ?? null,
+      limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
+    }),
+  /** Reads the signed ballot an agent cast on a proposal. */
+  getBallot: (fields: Fields<'get_ballot'>): Uint8Array => encodeOperation({ op: 'get_ballot', ...fields }),
+  /** Lists evidence in id order, optionally about one agent and/or one proposal. */
+  listEvidence: (
+    fields: {
+      readonly agent?: string | null;
+      readonly proposalId?: string | null;
+      readonly after?: number | null;
+      readonly limit?: number;
+    } = {},
+  ): Uint8Array =>
+    encodeOperation({
+      op: 'list_evidence',
+      agent: fields.agent ?? null,
+      proposalId: fields.proposalId ?? null,
+      after: fields.after ?? null,
+      limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
+    }),
+  /** Events at or after (`fromSequence`, `fromIndex`), in order. */
+  events: (fields: { readonly fromSequence: number; readonly fromIndex?: number; readonly limit?: number }) =>
+    encodeOperation({
+      op: 'events',
+      fromSequence: fields.fromSequence,
+      fromIndex: fields.fromIndex ?? 0,
+      limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
+    }),
+  /** The agent registry, in id order. */
+  listAgents: (fields: { readonly after?: string | null; readonly limit?: number } = {}): Uint8Array =>
+    encodeOperation({
+      op: 'list_agents',
+      after: fields.after ?? null,
+      limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
+    }),
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Decoding and validation (replica side). Never throws.
+
+/** Why an operation was refused before it touched the state. */
+export interface OperationError {
+  readonly ok: false;
+  readonly code: 'MALFORMED' | 'INVALID';
+  readonly message: string;
+}
+
+/** A decoded operation, or why it is not one. */
+export type DecodedOperation = { readonly ok: true; readonly operation: Operation } | OperationError;
+
+const SAFE_MAX = Number.MAX_SAFE_INTEGER;
+
+function decodeRule(value: unknown, limits: CoordinationLimits): Rule {
+  const tuple = list(value, 'rule', 2, 4);
+  const kind = oneOf(tuple[0], 'rule kind', ['threshold', 'weighted', 'score'] as const);
+  switch (kind) {
+    case 'threshold':
+      arity(tuple, 2, 'threshold rule');
+      return { kind, k: integer(tuple[1], 'k', 1, limits.votersMax) };
+    case 'weighted':
+      arity(tuple, 2, 'weighted rule');
+      return {
+        kind,
+        approveWeight: integer(tuple[1], 'approveWeight', 1, limits.votersMax * limits.weightMax),
+      };
+    case 'score': {
+      arity(tuple, 4, 'score rule');
+      const aggregate = oneOf(tuple[1], 'aggregate', ['median', 'trimmed_mean'] as const);
+      const trimPermille = integer(tuple[2], 'trimPermille', 0, aggregate === 'median' ? 0 : 499);
+      return {
+        kind,
+        aggregate,
+        trimPermille,
+        minBallots: integer(tuple[3], 'minBallots', 1, limits.votersMax),
+      };
+    }
+  }
+}
+
+function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
+  const name = tuple[0];
+  const page = (value: unknown) => integer(value, 'limit', 1, limits.pageMax);
+  switch (name) {
+    case 'propose': {
+      arity(tuple, 7, name);
+      const proposalId = text(tuple[1], 'proposalId', limits.proposalIdBytesMax);
+      const title = text(tuple[2], 'title', limits.titleBytesMax, 0);
+      const rule = decodeRule(tuple[3], limits);
+      const voters = list(tuple[4], 'voters', 1, limits.votersMax).map((item, i) => {
+        const pair = list(item, `voters[${i}]`, 2, 2);
+        return {
+          agent: text(pair[0], `voters[${i}].agent`, AGENT_ID_BYTES_MAX),
+          weight: integer(pair[1], `voters[${i}].weight`, 1, limits.weightMax),
+        };
+      });
+      const deadline = integer(tuple[5], 'deadline', 0, SAFE_MAX);
+      const candidates = list(tuple[6], 'candidates', 0, limits.candidatesMax).map((c, i) =>
+        text(c, `candidates[${i}]`, limits.candidateBytesMax),
+      );
+      return { op: name, proposalId, title, rule, voters, deadline, candidates };
+    }
+    case 'vote': {
+      arity(tuple, 3, name);
+      const ballotBytes = binary(tuple[1], 'ballotBytes', limits.ballotBytesMax);
+      const signature = binary(tuple[2], 'signature', SIGNATURE_BYTES);
+      if (signature.byteLength !== SIGNATURE_BYTES)
+        throw new Invalid(`signature must be ${SIGNATURE_BYTES} bytes`);
+      return { op: name, ballotBytes, signature };
+    }
+    case 'kv_put':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        key: text(tuple[1], 'key', limits.kvKeyBytesMax),
+        value: binary(tuple[2], 'value', limits.kvValueBytesMax),
+      };
+    case 'kv_cas':
+      arity(tuple, 4, name);
+      return {
+        op: name,
+        key: text(tuple[1], 'key', limits.kvKeyBytesMax),
+        expectedVersion: integer(tuple[2], 'expectedVersion', 0, SAFE_MAX),
+        value: binary(tuple[3], 'value', limits.kvValueBytesMax),
+      };
+    case 'kv_delete':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        key: text(tuple[1], 'key', limits.kvKeyBytesMax),
+        expectedVersion: nullable(tuple[2], (v) => integer(v, 'expectedVersion', 0, SAFE_MAX)),
+      };
+    case 'kv_get':
+      arity(tuple, 2, name);
+      return { op: name, key: text(tuple[1], 'key', limits.kvKeyBytesMax) };
+    case 'lock_acquire':
+    case 'lock_renew':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        name: text(tuple[1], 'name', limits.lockNameBytesMax),
+        ttl: integer(tuple[2], 'ttl', 1, limits.leaseTicksMax),
+      };
+    case 'lock_release':
+    case 'get_lock':
+      arity(tuple, 2, name);
+      return { op: name, name: text(tuple[1], 'name', limits.lockNameBytesMax) };
+    case 'task_create':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        taskId: text(tuple[1], 'taskId', limits.taskIdBytesMax),
+        payload: binary(tuple[2], 'payload', limits.taskPayloadBytesMax),
+      };
+    case 'task_claim':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        taskId: text(tuple[1], 'taskId', limits.taskIdBytesMax),
+        ttl: integer(tuple[2], 'ttl', 1, limits.leaseTicksMax),
+      };
+    case 'task_complete':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        taskId: text(tuple[1], 'taskId', limits.taskIdBytesMax),
+        result: binary(tuple[2], 'result', limits.taskResultBytesMax),
+      };
+    case 'task_release':
+    case 'get_task':
+      arity(tuple, 2, name);
+      return { op: name, taskId: text(tuple[1], 'taskId', limits.taskIdBytesMax) };
+    case 'get_proposal':
+      arity(tuple, 2, name);
+      return { op: name, proposalId: text(tuple[1], 'proposalId', limits.proposalIdBytesMax) };
+    case 'list_proposals':
+      arity(tuple, 4, name);
+      return {
+        op: name,
+        status: oneOf(tuple[1], 'status', ['open', 'decided', 'all'] as const),
+        after: nullable(tuple[2], (v) => text(v, 'after', limits.proposalIdBytesMax)),
+        limit: page(tuple[3]),
+      };
+    case 'get_ballot':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        proposalId: text(tuple[1], 'proposalId', limits.proposalIdBytesMax),
+        agent: text(tuple[2], 'agent', AGENT_ID_BYTES_MAX),
+      };
+    case 'list_evidence':
+      arity(tuple, 5, name);
+      return {
+        op: name,
+        agent: nullable(tuple[1], (v) => text(v, 'agent', AGENT_ID_BYTES_MAX)),
+        proposalId: nullable(tuple[2], (v) => text(v, 'proposalId', limits.proposalIdBytesMax)),
+        after: nullable(tuple[3], (v) => integer(v, 'after', 0, SAFE_MAX)),
+        limit: page(tuple[4]),
+      };
+    case 'list_tasks':
+      arity(tuple, 4, name);
+      return {
+        op: name,
+        status: oneOf(tuple[1], 'status', ['open', 'claimed', 'done', 'all'] as const),
+        after: nullable(tuple[2], (v) => text(v, 'after', limits.taskIdBytesMax)),
+        limit: page(tuple[3]),
+      };
+    case 'events':
+      arity(tuple, 4, name);
+      return {
+        op: name,
+        fromSequence: integer(tuple[1], 'fromSequence', 0, SAFE_MAX),
+        fromIndex: integer(tuple[2], 'fromIndex', 0, SAFE_MAX),
+        limit: page(tuple[3]),
+      };
+    case 'list_agents':
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        after: nullable(tuple[1], (v) => text(v, 'after', AGENT_ID_BYTES_MAX)),
+        limit: page(tuple[2]),
+      };
+    default:
+      throw new Invalid(
+        `unknown operation ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`,
+      );
+  }
+}
+
+/**
+ * Decodes and validates operation bytes. `MALFORMED`: not a canonical tuple; `INVALID`: a field
+ * has the wrong type, size or range, or the operation is unknown. Never throws.
+ */
+export function decodeOperation(bytes: Uint8Array, limits: CoordinationLimits): DecodedOperation {
+  const decoded = decodeCanonical(bytes);
+  if (!decoded.ok)
+    return {
+      ok: false,
+      code: 'MALFORMED',
+      message: `operation is not canonical msgpack (${decoded.reason})`,
+    };
+  if (!Array.isArray(decoded.value) || decoded.value.length === 0)
+    return { ok: false, code: 'MALFORMED', message: 'operation must be a non-empty tuple' };
+  try {
+    return { ok: true, operation: decodeFields(decoded.value, limits) };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, code: 'INVALID', message: error.message };
+    throw error;
+  }
+}

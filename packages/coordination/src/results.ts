@@ -1,0 +1,343 @@
+/**
+ * Results: what `apply` and `query` return, as typed values and canonical record bytes.
+ *
+ * Every result is `{ ok: true, kind, at, ... }` or `{ ok: false, code, message }`. `at` is the
+ * position of the state that answered (last sequence and agreed time it has seen), so a local
+ * read says how stale it may be.
+ */
+import type { Evidence, LogPosition } from './evidence.ts';
+import type { Choice, Rule, Voter } from './operations.ts';
+import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
+
+/** How a decided proposal ended. Exact definitions are in the README. */
+export type Outcome = 'approved' | 'rejected' | 'no_quorum' | 'expired';
+/** A proposal is open until it has an outcome. */
+export type ProposalStatus = 'open' | Outcome;
+
+/** How many counted ballots made one choice, and their total weight. */
+export interface ChoiceCount {
+  readonly count: number;
+  readonly weight: number;
+}
+
+/** A ballot that counts. */
+export interface CountedBallot {
+  readonly agent: string;
+  readonly weight: number;
+  readonly choice: Choice;
+  readonly confidencePermille: number;
+}
+
+/** A voter whose ballot does not count, and why. */
+export interface ExcludedBallot {
+  readonly agent: string;
+  readonly weight: number;
+  /** The only reason today: the voter equivocated. */
+  readonly reason: 'equivocation';
+  /** The evidence that excluded it, if it was kept (null when the evidence store was full). */
+  readonly evidenceId: number | null;
+}
+
+/** A score proposal's standing for one candidate. */
+export interface CandidateTally {
+  readonly candidate: string;
+  /** Counted ballots that scored it. */
+  readonly ballots: number;
+  /** The aggregate (median or trimmed mean) times 1000, rounded down; null with no ballots. */
+  readonly aggregateMilli: number | null;
+}
+
+/** The tally of a proposal, recomputed from its counted ballots. */
+export interface Tally {
+  /** For score rules, the choice counts are zero. */
+  readonly approve: ChoiceCount;
+  readonly reject: ChoiceCount;
+  readonly abstain: ChoiceCount;
+  /** Voters who have not cast a ballot and are not excluded. */
+  readonly pending: ChoiceCount;
+  /** Counted ballots, in voter order. */
+  readonly counted: readonly CountedBallot[];
+  readonly excluded: readonly ExcludedBallot[];
+  /** Score rules only, in candidate order; empty otherwise. */
+  readonly candidates: readonly CandidateTally[];
+  /** Score rules: the candidate with the highest aggregate (ties: the smallest name); null otherwise or with no ballots. */
+  readonly winner: string | null;
+}
+
+/** A proposal with its status and tally. */
+export interface ProposalView {
+  readonly proposalId: string;
+  readonly proposer: string;
+  readonly title: string;
+  readonly rule: Rule;
+  /** Sorted by agent id. */
+  readonly voters: readonly Voter[];
+  readonly deadline: number;
+  /** Sorted. */
+  readonly candidates: readonly string[];
+  readonly createdAt: LogPosition;
+  readonly status: ProposalStatus;
+  readonly decidedAt: LogPosition | null;
+  readonly tally: Tally;
+}
+
+/** A proposal in a list. */
+export interface ProposalSummary {
+  readonly proposalId: string;
+  readonly proposer: string;
+  readonly title: string;
+  readonly status: ProposalStatus;
+  readonly deadline: number;
+  readonly decidedAt: LogPosition | null;
+  /** Score rules: the winner once approved. */
+  readonly winner: string | null;
+}
+
+/** A key's value and version; `value` null and `version` 0 when absent. */
+export interface KvEntry {
+  readonly key: string;
+  readonly value: Uint8Array | null;
+  readonly version: number;
+  readonly updatedBy: string | null;
+  readonly updatedAt: LogPosition | null;
+}
+
+/** A lock: holder and expiry are null when free. */
+export interface LockView {
+  readonly name: string;
+  readonly holder: string | null;
+  /** Agreed time at which the lease ends (the lock is free from this tick on). */
+  readonly expiresAt: number | null;
+  /** Fencing token: increases with every grant of any lock, so stale holders can be told apart. */
+  readonly token: number | null;
+}
+
+/** Task statuses. */
+export type TaskStatus = 'open' | 'claimed' | 'done';
+
+/** A task on the board. */
+export interface TaskView {
+  readonly taskId: string;
+  readonly creator: string;
+  readonly payload: Uint8Array;
+  readonly status: TaskStatus;
+  readonly claimant: string | null;
+  /** While claimed: agreed time at which the claim lapses and the task returns to the board. */
+  readonly claimExpiresAt: number | null;
+  readonly result: Uint8Array | null;
+  readonly completedBy: string | null;
+  readonly createdAt: LogPosition;
+  readonly doneAt: LogPosition | null;
+}
+
+/** A registered agent. */
+export interface AgentView {
+  readonly id: string;
+  readonly publicKey: Uint8Array;
+}
+
+/** Where an event sits: its sequence and its index among that sequence's events. */
+export interface EventCursor {
+  readonly sequence: number;
+  readonly index: number;
+}
+
+/** What an event says happened. */
+export type EventBody =
+  | {
+      readonly kind: 'proposal_created';
+      readonly proposalId: string;
+      readonly proposer: string;
+      readonly deadline: number;
+    }
+  | { readonly kind: 'ballot_cast'; readonly proposalId: string; readonly agent: string }
+  | {
+      readonly kind: 'ballot_voided';
+      readonly proposalId: string;
+      readonly agent: string;
+      readonly evidenceId: number | null;
+    }
+  | {
+      readonly kind: 'proposal_decided';
+      readonly proposalId: string;
+      readonly outcome: Outcome;
+      readonly winner: string | null;
+    }
+  | { readonly kind: 'proposal_pruned'; readonly proposalId: string }
+  | {
+      readonly kind: 'evidence_recorded';
+      readonly evidenceId: number;
+      readonly agent: string;
+      readonly evidenceKind: Evidence['kind'];
+      readonly proposalId: string | null;
+    }
+  | { readonly kind: 'evidence_dropped'; readonly agent: string; readonly evidenceKind: Evidence['kind'] }
+  | { readonly kind: 'kv_put'; readonly key: string; readonly version: number; readonly agent: string }
+  | { readonly kind: 'kv_deleted'; readonly key: string; readonly agent: string }
+  | {
+      readonly kind: 'lock_acquired';
+      readonly name: string;
+      readonly holder: string;
+      readonly expiresAt: number;
+      readonly token: number;
+    }
+  | {
+      readonly kind: 'lock_renewed';
+      readonly name: string;
+      readonly holder: string;
+      readonly expiresAt: number;
+    }
+  | { readonly kind: 'lock_released'; readonly name: string; readonly holder: string }
+  | { readonly kind: 'lock_expired'; readonly name: string; readonly holder: string }
+  | { readonly kind: 'task_created'; readonly taskId: string; readonly creator: string }
+  | {
+      readonly kind: 'task_claimed';
+      readonly taskId: string;
+      readonly claimant: string;
+      readonly expiresAt: number;
+    }
+  | { readonly kind: 'task_completed'; readonly taskId: string; readonly claimant: string }
+  | { readonly kind: 'task_released'; readonly taskId: string; readonly claimant: string }
+  | { readonly kind: 'task_claim_expired'; readonly taskId: string; readonly claimant: string }
+  | { readonly kind: 'task_pruned'; readonly taskId: string };
+
+/** One state change, in the order it happened. */
+export type CoordinationEvent = EventBody & {
+  readonly sequence: number;
+  /** Position among the events of `sequence`, from 0. */
+  readonly index: number;
+  readonly timestamp: number;
+};
+
+/** Stable error codes. */
+export type ErrorCode =
+  /** Not canonical msgpack, or not a tuple. */
+  | 'MALFORMED'
+  /** A field has the wrong type, size or range, or the operation is unknown. */
+  | 'INVALID'
+  | 'NOT_FOUND'
+  /** The caller may not do this (not a voter, not the holder or claimant, not registered). */
+  | 'FORBIDDEN'
+  /** The deadline or lease has passed. */
+  | 'EXPIRED'
+  /** A bound would be exceeded. */
+  | 'LIMIT'
+  /** The id is taken, or the lock/task is held by someone. */
+  | 'CONFLICT'
+  | 'VERSION_MISMATCH'
+  /** The ballot's signature does not verify, or its agent is not the request's signer. */
+  | 'FORGED_BALLOT'
+  /** The voter signed a different ballot for this proposal before: its ballot no longer counts. */
+  | 'EQUIVOCATION'
+  /** The proposal is already decided. */
+  | 'CLOSED'
+  /** A write was sent to `query`. */
+  | 'READ_ONLY';
+
+/** A refusal. */
+export interface ErrorResult {
+  readonly ok: false;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+type Ok<K extends string, T> = { readonly ok: true; readonly kind: K; readonly at: LogPosition } & T;
+
+/** Every result of `apply` and `query`. */
+export type CoordinationResult =
+  | Ok<'proposal', { readonly proposal: ProposalView }>
+  /** A vote's result is the proposal's summary (status, winner); read the tally with `get_proposal`. */
+  | Ok<'vote', { readonly duplicate: boolean; readonly proposal: ProposalSummary }>
+  | Ok<'proposals', { readonly proposals: readonly ProposalSummary[]; readonly next: string | null }>
+  | Ok<
+      'ballot',
+      {
+        readonly proposalId: string;
+        readonly agent: string;
+        readonly ballotBytes: Uint8Array;
+        readonly signature: Uint8Array;
+        readonly counted: boolean;
+      }
+    >
+  | Ok<'evidence', { readonly evidence: readonly Evidence[]; readonly next: number | null }>
+  | Ok<'kv', { readonly entry: KvEntry }>
+  | Ok<'lock', { readonly lock: LockView }>
+  | Ok<'task', { readonly task: TaskView }>
+  | Ok<'tasks', { readonly tasks: readonly TaskView[]; readonly next: string | null }>
+  | Ok<
+      'events',
+      {
+        readonly events: readonly CoordinationEvent[];
+        /** Sequence of the oldest event still retained; null when none is. */
+        readonly earliestSequence: number | null;
+        /** True when events at or after the requested cursor were dropped from the ring buffer. */
+        readonly missed: boolean;
+        /** Where to continue from. */
+        readonly next: EventCursor;
+      }
+    >
+  | Ok<'agents', { readonly agents: readonly AgentView[]; readonly next: string | null }>
+  | ErrorResult;
+
+/** Result kinds of successful results. */
+export const RESULT_KINDS: ReadonlySet<string> = new Set([
+  'proposal',
+  'vote',
+  'proposals',
+  'ballot',
+  'evidence',
+  'kv',
+  'lock',
+  'task',
+  'tasks',
+  'events',
+  'agents',
+]);
+
+/** Error codes. */
+export const ERROR_CODES: ReadonlySet<string> = new Set([
+  'MALFORMED',
+  'INVALID',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'EXPIRED',
+  'LIMIT',
+  'CONFLICT',
+  'VERSION_MISMATCH',
+  'FORGED_BALLOT',
+  'EQUIVOCATION',
+  'CLOSED',
+  'READ_ONLY',
+]);
+
+/** The canonical bytes of a result. */
+export function encodeResult(result: CoordinationResult): Uint8Array {
+  return encodeRecord(result as unknown as RecordValue);
+}
+
+/**
+ * Decodes result bytes (from f+1 matching replies, or one replica's local read). Checks the
+ * envelope (ok, kind or code, message); the body is trusted to be what replicas produced.
+ * Never throws: bytes that are not a result decode to a `MALFORMED` error result.
+ */
+export function decodeResult(bytes: Uint8Array): CoordinationResult {
+  const value = decodeRecord(bytes);
+  const malformed: ErrorResult = {
+    ok: false,
+    code: 'MALFORMED',
+    message: 'bytes are not a coordination result',
+  };
+  if (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))
+    return malformed;
+  if (value instanceof Uint8Array) return malformed;
+  const record = value as { readonly [key: string]: RecordValue };
+  if (record.ok === true) {
+    if (typeof record.kind !== 'string' || !RESULT_KINDS.has(record.kind)) return malformed;
+    return record as unknown as CoordinationResult;
+  }
+  if (record.ok === false && typeof record.code === 'string' && ERROR_CODES.has(record.code)) {
+    if (typeof record.message !== 'string') return malformed;
+    return { ok: false, code: record.code as ErrorCode, message: record.message };
+  }
+  return malformed;
+}

@@ -1,0 +1,182 @@
+/**
+ * Tallies and decisions: pure functions of a proposal's rule, voters and counted ballots.
+ * Integer arithmetic only, voters and candidates in sorted order, so every replica computes
+ * the same tally bit for bit.
+ */
+import type { LogPosition } from './evidence.ts';
+import type { Choice, Rule, ScoreChoice, Voter } from './operations.ts';
+import { compareStrings } from './record.ts';
+import type {
+  CandidateTally,
+  ChoiceCount,
+  CountedBallot,
+  ExcludedBallot,
+  ProposalStatus,
+  Tally,
+} from './results.ts';
+
+/** A ballot as the state keeps it: the signed bytes plus what was decoded from them. */
+export interface StoredBallot {
+  readonly ballotBytes: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly choice: Choice;
+  readonly confidencePermille: number;
+  readonly castAt: LogPosition;
+}
+
+/** A proposal as the state keeps it (internal). */
+export interface ProposalRecord {
+  readonly proposalId: string;
+  readonly proposer: string;
+  readonly title: string;
+  readonly rule: Rule;
+  /** Sorted by agent. */
+  readonly voters: readonly Voter[];
+  readonly deadline: number;
+  /** Sorted. */
+  readonly candidates: readonly string[];
+  readonly createdAt: LogPosition;
+  readonly ballots: Map<string, StoredBallot>;
+  /** Voters whose ballot no longer counts, with the evidence id (null if it could not be kept). */
+  readonly excluded: Map<string, number | null>;
+  status: ProposalStatus;
+  decidedAt: LogPosition | null;
+}
+
+const zero = (): { count: number; weight: number } => ({ count: 0, weight: 0 });
+
+/** Aggregate of sorted integer scores, times 1000, rounded down. */
+export function aggregateMilli(
+  sortedScores: readonly number[],
+  aggregate: 'median' | 'trimmed_mean',
+  trimPermille: number,
+): number | null {
+  const count = sortedScores.length;
+  if (count === 0) return null;
+  if (aggregate === 'median') {
+    const middle = Math.floor(count / 2);
+    return count % 2 === 1
+      ? (sortedScores[middle] as number) * 1000
+      : ((sortedScores[middle - 1] as number) + (sortedScores[middle] as number)) * 500;
+  }
+  const trim = Math.floor((count * trimPermille) / 1000);
+  let sum = 0;
+  for (let i = trim; i < count - trim; i++) sum += sortedScores[i] as number;
+  // Exact for safe integers: floor of a correctly rounded quotient of integers below 2^53.
+  return Math.floor((sum * 1000) / (count - 2 * trim));
+}
+
+/** Recomputes the tally from the counted ballots. */
+export function computeTally(proposal: ProposalRecord): Tally {
+  const approve = zero();
+  const reject = zero();
+  const abstain = zero();
+  const pending = zero();
+  const counted: CountedBallot[] = [];
+  const excluded: ExcludedBallot[] = [];
+  for (const voter of proposal.voters) {
+    const evidenceId = proposal.excluded.get(voter.agent);
+    if (evidenceId !== undefined || proposal.excluded.has(voter.agent)) {
+      excluded.push({
+        agent: voter.agent,
+        weight: voter.weight,
+        reason: 'equivocation',
+        evidenceId: evidenceId ?? null,
+      });
+      continue;
+    }
+    const ballot = proposal.ballots.get(voter.agent);
+    if (ballot === undefined) {
+      pending.count += 1;
+      pending.weight += voter.weight;
+      continue;
+    }
+    counted.push({
+      agent: voter.agent,
+      weight: voter.weight,
+      choice: ballot.choice,
+      confidencePermille: ballot.confidencePermille,
+    });
+    const bucket =
+      ballot.choice === 'approve'
+        ? approve
+        : ballot.choice === 'reject'
+          ? reject
+          : ballot.choice === 'abstain'
+            ? abstain
+            : undefined;
+    if (bucket !== undefined) {
+      bucket.count += 1;
+      bucket.weight += voter.weight;
+    }
+  }
+  const candidates: CandidateTally[] = [];
+  let winner: string | null = null;
+  if (proposal.rule.kind === 'score') {
+    const { aggregate, trimPermille } = proposal.rule;
+    let best: number | null = null;
+    for (const candidate of proposal.candidates) {
+      const scores: number[] = [];
+      for (const ballot of counted) {
+        const pair = (ballot.choice as ScoreChoice).find(([name]) => name === candidate);
+        if (pair !== undefined) scores.push(pair[1]);
+      }
+      scores.sort((a, b) => a - b);
+      const value = aggregateMilli(scores, aggregate, trimPermille);
+      candidates.push({ candidate, ballots: scores.length, aggregateMilli: value });
+      // Candidates are sorted, so a strict improvement keeps the smallest name among equals.
+      if (value !== null && (best === null || value > best)) {
+        best = value;
+        winner = candidate;
+      }
+    }
+  }
+  const count = (c: { count: number; weight: number }): ChoiceCount => ({ count: c.count, weight: c.weight });
+  return {
+    approve: count(approve),
+    reject: count(reject),
+    abstain: count(abstain),
+    pending: count(pending),
+    counted,
+    excluded,
+    candidates,
+    winner,
+  };
+}
+
+/**
+ * The status a proposal's tally implies. `atDeadline`: agreed time has reached the deadline, so
+ * pending voters can no longer vote. See the README for the definitions this implements.
+ */
+export function decide(rule: Rule, tally: Tally, atDeadline: boolean): ProposalStatus {
+  switch (rule.kind) {
+    case 'threshold': {
+      const needed = rule.k;
+      if (tally.approve.count >= needed) return 'approved';
+      if (tally.approve.count + tally.pending.count < needed) return 'rejected';
+      if (!atDeadline) return 'open';
+      const ballots = tally.approve.count + tally.reject.count + tally.abstain.count;
+      return ballots < needed ? 'no_quorum' : 'expired';
+    }
+    case 'weighted': {
+      const needed = rule.approveWeight;
+      if (tally.approve.weight >= needed) return 'approved';
+      if (tally.approve.weight + tally.pending.weight < needed) return 'rejected';
+      if (!atDeadline) return 'open';
+      const ballots = tally.approve.weight + tally.reject.weight + tally.abstain.weight;
+      return ballots < needed ? 'no_quorum' : 'expired';
+    }
+    case 'score': {
+      const ballots = tally.counted.length;
+      if (ballots + tally.pending.count < rule.minBallots) return 'rejected';
+      if (tally.pending.count === 0) return 'approved';
+      if (!atDeadline) return 'open';
+      return ballots >= rule.minBallots ? 'approved' : 'no_quorum';
+    }
+  }
+}
+
+/** Voters sorted by agent. */
+export function sortVoters(voters: readonly Voter[]): Voter[] {
+  return [...voters].sort((a, b) => compareStrings(a.agent, b.agent));
+}
