@@ -1,0 +1,410 @@
+/**
+ * The agent's client: every request is signed with the agent's key, goes to the primary first
+ * and to every replica after a timeout, and is accepted only on f+1 matching answers whose
+ * authenticators check (so at least one honest replica vouches for the result). Works over any
+ * Transport: WebSocket to real daemons, or the in-memory network of an in-process cluster.
+ */
+import {
+  type AgentAnswer,
+  type ClusterConfig,
+  type CryptoBackend,
+  createFetchReceipt,
+  createQuery,
+  createRequest,
+  decodeReceipt,
+  MessageType,
+  nodeCrypto,
+  openAnswer,
+  type QueryReply,
+  quorumsOf,
+  type Receipt,
+  type Reply,
+  type ReplyVerifier,
+  signedReplyVerifier,
+  toHex,
+  validateCluster,
+  verifyReceipt,
+} from '@conclave/core';
+import { replicaPeer, type Transport } from '@conclave/transport';
+import {
+  AbortedError,
+  ClosedError,
+  ConclaveError,
+  InvalidReceiptError,
+  InvalidSignatureError,
+  NoQuorumError,
+  TimeoutError,
+} from './errors.ts';
+
+/** Who the client acts as: a registered agent id and its 64-byte Ed25519 secret key. */
+export interface AgentIdentity {
+  readonly agent: string;
+  readonly secretKey: Uint8Array;
+}
+
+/** When to re-send: a request waits for the primary first, then goes to every replica. */
+export interface RetryPolicy {
+  /** How long to wait on the primary alone before sending to every replica. */
+  readonly primaryTimeoutMs: number;
+  /** How often to re-send to every replica while still waiting. */
+  readonly resendIntervalMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ primaryTimeoutMs: 500, resendIntervalMs: 1_000 });
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+export interface ConnectOptions {
+  /** The cluster's public keys: replicas (to check answers) and agents. */
+  readonly cluster: ClusterConfig;
+  readonly identity: AgentIdentity;
+  /** How to reach the replicas, created for this identity (`webSocketTransport`, or an in-process network's). */
+  readonly transport: Transport;
+  readonly crypto?: CryptoBackend;
+  /** Default timeout of every call, unless the call says otherwise. */
+  readonly timeoutMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  /** How answers are authenticated; Ed25519 signatures by default. */
+  readonly replyVerifier?: ReplyVerifier;
+  /** `connect` waits until f+1 replicas are reachable, at most this long (then NO_QUORUM). */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Every call takes an AbortSignal and a timeout. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+  readonly timeoutMs?: number;
+}
+
+export interface RequestResult {
+  readonly requestId: number;
+  /** The sequence at which the request was ordered and executed. */
+  readonly sequence: number;
+  /** The state machine's result, as f+1 replicas reported it. */
+  readonly result: Uint8Array;
+  /** The replicas whose matching answers were accepted. */
+  readonly replicas: readonly number[];
+}
+
+export type ReadConsistency = 'linearizable' | 'quorum' | 'local';
+
+export interface QueryResult {
+  readonly result: Uint8Array;
+  readonly replicas: readonly number[];
+  /** Lowest and highest executed sequence among the answers used: how stale the read may be. */
+  readonly executedSequenceMin: number;
+  readonly executedSequenceMax: number;
+}
+
+/** Connects an agent to the cluster; resolves once f+1 replicas are reachable. */
+export async function connect(options: ConnectOptions): Promise<ConclaveClient> {
+  validateCluster(options.cluster);
+  if (!options.cluster.agents.some((a) => a.id === options.identity.agent)) {
+    throw new ConclaveError(
+      'INVALID_ARGUMENT',
+      `agent ${options.identity.agent} is not in the cluster's agent list`,
+    );
+  }
+  const client = new ConclaveClient(options);
+  await options.transport.start();
+  const needed = quorumsOf(options.cluster.replicas.length).weak;
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
+  while (options.transport.connected().length < needed) {
+    if (Date.now() >= deadline) {
+      const reached = options.transport.connected().length;
+      await client.close();
+      throw new NoQuorumError(
+        `reached ${reached} of ${options.cluster.replicas.length} replicas; at least ${needed} must be up`,
+      );
+    }
+    await new Promise((done) => setTimeout(done, 10));
+  }
+  return client;
+}
+
+type Accept<T> = (answer: AgentAnswer) => T | undefined;
+
+export class ConclaveClient {
+  readonly agent: string;
+  readonly cluster: ClusterConfig;
+  readonly crypto: CryptoBackend;
+  readonly #secretKey: Uint8Array;
+  readonly #transport: Transport;
+  readonly #verifier: ReplyVerifier;
+  readonly #retry: RetryPolicy;
+  readonly #timeoutMs: number;
+  readonly #n: number;
+  readonly #f: number;
+  readonly #waiters = new Set<(answer: AgentAnswer) => void>();
+  readonly #badAnswerWatchers = new Set<(replica: number | undefined) => void>();
+  /** Calls in flight, to reject when the client closes. */
+  readonly #closers = new Set<() => void>();
+  #view = 0;
+  #lastId = 0;
+  #closed = false;
+
+  constructor(options: ConnectOptions) {
+    this.agent = options.identity.agent;
+    this.cluster = options.cluster;
+    this.crypto = options.crypto ?? nodeCrypto();
+    this.#secretKey = options.identity.secretKey;
+    this.#transport = options.transport;
+    this.#verifier = options.replyVerifier ?? signedReplyVerifier(this.crypto, options.cluster);
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const quorums = quorumsOf(options.cluster.replicas.length);
+    this.#n = quorums.n;
+    this.#f = quorums.f;
+    this.#transport.onFrame((from, frame) => this.#onFrame(from, frame));
+  }
+
+  /** f: how many replicas may be faulty; f+1 matching answers are accepted. */
+  get f(): number {
+    return this.#f;
+  }
+
+  /** The view the client last learned from answers (a routing hint: the primary is view mod n). */
+  get view(): number {
+    return this.#view;
+  }
+
+  #onFrame(from: string, frame: Uint8Array): void {
+    const opened = openAnswer(frame, this.#verifier, this.crypto);
+    if (!opened.ok) {
+      const claimed = from.startsWith('replica:') ? Number(from.slice('replica:'.length)) : undefined;
+      for (const watcher of this.#badAnswerWatchers) watcher(claimed);
+      return;
+    }
+    if (opened.answer.agent !== this.agent) return;
+    for (const waiter of this.#waiters) waiter(opened.answer);
+  }
+
+  /** Request ids increase per agent, across processes too: derived from the clock, in microseconds. */
+  #nextId(): number {
+    this.#lastId = Math.max(this.#lastId + 1, Date.now() * 1000);
+    return this.#lastId;
+  }
+
+  #sendTo(replicas: readonly number[], frame: Uint8Array): void {
+    for (const replica of replicas) this.#transport.send(replicaPeer(replica), frame);
+  }
+
+  #everyone(): number[] {
+    return this.cluster.replicas.map((r) => r.id);
+  }
+
+  /**
+   * Sends `frame` (to the primary first when `primaryFirst`), re-sends on the retry policy, and
+   * resolves with the first value `accept` returns. Rejects on timeout, abort, close, or when
+   * more than f replicas sent answers that fail authentication.
+   */
+  #exchange<T>(
+    frame: Uint8Array,
+    accept: Accept<T>,
+    options: CallOptions,
+    what: string,
+    firstTargets: readonly number[],
+  ): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClosedError());
+    const signal = options.signal;
+    if (signal?.aborted)
+      return Promise.reject(new AbortedError(`${what}: aborted before it was sent`, signal.reason));
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    return new Promise<T>((resolve, reject) => {
+      const badReplicas = new Set<number>();
+      const timers: ReturnType<typeof setTimeout>[] = [];
+      let resendTimer: ReturnType<typeof setInterval> | undefined;
+      const onClose = () => finish(() => reject(new ClosedError()));
+      const finish = (settle: () => void) => {
+        this.#closers.delete(onClose);
+        for (const timer of timers) clearTimeout(timer);
+        clearInterval(resendTimer);
+        this.#waiters.delete(waiter);
+        this.#badAnswerWatchers.delete(badWatcher);
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const waiter = (answer: AgentAnswer) => {
+        let value: T | undefined;
+        try {
+          value = accept(answer);
+        } catch (error) {
+          finish(() => reject(error));
+          return;
+        }
+        if (value !== undefined) finish(() => resolve(value));
+      };
+      const badWatcher = (replica: number | undefined) => {
+        if (replica === undefined) return;
+        badReplicas.add(replica);
+        if (badReplicas.size > this.#f) {
+          finish(() =>
+            reject(
+              new InvalidSignatureError(
+                `${what}: answers from ${badReplicas.size} replicas failed authentication; check the cluster's public keys`,
+              ),
+            ),
+          );
+        }
+      };
+      const onAbort = () => finish(() => reject(new AbortedError(`${what}: aborted`, signal?.reason)));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(waiter);
+      this.#badAnswerWatchers.add(badWatcher);
+      this.#sendTo(firstTargets, frame);
+      const broadcast = () => {
+        this.#sendTo(this.#everyone(), frame);
+        resendTimer ??= setInterval(
+          () => this.#sendTo(this.#everyone(), frame),
+          this.#retry.resendIntervalMs,
+        );
+      };
+      if (firstTargets.length < this.#n) timers.push(setTimeout(broadcast, this.#retry.primaryTimeoutMs));
+      else
+        resendTimer = setInterval(() => this.#sendTo(this.#everyone(), frame), this.#retry.resendIntervalMs);
+      timers.push(
+        setTimeout(
+          () =>
+            finish(() =>
+              reject(new TimeoutError(`${what}: no ${this.#f + 1} matching answers within ${timeoutMs} ms`)),
+            ),
+          timeoutMs,
+        ),
+      );
+      this.#closers.add(onClose);
+    });
+  }
+
+  /**
+   * An ordered request: executed exactly once, at one sequence, in the same order at every
+   * honest replica. Resolves with the result once f+1 replicas report the same (sequence, result).
+   */
+  async request(operation: Uint8Array, options: CallOptions = {}): Promise<RequestResult> {
+    const requestId = this.#nextId();
+    const { frame } = createRequest(
+      { agent: this.agent, requestId, operation },
+      this.crypto,
+      this.#secretKey,
+    );
+    const votes = new Map<string, Set<number>>();
+    const primary = this.#view % this.#n;
+    return this.#exchange(
+      frame,
+      (answer) => {
+        if (answer.type !== MessageType.reply || answer.requestId !== requestId) return undefined;
+        const reply = answer as Reply;
+        const key = `${reply.sequence}:${toHex(reply.result)}`;
+        const voters = votes.get(key) ?? new Set<number>();
+        voters.add(reply.replica);
+        votes.set(key, voters);
+        if (voters.size < this.#f + 1) return undefined;
+        this.#view = Math.max(this.#view, reply.view);
+        return { requestId, sequence: reply.sequence, result: reply.result, replicas: [...voters] };
+      },
+      options,
+      `request ${requestId}`,
+      [primary],
+    );
+  }
+
+  /**
+   * A read that is not ordered: `quorum` waits for 2f+1 replicas to give the same answer (at
+   * least f+1 honest ones had executed it); `local` takes one replica's answer (it may be stale,
+   * or a lie: use it for hints). For the latest value in the total order, send a request.
+   */
+  async query(
+    operation: Uint8Array,
+    consistency: 'quorum' | 'local',
+    options: CallOptions & { replica?: number } = {},
+  ): Promise<QueryResult> {
+    const queryId = this.#nextId();
+    const { frame } = createQuery({ agent: this.agent, queryId, operation }, this.crypto, this.#secretKey);
+    const needed = consistency === 'quorum' ? 2 * this.#f + 1 : 1;
+    const replica = options.replica ?? this.#view % this.#n;
+    const votes = new Map<string, Map<number, QueryReply>>();
+    const answered = new Set<number>();
+    return this.#exchange(
+      frame,
+      (answer) => {
+        if (answer.type !== MessageType.queryReply || answer.queryId !== queryId) return undefined;
+        const reply = answer as QueryReply;
+        if (consistency === 'local' && reply.replica !== replica) return undefined;
+        answered.add(reply.replica);
+        const key = toHex(reply.result);
+        const group = votes.get(key) ?? new Map<number, QueryReply>();
+        group.set(reply.replica, reply);
+        votes.set(key, group);
+        if (group.size >= needed) {
+          const executed = [...group.values()].map((r) => r.lastExecuted);
+          return {
+            result: reply.result,
+            replicas: [...group.keys()],
+            executedSequenceMin: Math.min(...executed),
+            executedSequenceMax: Math.max(...executed),
+          };
+        }
+        if (answered.size === this.#n) {
+          throw new NoQuorumError(
+            `${consistency} read: all ${this.#n} replicas answered, no ${needed} agree (a write may be committing; retry or read linearizably)`,
+          );
+        }
+        return undefined;
+      },
+      options,
+      `${consistency} read`,
+      consistency === 'local' ? [replica] : this.#everyone(),
+    );
+  }
+
+  /**
+   * The receipt of an executed request, fetched from any replica and checked here against the
+   * cluster's public keys. Available while the batch is above the replicas' stable checkpoint.
+   */
+  async receipt(sequence: number, requestId: number, options: CallOptions = {}): Promise<Receipt> {
+    const frame = createFetchReceipt(
+      { agent: this.agent, requestId, sequence },
+      this.crypto,
+      this.#secretKey,
+    );
+    return this.#exchange(
+      frame,
+      (answer) => {
+        if (
+          answer.type !== MessageType.receipt ||
+          answer.requestId !== requestId ||
+          answer.receipt.byteLength === 0
+        )
+          return undefined;
+        const receipt = decodeReceipt(answer.receipt);
+        if (receipt === undefined) return undefined;
+        const checked = verifyReceipt(receipt, this.cluster, this.crypto);
+        if (!checked.ok || checked.request.agent !== this.agent || checked.request.requestId !== requestId)
+          return undefined;
+        return receipt;
+      },
+      options,
+      `receipt of request ${requestId}`,
+      this.#everyone(),
+    );
+  }
+
+  /** A request and its receipt: proof, checkable by anyone offline, that it was decided at (view, sequence). */
+  async requestWithReceipt(
+    operation: Uint8Array,
+    options: CallOptions = {},
+  ): Promise<RequestResult & { readonly receipt: Receipt }> {
+    const result = await this.request(operation, options);
+    const receipt = await this.receipt(result.sequence, result.requestId, options);
+    const checked = verifyReceipt(receipt, this.cluster, this.crypto);
+    if (!checked.ok) throw new InvalidReceiptError(checked.reason);
+    return { ...result, receipt };
+  }
+
+  /** Closes the connection; calls in flight reject with ClosedError. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const close of this.#closers) close();
+    this.#closers.clear();
+    await this.#transport.close();
+  }
+}
