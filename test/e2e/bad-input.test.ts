@@ -13,7 +13,8 @@ import {
   encodeKvOperation,
   nodeCrypto,
 } from '@conclave/core';
-import { AgentClient, directoryOf, loadSecretKey } from '@conclave/node';
+import { connectAgent, directoryOf, loadSecretKey } from '@conclave/node';
+import type { ConclaveClient } from '@conclave/sdk';
 import { agentPeer, replicaPeer, webSocketTransport } from '@conclave/transport';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -38,7 +39,7 @@ afterAll(async () => {
 
 describe('a live daemon under bad input', () => {
   it('rejects and counts every kind, keeps serving, and stays within its memory', async () => {
-    const { dir, file } = await makeCluster(4, 3);
+    const { dir, file } = await makeCluster(4, 3, {}, 'kv');
     clusterDir = dir;
     for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
     await waitFor(
@@ -50,10 +51,10 @@ describe('a live daemon under bad input', () => {
     const target = 1; // a backup: bad input must not cost a view change either
     const port = file.replicas[target]!.port;
     const crypto = nodeCrypto();
-    const put = async (client: AgentClient, key: string, value: string) =>
+    const put = async (client: ConclaveClient, key: string, value: string) =>
       decodeKvResult((await client.request(encodeKvOperation({ op: 'put', key, value }))).result);
 
-    const honest = await AgentClient.connect({ dir, agent: 'agent-0' });
+    const honest = await connectAgent({ dir, agent: 'agent-0' });
     expect(await put(honest, 'before', '1')).toMatchObject({ ok: true });
     const rssBefore = (await statusOf(file, target))!.rssBytes;
 

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { decodeKvResult, encodeKvOperation } from '@conclave/core';
-import { AgentClient } from '@conclave/node';
+import { connectAgent } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeCluster, type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
 
@@ -21,11 +21,16 @@ afterAll(async () => {
 
 describe('a cluster of real processes', () => {
   it('keeps every acknowledged write through kill -9 of the primary, restarts and a rolling restart', async () => {
-    const { dir, file } = await makeCluster(4, 2, {
-      requestTimeoutTicks: 150,
-      checkpointInterval: 16,
-      watermarkWindow: 64,
-    });
+    const { dir, file } = await makeCluster(
+      4,
+      2,
+      {
+        requestTimeoutTicks: 150,
+        checkpointInterval: 16,
+        watermarkWindow: 64,
+      },
+      'kv',
+    );
     clusterDir = dir;
     for (let id = 0; id < 4; id++) running.set(id, startReplica(dir, id));
     const everyone = [0, 1, 2, 3];
@@ -37,7 +42,7 @@ describe('a cluster of real processes', () => {
     );
 
     // A writer that keeps going until told to stop. Acknowledged = f+1 matching replies.
-    const writer = await AgentClient.connect({ dir, agent: 'agent-0', timeoutMs: 10_000 });
+    const writer = await connectAgent({ dir, agent: 'agent-0', timeoutMs: 10_000 });
     const acknowledged = new Map<string, string>();
     const attemptedAfterAck = new Map<string, Set<string>>();
     let acks = 0;
@@ -51,7 +56,9 @@ describe('a cluster of real processes', () => {
         later.add(value);
         attemptedAfterAck.set(key, later);
         try {
-          const outcome = await writer.request(encodeKvOperation({ op: 'put', key, value }), 8_000);
+          const outcome = await writer.request(encodeKvOperation({ op: 'put', key, value }), {
+            timeoutMs: 8_000,
+          });
           expect(decodeKvResult(outcome.result)).toMatchObject({ ok: true, value });
           acknowledged.set(key, value);
           attemptedAfterAck.set(key, new Set());
@@ -126,7 +133,7 @@ describe('a cluster of real processes', () => {
     expect(converged).toHaveLength(4);
 
     // Every acknowledged write reads back (or was overwritten by a later write of the same key).
-    const reader = await AgentClient.connect({ dir, agent: 'agent-1' });
+    const reader = await connectAgent({ dir, agent: 'agent-1' });
     try {
       for (const [key, value] of acknowledged) {
         const read = await reader.query(encodeKvOperation({ op: 'get', key }), 'quorum');

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeKvResult, encodeKvOperation } from '@conclave/core';
-import { AgentClient, type ClusterFile } from '@conclave/node';
+import { type ClusterFile, connectAgent } from '@conclave/node';
 import { generate } from 'selfsigned';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 describe('TLS between replicas and agents', () => {
   it('carries the protocol over wss when cluster.json configures it', async () => {
-    const { dir, file } = await makeCluster(4, 1);
+    const { dir, file } = await makeCluster(4, 1, {}, 'kv');
     clusterDir = dir;
     const pems = await generate([{ name: 'commonName', value: 'conclave-e2e' }], {
       keyType: 'ec',
@@ -49,7 +49,7 @@ describe('TLS between replicas and agents', () => {
     );
     expect(running[0]!.output).toMatch(/"tls":true/);
 
-    const client = await AgentClient.connect({ dir, agent: 'agent-0' });
+    const client = await connectAgent({ dir, agent: 'agent-0' });
     try {
       const outcome = await client.request(
         encodeKvOperation({ op: 'put', key: 'secret', value: 'over tls' }),

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { encodeKvOperation } from '@conclave/core';
-import { AgentClient } from '../src/agent-client.ts';
+import { connectAgent } from '../src/connect.ts';
 import {
   makeCluster,
   metricsOf,
@@ -46,7 +46,7 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 
 async function main(): Promise<void> {
-  const { dir, file } = await makeCluster(4, agents);
+  const { dir, file } = await makeCluster(4, agents, {}, 'kv');
   const running = new Map<number, RunningReplica>();
   const start = (id: number) =>
     running.set(id, startReplica(dir, id, ['--sync', sync, '--log-level', 'warn']));
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       30_000,
     );
     const clients = await Promise.all(
-      file.agents.map((a) => AgentClient.connect({ dir, agent: a.id, timeoutMs: 10_000 })),
+      file.agents.map((a) => connectAgent({ dir, agent: a.id, connectTimeoutMs: 10_000 })),
     );
     const latencies: number[] = [];
     let issued = 0;
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
           const t = performance.now();
           await client.request(
             encodeKvOperation({ op: 'put', key: `k${n % 1000}`, value: `${index}-${n}` }),
-            30_000,
+            { timeoutMs: 30_000 },
           );
           latencies.push(performance.now() - t);
           if (performance.now() - lastReport > 10_000) {

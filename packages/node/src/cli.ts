@@ -4,12 +4,14 @@
  * Errors a person can act on print one line (`error: …`) and exit 1; bad usage exits 2.
  */
 import { parseArgs } from 'node:util';
-import { decodeKvResult, encodeKvOperation, type KvResult } from '@conclave/core';
+import { encodeReceipt, toHex } from '@conclave/core';
+import { ConclaveError, type ReadConsistency } from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
-import { AgentClient, CONSISTENCIES, type Consistency, receiptHex } from './agent-client.ts';
 import { DEFAULT_BASE_PORT, DEFAULT_CLUSTER_DIR, initCluster, loadClusterFile } from './cluster-file.ts';
+import { connectAgent } from './connect.ts';
 import { ReplicaDaemon } from './daemon.ts';
 import { CliError } from './errors.ts';
+import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 import { SYNC_MODES, type SyncMode } from './store.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
@@ -34,6 +36,8 @@ Usage:
 `;
 
 class UsageError extends Error {}
+
+const CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'quorum', 'local'];
 
 function requireString(value: unknown, flag: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new UsageError(`missing ${flag}`);
@@ -181,10 +185,10 @@ async function status(values: Values): Promise<number> {
   return replicas.some((r) => r.reachable) ? 0 : 1;
 }
 
-function kvFailure(result: KvResult): never {
+function kvFailure(result: KvOutcome): never {
   throw new CliError(
     'REJECTED',
-    result.ok ? 'unexpected result' : `the state machine refused: ${result.error}`,
+    result.ok ? 'unexpected result' : `the state machine refused (${result.code}): ${result.message}`,
   );
 }
 
@@ -197,16 +201,17 @@ async function kv(args: string[], values: Values): Promise<number> {
   if (key === undefined) throw new UsageError(`kv ${action} needs a KEY`);
   if (action === 'put' && value === undefined) throw new UsageError('kv put needs a KEY and a VALUE');
   if (action === 'get' && value !== undefined) throw new UsageError('kv get takes only a KEY');
-  const consistency = (values.consistency ?? 'linearizable') as Consistency;
+  const consistency = (values.consistency ?? 'linearizable') as ReadConsistency;
   if (!CONSISTENCIES.includes(consistency))
     throw new UsageError(`--consistency takes ${CONSISTENCIES.join(', ')}`);
-  const client = await AgentClient.connect({ dir, agent });
+  const kv = kvAdapter(loadClusterFile(dir).stateMachine);
+  const client = await connectAgent({ dir, agent });
   try {
     if (action === 'put') {
-      const outcome = await client.request(encodeKvOperation({ op: 'put', key, value: value as string }));
-      const result = decodeKvResult(outcome.result);
+      const outcome = await client.requestWithReceipt(kv.put(key, value as string));
+      const result = kv.decode(outcome.result);
       if (!result.ok) kvFailure(result);
-      const receipt = await client.receipt(outcome.sequence, client.lastRequestId);
+      const receipt = outcome.receipt;
       if (values.json) {
         print(
           JSON.stringify({
@@ -214,7 +219,7 @@ async function kv(args: string[], values: Values): Promise<number> {
             value: result.value,
             version: result.version,
             sequence: outcome.sequence,
-            receipt: receiptHex(receipt),
+            receipt: toHex(encodeReceipt(receipt)),
             receiptVerified: true,
           }),
         );
@@ -223,14 +228,14 @@ async function kv(args: string[], values: Values): Promise<number> {
           `${key} = ${result.value} (version ${result.version}), decided at sequence ${outcome.sequence}`,
         );
         print(`receipt verified: ${receipt.commits.length} replicas signed commits at view ${receipt.view}`);
-        print(`receipt: ${receiptHex(receipt)}`);
+        print(`receipt: ${toHex(encodeReceipt(receipt))}`);
       }
       return 0;
     }
-    const operation = encodeKvOperation({ op: 'get', key });
+    const operation = kv.get(key);
     if (consistency === 'linearizable') {
       const outcome = await client.request(operation);
-      const result = decodeKvResult(outcome.result);
+      const result = kv.decode(outcome.result);
       if (!result.ok) kvFailure(result);
       if (values.json)
         print(
@@ -251,8 +256,8 @@ async function kv(args: string[], values: Values): Promise<number> {
       return 0;
     }
     const replica = integer(values.replica, '--replica', 0);
-    const outcome = await client.query(operation, consistency, replica);
-    const result = decodeKvResult(outcome.result);
+    const outcome = await client.query(operation, consistency, { replica });
+    const result = kv.decode(outcome.result);
     if (!result.ok) kvFailure(result);
     if (values.json) {
       print(
@@ -262,7 +267,7 @@ async function kv(args: string[], values: Values): Promise<number> {
           version: result.version,
           consistency,
           replicas: outcome.replicas,
-          executedSequence: outcome.lastExecutedMin,
+          executedSequence: outcome.executedSequenceMin,
         }),
       );
     } else {
@@ -270,7 +275,7 @@ async function kv(args: string[], values: Values): Promise<number> {
         result.value === null ? `${key} is not set` : `${key} = ${result.value} (version ${result.version})`,
       );
       print(
-        `  ${consistency} read from replica(s) ${outcome.replicas.join(', ')} as of sequence ${outcome.lastExecutedMin}`,
+        `  ${consistency} read from replica(s) ${outcome.replicas.join(', ')} as of sequence ${outcome.executedSequenceMin}`,
       );
     }
     return 0;
@@ -290,7 +295,11 @@ main(process.argv.slice(2)).then(
     ) {
       process.stderr.write(`error: ${error.message}\nrun "pnpm conclave help" for usage\n`);
       process.exitCode = 2;
-    } else if (error instanceof CliError || error instanceof TransportError) {
+    } else if (
+      error instanceof CliError ||
+      error instanceof TransportError ||
+      error instanceof ConclaveError
+    ) {
       process.stderr.write(`error: ${error.message}\n`);
       process.exitCode = 1;
     } else {

@@ -53,9 +53,14 @@ export interface TlsFiles {
   readonly key: string;
 }
 
+/** What replicas execute: the coordination state machine (default), or the minimal KV. */
+export type StateMachineKind = 'coordination' | 'kv';
+export const STATE_MACHINE_KINDS: readonly StateMachineKind[] = ['coordination', 'kv'];
+
 export interface ClusterFile {
   readonly version: 1;
   readonly tickMs: number;
+  readonly stateMachine?: StateMachineKind;
   readonly tls?: TlsFiles;
   readonly protocol: Partial<ProtocolConfig>;
   readonly replicas: readonly ReplicaEntry[];
@@ -70,6 +75,7 @@ export interface InitOptions {
   readonly host?: string;
   readonly tickMs?: number;
   readonly protocol?: Partial<ProtocolConfig>;
+  readonly stateMachine?: StateMachineKind;
 }
 
 export const agentName = (index: number): string => `agent-${index}`;
@@ -113,6 +119,7 @@ export function initCluster(
   const cluster: ClusterFile = {
     version: 1,
     tickMs: options.tickMs ?? DEFAULT_TICK_MS,
+    stateMachine: options.stateMachine ?? 'coordination',
     protocol: options.protocol ?? {},
     replicas: Array.from({ length: replicas }, (_, id) => ({
       id,
@@ -146,6 +153,12 @@ export function loadClusterFile(dir: string): ClusterFile {
   }
   if (parsed.version !== 1 || !Array.isArray(parsed.replicas) || !Array.isArray(parsed.agents)) {
     throw new CliError('CONFIG_INVALID', `${path} is not a version 1 cluster config`);
+  }
+  if (parsed.stateMachine !== undefined && !STATE_MACHINE_KINDS.includes(parsed.stateMachine)) {
+    throw new CliError(
+      'CONFIG_INVALID',
+      `${path}: "stateMachine" must be one of ${STATE_MACHINE_KINDS.join(', ')}`,
+    );
   }
   try {
     validateCluster(clusterConfigOf(parsed));

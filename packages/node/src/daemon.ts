@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { CoordinationStateMachine } from '@conclave/coordination';
 import {
   type CryptoBackend,
   InvariantError,
@@ -18,6 +19,7 @@ import {
   type PersistRecord,
   Replica,
   type ReplicaInput,
+  type StateMachine,
   toHex,
 } from '@conclave/core';
 import {
@@ -78,7 +80,7 @@ export class ReplicaDaemon {
   readonly logger: Logger;
   readonly #file: ClusterFile;
   readonly #replica: Replica;
-  readonly #machine: KvStateMachine;
+  readonly #machine: StateMachine;
   readonly #store: ReplicaStore;
   readonly #transport: Transport;
   readonly #http: Server;
@@ -99,7 +101,7 @@ export class ReplicaDaemon {
   private constructor(parts: {
     file: ClusterFile;
     replica: Replica;
-    machine: KvStateMachine;
+    machine: StateMachine;
     store: ReplicaStore;
     transport: Transport;
     logger: Logger;
@@ -133,10 +135,14 @@ export class ReplicaDaemon {
     const logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { replica: entry.id } });
     const store = openReplicaStore(join(dir, 'data', `replica-${entry.id}`), options.sync ?? 'full');
     const restored = store.load();
-    const machine = new KvStateMachine(crypto.hash);
+    const cluster = clusterConfigOf(file);
+    const machine: StateMachine =
+      file.stateMachine === 'kv'
+        ? new KvStateMachine(crypto.hash)
+        : new CoordinationStateMachine({ crypto, agents: cluster.agents });
     const replica = new Replica({
       id: entry.id,
-      cluster: clusterConfigOf(file),
+      cluster,
       protocol: file.protocol,
       crypto,
       secretKey,
@@ -201,6 +207,7 @@ export class ReplicaDaemon {
         port: this.#file.replicas[this.id]?.port,
         httpPort: this.#file.replicas[this.id]?.httpPort,
         sync,
+        stateMachine: this.#file.stateMachine ?? 'coordination',
         tls: this.#file.tls !== undefined,
         view: status.view,
         executedSequence: status.lastExecuted,

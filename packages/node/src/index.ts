@@ -1,13 +1,7 @@
 /**
  * @conclave/node: the replica daemon and what operates it.
  */
-export {
-  AgentClient,
-  CONSISTENCIES,
-  type Consistency,
-  type QueryOutcome,
-  type RequestOutcome,
-} from './agent-client.ts';
+
 export {
   type ClusterFile,
   clusterConfigOf,
@@ -20,9 +14,12 @@ export {
   loadClusterFile,
   loadSecretKey,
   type ReplicaEntry,
+  STATE_MACHINE_KINDS,
+  type StateMachineKind,
   type TlsFiles,
   tlsOptionsOf,
 } from './cluster-file.ts';
+export { type ConnectAgentOptions, connectAgent } from './connect.ts';
 export {
   type DaemonOptions,
   type DaemonStatus,

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type ClusterFile, initCluster } from './cluster-file.ts';
+import { type ClusterFile, initCluster, type StateMachineKind } from './cluster-file.ts';
 import type { DaemonStatus } from './daemon.ts';
 
 /** The repository root, from which the CLI runs (tsx resolves the workspace there). */
@@ -38,9 +38,10 @@ export async function makeCluster(
   replicas = 4,
   agents = 4,
   protocol: Record<string, number> = {},
+  stateMachine: StateMachineKind = 'coordination',
 ): Promise<{ dir: string; file: ClusterFile }> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'conclave-e2e-')), 'cluster');
-  initCluster({ dir, replicas, agents, protocol });
+  const dir = join(mkdtempSync(join(tmpdir(), 'conclave-')), 'cluster');
+  initCluster({ dir, replicas, agents, protocol, stateMachine });
   const path = join(dir, 'cluster.json');
   const file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
   const ports = await freePorts(2 * replicas);

@@ -1,0 +1,54 @@
+/**
+ * Connects as an agent of a cluster directory (cluster.json and the agent's key file) with the
+ * SDK client, over WebSocket (wss when cluster.json configures TLS).
+ */
+import { type CryptoBackend, nodeCrypto } from '@conclave/core';
+import { type ConclaveClient, connect } from '@conclave/sdk';
+import { agentPeer, webSocketTransport } from '@conclave/transport';
+import {
+  clusterConfigOf,
+  directoryOf,
+  loadClusterFile,
+  loadSecretKey,
+  tlsOptionsOf,
+} from './cluster-file.ts';
+import { CliError } from './errors.ts';
+
+export interface ConnectAgentOptions {
+  readonly dir: string;
+  /** The agent id (e.g. agent-0). */
+  readonly agent: string;
+  readonly crypto?: CryptoBackend;
+  /** Default timeout of each call. */
+  readonly timeoutMs?: number;
+  /** How long to wait for f+1 replicas to be reachable. */
+  readonly connectTimeoutMs?: number;
+}
+
+export function connectAgent(options: ConnectAgentOptions): Promise<ConclaveClient> {
+  const crypto = options.crypto ?? nodeCrypto();
+  const file = loadClusterFile(options.dir);
+  const entry = file.agents.find((a) => a.id === options.agent);
+  if (entry === undefined) {
+    throw new CliError(
+      'UNKNOWN_AGENT',
+      `agent ${options.agent} is not in the cluster config (agents: ${file.agents.map((a) => a.id).join(', ')})`,
+    );
+  }
+  const secretKey = loadSecretKey(options.dir, entry.id, entry.publicKey, crypto);
+  const tls = tlsOptionsOf(options.dir, file);
+  const transport = webSocketTransport({
+    identity: { peer: agentPeer(entry.id), secretKey },
+    directory: directoryOf(file),
+    crypto,
+    ...(tls === undefined ? {} : { tls }),
+  });
+  return connect({
+    cluster: clusterConfigOf(file),
+    identity: { agent: entry.id, secretKey },
+    transport,
+    crypto,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+  });
+}
