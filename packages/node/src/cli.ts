@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { encodeReceipt, toHex } from '@conclave/core';
-import { ConclaveError, type ReadConsistency } from '@conclave/sdk';
+import { ConclaveError, type InProcessByzantine, type ReadConsistency } from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
 import { DEFAULT_BASE_PORT, DEFAULT_CLUSTER_DIR, initCluster, loadClusterFile } from './cluster-file.ts';
 import { connectAgent } from './connect.ts';
@@ -18,7 +18,7 @@ const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that d
 
 Usage:
   conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P]
-  conclave start  --dir DIR --replica I [--sync full|buffered] [--log-level LEVEL]
+  conclave start  --dir DIR --replica I [--sync full|buffered] [--log-level LEVEL] [--misbehave silent|lying-replies]
   conclave status --dir DIR [--json]
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
@@ -27,6 +27,7 @@ Usage:
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT})
   start    runs replica I in the foreground: JSON logs on stdout, stops cleanly on SIGTERM/SIGINT.
            --sync full (default) fsyncs every write; buffered survives a process crash, not a power cut
+           --misbehave (demonstrations and tests only) makes this replica Byzantine
   status   asks every replica for its view, executed sequence, stable checkpoint and state digest
   kv       acts as agent J (a number for agent-J, or an agent id):
            put writes through consensus and prints the result and its verified receipt;
@@ -73,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       sync: { type: 'string' },
       'log-level': { type: 'string' },
       consistency: { type: 'string' },
+      misbehave: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -118,10 +120,15 @@ async function start(values: Values): Promise<number> {
   const sync = (values.sync ?? 'full') as SyncMode;
   if (!SYNC_MODES.includes(sync))
     throw new UsageError(`--sync takes ${SYNC_MODES.join(' or ')}, got ${String(values.sync)}`);
+  const misbehave = values.misbehave as InProcessByzantine | undefined;
+  if (misbehave !== undefined && misbehave !== 'silent' && misbehave !== 'lying-replies') {
+    throw new UsageError('--misbehave takes silent or lying-replies (for demonstrations and tests)');
+  }
   const daemon = await ReplicaDaemon.start({
     dir,
     replica,
     sync,
+    ...(misbehave === undefined ? {} : { misbehave }),
     logLevel: typeof values['log-level'] === 'string' ? values['log-level'] : 'info',
   });
   await new Promise<void>((resolveStop) => {

@@ -14,6 +14,7 @@ import {
   type CryptoBackend,
   InvariantError,
   KvStateMachine,
+  MessageType,
   nodeCrypto,
   type Outbound,
   type PersistRecord,
@@ -22,6 +23,7 @@ import {
   type StateMachine,
   toHex,
 } from '@conclave/core';
+import { type InProcessByzantine, lyingReply } from '@conclave/sdk';
 import {
   agentPeer,
   replicaPeer,
@@ -58,6 +60,12 @@ export interface DaemonOptions {
   readonly logger?: Logger;
   readonly logLevel?: string;
   readonly crypto?: CryptoBackend;
+  /**
+   * For demonstrations and tests only: make this replica Byzantine. `silent` takes part in
+   * nothing; `lying-replies` runs the protocol but tells agents wrong (validly signed) results.
+   * A cluster of 3f+1 stays correct with up to f such replicas; this is how you can watch it.
+   */
+  readonly misbehave?: InProcessByzantine;
 }
 
 export interface DaemonStatus {
@@ -85,6 +93,9 @@ export class ReplicaDaemon {
   readonly #transport: Transport;
   readonly #http: Server;
   readonly #tickMs: number;
+  readonly #misbehave: InProcessByzantine | undefined;
+  readonly #secretKey: Uint8Array;
+  readonly #crypto: CryptoBackend;
   #inbox: Uint8Array[] = [];
   #inboxDropped = 0;
   #ticksDue = 0;
@@ -106,7 +117,13 @@ export class ReplicaDaemon {
     transport: Transport;
     logger: Logger;
     id: number;
+    misbehave: InProcessByzantine | undefined;
+    secretKey: Uint8Array;
+    crypto: CryptoBackend;
   }) {
+    this.#misbehave = parts.misbehave;
+    this.#secretKey = parts.secretKey;
+    this.#crypto = parts.crypto;
     this.id = parts.id;
     this.#file = parts.file;
     this.#replica = parts.replica;
@@ -157,7 +174,18 @@ export class ReplicaDaemon {
       crypto,
       ...(tls === undefined ? {} : { tls }),
     });
-    const daemon = new ReplicaDaemon({ file, replica, machine, store, transport, logger, id: entry.id });
+    const daemon = new ReplicaDaemon({
+      file,
+      replica,
+      machine,
+      store,
+      transport,
+      logger,
+      id: entry.id,
+      misbehave: options.misbehave,
+      secretKey,
+      crypto,
+    });
     try {
       await daemon.#listen(entry.httpPort);
       await transport.start();
@@ -208,6 +236,7 @@ export class ReplicaDaemon {
         httpPort: this.#file.replicas[this.id]?.httpPort,
         sync,
         stateMachine: this.#file.stateMachine ?? 'coordination',
+        ...(this.#misbehave === undefined ? {} : { misbehave: this.#misbehave }),
         tls: this.#file.tls !== undefined,
         view: status.view,
         executedSequence: status.lastExecuted,
@@ -219,7 +248,7 @@ export class ReplicaDaemon {
   }
 
   #enqueue(frame: Uint8Array): void {
-    if (!this.#running) return;
+    if (!this.#running || this.#misbehave === 'silent') return;
     if (this.#inbox.length >= INBOX_FRAMES_MAX) {
       this.#inboxDropped++;
       this.metrics.rejected.inc({ reason: 'INBOX_FULL' });
@@ -309,6 +338,10 @@ export class ReplicaDaemon {
 
   #route(send: Outbound): void {
     const to = send.to;
+    if (this.#misbehave === 'lying-replies' && to.kind === 'agent' && send.type === MessageType.reply) {
+      this.#transport.send(agentPeer(to.id), lyingReply(send.frame, this.#secretKey, this.#crypto));
+      return;
+    }
     if (to.kind === 'replicas') {
       for (const replica of this.#file.replicas)
         if (replica.id !== this.id) this.#transport.send(replicaPeer(replica.id), send.frame);

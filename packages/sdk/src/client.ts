@@ -93,6 +93,8 @@ export interface QueryResult {
   /** Lowest and highest executed sequence among the answers used: how stale the read may be. */
   readonly executedSequenceMin: number;
   readonly executedSequenceMax: number;
+  /** Highest agreed time (ticks) among the answers used. */
+  readonly agreedTime: number;
 }
 
 /** Connects an agent to the cluster; resolves once f+1 replicas are reachable. */
@@ -340,6 +342,7 @@ export class ConclaveClient {
             replicas: [...group.keys()],
             executedSequenceMin: Math.min(...executed),
             executedSequenceMax: Math.max(...executed),
+            agreedTime: Math.max(...[...group.values()].map((r) => r.agreedTime)),
           };
         }
         if (answered.size === this.#n) {
@@ -397,6 +400,14 @@ export class ConclaveClient {
     const checked = verifyReceipt(receipt, this.cluster, this.crypto);
     if (!checked.ok) throw new InvalidReceiptError(checked.reason);
     return { ...result, receipt };
+  }
+
+  /**
+   * Signs bytes with the agent's key: for objects that must stand on their own as proof, such
+   * as ballots. Only ever sign bytes whose meaning is fixed by a tag inside them.
+   */
+  sign(bytes: Uint8Array): Uint8Array {
+    return this.crypto.sign(bytes, this.#secretKey);
   }
 
   /** Closes the connection; calls in flight reject with ClosedError. */

@@ -122,7 +122,7 @@ export async function startInProcessCluster(
     const route = (send: Outbound) => {
       let frame = send.frame;
       if (behaviour === 'lying-replies' && send.to.kind === 'agent' && send.type === MessageType.reply) {
-        frame = lie(frame, keys.secretKey, crypto);
+        frame = lyingReply(frame, keys.secretKey, crypto);
       }
       if (send.to.kind === 'replicas') {
         for (let other = 0; other < n; other++) if (other !== id) transport.send(replicaPeer(other), frame);
@@ -172,7 +172,7 @@ export async function startInProcessCluster(
 }
 
 /** A Byzantine replica's reply: same request, another result, signed with its own (valid) key. */
-function lie(frame: Uint8Array, secretKey: Uint8Array, crypto: CryptoBackend): Uint8Array {
+export function lyingReply(frame: Uint8Array, secretKey: Uint8Array, crypto: CryptoBackend): Uint8Array {
   const decoded = decodeFrame(frame, DEFAULT_DECODE_LIMITS, crypto.hash);
   if (!decoded.ok || decoded.value.body.type !== MessageType.reply) return frame;
   const body = { ...decoded.value.body, result: new TextEncoder().encode('a lie') };

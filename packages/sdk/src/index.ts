@@ -2,6 +2,20 @@
  * @conclave/sdk: what an agent embeds to take part in decisions with agents it does not trust.
  */
 
+export {
+  type Choice,
+  type CoordinationEvent,
+  type Evidence,
+  type KvEntry,
+  type LockView,
+  type Outcome,
+  type ProposalSummary,
+  type ProposalView,
+  type Rule,
+  type TaskView,
+  type Voter,
+  verifyEvidence,
+} from '@conclave/coordination';
 export { type Receipt, verifyReceipt } from '@conclave/core';
 export {
   type AgentIdentity,
@@ -17,6 +31,16 @@ export {
   type RetryPolicy,
 } from './client.ts';
 export {
+  Coordination,
+  coordination,
+  type ProposeOptions,
+  type ReadOptions,
+  type VoteOptions,
+  type VoteResult,
+  type WaitOptions,
+  type WatchOptions,
+} from './coordination.ts';
+export {
   AbortedError,
   ClosedError,
   ConclaveError,
@@ -31,5 +55,6 @@ export {
   type InProcessByzantine,
   type InProcessCluster,
   type InProcessClusterOptions,
+  lyingReply,
   startInProcessCluster,
 } from './in-process.ts';

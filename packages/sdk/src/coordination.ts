@@ -1,0 +1,333 @@
+/**
+ * The coordination primitives, typed: proposals and signed ballots, decisions, evidence, a
+ * versioned kv, locks and leases, a task board, and a watch on committed events. Every write is
+ * a request ordered by the cluster; every read takes a consistency (see `ReadConsistency`).
+ * Refusals by the state machine become `RejectedError` with its code (e.g. VERSION_MISMATCH).
+ */
+import {
+  type Ballot,
+  type Choice,
+  type CoordinationEvent,
+  type CoordinationResult,
+  decodeResult,
+  type EventCursor,
+  type Evidence,
+  encodeBallot,
+  type KvEntry,
+  type LockView,
+  ops,
+  type ProposalSummary,
+  type ProposalView,
+  type Rule,
+  type TaskView,
+  type Voter,
+} from '@conclave/coordination';
+import type { Receipt } from '@conclave/core';
+import type { CallOptions, ConclaveClient, ReadConsistency } from './client.ts';
+import { AbortedError, ConclaveError, RejectedError, TimeoutError } from './errors.ts';
+
+/** A read's consistency, and which replica a `local` read asks. */
+export interface ReadOptions extends CallOptions {
+  /** Default `linearizable`: ordered like a write, so it sees every write acknowledged before it. */
+  readonly consistency?: ReadConsistency;
+  readonly replica?: number;
+}
+
+type OkKind<K extends string> = Extract<CoordinationResult, { ok: true; kind: K }>;
+
+export interface ProposeOptions extends CallOptions {
+  readonly proposalId: string;
+  readonly title: string;
+  readonly rule: Rule;
+  readonly voters: readonly Voter[];
+  /** Absolute deadline in agreed time (ticks); or give `ttlTicks`. */
+  readonly deadline?: number;
+  /** Deadline relative to the cluster's current agreed time. */
+  readonly ttlTicks?: number;
+  /** Candidate answers, for score rules. */
+  readonly candidates?: readonly string[];
+}
+
+export interface VoteOptions extends CallOptions {
+  readonly reason?: string;
+  /** 0..1 */
+  readonly confidence?: number;
+}
+
+export interface VoteResult {
+  readonly proposal: ProposalSummary;
+  /** True when this exact ballot had already been counted. */
+  readonly duplicate: boolean;
+  /** The receipt of the request that carried the ballot: proof, checkable offline, that it was decided. */
+  readonly receipt: Receipt;
+}
+
+export interface WaitOptions extends CallOptions {
+  /** How often to look; default 100 ms. */
+  readonly pollMs?: number;
+  /** Called with the proposal each time its tally changes while it is still open. */
+  readonly onProgress?: (proposal: ProposalView) => void;
+}
+
+export interface WatchOptions {
+  /** Where to start: events at or after this position. Default: from the first retained event. */
+  readonly from?: EventCursor;
+  readonly signal?: AbortSignal;
+  /** How often to ask for new events; default 100 ms. */
+  readonly pollMs?: number;
+  readonly consistency?: 'quorum' | 'local';
+}
+
+/** Wraps a connected client with the coordination state machine's operations. */
+export function coordination(client: ConclaveClient): Coordination {
+  return new Coordination(client);
+}
+
+export class Coordination {
+  readonly client: ConclaveClient;
+
+  constructor(client: ConclaveClient) {
+    this.client = client;
+  }
+
+  #unwrap<K extends string>(result: CoordinationResult, kind: K): OkKind<K> {
+    if (!result.ok) throw new RejectedError(result.code, result.message);
+    if (result.kind !== kind)
+      throw new ConclaveError('INVALID_ARGUMENT', `expected a ${kind} result, got ${result.kind}`);
+    return result as OkKind<K>;
+  }
+
+  async #write<K extends string>(
+    operation: Uint8Array,
+    kind: K,
+    options: CallOptions = {},
+  ): Promise<OkKind<K>> {
+    const answer = await this.client.request(operation, options);
+    return this.#unwrap(decodeResult(answer.result), kind);
+  }
+
+  async #read<K extends string>(
+    operation: Uint8Array,
+    kind: K,
+    options: ReadOptions = {},
+  ): Promise<OkKind<K>> {
+    const consistency = options.consistency ?? 'linearizable';
+    if (consistency === 'linearizable') return this.#write(operation, kind, options);
+    const answer = await this.client.query(operation, consistency, options);
+    return this.#unwrap(decodeResult(answer.result), kind);
+  }
+
+  /** The cluster's agreed time (ticks), as 2f+1 replicas report it. */
+  async agreedTime(options: CallOptions = {}): Promise<number> {
+    const answer = await this.client.query(ops.listAgents({ limit: 1 }), 'quorum', options);
+    return answer.agreedTime;
+  }
+
+  // --- proposals --------------------------------------------------------------------------------
+
+  /** Opens a proposal. The deadline is in agreed time: absolute, or `ttlTicks` from now. */
+  async propose(options: ProposeOptions): Promise<ProposalView> {
+    let deadline = options.deadline;
+    if (deadline === undefined) {
+      if (options.ttlTicks === undefined)
+        throw new ConclaveError('INVALID_ARGUMENT', 'propose needs a deadline or ttlTicks');
+      deadline = (await this.agreedTime(options)) + options.ttlTicks;
+    }
+    const operation = ops.propose({
+      proposalId: options.proposalId,
+      title: options.title,
+      rule: options.rule,
+      voters: options.voters,
+      deadline,
+      ...(options.candidates === undefined ? {} : { candidates: options.candidates }),
+    });
+    return (await this.#write(operation, 'proposal', options)).proposal;
+  }
+
+  /**
+   * Casts a ballot signed with this agent's key (so it is transferable evidence of the vote),
+   * and returns the request's verified receipt.
+   */
+  async vote(proposalId: string, choice: Choice, options: VoteOptions = {}): Promise<VoteResult> {
+    const ballot: Ballot = {
+      proposalId,
+      agent: this.client.agent,
+      choice,
+      reason: options.reason ?? '',
+      confidencePermille: Math.round((options.confidence ?? 1) * 1000),
+    };
+    const ballotBytes = encodeBallot(ballot);
+    const answer = await this.client.requestWithReceipt(
+      ops.vote({ ballotBytes, signature: this.client.sign(ballotBytes) }),
+      options,
+    );
+    const result = this.#unwrap(decodeResult(answer.result), 'vote');
+    return { proposal: result.proposal, duplicate: result.duplicate, receipt: answer.receipt };
+  }
+
+  /** A proposal with its status, outcome and tally. */
+  async decision(proposalId: string, options: ReadOptions = {}): Promise<ProposalView> {
+    return (await this.#read(ops.getProposal({ proposalId }), 'proposal', options)).proposal;
+  }
+
+  /** Waits until the proposal has an outcome (approved, rejected, no_quorum or expired). */
+  async waitForDecision(proposalId: string, options: WaitOptions = {}): Promise<ProposalView> {
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const pollMs = options.pollMs ?? 100;
+    let lastTally = '';
+    for (;;) {
+      if (options.signal?.aborted)
+        throw new AbortedError(`waiting for ${proposalId}: aborted`, options.signal.reason);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new TimeoutError(`waiting for ${proposalId}: no outcome within the timeout`);
+      const proposal = await this.decision(proposalId, {
+        consistency: 'quorum',
+        timeoutMs: Math.min(remaining, 5_000),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      }).catch((error: unknown) => {
+        if (error instanceof ConclaveError && error.code === 'NO_QUORUM') return undefined; // mid-write: ask again
+        throw error;
+      });
+      if (proposal !== undefined) {
+        if (proposal.status !== 'open') return proposal;
+        const tally = JSON.stringify(proposal.tally, (_k, v) => (v instanceof Uint8Array ? undefined : v));
+        if (tally !== lastTally) {
+          lastTally = tally;
+          options.onProgress?.(proposal);
+        }
+      }
+      await sleep(pollMs, options.signal);
+    }
+  }
+
+  /** Proposals, in id order (open ones by default). */
+  async proposals(filter: Parameters<typeof ops.listProposals>[0] = {}, options: ReadOptions = {}) {
+    return (await this.#read(ops.listProposals(filter), 'proposals', options)).proposals;
+  }
+
+  /** Equivocation evidence: pairs of conflicting signed objects, each checkable with `verifyEvidence`. */
+  async evidence(
+    filter: { agent?: string; proposalId?: string } = {},
+    options: ReadOptions = {},
+  ): Promise<readonly Evidence[]> {
+    return (await this.#read(ops.listEvidence(filter), 'evidence', options)).evidence;
+  }
+
+  // --- kv ---------------------------------------------------------------------------------------
+
+  readonly kv = {
+    get: async (key: string, options: ReadOptions = {}): Promise<KvEntry> =>
+      (await this.#read(ops.kvGet({ key }), 'kv', options)).entry,
+    put: async (key: string, value: Uint8Array, options: CallOptions = {}): Promise<KvEntry> =>
+      (await this.#write(ops.kvPut({ key, value }), 'kv', options)).entry,
+    /** Writes only if the key is at `expectedVersion` (0: only if absent); else RejectedError VERSION_MISMATCH. */
+    cas: async (
+      key: string,
+      expectedVersion: number,
+      value: Uint8Array,
+      options: CallOptions = {},
+    ): Promise<KvEntry> =>
+      (await this.#write(ops.kvCas({ key, expectedVersion, value }), 'kv', options)).entry,
+    delete: async (key: string, expectedVersion?: number, options: CallOptions = {}): Promise<KvEntry> =>
+      (await this.#write(ops.kvDelete({ key, expectedVersion: expectedVersion ?? null }), 'kv', options))
+        .entry,
+  };
+
+  // --- locks and leases -------------------------------------------------------------------------
+
+  readonly locks = {
+    /** Takes the lock for `ttlTicks` of agreed time; RejectedError CONFLICT while someone else holds it. */
+    acquire: async (name: string, ttlTicks: number, options: CallOptions = {}): Promise<LockView> =>
+      (await this.#write(ops.lockAcquire({ name, ttl: ttlTicks }), 'lock', options)).lock,
+    renew: async (name: string, ttlTicks: number, options: CallOptions = {}): Promise<LockView> =>
+      (await this.#write(ops.lockRenew({ name, ttl: ttlTicks }), 'lock', options)).lock,
+    release: async (name: string, options: CallOptions = {}): Promise<LockView> =>
+      (await this.#write(ops.lockRelease({ name }), 'lock', options)).lock,
+    get: async (name: string, options: ReadOptions = {}): Promise<LockView> =>
+      (await this.#read(ops.getLock({ name }), 'lock', options)).lock,
+  };
+
+  // --- task board -------------------------------------------------------------------------------
+
+  readonly tasks = {
+    create: async (taskId: string, payload: Uint8Array, options: CallOptions = {}): Promise<TaskView> =>
+      (await this.#write(ops.taskCreate({ taskId, payload }), 'task', options)).task,
+    /** Claims an open task under a lease; an expired claim returns the task to the board. */
+    claim: async (taskId: string, ttlTicks: number, options: CallOptions = {}): Promise<TaskView> =>
+      (await this.#write(ops.taskClaim({ taskId, ttl: ttlTicks }), 'task', options)).task,
+    complete: async (taskId: string, result: Uint8Array, options: CallOptions = {}): Promise<TaskView> =>
+      (await this.#write(ops.taskComplete({ taskId, result }), 'task', options)).task,
+    release: async (taskId: string, options: CallOptions = {}): Promise<TaskView> =>
+      (await this.#write(ops.taskRelease({ taskId }), 'task', options)).task,
+    get: async (taskId: string, options: ReadOptions = {}): Promise<TaskView> =>
+      (await this.#read(ops.getTask({ taskId }), 'task', options)).task,
+    list: async (
+      filter: Parameters<typeof ops.listTasks>[0] = {},
+      options: ReadOptions = {},
+    ): Promise<readonly TaskView[]> => (await this.#read(ops.listTasks(filter), 'tasks', options)).tasks,
+  };
+
+  // --- watch ------------------------------------------------------------------------------------
+
+  /**
+   * Committed events in log order, from a position on, as an async iterator. Reads are quorum
+   * reads by default (2f+1 replicas agree on each page). Throws ConclaveError EVENTS_LOST if
+   * events were dropped from the replicas' bounded log before they were read.
+   */
+  async *watch(options: WatchOptions = {}): AsyncGenerator<CoordinationEvent, void, undefined> {
+    let cursor: EventCursor = options.from ?? { sequence: 0, index: 0 };
+    const pollMs = options.pollMs ?? 100;
+    while (!options.signal?.aborted) {
+      const page = await this.client
+        .query(
+          ops.events({ fromSequence: cursor.sequence, fromIndex: cursor.index }),
+          options.consistency ?? 'quorum',
+          {
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+          },
+        )
+        .then((answer) => this.#unwrap(decodeResult(answer.result), 'events'))
+        .catch((error: unknown) => {
+          if (error instanceof ConclaveError && (error.code === 'NO_QUORUM' || error.code === 'TIMEOUT'))
+            return undefined;
+          if (error instanceof AbortedError) return undefined;
+          throw error;
+        });
+      if (page !== undefined) {
+        if (page.missed && options.from !== undefined) {
+          throw new ConclaveError(
+            'EVENTS_LOST',
+            `events after ${cursor.sequence}:${cursor.index} were dropped; the oldest kept is at ${page.earliestSequence}`,
+          );
+        }
+        for (const event of page.events) yield event;
+        cursor = page.next;
+        if (page.events.length > 0) continue;
+      }
+      await sleep(pollMs, options.signal).catch(() => undefined);
+    }
+  }
+
+  /** The agent registry. */
+  async agents(options: ReadOptions = {}) {
+    return (await this.#read(ops.listAgents(), 'agents', options)).agents;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new AbortedError('aborted', signal.reason));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortedError('aborted', signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
