@@ -159,13 +159,7 @@ describe('coordination through the SDK', () => {
       if (event.kind === 'task_completed') controller.abort();
     }
     expect(kinds).toEqual(
-      expect.arrayContaining([
-        'kv_put',
-        'lock_acquired',
-        'task_created',
-        'task_claimed',
-        'task_completed',
-      ]),
+      expect.arrayContaining(['kv_put', 'lock_acquired', 'task_created', 'task_claimed', 'task_completed']),
     );
     await alice.client.close();
     await bob.client.close();
