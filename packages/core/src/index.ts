@@ -29,6 +29,7 @@ export {
   fromHex,
   toHex,
 } from './codec.ts';
+export { composedOperation, composeStateMachines } from './compose.ts';
 export {
   type AgentIdentity,
   type ClusterConfig,

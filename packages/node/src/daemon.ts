@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CoordinationStateMachine } from '@conclave/coordination';
 import {
+  type ClusterConfig,
   type CryptoBackend,
   InvariantError,
   KvStateMachine,
@@ -66,6 +67,14 @@ export interface DaemonOptions {
    * A cluster of 3f+1 stays correct with up to f such replicas; this is how you can watch it.
    */
   readonly misbehave?: InProcessByzantine;
+  /**
+   * Your own deterministic state machine (see the SDK README), instead of the one cluster.json
+   * names. Every replica of the cluster must run the same one.
+   */
+  readonly stateMachine?: (context: {
+    readonly cluster: ClusterConfig;
+    readonly crypto: CryptoBackend;
+  }) => StateMachine;
 }
 
 export interface DaemonStatus {
@@ -153,8 +162,9 @@ export class ReplicaDaemon {
     const store = openReplicaStore(join(dir, 'data', `replica-${entry.id}`), options.sync ?? 'full');
     const restored = store.load();
     const cluster = clusterConfigOf(file);
-    const machine: StateMachine =
-      file.stateMachine === 'kv'
+    const machine: StateMachine = options.stateMachine
+      ? options.stateMachine({ cluster, crypto })
+      : file.stateMachine === 'kv'
         ? new KvStateMachine(crypto.hash)
         : new CoordinationStateMachine({ crypto, agents: cluster.agents });
     const replica = new Replica({
