@@ -3,8 +3,8 @@
  * SDK client, over WebSocket (wss when cluster.json configures TLS).
  */
 import { type CryptoBackend, nodeCrypto } from '@conclave/core';
-import { type ConclaveClient, connect } from '@conclave/sdk';
-import { agentPeer, webSocketTransport } from '@conclave/transport';
+import { type ConclaveClient, type ConnectOptions, connect } from '@conclave/sdk';
+import { agentPeer, type WebSocketTransport, webSocketTransport } from '@conclave/transport';
 import {
   clusterConfigOf,
   directoryOf,
@@ -23,9 +23,16 @@ export interface ConnectAgentOptions {
   readonly timeoutMs?: number;
   /** How long to wait for f+1 replicas to be reachable. */
   readonly connectTimeoutMs?: number;
+  /** Anything else the SDK's `connect` takes (retry policy, reply verifier…). */
+  readonly connect?: Partial<Omit<ConnectOptions, 'cluster' | 'identity' | 'transport'>>;
 }
 
-export function connectAgent(options: ConnectAgentOptions): Promise<ConclaveClient> {
+/** The agent's identity and a WebSocket transport to the cluster in `dir` (wss when configured). */
+export function agentTransport(options: { dir: string; agent: string; crypto?: CryptoBackend }): {
+  readonly cluster: ReturnType<typeof clusterConfigOf>;
+  readonly identity: { readonly agent: string; readonly secretKey: Uint8Array };
+  readonly transport: WebSocketTransport;
+} {
   const crypto = options.crypto ?? nodeCrypto();
   const file = loadClusterFile(options.dir);
   const entry = file.agents.find((a) => a.id === options.agent);
@@ -43,9 +50,17 @@ export function connectAgent(options: ConnectAgentOptions): Promise<ConclaveClie
     crypto,
     ...(tls === undefined ? {} : { tls }),
   });
+  return { cluster: clusterConfigOf(file), identity: { agent: entry.id, secretKey }, transport };
+}
+
+/** Connects as an agent of the cluster in `dir` with the SDK's client. */
+export function connectAgent(options: ConnectAgentOptions): Promise<ConclaveClient> {
+  const crypto = options.crypto ?? nodeCrypto();
+  const { cluster, identity, transport } = agentTransport({ dir: options.dir, agent: options.agent, crypto });
   return connect({
-    cluster: clusterConfigOf(file),
-    identity: { agent: entry.id, secretKey },
+    ...options.connect,
+    cluster,
+    identity,
     transport,
     crypto,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

@@ -19,7 +19,7 @@ export {
   type TlsFiles,
   tlsOptionsOf,
 } from './cluster-file.ts';
-export { type ConnectAgentOptions, connectAgent } from './connect.ts';
+export { agentTransport, type ConnectAgentOptions, connectAgent } from './connect.ts';
 export {
   type DaemonOptions,
   type DaemonStatus,

@@ -19,6 +19,7 @@ import {
   type ProposalSummary,
   type ProposalView,
   type Rule,
+  type SignedBallot,
   type TaskView,
   type Voter,
 } from '@conclave/coordination';
@@ -55,6 +56,11 @@ export interface VoteOptions extends CallOptions {
 }
 
 export interface VoteResult {
+  readonly requestId: number;
+  /** Where the ballot was ordered. */
+  readonly sequence: number;
+  /** The replicas whose matching answers were accepted. */
+  readonly replicas: readonly number[];
   readonly proposal: ProposalSummary;
   /** True when this exact ballot had already been counted. */
   readonly duplicate: boolean;
@@ -117,10 +123,14 @@ export class Coordination {
     return this.#unwrap(decodeResult(answer.result), kind);
   }
 
-  /** The cluster's agreed time (ticks), as 2f+1 replicas report it. */
+  /**
+   * The cluster's agreed time (ticks) now: an ordered read, whose result carries the agreed
+   * time of the batch it executed in. (An unordered read would report the last executed batch's
+   * time, which is 0 on a cluster that has not executed anything yet.)
+   */
   async agreedTime(options: CallOptions = {}): Promise<number> {
-    const answer = await this.client.query(ops.listAgents({ limit: 1 }), 'quorum', options);
-    return answer.agreedTime;
+    const answer = await this.#write(ops.listAgents({ limit: 1 }), 'agents', options);
+    return answer.at.timestamp;
   }
 
   // --- proposals --------------------------------------------------------------------------------
@@ -157,12 +167,24 @@ export class Coordination {
       confidencePermille: Math.round((options.confidence ?? 1) * 1000),
     };
     const ballotBytes = encodeBallot(ballot);
-    const answer = await this.client.requestWithReceipt(
-      ops.vote({ ballotBytes, signature: this.client.sign(ballotBytes) }),
-      options,
-    );
+    return this.castBallot({ ballotBytes, signature: this.client.sign(ballotBytes) }, options);
+  }
+
+  /**
+   * Casts a ballot that is already signed (by this agent: the state machine refuses, with
+   * FORGED_BALLOT, a ballot whose voter is not the agent sending it).
+   */
+  async castBallot(ballot: SignedBallot, options: CallOptions = {}): Promise<VoteResult> {
+    const answer = await this.client.requestWithReceipt(ops.vote(ballot), options);
     const result = this.#unwrap(decodeResult(answer.result), 'vote');
-    return { proposal: result.proposal, duplicate: result.duplicate, receipt: answer.receipt };
+    return {
+      requestId: answer.requestId,
+      sequence: answer.sequence,
+      replicas: answer.replicas,
+      proposal: result.proposal,
+      duplicate: result.duplicate,
+      receipt: answer.receipt,
+    };
   }
 
   /** A proposal with its status, outcome and tally. */

@@ -109,6 +109,7 @@ export async function startInProcessCluster(
 
   const hosts = replicaKeys.map((keys, id) => {
     const machine = makeMachine({ replica: id, cluster, crypto });
+    // Clocks start from wall-clock time, as the daemon's do, so agreed time looks the same.
     const replica = new Replica({
       id,
       cluster,
@@ -116,6 +117,7 @@ export async function startInProcessCluster(
       crypto,
       secretKey: keys.secretKey,
       stateMachine: machine,
+      clockStart: Math.floor(Date.now() / tickMs),
     });
     const transport = network.transport({ peer: replicaPeer(id), secretKey: keys.secretKey }, directory);
     const behaviour = byzantine[id];

@@ -3,15 +3,22 @@
  */
 
 export {
+  type Ballot,
   type Choice,
   type CoordinationEvent,
+  type CoordinationResult,
+  decodeResult,
   type Evidence,
+  encodeBallot,
   type KvEntry,
   type LockView,
   type Outcome,
+  ops,
   type ProposalSummary,
   type ProposalView,
   type Rule,
+  type SignedBallot,
+  signBallot,
   type TaskView,
   type Voter,
   verifyEvidence,
