@@ -50,9 +50,12 @@ export interface RetryPolicy {
   readonly resendIntervalMs: number;
 }
 
+/** Send to the primary, then to everyone after 500 ms, then again every second. */
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({ primaryTimeoutMs: 500, resendIntervalMs: 1_000 });
+/** How long a call waits for f+1 matching answers unless told otherwise. */
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
+/** What `connect` needs: the cluster, who the agent is, how to reach the replicas. */
 export interface ConnectOptions {
   /** The cluster's public keys: replicas (to check answers) and agents. */
   readonly cluster: ClusterConfig;
@@ -75,6 +78,7 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
+/** An ordered request's outcome, as f+1 replicas reported it. */
 export interface RequestResult {
   readonly requestId: number;
   /** The sequence at which the request was ordered and executed. */
@@ -85,8 +89,10 @@ export interface RequestResult {
   readonly replicas: readonly number[];
 }
 
+/** How a read is answered: ordered (`linearizable`), by 2f+1 replicas (`quorum`), or by one (`local`). See the README. */
 export type ReadConsistency = 'linearizable' | 'quorum' | 'local';
 
+/** An unordered read's answer, with how stale it may be. */
 export interface QueryResult {
   readonly result: Uint8Array;
   readonly replicas: readonly number[];
@@ -125,6 +131,10 @@ export async function connect(options: ConnectOptions): Promise<ConclaveClient> 
 
 type Accept<T> = (answer: AgentAnswer) => T | undefined;
 
+/**
+ * A connected agent. Create it with `connect`; every call signs with the agent's key and
+ * accepts only answers that f+1 replicas agree on and authenticate.
+ */
 export class ConclaveClient {
   readonly agent: string;
   readonly cluster: ClusterConfig;

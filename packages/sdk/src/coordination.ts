@@ -36,6 +36,7 @@ export interface ReadOptions extends CallOptions {
 
 type OkKind<K extends string> = Extract<CoordinationResult, { ok: true; kind: K }>;
 
+/** A proposal: its id, rule, voters and deadline (absolute, or a TTL in agreed time). */
 export interface ProposeOptions extends CallOptions {
   readonly proposalId: string;
   readonly title: string;
@@ -49,12 +50,14 @@ export interface ProposeOptions extends CallOptions {
   readonly candidates?: readonly string[];
 }
 
+/** A ballot's reason and confidence, recorded with it (not used in the tally). */
 export interface VoteOptions extends CallOptions {
   readonly reason?: string;
   /** 0..1 */
   readonly confidence?: number;
 }
 
+/** What casting a ballot returns: where it was ordered, the proposal's state, and the receipt. */
 export interface VoteResult {
   readonly requestId: number;
   /** Where the ballot was ordered. */
@@ -68,6 +71,7 @@ export interface VoteResult {
   readonly receipt: Receipt;
 }
 
+/** How `waitForDecision` polls, and what it reports while the proposal is open. */
 export interface WaitOptions extends CallOptions {
   /** How often to look; default 100 ms. */
   readonly pollMs?: number;
@@ -75,6 +79,7 @@ export interface WaitOptions extends CallOptions {
   readonly onProgress?: (proposal: ProposalView) => void;
 }
 
+/** Where `watch` starts, how often it looks, and how it reads. */
 export interface WatchOptions {
   /** Where to start: events at or after this position. Default: from the first retained event. */
   readonly from?: EventCursor;
@@ -89,6 +94,7 @@ export function coordination(client: ConclaveClient): Coordination {
   return new Coordination(client);
 }
 
+/** The coordination primitives over a connected client; create it with `coordination(client)`. */
 export class Coordination {
   readonly client: ConclaveClient;
 

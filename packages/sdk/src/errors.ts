@@ -14,6 +14,7 @@ export type ConclaveErrorCode =
   | 'INVALID_ARGUMENT'
   | 'EVENTS_LOST';
 
+/** The base of every SDK error; `code` is stable and safe to branch on. */
 export class ConclaveError extends Error {
   readonly code: ConclaveErrorCode;
   constructor(code: ConclaveErrorCode, message: string, options?: { cause?: unknown }) {

@@ -39,6 +39,7 @@ import { type ConclaveClient, type ConnectOptions, connect } from './client.ts';
  */
 export type InProcessByzantine = 'silent' | 'lying-replies';
 
+/** Options of `startInProcessCluster`; every field has a default. */
 export interface InProcessClusterOptions {
   /** 3f+1 replicas; default 4. */
   readonly replicas?: number;
@@ -58,6 +59,7 @@ export interface InProcessClusterOptions {
   readonly crypto?: CryptoBackend;
 }
 
+/** A running in-process cluster: its public configuration, agent identities, and controls. */
 export interface InProcessCluster {
   readonly cluster: ClusterConfig;
   readonly crypto: CryptoBackend;
@@ -75,6 +77,10 @@ export interface InProcessCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts a cluster of real replicas inside this process, connected by the in-memory transport,
+ * with fresh random keys. `stop()` ends it; nothing is written to disk.
+ */
 export async function startInProcessCluster(
   options: InProcessClusterOptions = {},
 ): Promise<InProcessCluster> {
