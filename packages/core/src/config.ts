@@ -73,6 +73,8 @@ export const LIMITS = Object.freeze({
   pendingRequestsMax: 4096,
   /** Conflicting requests (same agent and requestId, different bodies) held to be ordered as evidence. */
   conflictingRequestsMax: 1024,
+  /** Recently seen signed requests remembered to recognise a second, different body with the same id. */
+  recentRequestsMax: 4096,
   /** Committed batches sent in one reply to a fetch. */
   committedBatchesPerFetchMax: 32,
 });

@@ -120,10 +120,29 @@ interface ClientRecord {
   readonly requestId: number;
   readonly result: Uint8Array;
   readonly sequence: number;
-  /** The executed request itself, to recognise (and prove) a different one with the same id. */
+  /**
+   * The agent's most recent executed requests (signed bodies, latest last): to recognise, and
+   * prove, a different request signed with one of their ids. Bounded by RECENT_REQUESTS_PER_AGENT.
+   */
+  readonly recent: readonly RecentRequest[];
+  /** Request ids whose equivocation was already reported (once is enough); bounded likewise. */
+  readonly reported: readonly number[];
+}
+
+interface RecentRequest {
+  readonly requestId: number;
   readonly request: SignedBytes;
-  /** Whether an equivocation on this requestId was already reported (once is enough). */
-  readonly equivocationReported: boolean;
+}
+
+/** Executed requests remembered per agent for equivocation evidence; older ids can no longer be proven. */
+const RECENT_REQUESTS_PER_AGENT = 8;
+
+/** Two different signed requests with one (agent, requestId), held until they are ordered together. */
+interface ConflictPair {
+  readonly first: Signed<Request>;
+  readonly second: Signed<Request>;
+  assigned: number | undefined;
+  forwardedAt: number;
 }
 
 interface StableCheckpoint {
@@ -179,7 +198,13 @@ export class Replica {
   #pending = new Map<string, PendingRequest>();
   #pendingPerAgent = new Map<string, Set<number>>();
   /** Second requests with an already-seen (agent, requestId): evidence to be ordered. */
-  #conflicts = new Map<string, { readonly request: Signed<Request>; assigned: number | undefined }>();
+  #conflicts = new Map<string, ConflictPair>();
+  /**
+   * The first signed request seen for each recent (agent, requestId), admitted or not: a second,
+   * different one is proof of equivocation even when the first was refused (a full pending table).
+   * FIFO, bounded by LIMITS.recentRequestsMax.
+   */
+  #recentRequests = new Map<string, Signed<Request>>();
 
   #nextSequence = 1;
   #lastProposalAt: number;
@@ -475,11 +500,24 @@ export class Replica {
   #onRequest(frame: Frame<Request>, raw: Uint8Array): void {
     const request = frame.body;
     const client = this.#clients.get(request.agent);
+    const seenKey = requestKey(request.agent, request.requestId);
+    const seen = this.#recentRequests.get(seenKey);
+    if (seen === undefined) {
+      if (this.#recentRequests.size >= LIMITS.recentRequestsMax) {
+        this.#recentRequests.delete(this.#recentRequests.keys().next().value as string);
+      }
+      this.#recentRequests.set(seenKey, frame);
+    } else if (!bytesEqual(seen.bytes, frame.bytes)) {
+      if (!(client?.reported.includes(request.requestId) ?? false)) this.#noteConflict(seen, frame);
+      return;
+    }
     if (client !== undefined && request.requestId <= client.requestId) {
-      if (request.requestId === client.requestId) {
-        if (bytesEqual(frame.bytes, client.request.bytes)) this.#sendReply(request.agent, client);
-        else if (!client.equivocationReported) this.#noteConflict(frame, raw);
-      } else
+      const executed = client.recent.find((r) => r.requestId === request.requestId);
+      if (executed !== undefined && !bytesEqual(frame.bytes, executed.request.bytes)) {
+        if (!client.reported.includes(request.requestId))
+          this.#noteConflict(this.#requestOf(executed.request), frame);
+      } else if (request.requestId === client.requestId) this.#sendReply(request.agent, client);
+      else
         this.#reject(
           'STALE_REQUEST',
           `agent ${request.agent} request ${request.requestId} <= ${client.requestId}`,
@@ -489,7 +527,8 @@ export class Replica {
     const key = requestKey(request.agent, request.requestId);
     const existing = this.#pending.get(key);
     if (existing !== undefined) {
-      if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes))) this.#noteConflict(frame, raw);
+      if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes)))
+        this.#noteConflict(existing.request, frame);
       return;
     }
     if (!this.#addPending(frame)) return;
@@ -505,23 +544,48 @@ export class Replica {
 
   /**
    * An agent signed two different requests with one requestId: that is proof of equivocation.
-   * The second request is ordered too (it never executes), so every replica's state machine
-   * learns of it at the same point in the log.
+   * The pair is ordered together (the first executes, or already has; the second never does), so
+   * every replica's state machine learns of it at the same point in the log. Backups forward the
+   * pair to the primary, again every retryTicks and in each new view, until it is ordered.
    */
-  #noteConflict(frame: Frame<Request>, raw: Uint8Array): void {
-    const { agent, requestId } = frame.body;
+  #noteConflict(first: Signed<Request>, second: Signed<Request>): void {
+    const { agent, requestId } = second.body;
     this.#reject('AGENT_EQUIVOCATION', `agent ${agent} signed two different requests with id ${requestId}`);
     const key = requestKey(agent, requestId);
-    if (this.#conflicts.has(key) || this.#conflicts.size >= LIMITS.conflictingRequestsMax) return;
-    this.#conflicts.set(key, { request: frame, assigned: undefined });
+    if (this.#conflicts.has(key)) return;
+    // A pair proves itself however old it is (both bodies are ordered together); at the bound
+    // the oldest unordered one gives way.
+    if (this.#conflicts.size >= LIMITS.conflictingRequestsMax) {
+      this.#conflicts.delete(this.#conflicts.keys().next().value as string);
+    }
+    const pair: ConflictPair = { first, second, assigned: undefined, forwardedAt: this.#now };
+    this.#conflicts.set(key, pair);
     if (this.#changingView) return;
     if (this.#isPrimary) this.#propose();
-    else
-      this.#out.send.push({
-        to: { kind: 'replica', id: this.#primaryOf(this.#view) },
-        type: MessageType.request,
-        frame: raw,
-      });
+    else this.#forwardConflict(pair);
+  }
+
+  #forwardConflict(pair: ConflictPair): void {
+    pair.forwardedAt = this.#now;
+    const to = { kind: 'replica', id: this.#primaryOf(this.#view) } as const;
+    for (const request of [pair.first, pair.second]) {
+      this.#out.send.push({ to, type: MessageType.request, frame: encodeFrame(request) });
+    }
+  }
+
+  /** A request from its signed bytes (our own durable or replicated copy: it decodes). */
+  #requestOf(signed: SignedBytes): Signed<Request> {
+    const decoded = decodeCanonical(signed.bytes);
+    assert(
+      decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4,
+      'a remembered request does not decode',
+    );
+    const [, agent, requestId, operation] = decoded.value as [number, string, number, Uint8Array];
+    return {
+      body: { type: MessageType.request, agent, requestId, operation },
+      bytes: signed.bytes,
+      signature: signed.signature,
+    };
   }
 
   #addPending(request: Signed<Request>, assigned?: number): boolean {
@@ -569,16 +633,17 @@ export class Replica {
       this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax
     ) {
       const requests: Signed<Request>[] = [];
+      // Evidence first: ordered before the agent's next requests can make it unprovable.
+      for (const conflict of this.#conflicts.values()) {
+        if (requests.length + 2 > this.#protocol.batchSizeMax) break;
+        if (conflict.assigned !== undefined) continue;
+        requests.push(conflict.first, conflict.second);
+        conflict.assigned = this.#nextSequence;
+      }
       for (const pending of this.#pending.values()) {
+        if (requests.length >= this.#protocol.batchSizeMax) break;
         if (pending.assigned !== undefined) continue;
         requests.push(pending.request);
-        if (requests.length === this.#protocol.batchSizeMax) break;
-      }
-      for (const conflict of this.#conflicts.values()) {
-        if (requests.length === this.#protocol.batchSizeMax) break;
-        if (conflict.assigned !== undefined) continue;
-        requests.push(conflict.request);
-        conflict.assigned = this.#nextSequence;
       }
       if (requests.length === 0) return;
       this.#proposeBatch(requests);
@@ -589,6 +654,12 @@ export class Replica {
     const timestamp = Math.max(this.#now, this.#lastProposedTimestamp, this.#agreedTime);
     const batch = makeBatch(timestamp, requests, this.#crypto.hash);
     const sequence = this.#nextSequence++;
+    // A new view may start above our window (its stable checkpoint is ahead of ours, and we catch
+    // up by state transfer); we never propose there. #propose checks; this is the invariant.
+    assert(
+      this.#inWatermarks(sequence),
+      `primary proposing at ${sequence} outside (${this.#low}, ${this.#high}]`,
+    );
     const prePrepare = this.#sign<PrePrepare>({
       type: MessageType.prePrepare,
       view: this.#view,
@@ -876,24 +947,33 @@ export class Replica {
     this.#stateMachine.advanceTime?.(batchContext);
     const executed: ExecutedRequest[] = [];
     const equivocations: RequestEquivocation[] = [];
+    /** Requests earlier in this batch, by (agent, requestId): an ordered pair proves itself. */
+    const inBatch = new Map<string, SignedBytes>();
     for (const request of batch.requests) {
       const { agent, requestId, operation } = request.body;
+      const key = requestKey(agent, requestId);
+      const earlier = inBatch.get(key);
+      if (earlier === undefined) inBatch.set(key, { bytes: request.bytes, signature: request.signature });
       const previous = this.#clients.get(agent);
       if (previous !== undefined && requestId <= previous.requestId) {
-        // Exactly once: never executed again. A different body with the executed id is evidence.
+        // Exactly once: never executed again. A different body with an executed id is evidence.
+        const first = previous.recent.find((r) => r.requestId === requestId)?.request ?? earlier;
         if (
-          requestId === previous.requestId &&
-          !previous.equivocationReported &&
-          !bytesEqual(request.bytes, previous.request.bytes)
+          first !== undefined &&
+          !previous.reported.includes(requestId) &&
+          !bytesEqual(request.bytes, first.bytes)
         ) {
           const evidence: RequestEquivocation = {
             agent,
             requestId,
-            first: previous.request,
+            first,
             second: { bytes: request.bytes, signature: request.signature },
           };
           this.#stateMachine.onEquivocation?.(evidence, batchContext);
-          this.#clients.set(agent, { ...previous, equivocationReported: true });
+          this.#clients.set(agent, {
+            ...previous,
+            reported: [...previous.reported, requestId].slice(-RECENT_REQUESTS_PER_AGENT),
+          });
           equivocations.push(evidence);
           this.#conflicts.delete(requestKey(agent, requestId));
         }
@@ -905,18 +985,16 @@ export class Replica {
         requestId,
         result,
         sequence: entry.sequence,
-        request: { bytes: request.bytes, signature: request.signature },
-        equivocationReported: false,
+        recent: [
+          ...(previous?.recent ?? []),
+          { requestId, request: { bytes: request.bytes, signature: request.signature } },
+        ].slice(-RECENT_REQUESTS_PER_AGENT),
+        reported: previous?.reported ?? [],
       };
       this.#clients.set(agent, record);
       this.#clearPending(agent, requestId);
       executed.push({ agent, requestId, result });
       this.#sendReply(agent, record);
-    }
-    // Conflicts on ids the agent has moved past can no longer be evidence here.
-    for (const [key, conflict] of this.#conflicts) {
-      const { agent, requestId } = conflict.request.body;
-      if (requestId < (this.#clients.get(agent)?.requestId ?? -1)) this.#conflicts.delete(key);
     }
     this.#agreedTime = timestamp;
     this.#lastExecuted = entry.sequence;
@@ -1004,9 +1082,8 @@ export class Replica {
         record.requestId,
         record.result,
         record.sequence,
-        record.request.bytes,
-        record.request.signature,
-        record.equivocationReported,
+        record.recent.map((r) => [r.requestId, r.request.bytes, r.request.signature]),
+        [...record.reported],
       ];
     });
     return encodeCanonical([
@@ -1274,7 +1351,7 @@ export class Replica {
     const [appSnapshot, appDigest, clients, agreedTime] = decoded.value as [
       Uint8Array,
       Uint8Array,
-      [string, number, Uint8Array, number, Uint8Array, Uint8Array, boolean][],
+      [string, number, Uint8Array, number, [number, Uint8Array, Uint8Array][], number[]][],
       number,
     ];
     this.#stateMachine.restore(appSnapshot);
@@ -1283,9 +1360,15 @@ export class Replica {
       'restored state machine digest differs from its certified snapshot',
     );
     this.#clients = new Map(
-      clients.map(([agent, requestId, result, at, bytes, signature, equivocationReported]) => [
+      clients.map(([agent, requestId, result, at, recent, reported]) => [
         agent,
-        { requestId, result, sequence: at, request: { bytes, signature }, equivocationReported },
+        {
+          requestId,
+          result,
+          sequence: at,
+          recent: recent.map(([id, bytes, signature]) => ({ requestId: id, request: { bytes, signature } })),
+          reported,
+        },
       ]),
     );
     for (const [agent, record] of this.#clients) this.#clearPending(agent, record.requestId);
@@ -1686,7 +1769,10 @@ export class Replica {
       pending.assigned = undefined;
       pending.receivedAt = this.#now;
     }
-    for (const conflict of this.#conflicts.values()) conflict.assigned = undefined;
+    for (const conflict of this.#conflicts.values()) {
+      conflict.assigned = undefined;
+      if (!this.#isPrimary) this.#forwardConflict(conflict);
+    }
     let maxSequence = this.#low;
     for (const prePrepare of newView.body.prePrepares) {
       const sequence = prePrepare.body.sequence;
@@ -1897,6 +1983,12 @@ export class Replica {
       const primarySilent = this.#heardFromPrimary && this.#now - this.#lastProgressSeenAt >= timeout;
       if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
     }
+    // Evidence that has not been ordered yet goes to the primary again: forwards can be lost.
+    if (!this.#changingView && !this.#isPrimary) {
+      for (const pair of this.#conflicts.values()) {
+        if (this.#now - pair.forwardedAt >= this.#protocol.retryTicks) this.#forwardConflict(pair);
+      }
+    }
     const behind = this.#highestSeenSequence > this.#lastExecuted || this.#transferTarget !== undefined;
     if (behind && this.#now - this.#lastExecutedAt >= this.#protocol.retryTicks) this.#fetch();
   }
@@ -1923,8 +2015,6 @@ export class Replica {
       this.#ownCheckpoints.size <= this.#protocol.watermarkWindow / this.#protocol.checkpointInterval + 1,
       'own checkpoints over their bound',
     );
-    if (this.#isPrimary && !this.#changingView)
-      assert(this.#nextSequence - 1 <= this.#high, 'primary proposed above the high watermark');
   }
 }
 
