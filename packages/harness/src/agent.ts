@@ -11,13 +11,19 @@ import {
   createRequest,
   type DecodeLimits,
   type Destination,
-  encodeKvOperation,
   openReply,
   type ReplyVerifier,
   toHex,
 } from '@conclave/core';
 import type { Prng } from './prng.ts';
 import type { AcceptedRecord, AgentRecord, IssuedRequestRecord } from './record.ts';
+import {
+  type Commons,
+  coordinationOperation,
+  kvOperation,
+  type StateMachineKind,
+  type WorkloadContext,
+} from './workload.ts';
 
 export interface AgentOptions {
   readonly id: string;
@@ -39,6 +45,12 @@ export interface AgentOptions {
   readonly retryTicksMax: number;
   /** Request body digest (hex) → signer, shared by all agents of a run: the validity checker's ground truth. */
   readonly created: Map<string, { readonly agent: string; readonly requestId: number }>;
+  /** What the replicas run (decides what the agent asks for); KV by default. */
+  readonly stateMachine?: StateMachineKind;
+  /** Shared with the other agents of the run. */
+  readonly commons?: Commons;
+  /** Every registered agent: the voters of proposals this agent opens. */
+  readonly voters?: readonly string[];
 }
 
 export interface AgentSend {
@@ -70,6 +82,8 @@ export class SimulatedAgent {
   #nextIssueTick: number;
   #outstanding: Outstanding | undefined;
   #completed = 0;
+  /** Proposals this agent has voted on: an honest agent votes once. */
+  readonly #voted = new Set<string>();
   /** Replies that did not open (bad authenticator, malformed) or were not for us. */
   repliesIgnored = 0;
 
@@ -113,15 +127,38 @@ export class SimulatedAgent {
   #issue(now: number): AgentSend {
     const options = this.#options;
     const requestId = this.#nextRequestId++;
-    const key = `k${options.prng.int(options.keyCount)}`;
-    const operation = encodeKvOperation({ op: 'put', key, value: `${this.id}.${requestId}` });
+    const context: WorkloadContext = {
+      agent: this.id,
+      requestId,
+      prng: options.prng,
+      keyCount: options.keyCount,
+      commons: options.commons as Commons,
+      crypto: options.crypto,
+      secretKey: options.secretKey,
+      voters: options.voters ?? [this.id],
+      now,
+    };
+    const operation =
+      options.stateMachine === 'coordination' && options.commons !== undefined
+        ? coordinationOperation(context, this.#voted)
+        : kvOperation(context);
     const { request, frame } = createRequest(
-      { agent: this.id, requestId, operation },
+      { agent: this.id, requestId, operation: operation.bytes },
       options.crypto,
       options.secretKey,
     );
     const digest = toHex(options.crypto.hash(request.bytes));
     options.created.set(digest, { agent: this.id, requestId });
+    options.commons?.register(
+      frame,
+      {
+        agent: this.id,
+        requestId,
+        digest,
+        ...(operation.ballot === undefined ? {} : { ballot: operation.ballot }),
+      },
+      true,
+    );
     this.#issued.push({ requestId, digest, issuedTick: now });
     this.#outstanding = {
       requestId,

@@ -8,6 +8,8 @@
  * forges is not (so executing it is a validity violation). Its replies are ignored, and no
  * promise is checked on its behalf except the replicas' own: exactly once, one order.
  */
+
+import { ops } from '@conclave/coordination';
 import {
   type CryptoBackend,
   createRequest,
@@ -21,6 +23,51 @@ import {
 import type { AgentSend } from './agent.ts';
 import type { Prng } from './prng.ts';
 import type { AgentRecord } from './record.ts';
+import {
+  type Commons,
+  type Operation,
+  proposeOperation,
+  type StateMachineKind,
+  voteOperation,
+  WORKLOAD_LIMITS,
+  type WorkloadContext,
+} from './workload.ts';
+
+export const AGENT_STRATEGY_NAMES = [
+  /** Two different requests under one requestId, to different replicas. */
+  'equivocate',
+  /** Its own old requests again. */
+  'replay',
+  'skipAhead',
+  'goBack',
+  /** More requests at once than a replica keeps pending per agent. */
+  'burst',
+  /** A request in an honest agent's name, signed with its own key. */
+  'impersonate',
+  /** Bytes that are no frame at all. */
+  'garbage',
+  /** Two different signed ballots for one proposal, in two requests. */
+  'doubleVote',
+  /** Different ballots for one proposal to different replicas, under one requestId or two. */
+  'equivocateBallots',
+  /** An honest agent's signed request, sent again by the liar. */
+  'replayOther',
+  /** Proposals past the per-agent bound. */
+  'proposalSpam',
+  /** Renewing, releasing or taking over locks and tasks it does not hold. */
+  'leaseHijack',
+  /** Validly signed requests whose operation is nonsense. */
+  'malformed',
+] as const;
+export type AgentStrategyName = (typeof AGENT_STRATEGY_NAMES)[number];
+
+/** Strategies that only make sense against the coordination state machine. */
+export const COORDINATION_AGENT_STRATEGIES: readonly AgentStrategyName[] = [
+  'doubleVote',
+  'equivocateBallots',
+  'proposalSpam',
+  'leaseHijack',
+];
 
 export const BYZANTINE_AGENT_LIMITS = Object.freeze({
   /** Frames one Byzantine agent sends over a run. */
@@ -44,6 +91,12 @@ export interface ByzantineAgentOptions {
   /** Honest agents it may pretend to be. */
   readonly victims: readonly string[];
   readonly created: Map<string, { readonly agent: string; readonly requestId: number }>;
+  /** Misdeeds to choose from; every one that fits the state machine by default. */
+  readonly strategies?: readonly AgentStrategyName[];
+  readonly stateMachine?: StateMachineKind;
+  readonly commons?: Commons;
+  /** Every registered agent (voters of the proposals it opens). */
+  readonly voters?: readonly string[];
 }
 
 export class ByzantineAgent {
@@ -52,12 +105,20 @@ export class ByzantineAgent {
   readonly #remembered: Uint8Array[] = [];
   #nextRequestId = 1;
   #sent = 0;
+  #now = 0;
+  readonly #actions: readonly AgentStrategyName[];
   /** Misdeeds done, by kind, for verbose output and tests. */
   readonly counts: Record<string, number> = {};
 
   constructor(options: ByzantineAgentOptions) {
     this.id = options.id;
     this.#options = options;
+    const coordination = options.stateMachine === 'coordination';
+    // KV runs keep the original seven by default, so that old seeds replay the same runs.
+    const defaults = coordination ? AGENT_STRATEGY_NAMES : AGENT_STRATEGY_NAMES.slice(0, 7);
+    this.#actions = (options.strategies ?? defaults).filter(
+      (name) => coordination || !COORDINATION_AGENT_STRATEGIES.includes(name),
+    );
   }
 
   /** A Byzantine agent has no answers to wait for. */
@@ -71,18 +132,12 @@ export class ByzantineAgent {
 
   onReply(): void {}
 
-  tick(_now: number): AgentSend[] {
+  tick(now: number): AgentSend[] {
     const prng = this.#options.prng;
+    this.#now = now;
+    if (this.#actions.length === 0) return [];
     if (this.#sent >= BYZANTINE_AGENT_LIMITS.framesMax || !prng.chance(ACTION_PER_TICK)) return [];
-    const action = prng.pick([
-      'equivocate',
-      'replay',
-      'skipAhead',
-      'goBack',
-      'burst',
-      'impersonate',
-      'garbage',
-    ] as const);
+    const action = prng.pick(this.#actions);
     this.counts[action] = (this.counts[action] ?? 0) + 1;
     const sends = this.#act(action);
     const allowed = sends.slice(0, BYZANTINE_AGENT_LIMITS.framesMax - this.#sent);
@@ -90,18 +145,68 @@ export class ByzantineAgent {
     return allowed;
   }
 
-  #act(
-    action: 'equivocate' | 'replay' | 'skipAhead' | 'goBack' | 'burst' | 'impersonate' | 'garbage',
-  ): AgentSend[] {
+  #act(action: AgentStrategyName): AgentSend[] {
     const prng = this.#options.prng;
     switch (action) {
+      case 'doubleVote': {
+        const proposalId = this.#proposal();
+        const a = this.#request(this.#nextRequestId++, this.#vote(proposalId, 'approve'));
+        const b = this.#request(this.#nextRequestId++, this.#vote(proposalId, 'reject'));
+        return [
+          { to: { kind: 'replicas' }, frame: a },
+          { to: { kind: 'replicas' }, frame: b },
+        ];
+      }
+      case 'equivocateBallots': {
+        const proposalId = this.#proposal();
+        const sameId = prng.chance(0.5);
+        const first = this.#nextRequestId++;
+        const a = this.#request(first, this.#vote(proposalId, 'approve'));
+        const b = this.#request(sameId ? first : this.#nextRequestId++, this.#vote(proposalId, 'reject'));
+        return this.#split(a, b);
+      }
+      case 'replayOther': {
+        const frames = this.#options.commons?.honestFrames ?? [];
+        if (frames.length === 0) return [];
+        return [{ to: this.#somewhere(), frame: prng.pick(frames) }];
+      }
+      case 'proposalSpam': {
+        const sends: AgentSend[] = [];
+        for (let i = 0; i < BYZANTINE_AGENT_LIMITS.burstRequests; i++) {
+          const requestId = this.#nextRequestId++;
+          const operation = proposeOperation(this.#context(requestId), `${this.id}.spam${requestId}`);
+          sends.push({ to: { kind: 'replicas' }, frame: this.#request(requestId, operation) });
+        }
+        return sends;
+      }
+      case 'leaseHijack': {
+        const commons = this.#options.commons;
+        const lock = `lock-${prng.int(WORKLOAD_LIMITS.lockCount)}`;
+        const task = commons !== undefined && commons.tasks.length > 0 ? prng.pick(commons.tasks) : 'no-task';
+        const bytes = prng.pick([
+          () => ops.lockRenew({ name: lock, ttl: 10_000 }),
+          () => ops.lockRelease({ name: lock }),
+          () => ops.lockAcquire({ name: lock, ttl: 10_000 }),
+          () => ops.taskClaim({ taskId: task, ttl: 10_000 }),
+          () => ops.taskComplete({ taskId: task, result: new Uint8Array([0xba, 0xd]) }),
+          () => ops.taskRelease({ taskId: task }),
+        ])();
+        return [{ to: { kind: 'replicas' }, frame: this.#request(this.#nextRequestId++, { bytes }) }];
+      }
+      case 'malformed': {
+        const bytes = prng.pick([
+          () => prng.bytes(prng.range(1, 64)),
+          () => encodeCanonical(['vote', prng.bytes(40)]),
+          () => encodeCanonical(['kv_put', 7, 'x']),
+          () => encodeCanonical(['lock_acquire', 'lock-0', -5]),
+          () => encodeCanonical(['propose', 'p', 't', ['threshold', 0], [], 0, []]),
+          () => encodeCanonical(['vote', prng.bytes(64), prng.bytes(64)]),
+        ])();
+        return [{ to: this.#somewhere(), frame: this.#request(this.#nextRequestId++, { bytes }) }];
+      }
       case 'equivocate': {
         const requestId = this.#nextRequestId++;
-        const a = this.#request(requestId);
-        const b = this.#request(requestId);
-        const replicas = prng.shuffle(this.#replicas());
-        const half = prng.range(1, replicas.length - 1);
-        return replicas.map((id, index) => ({ to: { kind: 'replica', id }, frame: index < half ? a : b }));
+        return this.#split(this.#request(requestId), this.#request(requestId));
       }
       case 'replay': {
         if (this.#remembered.length === 0) return [];
@@ -145,21 +250,78 @@ export class ByzantineAgent {
     }
   }
 
+  /** `a` to some replicas, `b` to the others. */
+  #split(a: Uint8Array, b: Uint8Array): AgentSend[] {
+    const prng = this.#options.prng;
+    const replicas = prng.shuffle(this.#replicas());
+    const half = prng.range(1, replicas.length - 1);
+    return replicas.map((id, index) => ({ to: { kind: 'replica', id }, frame: index < half ? a : b }));
+  }
+
+  #context(requestId: number): WorkloadContext {
+    const options = this.#options;
+    return {
+      agent: this.id,
+      requestId,
+      prng: options.prng,
+      keyCount: options.keyCount,
+      commons: options.commons as Commons,
+      crypto: options.crypto,
+      secretKey: options.secretKey,
+      voters: options.voters ?? [this.id],
+      now: this.#now,
+    };
+  }
+
+  /** A proposal to vote on: someone's, or one of our own. */
+  #proposal(): string {
+    const commons = this.#options.commons;
+    if (commons !== undefined && commons.proposals.length > 0 && this.#options.prng.chance(0.7))
+      return this.#options.prng.pick(commons.proposals);
+    return `${this.id}.p${this.#nextRequestId}`;
+  }
+
+  #vote(proposalId: string, choice: 'approve' | 'reject'): Operation {
+    return voteOperation(this.#context(this.#nextRequestId), proposalId, choice);
+  }
+
   /** A request we sign (so it is valid, and recorded as created). */
-  #request(requestId: number): Uint8Array {
+  #request(requestId: number, given?: Operation): Uint8Array {
     const options = this.#options;
     const prng = options.prng;
-    const operation = encodeKvOperation({
-      op: 'put',
-      key: `k${prng.int(options.keyCount)}`,
-      value: `${this.id}.${requestId}.${prng.int(1_000_000)}`,
-    });
+    const operation =
+      given ??
+      (options.stateMachine === 'coordination'
+        ? {
+            bytes: ops.kvPut({
+              key: `k${prng.int(options.keyCount)}`,
+              value: new TextEncoder().encode(`${this.id}.${requestId}.${prng.int(1_000_000)}`),
+            }),
+          }
+        : {
+            bytes: encodeKvOperation({
+              op: 'put',
+              key: `k${prng.int(options.keyCount)}`,
+              value: `${this.id}.${requestId}.${prng.int(1_000_000)}`,
+            }),
+          });
     const { request, frame } = createRequest(
-      { agent: this.id, requestId, operation },
+      { agent: this.id, requestId, operation: operation.bytes },
       options.crypto,
       options.secretKey,
     );
-    options.created.set(toHex(options.crypto.hash(request.bytes)), { agent: this.id, requestId });
+    const digest = toHex(options.crypto.hash(request.bytes));
+    options.created.set(digest, { agent: this.id, requestId });
+    options.commons?.register(
+      frame,
+      {
+        agent: this.id,
+        requestId,
+        digest,
+        ...(operation.ballot === undefined ? {} : { ballot: operation.ballot }),
+      },
+      false,
+    );
     if (this.#remembered.length < BYZANTINE_AGENT_LIMITS.rememberedMax) this.#remembered.push(frame);
     else this.#remembered[prng.int(BYZANTINE_AGENT_LIMITS.rememberedMax)] = frame;
     return frame;

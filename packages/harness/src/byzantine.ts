@@ -24,6 +24,7 @@ import {
   type Frame,
   MessageType,
   makeBatch,
+  type PersistRecord,
   type PrePrepare,
   type Replica,
   type ReplicaInput,
@@ -47,6 +48,14 @@ export const STRATEGY_NAMES = [
   'withhold',
   'flood',
   'lyingReplies',
+  /** Crashes, then restarts from its durable state (on its own not Byzantine; see `crashes`). */
+  'crashRestart',
+  /** Crashes, then restarts with no durable state: it may sign what contradicts its past. */
+  'amnesia',
+  /** As primary, holds every pre-prepare until just before the backups would time out. */
+  'slowPrimary',
+  /** Two copies of the replica share its key, each wired to a different part of the network. */
+  'twins',
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
@@ -55,11 +64,16 @@ export const COMBINABLE_STRATEGIES: readonly StrategyName[] = STRATEGY_NAMES.fil
   (name) => name !== 'silent' && name !== 'crash',
 );
 
+/** Strategies that stop and rebuild the replica: the simulator, not the liar, carries them out. */
+export const RESTART_STRATEGIES: readonly StrategyName[] = ['crashRestart', 'amnesia'];
+
 export interface ByzantinePlan {
   readonly id: number;
   readonly strategies: readonly StrategyName[];
-  /** For `crash`: the tick from which the replica is silent for good. */
+  /** For `crash`: the tick from which the replica is silent for good; for `crashRestart` and `amnesia`: when it stops. */
   readonly crashTick?: number;
+  /** For `crashRestart` and `amnesia`: when it comes back (after `crashTick`). */
+  readonly restartTick?: number;
   /** Member of the conspiracy (only meaningful when the scenario has one). */
   readonly colluding: boolean;
 }
@@ -161,6 +175,8 @@ export interface ByzantineReplicaOptions {
   readonly prng: Prng;
   readonly conspiracy?: Conspiracy;
   readonly decodeLimits?: DecodeLimits;
+  /** For `slowPrimary`: how long pre-prepares are held (just under the backups' timeout). */
+  readonly slowPrimaryDelayTicks?: number;
 }
 
 /** Another digest for the same proposal: reorder, drop a request, or move the timestamp. */
@@ -173,7 +189,7 @@ export function alternativeBatch(batch: Batch, hash: (data: Uint8Array) => Uint8
 export class ByzantineReplica {
   readonly id: number;
   readonly plan: ByzantinePlan;
-  readonly #inner: Replica;
+  #inner: Replica;
   readonly #n: number;
   readonly #crypto: CryptoBackend;
   readonly #secretKey: Uint8Array;
@@ -188,6 +204,12 @@ export class ByzantineReplica {
   #replayed = 0;
   #flooded = 0;
   #crafted = 0;
+  readonly #slowDelayTicks: number;
+  /** Pre-prepares a slow primary holds back, in release order. */
+  readonly #held: { readonly releaseAt: number; readonly out: SimOutbound }[] = [];
+  #now = 0;
+  /** What the inner replica asked to persist in the last step (the simulator keeps it for restarts). */
+  lastPersist: readonly PersistRecord[] = [];
   /** Frames this replica sent, by kind, for the tally in verbose output. */
   readonly counts: Record<string, number> = {};
 
@@ -202,6 +224,7 @@ export class ByzantineReplica {
     this.#conspiracy = options.plan.colluding ? options.conspiracy : undefined;
     this.#limits = options.decodeLimits ?? DEFAULT_DECODE_LIMITS;
     this.#strategies = new Set(options.plan.strategies);
+    this.#slowDelayTicks = options.slowPrimaryDelayTicks ?? 45;
     const others = this.#others();
     this.#audience = this.#prng
       .sample(others, this.#prng.range(1, Math.max(1, others.length - 1)))
@@ -212,12 +235,26 @@ export class ByzantineReplica {
     return this.#strategies.has(strategy);
   }
 
+  /** The replica the liar runs inside. */
+  get inner(): Replica {
+    return this.#inner;
+  }
+
+  /** After a crash: the liar goes on with a rebuilt replica (from durable state, or from nothing). */
+  restart(inner: Replica): void {
+    if (inner.id !== this.id) throw new RangeError(`restart: replica ${inner.id} is not ${this.id}`);
+    this.#inner = inner;
+    this.#held.length = 0;
+  }
+
   /** Feeds one input to the inner replica and returns what the liar actually sends. */
   step(input: ReplicaInput, now: number): SimOutbound[] {
     if (this.has('silent')) return [];
     if (this.has('crash') && this.plan.crashTick !== undefined && now >= this.plan.crashTick) return [];
+    this.#now = now;
     if (input.kind === 'message') this.#remember(input.frame, 0);
     const output: ReplicaOutput = this.#inner.step(input);
+    this.lastPersist = output.persist;
     if (this.has('crash'))
       return output.send.map((out) => ({ to: out.to, type: out.type, frame: out.frame }));
     const sends: SimOutbound[] = [];
@@ -225,7 +262,7 @@ export class ByzantineReplica {
       if (out.type !== MessageType.reply) this.#remember(out.frame, out.type);
       sends.push(...this.#transform({ to: out.to, type: out.type, frame: out.frame }));
     }
-    if (input.kind === 'tick') sends.push(...this.#spontaneous(now));
+    if (input.kind === 'tick') sends.push(...this.#spontaneous(now), ...this.#releaseHeld(now));
     if (this.#conspiracy !== undefined) sends.push(...this.#conspiracyVotes());
     for (const send of sends) this.counts[String(send.type)] = (this.counts[String(send.type)] ?? 0) + 1;
     return sends;
@@ -268,7 +305,17 @@ export class ByzantineReplica {
     if (this.has('forgeSender')) outs = outs.flatMap((o) => this.#forge(o));
     if (this.has('badSignature')) outs = outs.map((o) => this.#badSignature(o));
     if (this.has('withhold')) outs = outs.flatMap((o) => this.#withhold(o));
+    if (this.has('slowPrimary') && out.type === MessageType.prePrepare) {
+      for (const o of outs) this.#held.push({ releaseAt: this.#now + this.#slowDelayTicks, out: o });
+      return [];
+    }
     return outs;
+  }
+
+  #releaseHeld(now: number): SimOutbound[] {
+    let due = 0;
+    while (due < this.#held.length && (this.#held[due]?.releaseAt ?? Infinity) <= now) due++;
+    return this.#held.splice(0, due).map((held) => held.out);
   }
 
   /** Pre-prepare d1 to group A, d2 to group B, both to fellow colluders. */

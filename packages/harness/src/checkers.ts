@@ -15,6 +15,10 @@ export type CheckerName =
   | 'validity'
   | 'consistency'
   | 'liveness'
+  /** Receipts honest replicas give verify offline and name the batch honest replicas executed. */
+  | 'receipts'
+  /** Every agent equivocation the replicas saw left evidence at every honest replica. */
+  | 'evidence'
   /** An honest replica threw: a broken invariant of its own state. */
   | 'replicaCrash';
 
@@ -33,6 +37,7 @@ const SAFETY: readonly CheckerName[] = [
   'exactlyOnce',
   'validity',
   'consistency',
+  'receipts',
   'replicaCrash',
 ];
 
@@ -104,7 +109,16 @@ export function checkTotalOrder(record: RunRecord): Violation[] {
     let previous = 0;
     let agreedTime = 0;
     let jumpedFrom: number | undefined;
+    let incarnation = 0;
     for (const entry of replica.executed) {
+      if ((entry.incarnation ?? 0) !== incarnation) {
+        // A restart: the replica resumes from what it made durable, possibly below what it had
+        // executed (it re-executes silently); agreement checks those sequences against the others.
+        incarnation = entry.incarnation ?? 0;
+        previous = replica.restarts?.[incarnation - 1]?.lastExecuted ?? entry.sequence - 1;
+        agreedTime = 0;
+        jumpedFrom = undefined;
+      }
       if (entry.sequence <= previous) {
         out.add(`replica ${replica.id} executed sequence ${entry.sequence} after ${previous}`, entry.tick);
         continue;
@@ -167,11 +181,16 @@ export function checkExactlyOnce(record: RunRecord): Violation[] {
   const sequenceOf = new Map<string, { replica: number; sequence: number }>();
   for (const replica of honestReplicas(record)) {
     const seen = new Map<string, number>();
+    const seenIn = new Map<string, number>();
     for (const entry of replica.executed) {
       for (const request of entry.requests) {
         const key = `${request.agent}#${request.requestId}`;
         const before = seen.get(key);
-        if (before !== undefined) {
+        // After a restart a replica rebuilds its state by executing again what it had executed
+        // at the same sequence: that is not a second execution.
+        const rebuilt = before === entry.sequence && (seenIn.get(key) ?? 0) !== (entry.incarnation ?? 0);
+        seenIn.set(key, entry.incarnation ?? 0);
+        if (before !== undefined && !rebuilt) {
           out.add(
             `replica ${replica.id} executed ${key} twice: at sequence ${before} and at ${entry.sequence}`,
             entry.tick,
@@ -375,15 +394,100 @@ export function checkLiveness(record: RunRecord): Violation[] {
   return out.violations;
 }
 
+/**
+ * Every receipt an honest replica gave verifies offline (`verifyReceipt`: the agent's signature,
+ * inclusion in the batch, 2f+1 commits) and names the batch honest replicas executed at its
+ * sequence.
+ */
+export function checkReceipts(record: RunRecord): Violation[] {
+  const out = new Collector('receipts');
+  const executedAt = new Map<number, { replica: number; digest: string }>();
+  for (const replica of honestReplicas(record))
+    for (const entry of replica.executed)
+      if (!executedAt.has(entry.sequence))
+        executedAt.set(entry.sequence, { replica: replica.id, digest: entry.digest });
+  for (const replica of honestReplicas(record)) {
+    for (const receipt of replica.receipts ?? []) {
+      const what = `replica ${replica.id}'s receipt for ${receipt.agent}#${receipt.requestId} at sequence ${receipt.sequence}`;
+      if (!receipt.ok) {
+        out.add(`${what} does not verify: ${receipt.reason ?? 'no reason given'}`, receipt.tick);
+        continue;
+      }
+      const executed = executedAt.get(receipt.sequence);
+      if (executed !== undefined && executed.digest !== receipt.digest) {
+        out.add(
+          `${what} proves batch ${short(receipt.digest ?? '')} but replica ${executed.replica} executed ${short(executed.digest)} there`,
+          receipt.tick,
+        );
+      }
+    }
+  }
+  return out.violations;
+}
+
+/**
+ * Every agent equivocation the replicas saw (see `EquivocationRecord`) left evidence at every
+ * honest replica by the end: in a batch it executed, or in its final state. A replica that
+ * skipped the batch holding the evidence by state transfer is excused when it ended past it.
+ */
+export function checkEvidence(record: RunRecord): Violation[] {
+  const out = new Collector('evidence');
+  const replicas = honestReplicas(record);
+  /** Evidence key → sequences at which some honest replica produced it. */
+  const producedAt = new Map<string, Set<number>>();
+  const held = new Map<number, Set<string>>();
+  for (const replica of replicas) {
+    const keys = new Set(replica.evidence ?? []);
+    for (const entry of replica.executed) {
+      for (const key of entry.equivocations ?? []) {
+        keys.add(key);
+        let at = producedAt.get(key);
+        if (at === undefined) {
+          at = new Set();
+          producedAt.set(key, at);
+        }
+        at.add(entry.sequence);
+      }
+    }
+    held.set(replica.id, keys);
+  }
+  for (const equivocation of record.equivocations ?? []) {
+    for (const replica of replicas) {
+      const keys = held.get(replica.id) as Set<string>;
+      if (equivocation.keys.some((key) => keys.has(key))) continue;
+      const executed = new Set(replica.executed.map((entry) => entry.sequence));
+      const last = replica.final?.lastExecuted ?? 0;
+      const skipped = equivocation.keys.some((key) =>
+        [...(producedAt.get(key) ?? [])].some((sequence) => !executed.has(sequence) && sequence <= last),
+      );
+      if (skipped) continue;
+      // A replica that has not yet executed as far as the evidence (it restarted late, say) owes it
+      // nothing yet: catching up is liveness, checked elsewhere.
+      const producedFirst = Math.min(...equivocation.keys.flatMap((key) => [...(producedAt.get(key) ?? [])]));
+      if (Number.isFinite(producedFirst) && last < producedFirst) continue;
+      out.add(
+        `replica ${replica.id} holds no evidence (${equivocation.keys.join(' or ')}) though ${equivocation.description} (by tick ${equivocation.tick})`,
+        record.endTick,
+      );
+    }
+  }
+  return out.violations;
+}
+
 export const SAFETY_CHECKERS: readonly ((record: RunRecord) => Violation[])[] = [
   checkAgreement,
   checkTotalOrder,
   checkExactlyOnce,
   checkValidity,
   checkConsistency,
+  checkReceipts,
 ];
 
 /** Every checker, safety first. */
 export function checkRun(record: RunRecord): Violation[] {
-  return [...SAFETY_CHECKERS.flatMap((check) => check(record)), ...checkLiveness(record)];
+  return [
+    ...SAFETY_CHECKERS.flatMap((check) => check(record)),
+    ...checkLiveness(record),
+    ...checkEvidence(record),
+  ];
 }

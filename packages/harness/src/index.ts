@@ -7,16 +7,24 @@ export {
   type ByzantineReplicaOptions,
   COMBINABLE_STRATEGIES,
   Conspiracy,
+  RESTART_STRATEGIES,
   type SimOutbound,
   STRATEGY_NAMES,
   type StrategyName,
 } from './byzantine.ts';
 export {
+  AGENT_STRATEGY_NAMES,
+  type AgentStrategyName,
+  COORDINATION_AGENT_STRATEGIES,
+} from './byzantine-agent.ts';
+export {
   type CheckerName,
   checkAgreement,
   checkConsistency,
+  checkEvidence,
   checkExactlyOnce,
   checkLiveness,
+  checkReceipts,
   checkRun,
   checkTotalOrder,
   checkValidity,
@@ -42,10 +50,13 @@ export type {
   AcceptedRecord,
   AgentRecord,
   BatchRecord,
+  EquivocationRecord,
   ExecutedRecord,
   ExecutedRequestRecord,
   IssuedRequestRecord,
+  ReceiptRecord,
   ReplicaRecord,
+  RestartRecord,
   RunRecord,
 } from './record.ts';
 export {
@@ -60,11 +71,36 @@ export {
   scenarioFromSeed,
 } from './scenario.ts';
 export {
+  type CrashPlan,
   DELIVERIES_PER_TICK_MAX,
+  EVIDENCE_DRAIN_TIMEOUTS,
   OBSERVED_BATCHES_MAX,
+  RECEIPTS_PER_REPLICA_MAX,
   runScenario,
   SCENARIO_TICKS_MAX,
   type ScenarioOptions,
   type ScenarioResult,
   type ScenarioStats,
+  twinAddress,
 } from './simulation.ts';
+export {
+  isSuiteName,
+  passes,
+  replayArguments,
+  runSuite,
+  SUITE_NAMES,
+  SUITES,
+  type Suite,
+  type SuiteName,
+  type SuiteOverrides,
+  type SuiteRunSummary,
+  setPartitions,
+  TWIN_PARTITIONS,
+  TWIN_SCHEDULES,
+  TWINS,
+  type TwinSchedule,
+  twinSchedule,
+  twinScheduleForSeed,
+  twinsScenario,
+} from './suites.ts';
+export { Commons, type StateMachineKind, WORKLOAD_LIMITS } from './workload.ts';

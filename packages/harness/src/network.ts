@@ -69,6 +69,11 @@ export interface NetworkOptions {
   readonly prng: Prng;
   readonly faults?: FaultConfig;
   readonly partitions?: readonly Partition[];
+  /**
+   * Extra addresses that also receive what is sent to a replica id: Twins, a second copy of a
+   * replica running with the same key. A copy sends as its own address and never to its siblings.
+   */
+  readonly aliases?: ReadonlyMap<number, readonly Address[]>;
 }
 
 export function validateFaults(faults: FaultConfig): void {
@@ -157,6 +162,9 @@ export class Network {
   #partitions: readonly Partition[];
   #order = 0;
   #now = 0;
+  readonly #aliases: ReadonlyMap<number, readonly Address[]>;
+  /** Alias address → the replica id it copies. */
+  readonly #aliasOf = new Map<Address, number>();
 
   constructor(options: NetworkOptions) {
     if (!Number.isSafeInteger(options.replicaCount) || options.replicaCount < 1) {
@@ -167,6 +175,9 @@ export class Network {
     this.#faults = options.faults ?? PERFECT_NETWORK;
     validateFaults(this.#faults);
     this.#partitions = options.partitions ?? [];
+    this.#aliases = options.aliases ?? new Map();
+    for (const [id, addresses] of this.#aliases)
+      for (const address of addresses) this.#aliasOf.set(address, id);
   }
 
   get now(): number {
@@ -213,17 +224,25 @@ export class Network {
 
   /** The addresses a destination names, from the point of view of `from`. */
   resolve(from: Address, to: Destination): Address[] {
+    const self = typeof from === 'number' ? from : this.#aliasOf.get(from);
     switch (to.kind) {
       case 'replica':
-        return [to.id];
+        // Twins do not talk to each other; a plain replica addressing itself keeps the old route.
+        if (to.id === self && (from !== self || this.#aliases.has(self))) return [];
+        return this.#withAliases(to.id);
       case 'agent':
         return [to.id];
       case 'replicas': {
         const out: Address[] = [];
-        for (let id = 0; id < this.replicaCount; id++) if (id !== from) out.push(id);
+        for (let id = 0; id < this.replicaCount; id++) if (id !== self) out.push(...this.#withAliases(id));
         return out;
       }
     }
+  }
+
+  #withAliases(id: number): Address[] {
+    const aliases = this.#aliases.get(id);
+    return aliases === undefined ? [id] : [id, ...aliases];
   }
 
   /** Sends one frame to every address `to` names, each copy subject to faults on its own. */

@@ -21,6 +21,47 @@ export interface ExecutedRecord {
   readonly requests: readonly ExecutedRequestRecord[];
   /** State digest right after this batch, recorded when it was the last batch of its step. */
   readonly stateDigest?: string;
+  /** Which life of the replica executed it: 0 until its first restart, then 1, ... */
+  readonly incarnation?: number;
+  /** Equivocation evidence this batch produced: `agent#requestId` keys. */
+  readonly equivocations?: readonly string[];
+}
+
+/** A receipt an honest replica gave for a request it had just executed, as checked offline. */
+export interface ReceiptRecord {
+  readonly sequence: number;
+  readonly agent: string;
+  readonly requestId: number;
+  readonly tick: number;
+  /** `verifyReceipt`'s answer. */
+  readonly ok: boolean;
+  readonly reason?: string;
+  /** The batch digest (hex) the receipt proves, when it verified. */
+  readonly digest?: string;
+  readonly view?: number;
+}
+
+/** A crash and restart of a replica (honest ones may crash; they must come back honest). */
+export interface RestartRecord {
+  readonly crashTick: number;
+  readonly restartTick: number;
+  /** Restarted from its durable state (false: from nothing, which only a Byzantine replica does). */
+  readonly durable: boolean;
+  /** The last executed sequence it came back with. */
+  readonly lastExecuted: number;
+}
+
+/**
+ * An agent equivocation the replicas saw, so evidence of it must exist at every honest replica
+ * by the end: two different signed requests with one requestId that both reached honest
+ * replicas, or a second, different ballot for a proposal after a first one was counted.
+ */
+export interface EquivocationRecord {
+  readonly agent: string;
+  readonly description: string;
+  /** Evidence under any of these keys will do (`agent#requestId`, `agent@proposalId`). */
+  readonly keys: readonly string[];
+  readonly tick: number;
 }
 
 export interface ReplicaRecord {
@@ -30,6 +71,11 @@ export interface ReplicaRecord {
   readonly executed: readonly ExecutedRecord[];
   /** The replica's state when the run ended. */
   readonly final?: { readonly lastExecuted: number; readonly stateDigest: string; readonly view: number };
+  /** Receipts it gave for what it executed (checked by the receipt checker). */
+  readonly receipts?: readonly ReceiptRecord[];
+  /** Evidence keys in its final state (the coordination state machine's evidence list). */
+  readonly evidence?: readonly string[];
+  readonly restarts?: readonly RestartRecord[];
 }
 
 export interface IssuedRequestRecord {
@@ -81,4 +127,6 @@ export interface RunRecord {
   readonly endTick: number;
   /** Whether the run stopped because every honest agent finished (rather than at the tick limit). */
   readonly agentsDone: boolean;
+  /** Agent equivocations the replicas saw (see `EquivocationRecord`). */
+  readonly equivocations?: readonly EquivocationRecord[];
 }

@@ -5,9 +5,17 @@
  */
 import { DEFAULT_PROTOCOL_CONFIG, type ProtocolConfig, quorumsOf } from '@conclave/core';
 import { type ByzantinePlan, COMBINABLE_STRATEGIES, type StrategyName } from './byzantine.ts';
+import type { AgentStrategyName } from './byzantine-agent.ts';
 import type { Address, FaultConfig, Partition } from './network.ts';
 import { Prng } from './prng.ts';
-import { runScenario, type ScenarioOptions, type ScenarioResult } from './simulation.ts';
+import {
+  type CrashPlan,
+  runScenario,
+  type ScenarioOptions,
+  type ScenarioResult,
+  twinAddress,
+} from './simulation.ts';
+import type { StateMachineKind } from './workload.ts';
 
 /** Small windows so that checkpoints, garbage collection and view changes happen often. */
 export const SIMULATION_PROTOCOL: ProtocolConfig = Object.freeze({
@@ -31,6 +39,19 @@ export interface ScenarioShape {
   readonly requests?: number;
   /** Lying agents; by default the seed decides between none and one. */
   readonly byzantineAgents?: number;
+  /** Strategies Byzantine replicas draw from (each draws one to three); all of them by default. */
+  readonly strategies?: readonly StrategyName[];
+  /** What lying agents may do; everything that fits the state machine by default. */
+  readonly agentStrategies?: readonly AgentStrategyName[];
+  readonly stateMachine?: StateMachineKind;
+  /** Honest replicas that crash and restart from durable state; by default the seed decides (0 or 1). */
+  readonly honestCrashes?: number;
+  /** Fault rates until the heal, instead of the seed's. */
+  readonly drop?: number;
+  readonly duplicate?: number;
+  readonly delayTicksMax?: number;
+  /** The tick at which the network heals (the length of the faulty phase), instead of the seed's. */
+  readonly ticks?: number;
 }
 
 export const SCENARIO_DEFAULTS = Object.freeze({
@@ -51,6 +72,8 @@ const BYZANTINE_AGENT_PROBABILITY = 0.5;
 const COLLUSION_PROBABILITY = 0.85;
 /** Probability that replica 0, primary of view 0, is among the Byzantine: early attacks matter most. */
 const FIRST_PRIMARY_BYZANTINE_PROBABILITY = 0.5;
+/** Probability that an honest replica crashes and restarts from its durable state. */
+const HONEST_CRASH_PROBABILITY = 0.35;
 
 export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOptions {
   const n = shape.replicas;
@@ -63,14 +86,21 @@ export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOp
   const root = new Prng(seed);
 
   const faultStream = root.fork('scenario-faults');
-  const healTick = faultStream.range(SCENARIO_DEFAULTS.healTickMin, SCENARIO_DEFAULTS.healTickMax);
-  const faults: FaultConfig = {
+  const drawnHealTick = faultStream.range(SCENARIO_DEFAULTS.healTickMin, SCENARIO_DEFAULTS.healTickMax);
+  const healTick = shape.ticks ?? drawnHealTick;
+  const drawn: FaultConfig = {
     dropProbability: faultStream.chance(0.2) ? 0 : faultStream.next() * 0.15,
     duplicateProbability: faultStream.next() * 0.1,
     delayTicksMin: 1,
     delayTicksMax: faultStream.range(1, 8),
     reorderProbability: faultStream.next() * 0.2,
     reorderDelayTicksMax: faultStream.range(5, 30),
+  };
+  const faults: FaultConfig = {
+    ...drawn,
+    ...(shape.drop === undefined ? {} : { dropProbability: shape.drop }),
+    ...(shape.duplicate === undefined ? {} : { duplicateProbability: shape.duplicate }),
+    ...(shape.delayTicksMax === undefined ? {} : { delayTicksMax: Math.max(1, shape.delayTicksMax) }),
   };
   const healedFaults: FaultConfig = {
     dropProbability: 0,
@@ -110,8 +140,39 @@ export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOp
   const byzantineIds = chooseByzantine(adversary, n, k);
   const collusion = k >= 2 && adversary.chance(COLLUSION_PROBABILITY);
   const byzantine = byzantineIds.map((id) =>
-    planFor(adversary, id, collusion, healTick + SCENARIO_DEFAULTS.livenessTicksMax),
+    planFor(adversary, id, collusion, healTick + SCENARIO_DEFAULTS.livenessTicksMax, shape.strategies),
   );
+
+  // Honest replicas that crash and come back: not Byzantine, so every checker still holds them.
+  const crashStream = root.fork('scenario-crashes');
+  const honestIds = Array.from({ length: n }, (_, id) => id).filter((id) => !byzantineIds.includes(id));
+  const honestCrashes = Math.min(
+    shape.honestCrashes ?? (crashStream.chance(HONEST_CRASH_PROBABILITY) ? 1 : 0),
+    honestIds.length,
+  );
+  const crashes: CrashPlan[] = crashStream
+    .sample(honestIds, honestCrashes)
+    .sort((a, b) => a - b)
+    .map((id) => {
+      const crashTick = crashStream.range(20, Math.max(20, healTick));
+      return { id, crashTick, restartTick: crashTick + crashStream.range(10, 300) };
+    });
+
+  // A twin's two copies are each wired to a different part of the other replicas, for good.
+  const twinStream = root.fork('scenario-twins');
+  const permanentPartitions: Partition[] = [];
+  for (const plan of byzantine) {
+    if (!plan.strategies.includes('twins')) continue;
+    const others = twinStream.shuffle(
+      Array.from({ length: n }, (_, id) => id).filter((id) => id !== plan.id),
+    );
+    const cut = twinStream.range(1, others.length - 1);
+    const forever = Number.MAX_SAFE_INTEGER;
+    permanentPartitions.push(
+      { startTick: 0, healTick: forever, sideA: [plan.id], sideB: others.slice(cut) },
+      { startTick: 0, healTick: forever, sideA: [twinAddress(plan.id)], sideB: others.slice(0, cut) },
+    );
+  }
 
   return {
     seed,
@@ -134,6 +195,12 @@ export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOp
     agentThinkTicksMax: 5,
     agentRetryTicks: 30,
     agentRetryTicksMax: 240,
+    ...(shape.stateMachine === undefined || shape.stateMachine === 'kv'
+      ? {}
+      : { stateMachine: shape.stateMachine }),
+    ...(crashes.length === 0 ? {} : { crashes }),
+    ...(shape.agentStrategies === undefined ? {} : { byzantineAgentStrategies: shape.agentStrategies }),
+    ...(permanentPartitions.length === 0 ? {} : { permanentPartitions }),
   };
 }
 
@@ -146,7 +213,27 @@ function chooseByzantine(prng: Prng, n: number, k: number): number[] {
   return prng.sample(ids, k).sort((a, b) => a - b);
 }
 
-function planFor(prng: Prng, id: number, colluding: boolean, runTicksMax: number): ByzantinePlan {
+function planFor(
+  prng: Prng,
+  id: number,
+  colluding: boolean,
+  runTicksMax: number,
+  pool?: readonly StrategyName[],
+): ByzantinePlan {
+  if (pool !== undefined && pool.length > 0) {
+    // Chosen strategies: silence and crashes stand alone, the rest combine.
+    const alone = pool.filter((name) => name === 'silent' || name === 'crash');
+    const combinable = pool.filter((name) => name !== 'silent' && name !== 'crash');
+    if (combinable.length === 0 || (alone.length > 0 && prng.chance(alone.length / pool.length))) {
+      const name = prng.pick(alone);
+      return name === 'crash'
+        ? { id, strategies: ['crash'], crashTick: prng.int(Math.min(runTicksMax, 600)), colluding }
+        : { id, strategies: ['silent'], colluding };
+    }
+    const strategies = prng.sample(combinable, prng.range(1, Math.min(3, combinable.length)));
+    strategies.sort((a, b) => COMBINABLE_STRATEGIES.indexOf(a) - COMBINABLE_STRATEGIES.indexOf(b));
+    return { id, strategies, colluding };
+  }
   // A colluder must speak to collude, so silence and crashes are for loners.
   if (!colluding) {
     const roll = prng.next();

@@ -29,26 +29,28 @@ type Candidate = { readonly label: string; readonly options: ScenarioOptions };
 /** The simplifications of `o`, smallest change last within each kind, each labelled. */
 function candidates(o: ScenarioOptions): Candidate[] {
   const out: Candidate[] = [];
-  const add = (label: string, options: ScenarioOptions) => out.push({ label, options });
+  const add = (label: string, options: ScenarioOptions): void => {
+    out.push({ label, options });
+  };
   if (o.partitions.length > 0) {
     add('no partitions', { ...o, partitions: [] });
     if (o.partitions.length > 1) {
-      o.partitions.forEach((_, i) =>
-        add(`drop partition ${i + 1}`, { ...o, partitions: o.partitions.filter((__, j) => j !== i) }),
-      );
+      for (let i = 0; i < o.partitions.length; i++) {
+        add(`drop partition ${i + 1}`, { ...o, partitions: o.partitions.filter((_, j) => j !== i) });
+      }
     }
   }
   o.byzantine.forEach((plan, i) => {
     add(`replica ${plan.id} honest`, { ...o, byzantine: o.byzantine.filter((_, j) => j !== i) });
     if (plan.strategies.length > 1) {
-      plan.strategies.forEach((strategy) =>
+      for (const strategy of plan.strategies) {
         add(`replica ${plan.id} without ${strategy}`, {
           ...o,
           byzantine: o.byzantine.map((p, j) =>
             j === i ? { ...p, strategies: p.strategies.filter((s) => s !== strategy) } : p,
           ),
-        }),
-      );
+        });
+      }
     }
   });
   if (o.collusion) add('no collusion', { ...o, collusion: false });

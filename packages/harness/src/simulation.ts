@@ -8,13 +8,19 @@
  * network is healed (no drops, no partitions, small bounded delays: "after GST") and the run goes
  * on until every honest agent has all its answers, or `livenessTicksMax` after the heal.
  */
+import { CoordinationStateMachine, decodeResult, ops } from '@conclave/coordination';
 import {
+  applyPersistRecords,
   type ClusterConfig,
   type CryptoBackend,
   DEFAULT_DECODE_LIMITS,
   type DecodeLimits,
+  type Destination,
+  type DurableState,
   decodeFrame,
   type ExecutedBatch,
+  emptyDurableState,
+  fromHex,
   KvStateMachine,
   LIMITS,
   MessageType,
@@ -25,12 +31,14 @@ import {
   type ReplicaInput,
   type ReplicaOutput,
   type ReplicaStatus,
+  type StateMachine,
   signedReplyVerifier,
   toHex,
+  verifyReceipt,
 } from '@conclave/core';
 import { SimulatedAgent } from './agent.ts';
 import { type ByzantinePlan, ByzantineReplica, Conspiracy, type SimOutbound } from './byzantine.ts';
-import { ByzantineAgent } from './byzantine-agent.ts';
+import { type AgentStrategyName, ByzantineAgent } from './byzantine-agent.ts';
 import { checkRun, SAFETY_CHECKERS, type Violation } from './checkers.ts';
 import {
   type Address,
@@ -41,8 +49,30 @@ import {
   type Partition,
 } from './network.ts';
 import { Prng } from './prng.ts';
-import type { BatchRecord, ExecutedRecord, ReplicaRecord, RunRecord } from './record.ts';
+import type {
+  BatchRecord,
+  EquivocationRecord,
+  ExecutedRecord,
+  ReceiptRecord,
+  ReplicaRecord,
+  RestartRecord,
+  RunRecord,
+} from './record.ts';
+import { type TraceSink, tracedSend, tracePartitions, traceReplicaOutput, traceReply } from './trace.ts';
 import { cachingVerifier } from './verify-cache.ts';
+import { Commons, type StateMachineKind } from './workload.ts';
+
+/** An honest replica that crashes at `crashTick` and restarts from its durable state at `restartTick`. */
+export interface CrashPlan {
+  readonly id: number;
+  readonly crashTick: number;
+  readonly restartTick: number;
+}
+
+/** The network address of the second copy of a twinned replica. */
+export function twinAddress(id: number): string {
+  return `twin-${id}`;
+}
 
 export interface ScenarioOptions {
   readonly seed: number;
@@ -73,6 +103,16 @@ export interface ScenarioOptions {
   readonly agentThinkTicksMax: number;
   readonly agentRetryTicks: number;
   readonly agentRetryTicksMax: number;
+  /** What replicas execute: the KV store (default) or the coordination state machine. */
+  readonly stateMachine?: StateMachineKind;
+  /** Honest replicas that crash and restart from their durable state (not a Byzantine act). */
+  readonly crashes?: readonly CrashPlan[];
+  /** What lying agents may do; by default everything that fits the state machine. */
+  readonly byzantineAgentStrategies?: readonly AgentStrategyName[];
+  /** The view every replica starts in (its primary leads first); 0 by default. */
+  readonly startView?: number;
+  /** Partitions that outlive the heal (a twin's copies stay wired to different parts). */
+  readonly permanentPartitions?: readonly Partition[];
 }
 
 export interface ScenarioStats {
@@ -86,6 +126,12 @@ export interface ScenarioStats {
   readonly rejections: Readonly<Record<string, number>>;
   readonly persistRecords: number;
   readonly repliesIgnored: number;
+  /** Frames that reached a replica while it was down (crashed), and were lost. */
+  readonly droppedWhileDown: number;
+  /** Receipts fetched and checked, and those no longer available (garbage-collected at once). */
+  readonly receiptsChecked: number;
+  readonly receiptsUnavailable: number;
+  readonly restarts: number;
 }
 
 export interface ScenarioResult {
@@ -119,16 +165,39 @@ const BATCH_CARRYING_TYPES: ReadonlySet<number> = new Set([
 ]);
 
 interface HonestNode {
-  readonly replica: Replica;
-  readonly stateMachine: KvStateMachine;
+  replica: Replica;
+  stateMachine: StateMachine;
   readonly executed: ExecutedRecord[];
+  /** Kept only for replicas that will restart: the persist records applied in order. */
+  durable: DurableState | undefined;
+  incarnation: number;
+  readonly restarts: RestartRecord[];
+  readonly receipts: ReceiptRecord[];
+  /** Rejections counted by earlier incarnations. */
+  readonly pastRejections: Record<string, number>;
+  /** The highest requestId executed per agent. */
+  readonly executedMax: Map<string, number>;
 }
+
+interface DownWindow {
+  readonly crashTick: number;
+  readonly restartTick: number;
+  /** Restart from durable state (false: amnesia). */
+  readonly durable: boolean;
+}
+
+/** With lying agents, the run goes on this many request timeouts after the honest agents are done. */
+export const EVIDENCE_DRAIN_TIMEOUTS = 2;
+/** Receipts fetched per honest replica at most (each costs a few signature checks). */
+export const RECEIPTS_PER_REPLICA_MAX = 2000;
 
 /** Optional observers, for debugging a seed; they must not feed anything back into the run. */
 export interface RunHooks {
   readonly onDeliver?: (envelope: Envelope, tick: number) => void;
   readonly onHonestOutput?: (id: number, output: ReplicaOutput, tick: number) => void;
   readonly onByzantineOutput?: (id: number, sends: readonly SimOutbound[], tick: number) => void;
+  /** Every send (with its fate), delivery, replica step worth showing, accepted result and partition: see trace.ts. */
+  readonly trace?: TraceSink;
 }
 
 export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): ScenarioResult {
@@ -168,7 +237,18 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       ? new Conspiracy(colluders, honestIds, root.fork('conspiracy'))
       : undefined;
 
-  const makeReplica = (id: number, stateMachine: KvStateMachine) =>
+  const newStateMachine = (): StateMachine =>
+    options.stateMachine === 'coordination'
+      ? new CoordinationStateMachine({ crypto, agents: cluster.agents })
+      : new KvStateMachine(crypto.hash);
+  const startState: DurableState | undefined =
+    (options.startView ?? 0) > 0 ? { ...emptyDurableState(), view: options.startView as number } : undefined;
+  const makeReplica = (
+    id: number,
+    stateMachine: StateMachine,
+    restored: DurableState | undefined = startState,
+    clockStart: number = options.clockStarts[id] ?? 0,
+  ) =>
     new Replica({
       id,
       cluster,
@@ -176,18 +256,74 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       crypto,
       secretKey: (replicaKeys[id] as { secretKey: Uint8Array }).secretKey,
       stateMachine,
-      clockStart: options.clockStarts[id] ?? 0,
+      clockStart,
+      ...(restored === undefined ? {} : { restored }),
     });
+
+  // Who goes down when, and how each comes back.
+  const restartStream = root.fork('restarts');
+  const downWindows = new Map<number, DownWindow>();
+  for (const plan of options.crashes ?? []) {
+    if (plans.has(plan.id)) continue;
+    downWindows.set(plan.id, { crashTick: plan.crashTick, restartTick: plan.restartTick, durable: true });
+  }
+  for (const plan of options.byzantine) {
+    const amnesia = plan.strategies.includes('amnesia');
+    if (!amnesia && !plan.strategies.includes('crashRestart')) continue;
+    const crashTick = plan.crashTick ?? restartStream.range(30, Math.max(30, options.healTick));
+    const restartTick = plan.restartTick ?? crashTick + restartStream.range(20, 200);
+    downWindows.set(plan.id, {
+      crashTick,
+      restartTick: Math.max(restartTick, crashTick + 1),
+      durable: !amnesia,
+    });
+  }
+  const isDown = (id: number, tick: number): boolean => {
+    const window = downWindows.get(id);
+    return window !== undefined && tick >= window.crashTick && tick < window.restartTick;
+  };
+  let droppedWhileDown = 0;
+  let restarts = 0;
 
   const honest = new Map<number, HonestNode>();
   const byzantine = new Map<number, ByzantineReplica>();
+  const byzantineDurable = new Map<number, DurableState>();
+  /** Second copies of twinned replicas, by address: honest code, the twinned replica's key. */
+  const twins = new Map<string, HonestNode & { readonly id: number }>();
   for (let id = 0; id < n; id++) {
-    const stateMachine = new KvStateMachine(crypto.hash);
+    const stateMachine = newStateMachine();
     const replica = makeReplica(id, stateMachine);
     const plan = plans.get(id);
+    const durable = downWindows.has(id) ? (startState ?? emptyDurableState()) : undefined;
     if (plan === undefined) {
-      honest.set(id, { replica, stateMachine, executed: [] });
+      honest.set(id, {
+        replica,
+        stateMachine,
+        executed: [],
+        durable,
+        incarnation: 0,
+        restarts: [],
+        receipts: [],
+        pastRejections: {},
+        executedMax: new Map(),
+      });
     } else {
+      if (durable !== undefined) byzantineDurable.set(id, durable);
+      if (plan.strategies.includes('twins')) {
+        const copyMachine = newStateMachine();
+        twins.set(twinAddress(id), {
+          id,
+          replica: makeReplica(id, copyMachine),
+          stateMachine: copyMachine,
+          executed: [],
+          durable: undefined,
+          incarnation: 0,
+          restarts: [],
+          receipts: [],
+          pastRejections: {},
+          executedMax: new Map(),
+        });
+      }
       byzantine.set(
         id,
         new ByzantineReplica({
@@ -198,6 +334,8 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
           secretKey: (replicaKeys[id] as { secretKey: Uint8Array }).secretKey,
           prng: root.fork(`byzantine-${id}`),
           decodeLimits,
+          // Just under the backups' request timeout: late, never late enough to be replaced.
+          slowPrimaryDelayTicks: Math.floor(options.protocol.requestTimeoutTicks * 0.75),
           ...(conspiracy === undefined ? {} : { conspiracy }),
         }),
       );
@@ -205,6 +343,8 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
   }
 
   const created = new Map<string, { agent: string; requestId: number }>();
+  const commons = new Commons();
+  const voters = [...agentIds, ...malloryIds];
   const verifier = signedReplyVerifier(crypto, cluster);
   const agentStream = root.fork('agents');
   const agents = agentIds.map(
@@ -225,6 +365,9 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         retryTicks: options.agentRetryTicks,
         retryTicksMax: options.agentRetryTicksMax,
         created,
+        stateMachine: options.stateMachine ?? 'kv',
+        commons,
+        voters,
       }),
   );
   const mallories = malloryIds.map(
@@ -238,8 +381,15 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         keyCount: options.keyCount,
         victims: agentIds,
         created,
+        stateMachine: options.stateMachine ?? 'kv',
+        commons,
+        voters,
+        ...(options.byzantineAgentStrategies === undefined
+          ? {}
+          : { strategies: options.byzantineAgentStrategies }),
       }),
   );
+  const malloryIdSet = new Set(malloryIds);
   const agentsById = new Map<string, SimulatedAgent | ByzantineAgent>([
     ...agents.map((agent) => [agent.id, agent] as const),
     ...mallories.map((agent) => [agent.id, agent] as const),
@@ -249,8 +399,11 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     replicaCount: n,
     prng: root.fork('network'),
     faults: options.faults,
-    partitions: options.partitions,
+    partitions: [...options.partitions, ...(options.permanentPartitions ?? [])],
+    aliases: new Map([...twins.values()].map((copy) => [copy.id, [twinAddress(copy.id)]])),
   });
+  /** `agent#requestId` → digest of each different signed body delivered to an honest replica, and when first. */
+  const requestsSeen = new Map<string, Map<string, number>>();
 
   const batches = new Map<string, BatchRecord>();
   const observe = (out: SimOutbound) => {
@@ -272,11 +425,44 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     }
   };
 
+  const send = (from: Address, to: Destination, type: MessageType | 0, frame: Uint8Array, tick: number) => {
+    if (hooks.trace === undefined) network.send(from, to, type, frame);
+    else tracedSend(network, hooks.trace, from, to, type, frame, tick);
+  };
+
   let replicaSteps = 0;
   let persistRecords = 0;
+  let receiptsChecked = 0;
+  let receiptsUnavailable = 0;
   let crash: Violation | undefined;
 
-  const stepHonest = (id: number, node: HonestNode, input: ReplicaInput, tick: number) => {
+  /** Receipts for what the replica just executed, checked offline as an agent would. */
+  const checkReceipts = (node: HonestNode, batch: ExecutedBatch, tick: number) => {
+    for (const request of batch.requests) {
+      if (node.receipts.length >= RECEIPTS_PER_REPLICA_MAX) return;
+      const receipt = node.replica.receipt(batch.sequence, request.agent, request.requestId);
+      if (receipt === undefined) {
+        receiptsUnavailable++;
+        continue;
+      }
+      receiptsChecked++;
+      const verified = verifyReceipt(receipt, cluster, crypto);
+      const base = { sequence: batch.sequence, agent: request.agent, requestId: request.requestId, tick };
+      node.receipts.push(
+        verified.ok
+          ? { ...base, ok: true, digest: toHex(verified.digest), view: verified.view }
+          : { ...base, ok: false, reason: verified.reason },
+      );
+    }
+  };
+
+  const stepHonest = (
+    id: number,
+    node: HonestNode,
+    input: ReplicaInput,
+    tick: number,
+    address: Address = id,
+  ) => {
     replicaSteps++;
     let output: ReplicaOutput;
     try {
@@ -290,16 +476,72 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       return;
     }
     hooks.onHonestOutput?.(id, output, tick);
-    // The host's order: persist (recorded only), then send, then report executed.
+    if (hooks.trace !== undefined) traceReplicaOutput(hooks.trace, id, output, tick);
+    // The host's order: persist, then send, then report executed.
     persistRecords += output.persist.length;
+    if (node.durable !== undefined && output.persist.length > 0)
+      node.durable = applyPersistRecords(node.durable, output.persist);
     for (const out of output.send) {
       observe(out);
-      network.send(id, out.to, out.type, out.frame);
+      send(address, out.to, out.type, out.frame, tick);
     }
     output.executed.forEach((batch, index) => {
       const last = index === output.executed.length - 1;
-      node.executed.push(executedRecord(batch, tick, last ? toHex(node.stateMachine.digest()) : undefined));
+      node.executed.push(
+        executedRecord(batch, tick, last ? toHex(node.stateMachine.digest()) : undefined, node.incarnation),
+      );
+      if (address === id) checkReceipts(node, batch, tick);
+      for (const request of batch.requests)
+        if (request.requestId > (node.executedMax.get(request.agent) ?? 0))
+          node.executedMax.set(request.agent, request.requestId);
     });
+  };
+
+  /** Brings a crashed replica back: from its durable state, with a fresh state machine, or (amnesia) from nothing. */
+  const restart = (id: number, window: DownWindow, tick: number) => {
+    restarts++;
+    const node = honest.get(id);
+    if (node !== undefined) {
+      // What a replica saw before its crash was never durable (requests are not): it cannot
+      // prove an equivocation whose two bodies straddle its restart.
+      for (const key of [...requestsSeen.keys()]) if (key.endsWith(`@${id}`)) requestsSeen.delete(key);
+      const clockStart = node.replica.status().now + (window.restartTick - window.crashTick);
+      for (const [code, count] of Object.entries(node.replica.rejections()))
+        node.pastRejections[code] = (node.pastRejections[code] ?? 0) + (count ?? 0);
+      const stateMachine = newStateMachine();
+      try {
+        node.replica = makeReplica(id, stateMachine, node.durable, clockStart);
+      } catch (error) {
+        crash = {
+          checker: 'replicaCrash',
+          message: `honest replica ${id} could not restart from its durable state: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+          tick,
+        };
+        return;
+      }
+      node.stateMachine = stateMachine;
+      node.incarnation++;
+      node.restarts.push({
+        crashTick: window.crashTick,
+        restartTick: tick,
+        durable: true,
+        lastExecuted: node.replica.status().lastExecuted,
+      });
+      return;
+    }
+    const liar = byzantine.get(id);
+    if (liar === undefined) return;
+    const clockStart = liar.inner.status().now + (window.restartTick - window.crashTick);
+    const restored = window.durable ? byzantineDurable.get(id) : startState;
+    try {
+      liar.restart(makeReplica(id, newStateMachine(), restored, clockStart));
+    } catch (error) {
+      crash = {
+        checker: 'replicaCrash',
+        message: `Byzantine replica ${id} could not restart from its durable state: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        tick,
+      };
+    }
   };
 
   const stepByzantine = (id: number, node: ByzantineReplica, input: ReplicaInput, tick: number) => {
@@ -316,21 +558,53 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       return;
     }
     hooks.onByzantineOutput?.(id, sends, tick);
+    const durable = byzantineDurable.get(id);
+    if (durable !== undefined && node.lastPersist.length > 0)
+      byzantineDurable.set(id, applyPersistRecords(durable, node.lastPersist));
     for (const out of sends) {
       observe(out);
-      network.send(id, out.to, out.type, out.frame);
+      send(id, out.to, out.type, out.frame, tick);
     }
   };
 
   const deliver = (envelope: Envelope, tick: number) => {
     hooks.onDeliver?.(envelope, tick);
+    hooks.trace?.({ kind: 'deliver', tick, envelope });
     const to: Address = envelope.to;
     if (typeof to === 'string') {
-      agentsById.get(to)?.onReply(envelope.frame, tick);
+      const agent = agentsById.get(to);
+      if (agent !== undefined && hooks.trace !== undefined)
+        traceReply(hooks.trace, agent, envelope.frame, tick);
+      else {
+        const copy = twins.get(to);
+        if (copy !== undefined)
+          stepHonest(copy.id, copy, { kind: 'message', frame: envelope.frame }, tick, to);
+        else agent?.onReply(envelope.frame, tick);
+      }
+      return;
+    }
+    if (isDown(to, tick)) {
+      droppedWhileDown++;
       return;
     }
     const input: ReplicaInput = { kind: 'message', frame: envelope.frame };
     const node = honest.get(to);
+    if (node !== undefined && envelope.type === MessageType.request) {
+      const info = commons.byFrame.get(envelope.frame);
+      // A body with an id below what the replica already executed for the agent is refused as
+      // stale: the replica keeps only each agent's last request, so it cannot prove anything.
+      const movedPast = info !== undefined && info.requestId < (node.executedMax.get(info.agent) ?? 0);
+      if (info !== undefined && malloryIdSet.has(info.agent) && !movedPast) {
+        // Per replica: the protocol saw an equivocation when one honest replica held both bodies.
+        const key = `${info.agent}#${info.requestId}@${to}`;
+        let bodies = requestsSeen.get(key);
+        if (bodies === undefined) {
+          bodies = new Map();
+          requestsSeen.set(key, bodies);
+        }
+        if (!bodies.has(info.digest)) bodies.set(info.digest, tick);
+      }
+    }
     if (node !== undefined) stepHonest(to, node, input, tick);
     else {
       const liar = byzantine.get(to);
@@ -340,20 +614,29 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
 
   const tickLimit = Math.min(options.healTick + options.livenessTicksMax, SCENARIO_TICKS_MAX);
   let doneAt: number | undefined;
+  // Evidence of the liars' last equivocations needs a few rounds (and maybe a view change) to be ordered.
+  const drainTicks =
+    options.byzantineAgents > 0
+      ? Math.max(options.drainTicks, EVIDENCE_DRAIN_TIMEOUTS * options.protocol.requestTimeoutTicks)
+      : options.drainTicks;
   let tick = 0;
   const tickInput: ReplicaInput = { kind: 'tick' };
   for (; tick <= tickLimit && crash === undefined; tick++) {
     network.advanceTo(tick);
     if (tick === options.healTick) {
       network.setFaults(options.healedFaults);
-      network.setPartitions([]);
+      network.setPartitions(options.permanentPartitions ?? []);
     }
+    if (hooks.trace !== undefined) tracePartitions(hooks.trace, options.partitions, options.healTick, tick);
     for (let delivered = 0; delivered < DELIVERIES_PER_TICK_MAX && crash === undefined; delivered++) {
       const envelope = network.nextDue();
       if (envelope === undefined) break;
       deliver(envelope, tick);
     }
     for (let id = 0; id < n && crash === undefined; id++) {
+      const window = downWindows.get(id);
+      if (window !== undefined && tick === window.restartTick) restart(id, window, tick);
+      if (isDown(id, tick) || crash !== undefined) continue;
       const node = honest.get(id);
       if (node !== undefined) stepHonest(id, node, tickInput, tick);
       else {
@@ -361,11 +644,14 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         if (liar !== undefined) stepByzantine(id, liar, tickInput, tick);
       }
     }
-    for (const agent of [...agents, ...mallories]) {
-      for (const send of agent.tick(tick)) network.send(agent.id, send.to, MessageType.request, send.frame);
+    for (const [address, copy] of twins)
+      if (crash === undefined) stepHonest(copy.id, copy, tickInput, tick, address);
+    // Liars leave with the honest agents, so what they did last can still be ordered as evidence.
+    for (const agent of doneAt === undefined ? [...agents, ...mallories] : agents) {
+      for (const out of agent.tick(tick)) send(agent.id, out.to, MessageType.request, out.frame, tick);
     }
     if (doneAt === undefined && agents.every((agent) => agent.done)) doneAt = tick;
-    if (doneAt !== undefined && tick >= doneAt + options.drainTicks) break;
+    if (doneAt !== undefined && tick >= doneAt + drainTicks) break;
   }
   const endTick = Math.min(tick, tickLimit);
 
@@ -386,6 +672,8 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     executedBatches += node.executed.length;
     for (const [code, count] of Object.entries(node.replica.rejections()))
       rejections[code] = (rejections[code] ?? 0) + (count ?? 0);
+    for (const [code, count] of Object.entries(node.pastRejections))
+      rejections[code] = (rejections[code] ?? 0) + count;
     replicaRecords.push({
       id,
       honest: true,
@@ -395,8 +683,12 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         stateDigest: toHex(node.stateMachine.digest()),
         view: status.view,
       },
+      receipts: node.receipts,
+      evidence: evidenceKeys(node.stateMachine),
+      ...(node.restarts.length === 0 ? {} : { restarts: node.restarts }),
     });
   }
+  const equivocations = equivocationsSeen(requestsSeen, commons, batches, replicaRecords, options.healTick);
 
   const record: RunRecord = {
     replicaCount: n,
@@ -409,6 +701,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     healTick: options.healTick,
     endTick,
     agentsDone: doneAt !== undefined,
+    equivocations,
   };
   // A crash ends the run early, so only safety can be judged: liveness had no fair chance.
   const violations =
@@ -429,6 +722,10 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       rejections,
       persistRecords,
       repliesIgnored: agents.reduce((sum, agent) => sum + agent.repliesIgnored, 0),
+      droppedWhileDown,
+      receiptsChecked,
+      receiptsUnavailable,
+      restarts,
     },
     ...(conspiracy === undefined
       ? {}
@@ -443,8 +740,103 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
   };
 }
 
-function executedRecord(batch: ExecutedBatch, tick: number, stateDigest: string | undefined): ExecutedRecord {
+/** Evidence held in a replica's final state: `agent#requestId` for requests, `agent@proposalId` for ballots. */
+function evidenceKeys(stateMachine: StateMachine): string[] {
+  if (!(stateMachine instanceof CoordinationStateMachine)) return [];
+  const keys: string[] = [];
+  let after: number | null = null;
+  for (let page = 0; page < 100; page++) {
+    const result = decodeResult(stateMachine.query(ops.listEvidence({ after, limit: 100 })));
+    if (!result.ok || result.kind !== 'evidence') break;
+    for (const item of result.evidence)
+      keys.push(
+        item.kind === 'ballot' ? `${item.agent}@${item.proposalId}` : `${item.agent}#${item.requestId}`,
+      );
+    if (result.next === null) break;
+    after = result.next;
+  }
+  return keys;
+}
+
+/**
+ * The agent equivocations replicas saw: two different signed bodies under one requestId that
+ * both reached honest replicas; and, in the ordered log, a second different ballot for a
+ * proposal after the agent's first one was counted.
+ */
+function equivocationsSeen(
+  requestsSeen: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  commons: Commons,
+  batches: ReadonlyMap<string, BatchRecord>,
+  replicas: readonly ReplicaRecord[],
+  healTick: number,
+): EquivocationRecord[] {
+  const out: EquivocationRecord[] = [];
+  const reportedRequests = new Set<string>();
+  for (const [seenAt, bodies] of requestsSeen) {
+    // Before the heal a replica's forward of the second body may be lost for good: evidence is
+    // promised, like liveness, for what the replicas see after it.
+    if (bodies.size < 2 || Math.max(...bodies.values()) < healTick) continue;
+    const key = seenAt.slice(0, seenAt.lastIndexOf('@'));
+    if (reportedRequests.has(key)) continue;
+    reportedRequests.add(key);
+    const agent = key.slice(0, key.indexOf('#'));
+    const keys = [key];
+    const ballots = [...bodies.keys()].map((digest) => commons.ballotsByDigest.get(digest)?.ballot);
+    const [a, b] = ballots;
+    if (a !== undefined && b !== undefined && a.proposalId === b.proposalId && a.ballotHex !== b.ballotHex)
+      keys.push(`${agent}@${a.proposalId}`);
+    out.push({
+      agent,
+      description: `honest replica ${seenAt.slice(seenAt.lastIndexOf('@') + 1)} received ${bodies.size} different requests signed as ${key}`,
+      keys,
+      tick: Math.max(...bodies.values()),
+    });
+  }
+  // The ordered log, once per sequence (agreement is checked elsewhere).
+  const bySequence = new Map<number, ExecutedRecord>();
+  for (const replica of replicas)
+    if (replica.honest)
+      for (const entry of replica.executed)
+        if (!bySequence.has(entry.sequence)) bySequence.set(entry.sequence, entry);
+  const counted = new Map<string, string>();
+  const reported = new Set<string>();
+  for (const sequence of [...bySequence.keys()].sort((x, y) => x - y)) {
+    const entry = bySequence.get(sequence) as ExecutedRecord;
+    const batch = batches.get(entry.digest);
+    if (batch === undefined) continue;
+    for (const request of entry.requests) {
+      const body = batch.requests.find((r) => r.agent === request.agent && r.requestId === request.requestId);
+      const ballot = body === undefined ? undefined : commons.ballotsByDigest.get(body.digest)?.ballot;
+      if (ballot === undefined) continue;
+      const slot = `${request.agent}@${ballot.proposalId}`;
+      const first = counted.get(slot);
+      if (first === undefined) {
+        const result = decodeResult(fromHex(request.result));
+        if (result.ok && result.kind === 'vote' && !result.duplicate) counted.set(slot, ballot.ballotHex);
+      } else if (first !== ballot.ballotHex && !reported.has(slot)) {
+        reported.add(slot);
+        out.push({
+          agent: request.agent,
+          description: `${request.agent} cast a second, different ballot on ${ballot.proposalId} (request ${request.requestId}, sequence ${sequence}) after its first was counted`,
+          keys: [slot],
+          tick: entry.tick,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function executedRecord(
+  batch: ExecutedBatch,
+  tick: number,
+  stateDigest: string | undefined,
+  incarnation = 0,
+): ExecutedRecord {
+  const equivocations = batch.equivocations.map((e) => `${e.agent}#${e.requestId}`);
   const base = {
+    ...(incarnation === 0 ? {} : { incarnation }),
+    ...(equivocations.length === 0 ? {} : { equivocations }),
     tick,
     sequence: batch.sequence,
     view: batch.view,

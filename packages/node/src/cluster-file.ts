@@ -39,6 +39,11 @@ export interface ReplicaEntry {
   readonly port: number;
   /** GET /metrics, /health and /status, on 127.0.0.1 only. */
   readonly httpPort: number;
+  /**
+   * Where this replica itself listens, when not on `port`: `port` is then where others reach it
+   * (a proxy in between, such as the chaos harness's fault-injecting one). Default: `port`.
+   */
+  readonly listenPort?: number;
 }
 
 /**

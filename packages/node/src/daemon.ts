@@ -183,6 +183,7 @@ export class ReplicaDaemon {
       directory: directoryOf(file),
       crypto,
       ...(tls === undefined ? {} : { tls }),
+      ...(entry.listenPort === undefined ? {} : { listenPort: entry.listenPort }),
     });
     const daemon = new ReplicaDaemon({
       file,
@@ -204,7 +205,7 @@ export class ReplicaDaemon {
       if (error instanceof TransportError && error.code === 'ADDRESS_IN_USE') {
         throw new CliError(
           'PORT_IN_USE',
-          `port ${entry.port} (replica ${entry.id} transport) is in use: is this replica already running?`,
+          `port ${entry.listenPort ?? entry.port} (replica ${entry.id} transport) is in use: is this replica already running?`,
         );
       }
       throw error;
@@ -242,7 +243,7 @@ export class ReplicaDaemon {
     this.logger.info(
       {
         event: 'started',
-        port: this.#file.replicas[this.id]?.port,
+        port: this.#file.replicas[this.id]?.listenPort ?? this.#file.replicas[this.id]?.port,
         httpPort: this.#file.replicas[this.id]?.httpPort,
         sync,
         stateMachine: this.#file.stateMachine ?? 'coordination',

@@ -2,36 +2,86 @@
  * `pnpm sim`: runs seeded adversarial simulations and reports failures with the command that
  * replays each. The last line is always `N passed, M failed`; exit 1 if any failed, 2 on bad flags.
  */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { quorumsOf } from '@conclave/core';
+import { STRATEGY_NAMES, type StrategyName } from '../byzantine.ts';
+import { AGENT_STRATEGY_NAMES, type AgentStrategyName } from '../byzantine-agent.ts';
 import { isSafetyViolation } from '../checkers.ts';
+import { renderRunHtml, traceRun } from '../html.ts';
+import { defaultByzantine, requestsCompletedIn, SCENARIO_DEFAULTS, type ScenarioShape } from '../scenario.ts';
+import { describeSchedule, shrinkScenario } from '../shrink.ts';
+import { runScenario, type ScenarioOptions, type ScenarioResult } from '../simulation.ts';
 import {
-  defaultByzantine,
-  replayCommand,
-  requestsCompletedIn,
-  runSeeds,
-  SCENARIO_DEFAULTS,
-  type ScenarioShape,
-  scenarioFromSeed,
-} from '../scenario.ts';
-import { runScenario, type ScenarioResult } from '../simulation.ts';
+  isSuiteName,
+  passes,
+  replayArguments,
+  SUITE_NAMES,
+  SUITES,
+  type SuiteName,
+  type SuiteOverrides,
+} from '../suites.ts';
 
-const USAGE = `usage: pnpm sim [--seeds N] [--start S] [--seed S] [--replicas n] [--byzantine k] [--agents a] [--requests r]
+/** Scenario runs spent shrinking one failure at most. */
+const SHRINK_RUNS_MAX = 60;
+/** Failures shrunk per invocation at most (each costs up to SHRINK_RUNS_MAX runs). */
+const SHRINKS_MAX = 3;
+
+const USAGE = `usage: pnpm sim [--seeds N] [--start S] [--seed S] [--replicas n] [--byzantine k] [--agents a] [--requests r] [--html FILE]
   --seeds N      how many seeds to run (default 100)
   --start S      first seed (default 1)
   --seed S       run exactly seed S, verbosely
   --replicas n   cluster size, at least 4 (default 4)
   --byzantine k  Byzantine replicas (default f = floor((n-1)/3)); k > f breaks the protocol's assumption on purpose
   --agents a     agents per run (default ${SCENARIO_DEFAULTS.agents})
-  --requests r   requests per agent (default ${SCENARIO_DEFAULTS.requests})`;
+  --requests r   requests per agent (default ${SCENARIO_DEFAULTS.requests})
+  --html FILE    with --seed: rerun that seed traced and write a space-time diagram (one HTML file) to FILE
+  --suite NAME   ${SUITE_NAMES.join(' | ')} (default: default)
+  --strategies a,b          Byzantine replica strategies to draw from: ${STRATEGY_NAMES.join(', ')}
+  --agent-strategies a,b    lying agent strategies: ${AGENT_STRATEGY_NAMES.join(', ')}
+  --byzantine-agents m      lying agents per run
+  --drop p, --duplicate p   fault probabilities (0..1) until the heal
+  --delay t      longest network delay in ticks until the heal
+  --ticks t      tick at which the network heals (length of the faulty phase)`;
 
-const FLAGS = ['seeds', 'start', 'seed', 'replicas', 'byzantine', 'agents', 'requests'] as const;
+const FLAGS = [
+  'seeds',
+  'start',
+  'seed',
+  'replicas',
+  'byzantine',
+  'agents',
+  'requests',
+  'byzantine-agents',
+  'delay',
+  'ticks',
+] as const;
 type Flag = (typeof FLAGS)[number];
 
 class UsageError extends Error {}
 
-function parseArgs(argv: readonly string[]): Partial<Record<Flag, number>> {
-  const out: Partial<Record<Flag, number>> = {};
+type Flags = Partial<Record<Flag, number>> & {
+  html?: string;
+  suite?: SuiteName;
+  strategies?: StrategyName[];
+  'agent-strategies'?: AgentStrategyName[];
+  drop?: number;
+  duplicate?: number;
+};
+
+function listOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const items = value.split(',').filter((item) => item !== '');
+  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (items.length === 0 || unknown.length > 0)
+    throw new UsageError(
+      `--${flag}: unknown ${unknown.join(', ') || 'empty list'}; choose from ${allowed.join(', ')}`,
+    );
+  return items as T[];
+}
+
+function parseArgs(argv: readonly string[]): Flags {
+  const out: Flags = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') continue;
@@ -46,6 +96,34 @@ function parseArgs(argv: readonly string[]): Partial<Record<Flag, number>> {
     } else {
       value = argv[++i];
     }
+    if (name === 'suite') {
+      if (value === undefined || !isSuiteName(value))
+        throw new UsageError(
+          `--suite must be one of ${SUITE_NAMES.join(', ')}, got ${JSON.stringify(value ?? '')}`,
+        );
+      out.suite = value;
+      continue;
+    }
+    if (name === 'strategies' || name === 'agent-strategies') {
+      if (value === undefined) throw new UsageError(`--${name} needs a comma-separated list`);
+      if (name === 'strategies') out.strategies = listOf(name, value, STRATEGY_NAMES);
+      else out['agent-strategies'] = listOf(name, value, AGENT_STRATEGY_NAMES);
+      continue;
+    }
+    if (name === 'drop' || name === 'duplicate') {
+      const p = Number(value);
+      if (value === undefined || value === '' || !(p >= 0 && p <= 1))
+        throw new UsageError(`--${name} needs a probability in [0, 1], got ${JSON.stringify(value ?? '')}`);
+      out[name] = p;
+      continue;
+    }
+    if (name === 'html') {
+      if (value === undefined || value === '' || value.startsWith('--'))
+        throw new UsageError('--html needs a file path');
+      if (out.html !== undefined) throw new UsageError('--html given twice');
+      out.html = value;
+      continue;
+    }
     if (!(FLAGS as readonly string[]).includes(name)) throw new UsageError(`unknown flag --${name}`);
     if (value === undefined || !/^\d+$/.test(value))
       throw new UsageError(`--${name} needs a non-negative integer, got ${JSON.stringify(value ?? '')}`);
@@ -57,14 +135,50 @@ function parseArgs(argv: readonly string[]): Partial<Record<Flag, number>> {
   return out;
 }
 
-function describeFailure(result: ScenarioResult, shape: ScenarioShape): string {
+/** The failure, its replay command, and a shrunk schedule that still fails. */
+function describeSuiteFailure(
+  result: ScenarioResult,
+  suite: SuiteName,
+  overrides: SuiteOverrides,
+  shrink: boolean,
+): string {
   const violations = result.violations;
-  const first = violations
-    .slice(0, 3)
-    .map((v) => `[${v.checker}${v.tick === undefined ? '' : ` @${v.tick}`}] ${v.message}`);
-  const more = violations.length > 3 ? ` (+${violations.length - 3} more)` : '';
-  const kind = violations.some(isSafetyViolation) ? 'SAFETY' : 'LIVENESS';
-  return `seed ${result.seed} FAILED (${kind}): ${first.join('; ')}${more}\n  replay: ${replayCommand(result.seed, shape)}`;
+  const lines: string[] = [];
+  if (SUITES[suite].expect === 'violation') {
+    lines.push(`seed ${result.seed} FAILED: ${suite} expects a safety violation and the checkers found none`);
+  } else {
+    const first = violations
+      .slice(0, 3)
+      .map((v) => `[${v.checker}${v.tick === undefined ? '' : ` @${v.tick}`}] ${v.message}`);
+    const more = violations.length > 3 ? ` (+${violations.length - 3} more)` : '';
+    const kind = violations.some(isSafetyViolation)
+      ? 'SAFETY'
+      : violations.some((v) => v.checker === 'evidence') && !violations.some((v) => v.checker === 'liveness')
+        ? 'EVIDENCE'
+        : 'LIVENESS';
+    lines.push(`seed ${result.seed} FAILED (${kind}): ${first.join('; ')}${more}`);
+  }
+  lines.push(`  replay: pnpm sim ${replayArguments(suite, result.seed, overrides).join(' ')}`);
+  if (shrink) {
+    const checkers = new Set(violations.map((v) => v.checker));
+    // Shrink towards a run that fails the same way (a checker that fired still fires).
+    const stillFails = (options: ScenarioOptions): boolean => {
+      const rerun = runScenario(options);
+      return SUITES[suite].expect === 'violation'
+        ? !passes(SUITES[suite], rerun)
+        : rerun.violations.some((v) => checkers.has(v.checker));
+    };
+    const shrunk = shrinkScenario(result.options, stillFails, { runsMax: SHRINK_RUNS_MAX });
+    lines.push(`  shrunk schedule (${shrunk.runs} runs):`);
+    for (const line of describeSchedule(shrunk.options)) lines.push(`    ${line}`);
+    for (const crash of shrunk.options.crashes ?? [])
+      lines.push(
+        `    honest replica ${crash.id} crashes at tick ${crash.crashTick}, restarts at ${crash.restartTick}`,
+      );
+    if (shrunk.options.stateMachine === 'coordination') lines.push('    coordination state machine');
+    if (shrunk.options.startView !== undefined) lines.push(`    start view ${shrunk.options.startView}`);
+  }
+  return lines.join('\n');
 }
 
 function printVerbose(result: ScenarioResult): void {
@@ -119,7 +233,7 @@ function printVerbose(result: ScenarioResult): void {
 }
 
 function main(argv: readonly string[]): number {
-  let flags: Partial<Record<Flag, number>>;
+  let flags: Flags;
   try {
     flags = parseArgs(argv);
   } catch (error) {
@@ -146,6 +260,8 @@ function main(argv: readonly string[]): number {
     problems.push('--seed runs one seed; do not combine it with --seeds or --start');
   }
   if (flags.seed !== undefined && flags.seed > 0xffff_ffff) problems.push('--seed must fit in 32 bits');
+  if (flags.html !== undefined && flags.seed === undefined)
+    problems.push('--html draws one run: give --seed S');
   if (problems.length > 0) {
     process.stderr.write(`pnpm sim: ${problems.join('; ')}\n${USAGE}\n`);
     return 2;
@@ -156,6 +272,23 @@ function main(argv: readonly string[]): number {
     ...(flags.agents === undefined ? {} : { agents: flags.agents }),
     ...(flags.requests === undefined ? {} : { requests: flags.requests }),
   };
+  const suiteName: SuiteName = flags.suite ?? 'default';
+  const suite = SUITES[suiteName];
+  const overrides: SuiteOverrides = {
+    ...(flags.replicas === undefined ? {} : { replicas: flags.replicas }),
+    ...(flags.byzantine === undefined ? {} : { byzantine: flags.byzantine }),
+    ...(flags.agents === undefined ? {} : { agents: flags.agents }),
+    ...(flags.requests === undefined ? {} : { requests: flags.requests }),
+    ...(flags['byzantine-agents'] === undefined ? {} : { byzantineAgents: flags['byzantine-agents'] }),
+    ...(flags.strategies === undefined ? {} : { strategies: flags.strategies }),
+    ...(flags['agent-strategies'] === undefined ? {} : { agentStrategies: flags['agent-strategies'] }),
+    ...(flags.drop === undefined ? {} : { drop: flags.drop }),
+    ...(flags.duplicate === undefined ? {} : { duplicate: flags.duplicate }),
+    ...(flags.delay === undefined ? {} : { delay: flags.delay }),
+    ...(flags.ticks === undefined ? {} : { ticks: flags.ticks }),
+  };
+  if (suite.expect === 'violation')
+    process.stdout.write(`${suiteName}: ${suite.description}; a seed passes when violations ARE found\n`);
   const { f } = quorumsOf(replicas);
   if (byzantine > f) {
     process.stdout.write(
@@ -170,31 +303,45 @@ function main(argv: readonly string[]): number {
   let requests = 0;
   let scenarios = 0;
   if (flags.seed !== undefined) {
-    const result = runScenario(scenarioFromSeed(flags.seed, shape));
+    const options = suite.scenario(flags.seed, overrides);
+    const result = runScenario(options);
     scenarios = 1;
     messages = result.stats.network.delivered;
     requests = requestsCompletedIn(result);
     printVerbose(result);
-    if (result.violations.length === 0) passed++;
-    else {
+    if (passes(suite, result)) {
+      passed++;
+      if (suite.expect === 'violation')
+        process.stdout.write(`seed ${result.seed}: violations found, as ${suiteName} expects\n`);
+    } else {
       failed++;
-      process.stdout.write(`${describeFailure(result, shape)}\n`);
+      process.stdout.write(`${describeSuiteFailure(result, suiteName, overrides, true)}\n`);
+    }
+    if (flags.html !== undefined) {
+      // Tracing only observes, so the rerun is the same run; it is drawn from the rerun's trace.
+      const traced = traceRun(options);
+      const path = resolve(flags.html);
+      writeFileSync(path, renderRunHtml(traced.trace, traced.result, { shape }));
+      process.stdout.write(`wrote ${path}\n`);
     }
   } else {
     const start = flags.start ?? 1;
     const count = flags.seeds ?? 100;
-    const summary = runSeeds({
-      ...shape,
-      start,
-      count,
-      onResult: (result) => {
-        if (result.violations.length > 0) process.stdout.write(`${describeFailure(result, shape)}\n`);
-      },
-    });
-    passed = summary.passed;
-    failed = summary.failed;
-    messages = summary.messagesDelivered;
-    requests = summary.requestsCompleted;
+    let shrunk = 0;
+    for (let seed = start; seed < start + count; seed++) {
+      const result = runScenario(suite.scenario(seed, overrides));
+      messages += result.stats.network.delivered;
+      requests += requestsCompletedIn(result);
+      if (passes(suite, result)) passed++;
+      else {
+        failed++;
+        const shrink = shrunk < SHRINKS_MAX;
+        if (shrink) shrunk++;
+        process.stdout.write(`${describeSuiteFailure(result, suiteName, overrides, shrink)}\n`);
+      }
+    }
+    if (suite.expect === 'violation')
+      process.stdout.write(`${suiteName}: violations found in ${passed} of ${count} seeds\n`);
     scenarios = count;
   }
   const seconds = (performance.now() - startedAt) / 1000;

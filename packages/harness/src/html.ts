@@ -1,0 +1,657 @@
+/**
+ * A picture of one run: a self-contained HTML page with a space-time diagram (inline SVG, a
+ * little inline CSS and JS, no external resources), so a person can see why a run failed.
+ *
+ * One horizontal line per replica and per agent, virtual ticks left to right, an arrow per
+ * delivered message coloured by type, dropped copies as short dashed stubs, views as shaded
+ * bands, executions as numbered dots, partitions shaded per side, and the first violation (the
+ * earliest by tick) as a red line with the nodes it names highlighted. Every mark's tooltip gives
+ * its Lamport and vector timestamps. Long runs stay usable: the page zooms and scrolls, and
+ * beyond `HTML_ARROWS_MAX` arrows are thinned (the page says so), never near the first violation.
+ */
+import { quorumsOf } from '@conclave/core';
+import type { Violation } from './checkers.ts';
+import type { Address } from './network.ts';
+import { replayCommand, type ScenarioShape } from './scenario.ts';
+import { runScenario, type ScenarioOptions, type ScenarioResult } from './simulation.ts';
+import {
+  describeMessage,
+  type NodeEvent,
+  nodeName,
+  type RunTrace,
+  type TracedDeliver,
+  type TracedSend,
+  traceCollector,
+  traceNodes,
+} from './trace.ts';
+
+/** Message arrows drawn at most; past it they are thinned evenly, per type, away from the first violation. */
+export const HTML_ARROWS_MAX = 6000;
+/** Ticks before and after the first violation whose arrows are always drawn. */
+export const VIOLATION_WINDOW_TICKS_BEFORE = 60;
+export const VIOLATION_WINDOW_TICKS_AFTER = 10;
+/** Vector components listed in full in a tooltip at most; larger vectors list non-zero ones. */
+const VECTOR_FULL_COMPONENTS_MAX = 16;
+
+const LANE_HEIGHT_PX = 46;
+const TOP_PX = 64;
+const BOTTOM_PX = 24;
+const LEFT_PX = 12;
+const RIGHT_PX = 40;
+const FIT_WIDTH_PX = 1400;
+const SCALE_MIN_PX_PER_TICK = 1.5;
+const SCALE_MAX_PX_PER_TICK = 14;
+/** Length of a dropped message's stub, in pixels (it does not stretch with zoom). */
+const STUB_PX = 14;
+/** Height of the strip under a lane that marks its side of a partition. */
+const PARTITION_STRIP_PX = 5;
+
+/** Colours by message type; the legend lists them in this order. */
+const TYPE_COLOURS: readonly (readonly [name: string, colour: string, group: string])[] = [
+  ['request', '#1f77b4', 'request'],
+  ['pre-prepare', '#9467bd', 'pre-prepare'],
+  ['prepare', '#2ca02c', 'prepare'],
+  ['commit', '#ff7f0e', 'commit'],
+  ['reply', '#17becf', 'reply'],
+  ['checkpoint', '#8c564b', 'checkpoint'],
+  ['view-change', '#d62728', 'view change'],
+  ['new-view', '#e377c2', 'view change'],
+  ['fetch-state', '#7f7f7f', 'state transfer'],
+  ['state', '#bcbd22', 'state transfer'],
+  ['fetch-committed', '#637939', 'state transfer'],
+  ['committed', '#393b79', 'state transfer'],
+  ['query', '#aaaaaa', 'other'],
+  ['query-reply', '#aaaaaa', 'other'],
+  ['fetch-receipt', '#aaaaaa', 'other'],
+  ['receipt', '#aaaaaa', 'other'],
+  ['junk', '#000000', 'junk (flood)'],
+  ['other', '#555555', 'other'],
+];
+const KNOWN_TYPES = new Set(TYPE_COLOURS.map(([name]) => name));
+const VIEW_FILLS = ['#e8eefc', '#fcefe3', '#e6f6ea', '#f6e6f3', '#fbf7dc', '#e3f4f6'];
+
+/** Runs a scenario with a trace collector attached. */
+export function traceRun(
+  options: ScenarioOptions,
+  eventsMax?: number,
+): { readonly result: ScenarioResult; readonly trace: RunTrace } {
+  const collector = traceCollector({
+    nodes: traceNodes(options),
+    ...(eventsMax === undefined ? {} : { eventsMax }),
+  });
+  const result = runScenario(options, { trace: collector.sink });
+  return { result, trace: collector.finish() };
+}
+
+export interface RenderOptions {
+  readonly arrowsMax?: number;
+  /** The shape the seed was run with, for the replay command; derived from the options if absent. */
+  readonly shape?: ScenarioShape;
+}
+
+interface Arrow {
+  readonly kind: 'delivered' | 'dropped' | 'lost';
+  readonly send: TracedSend;
+  readonly deliver?: TracedDeliver;
+  readonly type: string;
+  readonly t1: number;
+  readonly t2: number;
+}
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** The earliest violation by tick (list order breaks ties; untimed ones come last). */
+export function firstViolation(violations: readonly Violation[]): Violation | undefined {
+  let first: Violation | undefined;
+  for (const violation of violations) {
+    if (first === undefined) first = violation;
+    else if (violation.tick !== undefined && (first.tick === undefined || violation.tick < first.tick))
+      first = violation;
+  }
+  return first;
+}
+
+/** The replicas and agents a violation message names. */
+export function namedNodes(message: string, nodes: readonly Address[]): Set<Address> {
+  const named = new Set<Address>();
+  for (const match of message.matchAll(/\b(?:replicas?|Byzantine)\s+(\d+)((?:\s*(?:,|and)\s*\d+)*)/g)) {
+    named.add(Number(match[1]));
+    for (const more of (match[2] ?? '').matchAll(/\d+/g)) named.add(Number(more[0]));
+  }
+  for (const node of nodes) {
+    if (typeof node !== 'string') continue;
+    const pattern = new RegExp(`(^|[^\\w-])${node.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`);
+    if (pattern.test(message)) named.add(node);
+  }
+  return named;
+}
+
+function shapeOf(options: ScenarioOptions): ScenarioShape {
+  return {
+    replicas: options.replicas,
+    byzantine: options.byzantine.length,
+    agents: options.agents,
+    requests: options.requestsPerAgent,
+  };
+}
+
+function typeClass(name: string): string {
+  return KNOWN_TYPES.has(name) ? name : 'other';
+}
+
+function niceInterval(scale: number): number {
+  for (const step of [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000]) {
+    if (step * scale >= 70) return step;
+  }
+  return 50_000;
+}
+
+/** Picks the arrows to draw: all near the first violation, then an even share per type. */
+function thinArrows(arrows: readonly Arrow[], arrowsMax: number, focusTick: number | undefined): Arrow[] {
+  if (arrows.length <= arrowsMax) return [...arrows];
+  const near = (arrow: Arrow) =>
+    focusTick !== undefined &&
+    arrow.t2 >= focusTick - VIOLATION_WINDOW_TICKS_BEFORE &&
+    arrow.t1 <= focusTick + VIOLATION_WINDOW_TICKS_AFTER;
+  let kept = arrows.filter(near);
+  if (kept.length > arrowsMax) {
+    const distance = (arrow: Arrow) => Math.abs(arrow.t2 - (focusTick ?? 0));
+    kept = [...kept].sort((a, b) => distance(a) - distance(b)).slice(0, arrowsMax);
+  }
+  const byType = new Map<string, Arrow[]>();
+  for (const arrow of arrows) {
+    if (near(arrow)) continue;
+    let list = byType.get(arrow.type);
+    if (list === undefined) {
+      list = [];
+      byType.set(arrow.type, list);
+    }
+    list.push(arrow);
+  }
+  // Water-filling: rare types (view changes, state transfer) keep all their arrows.
+  let budget = arrowsMax - kept.length;
+  const types = [...byType.values()].sort((a, b) => a.length - b.length);
+  types.forEach((list, i) => {
+    const share = Math.floor(budget / (types.length - i));
+    const take = Math.min(list.length, share);
+    for (let k = 0; k < take; k++) kept.push(list[Math.floor((k * list.length) / take)] as Arrow);
+    budget -= take;
+  });
+  return kept.sort((a, b) => a.send.index - b.send.index || a.t2 - b.t2);
+}
+
+export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: RenderOptions = {}): string {
+  const options = result.options;
+  const arrowsMax = render.arrowsMax ?? HTML_ARROWS_MAX;
+  const shape = render.shape ?? shapeOf(options);
+  const { f } = quorumsOf(options.replicas);
+  const nodes = trace.nodes;
+  const laneOf = new Map(nodes.map((node, i) => [node, i] as const));
+  const byzantinePlans = new Map(options.byzantine.map((plan) => [plan.id, plan] as const));
+  const endTick = Math.max(1, result.record.endTick, ...trace.events.map((event) => event.tick));
+  const scale = Math.min(SCALE_MAX_PX_PER_TICK, Math.max(SCALE_MIN_PX_PER_TICK, FIT_WIDTH_PX / endTick));
+  const x = (tick: number) => LEFT_PX + tick * scale;
+  const laneY = (node: Address) => TOP_PX + (laneOf.get(node) ?? 0) * LANE_HEIGHT_PX + LANE_HEIGHT_PX / 2;
+  const height = TOP_PX + nodes.length * LANE_HEIGHT_PX + BOTTOM_PX;
+  const width = x(endTick) + RIGHT_PX;
+  const n = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+
+  const vector = (clock: Uint32Array) => {
+    const parts: string[] = [];
+    nodes.forEach((node, i) => {
+      const value = clock[i] ?? 0;
+      if (nodes.length <= VECTOR_FULL_COMPONENTS_MAX || value > 0) parts.push(`${nodeName(node)}:${value}`);
+    });
+    return `[${parts.join(' ')}]`;
+  };
+  const clocks = (event: NodeEvent) => `Lamport ${event.lamport}, vector ${vector(event.vector)}`;
+
+  const violation = firstViolation(result.violations);
+  const focusTick = violation === undefined ? undefined : (violation.tick ?? endTick);
+  const named = violation === undefined ? new Set<Address>() : namedNodes(violation.message, nodes);
+  const namedSequence = violation === undefined ? undefined : /\bsequence (\d+)/.exec(violation.message)?.[1];
+
+  // Arrows: one per delivered copy, one stub per dropped or lost copy.
+  const arrows: Arrow[] = [];
+  for (const event of trace.events) {
+    if (event.kind !== 'send') continue;
+    const type = typeClass(event.message.name);
+    for (const index of event.deliveries) {
+      const deliver = trace.events[index];
+      if (deliver?.kind !== 'deliver') throw new Error(`trace: delivery ${index} is not a deliver event`);
+      arrows.push({ kind: 'delivered', send: event, deliver, type, t1: event.tick, t2: deliver.tick });
+    }
+    if (event.outcome === 'dropped' || event.outcome === 'partitioned' || event.outcome === 'overflow')
+      arrows.push({ kind: 'dropped', send: event, type, t1: event.tick, t2: event.tick });
+    for (let i = 0; i < event.lost; i++)
+      arrows.push({ kind: 'lost', send: event, type, t1: event.tick, t2: event.tick });
+  }
+  const drawn = thinArrows(arrows, arrowsMax, focusTick);
+
+  const svg: string[] = [];
+  const defs: string[] = [];
+  for (const [name, colour] of TYPE_COLOURS) {
+    defs.push(
+      `<marker id="ah-${name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,1L10,5L0,9z" fill="${colour}"/></marker>`,
+    );
+  }
+  defs.push(
+    '<marker id="ah-x" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="6" markerHeight="6"><path d="M1,1L9,9M9,1L1,9" stroke="#d44" stroke-width="2"/></marker>',
+    '<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fff3f3"/><line x1="0" y1="0" x2="0" y2="6" stroke="#e7a0a0" stroke-width="2"/></pattern>',
+  );
+  svg.push(`<defs>${defs.join('')}</defs>`);
+
+  // Lane backgrounds: Byzantine lanes tinted, lanes the first violation names outlined.
+  const background: string[] = [];
+  nodes.forEach((node) => {
+    const top = laneY(node) - LANE_HEIGHT_PX / 2;
+    const byzantine = typeof node === 'number' ? byzantinePlans.has(node) : node.startsWith('mallory');
+    if (byzantine)
+      background.push(
+        `<rect class="lane-bg byz" data-t="0" data-t2="${endTick}" x="${n(x(0))}" y="${top}" width="${n(x(endTick) - x(0))}" height="${LANE_HEIGHT_PX}"/>`,
+      );
+    if (named.has(node))
+      background.push(
+        `<rect class="lane-bg named" data-t="0" data-t2="${endTick}" x="${n(x(0))}" y="${top + 1}" width="${n(x(endTick) - x(0))}" height="${LANE_HEIGHT_PX - 2}"/>`,
+      );
+  });
+  svg.push(`<g id="backgrounds">${background.join('')}</g>`);
+
+  // Partitions, shaded per side over the lanes they cut apart.
+  const strips: string[] = [];
+  const partitionLabels: string[] = [];
+  options.partitions.forEach((partition, i) => {
+    const end = Math.min(partition.healTick, options.healTick);
+    if (partition.startTick >= end) return;
+    const title = `partition P${i + 1} [${partition.startTick}, ${end}): {${partition.sideA.map(nodeName).join(', ')}} | {${partition.sideB.map(nodeName).join(', ')}}`;
+    for (const [side, members] of [
+      ['a', partition.sideA],
+      ['b', partition.sideB],
+    ] as const) {
+      for (const node of members) {
+        if (!laneOf.has(node)) continue;
+        strips.push(
+          `<rect class="part part-${side}" data-t="${partition.startTick}" data-t2="${end}" x="${n(x(partition.startTick))}" y="${laneY(node) + LANE_HEIGHT_PX / 2 - PARTITION_STRIP_PX - 1}" width="${n((end - partition.startTick) * scale)}" height="${PARTITION_STRIP_PX}"><title>${escapeHtml(`${title}; ${nodeName(node)} on side ${side.toUpperCase()}`)}</title></rect>`,
+        );
+      }
+    }
+    partitionLabels.push(
+      `<rect class="part-top" data-t="${partition.startTick}" data-t2="${end}" x="${n(x(partition.startTick))}" y="${14 + (i % 2) * 12}" width="${n((end - partition.startTick) * scale)}" height="10"><title>${escapeHtml(title)}</title></rect>`,
+      `<text class="part-label" data-t="${partition.startTick}" x="${n(x(partition.startTick))}" dx="2" y="${23 + (i % 2) * 12}">P${i + 1}<title>${escapeHtml(title)}</title></text>`,
+    );
+  });
+
+  // Views: one band per (view, changing) stretch of each honest replica.
+  const bands: string[] = [];
+  const viewEvents = trace.events.filter((event) => event.kind === 'view');
+  const viewLabels: string[] = [];
+  for (const node of nodes) {
+    if (typeof node !== 'number' || byzantinePlans.has(node)) continue;
+    const own = viewEvents.filter((event) => event.node === node);
+    const stretches: { view: number; changing: boolean; from: number; title: string }[] = [
+      { view: 0, changing: false, from: 0, title: `${nodeName(node)} in view 0 from the start` },
+    ];
+    for (const event of own) {
+      if (event.kind !== 'view') continue;
+      const title = `${nodeName(node)} ${event.changing ? `starts a view change to view ${event.view}` : `enters view ${event.view}`} at tick ${event.tick} (${clocks(event)})`;
+      const last = stretches.at(-1);
+      if (last !== undefined && last.from === event.tick) stretches.pop();
+      stretches.push({ view: event.view, changing: event.changing, from: event.tick, title });
+    }
+    const top = laneY(node) - LANE_HEIGHT_PX / 2 + 3;
+    stretches.forEach((stretch, i) => {
+      const to = stretches[i + 1]?.from ?? endTick;
+      if (to <= stretch.from && i + 1 < stretches.length) return;
+      const fill = stretch.changing
+        ? 'url(#hatch)'
+        : (VIEW_FILLS[stretch.view % VIEW_FILLS.length] as string);
+      bands.push(
+        `<rect class="view" data-t="${stretch.from}" data-t2="${to}" x="${n(x(stretch.from))}" y="${top}" width="${n(Math.max(0, to - stretch.from) * scale)}" height="${LANE_HEIGHT_PX - 6}" fill="${fill}"><title>${escapeHtml(stretch.title)}</title></rect>`,
+      );
+      if (stretch.from > 0 || stretch.view > 0)
+        viewLabels.push(
+          `<line class="view-edge" data-t="${stretch.from}" x1="${n(x(stretch.from))}" x2="${n(x(stretch.from))}" y1="${top}" y2="${top + LANE_HEIGHT_PX - 6}"/>`,
+        );
+      viewLabels.push(
+        `<text class="view-label${stretch.changing ? ' changing' : ''}" data-t="${stretch.from}" x="${n(x(stretch.from))}" dx="2" y="${top + 9}">${stretch.changing ? `→v${stretch.view}` : `v${stretch.view}`}<title>${escapeHtml(stretch.title)}</title></text>`,
+      );
+    });
+  }
+  svg.push(
+    `<g id="bands">${bands.join('')}</g>`,
+    `<g id="partitions">${strips.join('')}</g>`,
+    `<g id="top">${partitionLabels.join('')}</g>`,
+  );
+
+  // Time axis.
+  const axis: string[] = [];
+  const step = niceInterval(scale);
+  for (let tick = 0; tick <= endTick; tick += step) {
+    axis.push(
+      `<line class="grid" data-t="${tick}" x1="${n(x(tick))}" x2="${n(x(tick))}" y1="${TOP_PX - 6}" y2="${height - BOTTOM_PX}"/>`,
+      `<text class="axis" data-t="${tick}" x="${n(x(tick))}" y="${TOP_PX - 10}">${tick}</text>`,
+    );
+  }
+  svg.push(`<g id="axis">${axis.join('')}</g>`);
+
+  // Lanes.
+  const lanes = nodes.map((node) => {
+    const y = laneY(node);
+    const byzantine = typeof node === 'number' ? byzantinePlans.has(node) : node.startsWith('mallory');
+    return `<line class="lane${byzantine ? ' byz' : ''}" data-node="${escapeHtml(nodeName(node))}" data-t="0" data-t2="${endTick}" x1="${n(x(0))}" x2="${n(x(endTick))}" y1="${y}" y2="${y}"/>`;
+  });
+  svg.push(`<g id="lanes">${lanes.join('')}${viewLabels.join('')}</g>`);
+
+  // The network heal ("GST").
+  if (options.healTick <= endTick) {
+    svg.push(
+      `<g id="heal"><line class="heal" data-t="${options.healTick}" x1="${n(x(options.healTick))}" x2="${n(x(options.healTick))}" y1="10" y2="${height - BOTTOM_PX}"/><text class="heal-label" data-t="${options.healTick}" x="${n(x(options.healTick))}" dx="3" y="10">network healed @${options.healTick}<title>From tick ${options.healTick}: no drops, no partitions, small delays.</title></text></g>`,
+    );
+  }
+
+  // Messages.
+  const messages: string[] = [];
+  for (const arrow of drawn) {
+    const send = arrow.send;
+    const from = send.node;
+    const y1 = laneY(from);
+    const y2 = laneY(send.to);
+    const what = `${describeMessage(send.message)} ${nodeName(from)} → ${nodeName(send.to)}`;
+    const sent = `sent @${send.tick} (${clocks(send)})`;
+    if (arrow.kind === 'delivered' && arrow.deliver !== undefined) {
+      const title = `${what}\n${sent}\ndelivered @${arrow.deliver.tick} (${clocks(arrow.deliver)})${send.outcome === 'duplicated' ? '\n(the network duplicated it)' : ''}`;
+      const lift = from === send.to ? -10 : 0;
+      messages.push(
+        `<line class="msg m-${arrow.type}" data-t="${arrow.t1}" data-t2="${arrow.t2}" x1="${n(x(arrow.t1))}" y1="${y1}" x2="${n(x(arrow.t2))}" y2="${y2 + lift}" marker-end="url(#ah-${arrow.type})"><title>${escapeHtml(title)}</title></line>`,
+      );
+    } else {
+      const reason =
+        arrow.kind === 'lost'
+          ? 'never delivered: cut by a partition in flight, or still in flight when the run ended'
+          : send.outcome === 'partitioned'
+            ? 'dropped: a partition separates the two'
+            : send.outcome === 'overflow'
+              ? 'dropped: too many frames in flight'
+              : 'dropped by the network';
+      const dy = Math.max(-LANE_HEIGHT_PX * 0.6, Math.min(LANE_HEIGHT_PX * 0.6, (y2 - y1) * 0.35));
+      messages.push(
+        `<line class="msg stub ${arrow.kind} m-${arrow.type}" data-t="${arrow.t1}" data-dx="${STUB_PX}" x1="${n(x(arrow.t1))}" y1="${y1}" x2="${n(x(arrow.t1) + STUB_PX)}" y2="${n(y1 + dy)}" marker-end="url(#ah-x)"><title>${escapeHtml(`${what}\n${sent}\n${reason}`)}</title></line>`,
+      );
+    }
+  }
+  svg.push(`<g id="messages">${messages.join('')}</g>`);
+
+  // Steps: executions, state transfers, rejections, issued requests, accepted results.
+  const marks: string[] = [];
+  const honestAgents = new Set(result.record.agents.filter((agent) => agent.honest).map((agent) => agent.id));
+  const rejections = new Map<
+    string,
+    { node: Address; tick: number; codes: Map<string, number>; clock: string }
+  >();
+  for (const event of trace.events) {
+    if (event.node === undefined) continue;
+    const y = laneY(event.node);
+    const at = n(x(event.tick));
+    switch (event.kind) {
+      case 'execute': {
+        const culprit =
+          named.size === 0 || named.has(event.node)
+            ? namedSequence !== undefined && String(event.sequence) === namedSequence
+            : false;
+        const title = `${nodeName(event.node)} executed sequence ${event.sequence} (view ${event.view}, ${event.requests} requests${event.via === 'fetch' ? ', fetched with its commit certificate' : ''}) at tick ${event.tick}\n${clocks(event)}`;
+        marks.push(
+          `<g class="exec${event.via === 'fetch' ? ' fetched' : ''}${culprit ? ' culprit' : ''}"><circle data-t="${event.tick}" cx="${at}" cy="${y}" r="${culprit ? 5.5 : 3.5}"/><text data-t="${event.tick}" x="${at}" y="${y - (event.sequence % 2 === 0 ? 15 : 7)}">${event.sequence}</text><title>${escapeHtml(title)}</title></g>`,
+        );
+        break;
+      }
+      case 'stateTransfer':
+        marks.push(
+          `<text class="transfer" data-t="${event.tick}" x="${at}" y="${y + 4}">◆<title>${escapeHtml(`${nodeName(event.node)} jumped to checkpoint ${event.sequence} by state transfer at tick ${event.tick}\n${clocks(event)}`)}</title></text>`,
+        );
+        break;
+      case 'reject': {
+        const key = `${nodeName(event.node)}@${event.tick}`;
+        let entry = rejections.get(key);
+        if (entry === undefined) {
+          entry = { node: event.node, tick: event.tick, codes: new Map(), clock: clocks(event) };
+          rejections.set(key, entry);
+        }
+        entry.codes.set(event.code, (entry.codes.get(event.code) ?? 0) + 1);
+        break;
+      }
+      case 'accept':
+        marks.push(
+          `<g class="accept"><circle data-t="${event.tick}" cx="${at}" cy="${y}" r="4"/><text data-t="${event.tick}" x="${at}" y="${y - 7}">#${event.requestId}✓</text><title>${escapeHtml(`${event.agent} accepted the result of request ${event.requestId} at sequence ${event.sequence} (f+1 matching replies) at tick ${event.tick}\n${clocks(event)}`)}</title></g>`,
+        );
+        break;
+      case 'send':
+        if (event.issue && typeof event.node === 'string' && honestAgents.has(event.node))
+          marks.push(
+            `<g class="issue"><text data-t="${event.tick}" x="${at}" y="${y + 15}">req ${event.message.requestId}</text><title>${escapeHtml(`${nodeName(event.node)} issued request ${event.message.requestId} at tick ${event.tick}\n${clocks(event)}`)}</title></g>`,
+          );
+        break;
+      default:
+        break;
+    }
+  }
+  for (const entry of rejections.values()) {
+    const codes = [...entry.codes]
+      .map(([code, count]) => (count > 1 ? `${code} ×${count}` : code))
+      .join(', ');
+    marks.push(
+      `<text class="reject" data-t="${entry.tick}" x="${n(x(entry.tick))}" y="${laneY(entry.node) + 13}">⊘<title>${escapeHtml(`${nodeName(entry.node)} rejected at tick ${entry.tick}: ${codes}\n${entry.clock}`)}</title></text>`,
+    );
+  }
+  for (const plan of options.byzantine) {
+    if (plan.crashTick === undefined || !laneOf.has(plan.id) || plan.crashTick > endTick) continue;
+    marks.push(
+      `<text class="crash" data-t="${plan.crashTick}" x="${n(x(plan.crashTick))}" y="${laneY(plan.id) + 4}">✖ crashed<title>${escapeHtml(`Byzantine replica ${plan.id} crashes at tick ${plan.crashTick} and stays silent`)}</title></text>`,
+    );
+  }
+  svg.push(`<g id="marks">${marks.join('')}</g>`);
+
+  // The first violation, on top of everything.
+  if (violation !== undefined && focusTick !== undefined) {
+    const label = `⚠ first violation: ${violation.checker} @${violation.tick ?? 'end'}`;
+    svg.push(
+      `<g id="first-violation" class="violation" data-tick="${focusTick}"><line data-t="${focusTick}" x1="${n(x(focusTick))}" x2="${n(x(focusTick))}" y1="30" y2="${height - BOTTOM_PX}"/><text data-t="${focusTick}" x="${n(x(focusTick))}" ${focusTick > endTick * 0.75 ? 'dx="-4" text-anchor="end"' : 'dx="4"'} y="${TOP_PX - 24}">${escapeHtml(label)}</text><title>${escapeHtml(`[${violation.checker}${violation.tick === undefined ? '' : ` @${violation.tick}`}] ${violation.message}`)}</title></g>`,
+    );
+  }
+
+  // Lane labels, outside the scrolling diagram so they stay in view.
+  const labels = nodes.map((node) => {
+    const top = laneY(node) - 16;
+    let text: string;
+    let detail = '';
+    let classes = 'label';
+    if (typeof node === 'number') {
+      const plan = byzantinePlans.get(node);
+      const final = result.record.replicas[node]?.final;
+      text = `replica ${node}`;
+      if (plan !== undefined) {
+        classes += ' byz';
+        detail = `Byzantine: ${plan.strategies.join(', ')}${plan.crashTick === undefined ? '' : ` @${plan.crashTick}`}${plan.colluding && options.collusion ? ' · colluding' : ''}`;
+      } else if (final !== undefined) {
+        detail = `ended in view ${final.view}, executed ${final.lastExecuted}`;
+      }
+    } else {
+      const record = result.record.agents.find((agent) => agent.id === node);
+      text = node;
+      if (record !== undefined && !record.honest) {
+        classes += ' byz';
+        detail = 'lying agent';
+      } else if (record !== undefined) {
+        detail = `${new Set(record.accepted.map((a) => a.requestId)).size}/${record.requestsPlanned} accepted`;
+      }
+    }
+    if (named.has(node)) classes += ' named';
+    return `<div class="${classes}" style="top:${top}px" title="${escapeHtml(`${text}${detail === '' ? '' : `: ${detail}`}`)}"><b>${named.has(node) ? '⚠ ' : ''}${escapeHtml(text)}</b><span>${escapeHtml(detail)}</span></div>`;
+  });
+
+  // Header: verdict, replay command, violations, scenario, notes, legend.
+  const failed = result.violations.length > 0;
+  const safety = result.violations.some((v) => v.checker !== 'liveness');
+  const verdict = failed ? `FAILED (${safety ? 'SAFETY' : 'LIVENESS'})` : 'passed';
+  const replay = `${replayCommand(result.seed, shape)} --html run.html`;
+  const violationItems = result.violations.map(
+    (v) =>
+      `<li${v === violation ? ' class="first"' : ''}><code>[${escapeHtml(v.checker)}${v.tick === undefined ? '' : ` @${v.tick}`}]</code> ${escapeHtml(v.message)}${v === violation ? ' <b>← first</b>' : ''}</li>`,
+  );
+  const notes: string[] = [];
+  if (drawn.length < arrows.length) {
+    notes.push(
+      `Thinned: ${drawn.length} of ${arrows.length} message arrows drawn (at most ${arrowsMax}), evenly per type; every arrow within ${VIOLATION_WINDOW_TICKS_BEFORE} ticks before and ${VIOLATION_WINDOW_TICKS_AFTER} after the first violation is kept.`,
+    );
+  }
+  if (trace.eventsDropped > 0) {
+    notes.push(
+      `Trace capped at ${trace.eventsMax} events: ${trace.eventsDropped} later events (from tick ${trace.cappedAtTick}) are not shown; the picture ends there.`,
+    );
+  }
+  const stats = result.stats;
+  const scenario = [
+    `n=${options.replicas}, f=${f}, ${options.byzantine.length} Byzantine${options.byzantine.length > f ? ' (beyond f: failures expected)' : ''}${options.collusion ? ', colluding' : ''}`,
+    `${options.agents} agents × ${options.requestsPerAgent} requests${options.byzantineAgents > 0 ? `, ${options.byzantineAgents} lying agent(s)` : ''}`,
+    `faults until tick ${options.healTick}: drop ${(options.faults.dropProbability * 100).toFixed(1)}%, duplicate ${(options.faults.duplicateProbability * 100).toFixed(1)}%, delay ${options.faults.delayTicksMin}–${options.faults.delayTicksMax} ticks, reorder ${(options.faults.reorderProbability * 100).toFixed(1)}%`,
+    `${options.partitions.length} partition(s)`,
+    `ran ${stats.ticks} ticks; ${stats.network.sent} sent, ${stats.network.delivered} delivered, ${stats.network.dropped + stats.network.droppedByPartition + stats.network.droppedOverflow} dropped, ${stats.network.duplicated} duplicated`,
+    `${trace.events.length} trace events`,
+  ];
+  const groups = new Map<string, string[]>();
+  for (const [name, colour, group] of TYPE_COLOURS) {
+    if (name === 'other') continue;
+    const list = groups.get(group) ?? [];
+    list.push(
+      `<label class="key" data-type="${name}"><input type="checkbox" checked data-type="${name}"><i style="background:${colour}"></i>${name}</label>`,
+    );
+    groups.set(group, list);
+  }
+  const legend = [...groups].map(
+    ([group, items]) => `<span class="group"><em>${escapeHtml(group)}</em>${items.join(' ')}</span>`,
+  );
+
+  const css = `
+body{font:13px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#222;background:#fff}
+header{padding:10px 16px;border-bottom:1px solid #ddd}
+h1{font-size:17px;margin:0 0 4px}
+h1 .fail{color:#c00}h1 .pass{color:#080}
+code{font:12px ui-monospace,Menlo,Consolas,monospace;background:#f4f4f4;padding:1px 4px;border-radius:3px}
+ol.violations{margin:6px 0;padding-left:22px;max-height:150px;overflow:auto}
+ol.violations li.first{background:#ffecec;border-left:3px solid #d00;padding-left:4px}
+.scenario{color:#555}.notes{color:#8a5a00;font-weight:600}
+.legend{margin-top:6px}.group{margin-right:12px;white-space:nowrap}.group em{color:#777;margin-right:4px}
+.key{margin-right:6px;cursor:pointer}.key input{display:none}.key i{display:inline-block;width:14px;height:4px;margin:0 3px 2px 0;vertical-align:middle}
+.key.off{opacity:.35;text-decoration:line-through}
+.extra{color:#555}
+.controls{margin-top:6px}.controls button{font:12px system-ui;margin-right:4px}
+.chart{display:flex;position:relative}
+.labels{position:relative;flex:0 0 190px;border-right:1px solid #ddd;background:#fafafa}
+.label{position:absolute;left:8px;right:4px;line-height:1.15;overflow:hidden;white-space:nowrap}
+.label b{display:block;font-size:12px}.label span{font-size:10.5px;color:#666}
+.label.byz b{color:#b00}.label.named b{color:#d00}
+.scroll{overflow-x:auto;overflow-y:hidden;flex:1 1 auto;min-width:0}
+svg text{font:10px system-ui,sans-serif;fill:#333}
+.lane{stroke:#999;stroke-width:1.2}.lane.byz{stroke:#c33;stroke-dasharray:6 3}
+.lane-bg.byz{fill:#fff0f0}.lane-bg.named{fill:none;stroke:#e00;stroke-width:2}
+.grid{stroke:#eee}.axis{fill:#888;text-anchor:middle}
+.view{stroke:none;opacity:.9}.view-edge{stroke:#6a7fb5;stroke-width:1}
+.view-label{fill:#3a4f8a;font-weight:600}.view-label.changing{fill:#b33}
+.part-a{fill:#ff9f1c;opacity:.75}.part-b{fill:#3d7eff;opacity:.6}
+.part-top{fill:#ffd59a;stroke:#d9a040}.part-label{font-weight:700;fill:#7a4a00}
+.heal{stroke:#2a8a2a;stroke-dasharray:5 4;stroke-width:1.2}.heal-label{fill:#2a8a2a}
+.msg{stroke-width:1.1;opacity:.75}.msg:hover{stroke-width:3.5;opacity:1}
+.stub{stroke-dasharray:3 2}.stub.lost{stroke-dasharray:1 2}
+${TYPE_COLOURS.map(([name, colour]) => `.m-${name}{stroke:${colour}}.hide-${name} .m-${name}{display:none}`).join('\n')}
+.exec circle{fill:#222}.exec text{text-anchor:middle;font-weight:600}
+.exec.fetched circle{fill:#fff;stroke:#222;stroke-width:1.2}
+.exec.culprit circle{fill:#e00;stroke:#600;stroke-width:1.5}.exec.culprit text{fill:#d00;font-size:12px}
+.accept circle{fill:#2a8a2a}.accept text{fill:#2a8a2a;text-anchor:middle;font-weight:600}
+.issue text{fill:#1f77b4;text-anchor:middle}
+.transfer{fill:#8a2be2;font-size:13px;text-anchor:middle}
+.crash{fill:#b00;font-weight:700;font-size:11px}
+.reject{fill:#c44;text-anchor:middle;font-size:9px;opacity:.8}
+.violation line{stroke:#e00;stroke-width:2.5}.violation text{fill:#d00;font-weight:700;font-size:12px}
+`;
+
+  const js = `
+(function(){
+  var svg=document.getElementById('diagram'),scroll=document.getElementById('scroll');
+  var scale=${scale},left=${LEFT_PX},right=${RIGHT_PX},end=${endTick},focus=${focusTick ?? 'null'};
+  var axis=document.getElementById('axis'),top=${TOP_PX},bottom=${height - BOTTOM_PX};
+  function X(t){return left+t*scale;}
+  function drawAxis(){
+    var steps=[1,2,5,10,20,50,100,200,500,1000,2000,5000,10000,20000,50000],step=steps[steps.length-1];
+    for(var s=0;s<steps.length;s++){if(steps[s]*scale>=70){step=steps[s];break;}}
+    var out='';
+    for(var t=0;t<=end;t+=step){var x=X(t);out+='<line class="grid" x1="'+x+'" x2="'+x+'" y1="'+(top-6)+'" y2="'+bottom+'"/><text class="axis" x="'+x+'" y="'+(top-10)+'">'+t+'</text>';}
+    axis.innerHTML=out;
+  }
+  function layout(){
+    svg.setAttribute('width',String(X(end)+right));
+    drawAxis();
+    var els=svg.querySelectorAll('[data-t]');
+    for(var i=0;i<els.length;i++){
+      var el=els[i],t=+el.getAttribute('data-t'),t2=el.getAttribute('data-t2'),dx=el.getAttribute('data-dx'),tag=el.tagName.toLowerCase();
+      if(tag==='line'){el.setAttribute('x1',X(t));el.setAttribute('x2',t2!==null?X(+t2):dx!==null?X(t)+(+dx):X(t));}
+      else if(tag==='rect'){el.setAttribute('x',X(t));el.setAttribute('width',Math.max(0,(+t2-t)*scale));}
+      else if(tag==='circle'){el.setAttribute('cx',X(t));}
+      else{el.setAttribute('x',X(t));}
+    }
+  }
+  function zoom(factor,anchorTick){
+    var view=scroll.clientWidth,at=anchorTick!==undefined?anchorTick:(scroll.scrollLeft+view/2-left)/scale;
+    scale=Math.max(0.05,Math.min(60,scale*factor));layout();
+    scroll.scrollLeft=X(at)-view/2;
+  }
+  document.getElementById('zoom-in').onclick=function(){zoom(1.6);};
+  document.getElementById('zoom-out').onclick=function(){zoom(1/1.6);};
+  document.getElementById('zoom-fit').onclick=function(){scale=Math.max(0.05,(scroll.clientWidth-left-right)/end);layout();scroll.scrollLeft=0;};
+  var go=document.getElementById('goto-violation');
+  if(go){go.onclick=function(){if(scale<4)zoom(4/scale,focus);scroll.scrollLeft=X(focus)-scroll.clientWidth*0.7;};}
+  scroll.addEventListener('wheel',function(e){if(e.ctrlKey||e.metaKey){e.preventDefault();var r=scroll.getBoundingClientRect();var t=(scroll.scrollLeft+e.clientX-r.left-left)/scale;zoom(e.deltaY<0?1.25:0.8,t);scroll.scrollLeft=X(t)-(e.clientX-r.left);}},{passive:false});
+  var keys=document.querySelectorAll('.key input');
+  for(var k=0;k<keys.length;k++){keys[k].onchange=function(e){var type=e.target.getAttribute('data-type');svg.classList.toggle('hide-'+type,!e.target.checked);e.target.parentNode.classList.toggle('off',!e.target.checked);};}
+  var hash=/[#&]t=([0-9]+)(?:&scale=([0-9.]+))?/.exec(location.hash);
+  if(hash){if(hash[2]){scale=+hash[2];layout();}scroll.scrollLeft=X(+hash[1])-scroll.clientWidth/2;}
+  else if(focus!==null&&X(focus)>scroll.clientWidth*0.8){scroll.scrollLeft=X(focus)-scroll.clientWidth*0.7;}
+})();
+`;
+
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Conclave run · seed ${result.seed} · ${verdict}</title>
+<style>${css}</style>
+</head>
+<body>
+<header>
+<h1>Conclave run · seed ${result.seed} · <span class="${failed ? 'fail' : 'pass'}">${verdict}</span></h1>
+<div>Replay: <code>${escapeHtml(replay)}</code></div>
+${failed ? `<ol class="violations">${violationItems.join('')}</ol>` : '<div class="extra">No violations: every checker passed.</div>'}
+<div class="scenario">${scenario.map(escapeHtml).join(' · ')}</div>
+${notes.map((note) => `<div class="notes">${escapeHtml(note)}</div>`).join('')}
+<div class="legend">${legend.join(' ')}</div>
+<div class="extra">Lines: one per replica and agent (Byzantine ones red and dashed); arrows: delivered messages; dashed stubs ending in ×: dropped copies (dotted: never delivered); shaded bands: views (hatched: view change in progress); numbered dots: executed sequences (hollow: fetched); ◆: state transfer; ⊘: rejected input; green: results agents accepted; orange/blue strips under a lane: its side of a partition (shown on top). Hover anything for its Lamport and vector timestamps.</div>
+<div class="controls"><button id="zoom-out">− zoom out</button><button id="zoom-in">+ zoom in</button><button id="zoom-fit">fit</button>${violation === undefined ? '' : '<button id="goto-violation">go to first violation</button>'} <span class="extra">(ctrl + wheel zooms; legend entries toggle message types)</span></div>
+</header>
+<div class="chart">
+<div class="labels" style="height:${height}px">${labels.join('')}</div>
+<div class="scroll" id="scroll">
+<svg id="diagram" width="${n(width)}" height="${height}" role="img" aria-label="space-time diagram of seed ${result.seed}">
+${svg.join('\n')}
+</svg>
+</div>
+</div>
+<script>${js}</script>
+</body>
+</html>
+`;
+}

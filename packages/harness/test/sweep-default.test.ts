@@ -1,0 +1,8 @@
+import { describe, it } from 'vitest';
+import { sweep } from './sweep.ts';
+
+describe('suite default', () => {
+  it('seeds 1..240 pass every checker', () => {
+    sweep('default', 1, 240);
+  });
+});
