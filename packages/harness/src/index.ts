@@ -17,6 +17,8 @@ export {
   type AgentStrategyName,
   COORDINATION_AGENT_STRATEGIES,
 } from './byzantine-agent.ts';
+export { type ChaosOptions, type ChaosReport, runChaos } from './chaos/run.ts';
+export { faultSchedule } from './chaos/schedule.ts';
 export {
   type CheckerName,
   checkAgreement,
@@ -33,6 +35,7 @@ export {
   VIOLATIONS_PER_CHECKER_MAX,
   type Violation,
 } from './checkers.ts';
+export { type RenderOptions, renderRunHtml, traceRun } from './html.ts';
 export {
   type Address,
   type Envelope,
@@ -71,6 +74,13 @@ export {
   scenarioFromSeed,
 } from './scenario.ts';
 export {
+  DEFAULT_SHRINK_BUDGET,
+  describeSchedule,
+  type ShrinkBudget,
+  type ShrinkResult,
+  shrinkScenario,
+} from './shrink.ts';
+export {
   type CrashPlan,
   DELIVERIES_PER_TICK_MAX,
   EVIDENCE_DRAIN_TIMEOUTS,
@@ -103,4 +113,14 @@ export {
   twinScheduleForSeed,
   twinsScenario,
 } from './suites.ts';
+export {
+  compareVectors,
+  happenedBefore,
+  type RunTrace,
+  type TraceCollector,
+  type TraceEvent,
+  type TraceSink,
+  traceCollector,
+  traceNodes,
+} from './trace.ts';
 export { Commons, type StateMachineKind, WORKLOAD_LIMITS } from './workload.ts';
