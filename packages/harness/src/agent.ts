@@ -8,7 +8,6 @@
  */
 import {
   type CryptoBackend,
-  createRequest,
   type DecodeLimits,
   type Destination,
   openReply,
@@ -22,6 +21,7 @@ import {
   coordinationOperation,
   kvOperation,
   type StateMachineKind,
+  signAndRecord,
   type WorkloadContext,
 } from './workload.ts';
 
@@ -142,23 +142,7 @@ export class SimulatedAgent {
       options.stateMachine === 'coordination' && options.commons !== undefined
         ? coordinationOperation(context, this.#voted)
         : kvOperation(context);
-    const { request, frame } = createRequest(
-      { agent: this.id, requestId, operation: operation.bytes },
-      options.crypto,
-      options.secretKey,
-    );
-    const digest = toHex(options.crypto.hash(request.bytes));
-    options.created.set(digest, { agent: this.id, requestId });
-    options.commons?.register(
-      frame,
-      {
-        agent: this.id,
-        requestId,
-        digest,
-        ...(operation.ballot === undefined ? {} : { ballot: operation.ballot }),
-      },
-      true,
-    );
+    const { frame, digest } = signAndRecord(this.id, requestId, operation, options, true);
     this.#issued.push({ requestId, digest, issuedTick: now });
     this.#outstanding = {
       requestId,

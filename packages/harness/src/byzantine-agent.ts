@@ -12,13 +12,11 @@
 import { ops } from '@conclave/coordination';
 import {
   type CryptoBackend,
-  createRequest,
   encodeCanonical,
   encodeFrame,
   encodeKvOperation,
   MessageType,
   signBody,
-  toHex,
 } from '@conclave/core';
 import type { AgentSend } from './agent.ts';
 import type { Prng } from './prng.ts';
@@ -28,6 +26,7 @@ import {
   type Operation,
   proposeOperation,
   type StateMachineKind,
+  signAndRecord,
   voteOperation,
   WORKLOAD_LIMITS,
   type WorkloadContext,
@@ -305,23 +304,7 @@ export class ByzantineAgent {
               value: `${this.id}.${requestId}.${prng.int(1_000_000)}`,
             }),
           });
-    const { request, frame } = createRequest(
-      { agent: this.id, requestId, operation: operation.bytes },
-      options.crypto,
-      options.secretKey,
-    );
-    const digest = toHex(options.crypto.hash(request.bytes));
-    options.created.set(digest, { agent: this.id, requestId });
-    options.commons?.register(
-      frame,
-      {
-        agent: this.id,
-        requestId,
-        digest,
-        ...(operation.ballot === undefined ? {} : { ballot: operation.ballot }),
-      },
-      false,
-    );
+    const { frame } = signAndRecord(this.id, requestId, operation, options, false);
     if (this.#remembered.length < BYZANTINE_AGENT_LIMITS.rememberedMax) this.#remembered.push(frame);
     else this.#remembered[prng.int(BYZANTINE_AGENT_LIMITS.rememberedMax)] = frame;
     return frame;

@@ -9,7 +9,7 @@
  */
 
 import { type Choice, ops, signBallot } from '@conclave/coordination';
-import { type CryptoBackend, encodeKvOperation, toHex } from '@conclave/core';
+import { type CryptoBackend, createRequest, encodeKvOperation, toHex } from '@conclave/core';
 import type { Prng } from './prng.ts';
 
 export type StateMachineKind = 'kv' | 'coordination';
@@ -67,6 +67,37 @@ export interface Operation {
   readonly bytes: Uint8Array;
   /** For votes, the signed ballot (so evidence can be expected of equivocations). */
   readonly ballot?: { readonly proposalId: string; readonly ballotHex: string };
+}
+
+/** Where a signed request is recorded: as created (for the validity checker) and in the commons. */
+export interface RequestRecorder {
+  readonly crypto: CryptoBackend;
+  readonly secretKey: Uint8Array;
+  readonly created: Map<string, { readonly agent: string; readonly requestId: number }>;
+  readonly commons?: Commons;
+}
+
+/** Signs an agent's request and records it; `honest` says whose it is for the commons. */
+export function signAndRecord(
+  agent: string,
+  requestId: number,
+  operation: Operation,
+  recorder: RequestRecorder,
+  honest: boolean,
+): { readonly frame: Uint8Array; readonly digest: string } {
+  const { request, frame } = createRequest(
+    { agent, requestId, operation: operation.bytes },
+    recorder.crypto,
+    recorder.secretKey,
+  );
+  const digest = toHex(recorder.crypto.hash(request.bytes));
+  recorder.created.set(digest, { agent, requestId });
+  recorder.commons?.register(
+    frame,
+    { agent, requestId, digest, ...(operation.ballot === undefined ? {} : { ballot: operation.ballot }) },
+    honest,
+  );
+  return { frame, digest };
 }
 
 export interface WorkloadContext {
