@@ -212,6 +212,8 @@ export class Replica {
   #lastProgressSeenAt: number;
   /** Whether the primary of the current view has sent us anything valid since we entered the view. */
   #heardFromPrimary = false;
+  /** When we last entered a view (its NEW-VIEW, or start): a new primary's stall is measured from here. */
+  #viewEnteredAt = 0;
   #lastExecutedAt: number;
   #highestSeenSequence = 0;
   #lastFetchAt = Number.NEGATIVE_INFINITY;
@@ -1748,6 +1750,7 @@ export class Replica {
     this.#changingView = false;
     this.#viewChangeArmedAt = undefined;
     this.#heardFromPrimary = true; // its new-view is a message from it
+    this.#viewEnteredAt = this.#now;
     this.#persistView();
     // Adopt the highest stable checkpoint among the view-changes.
     const highest = viewChanges.reduce<ViewChange | undefined>(
@@ -1973,6 +1976,15 @@ export class Replica {
       ) {
         this.#proposeBatch([]); // heartbeat: agreed time advances even with nothing to order
       }
+      // A primary that cannot get anything executed is leading no one (the others may have moved
+      // to other views while it was cut off, each waiting for f+1 to join them): it gives up its
+      // view like a backup would, which is always safe and costs a working primary nothing.
+      const timeout = this.#timeoutTicks();
+      const oldest = this.#pending.values().next().value as PendingRequest | undefined;
+      const requestOverdue = oldest !== undefined && this.#now - oldest.receivedAt >= timeout;
+      const inFlight = this.#nextSequence - 1 > this.#lastExecuted;
+      const stalled = inFlight && this.#now - Math.max(this.#lastExecutedAt, this.#viewEnteredAt) >= timeout;
+      if (requestOverdue || stalled) this.#startViewChange(this.#view + 1);
     } else {
       const timeout = this.#timeoutTicks();
       const oldest = this.#pending.values().next().value as PendingRequest | undefined;

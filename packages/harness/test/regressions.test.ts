@@ -57,4 +57,21 @@ describe('regression seeds', () => {
     const options = SUITES['crash-restart'].scenario(83, {});
     expect(runScenario(options).violations).toEqual([]);
   });
+
+  // Liveness, n=4 f=1 (fixed in core): `pnpm sim --suite default --seed 20207`, found by a
+  // 400-seed sweep beyond the test range. After partitions healed, honest replica 1 was primary of
+  // view 1 and honest replica 2 primary of view 2, each with nobody following, and replica 3 waited
+  // alone for view 3: a primary never timed out, and neither saw the f+1 higher view-changes needed
+  // to join. Fixed: a primary whose requests or in-flight batches do not execute within the timeout
+  // gives up its view, like a backup. Seeds 20193 (liveness) and 20119 (evidence) of crash-restart
+  // had the same cause.
+  it('no honest replica stays primary of a view nobody follows', () => {
+    for (const [suite, seed] of [
+      ['default', 20207],
+      ['crash-restart', 20193],
+      ['crash-restart', 20119],
+    ] as const) {
+      expect(runScenario(SUITES[suite].scenario(seed, {})).violations, `${suite} ${seed}`).toEqual([]);
+    }
+  });
 });
