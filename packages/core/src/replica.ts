@@ -1240,9 +1240,7 @@ export class Replica {
       const body = checkpoint.body;
       if (body.sequence !== sequence || !bytesEqual(body.stateDigest, digest) || signers.has(body.replica))
         return undefined;
-      const publicKey = this.#cluster.replicas[body.replica]?.publicKey;
-      if (publicKey === undefined || !this.#crypto.verify(checkpoint.bytes, checkpoint.signature, publicKey))
-        return undefined;
+      if (!this.#verifyReplicaSignature(checkpoint)) return undefined;
       signers.add(body.replica);
     }
     return digest;
@@ -1453,9 +1451,7 @@ export class Replica {
       if (body.view !== item.view || body.sequence !== item.sequence || !bytesEqual(body.digest, item.digest))
         return false;
       if (signers.has(body.replica)) return false;
-      const publicKey = this.#cluster.replicas[body.replica]?.publicKey;
-      if (publicKey === undefined || !this.#crypto.verify(commit.bytes, commit.signature, publicKey))
-        return false;
+      if (!this.#verifyReplicaSignature(commit)) return false;
       signers.add(body.replica);
     }
     return true;
@@ -1945,6 +1941,32 @@ export class Replica {
   // -------------------------------------------------------------------------------------------
   // Time
 
+  #onPrimaryTick(timeout: number, requestOverdue: boolean): void {
+    this.#propose();
+    const idle = this.#nextSequence - 1 === this.#lastExecuted;
+    if (
+      idle &&
+      this.#nextSequence <= this.#high &&
+      this.#now - this.#lastProposalAt >= this.#protocol.heartbeatTicks
+    ) {
+      this.#proposeBatch([]); // heartbeat: agreed time advances even with nothing to order
+    }
+    // A primary that cannot get anything executed is leading no one (the others may have moved
+    // to other views while it was cut off, each waiting for f+1 to join them): it gives up its
+    // view like a backup would, which is always safe and costs a working primary nothing.
+    const inFlight = this.#nextSequence - 1 > this.#lastExecuted;
+    const stalled = inFlight && this.#now - Math.max(this.#lastExecutedAt, this.#viewEnteredAt) >= timeout;
+    if (requestOverdue || stalled) this.#startViewChange(this.#view + 1);
+  }
+
+  #onBackupTick(timeout: number, requestOverdue: boolean): void {
+    // Silence is only evidence against a primary we have heard from in this view: a replica that
+    // is still connecting, or is itself cut off, would otherwise start a view change alone and,
+    // having promised to leave the view, could not come back to it.
+    const primarySilent = this.#heardFromPrimary && this.#now - this.#lastProgressSeenAt >= timeout;
+    if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
+  }
+
   #onTick(ticks: number): void {
     assert(Number.isInteger(ticks) && ticks > 0, 'ticks must be a positive integer');
     this.#now += ticks;
@@ -1966,34 +1988,12 @@ export class Replica {
       ) {
         this.#startViewChange(this.#view + 1);
       }
-    } else if (this.#isPrimary) {
-      this.#propose();
-      const idle = this.#nextSequence - 1 === this.#lastExecuted;
-      if (
-        idle &&
-        this.#nextSequence <= this.#high &&
-        this.#now - this.#lastProposalAt >= this.#protocol.heartbeatTicks
-      ) {
-        this.#proposeBatch([]); // heartbeat: agreed time advances even with nothing to order
-      }
-      // A primary that cannot get anything executed is leading no one (the others may have moved
-      // to other views while it was cut off, each waiting for f+1 to join them): it gives up its
-      // view like a backup would, which is always safe and costs a working primary nothing.
-      const timeout = this.#timeoutTicks();
-      const oldest = this.#pending.values().next().value as PendingRequest | undefined;
-      const requestOverdue = oldest !== undefined && this.#now - oldest.receivedAt >= timeout;
-      const inFlight = this.#nextSequence - 1 > this.#lastExecuted;
-      const stalled = inFlight && this.#now - Math.max(this.#lastExecutedAt, this.#viewEnteredAt) >= timeout;
-      if (requestOverdue || stalled) this.#startViewChange(this.#view + 1);
     } else {
       const timeout = this.#timeoutTicks();
       const oldest = this.#pending.values().next().value as PendingRequest | undefined;
       const requestOverdue = oldest !== undefined && this.#now - oldest.receivedAt >= timeout;
-      // Silence is only evidence against a primary we have heard from in this view: a replica that
-      // is still connecting, or is itself cut off, would otherwise start a view change alone and,
-      // having promised to leave the view, could not come back to it.
-      const primarySilent = this.#heardFromPrimary && this.#now - this.#lastProgressSeenAt >= timeout;
-      if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
+      if (this.#isPrimary) this.#onPrimaryTick(timeout, requestOverdue);
+      else this.#onBackupTick(timeout, requestOverdue);
     }
     // Evidence that has not been ordered yet goes to the primary again: forwards can be lost.
     if (!this.#changingView && !this.#isPrimary) {
