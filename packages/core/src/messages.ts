@@ -206,6 +206,8 @@ export interface Batch {
   /** Agreed time of this batch, in the primary's ticks; 0 for a null batch (time does not move). */
   readonly timestamp: number;
   readonly requests: readonly Signed<Request>[];
+  /** The digest of each request body, in order: computed once, for the batch digest and its users. */
+  readonly requestDigests: readonly Uint8Array[];
   readonly digest: Uint8Array;
 }
 
@@ -311,15 +313,8 @@ export function makeBatch(
   requests: readonly Signed<Request>[],
   hash: (data: Uint8Array) => Uint8Array,
 ): Batch {
-  return {
-    timestamp,
-    requests,
-    digest: batchDigest(
-      timestamp,
-      requests.map((request) => hash(request.bytes)),
-      hash,
-    ),
-  };
+  const requestDigests = requests.map((request) => hash(request.bytes));
+  return { timestamp, requests, requestDigests, digest: batchDigest(timestamp, requestDigests, hash) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -322,7 +322,7 @@ export class Replica {
       sequence,
       view: entry.committed.view,
       timestamp: batch.timestamp,
-      requestDigests: batch.requests.map((r) => this.#crypto.hash(r.bytes)),
+      requestDigests: batch.requestDigests,
       commits: entry.committed.commits.map((c) => ({ bytes: c.bytes, signature: c.signature })),
     };
   }
@@ -590,7 +590,8 @@ export class Replica {
     };
   }
 
-  #addPending(request: Signed<Request>, assigned?: number): boolean {
+  /** `digest` is the request body's digest when the caller already has it (a batch does). */
+  #addPending(request: Signed<Request>, assigned?: number, digest?: Uint8Array): boolean {
     const { agent, requestId } = request.body;
     const ids = this.#pendingPerAgent.get(agent) ?? new Set<number>();
     if (
@@ -604,7 +605,7 @@ export class Replica {
     this.#pendingPerAgent.set(agent, ids);
     this.#pending.set(requestKey(agent, requestId), {
       request,
-      digestHex: toHex(this.#crypto.hash(request.bytes)),
+      digestHex: toHex(digest ?? this.#crypto.hash(request.bytes)),
       receivedAt: this.#now,
       assigned,
     });
@@ -764,26 +765,26 @@ export class Replica {
     this.#noteSequence(prePrepare.sequence);
     this.#lastProgressSeenAt = this.#now;
     this.#persistLog(prePrepare.sequence, raw);
-    for (const request of batch.requests) {
+    for (const [index, request] of batch.requests.entries()) {
       const { agent, requestId } = request.body;
       const pending = this.#pending.get(requestKey(agent, requestId));
       if (pending !== undefined) pending.assigned = prePrepare.sequence;
       else if ((this.#clients.get(agent)?.requestId ?? -1) < requestId)
-        this.#addPendingQuietly(request, prePrepare.sequence);
+        this.#addPendingQuietly(request, prePrepare.sequence, batch.requestDigests[index] as Uint8Array);
     }
     this.#sendPrepare(entry);
     this.#checkPrepared(entry);
   }
 
   /** Requests learnt from a batch also start the view-change timer, but a full table is not the batch's fault. */
-  #addPendingQuietly(request: Signed<Request>, sequence: number): void {
+  #addPendingQuietly(request: Signed<Request>, sequence: number, digest: Uint8Array): void {
     const ids = this.#pendingPerAgent.get(request.body.agent);
     if (
       (ids?.size ?? 0) >= this.#protocol.pendingRequestsPerAgentMax ||
       this.#pending.size >= LIMITS.pendingRequestsMax
     )
       return;
-    this.#addPending(request, sequence);
+    this.#addPending(request, sequence, digest);
   }
 
   /** Checks a proposed batch: every request signed by a registered agent, the timestamp plausible. */
@@ -796,11 +797,12 @@ export class Replica {
       );
       return false;
     }
-    for (const request of batch.requests) {
+    for (const [index, request] of batch.requests.entries()) {
       const { agent, requestId } = request.body;
       // A request we already checked (it reached us directly) is not checked again.
       const pending = this.#pending.get(requestKey(agent, requestId));
-      if (pending !== undefined && pending.digestHex === toHex(this.#crypto.hash(request.bytes))) continue;
+      if (pending !== undefined && pending.digestHex === toHex(batch.requestDigests[index] as Uint8Array))
+        continue;
       const publicKey = this.#agentKeys.get(agent);
       if (publicKey === undefined || !this.#crypto.verify(request.bytes, request.signature, publicKey)) {
         this.#reject('INVALID_BATCH', `request ${agent}/${requestId} not signed by a registered agent`);
