@@ -882,13 +882,35 @@ export class Replica {
     return true;
   }
 
-  #checkPrepared(entry: LogEntry): void {
-    if (entry.prepared || entry.prePrepare === undefined) return;
+  /** Prepared = the pre-prepare and 2f matching prepares from distinct backups. True when it just became so. */
+  #derivePrepared(entry: LogEntry): boolean {
+    if (entry.prepared || entry.prePrepare === undefined) return false;
     const digest = entry.prePrepare.body.digest;
     const matching = [...entry.prepares.values()].filter((p) => bytesEqual(p.body.digest, digest));
-    if (matching.length < 2 * this.#quorums.f) return;
+    if (matching.length < 2 * this.#quorums.f) return false;
     entry.prepared = true;
     entry.preparedProof = { prePrepare: entry.prePrepare, prepares: matching.slice(0, 2 * this.#quorums.f) };
+    return true;
+  }
+
+  /** Committed-local = prepared and 2f+1 matching commits. True when it just became so. */
+  #deriveCommitted(entry: LogEntry): boolean {
+    if (!entry.prepared || entry.prePrepare === undefined || entry.committed !== undefined) return false;
+    const digest = entry.prePrepare.body.digest;
+    const matching = [...entry.commits.values()].filter((c) => bytesEqual(c.body.digest, digest));
+    if (matching.length < this.#quorums.quorum) return false;
+    entry.committed = {
+      view: entry.view,
+      digest,
+      commits: matching.slice(0, this.#quorums.quorum),
+      via: 'protocol',
+    };
+    return true;
+  }
+
+  #checkPrepared(entry: LogEntry): void {
+    if (!this.#derivePrepared(entry)) return;
+    const digest = (entry.prePrepare as Signed<PrePrepare>).body.digest;
     const commit = this.#sign<Commit>({
       type: MessageType.commit,
       view: this.#view,
@@ -913,15 +935,7 @@ export class Replica {
       );
       return;
     }
-    const matching = [...entry.commits.values()].filter((c) => bytesEqual(c.body.digest, digest));
-    if (matching.length < this.#quorums.quorum) return;
-    entry.committed = {
-      view: entry.view,
-      digest,
-      commits: matching.slice(0, this.#quorums.quorum),
-      via: 'protocol',
-    };
-    this.#executeReady();
+    if (this.#deriveCommitted(entry)) this.#executeReady();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1920,24 +1934,9 @@ export class Replica {
     const entry = this.#entryFor(sequence);
     if (entry.view !== view) return; // a message of an older view, superseded in the log
     apply(entry);
-    if (!entry.prepared && entry.prePrepare !== undefined) {
-      const digest = entry.prePrepare.body.digest;
-      const matching = [...entry.prepares.values()].filter((p) => bytesEqual(p.body.digest, digest));
-      if (matching.length >= 2 * this.#quorums.f) {
-        entry.prepared = true;
-        entry.preparedProof = {
-          prePrepare: entry.prePrepare,
-          prepares: matching.slice(0, 2 * this.#quorums.f),
-        };
-      }
-    }
-    if (entry.prepared && entry.committed === undefined && entry.prePrepare !== undefined) {
-      const digest = entry.prePrepare.body.digest;
-      const matching = [...entry.commits.values()].filter((c) => bytesEqual(c.body.digest, digest));
-      if (matching.length >= this.#quorums.quorum) {
-        entry.committed = { view, digest, commits: matching.slice(0, this.#quorums.quorum), via: 'protocol' };
-      }
-    }
+    // The same rules as the live path, without sending: what we voted is already in the log.
+    this.#derivePrepared(entry);
+    this.#deriveCommitted(entry);
   }
 
   // -------------------------------------------------------------------------------------------
