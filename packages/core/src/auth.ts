@@ -25,11 +25,69 @@ export interface ReplyAuthenticator {
 /** Agent side: checks a reply's authenticator as coming from `replica`. */
 export interface ReplyVerifier {
   readonly scheme: string;
-  verify(replyBytes: Uint8Array, authenticator: Uint8Array, replica: number): boolean;
+  /**
+   * `channelReplica` is the replica the transport authenticated as the sender of this frame
+   * (every delivered frame's sender is authenticated: a mutual handshake, then a MAC on every
+   * frame), or undefined when the frame did not arrive on a replica's channel.
+   */
+  verify(
+    replyBytes: Uint8Array,
+    authenticator: Uint8Array,
+    replica: number,
+    channelReplica?: number,
+  ): boolean;
 }
+
+/** How replies are authenticated: `signature` (Ed25519, transferable) or `channel` (the transport's MAC). */
+export type ReplyAuth = 'signature' | 'channel';
+export const REPLY_AUTH_SCHEMES: readonly ReplyAuth[] = ['signature', 'channel'];
+
+/**
+ * The authenticator field of a channel-authenticated reply: 64 zero bytes. The reply's
+ * authenticity is the channel's, so there is nothing to compute per reply (PBFT's MACs, done
+ * once per frame by the transport). Replies authenticated this way convince only the agent that
+ * received them; anything that must convince a third party is a receipt (`fetchReceipt`), which
+ * is always built from replica signatures.
+ */
+export const CHANNEL_AUTHENTICATOR: Uint8Array = new Uint8Array(64);
 
 export function signedReplies(crypto: CryptoBackend, secretKey: Uint8Array): ReplyAuthenticator {
   return { scheme: 'ed25519', authenticate: (bytes) => crypto.sign(bytes, secretKey) };
+}
+
+/** Replica side of `channel`: replies carry `CHANNEL_AUTHENTICATOR`; the transport authenticates them. */
+export function channelReplies(): ReplyAuthenticator {
+  return { scheme: 'channel', authenticate: () => CHANNEL_AUTHENTICATOR };
+}
+
+/**
+ * Agent side of `channel`: a reply is accepted as replica r's only if the transport delivered it
+ * on replica r's authenticated channel. Use only with a transport that authenticates every frame
+ * (`channelAuthenticated`: both of @conclave/transport's do).
+ */
+export function channelReplyVerifier(): ReplyVerifier {
+  return {
+    scheme: 'channel',
+    verify: (_bytes, _authenticator, replica, channelReplica) => channelReplica === replica,
+  };
+}
+
+/** The authenticator a replica uses for `auth`. */
+export function replyAuthenticatorFor(
+  auth: ReplyAuth,
+  crypto: CryptoBackend,
+  secretKey: Uint8Array,
+): ReplyAuthenticator {
+  return auth === 'channel' ? channelReplies() : signedReplies(crypto, secretKey);
+}
+
+/** The verifier an agent uses for `auth`. */
+export function replyVerifierFor(
+  auth: ReplyAuth,
+  crypto: CryptoBackend,
+  cluster: ClusterConfig,
+): ReplyVerifier {
+  return auth === 'channel' ? channelReplyVerifier() : signedReplyVerifier(crypto, cluster);
 }
 
 export function signedReplyVerifier(crypto: CryptoBackend, cluster: ClusterConfig): ReplyVerifier {

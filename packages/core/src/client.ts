@@ -92,6 +92,7 @@ export function openAnswer(
   verifier: ReplyVerifier,
   crypto: CryptoBackend,
   limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  channelReplica?: number,
 ): Opened<AgentAnswer> {
   const decoded = decodeFrame(frame, limits, crypto.hash);
   if (!decoded.ok) return { ok: false, reason: decoded.reason };
@@ -103,7 +104,8 @@ export function openAnswer(
   ) {
     return { ok: false, reason: 'UNEXPECTED_TYPE' };
   }
-  if (!verifier.verify(bytes, signature, body.replica)) return { ok: false, reason: 'BAD_SIGNATURE' };
+  if (!verifier.verify(bytes, signature, body.replica, channelReplica))
+    return { ok: false, reason: 'BAD_SIGNATURE' };
   return { ok: true, answer: body };
 }
 

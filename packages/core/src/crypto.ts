@@ -10,6 +10,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { bytesEqual } from './codec.ts';
 
 export const PUBLIC_KEY_BYTES = 32;
 export const SECRET_KEY_BYTES = 64;
@@ -137,4 +138,64 @@ function checkSeed(seed: Uint8Array): Uint8Array {
   if (seed.byteLength !== SEED_BYTES)
     throw new TypeError(`seed must be ${SEED_BYTES} bytes, got ${seed.byteLength}`);
   return seed;
+}
+
+/** A crypto backend that remembers signatures it has found valid (see `verifyCache`). */
+export interface CachingCrypto extends CryptoBackend {
+  /** Records a signature checked elsewhere (e.g. by a worker thread) as valid. */
+  remember(data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): void;
+  /** Verifications answered from the cache, and those computed. */
+  readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
+}
+
+/** Valid signatures a caching backend remembers by default. */
+export const VERIFY_CACHE_ENTRIES = 65_536;
+
+/**
+ * Wraps `backend` so that each valid signature is checked once: a replica meets the same
+ * signature more than once (a request arrives directly and again inside a batch, a prepare again
+ * inside a prepared certificate of a view change, a commit inside a commit certificate), and a
+ * worker pool can check signatures ahead of the replica and `remember` them.
+ *
+ * The cache is keyed by the signature and stores the exact bytes and public key: a hit needs
+ * all three equal, so a valid signature can never vouch for other bytes or another signer.
+ * Only valid results are kept (an invalid one is recomputed, and cheap for nobody to send), and
+ * the oldest entries go first beyond `entries`.
+ */
+export function verifyCache(backend: CryptoBackend, entries = VERIFY_CACHE_ENTRIES): CachingCrypto {
+  const valid = new Map<string, { data: Uint8Array; publicKey: Uint8Array }>();
+  let hits = 0;
+  let misses = 0;
+  const keyOf = (signature: Uint8Array) =>
+    Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('latin1');
+  const remember = (data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => {
+    if (signature.byteLength !== SIGNATURE_BYTES) return;
+    const key = keyOf(signature);
+    if (valid.has(key)) return;
+    if (valid.size >= entries) valid.delete(valid.keys().next().value as string);
+    valid.set(key, { data, publicKey });
+  };
+  return {
+    name: `${backend.name}+cache`,
+    hash: backend.hash,
+    sign: backend.sign,
+    keyPairFromSeed: backend.keyPairFromSeed,
+    verify: (data, signature, publicKey) => {
+      if (signature.byteLength === SIGNATURE_BYTES) {
+        const known = valid.get(keyOf(signature));
+        if (known !== undefined && bytesEqual(known.data, data) && bytesEqual(known.publicKey, publicKey)) {
+          hits++;
+          return true;
+        }
+      }
+      misses++;
+      const ok = backend.verify(data, signature, publicKey);
+      if (ok) remember(data, signature, publicKey);
+      return ok;
+    },
+    remember,
+    get stats() {
+      return { hits, misses, size: valid.size };
+    },
+  };
 }

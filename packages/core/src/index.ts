@@ -1,6 +1,13 @@
 export {
+  CHANNEL_AUTHENTICATOR,
+  channelReplies,
+  channelReplyVerifier,
+  REPLY_AUTH_SCHEMES,
+  type ReplyAuth,
   type ReplyAuthenticator,
   type ReplyVerifier,
+  replyAuthenticatorFor,
+  replyVerifierFor,
   signBody,
   signedReplies,
   signedReplyVerifier,
@@ -44,6 +51,7 @@ export {
   validateProtocol,
 } from './config.ts';
 export {
+  type CachingCrypto,
   type CryptoBackend,
   DIGEST_BYTES,
   isCanonicalScalar,
@@ -54,6 +62,8 @@ export {
   SEED_BYTES,
   SIGNATURE_BYTES,
   tweetnaclCrypto,
+  VERIFY_CACHE_ENTRIES,
+  verifyCache,
 } from './crypto.ts';
 export {
   applyPersistRecords,

@@ -30,6 +30,7 @@ import {
   type Committed,
   type CommittedEntry,
   claimedSigner,
+  type Decoded,
   type DecodeLimits,
   decodeFrame,
   encodeBody,
@@ -63,6 +64,7 @@ import type {
   ReplicaInput,
   ReplicaOutput,
   ReplicaStatus,
+  SignatureCheck,
 } from './types.ts';
 
 export interface ReplicaOptions {
@@ -223,6 +225,11 @@ export class Replica {
 
   /** True while rebuilding from durable state: nothing is proposed, and the output is discarded. */
   #restoring = false;
+  /** Inside a `messages` burst: proposals wait for its end. */
+  #deferProposals = false;
+  #proposalDeferred = false;
+  /** Votes dropped unchecked because they could not change anything (`#redundantVote`). */
+  #redundantVotes = 0;
   #counts: Partial<Record<RejectionCode, number>> = {};
   #out: ReplicaOutput = emptyOutput();
 
@@ -272,7 +279,18 @@ export class Replica {
   step(input: ReplicaInput): ReplicaOutput {
     this.#out = emptyOutput();
     if (input.kind === 'tick') this.#onTick(input.ticks ?? 1);
-    else this.#onFrame(input.frame);
+    else if (input.kind === 'message') this.#onFrame(input.frame, input.decoded);
+    else {
+      this.#deferProposals = true;
+      try {
+        input.frames.forEach((frame, index) => {
+          this.#onFrame(frame, input.decoded?.[index]);
+        });
+      } finally {
+        this.#deferProposals = false;
+      }
+      if (this.#proposalDeferred) this.#propose();
+    }
     this.#checkInvariants();
     const out = this.#out;
     this.#out = emptyOutput();
@@ -293,6 +311,7 @@ export class Replica {
       now: this.#now,
       logSize: this.#log.size,
       pendingRequests: this.#pending.size,
+      redundantVotesDropped: this.#redundantVotes,
     };
   }
 
@@ -385,13 +404,72 @@ export class Replica {
   // -------------------------------------------------------------------------------------------
   // Dispatch
 
-  #onFrame(raw: Uint8Array): void {
-    const decoded = decodeFrame(raw, this.#decodeLimits, this.#crypto.hash);
+  /**
+   * Decodes a frame as `step` would (shape, canonical form, limits; no signature checked), for a
+   * host that wants to look at it first — to check its signatures elsewhere — and then pass the
+   * result to `step` so it is not decoded twice.
+   */
+  decode(raw: Uint8Array): Decoded<Frame> {
+    return decodeFrame(raw, this.#decodeLimits, this.#crypto.hash);
+  }
+
+  /**
+   * The signature checks stepping this decoded frame will need, for a host that checks them ahead
+   * of time (in parallel) and hands the results to the replica's crypto through a cache of
+   * verified signatures. Only a hint: the replica still checks every signature it relies on.
+   * Empty for votes the replica would drop unchecked (see `#redundantVote`).
+   */
+  signatureChecks(frame: Frame): readonly SignatureCheck[] {
+    if (this.#redundantVote(frame.body)) return [];
+    const signer = claimedSigner(frame.body);
+    const publicKey =
+      signer.kind === 'agent' ? this.#agentKeys.get(signer.id) : this.#cluster.replicas[signer.id]?.publicKey;
+    if (publicKey === undefined) return [];
+    const checks: SignatureCheck[] = [{ data: frame.bytes, signature: frame.signature, publicKey }];
+    if (frame.body.type === MessageType.prePrepare) {
+      for (const batch of frame.batches) {
+        for (const request of batch.requests) {
+          const key = this.#agentKeys.get(request.body.agent);
+          if (key !== undefined)
+            checks.push({ data: request.bytes, signature: request.signature, publicKey: key });
+        }
+      }
+    }
+    return checks;
+  }
+
+  /**
+   * A prepare or commit that cannot change anything: for the current view, at a sequence that is
+   * already prepared (for a prepare) or committed (for a commit) in this view, or a second vote
+   * from a replica we already have the same vote from. It is dropped before its signature is
+   * checked — the most expensive thing a replica does — since a quorum needs only 2f prepares and
+   * 2f+1 commits and the rest of the n-1 votes that arrive would be checked for nothing.
+   */
+  #redundantVote(body: Body): boolean {
+    if (body.type !== MessageType.prepare && body.type !== MessageType.commit) return false;
+    if (body.view !== this.#view || this.#changingView) return false;
+    const entry = this.#log.get(body.sequence);
+    if (entry === undefined || entry.view !== body.view) return false;
+    const votes: Map<number, Signed<Prepare | Commit>> = body.type === MessageType.prepare
+      ? entry.prepares
+      : entry.commits;
+    const existing = votes.get(body.replica);
+    // A second vote with another digest is checked, so that equivocation is reported.
+    if (existing !== undefined) return bytesEqual(existing.body.digest, body.digest);
+    return body.type === MessageType.prepare ? entry.prepared : entry.committed !== undefined;
+  }
+
+  #onFrame(raw: Uint8Array, predecoded?: Decoded<Frame>): void {
+    const decoded = predecoded ?? decodeFrame(raw, this.#decodeLimits, this.#crypto.hash);
     if (!decoded.ok) {
       this.#reject(decoded.reason, `frame of ${raw.byteLength} bytes`);
       return;
     }
     const frame = decoded.value;
+    if (this.#redundantVote(frame.body)) {
+      this.#redundantVotes++;
+      return;
+    }
     if (!this.#verifySender(frame)) return;
     const signer = claimedSigner(frame.body);
     if (
@@ -631,6 +709,11 @@ export class Replica {
   /** The primary orders pending requests: as many batches as the pipeline and the watermarks allow. */
   #propose(): void {
     if (!this.#isPrimary || this.#changingView || this.#restoring) return;
+    if (this.#deferProposals) {
+      this.#proposalDeferred = true;
+      return;
+    }
+    this.#proposalDeferred = false;
     while (
       this.#nextSequence <= this.#high &&
       this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax

@@ -3,12 +3,26 @@
  * (the daemon, or the simulator). The host feeds one input at a time and carries out the
  * output in this order: persist, then send, then report executed.
  */
-import type { Batch, Checkpoint, Commit, MessageType, Signed } from './messages.ts';
+import type { Batch, Checkpoint, Commit, Decoded, Frame, MessageType, Signed } from './messages.ts';
 import type { RequestEquivocation } from './state-machine.ts';
 
 export type ReplicaInput =
-  /** A frame from the network, from a replica or an agent; its signature names the sender. */
-  | { readonly kind: 'message'; readonly frame: Uint8Array }
+  /**
+   * A frame from the network, from a replica or an agent; its signature names the sender.
+   * `decoded`, when given, must be `replica.decode(frame)` (a host that already decoded the
+   * frame, e.g. to check its signatures in a worker pool, saves decoding it twice).
+   */
+  | { readonly kind: 'message'; readonly frame: Uint8Array; readonly decoded?: Decoded<Frame> }
+  /**
+   * Frames that arrived together, stepped in order as one input. The primary proposes once at the
+   * end instead of after each request, so requests that arrive together share a batch (and the
+   * per-batch signatures); the outcome is otherwise that of stepping each frame alone.
+   */
+  | {
+      readonly kind: 'messages';
+      readonly frames: readonly Uint8Array[];
+      readonly decoded?: readonly (Decoded<Frame> | undefined)[];
+    }
   /** Time passed: `ticks` ticks (default 1). Only the host knows how long a tick is. */
   | { readonly kind: 'tick'; readonly ticks?: number };
 
@@ -123,6 +137,15 @@ export interface ReplicaStatus {
   readonly now: number;
   readonly logSize: number;
   readonly pendingRequests: number;
+  /** Prepares and commits dropped before their signature was checked, as they could not change anything. */
+  readonly redundantVotesDropped: number;
+}
+
+/** One signature a replica will check: `signature` over `data` by the holder of `publicKey`. */
+export interface SignatureCheck {
+  readonly data: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly publicKey: Uint8Array;
 }
 
 /** Internal: a batch known for a sequence. */

@@ -201,6 +201,7 @@ export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOp
     ...(crashes.length === 0 ? {} : { crashes }),
     ...(shape.agentStrategies === undefined ? {} : { byzantineAgentStrategies: shape.agentStrategies }),
     ...(permanentPartitions.length === 0 ? {} : { permanentPartitions }),
+    burstDelivery: root.fork('delivery').chance(0.5),
   };
 }
 

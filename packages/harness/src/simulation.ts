@@ -113,6 +113,11 @@ export interface ScenarioOptions {
   readonly startView?: number;
   /** Partitions that outlive the heal (a twin's copies stay wired to different parts). */
   readonly permanentPartitions?: readonly Partition[];
+  /**
+   * Frames due at one tick for one honest replica are stepped as one `messages` input (as the
+   * daemon steps its inbox), instead of one `message` input each.
+   */
+  readonly burstDelivery?: boolean;
 }
 
 export interface ScenarioStats {
@@ -470,7 +475,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     } catch (error) {
       crash = {
         checker: 'replicaCrash',
-        message: `honest replica ${id} threw on ${input.kind === 'tick' ? 'a tick' : `a frame of ${input.frame.byteLength} bytes`}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        message: `honest replica ${id} threw on ${input.kind === 'tick' ? 'a tick' : input.kind === 'message' ? `a frame of ${input.frame.byteLength} bytes` : `${input.frames.length} frames`}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
         tick,
       };
       return;
@@ -605,8 +610,13 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         if (!bodies.has(info.digest)) bodies.set(info.digest, tick);
       }
     }
-    if (node !== undefined) stepHonest(to, node, input, tick);
-    else {
+    if (node !== undefined) {
+      if (options.burstDelivery === true) {
+        const burst = bursts.get(to);
+        if (burst === undefined) bursts.set(to, [envelope.frame]);
+        else burst.push(envelope.frame);
+      } else stepHonest(to, node, input, tick);
+    } else {
       const liar = byzantine.get(to);
       if (liar !== undefined) stepByzantine(to, liar, input, tick);
     }
@@ -620,6 +630,8 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       ? Math.max(options.drainTicks, EVIDENCE_DRAIN_TIMEOUTS * options.protocol.requestTimeoutTicks)
       : options.drainTicks;
   let tick = 0;
+  /** With `burstDelivery`: the frames due this tick per honest replica, stepped together. */
+  const bursts = new Map<number, Uint8Array[]>();
   const tickInput: ReplicaInput = { kind: 'tick' };
   for (; tick <= tickLimit && crash === undefined; tick++) {
     network.advanceTo(tick);
@@ -633,6 +645,12 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       if (envelope === undefined) break;
       deliver(envelope, tick);
     }
+    for (const [id, frames] of bursts) {
+      const node = honest.get(id);
+      if (node !== undefined && crash === undefined && !isDown(id, tick))
+        stepHonest(id, node, { kind: 'messages', frames }, tick);
+    }
+    bursts.clear();
     for (let id = 0; id < n && crash === undefined; id++) {
       const window = downWindows.get(id);
       if (window !== undefined && tick === window.restartTick) restart(id, window, tick);

@@ -194,6 +194,31 @@ export class TestCluster {
     this.replies.set(envelope.to, list);
   }
 
+  /**
+   * Like `deliverAll`, but everything queued for a replica is stepped as one `messages` input
+   * (as the daemon steps its inbox), round after round until nothing is queued (bounded).
+   */
+  deliverInBursts(roundsMax = 10_000): void {
+    for (let rounds = 0; this.queue.length > 0; rounds++) {
+      if (rounds >= roundsMax) throw new Error('deliverInBursts: too many rounds (livelock?)');
+      const bursts = new Map<number, Uint8Array[]>();
+      for (const envelope of this.queue.splice(0)) {
+        for (const e of this.interceptor?.(envelope, this.decode(envelope.frame)) ?? [envelope]) {
+          const replica = e.to.startsWith('r') ? Number(e.to.slice(1)) : undefined;
+          const fromReplica = e.from.startsWith('r') ? Number(e.from.slice(1)) : undefined;
+          if (
+            replica === undefined ||
+            this.down.has(replica) ||
+            (fromReplica !== undefined && this.down.has(fromReplica))
+          )
+            this.#deliver(e);
+          else bursts.set(replica, [...(bursts.get(replica) ?? []), e.frame]);
+        }
+      }
+      for (const [replica, frames] of bursts) this.#step(replica, { kind: 'messages', frames });
+    }
+  }
+
   /** Advances virtual time by `ticks`, one tick at a time, delivering everything in between. */
   run(ticks: number): void {
     for (let t = 0; t < ticks; t++) {
