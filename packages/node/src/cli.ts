@@ -13,12 +13,14 @@ import { ReplicaDaemon } from './daemon.ts';
 import { CliError } from './errors.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 import { SYNC_MODES, type SyncMode } from './store.ts';
+import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
 
 Usage:
   conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P]
-  conclave start  --dir DIR --replica I [--sync full|buffered] [--log-level LEVEL] [--misbehave silent|lying-replies]
+  conclave start  --dir DIR --replica I [--sync full|buffered] [--verify-workers N] [--log-level LEVEL]
+                  [--misbehave silent|lying-replies]
   conclave status --dir DIR [--json]
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
@@ -27,6 +29,8 @@ Usage:
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT})
   start    runs replica I in the foreground: JSON logs on stdout, stops cleanly on SIGTERM/SIGINT.
            --sync full (default) fsyncs every write; buffered survives a process crash, not a power cut
+           --verify-workers N: threads checking signatures ahead of the step loop (default: from
+           cluster.json, else cores - 1, at most 8; 0 checks them in the loop)
            --misbehave (demonstrations and tests only) makes this replica Byzantine
   status   asks every replica for its view, executed sequence, stable checkpoint and state digest
   kv       acts as agent J (a number for agent-J, or an agent id):
@@ -75,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       'log-level': { type: 'string' },
       consistency: { type: 'string' },
       misbehave: { type: 'string' },
+      'verify-workers': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -124,10 +129,17 @@ async function start(values: Values): Promise<number> {
   if (misbehave !== undefined && misbehave !== 'silent' && misbehave !== 'lying-replies') {
     throw new UsageError('--misbehave takes silent or lying-replies (for demonstrations and tests)');
   }
+  const workers =
+    values['verify-workers'] === undefined
+      ? undefined
+      : integer(values['verify-workers'], '--verify-workers');
+  if (workers !== undefined && (workers < 0 || workers > VERIFY_WORKERS_MAX))
+    throw new UsageError(`--verify-workers takes 0 to ${VERIFY_WORKERS_MAX}, got ${workers}`);
   const daemon = await ReplicaDaemon.start({
     dir,
     replica,
     sync,
+    ...(workers === undefined ? {} : { verifyWorkers: workers }),
     ...(misbehave === undefined ? {} : { misbehave }),
     logLevel: typeof values['log-level'] === 'string' ? values['log-level'] : 'info',
   });

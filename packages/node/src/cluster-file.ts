@@ -19,11 +19,14 @@ import {
   fromHex,
   nodeCrypto,
   type ProtocolConfig,
+  REPLY_AUTH_SCHEMES,
+  type ReplyAuth,
   toHex,
   validateCluster,
 } from '@conclave/core';
 import type { Directory, TlsOptions } from '@conclave/transport';
 import { CliError } from './errors.ts';
+import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
 
 export const CLUSTER_FILE = 'cluster.json';
 export const DEFAULT_CLUSTER_DIR = 'conclave-cluster';
@@ -66,6 +69,14 @@ export interface ClusterFile {
   readonly version: 1;
   readonly tickMs: number;
   readonly stateMachine?: StateMachineKind;
+  /**
+   * How replicas authenticate replies to agents: `channel` (the transport's per-frame MAC, bound
+   * to the mutually authenticated handshake; what `conclave init` writes) or `signature` (an
+   * Ed25519 signature per reply; the default when absent). Receipts are signed either way.
+   */
+  readonly replyAuth?: ReplyAuth;
+  /** Signature-checking worker threads per replica (0: in the step loop). Default: cores - 1, at most 8. */
+  readonly verifyWorkers?: number;
   readonly tls?: TlsFiles;
   readonly protocol: Partial<ProtocolConfig>;
   readonly replicas: readonly ReplicaEntry[];
@@ -81,6 +92,7 @@ export interface InitOptions {
   readonly tickMs?: number;
   readonly protocol?: Partial<ProtocolConfig>;
   readonly stateMachine?: StateMachineKind;
+  readonly replyAuth?: ReplyAuth;
 }
 
 export const agentName = (index: number): string => `agent-${index}`;
@@ -125,6 +137,7 @@ export function initCluster(
     version: 1,
     tickMs: options.tickMs ?? DEFAULT_TICK_MS,
     stateMachine: options.stateMachine ?? 'coordination',
+    replyAuth: options.replyAuth ?? 'channel',
     protocol: options.protocol ?? {},
     replicas: Array.from({ length: replicas }, (_, id) => ({
       id,
@@ -163,6 +176,23 @@ export function loadClusterFile(dir: string): ClusterFile {
     throw new CliError(
       'CONFIG_INVALID',
       `${path}: "stateMachine" must be one of ${STATE_MACHINE_KINDS.join(', ')}`,
+    );
+  }
+  if (parsed.replyAuth !== undefined && !REPLY_AUTH_SCHEMES.includes(parsed.replyAuth)) {
+    throw new CliError(
+      'CONFIG_INVALID',
+      `${path}: "replyAuth" must be one of ${REPLY_AUTH_SCHEMES.join(', ')}`,
+    );
+  }
+  if (
+    parsed.verifyWorkers !== undefined &&
+    (!Number.isSafeInteger(parsed.verifyWorkers) ||
+      parsed.verifyWorkers < 0 ||
+      parsed.verifyWorkers > VERIFY_WORKERS_MAX)
+  ) {
+    throw new CliError(
+      'CONFIG_INVALID',
+      `${path}: "verifyWorkers" must be a whole number from 0 to ${VERIFY_WORKERS_MAX}`,
     );
   }
   try {

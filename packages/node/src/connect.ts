@@ -2,7 +2,7 @@
  * Connects as an agent of a cluster directory (cluster.json and the agent's key file) with the
  * SDK client, over WebSocket (wss when cluster.json configures TLS).
  */
-import { type CryptoBackend, nodeCrypto } from '@conclave/core';
+import { type CryptoBackend, nodeCrypto, type ReplyAuth } from '@conclave/core';
 import { type ConclaveClient, type ConnectOptions, connect } from '@conclave/sdk';
 import { agentPeer, type WebSocketTransport, webSocketTransport } from '@conclave/transport';
 import {
@@ -32,6 +32,7 @@ export function agentTransport(options: { dir: string; agent: string; crypto?: C
   readonly cluster: ReturnType<typeof clusterConfigOf>;
   readonly identity: { readonly agent: string; readonly secretKey: Uint8Array };
   readonly transport: WebSocketTransport;
+  readonly replyAuth: ReplyAuth;
 } {
   const crypto = options.crypto ?? nodeCrypto();
   const file = loadClusterFile(options.dir);
@@ -50,14 +51,24 @@ export function agentTransport(options: { dir: string; agent: string; crypto?: C
     crypto,
     ...(tls === undefined ? {} : { tls }),
   });
-  return { cluster: clusterConfigOf(file), identity: { agent: entry.id, secretKey }, transport };
+  return {
+    cluster: clusterConfigOf(file),
+    identity: { agent: entry.id, secretKey },
+    transport,
+    replyAuth: file.replyAuth ?? 'signature',
+  };
 }
 
 /** Connects as an agent of the cluster in `dir` with the SDK's client. */
 export function connectAgent(options: ConnectAgentOptions): Promise<ConclaveClient> {
   const crypto = options.crypto ?? nodeCrypto();
-  const { cluster, identity, transport } = agentTransport({ dir: options.dir, agent: options.agent, crypto });
+  const { cluster, identity, transport, replyAuth } = agentTransport({
+    dir: options.dir,
+    agent: options.agent,
+    crypto,
+  });
   return connect({
+    replyAuth,
     ...options.connect,
     cluster,
     identity,

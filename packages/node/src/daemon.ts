@@ -11,8 +11,11 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CoordinationStateMachine } from '@conclave/coordination';
 import {
+  type CachingCrypto,
   type ClusterConfig,
   type CryptoBackend,
+  type Decoded,
+  type Frame,
   InvariantError,
   KvStateMachine,
   MessageType,
@@ -21,8 +24,10 @@ import {
   type PersistRecord,
   Replica,
   type ReplicaInput,
+  replyAuthenticatorFor,
   type StateMachine,
   toHex,
+  verifyCache,
 } from '@conclave/core';
 import { type InProcessByzantine, lyingReply } from '@conclave/sdk';
 import {
@@ -45,6 +50,7 @@ import {
 import { CliError } from './errors.ts';
 import { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
 import { openReplicaStore, type ReplicaStore, type SyncMode } from './store.ts';
+import { defaultVerifyWorkers, VerifyPool } from './verify-pool.ts';
 
 /** Inputs waiting for the step loop at most; beyond it frames are dropped and counted (the protocol retries). */
 export const INBOX_FRAMES_MAX = 50_000;
@@ -75,6 +81,19 @@ export interface DaemonOptions {
     readonly cluster: ClusterConfig;
     readonly crypto: CryptoBackend;
   }) => StateMachine;
+  /**
+   * Worker threads that check signatures ahead of the step loop; 0 checks them in the loop.
+   * Default: cluster.json's `verifyWorkers`, else one less than the cores (at most 8).
+   */
+  readonly verifyWorkers?: number;
+}
+
+/** A frame waiting for the step loop, decoded, its signatures maybe being checked by the pool. */
+interface Inbound {
+  readonly frame: Uint8Array;
+  readonly decoded: Decoded<Frame> | undefined;
+  /** Settles when the pool has checked the frame's signatures (never rejects). */
+  ready: Promise<void> | undefined;
 }
 
 export interface DaemonStatus {
@@ -104,8 +123,10 @@ export class ReplicaDaemon {
   readonly #tickMs: number;
   readonly #misbehave: InProcessByzantine | undefined;
   readonly #secretKey: Uint8Array;
-  readonly #crypto: CryptoBackend;
-  #inbox: Uint8Array[] = [];
+  readonly #crypto: CachingCrypto;
+  #pool: VerifyPool | undefined;
+  #inbox: Inbound[] = [];
+  #checksSeen = { pool: 0, hits: 0, misses: 0, redundant: 0 };
   #inboxDropped = 0;
   #ticksDue = 0;
   #lastTickAt = performance.now();
@@ -128,8 +149,10 @@ export class ReplicaDaemon {
     id: number;
     misbehave: InProcessByzantine | undefined;
     secretKey: Uint8Array;
-    crypto: CryptoBackend;
+    crypto: CachingCrypto;
+    pool: VerifyPool | undefined;
   }) {
+    this.#pool = parts.pool;
     this.#misbehave = parts.misbehave;
     this.#secretKey = parts.secretKey;
     this.#crypto = parts.crypto;
@@ -148,8 +171,9 @@ export class ReplicaDaemon {
   /** Loads config, keys and durable state, then listens and joins the cluster. Errors are CliErrors a person can act on. */
   static async start(options: DaemonOptions): Promise<ReplicaDaemon> {
     const dir = resolve(options.dir);
-    const crypto = options.crypto ?? nodeCrypto();
     const file = loadClusterFile(dir);
+    // Each valid signature is checked once: by the pool ahead of time, or inline, then remembered.
+    const crypto = verifyCache(options.crypto ?? nodeCrypto());
     const entry = file.replicas.find((r) => r.id === options.replica);
     if (entry === undefined) {
       throw new CliError(
@@ -176,7 +200,10 @@ export class ReplicaDaemon {
       stateMachine: machine,
       clockStart: Math.floor(Date.now() / file.tickMs),
       restored,
+      replyAuthenticator: replyAuthenticatorFor(file.replyAuth ?? 'signature', crypto, secretKey),
     });
+    const workers = options.verifyWorkers ?? file.verifyWorkers ?? defaultVerifyWorkers();
+    const pool = workers > 0 ? new VerifyPool(workers) : undefined;
     const tls = tlsOptionsOf(dir, file, entry.id);
     const transport = webSocketTransport({
       identity: { peer: replicaPeer(entry.id), secretKey },
@@ -196,7 +223,9 @@ export class ReplicaDaemon {
       misbehave: options.misbehave,
       secretKey,
       crypto,
+      pool,
     });
+    daemon.metrics.verifyWorkers.set(workers);
     try {
       await daemon.#listen(entry.httpPort);
       await transport.start();
@@ -247,6 +276,8 @@ export class ReplicaDaemon {
         httpPort: this.#file.replicas[this.id]?.httpPort,
         sync,
         stateMachine: this.#file.stateMachine ?? 'coordination',
+        replyAuth: this.#file.replyAuth ?? 'signature',
+        verifyWorkers: this.#pool?.size ?? 0,
         ...(this.#misbehave === undefined ? {} : { misbehave: this.#misbehave }),
         tls: this.#file.tls !== undefined,
         view: status.view,
@@ -265,8 +296,46 @@ export class ReplicaDaemon {
       this.metrics.rejected.inc({ reason: 'INBOX_FULL' });
       return;
     }
-    this.#inbox.push(frame);
+    this.#inbox.push(this.#inbound(frame));
     this.#schedule();
+  }
+
+  /**
+   * With a pool: decode now (the replica reuses it) and hand the frame's signatures to the
+   * workers, whose verdicts land in the replica's cache before the frame is stepped.
+   */
+  #inbound(frame: Uint8Array): Inbound {
+    const pool = this.#pool;
+    if (pool === undefined || pool.closed) return { frame, decoded: undefined, ready: undefined };
+    const decoded = this.#replica.decode(frame);
+    if (!decoded.ok) return { frame, decoded, ready: undefined };
+    const checks = this.#replica.signatureChecks(decoded.value);
+    if (checks.length === 0) return { frame, decoded, ready: undefined };
+    const inbound: Inbound = { frame, decoded, ready: undefined };
+    inbound.ready = pool.verify(checks).then(
+      (valid) => {
+        valid.forEach((ok, index) => {
+          const check = checks[index];
+          if (ok && check !== undefined) this.#crypto.remember(check.data, check.signature, check.publicKey);
+        });
+        inbound.ready = undefined;
+      },
+      (error: unknown) => {
+        inbound.ready = undefined;
+        this.#onPoolFailure(error);
+      },
+    );
+    return inbound;
+  }
+
+  #onPoolFailure(error: unknown): void {
+    if (this.#pool === undefined || this.#stopping) return;
+    this.logger.error(
+      { event: 'verify-pool-failed', err: error },
+      'signature worker pool failed; checking signatures in the step loop from now on',
+    );
+    this.#pool = undefined;
+    this.metrics.verifyWorkers.set(0);
   }
 
   #onTimer(): void {
@@ -328,8 +397,18 @@ export class ReplicaDaemon {
         this.#ticksDue = 0;
         step({ kind: 'tick', ticks });
       }
-      const frames = this.#inbox.splice(0, ROUND_INPUTS_MAX);
-      for (const frame of frames) step({ kind: 'message', frame });
+      const inbound = this.#inbox.splice(0, ROUND_INPUTS_MAX);
+      const waiting: Promise<void>[] = [];
+      for (const item of inbound) if (item.ready !== undefined) waiting.push(item.ready);
+      if (waiting.length > 0) await Promise.all(waiting);
+      if (inbound.length > 0) {
+        // One input: requests that arrived together share a batch.
+        step({
+          kind: 'messages',
+          frames: inbound.map((item) => item.frame),
+          decoded: inbound.map((item) => item.decoded),
+        });
+      }
       if (persist.length > 0) {
         const writeStart = performance.now();
         await this.#store.commit(persist);
@@ -392,6 +471,14 @@ export class ReplicaDaemon {
     for (const queue of Object.values(transport.queues)) sendQueued += queue.framesQueued;
     this.metrics.queueDepth.set({ queue: 'send' }, sendQueued);
     this.metrics.connections.set(transport.connections);
+    const cache = this.#crypto.stats;
+    const pooled = this.#pool?.stats().checked ?? this.#checksSeen.pool;
+    const redundant = this.#replica.status().redundantVotesDropped;
+    this.metrics.signatureChecks.inc({ where: 'pool' }, pooled - this.#checksSeen.pool);
+    this.metrics.signatureChecks.inc({ where: 'cache' }, cache.hits - this.#checksSeen.hits);
+    this.metrics.signatureChecks.inc({ where: 'inline' }, cache.misses - this.#checksSeen.misses);
+    this.metrics.redundantVotes.inc(redundant - this.#checksSeen.redundant);
+    this.#checksSeen = { pool: pooled, hits: cache.hits, misses: cache.misses, redundant };
     for (const [reason, count] of Object.entries(transport.rejected)) {
       const delta = count - (this.#transportRejectedSeen[reason] ?? 0);
       if (delta > 0) this.metrics.transportRejected.inc({ reason }, delta);
@@ -473,7 +560,10 @@ export class ReplicaDaemon {
   }
 
   async #closeQuietly(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
     await Promise.allSettled([
+      pool?.close(),
       this.#transport.close(),
       new Promise<void>((done) => {
         if (!this.#http.listening) return done();

@@ -64,10 +64,16 @@ export interface RunningReplica {
   output: string;
 }
 
+/**
+ * Starts `conclave start` for replica `id` as a child process. Node flags for the replicas (for
+ * example `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them) can be given in the environment
+ * variable CONCLAVE_REPLICA_NODE_ARGS, separated by spaces.
+ */
 export function startReplica(dir: string, id: number, extra: string[] = []): RunningReplica {
+  const nodeArgs = (process.env.CONCLAVE_REPLICA_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'start', '--dir', dir, '--replica', String(id), ...extra],
+    [...nodeArgs, '--import', 'tsx', CLI, 'start', '--dir', dir, '--replica', String(id), ...extra],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],

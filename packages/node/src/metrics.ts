@@ -21,6 +21,9 @@ export interface ReplicaMetrics {
   readonly durableWrite: Histogram;
   readonly stateTransfers: Counter;
   readonly connections: Gauge;
+  readonly signatureChecks: Counter<'where'>;
+  readonly redundantVotes: Counter;
+  readonly verifyWorkers: Gauge;
 }
 
 export function createReplicaMetrics(replica: number): ReplicaMetrics {
@@ -104,6 +107,22 @@ export function createReplicaMetrics(replica: number): ReplicaMetrics {
     connections: new Gauge({
       name: 'conclave_connections',
       help: 'Authenticated transport connections',
+      registers: r,
+    }),
+    signatureChecks: new Counter({
+      name: 'conclave_signature_checks_total',
+      help: 'Signature checks by where they were done: pool (worker threads), inline (the step loop), cache (already checked)',
+      labelNames: ['where'],
+      registers: r,
+    }),
+    redundantVotes: new Counter({
+      name: 'conclave_redundant_votes_total',
+      help: 'Prepares and commits dropped before their signature was checked, as they could not change anything',
+      registers: r,
+    }),
+    verifyWorkers: new Gauge({
+      name: 'conclave_verify_workers',
+      help: 'Worker threads checking signatures (0: checked in the step loop)',
       registers: r,
     }),
   };

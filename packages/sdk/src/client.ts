@@ -19,13 +19,14 @@ import {
   quorumsOf,
   type Receipt,
   type Reply,
+  type ReplyAuth,
   type ReplyVerifier,
-  signedReplyVerifier,
+  replyVerifierFor,
   toHex,
   validateCluster,
   verifyReceipt,
 } from '@conclave/core';
-import { replicaPeer, type Transport } from '@conclave/transport';
+import { parsePeer, replicaPeer, type Transport } from '@conclave/transport';
 import {
   AbortedError,
   ClosedError,
@@ -66,7 +67,13 @@ export interface ConnectOptions {
   /** Default timeout of every call, unless the call says otherwise. */
   readonly timeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
-  /** How answers are authenticated; Ed25519 signatures by default. */
+  /**
+   * How the cluster authenticates answers: `signature` (Ed25519 on every reply; the default) or
+   * `channel` (the transport's per-frame MAC; the cluster must be configured the same way —
+   * cluster.json's `replyAuth`). Receipts are signed either way.
+   */
+  readonly replyAuth?: ReplyAuth;
+  /** A custom verifier instead of `replyAuth`'s. */
   readonly replyVerifier?: ReplyVerifier;
   /** `connect` waits until f+1 replicas are reachable, at most this long (then NO_QUORUM). */
   readonly connectTimeoutMs?: number;
@@ -160,7 +167,9 @@ export class ConclaveClient {
     this.crypto = options.crypto ?? nodeCrypto();
     this.#secretKey = options.identity.secretKey;
     this.#transport = options.transport;
-    this.#verifier = options.replyVerifier ?? signedReplyVerifier(this.crypto, options.cluster);
+    this.#verifier =
+      options.replyVerifier ??
+      replyVerifierFor(options.replyAuth ?? 'signature', this.crypto, options.cluster);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const quorums = quorumsOf(options.cluster.replicas.length);
@@ -180,9 +189,12 @@ export class ConclaveClient {
   }
 
   #onFrame(from: string, frame: Uint8Array): void {
-    const opened = openAnswer(frame, this.#verifier, this.crypto);
+    // The transport authenticates the sender of every frame it delivers.
+    const peer = parsePeer(from);
+    const channelReplica = peer?.kind === 'replica' ? peer.id : undefined;
+    const opened = openAnswer(frame, this.#verifier, this.crypto, undefined, channelReplica);
     if (!opened.ok) {
-      const claimed = from.startsWith('replica:') ? Number(from.slice('replica:'.length)) : undefined;
+      const claimed = channelReplica;
       for (const watcher of this.#badAnswerWatchers) watcher(claimed);
       return;
     }

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { CoordinationStateMachine } from '@conclave/coordination';
 import {
   type AgentIdentity as AgentKey,
+  bytesEqual,
+  CHANNEL_AUTHENTICATOR,
   type ClusterConfig,
   type CryptoBackend,
   DEFAULT_DECODE_LIMITS,
@@ -21,6 +23,8 @@ import {
   quorumsOf,
   Replica,
   type ReplicaStatus,
+  type ReplyAuth,
+  replyAuthenticatorFor,
   type StateMachine,
 } from '@conclave/core';
 import {
@@ -57,6 +61,11 @@ export interface InProcessClusterOptions {
   /** Replicas that misbehave, and how. At most f of them keep the cluster safe. */
   readonly byzantine?: Readonly<Record<number, InProcessByzantine>>;
   readonly crypto?: CryptoBackend;
+  /**
+   * How replies are authenticated: `channel` (the default: the in-memory network delivers every
+   * frame with its true sender, as the WebSocket transport's per-frame MAC does) or `signature`.
+   */
+  readonly replyAuth?: ReplyAuth;
 }
 
 /** A running in-process cluster: its public configuration, agent identities, and controls. */
@@ -112,6 +121,7 @@ export async function startInProcessCluster(
   const makeMachine =
     options.stateMachine ?? (({ cluster: c }) => new CoordinationStateMachine({ crypto, agents: c.agents }));
   const tickMs = options.tickMs ?? 5;
+  const replyAuth = options.replyAuth ?? 'channel';
 
   const hosts = replicaKeys.map((keys, id) => {
     const machine = makeMachine({ replica: id, cluster, crypto });
@@ -124,6 +134,7 @@ export async function startInProcessCluster(
       secretKey: keys.secretKey,
       stateMachine: machine,
       clockStart: Math.floor(Date.now() / tickMs),
+      replyAuthenticator: replyAuthenticatorFor(replyAuth, crypto, keys.secretKey),
     });
     const transport = network.transport({ peer: replicaPeer(id), secretKey: keys.secretKey }, directory);
     const behaviour = byzantine[id];
@@ -169,7 +180,14 @@ export async function startInProcessCluster(
     identity,
     transport,
     connect: (agent, extra = {}) =>
-      connect({ ...extra, cluster, identity: identity(agent), transport: transport(agent), crypto }),
+      connect({
+        replyAuth,
+        ...extra,
+        cluster,
+        identity: identity(agent),
+        transport: transport(agent),
+        crypto,
+      }),
     status: (replica) => (hosts[replica] as (typeof hosts)[number]).replica.status(),
     stateMachine: (replica) => (hosts[replica] as (typeof hosts)[number]).machine,
     async stop() {
@@ -185,5 +203,11 @@ export function lyingReply(frame: Uint8Array, secretKey: Uint8Array, crypto: Cry
   if (!decoded.ok || decoded.value.body.type !== MessageType.reply) return frame;
   const body = { ...decoded.value.body, result: new TextEncoder().encode('a lie') };
   const bytes = encodeBody(body);
-  return encodeFrame({ body, bytes, signature: crypto.sign(bytes, secretKey) });
+  // Authenticated as the honest reply was: signed with the liar's key, or by its (real) channel.
+  const channel = bytesEqual(decoded.value.signature, CHANNEL_AUTHENTICATOR);
+  return encodeFrame({
+    body,
+    bytes,
+    signature: channel ? CHANNEL_AUTHENTICATOR : crypto.sign(bytes, secretKey),
+  });
 }
