@@ -1,34 +1,59 @@
 /**
- * The connection handshake: both ends prove they hold the key the directory names for them.
+ * The connection handshake (v2): both ends prove they hold the key the directory names for them,
+ * and agree on two channel keys that authenticate every frame after it (see `channel.ts`).
  *
  * ```
- * server → client  [1, serverPeer, serverNonce]
- * client → server  [2, clientPeer, clientNonce, sign_client(['conclave/handshake/v1/client', serverPeer, clientPeer, serverNonce, clientNonce])]
- * server → client  [3, sign_server(['conclave/handshake/v1/server', serverPeer, clientPeer, serverNonce, clientNonce])]
+ * server → client  [1, serverPeer, serverNonce, serverEphemeral]
+ * client → server  [2, clientPeer, clientNonce, clientEphemeral, sign_client(transcript('conclave/handshake/v2/client'))]
+ * server → client  [3, sign_server(transcript('conclave/handshake/v2/server'))]
+ *
+ * transcript(context) = [context, serverPeer, clientPeer, serverNonce, clientNonce, serverEphemeral, clientEphemeral]
  * ```
  *
  * Every message is canonical msgpack (`encodeCanonical`), and so is what each signature covers.
- * Each side's signature covers the other side's fresh 32-byte nonce, so a recorded handshake
- * cannot be replayed, and both peer ids, so a proof made for one server is worthless at another.
- * The two contexts differ, so a client proof can never pass as a server proof.
+ * Nonces are 32 fresh random bytes; ephemerals are fresh X25519 public keys (32 bytes), one pair
+ * per connection and side. Each side's signature covers the other side's nonce (a recorded
+ * handshake cannot be replayed), both peer ids (a proof made for one server is worthless at
+ * another) and both ephemeral keys (an attacker cannot swap in a key of its own, so only the two
+ * peers know the shared secret). The two contexts differ, so a client proof never passes as a
+ * server proof.
  *
- * Parsers never throw: anything that is not exactly the expected shape is `undefined`.
+ * Channel keys: `shared = X25519(own ephemeral secret, other's ephemeral)`, refused when X25519
+ * fails or yields zeros (a low-order point); then, one key per direction,
+ * `HKDF-SHA256(shared, salt = serverNonce ‖ clientNonce, info = [label, serverPeer, clientPeer,
+ * serverEphemeral, clientEphemeral], 32)` with the labels `conclave/channel/v2/client-to-server`
+ * and `conclave/channel/v2/server-to-client`.
+ *
+ * Parsers and key derivation never throw: anything that is not exactly the expected shape is
+ * `undefined`.
  */
+import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
 import {
+  bytesEqual,
   type Canonical,
   type CryptoBackend,
   decodeCanonical,
   encodeCanonical,
+  InvariantError,
   SIGNATURE_BYTES,
 } from '@conclave/core';
 import { type PeerId, parsePeer } from './transport.ts';
 
 export const NONCE_BYTES = 32;
-/** Bytes of one handshake message at most (the largest, a client proof, is under 250). */
+/** Bytes of an X25519 public key, and of the shared secret. */
+export const EPHEMERAL_KEY_BYTES = 32;
+/** Bytes of each channel key. */
+export const CHANNEL_KEY_BYTES = 32;
+/**
+ * Bytes of one handshake message at most. The largest, a client proof, is about 140 bytes plus
+ * the client's peer id, so agent ids of up to about 880 bytes fit.
+ */
 export const HANDSHAKE_BYTES_MAX = 1024;
 
-const CLIENT_CONTEXT = 'conclave/handshake/v1/client';
-const SERVER_CONTEXT = 'conclave/handshake/v1/server';
+const CLIENT_CONTEXT = 'conclave/handshake/v2/client';
+const SERVER_CONTEXT = 'conclave/handshake/v2/server';
+const CLIENT_TO_SERVER_LABEL = 'conclave/channel/v2/client-to-server';
+const SERVER_TO_CLIENT_LABEL = 'conclave/channel/v2/server-to-client';
 
 const SERVER_HELLO = 1;
 const CLIENT_PROOF = 2;
@@ -39,20 +64,52 @@ export interface HandshakeKeys {
   readonly secretKey: Uint8Array;
 }
 
+/** Everything both signatures cover: who is talking, and the fresh values of this connection. */
+export interface Session {
+  readonly server: PeerId;
+  readonly client: PeerId;
+  readonly serverNonce: Uint8Array;
+  readonly clientNonce: Uint8Array;
+  readonly serverEphemeral: Uint8Array;
+  readonly clientEphemeral: Uint8Array;
+}
+
+export interface ServerHello {
+  readonly server: PeerId;
+  readonly serverNonce: Uint8Array;
+  readonly serverEphemeral: Uint8Array;
+}
+
 export interface ClientProof {
   readonly client: PeerId;
   readonly clientNonce: Uint8Array;
+  readonly clientEphemeral: Uint8Array;
   readonly signature: Uint8Array;
 }
 
-function transcript(
-  context: string,
-  server: PeerId,
-  client: PeerId,
-  serverNonce: Uint8Array,
-  clientNonce: Uint8Array,
-): Uint8Array {
-  return encodeCanonical([context, server, client, serverNonce, clientNonce]);
+/** One side's X25519 key pair for one connection; the secret half never leaves the process. */
+export interface EphemeralKeyPair {
+  readonly secretKey: KeyObject;
+  /** The raw 32-byte public key, as sent in the handshake. */
+  readonly publicKey: Uint8Array;
+}
+
+/** The two keys of a connection's channel, one per direction. */
+export interface ChannelKeys {
+  readonly clientToServer: Uint8Array;
+  readonly serverToClient: Uint8Array;
+}
+
+function transcript(context: string, session: Session): Uint8Array {
+  return encodeCanonical([
+    context,
+    session.server,
+    session.client,
+    session.serverNonce,
+    session.clientNonce,
+    session.serverEphemeral,
+    session.clientEphemeral,
+  ]);
 }
 
 function decodeTuple(bytes: Uint8Array, type: number, length: number): readonly unknown[] | undefined {
@@ -68,65 +125,75 @@ const isBytes = (value: unknown, length: number): value is Uint8Array =>
 const isPeer = (value: unknown): value is PeerId =>
   typeof value === 'string' && parsePeer(value) !== undefined;
 
-export function serverHello(server: PeerId, serverNonce: Uint8Array): Uint8Array {
-  return encodeCanonical([SERVER_HELLO, server, serverNonce] as Canonical);
-}
-
-export function parseServerHello(bytes: Uint8Array): { server: PeerId; serverNonce: Uint8Array } | undefined {
-  const tuple = decodeTuple(bytes, SERVER_HELLO, 3);
-  if (tuple === undefined || !isPeer(tuple[1]) || !isBytes(tuple[2], NONCE_BYTES)) return undefined;
-  return { server: tuple[1], serverNonce: tuple[2] };
-}
-
-export function clientProof(
-  keys: HandshakeKeys,
+export function serverHello(
   server: PeerId,
-  client: PeerId,
   serverNonce: Uint8Array,
-  clientNonce: Uint8Array,
+  serverEphemeral: Uint8Array,
 ): Uint8Array {
-  const signature = keys.crypto.sign(
-    transcript(CLIENT_CONTEXT, server, client, serverNonce, clientNonce),
-    keys.secretKey,
-  );
-  return encodeCanonical([CLIENT_PROOF, client, clientNonce, signature]);
+  return encodeCanonical([SERVER_HELLO, server, serverNonce, serverEphemeral] as Canonical);
 }
 
-export function parseClientProof(bytes: Uint8Array): ClientProof | undefined {
-  const tuple = decodeTuple(bytes, CLIENT_PROOF, 4);
+export function parseServerHello(bytes: Uint8Array): ServerHello | undefined {
+  const tuple = decodeTuple(bytes, SERVER_HELLO, 4);
   if (
     tuple === undefined ||
     !isPeer(tuple[1]) ||
     !isBytes(tuple[2], NONCE_BYTES) ||
-    !isBytes(tuple[3], SIGNATURE_BYTES)
+    !isBytes(tuple[3], EPHEMERAL_KEY_BYTES)
   ) {
     return undefined;
   }
-  return { client: tuple[1], clientNonce: tuple[2], signature: tuple[3] };
+  return { server: tuple[1], serverNonce: tuple[2], serverEphemeral: tuple[3] };
+}
+
+export function clientProof(keys: HandshakeKeys, session: Session): Uint8Array {
+  const signature = keys.crypto.sign(transcript(CLIENT_CONTEXT, session), keys.secretKey);
+  return encodeCanonical([
+    CLIENT_PROOF,
+    session.client,
+    session.clientNonce,
+    session.clientEphemeral,
+    signature,
+  ]);
+}
+
+export function parseClientProof(bytes: Uint8Array): ClientProof | undefined {
+  const tuple = decodeTuple(bytes, CLIENT_PROOF, 5);
+  if (
+    tuple === undefined ||
+    !isPeer(tuple[1]) ||
+    !isBytes(tuple[2], NONCE_BYTES) ||
+    !isBytes(tuple[3], EPHEMERAL_KEY_BYTES) ||
+    !isBytes(tuple[4], SIGNATURE_BYTES)
+  ) {
+    return undefined;
+  }
+  return { client: tuple[1], clientNonce: tuple[2], clientEphemeral: tuple[3], signature: tuple[4] };
+}
+
+/** The session a client proof claims, given what the server sent in its hello. */
+export function sessionOf(hello: ServerHello, proof: ClientProof): Session {
+  return {
+    server: hello.server,
+    client: proof.client,
+    serverNonce: hello.serverNonce,
+    clientNonce: proof.clientNonce,
+    serverEphemeral: hello.serverEphemeral,
+    clientEphemeral: proof.clientEphemeral,
+  };
 }
 
 export function verifyClientProof(
   crypto: CryptoBackend,
-  server: PeerId,
-  serverNonce: Uint8Array,
-  proof: ClientProof,
+  session: Session,
+  signature: Uint8Array,
   publicKey: Uint8Array,
 ): boolean {
-  const signed = transcript(CLIENT_CONTEXT, server, proof.client, serverNonce, proof.clientNonce);
-  return crypto.verify(signed, proof.signature, publicKey);
+  return crypto.verify(transcript(CLIENT_CONTEXT, session), signature, publicKey);
 }
 
-export function serverProof(
-  keys: HandshakeKeys,
-  server: PeerId,
-  client: PeerId,
-  serverNonce: Uint8Array,
-  clientNonce: Uint8Array,
-): Uint8Array {
-  const signature = keys.crypto.sign(
-    transcript(SERVER_CONTEXT, server, client, serverNonce, clientNonce),
-    keys.secretKey,
-  );
+export function serverProof(keys: HandshakeKeys, session: Session): Uint8Array {
+  const signature = keys.crypto.sign(transcript(SERVER_CONTEXT, session), keys.secretKey);
   return encodeCanonical([SERVER_PROOF, signature]);
 }
 
@@ -137,15 +204,74 @@ export function parseServerProof(bytes: Uint8Array): Uint8Array | undefined {
 
 export function verifyServerProof(
   crypto: CryptoBackend,
-  proof: {
-    readonly server: PeerId;
-    readonly client: PeerId;
-    readonly serverNonce: Uint8Array;
-    readonly clientNonce: Uint8Array;
-    readonly signature: Uint8Array;
-    readonly publicKey: Uint8Array;
-  },
+  session: Session,
+  signature: Uint8Array,
+  publicKey: Uint8Array,
 ): boolean {
-  const signed = transcript(SERVER_CONTEXT, proof.server, proof.client, proof.serverNonce, proof.clientNonce);
-  return crypto.verify(signed, proof.signature, proof.publicKey);
+  return crypto.verify(transcript(SERVER_CONTEXT, session), signature, publicKey);
+}
+
+/** A fresh X25519 key pair for one side of one connection. */
+export function ephemeralKeyPair(): EphemeralKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const jwk = publicKey.export({ format: 'jwk' });
+  const raw = Buffer.from(jwk.x as string, 'base64url');
+  assert(raw.byteLength === EPHEMERAL_KEY_BYTES, 'an X25519 public key is 32 bytes');
+  return { secretKey: privateKey, publicKey: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) };
+}
+
+/**
+ * Derives the channel keys of `session` from this side's ephemeral secret and the other side's
+ * ephemeral public key (`session.serverEphemeral` for a client, `session.clientEphemeral` for a
+ * server). `undefined` when the other key is not a usable X25519 point (the shared secret would
+ * be zero, known to anyone): the handshake fails.
+ */
+export function deriveChannelKeys(
+  own: EphemeralKeyPair,
+  side: 'client' | 'server',
+  session: Session,
+): ChannelKeys | undefined {
+  const ownPublic = side === 'client' ? session.clientEphemeral : session.serverEphemeral;
+  const otherPublic = side === 'client' ? session.serverEphemeral : session.clientEphemeral;
+  assert(bytesEqual(own.publicKey, ownPublic), 'the session names this side’s own ephemeral key');
+  let shared: Buffer;
+  try {
+    const publicKey = createPublicKey({
+      key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(otherPublic).toString('base64url') },
+      format: 'jwk',
+    });
+    shared = diffieHellman({ privateKey: own.secretKey, publicKey });
+  } catch {
+    // OpenSSL refuses low-order points itself ("failed during derivation").
+    return undefined;
+  }
+  if (shared.byteLength !== EPHEMERAL_KEY_BYTES || isAllZero(shared)) return undefined;
+  const salt = Buffer.concat([session.serverNonce, session.clientNonce]);
+  const derive = (label: string) =>
+    new Uint8Array(
+      hkdfSync(
+        'sha256',
+        shared,
+        salt,
+        encodeCanonical([
+          label,
+          session.server,
+          session.client,
+          session.serverEphemeral,
+          session.clientEphemeral,
+        ]),
+        CHANNEL_KEY_BYTES,
+      ),
+    );
+  return { clientToServer: derive(CLIENT_TO_SERVER_LABEL), serverToClient: derive(SERVER_TO_CLIENT_LABEL) };
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  let bits = 0;
+  for (const byte of bytes) bits |= byte;
+  return bits === 0;
+}
+
+function assert(condition: boolean, invariant: string): asserts condition {
+  if (!condition) throw new InvariantError(`transport: ${invariant}`);
 }

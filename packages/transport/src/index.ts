@@ -1,9 +1,12 @@
 /**
- * @conclave/transport: moving already-signed frames between authenticated peers.
+ * @conclave/transport: moving frames between authenticated peers, each frame authenticated by
+ * its channel (`Transport.channelAuthenticated`).
  *
  * One port (`Transport`), two implementations: `webSocketTransport` for real networks and
  * `memoryNetwork` for tests, both held to one compliance suite.
  */
+export { CHANNEL_MESSAGES_MAX, CHANNEL_TAG_BYTES } from './channel.ts';
+export { CHANNEL_KEY_BYTES, EPHEMERAL_KEY_BYTES, HANDSHAKE_BYTES_MAX, NONCE_BYTES } from './handshake.ts';
 export { type MemoryNetwork, type MemoryTransportOptions, memoryNetwork } from './memory.ts';
 export {
   agentPeer,

@@ -5,8 +5,8 @@
  *
  * It keeps the WebSocket transport's promises so code tested against it behaves the same on the
  * wire: `from` is a peer whose key matches the directory (a transport whose secret key does not is
- * refused at creation), agents reach only replicas, queues and frames are bounded, and everything
- * refused is counted. The hub adds test hooks: cut and heal links, and make a peer stop reading.
+ * refused at creation) and every frame is authenticated by construction (`channelAuthenticated`),
+ * agents reach only replicas, queues and frames are bounded, and everything refused is counted. The hub adds test hooks: cut and heal links, and make a peer stop reading.
  */
 import { bytesEqual, type CryptoBackend, nodeCrypto } from '@conclave/core';
 import {
@@ -207,6 +207,8 @@ export function memoryNetwork(): MemoryNetwork {
 
     return {
       self,
+      // Frames move between objects in this process: nothing on the way can forge or replay one.
+      channelAuthenticated: true,
       start() {
         if (member.closed)
           return Promise.reject(new TransportError('CLOSED', `${self}: transport is closed`));

@@ -1,11 +1,12 @@
 /**
- * The transport port: moving opaque, already-signed frames between authenticated peers.
+ * The transport port: moving opaque frames between authenticated peers.
  *
  * A transport never interprets a frame. What it promises is who a frame came from (`from` is
- * the peer that proved its key during the handshake), that every queue it keeps is bounded, and
- * that everything it refuses is counted under a named reason. Frames between one pair of peers
- * arrive in the order they were sent while a connection stays up; a frame may be lost when a
- * connection breaks (the protocol above retransmits what matters).
+ * the peer that proved its key during the handshake, and every frame after it is authenticated
+ * as sent by that peer on that connection), that every queue it keeps is bounded, and that
+ * everything it refuses is counted under a named reason. Frames between one pair of peers arrive
+ * in the order they were sent, each at most once, while a connection stays up; a frame may be
+ * lost when a connection breaks (the protocol above retransmits what matters).
  */
 import { LIMITS } from '@conclave/core';
 
@@ -73,6 +74,8 @@ export type SendResult = 'queued' | 'queue-full' | 'not-connected' | 'too-large'
  * - `UNKNOWN_PEER`: the claimed peer is not one this side accepts (not in the directory, or itself);
  * - `WRONG_PEER`: the replica we dialled answered as a different peer;
  * - `BAD_SIGNATURE`: the handshake signature does not verify with the directory's key;
+ * - `BAD_MAC`: after the handshake, a message whose channel tag is missing or wrong (changed,
+ *   injected, replayed or reordered on the way); the frame is not delivered;
  * - `HANDSHAKE_TIMEOUT`: no complete handshake within `handshakeTimeoutMs`;
  * - `TOO_MANY_CONNECTIONS`: over `connectionsMax` connections or `handshakesPendingMax` unauthenticated ones;
  * - `PING_TIMEOUT`: the peer missed its pongs for two ping intervals.
@@ -89,6 +92,7 @@ export type RejectReason =
   | 'UNKNOWN_PEER'
   | 'WRONG_PEER'
   | 'BAD_SIGNATURE'
+  | 'BAD_MAC'
   | 'HANDSHAKE_TIMEOUT'
   | 'TOO_MANY_CONNECTIONS'
   | 'PING_TIMEOUT'
@@ -106,6 +110,7 @@ export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
   'UNKNOWN_PEER',
   'WRONG_PEER',
   'BAD_SIGNATURE',
+  'BAD_MAC',
   'HANDSHAKE_TIMEOUT',
   'TOO_MANY_CONNECTIONS',
   'PING_TIMEOUT',
@@ -149,6 +154,15 @@ export interface Transport {
   /** The peer id this transport authenticates as. */
   readonly self: PeerId;
   /**
+   * Always `true`: every frame handed to `onFrame` handlers was sent by `from`, to this
+   * transport, on the connection it arrived by, in order and at most once. A frame that was
+   * forged, changed, replayed or reordered on the way is never delivered (WebSocket: the channel
+   * MAC keyed by the handshake, `BAD_MAC`; memory: by construction). So handlers may rely on
+   * `from` alone to know who sent a frame, e.g. to accept replies without a signature of their
+   * own. It says nothing of confidentiality: without TLS, frames travel in the clear.
+   */
+  readonly channelAuthenticated: true;
+  /**
    * Replicas listen and dial every other replica; agents dial every replica. Resolves once listening
    * (connections come up in the background; see `onPeer` and `connected`). Rejects with a
    * {@link TransportError}, e.g. `ADDRESS_IN_USE`.
@@ -159,7 +173,11 @@ export interface Transport {
    * `frame` until it is sent: do not modify it afterwards.
    */
   send(to: PeerId, frame: Uint8Array): SendResult;
-  /** Registers a frame handler. `from` is the authenticated peer, never a claim inside the frame. */
+  /**
+   * Registers a frame handler. `from` is the authenticated peer, never a claim inside the frame
+   * (see `channelAuthenticated`). `frame` may be a view into a larger buffer (mind its
+   * `byteOffset` before touching `frame.buffer`), shared by every handler: do not modify it.
+   */
   onFrame(handler: (from: PeerId, frame: Uint8Array) => void): void;
   /** Registers a handler told when a peer's first authenticated connection opens and its last one closes. */
   onPeer?(handler: (peer: PeerId, up: boolean) => void): void;

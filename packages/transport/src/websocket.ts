@@ -4,7 +4,8 @@
  * Every replica listens (HTTP or, with `tls`, HTTPS) and dials every other replica; agents dial
  * every replica. Each connection starts with a mutual, signed handshake (see `handshake.ts`);
  * until it completes, nothing the peer sends is taken as a frame. After it, each binary WebSocket
- * message is one frame from the authenticated peer.
+ * message is one frame from the authenticated peer followed by its channel tag (see `channel.ts`):
+ * a message whose tag does not verify is not delivered and closes the connection (`BAD_MAC`).
  *
  * Between two replicas there are usually two connections, one dialled by each. Frames to a peer
  * go over the first of its connections that came up, and stay on it while it is open: spreading
@@ -21,6 +22,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { type CryptoBackend, nodeCrypto } from '@conclave/core';
 import { WebSocket, WebSocketServer } from 'ws';
+import { CHANNEL_TAG_BYTES, type Channel, channel } from './channel.ts';
 import {
   checkFrameLimits,
   checkIdentity,
@@ -32,14 +34,19 @@ import {
 } from './directory.ts';
 import {
   clientProof,
+  deriveChannelKeys,
+  type EphemeralKeyPair,
+  ephemeralKeyPair,
   HANDSHAKE_BYTES_MAX,
   type HandshakeKeys,
   NONCE_BYTES,
   parseClientProof,
   parseServerHello,
   parseServerProof,
+  type Session,
   serverHello,
   serverProof,
+  sessionOf,
   verifyClientProof,
   verifyServerProof,
 } from './handshake.ts';
@@ -130,10 +137,15 @@ interface Connection {
   state: 'handshake' | 'open' | 'closed';
   /** Outbound: the replica we meant to dial. Inbound: set once the handshake proves who it is. */
   peer: PeerId | undefined;
-  /** The nonce this side sent in the handshake. */
-  localNonce: Uint8Array | undefined;
-  /** The nonce the other side sent (outbound: the server's, once its hello arrived). */
-  remoteNonce: Uint8Array | undefined;
+  /** Inbound, until the client's proof: the fresh values this side sent in its hello. */
+  hello: { readonly nonce: Uint8Array; readonly ephemeral: EphemeralKeyPair } | undefined;
+  /** Outbound, between the server's hello and its proof: what the server's signature must cover. */
+  session: Session | undefined;
+  /**
+   * Authenticates every message once the handshake is done. Outbound it is derived at the
+   * server's hello and used only after the server's proof verifies; inbound, once the client's does.
+   */
+  channel: Channel | undefined;
   handshakeTimer: NodeJS.Timeout | undefined;
   bytesInFlight: number;
   pongsMissed: number;
@@ -201,6 +213,8 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       `${self}: tls needs cert and key on a replica, which listens`,
     );
 
+  /** A frame plus its channel tag: what ws must accept as one message. */
+  const messageBytesMax = limits.frameBytesMax + CHANNEL_TAG_BYTES;
   const frameHandlers: ((from: PeerId, frame: Uint8Array) => void)[] = [];
   const peerHandlers: ((peer: PeerId, up: boolean) => void)[] = [];
   const rejected = zeroRejections();
@@ -269,7 +283,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   function open(connection: Connection, peer: PeerId): void {
     connection.state = 'open';
     connection.peer = peer;
-    if (connection.direction === 'inbound') limitMessageBytes(connection.socket, limits.frameBytesMax);
+    if (connection.direction === 'inbound') limitMessageBytes(connection.socket, messageBytesMax);
     clearTimeout(connection.handshakeTimer);
     connection.handshakeTimer = undefined;
     if (connection.direction === 'inbound') inboundPending--;
@@ -337,12 +351,22 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       else onServerMessage(connection, bytes);
       return;
     }
+    if (bytes.byteLength > messageBytesMax) {
+      // ws enforces this already (maxPayload); kept so the bound never rests on ws internals alone.
+      fail(connection, 'TOO_LARGE');
+      return;
+    }
+    const frame = (connection.channel as Channel).open(bytes);
+    if (frame === undefined) {
+      fail(connection, 'BAD_MAC');
+      return;
+    }
     const peer = connection.peer as PeerId;
     counters.framesIn++;
-    counters.bytesIn += bytes.byteLength;
+    counters.bytesIn += frame.byteLength;
     for (const handler of frameHandlers) {
       if (closed) return;
-      handler(peer, bytes);
+      handler(peer, frame);
     }
   }
 
@@ -375,13 +399,15 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
         return;
       }
       inboundPending++;
+      const hello = { nonce: randomBytes(NONCE_BYTES), ephemeral: ephemeralKeyPair() };
       const connection: Connection = {
         socket: webSocket,
         direction: 'inbound',
         state: 'handshake',
         peer: undefined,
-        localNonce: randomBytes(NONCE_BYTES),
-        remoteNonce: undefined,
+        hello,
+        session: undefined,
+        channel: undefined,
         handshakeTimer: undefined,
         bytesInFlight: 0,
         pongsMissed: 0,
@@ -389,7 +415,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       };
       attach(connection);
       limitMessageBytes(webSocket, HANDSHAKE_BYTES_MAX);
-      webSocket.send(serverHello(self, connection.localNonce as Uint8Array));
+      webSocket.send(serverHello(self, hello.nonce, hello.ephemeral.publicKey));
     });
   }
 
@@ -405,12 +431,24 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       fail(connection, 'UNKNOWN_PEER');
       return;
     }
-    const serverNonce = connection.localNonce as Uint8Array;
-    if (!verifyClientProof(crypto, self, serverNonce, proof, publicKey)) {
+    const hello = connection.hello as NonNullable<Connection['hello']>;
+    const session = sessionOf(
+      { server: self, serverNonce: hello.nonce, serverEphemeral: hello.ephemeral.publicKey },
+      proof,
+    );
+    if (!verifyClientProof(crypto, session, proof.signature, publicKey)) {
       fail(connection, 'BAD_SIGNATURE');
       return;
     }
-    connection.socket.send(serverProof(keys, self, proof.client, serverNonce, proof.clientNonce));
+    // Only after the signature: an unauthenticated client cannot make us do the key exchange.
+    const channelKeys = deriveChannelKeys(hello.ephemeral, 'server', session);
+    if (channelKeys === undefined) {
+      fail(connection, 'HANDSHAKE_FAILED');
+      return;
+    }
+    connection.hello = undefined;
+    connection.channel = channel('server', channelKeys);
+    connection.socket.send(serverProof(keys, session));
     open(connection, proof.client);
   }
 
@@ -430,7 +468,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     let socket: WebSocket;
     try {
       socket = new WebSocket(`${tls ? 'wss' : 'ws'}://${host}:${address.port}/`, {
-        maxPayload: limits.frameBytesMax,
+        maxPayload: messageBytesMax,
         perMessageDeflate: false,
         followRedirects: false,
         handshakeTimeout: handshakeTimeoutMs,
@@ -445,8 +483,9 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       direction: 'outbound',
       state: 'handshake',
       peer: dialer.replica.peer,
-      localNonce: undefined,
-      remoteNonce: undefined,
+      hello: undefined,
+      session: undefined,
+      channel: undefined,
       handshakeTimer: undefined,
       bytesInFlight: 0,
       pongsMissed: 0,
@@ -466,7 +505,8 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
 
   function onServerMessage(connection: Connection, bytes: Uint8Array): void {
     const expected = connection.peer as PeerId;
-    if (connection.remoteNonce === undefined || connection.localNonce === undefined) {
+    const session = connection.session;
+    if (session === undefined) {
       const hello = parseServerHello(bytes);
       if (hello === undefined) {
         fail(connection, 'HANDSHAKE_FAILED');
@@ -476,9 +516,24 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
         fail(connection, 'WRONG_PEER');
         return;
       }
-      connection.remoteNonce = hello.serverNonce;
-      connection.localNonce = randomBytes(NONCE_BYTES);
-      connection.socket.send(clientProof(keys, expected, self, hello.serverNonce, connection.localNonce));
+      const ephemeral = ephemeralKeyPair();
+      const proposed: Session = {
+        server: expected,
+        client: self,
+        serverNonce: hello.serverNonce,
+        clientNonce: randomBytes(NONCE_BYTES),
+        serverEphemeral: hello.serverEphemeral,
+        clientEphemeral: ephemeral.publicKey,
+      };
+      // Derived now, so a bad ephemeral fails before we sign anything; trusted only after the server's proof.
+      const channelKeys = deriveChannelKeys(ephemeral, 'client', proposed);
+      if (channelKeys === undefined) {
+        fail(connection, 'HANDSHAKE_FAILED');
+        return;
+      }
+      connection.session = proposed;
+      connection.channel = channel('client', channelKeys);
+      connection.socket.send(clientProof(keys, proposed));
       return;
     }
     const signature = parseServerProof(bytes);
@@ -487,18 +542,11 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       return;
     }
     const publicKey = index.publicKeyOf(expected) as Uint8Array;
-    const verified = verifyServerProof(crypto, {
-      server: expected,
-      client: self,
-      serverNonce: connection.remoteNonce,
-      clientNonce: connection.localNonce,
-      signature,
-      publicKey,
-    });
-    if (!verified) {
+    if (!verifyServerProof(crypto, session, signature, publicKey)) {
       fail(connection, 'BAD_SIGNATURE');
       return;
     }
+    connection.session = undefined;
     open(connection, expected);
   }
 
@@ -516,15 +564,19 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     if (state === undefined) return;
     const connection = pick(state);
     if (connection === undefined) return;
+    const sealer = connection.channel as Channel;
     while (state.queue.length > 0 && connection.bytesInFlight < socketBufferBytesMax) {
       const frame = state.queue.shift() as Uint8Array;
       state.bytesQueued -= frame.byteLength;
-      connection.bytesInFlight += frame.byteLength;
+      // Sealed here, on the connection it leaves by, in the order it is written: the counter
+      // inside the tag is this connection's.
+      const message = sealer.seal(frame);
+      connection.bytesInFlight += message.byteLength;
       counters.framesOut++;
       counters.bytesOut += frame.byteLength;
       // The callback runs once the socket has taken the bytes (or failed): room for more.
-      connection.socket.send(frame, { binary: true }, () => {
-        connection.bytesInFlight -= frame.byteLength;
+      connection.socket.send(message, { binary: true }, () => {
+        connection.bytesInFlight -= message.byteLength;
         if (!closed && connection.state === 'open') flush(peer);
       });
     }
@@ -603,7 +655,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     created.on('clientError', (_error, socket) => socket.destroy());
     webSocketServer = new WebSocketServer({
       noServer: true,
-      maxPayload: limits.frameBytesMax,
+      maxPayload: messageBytesMax,
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -688,6 +740,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
 
   const transport: WebSocketTransport = {
     self,
+    channelAuthenticated: true,
     start() {
       if (closed) return Promise.reject(new TransportError('CLOSED', `${self}: transport is closed`));
       startPromise ??= start();

@@ -1,11 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { encodeCanonical, nodeCrypto } from '@conclave/core';
 import fc from 'fast-check';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { clientProof, HANDSHAKE_BYTES_MAX, parseServerHello, parseServerProof } from '../src/handshake.ts';
+import { CHANNEL_TAG_BYTES, type Channel, channel } from '../src/channel.ts';
+import {
+  clientProof,
+  deriveChannelKeys,
+  ephemeralKeyPair,
+  HANDSHAKE_BYTES_MAX,
+  parseServerHello,
+  parseServerProof,
+  type ServerHello,
+  type Session,
+  verifyServerProof,
+} from '../src/handshake.ts';
 import {
   type Directory,
   type Identity,
@@ -104,7 +115,7 @@ function rawClient(port: number): RawClient {
 }
 
 /** Opens a raw connection and waits for the server's hello. */
-async function rawHello(port: number): Promise<RawClient & { server: PeerId; serverNonce: Uint8Array }> {
+async function rawHello(port: number): Promise<RawClient & ServerHello> {
   const client = rawClient(port);
   await waitFor('the server hello', () => client.messages.length >= 1 || client.isClosed(), 2000);
   const hello = parseServerHello(new Uint8Array(client.messages[0] as Buffer));
@@ -112,23 +123,40 @@ async function rawHello(port: number): Promise<RawClient & { server: PeerId; ser
   return { ...client, ...hello };
 }
 
-/** Completes the handshake as `identity` over a raw connection. */
-async function rawAuthenticated(port: number, identity: Identity): Promise<RawClient> {
+/**
+ * Completes the handshake as `identity` over a raw connection; `channel` seals what the test
+ * sends from then on.
+ */
+async function rawAuthenticated(
+  port: number,
+  identity: Identity,
+  directory: Directory,
+): Promise<RawClient & { readonly channel: Channel }> {
   const client = await rawHello(port);
-  const clientNonce = randomBytes(32);
-  client.socket.send(
-    clientProof(
-      { crypto: nodeCrypto(), secretKey: identity.secretKey },
-      client.server,
-      identity.peer,
-      client.serverNonce,
-      clientNonce,
-    ),
-  );
+  const ephemeral = ephemeralKeyPair();
+  const session: Session = {
+    server: client.server,
+    client: identity.peer,
+    serverNonce: client.serverNonce,
+    clientNonce: randomBytes(32),
+    serverEphemeral: client.serverEphemeral,
+    clientEphemeral: ephemeral.publicKey,
+  };
+  const keys = deriveChannelKeys(ephemeral, 'client', session);
+  if (keys === undefined) throw new Error('the server sent an unusable ephemeral key');
+  client.socket.send(clientProof({ crypto: nodeCrypto(), secretKey: identity.secretKey }, session));
   await waitFor('the server proof', () => client.messages.length >= 2 || client.isClosed(), 2000);
-  if (parseServerProof(new Uint8Array(client.messages[1] as Buffer)) === undefined)
-    throw new Error('no server proof');
-  return client;
+  const signature = parseServerProof(new Uint8Array(client.messages[1] as Buffer));
+  const serverKey = directory.replicas.find(
+    (replica) => replicaPeer(replica.id) === client.server,
+  )?.publicKey;
+  if (
+    signature === undefined ||
+    serverKey === undefined ||
+    !verifyServerProof(nodeCrypto(), session, signature, serverKey)
+  )
+    throw new Error('no valid server proof');
+  return { ...client, channel: channel('client', keys) };
 }
 
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string) =>
@@ -252,21 +280,48 @@ describe('WebSocket transport: authentication and hostile input', () => {
 
   it('closes and counts a text message after the handshake', async () => {
     const { replica, alice, port } = await replicaWithAlice();
-    const client = await rawAuthenticated(port, cluster.agents[1] as Identity);
+    const client = await rawAuthenticated(port, cluster.agents[1] as Identity, cluster.directory);
     client.socket.send('hello, in text');
     await withTimeout(client.closed, 2000, 'close after text');
     expect(replica.stats().rejected.NOT_BINARY).toBe(1);
     await stillServes(replica, alice);
   });
 
+  it('refuses and counts a frame without its channel tag after the handshake (BAD_MAC), delivering nothing', async () => {
+    const { replica, alice, port } = await replicaWithAlice();
+    const inbox = record(replica);
+    const client = await rawAuthenticated(port, cluster.agents[1] as Identity, cluster.directory);
+    // What a v1 peer, or an attacker who took over the TCP connection, would send: a bare frame.
+    client.socket.send(text('a frame the handshake never vouched for'));
+    await withTimeout(client.closed, 2000, 'close after an unauthenticated frame');
+    expect(replica.stats().rejected.BAD_MAC).toBe(1);
+    expect(inbox).toHaveLength(0);
+    await stillServes(replica, alice);
+  });
+
+  it('delivers a sealed frame once, and refuses the same message sent again (BAD_MAC)', async () => {
+    const { replica, port } = await replicaWithAlice();
+    const inbox = record(replica);
+    const client = await rawAuthenticated(port, cluster.agents[1] as Identity, cluster.directory);
+    const message = client.channel.seal(text('pay bob 10'));
+    client.socket.send(message);
+    await waitFor('the genuine frame', () => inbox.length === 1);
+    client.socket.send(message);
+    await withTimeout(client.closed, 2000, 'close after a replayed message');
+    expect(replica.stats().rejected.BAD_MAC).toBe(1);
+    expect(inbox.map((received) => new TextDecoder().decode(received.frame))).toEqual(['pay bob 10']);
+    expect(replica.stats().framesIn).toBe(1);
+  });
+
   it('passes a message of exactly frameBytesMax and closes and counts one byte more', async () => {
     const { replica, port } = await replicaWithAlice();
     const inbox = record(replica);
-    const client = await rawAuthenticated(port, cluster.agents[1] as Identity);
-    client.socket.send(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax).fill(1));
+    const client = await rawAuthenticated(port, cluster.agents[1] as Identity, cluster.directory);
+    client.socket.send(client.channel.seal(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax).fill(1)));
     await waitFor('the largest frame', () => inbox.length === 1);
     expect(inbox[0]?.from).toBe('agent:bob');
-    client.socket.send(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax + 1));
+    expect(inbox[0]?.frame.byteLength).toBe(COMPLIANCE_LIMITS.frameBytesMax);
+    client.socket.send(client.channel.seal(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax + 1)));
     await withTimeout(client.closed, 2000, 'close after an oversized message');
     expect(replica.stats().rejected.TOO_LARGE).toBe(1);
     expect(inbox).toHaveLength(1);
@@ -305,7 +360,13 @@ describe('WebSocket transport: authentication and hostile input', () => {
         .tuple(fc.constantFrom('agent:alice', 'replica:1', 'agent:nobody', 'replica:0'), fc.boolean())
         .map(([peer, longNonce]) => ({
           kind: 'binary' as const,
-          bytes: encodeCanonical([2, peer, new Uint8Array(longNonce ? 33 : 32), new Uint8Array(64)]),
+          bytes: encodeCanonical([
+            2,
+            peer,
+            new Uint8Array(longNonce ? 33 : 32),
+            new Uint8Array(32),
+            new Uint8Array(64),
+          ]),
         })),
       fc.string({ maxLength: 100 }).map((value) => ({ kind: 'text' as const, value })),
     );
@@ -443,6 +504,222 @@ describe('WebSocket transport: authentication and hostile input', () => {
     expect(() => webSocketTransport({ ...base, tls: { ca: 'x' } })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );
+  });
+});
+
+// ---- an on-path attacker ----
+
+type StreamDirection = 'toClient' | 'toServer';
+
+/**
+ * A TCP proxy in front of one listener that can tamper with what it forwards, as an attacker on
+ * the network path can without TLS. Tampering is armed for one direction; offsets count that
+ * direction's bytes from the moment it is armed, so the test must arm it while nothing is in
+ * flight (connections up, pings off) and then make exactly one message cross.
+ */
+async function tamperingProxy(targetPort: number) {
+  const hooks: Record<StreamDirection, ((chunk: Buffer) => Buffer) | undefined> = {
+    toClient: undefined,
+    toServer: undefined,
+  };
+  const pipes = new Set<{ readonly client: Socket; readonly server: Socket }>();
+  let latest: { readonly client: Socket; readonly server: Socket } | undefined;
+  const listener = createServer((client) => {
+    const server = connect(targetPort, LOCALHOST);
+    const pipe = { client, server };
+    pipes.add(pipe);
+    latest = pipe;
+    for (const socket of [client, server]) {
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        pipes.delete(pipe);
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.on('data', (chunk: Buffer) => server.write(hooks.toServer?.(chunk) ?? chunk));
+    server.on('data', (chunk: Buffer) => client.write(hooks.toClient?.(chunk) ?? chunk));
+  });
+  await new Promise<void>((resolve) => listener.listen(0, LOCALHOST, resolve));
+  const address = listener.address();
+  if (address === null || typeof address === 'string') throw new Error('the proxy has no port');
+  return {
+    port: address.port,
+    /** TCP connections through the proxy now. */
+    pipes: () => pipes.size,
+    /** Flips the lowest bit of the byte at `offset` in `direction`'s stream, once. */
+    flipByte(direction: StreamDirection, offset: number): void {
+      let remaining = offset;
+      hooks[direction] = (chunk) => {
+        if (remaining >= chunk.byteLength) {
+          remaining -= chunk.byteLength;
+          return chunk;
+        }
+        const changed = Buffer.from(chunk);
+        changed[remaining] = (changed[remaining] as number) ^ 1;
+        hooks[direction] = undefined;
+        return changed;
+      };
+    },
+    /** The next `byteLength` bytes of `direction`'s stream, forwarded unchanged and kept for a replay. */
+    capture(direction: StreamDirection, byteLength: number): Promise<Buffer> {
+      return new Promise((resolve) => {
+        const chunks: Buffer[] = [];
+        let captured = 0;
+        hooks[direction] = (chunk) => {
+          chunks.push(chunk);
+          captured += chunk.byteLength;
+          if (captured >= byteLength) {
+            hooks[direction] = undefined;
+            resolve(Buffer.concat(chunks).subarray(0, byteLength));
+          }
+          return chunk;
+        };
+      });
+    },
+    /** Writes `bytes` into `direction`'s stream of the newest connection, as if its sender had. */
+    inject(direction: StreamDirection, bytes: Uint8Array): void {
+      const pipe = latest as NonNullable<typeof latest>;
+      (direction === 'toClient' ? pipe.client : pipe.server).write(bytes);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const pipe of pipes) {
+          pipe.client.destroy();
+          pipe.server.destroy();
+        }
+        listener.close(() => resolve());
+      }),
+  };
+}
+
+/** Bytes before the payload of a WebSocket frame of under 126 bytes: 2, plus a 4-byte mask from clients. */
+const SERVER_HEADER_BYTES = 2;
+const CLIENT_HEADER_BYTES = 6;
+
+describe('WebSocket transport: channel MAC against an on-path attacker', () => {
+  const cluster = testCluster(4);
+  let network: ReturnType<typeof webSocketNetwork>;
+  let proxy: Awaited<ReturnType<typeof tamperingProxy>> | undefined;
+  afterEach(async () => {
+    await network.closeAll();
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  /** Replica 0, and alice connected to it through the proxy (her only link). */
+  async function aliceThroughProxy() {
+    // No pings: the proxy's offsets must see only the messages the test sends.
+    network = webSocketNetwork(cluster, { pingIntervalMs: 60_000 });
+    const replica = network.create(cluster.replicas[0] as Identity);
+    await replica.start();
+    const tamperer = await tamperingProxy(network.portOf(0));
+    proxy = tamperer;
+    const alice = network.create(cluster.agents[0] as Identity, cluster.directory, {
+      addressOf: (id) => (id === 0 ? { host: LOCALHOST, port: tamperer.port } : undefined),
+    });
+    const aliceEvents: [PeerId, boolean][] = [];
+    alice.onPeer?.((peer, up) => aliceEvents.push([peer, up]));
+    await alice.start();
+    await waitConnected(alice, [replica.self]);
+    await waitConnected(replica, [alice.self]);
+    return {
+      replica,
+      alice,
+      aliceEvents,
+      proxy: tamperer,
+      aliceInbox: record(alice),
+      replicaInbox: record(replica),
+    };
+  }
+
+  /** The tampered connection closed, alice redialled through a fresh handshake, and frames flow both ways. */
+  async function expectRecovery(setup: Awaited<ReturnType<typeof aliceThroughProxy>>) {
+    const { replica, alice, aliceEvents, aliceInbox, replicaInbox } = setup;
+    await waitFor('alice to see the connection go down and come back', () => {
+      const down = aliceEvents.findIndex(([peer, up]) => peer === replica.self && !up);
+      return down >= 0 && aliceEvents.slice(down).some(([peer, up]) => peer === replica.self && up);
+    });
+    await waitFor(
+      'one fresh connection, at both ends',
+      () =>
+        replica.stats().connections === 1 &&
+        replica.connected().includes(alice.self) &&
+        alice.connected().includes(replica.self) &&
+        setup.proxy.pipes() === 1,
+    );
+    const aliceBefore = aliceInbox.length;
+    const replicaBefore = replicaInbox.length;
+    expect(replica.send(alice.self, text('after reconnect'))).toBe('queued');
+    expect(alice.send(replica.self, text('me too'))).toBe('queued');
+    await waitFor(
+      'frames both ways after reconnect',
+      () => aliceInbox.length === aliceBefore + 1 && replicaInbox.length === replicaBefore + 1,
+    );
+    expect(aliceInbox.at(-1)).toEqual({ from: replica.self, frame: text('after reconnect') });
+    expect(replicaInbox.at(-1)).toEqual({ from: alice.self, frame: text('me too') });
+    expect(alice.stats().reconnects).toBeGreaterThan(0);
+  }
+
+  it('drops a server → client frame with one flipped byte (BAD_MAC), closes, and recovers on a new handshake', async () => {
+    const setup = await aliceThroughProxy();
+    const { replica, alice, aliceInbox } = setup;
+    expect(replica.send(alice.self, text('genuine'))).toBe('queued');
+    await waitFor('the genuine frame', () => aliceInbox.length === 1);
+    // The 11th byte of the next frame, not of its header or tag: the frame itself is protected.
+    const frame = numberedFrame(7, 100);
+    setup.proxy.flipByte('toClient', SERVER_HEADER_BYTES + 10);
+    expect(replica.send(alice.self, frame)).toBe('queued');
+    await waitFor('BAD_MAC at alice', () => alice.stats().rejected.BAD_MAC === 1);
+    expect(aliceInbox).toHaveLength(1);
+    expect(alice.stats().framesIn).toBe(1);
+    await expectRecovery(setup);
+    // The tampered frame was never delivered, before or after the reconnect.
+    expect(aliceInbox.map((received) => received.frame.byteLength)).not.toContain(frame.byteLength);
+    expect(replica.stats().rejected.BAD_MAC).toBe(0);
+  });
+
+  it('drops a client → server frame with one flipped byte (BAD_MAC), closes, and recovers', async () => {
+    const setup = await aliceThroughProxy();
+    const { replica, alice, replicaInbox } = setup;
+    // Client frames are masked on the wire; flipping a masked byte flips the same bit of the frame.
+    setup.proxy.flipByte('toServer', CLIENT_HEADER_BYTES + 10);
+    expect(alice.send(replica.self, numberedFrame(3, 100))).toBe('queued');
+    await waitFor('BAD_MAC at the replica', () => replica.stats().rejected.BAD_MAC === 1);
+    expect(replicaInbox).toHaveLength(0);
+    await expectRecovery(setup);
+    expect(replicaInbox).toHaveLength(1);
+  });
+
+  it('drops a genuine message injected again into the same connection (a replay), delivering it once', async () => {
+    const setup = await aliceThroughProxy();
+    const { replica, alice, aliceInbox } = setup;
+    const frame = numberedFrame(5, 100);
+    const captured = setup.proxy.capture(
+      'toClient',
+      SERVER_HEADER_BYTES + frame.byteLength + CHANNEL_TAG_BYTES,
+    );
+    expect(replica.send(alice.self, frame)).toBe('queued');
+    const message = await withTimeout(captured, 2000, 'the message on the wire');
+    await waitFor('the genuine frame', () => aliceInbox.length === 1);
+    setup.proxy.inject('toClient', message);
+    await waitFor('BAD_MAC at alice', () => alice.stats().rejected.BAD_MAC === 1);
+    await expectRecovery(setup);
+    // The frame once, then the one sent after the reconnect: the replay was never delivered.
+    expect(aliceInbox).toEqual([
+      { from: replica.self, frame },
+      { from: replica.self, frame: text('after reconnect') },
+    ]);
+  });
+
+  it('drops bytes injected as a forged message (BAD_MAC) and delivers nothing of them', async () => {
+    const setup = await aliceThroughProxy();
+    const { alice, aliceInbox } = setup;
+    const forged = Buffer.concat([text('from replica:0, honest'), new Uint8Array(CHANNEL_TAG_BYTES)]);
+    setup.proxy.inject('toClient', Buffer.concat([Buffer.from([0x82, forged.byteLength]), forged]));
+    await waitFor('BAD_MAC at alice', () => alice.stats().rejected.BAD_MAC === 1);
+    expect(aliceInbox).toHaveLength(0);
+    await expectRecovery(setup);
   });
 });
 
