@@ -79,7 +79,7 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
 
     async commit(records: readonly PersistRecord[]): Promise<void> {
       if (records.length === 0) return;
-      await root.transaction(() => {
+      const write = () => {
         for (const record of records) {
           switch (record.kind) {
             case 'view':
@@ -105,7 +105,9 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
             }
           }
         }
-      });
+      };
+      if (sync === "buffered") root.transactionSync(write);
+      else await root.transaction(write);
     },
 
     async close(): Promise<void> {
