@@ -23,10 +23,10 @@ import {
   type ClusterConfig,
   type CryptoBackend,
   createRequest,
+  eitherReplyVerifier,
   MessageType,
   openAnswer,
   quorumsOf,
-  signedReplyVerifier,
   toHex,
 } from '@conclave/core';
 import {
@@ -39,7 +39,7 @@ import {
   verifyEvidence,
   verifyReceipt,
 } from '@conclave/sdk';
-import { replicaPeer, type Transport } from '@conclave/transport';
+import { parsePeer, replicaPeer, type Transport } from '@conclave/transport';
 
 /** How the story reaches a cluster: the in-process network, or WebSockets to daemons. */
 export interface Stage {
@@ -123,12 +123,15 @@ class ReplyLedger {
   readonly #crypto: CryptoBackend;
 
   constructor(cluster: ClusterConfig, crypto: CryptoBackend) {
-    this.#verifier = signedReplyVerifier(crypto, cluster);
+    this.#verifier = eitherReplyVerifier(crypto, cluster);
     this.#crypto = crypto;
   }
 
-  observe(frame: Uint8Array): void {
-    const opened = openAnswer(frame, this.#verifier, this.#crypto);
+  /** `from` is the transport's authenticated sender (replies may be authenticated by the channel). */
+  observe(from: string, frame: Uint8Array): void {
+    const peer = parsePeer(from);
+    const channelReplica = peer?.kind === 'replica' ? peer.id : undefined;
+    const opened = openAnswer(frame, this.#verifier, this.#crypto, undefined, channelReplica);
     if (!opened.ok || opened.answer.type !== MessageType.reply) return;
     const reply = opened.answer;
     const request = `${reply.agent}/${reply.requestId}`;
@@ -244,7 +247,7 @@ export async function runReleaseGate(
     // Every agent but the equivocator uses the SDK; each transport is tapped to audit the replies.
     for (const agent of AGENTS.filter((a) => a !== EQUIVOCATOR)) {
       const transport = stage.transport(agent);
-      transport.onFrame((_from, frame) => ledger.observe(frame));
+      transport.onFrame((from, frame) => ledger.observe(from, frame));
       const client = await connect({
         cluster,
         identity: { agent, secretKey: stage.secretKey(agent) },
@@ -306,7 +309,7 @@ export async function runReleaseGate(
     print(`3. ${EQUIVOCATOR} equivocates: it signs an APPROVE and a REJECT ballot for ${PROPOSAL_ID}`);
     const raw = stage.transport(EQUIVOCATOR);
     transports.push(raw);
-    raw.onFrame((_from, frame) => ledger.observe(frame));
+    raw.onFrame((from, frame) => ledger.observe(from, frame));
     await raw.start();
     await until(
       'the equivocator to reach every replica',

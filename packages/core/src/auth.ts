@@ -72,6 +72,30 @@ export function channelReplyVerifier(): ReplyVerifier {
   };
 }
 
+/**
+ * Agent side, for either scheme: a reply carrying `CHANNEL_AUTHENTICATOR` is accepted as replica
+ * r's only if it arrived on replica r's authenticated channel; any other reply must carry replica
+ * r's signature. Both are sound over a transport that authenticates every frame, so an agent
+ * need not know how the cluster is configured. (An all-zero authenticator is never tried as a
+ * signature.)
+ */
+export function eitherReplyVerifier(crypto: CryptoBackend, cluster: ClusterConfig): ReplyVerifier {
+  const signed = signedReplyVerifier(crypto, cluster);
+  return {
+    scheme: 'either',
+    verify: (bytes, authenticator, replica, channelReplica) =>
+      isChannelAuthenticator(authenticator)
+        ? channelReplica === replica
+        : signed.verify(bytes, authenticator, replica),
+  };
+}
+
+function isChannelAuthenticator(authenticator: Uint8Array): boolean {
+  if (authenticator.byteLength !== CHANNEL_AUTHENTICATOR.byteLength) return false;
+  for (const byte of authenticator) if (byte !== 0) return false;
+  return true;
+}
+
 /** The authenticator a replica uses for `auth`. */
 export function replyAuthenticatorFor(
   auth: ReplyAuth,
@@ -81,12 +105,13 @@ export function replyAuthenticatorFor(
   return auth === 'channel' ? channelReplies() : signedReplies(crypto, secretKey);
 }
 
-/** The verifier an agent uses for `auth`. */
+/** The verifier an agent uses for `auth` (`either`: whichever scheme the reply carries). */
 export function replyVerifierFor(
-  auth: ReplyAuth,
+  auth: ReplyAuth | 'either',
   crypto: CryptoBackend,
   cluster: ClusterConfig,
 ): ReplyVerifier {
+  if (auth === 'either') return eitherReplyVerifier(crypto, cluster);
   return auth === 'channel' ? channelReplyVerifier() : signedReplyVerifier(crypto, cluster);
 }
 

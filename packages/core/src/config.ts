@@ -49,7 +49,9 @@ export const DEFAULT_PROTOCOL_CONFIG: ProtocolConfig = Object.freeze({
   checkpointInterval: 16,
   watermarkWindow: 64,
   batchSizeMax: 64,
-  pipelineDepthMax: 8,
+  // Fewer batches in flight make each batch larger under load (measured with pnpm bench: depth 4
+  // gave ~15% more throughput than 8 at 64 clients, same as 2) without costing an idle request.
+  pipelineDepthMax: 4,
   pendingRequestsPerAgentMax: 8,
   operationBytesMax: 64 * 1024,
   requestTimeoutTicks: 200,

@@ -2,6 +2,7 @@ export {
   CHANNEL_AUTHENTICATOR,
   channelReplies,
   channelReplyVerifier,
+  eitherReplyVerifier,
   REPLY_AUTH_SCHEMES,
   type ReplyAuth,
   type ReplyAuthenticator,

@@ -23,15 +23,15 @@ interface Profile {
 const CATEGORIES: readonly [string, (fn: string, url: string) => boolean][] = [
   ['idle', (fn) => fn === '(idle)'],
   ['gc', (fn) => fn === '(garbage collector)'],
+  ['ed25519 verify', (fn) => fn === 'verifyOneShot'],
+  ['ed25519 sign', (fn) => fn === 'signOneShot'],
+  ['hmac (channel)', (fn) => fn === 'Hmac' || fn === 'createHmac'],
+  ['hash', (fn, url) => (fn === 'digest' || fn === 'update' || fn === 'Hash') && url.includes('crypto')],
+  ['socket writes', (fn) => fn === 'writev' || fn === 'writeBuffer' || fn === 'writeUtf8String'],
   [
-    'ed25519 verify',
-    (fn, url) => fn === 'verify' && (url.includes('crypto') || url === 'node:internal/crypto/sig'),
+    'module loading (startup)',
+    (_fn, url) => url.includes('esm/') || url.includes('cjs/') || url.includes('bootstrap/'),
   ],
-  [
-    'ed25519 sign',
-    (fn, url) => fn === 'sign' && (url.includes('crypto') || url === 'node:internal/crypto/sig'),
-  ],
-  ['hash', (fn, url) => (fn === 'digest' || fn === 'hash' || fn === 'update') && url.includes('crypto')],
   ['msgpack', (_fn, url) => url.includes('msgpackr') || url.endsWith('codec.ts')],
   ['lmdb', (_fn, url) => url.includes('lmdb')],
   ['metrics', (_fn, url) => url.includes('prom-client')],
@@ -39,7 +39,8 @@ const CATEGORIES: readonly [string, (fn: string, url: string) => boolean][] = [
   ['websocket', (_fn, url) => url.includes('/ws/') || url.includes('transport/src')],
   ['protocol', (_fn, url) => url.includes('core/src')],
   ['state machine', (_fn, url) => url.includes('coordination/src')],
-  ['node net/streams', (_fn, url) => url.startsWith('node:')],
+  ['daemon', (_fn, url) => url.includes('node/src')],
+  ['node internals', (_fn, url) => url.startsWith('node:')],
 ];
 
 function summarise(path: string): void {
@@ -79,7 +80,7 @@ function summarise(path: string): void {
     console.log(`    ${pct(us, busy)}  ${name}`);
   }
   console.log('  top functions by self time (share of busy time):');
-  for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+  for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
     if (name.startsWith('(idle)')) continue;
     console.log(`    ${pct(us, busy)}  ${name}`);
   }

@@ -68,7 +68,9 @@ export function connectAgent(options: ConnectAgentOptions): Promise<ConclaveClie
     crypto,
   });
   return connect({
-    replyAuth,
+    // Whichever the cluster uses is accepted ('either'); a cluster.json that says `signature`
+    // makes the agent insist on signatures.
+    ...(replyAuth === 'signature' ? { replyAuth } : {}),
     ...options.connect,
     cluster,
     identity,

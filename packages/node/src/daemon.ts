@@ -56,6 +56,8 @@ import { defaultVerifyWorkers, VerifyPool } from './verify-pool.ts';
 export const INBOX_FRAMES_MAX = 50_000;
 /** Inputs stepped in one round (one durable transaction) at most. */
 export const ROUND_INPUTS_MAX = 1_024;
+/** Gauges are refreshed after a round at most this often (and at every scrape). */
+const GAUGE_REFRESH_MS = 250;
 /** Sequences whose first-seen time is remembered for the commit latency histogram. */
 const LATENCY_TRACKED_MAX = 4_096;
 
@@ -138,6 +140,7 @@ export class ReplicaDaemon {
   #firstSeenAt = new Map<number, number>();
   #transportRejectedSeen: Record<string, number> = {};
   #lastRoundAt = performance.now();
+  #gaugesAt = 0;
 
   private constructor(parts: {
     file: ClusterFile;
@@ -454,7 +457,12 @@ export class ReplicaDaemon {
       );
       this.#lastView = status.view;
     }
-    this.#refreshGauges();
+    // Gauges are read by scrapes (which refresh them first); between scrapes a few a second do.
+    const now = performance.now();
+    if (now - this.#gaugesAt >= GAUGE_REFRESH_MS) {
+      this.#gaugesAt = now;
+      this.#refreshGauges();
+    }
   }
 
   #refreshGauges(): void {

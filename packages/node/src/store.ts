@@ -106,7 +106,7 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
           }
         }
       };
-      if (sync === "buffered") root.transactionSync(write);
+      if (sync === 'buffered') root.transactionSync(write);
       else await root.transaction(write);
     },
 

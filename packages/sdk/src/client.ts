@@ -68,11 +68,12 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
   /**
-   * How the cluster authenticates answers: `signature` (Ed25519 on every reply; the default) or
-   * `channel` (the transport's per-frame MAC; the cluster must be configured the same way —
-   * cluster.json's `replyAuth`). Receipts are signed either way.
+   * Which reply authentication to accept: `either` (the default over a transport that
+   * authenticates every frame, as both of @conclave/transport's do: a signed reply, or one
+   * authenticated by the channel it arrived on), `signature` (Ed25519 only; the default over any
+   * other transport) or `channel`. Receipts are signed whatever the cluster's replies are.
    */
-  readonly replyAuth?: ReplyAuth;
+  readonly replyAuth?: ReplyAuth | 'either';
   /** A custom verifier instead of `replyAuth`'s. */
   readonly replyVerifier?: ReplyVerifier;
   /** `connect` waits until f+1 replicas are reachable, at most this long (then NO_QUORUM). */
@@ -167,9 +168,13 @@ export class ConclaveClient {
     this.crypto = options.crypto ?? nodeCrypto();
     this.#secretKey = options.identity.secretKey;
     this.#transport = options.transport;
-    this.#verifier =
-      options.replyVerifier ??
-      replyVerifierFor(options.replyAuth ?? 'signature', this.crypto, options.cluster);
+    const channelAuthenticated = options.transport.channelAuthenticated === true;
+    const replyAuth = options.replyAuth ?? (channelAuthenticated ? 'either' : 'signature');
+    if (replyAuth !== 'signature' && !channelAuthenticated)
+      throw new TypeError(
+        `replyAuth '${replyAuth}' needs a transport that authenticates every frame (channelAuthenticated)`,
+      );
+    this.#verifier = options.replyVerifier ?? replyVerifierFor(replyAuth, this.crypto, options.cluster);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const quorums = quorumsOf(options.cluster.replicas.length);
