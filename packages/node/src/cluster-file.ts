@@ -52,8 +52,8 @@ export interface ReplicaEntry {
 /**
  * TLS for the transport (wss). Paths are relative to the cluster directory; `{id}` in `cert` and
  * `key` becomes the replica id. Replicas need cert and key; everyone dials trusting `ca`.
- * Ed25519 handshakes authenticate peers either way; TLS adds confidentiality and keeps an
- * on-path attacker from taking over an authenticated connection.
+ * Ed25519 handshakes authenticate peers and a per-frame MAC protects every frame either way;
+ * TLS adds confidentiality.
  */
 export interface TlsFiles {
   readonly ca: string;
