@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,24 @@ describe('conclave CLI', () => {
     const again = conclave('init', '--dir', dir);
     expect(again.status).toBe(1);
     expectOneLineError(again, /exists/);
+  });
+
+  it('writes channel reply authentication, and refuses a reply scheme or worker count it does not know', () => {
+    const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8'));
+    expect(config.replyAuth).toBe('channel');
+    const bad = join(work, 'bad-config');
+    for (const [field, value, pattern] of [
+      ['replyAuth', 'carrier-pigeon', /"replyAuth" must be one of signature, channel/],
+      ['verifyWorkers', 2.5, /"verifyWorkers" must be a whole number from 0 to 64/],
+    ] as const) {
+      rmSync(bad, { recursive: true, force: true });
+      expect(conclave('init', '--dir', bad).status).toBe(0);
+      const path = join(bad, 'cluster.json');
+      writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), [field]: value }));
+      const result = conclave('status', '--dir', bad);
+      expect(result.status).toBe(1);
+      expectOneLineError(result, pattern);
+    }
   });
 
   it('rejects a cluster size that is not 3f+1', () => {
@@ -96,6 +114,8 @@ describe('conclave CLI', () => {
       ['frobnicate'],
       ['kv', 'frob', '--dir', dir, '--agent', '0'],
       ['start', '--dir', dir],
+      ['start', '--dir', dir, '--replica', '0', '--verify-workers', '-1'],
+      ['start', '--dir', dir, '--replica', '0', '--verify-workers', 'lots'],
       ['status', '--bogus'],
     ]) {
       const result = conclave(...args);
