@@ -149,7 +149,7 @@ export interface CachingCrypto extends CryptoBackend {
 }
 
 /** Valid signatures a caching backend remembers by default. */
-export const VERIFY_CACHE_ENTRIES = 65_536;
+export const VERIFY_CACHE_ENTRIES = 16_384;
 
 /**
  * Wraps `backend` so that each valid signature is checked once: a replica meets the same
@@ -157,23 +157,25 @@ export const VERIFY_CACHE_ENTRIES = 65_536;
  * inside a prepared certificate of a view change, a commit inside a commit certificate), and a
  * worker pool can check signatures ahead of the replica and `remember` them.
  *
- * The cache is keyed by the signature and stores the exact bytes and public key: a hit needs
- * all three equal, so a valid signature can never vouch for other bytes or another signer.
- * Only valid results are kept (an invalid one is recomputed, and cheap for nobody to send), and
- * the oldest entries go first beyond `entries`.
+ * The cache is keyed by the signature and stores the digest of the signed bytes and the public
+ * key: a hit needs all three equal, so a valid signature can never vouch for other bytes or
+ * another signer. It keeps a digest, not the bytes: signed bytes are usually views into a larger
+ * buffer (a frame, a socket read), and keeping the view would keep the whole buffer alive — a
+ * full cache of views held ~150 MB per replica under load. Only valid results are kept (an
+ * invalid one is recomputed), and the oldest entries go first beyond `entries`.
  */
 export function verifyCache(backend: CryptoBackend, entries = VERIFY_CACHE_ENTRIES): CachingCrypto {
-  const valid = new Map<string, { data: Uint8Array; publicKey: Uint8Array }>();
+  const valid = new Map<string, { digest: Uint8Array; publicKey: Uint8Array }>();
   let hits = 0;
   let misses = 0;
   const keyOf = (signature: Uint8Array) =>
     Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('latin1');
   const remember = (data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => {
-    if (signature.byteLength !== SIGNATURE_BYTES) return;
+    if (signature.byteLength !== SIGNATURE_BYTES || publicKey.byteLength !== PUBLIC_KEY_BYTES) return;
     const key = keyOf(signature);
     if (valid.has(key)) return;
     if (valid.size >= entries) valid.delete(valid.keys().next().value as string);
-    valid.set(key, { data, publicKey });
+    valid.set(key, { digest: backend.hash(data), publicKey: new Uint8Array(publicKey) });
   };
   return {
     name: `${backend.name}+cache`,
@@ -183,7 +185,11 @@ export function verifyCache(backend: CryptoBackend, entries = VERIFY_CACHE_ENTRI
     verify: (data, signature, publicKey) => {
       if (signature.byteLength === SIGNATURE_BYTES) {
         const known = valid.get(keyOf(signature));
-        if (known !== undefined && bytesEqual(known.data, data) && bytesEqual(known.publicKey, publicKey)) {
+        if (
+          known !== undefined &&
+          bytesEqual(known.publicKey, publicKey) &&
+          bytesEqual(known.digest, backend.hash(data))
+        ) {
           hits++;
           return true;
         }

@@ -110,6 +110,11 @@ export interface DaemonStatus {
   readonly agreedTime: number;
   readonly connections: number;
   readonly rssBytes: number;
+  /** V8 heap in use, and memory outside it (Buffers and other native allocations). */
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
+  /** Signatures the verify cache remembers. */
+  readonly verifyCacheEntries: number;
 }
 
 export class ReplicaDaemon {
@@ -518,7 +523,11 @@ export class ReplicaDaemon {
       stateDigest: toHex(this.#machine.digest()),
       agreedTime: status.agreedTime,
       connections: this.#transport.stats().connections,
-      rssBytes: process.memoryUsage().rss,
+      ...(() => {
+        const memory = process.memoryUsage();
+        return { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external };
+      })(),
+      verifyCacheEntries: this.#crypto.stats.size,
     };
   }
 

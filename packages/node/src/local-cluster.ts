@@ -65,12 +65,24 @@ export interface RunningReplica {
 }
 
 /**
+ * Node flags every replica started here gets. Young-generation semispaces of 4 MB instead of
+ * V8's 16: a replica allocates fast and briefly (frames, buffers), and with 16 MB semispaces its
+ * RSS settled near 270 MB under load against ~185 MB with 4 MB, at the same throughput
+ * (`pnpm bench --clients 64 --sync buffered`, 90 s). Operators can pass the same flag to
+ * `conclave start` (e.g. NODE_OPTIONS=--max-semi-space-size=4).
+ */
+export const REPLICA_NODE_ARGS: readonly string[] = ['--max-semi-space-size=4'];
+
+/**
  * Starts `conclave start` for replica `id` as a child process. Node flags for the replicas (for
  * example `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them) can be given in the environment
  * variable CONCLAVE_REPLICA_NODE_ARGS, separated by spaces.
  */
 export function startReplica(dir: string, id: number, extra: string[] = []): RunningReplica {
-  const nodeArgs = (process.env.CONCLAVE_REPLICA_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const nodeArgs = [
+    ...REPLICA_NODE_ARGS,
+    ...(process.env.CONCLAVE_REPLICA_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+  ];
   const child = spawn(
     process.execPath,
     [...nodeArgs, '--import', 'tsx', CLI, 'start', '--dir', dir, '--replica', String(id), ...extra],
