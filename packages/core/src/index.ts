@@ -82,7 +82,13 @@ export {
   type SignedBytes,
   verifyReceipt,
 } from './receipt.ts';
-export { InvariantError, Replica, type ReplicaOptions } from './replica.ts';
+export {
+  InvariantError,
+  type LogEntryInspection,
+  Replica,
+  type ReplicaInspection,
+  type ReplicaOptions,
+} from './replica.ts';
 export {
   type BatchContext,
   decodeKvResult,

@@ -83,6 +83,29 @@ export interface ReplicaOptions {
   readonly restored?: DurableState;
 }
 
+/** What `Replica.inspect` returns: a copy, safe to keep. */
+export interface ReplicaInspection {
+  readonly view: number;
+  readonly changingView: boolean;
+  readonly stableCheckpoint: number;
+  readonly lastExecuted: number;
+  readonly agreedTime: number;
+  readonly log: readonly LogEntryInspection[];
+}
+
+export interface LogEntryInspection {
+  readonly sequence: number;
+  /** The view the entry's pre-prepare and votes belong to. */
+  readonly view: number;
+  readonly prePrepareDigest: Uint8Array | undefined;
+  readonly prepares: readonly { readonly replica: number; readonly digest: Uint8Array }[];
+  readonly commits: readonly { readonly replica: number; readonly digest: Uint8Array }[];
+  readonly prepared: boolean;
+  /** The prepared certificate from the highest view in which this replica prepared the sequence. */
+  readonly preparedProof: { readonly view: number; readonly digest: Uint8Array } | undefined;
+  readonly committed: { readonly view: number; readonly digest: Uint8Array } | undefined;
+}
+
 export class InvariantError extends Error {
   readonly code = 'INVARIANT';
   constructor(message: string) {
@@ -225,6 +248,8 @@ export class Replica {
 
   /** True while rebuilding from durable state: nothing is proposed, and the output is discarded. */
   #restoring = false;
+  /** Receipt material of recent sequences below the stable checkpoint (see `receipt`). */
+  readonly #receiptArchive = new Map<number, { committed: CommitProof; batch: Batch }>();
   /** Inside a `messages` burst: proposals wait for its end. */
   #deferProposals = false;
   #proposalDeferred = false;
@@ -315,6 +340,45 @@ export class Replica {
     };
   }
 
+  /**
+   * A read-only copy of the protocol state — view, stable checkpoint, execution and the log with
+   * its votes — for model-based tests (spec/mbt) and debugging. Changes nothing.
+   */
+  inspect(): ReplicaInspection {
+    const vote = (signed: Signed<Prepare | Commit>) => ({
+      replica: signed.body.replica,
+      digest: signed.body.digest,
+    });
+    return {
+      view: this.#view,
+      changingView: this.#changingView,
+      stableCheckpoint: this.#stable.sequence,
+      lastExecuted: this.#lastExecuted,
+      agreedTime: this.#agreedTime,
+      log: [...this.#log.values()]
+        .sort((a, b) => a.sequence - b.sequence)
+        .map((entry) => ({
+          sequence: entry.sequence,
+          view: entry.view,
+          prePrepareDigest: entry.prePrepare?.body.digest,
+          prepares: [...entry.prepares.values()].map(vote),
+          commits: [...entry.commits.values()].map(vote),
+          prepared: entry.prepared,
+          preparedProof:
+            entry.preparedProof === undefined
+              ? undefined
+              : {
+                  view: entry.preparedProof.prePrepare.body.view,
+                  digest: entry.preparedProof.prePrepare.body.digest,
+                },
+          committed:
+            entry.committed === undefined
+              ? undefined
+              : { view: entry.committed.view, digest: entry.committed.digest },
+        })),
+    };
+  }
+
   /** Rejected inputs so far, by reason. */
   rejections(): Readonly<Partial<Record<RejectionCode, number>>> {
     return { ...this.#counts };
@@ -326,24 +390,43 @@ export class Replica {
   }
 
   /**
-   * A receipt for an executed request, while its batch is still in the log (above the last
-   * stable checkpoint). Anyone with the cluster's public keys can check it with `verifyReceipt`.
+   * A receipt for an executed request, while its batch is in the log or among the last
+   * `watermarkWindow` sequences below the stable checkpoint (kept in memory for receipts only: a
+   * request that lands on a checkpoint's sequence is often garbage-collected before its agent
+   * asks). Anyone with the cluster's public keys can check it with `verifyReceipt`.
    */
   receipt(sequence: number, agent: string, requestId: number): Receipt | undefined {
+    if (sequence > this.#lastExecuted) return undefined;
     const entry = this.#log.get(sequence);
-    if (entry?.committed === undefined || sequence > this.#lastExecuted) return undefined;
-    const batch = entry.batches.get(toHex(entry.committed.digest));
+    const archived = this.#receiptArchive.get(sequence);
+    const committed = entry?.committed ?? archived?.committed;
+    if (committed === undefined) return undefined;
+    const batch =
+      entry?.committed !== undefined ? entry.batches.get(toHex(committed.digest)) : archived?.batch;
     if (batch === undefined) return undefined;
     const request = batch.requests.find((r) => r.body.agent === agent && r.body.requestId === requestId);
     if (request === undefined) return undefined;
     return {
       request: { bytes: request.bytes, signature: request.signature },
       sequence,
-      view: entry.committed.view,
+      view: committed.view,
       timestamp: batch.timestamp,
       requestDigests: batch.requestDigests,
-      commits: entry.committed.commits.map((c) => ({ bytes: c.bytes, signature: c.signature })),
+      commits: committed.commits.map((c) => ({ bytes: c.bytes, signature: c.signature })),
     };
+  }
+
+  /** Keeps what a receipt needs of a log entry leaving the log; the oldest beyond the window go. */
+  #archiveReceipts(entry: LogEntry): void {
+    const committed = entry.committed;
+    if (committed === undefined || committed.commits.length === 0) return;
+    const batch = entry.batches.get(toHex(committed.digest));
+    if (batch === undefined || batch.requests.length === 0) return;
+    this.#receiptArchive.set(entry.sequence, { committed, batch });
+    for (const sequence of this.#receiptArchive.keys()) {
+      if (this.#receiptArchive.size <= this.#protocol.watermarkWindow) break;
+      this.#receiptArchive.delete(sequence);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1137,7 +1220,7 @@ export class Replica {
     this.#send({ kind: 'agent', id: query.agent }, { body, bytes, signature });
   }
 
-  /** Receipts are served while the batch's commit certificate is in the log (above the stable checkpoint). */
+  /** Receipts are served while the batch is in the log or the receipt archive (see `receipt`). */
   #onFetchReceipt(frame: Frame<FetchReceipt>): void {
     const { agent, requestId, sequence } = frame.body;
     const receipt = this.receipt(sequence, agent, requestId);
@@ -1298,7 +1381,11 @@ export class Replica {
     assert(checkpoint.sequence > this.#low, 'stable checkpoint must advance');
     assert(checkpoint.sequence <= this.#lastExecuted, 'stable checkpoint above execution');
     this.#stable = checkpoint;
-    for (const sequence of this.#log.keys()) if (sequence <= checkpoint.sequence) this.#log.delete(sequence);
+    for (const [sequence, entry] of this.#log) {
+      if (sequence > checkpoint.sequence) continue;
+      this.#archiveReceipts(entry);
+      this.#log.delete(sequence);
+    }
     for (const sequence of this.#checkpointVotes.keys())
       if (sequence <= checkpoint.sequence) this.#checkpointVotes.delete(sequence);
     for (const sequence of this.#ownCheckpoints.keys())

@@ -84,6 +84,35 @@ describe('normal case', () => {
     c.checkAgreement();
   });
 
+  it('still has receipts for requests below the stable checkpoint, for a window, then forgets them', () => {
+    // checkpointInterval 4: the request ordered at sequence 4 is garbage-collected from the log
+    // as soon as that checkpoint is stable, usually before its agent asks for the receipt.
+    const c = new TestCluster(4, 1);
+    const ids: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(c.submit(0, 'k', `v${i}`, [0]));
+      c.run(2);
+    }
+    const last = c.accepted(0, ids[3] as number)!;
+    expect(last.sequence % 4).toBe(0);
+    c.run(5);
+    expect(c.replicas[1]!.status().stableCheckpoint).toBeGreaterThanOrEqual(last.sequence);
+    for (const [index, id] of ids.entries()) {
+      const reply = c.accepted(0, id)!;
+      const receipt = c.replicas[1]!.receipt(reply.sequence, 'agent-0', id);
+      expect(receipt, `request ${index}`).toBeDefined();
+      expect(verifyReceipt(receipt!, c.cluster, c.crypto).ok).toBe(true);
+    }
+    // The archive is bounded by the watermark window (8 here): far enough back, receipts are gone.
+    for (let i = 0; i < 12; i++) {
+      c.submit(0, 'k', `w${i}`, [0]);
+      c.run(2);
+    }
+    c.run(5);
+    const first = c.accepted(0, ids[0] as number)!;
+    expect(c.replicas[1]!.receipt(first.sequence, 'agent-0', ids[0] as number)).toBeUndefined();
+  });
+
   it('issues receipts that verify offline and fail when any byte changes', () => {
     const c = new TestCluster(4, 1);
     const id = c.submit(0, 'k', 'v', [0]);
