@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { encodeReceipt, toHex } from '@conclave/core';
-import { ConclaveError, type InProcessByzantine, type ReadConsistency } from '@conclave/sdk';
+import { createConclaveMcpServer, serveHttp, serveStdio } from '@conclave/mcp';
+import { ConclaveError, coordination, type InProcessByzantine, type ReadConsistency } from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
 import { DEFAULT_BASE_PORT, DEFAULT_CLUSTER_DIR, initCluster, loadClusterFile } from './cluster-file.ts';
 import { connectAgent } from './connect.ts';
@@ -24,6 +25,7 @@ Usage:
   conclave status --dir DIR [--json]
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
+  conclave mcp    --dir DIR --agent J [--http PORT] [--host H]
 
   init     writes DIR/cluster.json and owner-only secret keys (default: 4 replicas, 4 agents,
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT})
@@ -38,6 +40,12 @@ Usage:
            get reads: linearizable (ordered, the latest value; default), quorum (2f+1 replicas
            agree, not ordered: consistent but may be slightly stale), local (one replica, may be
            stale; prints how stale)
+  mcp      serves agent J's coordination primitives to agent frameworks as an MCP server (tools:
+           propose, cast_vote, wait_for_decision, verify_receipt, kv, tasks…; resources: decisions).
+           It signs as agent J: guard J's key file. Stdio by default (stdout carries only the
+           protocol; logs go to stderr); --http PORT serves Streamable HTTP at
+           http://127.0.0.1:PORT/mcp instead (--host to bind elsewhere: no authentication, so only
+           behind one). See packages/mcp/README.md
 `;
 
 class UsageError extends Error {}
@@ -80,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
       consistency: { type: 'string' },
       misbehave: { type: 'string' },
       'verify-workers': { type: 'string' },
+      http: { type: 'string' },
+      host: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -98,6 +108,9 @@ async function main(argv: string[]): Promise<number> {
       return status(values);
     case 'kv':
       return kv(rest, values);
+    case 'mcp':
+      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+      return mcp(values);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
@@ -301,6 +314,44 @@ async function kv(args: string[], values: Values): Promise<number> {
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The MCP server for one agent. In stdio mode stdout belongs to the protocol: everything this
+ * command says goes to stderr.
+ */
+async function mcp(values: Values): Promise<number> {
+  const dir = requireString(values.dir, '--dir');
+  const agent = agentIdOf(requireString(values.agent, '--agent'));
+  const port = values.http === undefined ? undefined : integer(values.http, '--http');
+  if (port !== undefined && (port < 0 || port > 65_535))
+    throw new UsageError(`--http takes a port 0..65535, got ${port}`);
+  if (values.host !== undefined && port === undefined) throw new UsageError('--host needs --http PORT');
+  const log = (line: string) => process.stderr.write(`conclave mcp [${agent}] ${line}\n`);
+  const file = loadClusterFile(dir);
+  const client = await connectAgent({ dir, agent });
+  const create = () =>
+    createConclaveMcpServer({ coordination: coordination(client), tickMs: file.tickMs, log });
+  const serving =
+    port === undefined
+      ? await serveStdio(create())
+      : await serveHttp(create, {
+          port,
+          log,
+          ...(typeof values.host === 'string' ? { host: values.host } : {}),
+        });
+  log(
+    `signing as ${agent}, connected to ${file.replicas.length} replicas; serving MCP on ${'url' in serving ? serving.url : 'stdio'}`,
+  );
+  const stopped = new Promise<void>((done) => {
+    process.once('SIGTERM', () => done());
+    process.once('SIGINT', () => done());
+  });
+  await Promise.race([serving.closed, stopped]);
+  await serving.close();
+  await client.close();
+  log('stopped');
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -1,0 +1,33 @@
+/**
+ * @conclave/mcp: an MCP server that lets any agent framework take part in Conclave decisions
+ * as one agent identity: the coordination primitives as tools, decisions as resources, over
+ * stdio or Streamable HTTP.
+ */
+export { failureOf, type ToolFailure, toolError } from './errors.ts';
+export {
+  decodeReceiptText,
+  operationForModel,
+  proposalForModel,
+  receiptForModel,
+  signedBallotIn,
+} from './present.ts';
+export {
+  HTTP_BODY_BYTES_MAX,
+  HTTP_SESSIONS_MAX,
+  type HttpOptions,
+  type Serving,
+  serveHttp,
+  serveStdio,
+} from './serve.ts';
+export {
+  type ConclaveMcpServerOptions,
+  createConclaveMcpServer,
+  DEFAULT_TICK_MS,
+  LIST_LIMIT_MAX,
+  RECEIPT_ATTEMPTS_MAX,
+  RECEIPT_TIMEOUT_MS,
+  WAIT_HEARTBEAT_MS,
+  WAIT_POLL_MS,
+  WAIT_SECONDS_DEFAULT,
+  WAIT_SECONDS_MAX,
+} from './server.ts';
