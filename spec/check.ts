@@ -1,0 +1,217 @@
+/**
+ * `pnpm spec`: the formal model's checks, all with Quint's TypeScript backend (the one that works
+ * offline). Typecheck, scenario tests, then random simulation with fixed seeds:
+ * - the safety invariants hold for f = 1 (n = 4, a Byzantine primary or a Byzantine backup) and
+ *   for n = 7 (f = 2);
+ * - the witnesses (deliberately false invariants: "no commit ever happens", ...) are violated in
+ *   the explored runs, or a passing invariant would prove nothing;
+ * - must fail: with 2 Byzantine replicas of 4 the simulator finds an agreement violation.
+ * Exits non-zero if any of these does not come out as expected. `spec/check.test.ts` runs it in CI.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const specDirectory = dirname(fileURLToPath(import.meta.url));
+const root = dirname(specDirectory);
+const quint = join(root, 'node_modules', '.bin', 'quint');
+const model = join(specDirectory, 'conclave.qnt');
+const tests = join(specDirectory, 'conclave_test.qnt');
+
+export interface Simulation {
+  readonly name: string;
+  readonly main: string;
+  readonly seed: string;
+  readonly samplesMax: number;
+  readonly stepsMax: number;
+  readonly step?: string;
+  readonly invariants: readonly string[];
+  /** Witness (the negation of a deliberately false invariant) → must it be reached in some run? */
+  readonly witnesses: Readonly<Record<string, boolean>>;
+  /** A must-fail run: the invariants must be violated. */
+  readonly expectViolation?: boolean;
+}
+
+const safety = ['agreement', 'validity', 'viewChangeSafety'];
+const f1Witnesses = {
+  commitHappens: true,
+  viewChangeCompletes: true,
+  checkpointBecomesStable: true,
+  commitAfterViewChange: true,
+  nullCommits: false,
+};
+
+export const SIMULATIONS: readonly Simulation[] = [
+  {
+    name: 'n=4 f=1, Byzantine primary of view 0',
+    main: 'n4',
+    seed: '0x5eed01',
+    samplesMax: 50,
+    stepsMax: 200,
+    invariants: safety,
+    witnesses: f1Witnesses,
+  },
+  {
+    name: 'n=4 f=1, Byzantine backup, primary of view 1',
+    main: 'n4backup',
+    seed: '0x5eed02',
+    samplesMax: 50,
+    stepsMax: 200,
+    invariants: safety,
+    witnesses: f1Witnesses,
+  },
+  {
+    name: 'n=7 f=2, Byzantine 0 and 4',
+    main: 'n7',
+    seed: '0x5eed03',
+    samplesMax: 10,
+    stepsMax: 300,
+    invariants: safety,
+    witnesses: { commitHappens: true, viewChangeCompletes: true },
+  },
+  {
+    name: 'MUST FAIL: n=4 with 2 Byzantine',
+    main: 'n4TwoByzantine',
+    seed: '0x7',
+    samplesMax: 400,
+    stepsMax: 80,
+    step: 'adversarialStep',
+    invariants: ['agreement'],
+    witnesses: {},
+    expectViolation: true,
+  },
+];
+
+export interface CheckResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly summary: string;
+  readonly seconds: number;
+}
+
+function runQuint(args: readonly string[]): { status: number | null; output: string } {
+  const result = spawnSync(quint, args, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+}
+
+function timed<T>(run: () => T): { value: T; seconds: number } {
+  const started = performance.now();
+  const value = run();
+  return { value, seconds: (performance.now() - started) / 1000 };
+}
+
+export function typecheck(): CheckResult {
+  const { value, seconds } = timed(() => runQuint(['typecheck', model]));
+  const testsTyped = runQuint(['typecheck', tests]);
+  const ok = value.status === 0 && testsTyped.status === 0;
+  return {
+    name: 'quint typecheck',
+    ok,
+    summary: ok ? 'conclave.qnt, conclave_test.qnt' : `${value.output}${testsTyped.output}`,
+    seconds,
+  };
+}
+
+export function scenarioTests(): CheckResult[] {
+  return ['conclave_test', 'two_byzantine_test'].map((main) => {
+    const { value, seconds } = timed(() =>
+      runQuint(['test', tests, '--main', main, '--backend', 'typescript', '--seed', '0x1']),
+    );
+    const passing = /(\d+) passing/.exec(value.output)?.[1] ?? '0';
+    const failing = /(\d+) failing/.exec(value.output)?.[1];
+    const ok = value.status === 0 && failing === undefined && Number(passing) > 0;
+    return {
+      name: `quint test ${main}`,
+      ok,
+      summary: ok ? `${passing} passing` : value.output,
+      seconds,
+    };
+  });
+}
+
+export function simulate(simulation: Simulation): CheckResult {
+  const args = [
+    'run',
+    model,
+    '--main',
+    simulation.main,
+    '--backend',
+    'typescript',
+    '--seed',
+    simulation.seed,
+    '--max-samples',
+    String(simulation.samplesMax),
+    '--max-steps',
+    String(simulation.stepsMax),
+    '--verbosity',
+    '1',
+    '--invariants',
+    ...simulation.invariants,
+  ];
+  if (simulation.step !== undefined) args.push('--step', simulation.step);
+  const witnessNames = Object.keys(simulation.witnesses);
+  if (witnessNames.length > 0) args.push('--witnesses', ...witnessNames);
+  const { value, seconds } = timed(() => runQuint(args));
+  const violated = /\[violation\]/.test(value.output);
+  const clean = /\[ok\] No violation found/.test(value.output);
+  const problems: string[] = [];
+  if (simulation.expectViolation) {
+    if (!violated) problems.push('expected an agreement violation, none found');
+  } else if (!clean || value.status !== 0) {
+    problems.push(violated ? 'INVARIANT VIOLATED' : `quint failed:\n${value.output}`);
+  }
+  const reached: string[] = [];
+  for (const [witness, required] of Object.entries(simulation.witnesses)) {
+    const match = new RegExp(`${witness} was witnessed in (\\d+) trace\\(s\\) out of (\\d+)`).exec(
+      value.output,
+    );
+    const count = Number(match?.[1] ?? 0);
+    reached.push(`${witness} ${count}/${match?.[2] ?? '?'}`);
+    if (required && count === 0) problems.push(`witness ${witness} never reached: its false invariant holds`);
+  }
+  const outcome = simulation.expectViolation
+    ? violated
+      ? 'agreement violated, as expected'
+      : 'no violation'
+    : clean
+      ? `${simulation.invariants.join(', ')} hold`
+      : 'violation';
+  const seed = `--seed=${simulation.seed}`;
+  const details = `${simulation.expectViolation ? 'up to ' : ''}${simulation.samplesMax} runs x ${simulation.stepsMax} steps ${seed}`;
+  return {
+    name: `quint run ${simulation.main} (${simulation.name})`,
+    ok: problems.length === 0,
+    summary: [
+      `${outcome}; ${details}`,
+      ...(reached.length > 0
+        ? [`witnesses reached (their false invariants violated) in runs: ${reached.join(', ')}`]
+        : []),
+      ...problems,
+    ].join('\n      '),
+    seconds,
+  };
+}
+
+export function runAll(report: (result: CheckResult) => void = () => {}): CheckResult[] {
+  const results: CheckResult[] = [];
+  const add = (result: CheckResult) => {
+    results.push(result);
+    report(result);
+  };
+  add(typecheck());
+  for (const result of scenarioTests()) add(result);
+  for (const simulation of SIMULATIONS) add(simulate(simulation));
+  return results;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const started = performance.now();
+  const results = runAll((result) => {
+    console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.name} (${result.seconds.toFixed(1)}s)`);
+    console.log(`      ${result.summary}`);
+  });
+  const failed = results.filter((result) => !result.ok).length;
+  const total = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`spec: ${results.length - failed} passed, ${failed} failed (${total}s)`);
+  process.exitCode = failed === 0 ? 0 : 1;
+}
