@@ -21,7 +21,7 @@ const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that d
 Usage:
   conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P]
   conclave start  --dir DIR --replica I [--sync full|buffered] [--verify-workers N] [--log-level LEVEL]
-                  [--misbehave silent|lying-replies]
+                  [--stop-on-stdin-close] [--misbehave silent|lying-replies]
   conclave status --dir DIR [--json]
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
@@ -31,6 +31,7 @@ Usage:
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT})
   start    runs replica I in the foreground: JSON logs on stdout, stops cleanly on SIGTERM/SIGINT.
            --sync full (default) fsyncs every write; buffered survives a process crash, not a power cut
+           --stop-on-stdin-close: stop when stdin closes (when the process that started it dies)
            --verify-workers N: threads checking signatures ahead of the step loop (default: from
            cluster.json, else cores - 1, at most 8; 0 checks them in the loop)
            --misbehave (demonstrations and tests only) makes this replica Byzantine
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
       consistency: { type: 'string' },
       misbehave: { type: 'string' },
       'verify-workers': { type: 'string' },
+      'stop-on-stdin-close': { type: 'boolean', default: false },
       http: { type: 'string' },
       host: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -163,6 +165,16 @@ async function start(values: Values): Promise<number> {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    if (values['stop-on-stdin-close'] === true) {
+      // For whoever started this replica with a pipe as stdin (tests, benchmarks, supervisors):
+      // when that process dies, even by SIGKILL, the pipe closes and the replica stops instead of
+      // running on as an orphan.
+      process.stdin.on('end', () => {
+        daemon.logger.info({ event: 'stdin-closed' }, 'stopping: stdin closed');
+        resolveStop();
+      });
+      process.stdin.resume();
+    }
   });
   await daemon.stop();
   return 0;

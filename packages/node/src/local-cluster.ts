@@ -85,10 +85,23 @@ export function startReplica(dir: string, id: number, extra: string[] = []): Run
   ];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--import', 'tsx', CLI, 'start', '--dir', dir, '--replica', String(id), ...extra],
+    [
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      CLI,
+      'start',
+      '--dir',
+      dir,
+      '--replica',
+      String(id),
+      // Our end of its stdin closes when this process dies, however it dies: no orphan replicas.
+      '--stop-on-stdin-close',
+      ...extra,
+    ],
     {
       cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   const running: RunningReplica = {
