@@ -176,6 +176,8 @@ async function start(values: Values): Promise<number> {
       process.stdin.resume();
     }
   });
+  // A resumed stdin would keep the process alive after a signal: let go of it.
+  process.stdin.destroy();
   await daemon.stop();
   return 0;
 }

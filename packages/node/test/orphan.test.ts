@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeCluster, ROOT, statusOf, waitFor } from '../src/local-cluster.ts';
+import { makeCluster, ROOT, startReplica, statusOf, stopReplica, waitFor } from '../src/local-cluster.ts';
 
 const alive = (pid: number) => {
   try {
@@ -18,6 +18,20 @@ const alive = (pid: number) => {
 };
 
 describe('replicas started by startReplica', () => {
+  it('still stop promptly and cleanly on SIGTERM (stdin is a pipe they listen to)', async () => {
+    const { dir, file } = await makeCluster(4, 1, {}, 'kv');
+    const replica = startReplica(dir, 0, ['--log-level', 'warn']);
+    try {
+      await waitFor('the replica to serve /status', () => statusOf(file, 0), 30_000);
+      const began = Date.now();
+      expect(await stopReplica(replica, 'SIGTERM', 10_000), replica.output).toBe(0);
+      expect(Date.now() - began).toBeLessThan(5_000);
+    } finally {
+      await stopReplica(replica, 'SIGKILL');
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  });
+
   it('stop when the process that started them is killed with SIGKILL', async () => {
     const { dir, file } = await makeCluster(4, 1, {}, 'kv');
     const script = `import { startReplica } from ${JSON.stringify(join(ROOT, 'packages/node/src/local-cluster.ts'))};
