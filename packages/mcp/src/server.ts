@@ -37,6 +37,15 @@ import {
 
 /** Milliseconds per tick when the cluster does not say (the daemons' default). */
 export const DEFAULT_TICK_MS = 10;
+
+/** Tool hints for a call that changes the replicated state once per call (not idempotent, not destructive, closed world). */
+const WRITES = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: false,
+} as const;
+
 /** How long `wait_for_decision` waits unless told otherwise, and at most. */
 export const WAIT_SECONDS_DEFAULT = 30;
 export const WAIT_SECONDS_MAX = 600;
@@ -617,12 +626,7 @@ export function createConclaveMcpServer(options: ConclaveMcpServerOptions): McpS
         taskId: id('A unique task id.'),
         payload: z.string().max(60_000).describe('What the task is, as text (instructions, JSON…).'),
       },
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: WRITES,
     },
     async (args, extra) =>
       answer('create_task', async () =>
@@ -645,12 +649,7 @@ export function createConclaveMcpServer(options: ConclaveMcpServerOptions): McpS
           .default(300)
           .describe('How long the claim lasts.'),
       },
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: WRITES,
     },
     async (args, extra) =>
       answer('claim_task', async () =>
@@ -668,12 +667,7 @@ export function createConclaveMcpServer(options: ConclaveMcpServerOptions): McpS
         taskId: id('The task to complete.'),
         result: z.string().max(60_000).describe('The result, as text.'),
       },
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: WRITES,
     },
     async (args, extra) =>
       answer('complete_task', async () =>
