@@ -140,10 +140,10 @@ function checkSeed(seed: Uint8Array): Uint8Array {
   return seed;
 }
 
-/** A crypto backend that remembers signatures it has found valid (see `verifyCache`). */
+/** A crypto backend that remembers the signatures it has checked (see `verifyCache`). */
 export interface CachingCrypto extends CryptoBackend {
-  /** Records a signature checked elsewhere (e.g. by a worker thread) as valid. */
-  remember(data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): void;
+  /** Records the verdict of a check done elsewhere (e.g. by a worker thread). */
+  remember(data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, valid?: boolean): void;
   /** Verifications answered from the cache, and those computed. */
   readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
 }
@@ -157,25 +157,27 @@ export const VERIFY_CACHE_ENTRIES = 16_384;
  * inside a prepared certificate of a view change, a commit inside a commit certificate), and a
  * worker pool can check signatures ahead of the replica and `remember` them.
  *
- * The cache is keyed by the signature and stores the digest of the signed bytes and the public
- * key: a hit needs all three equal, so a valid signature can never vouch for other bytes or
- * another signer. It keeps a digest, not the bytes: signed bytes are usually views into a larger
+ * The cache is keyed by the signature and stores the digest of the signed bytes, the public key
+ * and the verdict: a hit needs all three equal, so a valid signature can never vouch for other
+ * bytes or another signer. Invalid verdicts are kept too (Ed25519 verification is
+ * deterministic), so a bad signature the pool refused is not checked a second time in the step
+ * loop. It keeps a digest, not the bytes: signed bytes are usually views into a larger
  * buffer (a frame, a socket read), and keeping the view would keep the whole buffer alive — a
- * full cache of views held ~150 MB per replica under load. Only valid results are kept (an
- * invalid one is recomputed), and the oldest entries go first beyond `entries`.
+ * full cache of views held ~150 MB per replica under load. The oldest entries go first beyond
+ * `entries`.
  */
 export function verifyCache(backend: CryptoBackend, entries = VERIFY_CACHE_ENTRIES): CachingCrypto {
-  const valid = new Map<string, { digest: Uint8Array; publicKey: Uint8Array }>();
+  const known = new Map<string, { digest: Uint8Array; publicKey: Uint8Array; valid: boolean }>();
   let hits = 0;
   let misses = 0;
   const keyOf = (signature: Uint8Array) =>
     Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('latin1');
-  const remember = (data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => {
+  const remember = (data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, valid = true) => {
     if (signature.byteLength !== SIGNATURE_BYTES || publicKey.byteLength !== PUBLIC_KEY_BYTES) return;
     const key = keyOf(signature);
-    if (valid.has(key)) return;
-    if (valid.size >= entries) valid.delete(valid.keys().next().value as string);
-    valid.set(key, { digest: backend.hash(data), publicKey: new Uint8Array(publicKey) });
+    // A newer verdict replaces an older one for the same signature (other bytes, another key).
+    if (!known.delete(key) && known.size >= entries) known.delete(known.keys().next().value as string);
+    known.set(key, { digest: backend.hash(data), publicKey: new Uint8Array(publicKey), valid });
   };
   return {
     name: `${backend.name}+cache`,
@@ -184,24 +186,24 @@ export function verifyCache(backend: CryptoBackend, entries = VERIFY_CACHE_ENTRI
     keyPairFromSeed: backend.keyPairFromSeed,
     verify: (data, signature, publicKey) => {
       if (signature.byteLength === SIGNATURE_BYTES) {
-        const known = valid.get(keyOf(signature));
+        const entry = known.get(keyOf(signature));
         if (
-          known !== undefined &&
-          bytesEqual(known.publicKey, publicKey) &&
-          bytesEqual(known.digest, backend.hash(data))
+          entry !== undefined &&
+          bytesEqual(entry.publicKey, publicKey) &&
+          bytesEqual(entry.digest, backend.hash(data))
         ) {
           hits++;
-          return true;
+          return entry.valid;
         }
       }
       misses++;
-      const ok = backend.verify(data, signature, publicKey);
-      if (ok) remember(data, signature, publicKey);
-      return ok;
+      const valid = backend.verify(data, signature, publicKey);
+      remember(data, signature, publicKey, valid);
+      return valid;
     },
     remember,
     get stats() {
-      return { hits, misses, size: valid.size };
+      return { hits, misses, size: known.size };
     },
   };
 }

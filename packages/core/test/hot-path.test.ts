@@ -63,6 +63,22 @@ describe('verifyCache', () => {
     expect(base.verifies).toBe(3);
   });
 
+  it('remembers invalid verdicts too, without letting them shadow a valid signature for long', () => {
+    base.verifies = 0;
+    const crypto = verifyCache(base);
+    const forged = new Uint8Array(signature);
+    forged[0] = (forged[0] as number) ^ 1;
+    crypto.remember(data, forged, keys.publicKey, false); // the pool said no
+    expect(crypto.verify(data, forged, keys.publicKey)).toBe(false);
+    expect(base.verifies).toBe(0);
+    // Someone sends the honest signature over other bytes first: refused, then the honest
+    // message is still accepted (checked again, and remembered as valid).
+    expect(crypto.verify(new TextEncoder().encode('other'), signature, keys.publicKey)).toBe(false);
+    expect(crypto.verify(data, signature, keys.publicKey)).toBe(true);
+    expect(crypto.verify(data, signature, keys.publicKey)).toBe(true);
+    expect(base.verifies).toBe(2);
+  });
+
   it('takes signatures checked elsewhere, and forgets the oldest beyond its size', () => {
     base.verifies = 0;
     const crypto = verifyCache(base, 2);

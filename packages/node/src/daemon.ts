@@ -56,6 +56,8 @@ import { defaultVerifyWorkers, VerifyPool } from './verify-pool.ts';
 export const INBOX_FRAMES_MAX = 50_000;
 /** Inputs stepped in one round (one durable transaction) at most. */
 export const ROUND_INPUTS_MAX = 1_024;
+/** Ticks wait for a backlog of frames to be stepped first, at most this long. */
+const TICKS_DEFERRED_MAX_MS = 1_000;
 /** Gauges are refreshed after a round at most this often (and at every scrape). */
 const GAUGE_REFRESH_MS = 250;
 /** Sequences whose first-seen time is remembered for the commit latency histogram. */
@@ -136,6 +138,7 @@ export class ReplicaDaemon {
   #checksSeen = { pool: 0, hits: 0, misses: 0, redundant: 0 };
   #inboxDropped = 0;
   #ticksDue = 0;
+  #ticksDeferredSince: number | undefined;
   #lastTickAt = performance.now();
   #tickTimer: NodeJS.Timeout | undefined;
   #running = false;
@@ -324,7 +327,7 @@ export class ReplicaDaemon {
       (valid) => {
         valid.forEach((ok, index) => {
           const check = checks[index];
-          if (ok && check !== undefined) this.#crypto.remember(check.data, check.signature, check.publicKey);
+          if (check !== undefined) this.#crypto.remember(check.data, check.signature, check.publicKey, ok);
         });
         inbound.ready = undefined;
       },
@@ -400,11 +403,6 @@ export class ReplicaDaemon {
           );
         }
       };
-      if (this.#ticksDue > 0) {
-        const ticks = this.#ticksDue;
-        this.#ticksDue = 0;
-        step({ kind: 'tick', ticks });
-      }
       const inbound = this.#inbox.splice(0, ROUND_INPUTS_MAX);
       const waiting: Promise<void>[] = [];
       for (const item of inbound) if (item.ready !== undefined) waiting.push(item.ready);
@@ -416,6 +414,19 @@ export class ReplicaDaemon {
           frames: inbound.map((item) => item.frame),
           decoded: inbound.map((item) => item.decoded),
         });
+      }
+      // Time is stepped after the frames that arrived while it passed, and waits while a backlog
+      // remains (at most TICKS_DEFERRED_MAX_MS): a replica whose own inbox is behind — flooded,
+      // or starved of CPU — must not suspect a primary whose messages it simply has not read yet.
+      if (this.#ticksDue > 0) {
+        const now = performance.now();
+        this.#ticksDeferredSince ??= now;
+        if (this.#inbox.length === 0 || now - this.#ticksDeferredSince >= TICKS_DEFERRED_MAX_MS) {
+          const ticks = this.#ticksDue;
+          this.#ticksDue = 0;
+          this.#ticksDeferredSince = undefined;
+          step({ kind: 'tick', ticks });
+        }
       }
       if (persist.length > 0) {
         const writeStart = performance.now();
