@@ -90,7 +90,8 @@ export function eitherReplyVerifier(crypto: CryptoBackend, cluster: ClusterConfi
   };
 }
 
-function isChannelAuthenticator(authenticator: Uint8Array): boolean {
+/** True for the authenticator field of a channel-authenticated reply (64 zero bytes). */
+export function isChannelAuthenticator(authenticator: Uint8Array): boolean {
   if (authenticator.byteLength !== CHANNEL_AUTHENTICATOR.byteLength) return false;
   for (const byte of authenticator) if (byte !== 0) return false;
   return true;

@@ -3,6 +3,7 @@ export {
   channelReplies,
   channelReplyVerifier,
   eitherReplyVerifier,
+  isChannelAuthenticator,
   REPLY_AUTH_SCHEMES,
   type ReplyAuth,
   type ReplyAuthenticator,

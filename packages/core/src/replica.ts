@@ -504,9 +504,7 @@ export class Replica {
    */
   signatureChecks(frame: Frame): readonly SignatureCheck[] {
     if (this.#redundantVote(frame.body)) return [];
-    const signer = claimedSigner(frame.body);
-    const publicKey =
-      signer.kind === 'agent' ? this.#agentKeys.get(signer.id) : this.#cluster.replicas[signer.id]?.publicKey;
+    const publicKey = this.#senderKey(claimedSigner(frame.body));
     if (publicKey === undefined) return [];
     const checks: SignatureCheck[] = [{ data: frame.bytes, signature: frame.signature, publicKey }];
     if (frame.body.type === MessageType.prePrepare) {
@@ -567,10 +565,16 @@ export class Replica {
     this.#dispatch(frame, raw);
   }
 
+  /** The registered key of the replica or agent a message claims as its signer. */
+  #senderKey(signer: ReturnType<typeof claimedSigner>): Uint8Array | undefined {
+    return signer.kind === 'agent'
+      ? this.#agentKeys.get(signer.id)
+      : this.#cluster.replicas[signer.id]?.publicKey;
+  }
+
   #verifySender(signed: Signed): boolean {
     const signer = claimedSigner(signed.body);
-    const publicKey =
-      signer.kind === 'agent' ? this.#agentKeys.get(signer.id) : this.#cluster.replicas[signer.id]?.publicKey;
+    const publicKey = this.#senderKey(signer);
     if (publicKey === undefined) {
       this.#reject('UNKNOWN_SENDER', `${signer.kind} ${signer.id}`);
       return false;

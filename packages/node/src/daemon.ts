@@ -524,6 +524,7 @@ export class ReplicaDaemon {
 
   status(): DaemonStatus {
     const status = this.#replica.status();
+    const memory = process.memoryUsage();
     return {
       id: this.id,
       view: status.view,
@@ -534,10 +535,9 @@ export class ReplicaDaemon {
       stateDigest: toHex(this.#machine.digest()),
       agreedTime: status.agreedTime,
       connections: this.#transport.stats().connections,
-      ...(() => {
-        const memory = process.memoryUsage();
-        return { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external };
-      })(),
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      externalBytes: memory.external,
       verifyCacheEntries: this.#crypto.stats.size,
     };
   }

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { CoordinationStateMachine } from '@conclave/coordination';
 import {
   type AgentIdentity as AgentKey,
-  bytesEqual,
   CHANNEL_AUTHENTICATOR,
   type ClusterConfig,
   type CryptoBackend,
@@ -15,6 +14,7 @@ import {
   decodeFrame,
   encodeBody,
   encodeFrame,
+  isChannelAuthenticator,
   type KeyPair,
   MessageType,
   nodeCrypto,
@@ -204,7 +204,7 @@ export function lyingReply(frame: Uint8Array, secretKey: Uint8Array, crypto: Cry
   const body = { ...decoded.value.body, result: new TextEncoder().encode('a lie') };
   const bytes = encodeBody(body);
   // Authenticated as the honest reply was: signed with the liar's key, or by its (real) channel.
-  const channel = bytesEqual(decoded.value.signature, CHANNEL_AUTHENTICATOR);
+  const channel = isChannelAuthenticator(decoded.value.signature);
   return encodeFrame({
     body,
     bytes,
