@@ -2,6 +2,7 @@
  * The pure half of `pnpm bench`: options, statistics, the sweep's points, the figures of one
  * run and how they are printed. No processes, no clocks, no disk: bench.ts does the measuring.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SyncMode } from '../src/store.ts';
 
@@ -261,6 +262,10 @@ export interface RunObservation {
   readonly latenciesMsSorted: ArrayLike<number>;
   readonly rssBytesMax: number;
   readonly requestsPerBatch: number | undefined;
+  /** CPU seconds (user + system) the replicas spent in the window, all together; undefined where unreadable. */
+  readonly replicaCpuS: number | undefined;
+  /** CPU seconds the bench process (its clients) spent in the window. */
+  readonly clientCpuS: number | undefined;
 }
 
 /** One run's figures, as printed and as the JSON line. */
@@ -282,6 +287,10 @@ export interface BenchResult {
   readonly p99Ms: number;
   readonly rssMbMax: number;
   readonly requestsPerBatch: number | null;
+  /** CPU time per committed request in one replica (the replicas' mean), µs; null where unreadable. */
+  readonly replicaCpuUsPerRequest: number | null;
+  /** CPU time per committed request in the bench's clients (all in one process), µs. */
+  readonly clientCpuUsPerRequest: number | null;
   readonly cores: number;
   readonly signPerSecPerCore: number;
   readonly verifyPerSecPerCore: number;
@@ -291,6 +300,10 @@ export interface BenchResult {
 }
 
 const MB = 2 ** 20;
+
+function perRequestUs(cpuS: number | undefined, requests: number): number | null {
+  return cpuS === undefined || requests <= 0 ? null : round((cpuS * 1e6) / requests, 1);
+}
 
 export function benchResult(
   point: BenchPoint,
@@ -319,6 +332,8 @@ export function benchResult(
     rssMbMax: round(observation.rssBytesMax / MB, 1),
     requestsPerBatch:
       observation.requestsPerBatch === undefined ? null : round(observation.requestsPerBatch, 2),
+    replicaCpuUsPerRequest: perRequestUs(observation.replicaCpuS, observation.committed * point.replicas),
+    clientCpuUsPerRequest: perRequestUs(observation.clientCpuS, observation.committed),
     cores: machine.cores,
     signPerSecPerCore: round(machine.signPerSecPerCore, 1),
     verifyPerSecPerCore: round(machine.verifyPerSecPerCore, 1),
@@ -351,6 +366,10 @@ export function medianResult(results: readonly BenchResult[]): BenchResult {
   for (const field of MEDIAN_FIELDS) merged[field] = median(results.map((r) => r[field]));
   const batches = results.map((r) => r.requestsPerBatch).filter((v): v is number => v !== null);
   merged.requestsPerBatch = batches.length === 0 ? null : round(median(batches), 2);
+  for (const field of ['replicaCpuUsPerRequest', 'clientCpuUsPerRequest'] as const) {
+    const known = results.map((r) => r[field]).filter((v): v is number => v !== null);
+    merged[field] = known.length === 0 ? null : round(median(known), 1);
+  }
   merged.committed = Math.round(merged.committed as number);
   return merged as unknown as BenchResult;
 }
@@ -369,6 +388,11 @@ export function summaryLines(result: BenchResult): string[] {
     `${label('result')}${fixed(result.opsPerSec, 1)} ops/s, ${result.committed} committed in ${fixed(result.durationS, 3)} s${perBatch}${runs}`,
     `${label('latency')}p50 ${fixed(result.p50Ms, 3)} ms, p90 ${fixed(result.p90Ms, 3)} ms, p99 ${fixed(result.p99Ms, 3)} ms`,
     `${label('memory')}rss ${fixed(result.rssMbMax, 1)} MB (largest replica)`,
+    ...(result.replicaCpuUsPerRequest === null || result.clientCpuUsPerRequest === null
+      ? []
+      : [
+          `${label('cpu')}${fixed(result.replicaCpuUsPerRequest, 1)} µs per request in each replica, ${fixed(result.clientCpuUsPerRequest, 1)} µs in the clients`,
+        ]),
     `${label('machine')}${result.cores} cores; per core: verify ${fixed(result.verifyPerSecPerCore, 1)}/s, sign ${fixed(result.signPerSecPerCore, 1)}/s; durable commit ${fixed(result.fsyncMs, 3)} ms`,
     `${label('bound')}${fixed(result.cryptoBoundOpsPerSec, 1)} ops/s (${result.cores} cores × ${fixed(result.verifyPerSecPerCore, 1)} verify/s ÷ ${result.replicas} replicas), ratio ${fixed(result.ratio, 3)}`,
   ];
@@ -414,4 +438,25 @@ export function markdownTable(results: readonly BenchResult[]): string {
       .join(' | ')} |`;
   const rule = `| ${widths.map((w, i) => (textual.has(i) ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
   return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/** Linux's USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every mainstream kernel). */
+const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * CPU seconds (user + system, all threads) a process has used, from /proc; undefined where
+ * /proc is not there (macOS) or the process is gone.
+ */
+export function processCpuS(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / CLOCK_TICKS_PER_S : undefined;
+  } catch {
+    return undefined;
+  }
 }

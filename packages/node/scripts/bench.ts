@@ -37,6 +37,7 @@ import {
   medianResult,
   parseBenchArgs,
   payloadValue,
+  processCpuS,
   type RunObservation,
   summaryLines,
   sweepPoints,
@@ -204,6 +205,16 @@ async function batchMetrics(file: Parameters<typeof metricsOf>[0]): Promise<{ su
   }
 }
 
+function cpuOf(pids: readonly (number | undefined)[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const seconds = processCpuS(pid);
+    if (seconds === undefined) return undefined;
+    total += seconds;
+  }
+  return total;
+}
+
 /**
  * Every client keeps one put in flight. Requests that complete inside the window are counted,
  * with their latency; the window opens after the warm-up and closes after durationS or when
@@ -214,6 +225,7 @@ async function closedLoop(
   point: BenchPoint,
   options: BenchOptions,
   file: Parameters<typeof metricsOf>[0],
+  replicaPids: readonly (number | undefined)[],
 ): Promise<Omit<RunObservation, 'rssBytesMax'>> {
   const value = payloadValue(point.payloadBytes, new Uint8Array(randomBytes(96)));
   const operations = Array.from({ length: KEYS }, (_, i) =>
@@ -229,6 +241,8 @@ async function closedLoop(
   const latencies: number[] = [];
   let batchesAtStart: Promise<{ sum: number; count: number }> | undefined;
   let batchesAtEnd: Promise<{ sum: number; count: number }> | undefined;
+  const cpuAtStart = { replicas: undefined as number | undefined, clients: undefined as number | undefined };
+  const cpuAtEnd = { ...cpuAtStart };
   let done!: () => void;
   const closed = new Promise<void>((resolve) => {
     done = resolve;
@@ -240,6 +254,8 @@ async function closedLoop(
     if (phase === 'measure') {
       windowEnd = performance.now();
       batchesAtEnd = batchMetrics(file);
+      cpuAtEnd.replicas = cpuOf(replicaPids);
+      cpuAtEnd.clients = cpuOf([process.pid]);
     }
     phase = 'done';
     for (const timer of timers) clearTimeout(timer);
@@ -263,6 +279,8 @@ async function closedLoop(
       phase = 'measure';
       windowStart = performance.now();
       batchesAtStart = batchMetrics(file);
+      cpuAtStart.replicas = cpuOf(replicaPids);
+      cpuAtStart.clients = cpuOf([process.pid]);
       if (options.requests === undefined) timers.push(setTimeout(finish, options.durationS * 1000));
       else {
         const progress = setInterval(report, PROGRESS_EVERY_MS);
@@ -310,7 +328,13 @@ async function closedLoop(
     latenciesMsSorted: Float64Array.from(latencies).sort(),
     requestsPerBatch:
       requestsPerBatch !== undefined && Number.isFinite(requestsPerBatch) ? requestsPerBatch : undefined,
+    replicaCpuS: difference(cpuAtStart.replicas, cpuAtEnd.replicas),
+    clientCpuS: difference(cpuAtStart.clients, cpuAtEnd.clients),
   };
+}
+
+function difference(start: number | undefined, end: number | undefined): number | undefined {
+  return start === undefined || end === undefined ? undefined : end - start;
 }
 
 async function runOnce(
@@ -347,7 +371,13 @@ async function runOnce(
       }),
     );
     await unlessInterrupted(Promise.all(connecting));
-    const observation = await closedLoop(clients, point, options, file);
+    const observation = await closedLoop(
+      clients,
+      point,
+      options,
+      file,
+      replicas.map((r) => r.process.pid),
+    );
     const statuses = await unlessInterrupted(Promise.all(replicas.map((r) => statusOf(file, r.id))));
     const silent = replicas.filter((_, i) => statuses[i] === undefined).map((r) => r.id);
     if (silent.length > 0)

@@ -11,6 +11,7 @@ import {
   parseBenchArgs,
   payloadValue,
   percentile,
+  processCpuS,
   round,
   summaryLines,
   sweepPoints,
@@ -25,6 +26,8 @@ function result(overrides: Partial<BenchResult> = {}): BenchResult {
     latenciesMsSorted: Float64Array.from({ length: 100 }, (_, i) => i + 1),
     rssBytesMax: 150 * 2 ** 20,
     requestsPerBatch: 4,
+    replicaCpuS: 2,
+    clientCpuS: 0.5,
   });
   return { ...base, ...overrides };
 }
@@ -205,7 +208,37 @@ describe('figures', () => {
       ratio: 0.02,
       workers: null,
       runs: 1,
+      // 2 CPU-seconds over 4 replicas × 1,000 requests; 0.5 s over 1,000 requests.
+      replicaCpuUsPerRequest: 500,
+      clientCpuUsPerRequest: 500,
     });
+  });
+
+  it('reports no CPU figure when /proc could not be read', () => {
+    const r = benchResult(BASELINE_POINT, { workers: 0, daemonArgs: [], warmupS: 2 }, machine, {
+      committed: 10,
+      measuredS: 1,
+      latenciesMsSorted: [1],
+      rssBytesMax: 0,
+      requestsPerBatch: undefined,
+      replicaCpuS: undefined,
+      clientCpuS: 0.1,
+    });
+    expect(r.replicaCpuUsPerRequest).toBeNull();
+    expect(r.clientCpuUsPerRequest).toBe(10_000);
+    expect(summaryLines(r).join('\n')).not.toContain('µs per request');
+  });
+
+  it.runIf(process.platform === 'linux')('reads a process’s CPU time from /proc', () => {
+    const before = processCpuS(process.pid) as number;
+    const until = performance.now() + 200;
+    let spin = 0;
+    while (performance.now() < until) spin++;
+    const after = processCpuS(process.pid) as number;
+    expect(spin).toBeGreaterThan(0);
+    // 200 ms of busy loop: at least 100 ms of CPU at 10 ms resolution, even on a shared machine.
+    expect(after - before).toBeGreaterThanOrEqual(0.1);
+    expect(processCpuS(2 ** 22 + 12_345)).toBeUndefined();
   });
 
   it('reports the median of each figure over runs', () => {
@@ -215,6 +248,12 @@ describe('figures', () => {
       result({ opsPerSec: 200, p99Ms: 5, ratio: 0.04, requestsPerBatch: 5 }),
     ]);
     expect(merged).toMatchObject({ opsPerSec: 200, p99Ms: 5, ratio: 0.04, requestsPerBatch: 4, runs: 3 });
+    const cpu = medianResult([
+      result({ replicaCpuUsPerRequest: 300 }),
+      result({ replicaCpuUsPerRequest: null }),
+      result({ replicaCpuUsPerRequest: 100 }),
+    ]);
+    expect(cpu.replicaCpuUsPerRequest).toBe(200);
     expect(() => medianResult([])).toThrow(RangeError);
   });
 });
@@ -224,6 +263,7 @@ describe('printing', () => {
     const lines = summaryLines(result());
     expect(lines.join('\n')).toContain('ratio 0.020');
     expect(lines.join('\n')).toContain('100.0 ops/s');
+    expect(lines.join('\n')).toContain('500.0 µs per request in each replica, 500.0 µs in the clients');
     const valueColumns = lines.map((line) => line.search(/(?<=^\S+\s+)\S/));
     expect(new Set(valueColumns).size).toBe(1);
   });
