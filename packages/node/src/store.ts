@@ -59,8 +59,17 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
   const root: RootDatabase = open({ path, noSync: sync === 'buffered', compression: false });
   const meta: Database<StoredView | StoredCheckpoint, string> = root.openDB({ name: 'meta' });
   const log: Database<StoredLogRecord, number> = root.openDB({ name: 'log' });
+  // Kept in memory so writes never read back: the sequence of every stored log record by key
+  // (a checkpoint deletes what it covers without decoding the log), and the stable checkpoint's
+  // sequence (reading the stored checkpoint decodes its whole snapshot, which every log write
+  // used to do). Both are bounded like the log: the watermark window.
+  const sequenceByKey = new Map<number, number>();
   let nextKey = 0;
-  for (const key of log.getKeys({ reverse: true, limit: 1 })) nextKey = (key as number) + 1;
+  for (const { key, value } of log.getRange({})) {
+    sequenceByKey.set(key, value.sequence);
+    nextKey = key + 1;
+  }
+  let checkpointSequence = (meta.get('checkpoint') as StoredCheckpoint | undefined)?.sequence ?? 0;
 
   return {
     load(): DurableState {
@@ -91,8 +100,8 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
               meta.put('view', { view: record.view, changing: record.changing });
               break;
             case 'log': {
-              const checkpoint = meta.get('checkpoint') as StoredCheckpoint | undefined;
-              if (checkpoint !== undefined && record.sequence < checkpoint.sequence) break;
+              if (record.sequence < checkpointSequence) break;
+              sequenceByKey.set(nextKey, record.sequence);
               log.put(nextKey++, { sequence: record.sequence, frame: record.frame });
               break;
             }
@@ -103,8 +112,11 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
                 proof: record.proof.map((c) => encodeFrame(c)),
                 snapshot: record.snapshot,
               });
-              for (const { key, value } of log.getRange({})) {
-                if (value.sequence < record.sequence) log.remove(key);
+              checkpointSequence = record.sequence;
+              for (const [key, sequence] of sequenceByKey) {
+                if (sequence >= record.sequence) continue;
+                log.remove(key);
+                sequenceByKey.delete(key);
               }
               break;
             }

@@ -66,7 +66,22 @@ describe.each(SYNC_MODES)('lmdb replica store (sync %s)', (sync) => {
       { kind: 'log', sequence: reference.checkpoint!.sequence + 1, frame: new Uint8Array([1]) },
     ];
     await reopened.commit(more);
-    expect(normalise(reopened.load())).toEqual(normalise(applyPersistRecords(reference, more)));
+    reference = applyPersistRecords(reference, more);
+    expect(normalise(reopened.load())).toEqual(normalise(reference));
+    // A checkpoint after the reopen discards records written before it, and later log records
+    // below it are not stored.
+    const checkpoint = reference.checkpoint!;
+    const later: PersistRecord[] = [
+      { kind: 'log', sequence: checkpoint.sequence + 3, frame: new Uint8Array([2]) },
+      { kind: 'checkpoint', ...checkpoint, sequence: checkpoint.sequence + 2 },
+      { kind: 'log', sequence: checkpoint.sequence + 1, frame: new Uint8Array([3]) },
+    ];
+    await reopened.commit(later);
+    reference = applyPersistRecords(reference, later);
+    const sequences = reference.log.map((r) => r.sequence);
+    expect(Math.min(...sequences)).toBe(checkpoint.sequence + 2);
+    expect(sequences).toContain(checkpoint.sequence + 3);
+    expect(normalise(reopened.load())).toEqual(normalise(reference));
     await reopened.close();
   });
 });
