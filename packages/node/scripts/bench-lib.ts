@@ -36,6 +36,8 @@ export interface BenchOptions {
   readonly workers: number | undefined;
   /** Passed to every daemon verbatim, after the bench's own flags. */
   readonly daemonArgs: readonly string[];
+  /** Run the daemons from the TypeScript sources through tsx instead of the bundle `pnpm build` makes. */
+  readonly source: boolean;
   readonly runs: number;
   readonly json: boolean;
   readonly sweep: boolean;
@@ -68,6 +70,7 @@ pnpm bench:sweep [options]   one factor at a time around the baseline, as a Mark
   --requests N        measure until N requests complete instead of for --duration
   --workers N         pass --verify-workers N to every daemon
   --daemon-arg X      pass X to every daemon verbatim (repeatable)
+  --source            run the daemons from the TypeScript sources through tsx, not the built bundle
   --runs R            repeat with fresh clusters, report the median of each figure (default 1)
   --json              print one JSON object (an array with --sweep) as the last line of stdout
   --sweep             replicas 4,7,10; payload 0,128,1024; batch 1,8,64,256; clients 1,4,16,64; sync full,buffered
@@ -126,6 +129,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         requests: { type: 'string' },
         workers: { type: 'string' },
         'daemon-arg': { type: 'string', multiple: true },
+        source: { type: 'boolean' },
         runs: { type: 'string' },
         json: { type: 'boolean' },
         sweep: { type: 'boolean' },
@@ -179,6 +183,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     workers:
       workersText === undefined ? undefined : integerOption(workersText, '--workers', 0, 0, WORKERS_MAX),
     daemonArgs: (values['daemon-arg'] as string[] | undefined) ?? [],
+    source: values.source === true,
     runs: integerOption(text('runs'), '--runs', 1, 1, RUNS_MAX),
     json: values.json === true,
     sweep,
@@ -277,6 +282,8 @@ export interface BenchResult {
   readonly sync: SyncMode;
   readonly workers: number | null;
   readonly daemonArgs: readonly string[];
+  /** How the daemons ran: the built bundle, or the sources through tsx. */
+  readonly daemon: 'bundle' | 'source';
   readonly runs: number;
   readonly warmupS: number;
   readonly durationS: number;
@@ -307,7 +314,7 @@ function perRequestUs(cpuS: number | undefined, requests: number): number | null
 
 export function benchResult(
   point: BenchPoint,
-  options: Pick<BenchOptions, 'workers' | 'daemonArgs' | 'warmupS'>,
+  options: Pick<BenchOptions, 'workers' | 'daemonArgs' | 'warmupS' | 'source'>,
   machine: MachineFigures,
   observation: RunObservation,
 ): BenchResult {
@@ -321,6 +328,7 @@ export function benchResult(
     sync: point.sync,
     workers: options.workers ?? null,
     daemonArgs: [...options.daemonArgs],
+    daemon: options.source ? 'source' : 'bundle',
     runs: 1,
     warmupS: options.warmupS,
     durationS: round(observation.measuredS, 3),
@@ -384,7 +392,7 @@ export function summaryLines(result: BenchResult): string[] {
     result.requestsPerBatch === null ? '' : `, ${fixed(result.requestsPerBatch, 2)} requests/batch`;
   const runs = result.runs > 1 ? ` (median of ${result.runs} runs)` : '';
   return [
-    `${label('bench')}${result.replicas} replicas, ${result.clients} clients, payload ${result.payloadBytes} B, batch ${result.batchMax}, sync ${result.sync}, verify workers ${workers}`,
+    `${label('bench')}${result.replicas} replicas, ${result.clients} clients, payload ${result.payloadBytes} B, batch ${result.batchMax}, sync ${result.sync}, verify workers ${workers}, daemon from ${result.daemon}`,
     `${label('result')}${fixed(result.opsPerSec, 1)} ops/s, ${result.committed} committed in ${fixed(result.durationS, 3)} s${perBatch}${runs}`,
     `${label('latency')}p50 ${fixed(result.p50Ms, 3)} ms, p90 ${fixed(result.p90Ms, 3)} ms, p99 ${fixed(result.p99Ms, 3)} ms`,
     `${label('memory')}rss ${fixed(result.rssMbMax, 1)} MB (largest replica)`,

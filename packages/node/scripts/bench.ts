@@ -42,6 +42,7 @@ import {
   summaryLines,
   sweepPoints,
 } from './bench-lib.ts';
+import { buildDaemon, DIST } from './build.ts';
 
 // Bounds on every wait. Generous: ten tsx daemons starting on two busy cores take a while.
 const REPLICAS_UP_TIMEOUT_MS = 120_000;
@@ -341,6 +342,7 @@ async function runOnce(
   point: BenchPoint,
   options: BenchOptions,
   machine: MachineFigures,
+  bundle: string | undefined,
 ): Promise<BenchResult> {
   const { dir, file } = await makeCluster(
     point.replicas,
@@ -360,7 +362,7 @@ async function runOnce(
       ...(options.workers === undefined ? [] : ['--verify-workers', String(options.workers)]),
       ...options.daemonArgs,
     ];
-    for (let id = 0; id < point.replicas; id++) replicas.push(startReplica(dir, id, daemonArgs));
+    for (let id = 0; id < point.replicas; id++) replicas.push(startReplica(dir, id, daemonArgs, { bundle }));
     await waitForReplicas(replicas, async (id) => (await statusOf(file, id)) !== undefined);
     const connecting = file.agents.map((agent) =>
       connectAgent({ dir, agent: agent.id, connectTimeoutMs: CONNECT_TIMEOUT_MS }).then((client) => {
@@ -397,12 +399,13 @@ async function runPoint(
   point: BenchPoint,
   options: BenchOptions,
   machine: MachineFigures,
+  bundle: string | undefined,
   log: (line: string) => void,
 ): Promise<BenchResult> {
   const results: BenchResult[] = [];
   for (let run = 1; run <= options.runs; run++) {
     throwIfInterrupted();
-    const result = await runOnce(point, options, machine);
+    const result = await runOnce(point, options, machine, bundle);
     if (options.runs > 1) log(`run ${run}/${options.runs}: ${result.opsPerSec.toFixed(1)} ops/s`);
     results.push(result);
   }
@@ -416,11 +419,27 @@ async function main(argv: readonly string[]): Promise<number> {
   const options = parseOptions(argv);
   if (options === undefined) return 0;
   const machine = await measureMachine();
+  // The daemons run from a bundle built now from the current sources (never a stale one), in
+  // a directory of this run's own; --source runs them through tsx instead.
+  const bundleDir = options.source ? undefined : join(DIST, `bench-${process.pid}`);
+  try {
+    const bundle = bundleDir === undefined ? undefined : await buildDaemon(bundleDir);
+    return await measure(options, machine, bundle);
+  } finally {
+    if (bundleDir !== undefined) rmSync(bundleDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(
+  options: BenchOptions,
+  machine: MachineFigures,
+  bundle: string | undefined,
+): Promise<number> {
   if (!options.sweep) {
     process.stderr.write(
       `running: ${describe(options.point)}, ${options.requests === undefined ? `${options.durationS} s` : `${options.requests} requests`} after ${options.warmupS} s of warm-up\n`,
     );
-    const result = await runPoint(options.point, options, machine, (line) => console.log(line));
+    const result = await runPoint(options.point, options, machine, bundle, (line) => console.log(line));
     for (const line of summaryLines(result)) console.log(line);
     if (options.json) console.log(JSON.stringify(result));
     return 0;
@@ -429,7 +448,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const results: BenchResult[] = [];
   for (const [index, point] of points.entries()) {
     process.stderr.write(`[${index + 1}/${points.length}] ${describe(point)}…\n`);
-    const result = await runPoint(point, options, machine, (line) => process.stderr.write(`  ${line}\n`));
+    const result = await runPoint(point, options, machine, bundle, (line) =>
+      process.stderr.write(`  ${line}\n`),
+    );
     process.stderr.write(
       `  ${result.opsPerSec.toFixed(1)} ops/s, p50 ${result.p50Ms.toFixed(3)} ms, ratio ${result.ratio.toFixed(3)}\n`,
     );

@@ -73,12 +73,26 @@ export interface RunningReplica {
  */
 export const REPLICA_NODE_ARGS: readonly string[] = ['--max-semi-space-size=4'];
 
+export interface StartOptions {
+  /**
+   * Run this built daemon (`pnpm build`: packages/node/dist/conclave.mjs) instead of the
+   * TypeScript sources through tsx: ~50 MB less RSS per replica, and no start-up transform.
+   */
+  readonly bundle?: string;
+}
+
 /**
- * Starts `conclave start` for replica `id` as a child process. Node flags for the replicas (for
- * example `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them) can be given in the environment
+ * Starts `conclave start` for replica `id` as a child process, from the sources (through tsx)
+ * or from a built bundle. Node flags for the replicas (for example
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them) can be given in the environment
  * variable CONCLAVE_REPLICA_NODE_ARGS, separated by spaces.
  */
-export function startReplica(dir: string, id: number, extra: string[] = []): RunningReplica {
+export function startReplica(
+  dir: string,
+  id: number,
+  extra: string[] = [],
+  options: StartOptions = {},
+): RunningReplica {
   const nodeArgs = [
     ...REPLICA_NODE_ARGS,
     ...(process.env.CONCLAVE_REPLICA_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
@@ -87,9 +101,7 @@ export function startReplica(dir: string, id: number, extra: string[] = []): Run
     process.execPath,
     [
       ...nodeArgs,
-      '--import',
-      'tsx',
-      CLI,
+      ...(options.bundle === undefined ? ['--import', 'tsx', CLI] : [options.bundle]),
       'start',
       '--dir',
       dir,

@@ -20,15 +20,20 @@ import {
 const machine = { cores: 2, signPerSecPerCore: 30_000, verifyPerSecPerCore: 10_000, fsyncMs: 0.5 };
 
 function result(overrides: Partial<BenchResult> = {}): BenchResult {
-  const base = benchResult(BASELINE_POINT, { workers: undefined, daemonArgs: [], warmupS: 2 }, machine, {
-    committed: 1_000,
-    measuredS: 10,
-    latenciesMsSorted: Float64Array.from({ length: 100 }, (_, i) => i + 1),
-    rssBytesMax: 150 * 2 ** 20,
-    requestsPerBatch: 4,
-    replicaCpuS: 2,
-    clientCpuS: 0.5,
-  });
+  const base = benchResult(
+    BASELINE_POINT,
+    { workers: undefined, daemonArgs: [], warmupS: 2, source: false },
+    machine,
+    {
+      committed: 1_000,
+      measuredS: 10,
+      latenciesMsSorted: Float64Array.from({ length: 100 }, (_, i) => i + 1),
+      rssBytesMax: 150 * 2 ** 20,
+      requestsPerBatch: 4,
+      replicaCpuS: 2,
+      clientCpuS: 0.5,
+    },
+  );
   return { ...base, ...overrides };
 }
 
@@ -48,6 +53,7 @@ describe('parseBenchArgs', () => {
       requests: undefined,
       workers: undefined,
       daemonArgs: [],
+      source: false,
       runs: 1,
       json: false,
       sweep: false,
@@ -79,6 +85,7 @@ describe('parseBenchArgs', () => {
       'info',
       '--runs',
       '3',
+      '--source',
       '--json',
     ]);
     expect(options.point).toEqual({
@@ -94,6 +101,7 @@ describe('parseBenchArgs', () => {
       requests: 1_000_000,
       workers: 2,
       daemonArgs: ['--log-level', 'info'],
+      source: true,
       runs: 3,
       json: true,
     });
@@ -211,11 +219,12 @@ describe('figures', () => {
       // 2 CPU-seconds over 4 replicas × 1,000 requests; 0.5 s over 1,000 requests.
       replicaCpuUsPerRequest: 500,
       clientCpuUsPerRequest: 500,
+      daemon: 'bundle',
     });
   });
 
   it('reports no CPU figure when /proc could not be read', () => {
-    const r = benchResult(BASELINE_POINT, { workers: 0, daemonArgs: [], warmupS: 2 }, machine, {
+    const r = benchResult(BASELINE_POINT, { workers: 0, daemonArgs: [], warmupS: 2, source: true }, machine, {
       committed: 10,
       measuredS: 1,
       latenciesMsSorted: [1],
@@ -225,6 +234,7 @@ describe('figures', () => {
       clientCpuS: 0.1,
     });
     expect(r.replicaCpuUsPerRequest).toBeNull();
+    expect(r.daemon).toBe('source');
     expect(r.clientCpuUsPerRequest).toBe(10_000);
     expect(summaryLines(r).join('\n')).not.toContain('µs per request');
   });
