@@ -3,11 +3,11 @@
  *
  * Every value that is signed or hashed is encoded with one fixed msgpackr configuration:
  * positional arrays (never maps), minimal-width integers, binary as `bin`, no extensions.
- * A decoder re-encodes what it read and compares the bytes, so a frame has exactly one
+ * The decoder accepts exactly the bytes this encoder produces, so a frame has exactly one
  * accepted byte form: a peer cannot make two different byte strings mean the same message,
  * and what a signature covers is unambiguous.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr } from 'msgpackr';
 
 const packr = new Packr({
   useRecords: false,
@@ -15,15 +15,6 @@ const packr = new Packr({
   structuredClone: false,
   bundleStrings: false,
   encodeUndefinedAsNil: false,
-});
-
-const unpackr = new Unpackr({
-  useRecords: false,
-  moreTypes: false,
-  structuredClone: false,
-  bundleStrings: false,
-  mapsAsObjects: false,
-  int64AsType: 'number',
 });
 
 /** A value the canonical codec accepts: the building blocks of every message tuple. */
@@ -40,47 +31,218 @@ export type DecodeResult =
   | { ok: false; reason: 'MALFORMED' | 'NOT_CANONICAL' };
 
 /**
- * Decodes bytes and checks they are the canonical encoding of what they decode to.
+ * Decodes bytes and checks they are the canonical encoding of what they decode to, in one pass
+ * without re-encoding: exactly the bytes `encodeCanonical` produces for some value are accepted.
  * Never throws: malformed input is a result, not an exception.
+ *
+ * Canonical means what the packer above writes: nil, false, true; integers that fit 32 bits in
+ * the shortest of fixint / uint8 / uint16 / uint32 (non-negative) or fixint / int8 / int16 /
+ * int32 (negative); every other finite number as float64; strings as valid UTF-8 with the
+ * shortest of fixstr / str8 / str16 / str32 for their byte length; binary as the shortest of
+ * bin8 / bin16 / bin32; arrays with the shortest of fixarray / array16 / array32; at most
+ * NESTING_DEPTH_MAX levels; nothing after the value. float32 and 64-bit integers are
+ * NOT_CANONICAL; maps, extensions and the reserved byte are MALFORMED. A structural error
+ * (truncation, a type outside that set, a non-finite number, trailing bytes, too deep) is MALFORMED, and wins over a non-shortest form (NOT_CANONICAL)
+ * anywhere in the same input, as in a decode followed by a re-encode. Binary values are views
+ * into `bytes`, not copies.
  */
 export function decodeCanonical(bytes: Uint8Array): DecodeResult {
-  let value: unknown;
-  try {
-    value = unpackr.unpack(bytes);
-  } catch {
-    return { ok: false, reason: 'MALFORMED' };
-  }
-  if (!isCanonicalValue(value, 0)) return { ok: false, reason: 'MALFORMED' };
-  let again: Uint8Array;
-  try {
-    again = packr.pack(value as Canonical);
-  } catch {
-    return { ok: false, reason: 'MALFORMED' };
-  }
-  if (!bytesEqual(again, bytes)) return { ok: false, reason: 'NOT_CANONICAL' };
+  const reader = new CanonicalReader(bytes);
+  const value = reader.value(0);
+  if (reader.malformed || reader.at !== bytes.byteLength) return { ok: false, reason: 'MALFORMED' };
+  if (reader.notCanonical) return { ok: false, reason: 'NOT_CANONICAL' };
   return { ok: true, value };
 }
 
 const NESTING_DEPTH_MAX = 16;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function isCanonicalValue(value: unknown, depth: number): boolean {
-  if (depth > NESTING_DEPTH_MAX) return false;
-  if (value === null) return true;
-  switch (typeof value) {
-    case 'number':
-      return Number.isFinite(value);
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'object':
-      if (value instanceof Uint8Array) return true;
-      if (Array.isArray(value)) {
-        for (const item of value) if (!isCanonicalValue(item, depth + 1)) return false;
+/** One pass over the input; on a structural error it stops and marks the input malformed. */
+class CanonicalReader {
+  at = 0;
+  malformed = false;
+  notCanonical = false;
+  readonly #view: DataView;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  #fail(): null {
+    this.malformed = true;
+    return null;
+  }
+
+  /** The next n bytes exist. */
+  #has(n: number): boolean {
+    return this.bytes.byteLength - this.at >= n;
+  }
+
+  /** A length-prefixed item's length must need its header's width: else not canonical. */
+  #length(width: 1 | 2 | 4, shorterBelow: number): number {
+    if (!this.#has(width)) return -1;
+    const at = this.at;
+    const length =
+      width === 1
+        ? (this.bytes[at] as number)
+        : width === 2
+          ? this.#view.getUint16(at)
+          : this.#view.getUint32(at);
+    this.at += width;
+    if (length < shorterBelow) this.notCanonical = true;
+    return length;
+  }
+
+  value(depth: number): unknown {
+    if (this.malformed) return null;
+    if (depth > NESTING_DEPTH_MAX || !this.#has(1)) return this.#fail();
+    const at = this.at;
+    const byte = this.bytes[this.at++] as number;
+    if (byte < 0x80) return byte; // positive fixint
+    if (byte >= 0xe0) return byte - 0x100; // negative fixint
+    if (byte >= 0xa0 && byte <= 0xbf) return this.#string(byte & 0x1f);
+    if (byte >= 0x90 && byte <= 0x9f) return this.#array(byte & 0x0f, depth);
+    const view = this.#view;
+    switch (byte) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
         return true;
+      case 0xcc: {
+        if (!this.#has(1)) return this.#fail();
+        const value = this.bytes[this.at++] as number;
+        if (value < 0x80) this.notCanonical = true;
+        return value;
       }
-      return false;
-    default:
-      return false;
+      case 0xcd: {
+        if (!this.#has(2)) return this.#fail();
+        const value = view.getUint16(this.at);
+        this.at += 2;
+        if (value < 0x100) this.notCanonical = true;
+        return value;
+      }
+      case 0xce: {
+        if (!this.#has(4)) return this.#fail();
+        const value = view.getUint32(this.at);
+        this.at += 4;
+        if (value < 0x10000) this.notCanonical = true;
+        return value;
+      }
+      case 0xd0: {
+        if (!this.#has(1)) return this.#fail();
+        const value = view.getInt8(this.at);
+        this.at += 1;
+        if (value >= -0x20) this.notCanonical = true;
+        return value;
+      }
+      case 0xd1: {
+        if (!this.#has(2)) return this.#fail();
+        const value = view.getInt16(this.at);
+        this.at += 2;
+        if (value >= -0x80) this.notCanonical = true;
+        return value;
+      }
+      case 0xd2: {
+        if (!this.#has(4)) return this.#fail();
+        const value = view.getInt32(this.at);
+        this.at += 4;
+        if (value >= -0x8000) this.notCanonical = true;
+        return value;
+      }
+      case 0xcb: {
+        if (!this.#has(8)) return this.#fail();
+        const value = view.getFloat64(this.at);
+        this.at += 8;
+        if (!Number.isFinite(value)) return this.#fail();
+        // The packer writes a float64 only for what no 32-bit integer form holds (-0 included: it writes 0).
+        if (value >>> 0 === value || value >> 0 === value) this.notCanonical = true;
+        return value;
+      }
+      case 0xca: {
+        // float32 and 64-bit integers are numbers the packer never writes in these forms.
+        if (!this.#has(4)) return this.#fail();
+        const value = view.getFloat32(this.at);
+        this.at += 4;
+        if (!Number.isFinite(value)) return this.#fail();
+        this.notCanonical = true;
+        return value;
+      }
+      case 0xcf:
+      case 0xd3: {
+        if (!this.#has(8)) return this.#fail();
+        const value = Number(byte === 0xcf ? view.getBigUint64(this.at) : view.getBigInt64(this.at));
+        this.at += 8;
+        this.notCanonical = true;
+        return value;
+      }
+      case 0xd9:
+        return this.#string(this.#length(1, 0x20));
+      case 0xda:
+        return this.#string(this.#length(2, 0x100));
+      case 0xdb:
+        return this.#string(this.#length(4, 0x10000));
+      case 0xc4:
+        return this.#binary(this.#length(1, 0));
+      case 0xc5:
+        return this.#binary(this.#length(2, 0x100));
+      case 0xc6:
+        return this.#binary(this.#length(4, 0x10000));
+      case 0xdc:
+        return this.#array(this.#length(2, 0x10), depth);
+      case 0xdd:
+        return this.#array(this.#length(4, 0x10000), depth);
+      default:
+        // Maps, extensions and the reserved byte 0xc1.
+        this.at = at;
+        return this.#fail();
+    }
+  }
+
+  #string(length: number): string | null {
+    if (length < 0 || !this.#has(length)) return this.#fail();
+    const start = this.at;
+    this.at += length;
+    const bytes = this.bytes;
+    let ascii = length <= 64;
+    let out = '';
+    if (ascii) {
+      for (let i = start; i < start + length; i++) {
+        const c = bytes[i] as number;
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        out += String.fromCharCode(c);
+      }
+      if (ascii) return out;
+    }
+    try {
+      return utf8.decode(bytes.subarray(start, start + length));
+    } catch {
+      // Not UTF-8: a decoder would replace what it cannot read, and re-encoding would differ.
+      this.notCanonical = true;
+      return '';
+    }
+  }
+
+  #binary(length: number): Uint8Array | null {
+    if (length < 0 || !this.#has(length)) return this.#fail();
+    const start = this.at;
+    this.at += length;
+    return this.bytes.subarray(start, start + length);
+  }
+
+  #array(length: number, depth: number): unknown[] | null {
+    // Every item takes at least one byte: a length beyond what is left is a lie, not an allocation.
+    if (length < 0 || !this.#has(length)) return this.#fail();
+    const items = new Array<unknown>(length);
+    for (let i = 0; i < length; i++) {
+      items[i] = this.value(depth + 1);
+      if (this.malformed) return null;
+    }
+    return items;
   }
 }
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
   createRequest,
@@ -15,6 +16,65 @@ import {
 const crypto = nodeCrypto();
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const keys = crypto.keyPairFromSeed(new Uint8Array(32).fill(1));
+
+/**
+ * The decoder this one replaced, kept as the oracle: msgpackr decodes, the value is checked
+ * for canonical types, and re-encoding must give back the same bytes.
+ */
+const oracle = (() => {
+  const options = { useRecords: false, moreTypes: false, structuredClone: false, bundleStrings: false };
+  const packr = new Packr({ ...options, encodeUndefinedAsNil: false });
+  const unpackr = new Unpackr({ ...options, mapsAsObjects: false, int64AsType: 'number' });
+  const canonicalValue = (value: unknown, depth: number): boolean => {
+    if (depth > 16) return false;
+    if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+    if (typeof value === 'number') return Number.isFinite(value);
+    if (value instanceof Uint8Array) return true;
+    return Array.isArray(value) && value.every((item) => canonicalValue(item, depth + 1));
+  };
+  return (bytes: Uint8Array): { ok: true; value: unknown } | { ok: false; reason: string } => {
+    let value: unknown;
+    try {
+      value = unpackr.unpack(bytes);
+    } catch {
+      return { ok: false, reason: 'MALFORMED' };
+    }
+    if (!canonicalValue(value, 0)) return { ok: false, reason: 'MALFORMED' };
+    return hex(packr.pack(value as never)) === hex(bytes)
+      ? { ok: true, value }
+      : { ok: false, reason: 'NOT_CANONICAL' };
+  };
+})();
+
+/** Maps and extension types: the oracle's reason for them depends on msgpackr's extensions. */
+const EXOTIC = new Set([
+  ...Array.from({ length: 16 }, (_, i) => 0x80 + i),
+  0xde,
+  0xdf,
+  0xc7,
+  0xc8,
+  0xc9,
+  0xd4,
+  0xd5,
+  0xd6,
+  0xd7,
+  0xd8,
+]);
+
+/** Values of every canonical kind, at every width boundary. */
+const canonicalValues: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constantFrom(null, true, false, 0, -0.5, 2 ** 32, -(2 ** 31) - 1, 2 ** 53 - 1, 1e300),
+    fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+    fc.constantFrom(0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, -0x20, -0x21, -0x80, -0x81, -0x8000, -0x8001),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.string({ maxLength: 300 }),
+    fc.uint8Array({ maxLength: 300 }),
+    fc.array(tie('value'), { maxLength: 20 }),
+  ),
+})).value;
 
 describe('canonical codec', () => {
   it('round-trips canonical values', () => {
@@ -37,6 +97,72 @@ describe('canonical codec', () => {
     expect(decodeCanonical(new Uint8Array([0x81, 0xa1, 0x61, 0x01])).ok).toBe(false);
     expect(decodeCanonical(new Uint8Array([0x01, 0x02])).ok).toBe(false);
     expect(decodeCanonical(new Uint8Array([0x92, 0x01])).ok).toBe(false);
+  });
+
+  it('decides every input as decode-then-re-encode does, and decodes to the same values', () => {
+    const agree = (bytes: Uint8Array) => {
+      const expected = oracle(bytes);
+      const actual = decodeCanonical(bytes);
+      expect(actual.ok).toBe(expected.ok);
+      if (actual.ok && expected.ok) expect(actual.value).toEqual(expected.value);
+      else if (!actual.ok && !expected.ok && !bytes.some((b) => EXOTIC.has(b)))
+        expect(actual.reason).toBe(expected.reason);
+    };
+    fc.assert(
+      fc.property(
+        canonicalValues,
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.nat(),
+        (value, at, byte, cut) => {
+          const bytes = encodeCanonical(value as never);
+          agree(bytes);
+          expect(decodeCanonical(bytes).ok).toBe(true);
+          const mutated = new Uint8Array(bytes);
+          mutated[at % mutated.length] = byte;
+          agree(mutated);
+          agree(bytes.subarray(0, cut % (bytes.length + 1)));
+          const inserted = new Uint8Array(bytes.length + 1);
+          inserted.set(bytes.subarray(0, at % (bytes.length + 1)));
+          inserted[at % (bytes.length + 1)] = byte;
+          inserted.set(bytes.subarray(at % (bytes.length + 1)), (at % (bytes.length + 1)) + 1);
+          agree(inserted);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), agree), { numRuns: 3000 });
+  });
+
+  it('rejects each non-shortest form, float32, 64-bit integers, bad UTF-8 and depth beyond 16', () => {
+    const reason = (bytes: number[]) => {
+      const decoded = decodeCanonical(new Uint8Array(bytes));
+      return decoded.ok ? 'ok' : decoded.reason;
+    };
+    expect(reason([0xcc, 0x7f])).toBe('NOT_CANONICAL'); // uint8 for a fixint
+    expect(reason([0xcc, 0x80])).toBe('ok');
+    expect(reason([0xcd, 0x00, 0xff])).toBe('NOT_CANONICAL');
+    expect(reason([0xd0, 0xe0])).toBe('NOT_CANONICAL'); // int8 -32: a negative fixint
+    expect(reason([0xd0, 0x05])).toBe('NOT_CANONICAL'); // int8 for a positive value
+    expect(reason([0xd0, 0xdf])).toBe('ok');
+    expect(reason([0xd1, 0xff, 0x80])).toBe('NOT_CANONICAL');
+    expect(reason([0xd2, 0xff, 0xff, 0x80, 0x00])).toBe('NOT_CANONICAL');
+    expect(reason([0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0])).toBe('NOT_CANONICAL'); // 1.0 as float64
+    expect(reason([0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0])).toBe('NOT_CANONICAL'); // -0
+    expect(reason([0xcb, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0])).toBe('MALFORMED'); // Infinity
+    expect(reason([0xca, 0x3f, 0x80, 0, 0])).not.toBe('ok'); // float32
+    expect(reason([0xcf, 0, 0, 0, 0, 0, 0, 0, 1])).not.toBe('ok'); // uint64
+    expect(reason([0xd9, 0x01, 0x61])).toBe('NOT_CANONICAL'); // str8 for a fixstr
+    expect(reason([0xa2, 0xc3, 0x28])).toBe('NOT_CANONICAL'); // not UTF-8
+    expect(reason([0xa3, 0xef, 0xbb, 0xbf])).toBe('ok'); // a BOM is a character like any other
+    expect(reason([0xc5, 0x00, 0x01, 0x00])).toBe('NOT_CANONICAL'); // bin16 for one byte
+    expect(reason([0xdc, 0x00, 0x01, 0x00])).toBe('NOT_CANONICAL'); // array16 for one item
+    expect(reason([0xdd, 0xff, 0xff, 0xff, 0xff])).toBe('MALFORMED'); // a length beyond the input
+    expect(reason([0xc1])).toBe('MALFORMED');
+    expect(reason([0xcc, 0x01, 0x81])).toBe('MALFORMED'); // structure wins over form
+    expect(reason([...Array(16).fill(0x91), 0x90])).toBe('ok');
+    expect(reason([...Array(17).fill(0x91), 0x90])).toBe('MALFORMED');
+    expect(reason([])).toBe('MALFORMED');
   });
 
   it('never throws on random bytes, and whatever it accepts re-encodes to the same bytes', () => {
