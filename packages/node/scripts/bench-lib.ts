@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULT_PROTOCOL_CONFIG } from '@conclave/core';
 import type { SyncMode } from '../src/store.ts';
 
 const SYNC_MODES: readonly SyncMode[] = ['full', 'buffered'];
@@ -38,6 +39,8 @@ export interface BenchOptions {
   readonly daemonArgs: readonly string[];
   /** Run the daemons from the TypeScript sources through tsx instead of the bundle `pnpm build` makes. */
   readonly source: boolean;
+  /** Protocol settings written into cluster.json over the defaults (`--protocol name=value`). */
+  readonly protocol: Readonly<Record<string, number>>;
   readonly runs: number;
   readonly json: boolean;
   readonly sweep: boolean;
@@ -71,6 +74,7 @@ pnpm bench:sweep [options]   one factor at a time around the baseline, as a Mark
   --workers N         pass --verify-workers N to every daemon
   --daemon-arg X      pass X to every daemon verbatim (repeatable)
   --source            run the daemons from the TypeScript sources through tsx, not the built bundle
+  --protocol NAME=N   a protocol setting in cluster.json, e.g. pipelineDepthMax=2 (repeatable)
   --runs R            repeat with fresh clusters, report the median of each figure (default 1)
   --json              print one JSON object (an array with --sweep) as the last line of stdout
   --sweep             replicas 4,7,10; payload 0,128,1024; batch 1,8,64,256; clients 1,4,16,64; sync full,buffered
@@ -110,6 +114,26 @@ function secondsOption(text: string | undefined, flag: string, fallback: number,
   return value;
 }
 
+/** `--protocol name=value` pairs: names of ProtocolConfig, positive whole numbers; batchSizeMax has --batch. */
+function protocolOption(pairs: readonly string[]): Record<string, number> {
+  const protocol: Record<string, number> = {};
+  for (const pair of pairs) {
+    const match = /^(\w+)=(\d+)$/.exec(pair);
+    if (match === null)
+      throw new BenchUsageError(
+        `--protocol takes NAME=N, for example pipelineDepthMax=2, got ${JSON.stringify(pair)}`,
+      );
+    const [, name, value] = match as unknown as [string, string, string];
+    if (name === 'batchSizeMax') throw new BenchUsageError('--protocol batchSizeMax: use --batch');
+    if (!Object.hasOwn(DEFAULT_PROTOCOL_CONFIG, name))
+      throw new BenchUsageError(
+        `--protocol: ${name} is not a protocol setting (${Object.keys(DEFAULT_PROTOCOL_CONFIG).join(', ')})`,
+      );
+    protocol[name] = integerOption(value, `--protocol ${name}`, 0, 1, Number.MAX_SAFE_INTEGER);
+  }
+  return protocol;
+}
+
 /** The options of `pnpm bench`; throws BenchUsageError with a one-line message. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   let values: Record<string, string | boolean | string[] | undefined>;
@@ -130,6 +154,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         workers: { type: 'string' },
         'daemon-arg': { type: 'string', multiple: true },
         source: { type: 'boolean' },
+        protocol: { type: 'string', multiple: true },
         runs: { type: 'string' },
         json: { type: 'boolean' },
         sweep: { type: 'boolean' },
@@ -184,6 +209,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       workersText === undefined ? undefined : integerOption(workersText, '--workers', 0, 0, WORKERS_MAX),
     daemonArgs: (values['daemon-arg'] as string[] | undefined) ?? [],
     source: values.source === true,
+    protocol: protocolOption((values.protocol as string[] | undefined) ?? []),
     runs: integerOption(text('runs'), '--runs', 1, 1, RUNS_MAX),
     json: values.json === true,
     sweep,
@@ -284,6 +310,8 @@ export interface BenchResult {
   readonly daemonArgs: readonly string[];
   /** How the daemons ran: the built bundle, or the sources through tsx. */
   readonly daemon: 'bundle' | 'source';
+  /** The `--protocol` settings, over the defaults. */
+  readonly protocol: Readonly<Record<string, number>>;
   readonly runs: number;
   readonly warmupS: number;
   readonly durationS: number;
@@ -314,7 +342,7 @@ function perRequestUs(cpuS: number | undefined, requests: number): number | null
 
 export function benchResult(
   point: BenchPoint,
-  options: Pick<BenchOptions, 'workers' | 'daemonArgs' | 'warmupS' | 'source'>,
+  options: Pick<BenchOptions, 'workers' | 'daemonArgs' | 'warmupS' | 'source' | 'protocol'>,
   machine: MachineFigures,
   observation: RunObservation,
 ): BenchResult {
@@ -329,6 +357,7 @@ export function benchResult(
     workers: options.workers ?? null,
     daemonArgs: [...options.daemonArgs],
     daemon: options.source ? 'source' : 'bundle',
+    protocol: { ...options.protocol },
     runs: 1,
     warmupS: options.warmupS,
     durationS: round(observation.measuredS, 3),

@@ -347,7 +347,7 @@ async function runOnce(
   const { dir, file } = await makeCluster(
     point.replicas,
     point.clients,
-    { batchSizeMax: point.batchMax },
+    { ...options.protocol, batchSizeMax: point.batchMax },
     'kv',
   );
   const replicas: RunningReplica[] = [];

@@ -22,7 +22,7 @@ const machine = { cores: 2, signPerSecPerCore: 30_000, verifyPerSecPerCore: 10_0
 function result(overrides: Partial<BenchResult> = {}): BenchResult {
   const base = benchResult(
     BASELINE_POINT,
-    { workers: undefined, daemonArgs: [], warmupS: 2, source: false },
+    { workers: undefined, daemonArgs: [], warmupS: 2, source: false, protocol: {} },
     machine,
     {
       committed: 1_000,
@@ -54,6 +54,7 @@ describe('parseBenchArgs', () => {
       workers: undefined,
       daemonArgs: [],
       source: false,
+      protocol: {},
       runs: 1,
       json: false,
       sweep: false,
@@ -86,6 +87,9 @@ describe('parseBenchArgs', () => {
       '--runs',
       '3',
       '--source',
+      '--protocol',
+      'pipelineDepthMax=2',
+      '--protocol=checkpointInterval=32',
       '--json',
     ]);
     expect(options.point).toEqual({
@@ -102,6 +106,7 @@ describe('parseBenchArgs', () => {
       workers: 2,
       daemonArgs: ['--log-level', 'info'],
       source: true,
+      protocol: { pipelineDepthMax: 2, checkpointInterval: 32 },
       runs: 3,
       json: true,
     });
@@ -126,6 +131,10 @@ describe('parseBenchArgs', () => {
     [['--bogus'], "Unknown option '--bogus'"],
     [['positional'], 'positional'],
     [['--sweep', '--replicas', '7'], '--sweep chooses replicas, clients, payload, batch and sync itself'],
+    [['--protocol', 'pipelineDepthMax'], '--protocol takes NAME=N'],
+    [['--protocol', 'speed=3'], '--protocol: speed is not a protocol setting (checkpointInterval, '],
+    [['--protocol', 'batchSizeMax=8'], 'use --batch'],
+    [['--protocol', 'pipelineDepthMax=0'], '--protocol pipelineDepthMax must be between 1'],
   ])('refuses %j with a one-line message', (argv, message) => {
     let caught: unknown;
     try {
@@ -224,17 +233,23 @@ describe('figures', () => {
   });
 
   it('reports no CPU figure when /proc could not be read', () => {
-    const r = benchResult(BASELINE_POINT, { workers: 0, daemonArgs: [], warmupS: 2, source: true }, machine, {
-      committed: 10,
-      measuredS: 1,
-      latenciesMsSorted: [1],
-      rssBytesMax: 0,
-      requestsPerBatch: undefined,
-      replicaCpuS: undefined,
-      clientCpuS: 0.1,
-    });
+    const r = benchResult(
+      BASELINE_POINT,
+      { workers: 0, daemonArgs: [], warmupS: 2, source: true, protocol: { pipelineDepthMax: 2 } },
+      machine,
+      {
+        committed: 10,
+        measuredS: 1,
+        latenciesMsSorted: [1],
+        rssBytesMax: 0,
+        requestsPerBatch: undefined,
+        replicaCpuS: undefined,
+        clientCpuS: 0.1,
+      },
+    );
     expect(r.replicaCpuUsPerRequest).toBeNull();
     expect(r.daemon).toBe('source');
+    expect(r.protocol).toEqual({ pipelineDepthMax: 2 });
     expect(r.clientCpuUsPerRequest).toBe(10_000);
     expect(summaryLines(r).join('\n')).not.toContain('µs per request');
   });
