@@ -450,6 +450,8 @@ export function markdownTable(results: readonly BenchResult[]): string {
     'RSS MB',
     'bound ops/s',
     'ratio',
+    'replica µs/req',
+    'client µs/req',
   ];
   const rows = results.map((r) => [
     String(r.replicas),
@@ -464,6 +466,8 @@ export function markdownTable(results: readonly BenchResult[]): string {
     fixed(r.rssMbMax, 1),
     fixed(r.cryptoBoundOpsPerSec, 1),
     fixed(r.ratio, 3),
+    r.replicaCpuUsPerRequest === null ? '—' : fixed(r.replicaCpuUsPerRequest, 1),
+    r.clientCpuUsPerRequest === null ? '—' : fixed(r.clientCpuUsPerRequest, 1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const textual = new Set([4]); // sync: left-aligned; numbers right-aligned

@@ -311,8 +311,11 @@ describe('printing', () => {
       'RSS MB',
       'bound ops/s',
       'ratio',
+      'replica µs/req',
+      'client µs/req',
       '',
     ]);
+    expect(lines[2]).toMatch(/\|\s+500\.0 \|\s+500\.0 \|$/);
     expect(lines[1]).toMatch(/^\|[-:| ]+\|$/);
     expect(lines[3]).toContain('buffered');
     expect(new Set(lines.map((line) => line.length)).size).toBe(1);
