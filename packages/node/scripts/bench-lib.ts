@@ -292,6 +292,8 @@ export interface RunObservation {
   /** Latency of every request counted, ascending. */
   readonly latenciesMsSorted: ArrayLike<number>;
   readonly rssBytesMax: number;
+  /** Largest RSS of any replica in samples taken during the window and right after it. */
+  readonly rssBytesPeak: number;
   readonly requestsPerBatch: number | undefined;
   /** CPU seconds (user + system) the replicas spent in the window, all together; undefined where unreadable. */
   readonly replicaCpuS: number | undefined;
@@ -321,6 +323,8 @@ export interface BenchResult {
   readonly p90Ms: number;
   readonly p99Ms: number;
   readonly rssMbMax: number;
+  /** Largest replica RSS seen in the window (sampled every few seconds) or right after it. */
+  readonly rssMbPeak: number;
   readonly requestsPerBatch: number | null;
   /** CPU time per committed request in one replica (the replicas' mean), µs; null where unreadable. */
   readonly replicaCpuUsPerRequest: number | null;
@@ -367,6 +371,7 @@ export function benchResult(
     p90Ms: round(percentile(observation.latenciesMsSorted, 0.9), 3),
     p99Ms: round(percentile(observation.latenciesMsSorted, 0.99), 3),
     rssMbMax: round(observation.rssBytesMax / MB, 1),
+    rssMbPeak: round(Math.max(observation.rssBytesPeak, observation.rssBytesMax) / MB, 1),
     requestsPerBatch:
       observation.requestsPerBatch === undefined ? null : round(observation.requestsPerBatch, 2),
     replicaCpuUsPerRequest: perRequestUs(observation.replicaCpuS, observation.committed * point.replicas),
@@ -388,6 +393,7 @@ const MEDIAN_FIELDS = [
   'p90Ms',
   'p99Ms',
   'rssMbMax',
+  'rssMbPeak',
   'signPerSecPerCore',
   'verifyPerSecPerCore',
   'fsyncMs',
@@ -424,7 +430,7 @@ export function summaryLines(result: BenchResult): string[] {
     `${label('bench')}${result.replicas} replicas, ${result.clients} clients, payload ${result.payloadBytes} B, batch ${result.batchMax}, sync ${result.sync}, verify workers ${workers}, daemon from ${result.daemon}`,
     `${label('result')}${fixed(result.opsPerSec, 1)} ops/s, ${result.committed} committed in ${fixed(result.durationS, 3)} s${perBatch}${runs}`,
     `${label('latency')}p50 ${fixed(result.p50Ms, 3)} ms, p90 ${fixed(result.p90Ms, 3)} ms, p99 ${fixed(result.p99Ms, 3)} ms`,
-    `${label('memory')}rss ${fixed(result.rssMbMax, 1)} MB (largest replica)`,
+    `${label('memory')}rss ${fixed(result.rssMbMax, 1)} MB (largest replica after the window), peak ${fixed(result.rssMbPeak, 1)} MB (sampled during it)`,
     ...(result.replicaCpuUsPerRequest === null || result.clientCpuUsPerRequest === null
       ? []
       : [

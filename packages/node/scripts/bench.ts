@@ -53,6 +53,8 @@ const IN_FLIGHT_WAIT_MS = 5_000;
 const STOP_TIMEOUT_MS = 10_000;
 const STATUS_POLL_MS = 200;
 const PROGRESS_EVERY_MS = 10_000;
+/** How often replica RSS is sampled during the window (the peak is reported beside the final value). */
+const RSS_SAMPLE_MS = 5_000;
 /** Distinct keys written, so the kv's state (and its snapshots) stay bounded. */
 const KEYS = 1_000;
 
@@ -244,6 +246,11 @@ async function closedLoop(
   let batchesAtEnd: Promise<{ sum: number; count: number }> | undefined;
   const cpuAtStart = { replicas: undefined as number | undefined, clients: undefined as number | undefined };
   const cpuAtEnd = { ...cpuAtStart };
+  let rssBytesPeak = 0;
+  const sampleRss = async () => {
+    const statuses = await Promise.all(file.replicas.map((r) => statusOf(file, r.id)));
+    for (const status of statuses) rssBytesPeak = Math.max(rssBytesPeak, status?.rssBytes ?? 0);
+  };
   let done!: () => void;
   const closed = new Promise<void>((resolve) => {
     done = resolve;
@@ -282,6 +289,8 @@ async function closedLoop(
       batchesAtStart = batchMetrics(file);
       cpuAtStart.replicas = cpuOf(replicaPids);
       cpuAtStart.clients = cpuOf([process.pid]);
+      const sampler = setInterval(() => void sampleRss().catch(() => {}), RSS_SAMPLE_MS);
+      timers.push(sampler as unknown as ReturnType<typeof setTimeout>);
       if (options.requests === undefined) timers.push(setTimeout(finish, options.durationS * 1000));
       else {
         const progress = setInterval(report, PROGRESS_EVERY_MS);
@@ -329,6 +338,7 @@ async function closedLoop(
     latenciesMsSorted: Float64Array.from(latencies).sort(),
     requestsPerBatch:
       requestsPerBatch !== undefined && Number.isFinite(requestsPerBatch) ? requestsPerBatch : undefined,
+    rssBytesPeak,
     replicaCpuS: difference(cpuAtStart.replicas, cpuAtEnd.replicas),
     clientCpuS: difference(cpuAtStart.clients, cpuAtEnd.clients),
   };
