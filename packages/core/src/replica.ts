@@ -168,6 +168,8 @@ interface ConflictPair {
   readonly second: Signed<Request>;
   assigned: number | undefined;
   forwardedAt: number;
+  /** When this replica learned of the pair, or entered the current view: it times the primary out like a request. */
+  since: number;
 }
 
 interface StableCheckpoint {
@@ -712,8 +714,11 @@ export class Replica {
   /**
    * An agent signed two different requests with one requestId: that is proof of equivocation.
    * The pair is ordered together (the first executes, or already has; the second never does), so
-   * every replica's state machine learns of it at the same point in the log. Backups forward the
-   * pair to the primary, again every retryTicks and in each new view, until it is ordered.
+   * every replica's state machine learns of it at the same point in the log. Backups send the
+   * pair to every replica — not only the primary, which may be the one keeping it out of the
+   * log — again every retryTicks and in each new view, until it is ordered; and an unordered
+   * pair times the primary out like an overdue request, so f+1 honest replicas that hold it
+   * replace a primary that censors it.
    */
   #noteConflict(first: Signed<Request>, second: Signed<Request>): void {
     const { agent, requestId } = second.body;
@@ -725,19 +730,44 @@ export class Replica {
     if (this.#conflicts.size >= LIMITS.conflictingRequestsMax) {
       this.#conflicts.delete(this.#conflicts.keys().next().value as string);
     }
-    const pair: ConflictPair = { first, second, assigned: undefined, forwardedAt: this.#now };
+    const pair: ConflictPair = {
+      first,
+      second,
+      assigned: undefined,
+      forwardedAt: this.#now,
+      since: this.#now,
+    };
     this.#conflicts.set(key, pair);
-    if (this.#changingView) return;
-    if (this.#isPrimary) this.#propose();
+    if (this.#isPrimary && !this.#changingView) this.#propose();
     else this.#forwardConflict(pair);
   }
 
   #forwardConflict(pair: ConflictPair): void {
     pair.forwardedAt = this.#now;
-    const to = { kind: 'replica', id: this.#primaryOf(this.#view) } as const;
     for (const request of [pair.first, pair.second]) {
-      this.#out.send.push({ to, type: MessageType.request, frame: encodeFrame(request) });
+      this.#out.send.push({
+        to: { kind: 'replicas' },
+        type: MessageType.request,
+        frame: encodeFrame(request),
+      });
     }
+  }
+
+  /**
+   * Whether a pair of conflicting requests has waited a timeout to be ordered. Pairs whose
+   * evidence this replica already holds (it came with a checkpoint's state, say) are dropped.
+   */
+  #conflictOverdue(timeout: number): boolean {
+    let overdue = false;
+    for (const [key, pair] of this.#conflicts) {
+      const { agent, requestId } = pair.second.body;
+      if (this.#clients.get(agent)?.reported.includes(requestId) ?? false) {
+        this.#conflicts.delete(key);
+        continue;
+      }
+      if (this.#now - pair.since >= timeout) overdue = true;
+    }
+    return overdue;
   }
 
   /** A request from its signed bytes (our own durable or replicated copy: it decodes). */
@@ -1960,6 +1990,7 @@ export class Replica {
     }
     for (const conflict of this.#conflicts.values()) {
       conflict.assigned = undefined;
+      conflict.since = this.#now;
       if (!this.#isPrimary) this.#forwardConflict(conflict);
     }
     let maxSequence = this.#low;
@@ -2166,12 +2197,14 @@ export class Replica {
     } else {
       const timeout = this.#timeoutTicks();
       const oldest = this.#pending.values().next().value as PendingRequest | undefined;
-      const requestOverdue = oldest !== undefined && this.#now - oldest.receivedAt >= timeout;
+      const requestOverdue =
+        (oldest !== undefined && this.#now - oldest.receivedAt >= timeout) || this.#conflictOverdue(timeout);
       if (this.#isPrimary) this.#onPrimaryTick(timeout, requestOverdue);
       else this.#onBackupTick(timeout, requestOverdue);
     }
-    // Evidence that has not been ordered yet goes to the primary again: forwards can be lost.
-    if (!this.#changingView && !this.#isPrimary) {
+    // Evidence that has not been ordered yet goes out again (forwards can be lost), also while
+    // changing views: the replicas that must join the change may not know of it yet.
+    if (this.#changingView || !this.#isPrimary) {
       for (const pair of this.#conflicts.values()) {
         if (this.#now - pair.forwardedAt >= this.#protocol.retryTicks) this.#forwardConflict(pair);
       }

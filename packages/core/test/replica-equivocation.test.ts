@@ -4,6 +4,7 @@ import {
   createRequest,
   encodeKvOperation,
   KvStateMachine,
+  MessageType,
   nodeCrypto,
   type RequestEquivocation,
   verifyReceipt,
@@ -96,6 +97,38 @@ describe('agent equivocation', () => {
       expect(machine.get('k')).toBe('a');
       expect(machine.evidence).toHaveLength(1);
     }
+  });
+
+  it('a primary that keeps the evidence out of the log is replaced, and the evidence is ordered', () => {
+    const { c, machines } = recordingCluster();
+    const key = c.agentKeys[0]!.secretKey;
+    const make = (value: string) =>
+      createRequest(
+        { agent: 'agent-0', requestId: 5, operation: encodeKvOperation({ op: 'put', key: 'k', value }) },
+        c.crypto,
+        key,
+      );
+    const first = make('a');
+    const second = make('b');
+    for (let r = 0; r < 4; r++) c.queue.push({ from: 'agent-0', to: `r${r}`, frame: first.frame });
+    c.run(5);
+    expect(machines.every((m) => m.get('k') === 'a')).toBe(true);
+    // From now on the primary of view 0 never hears of a request a replica passes on: it cannot
+    // order what it does not have, as a Byzantine primary would not. The second body reaches
+    // replica 3 alone.
+    c.interceptor = (envelope, decoded) =>
+      envelope.to === 'r0' && envelope.from.startsWith('r') && decoded?.body.type === MessageType.request
+        ? []
+        : undefined;
+    c.queue.push({ from: 'agent-0', to: 'r3', frame: second.frame });
+    c.run(400);
+    for (const r of [1, 2, 3]) expect(c.replicas[r]!.status().view).toBeGreaterThanOrEqual(1);
+    for (const machine of machines) {
+      expect(machine.get('k')).toBe('a');
+      expect(machine.evidence).toHaveLength(1);
+      expect(machine.evidence[0]!.evidence).toMatchObject({ agent: 'agent-0', requestId: 5 });
+    }
+    c.checkAgreement();
   });
 
   it('advanceTime runs once per executed batch, heartbeats included, with agreed time that never decreases', () => {

@@ -74,4 +74,15 @@ describe('regression seeds', () => {
       expect(runScenario(SUITES[suite].scenario(seed, {})).violations, `${suite} ${seed}`).toEqual([]);
     }
   });
+
+  // Evidence, n=4 f=1 (fixed in core): `pnpm sim --suite default --seed 30542`, found by a
+  // 1,000-seed sweep beyond the test range. A lying agent sent a second body for one request id
+  // to honest replica 3 alone; backups forwarded such a pair only to the primary, here the
+  // Byzantine replica 0 (twins), which never ordered it, and the other honest replicas never
+  // learned of it. Fixed: the pair goes to every replica, and an unordered pair times the primary
+  // out like an overdue request.
+  it("a Byzantine primary cannot keep an agent's equivocation out of the log", () => {
+    const result = runScenario(SUITES.default.scenario(30542, {}));
+    expect(result.violations).toEqual([]);
+  });
 });
