@@ -463,7 +463,10 @@ export function checkEvidence(record: RunRecord): Violation[] {
       if (skipped) continue;
       // A replica that has not yet executed as far as the evidence (it restarted late, say) owes it
       // nothing yet: catching up is liveness, checked elsewhere.
-      const producedFirst = Math.min(...equivocation.keys.flatMap((key) => [...(producedAt.get(key) ?? [])]));
+      const producedFirst = Math.min(
+        ...equivocation.keys.flatMap((key) => [...(producedAt.get(key) ?? [])]),
+        equivocation.sequence ?? Number.POSITIVE_INFINITY,
+      );
       if (Number.isFinite(producedFirst) && last < producedFirst) continue;
       out.add(
         `replica ${replica.id} holds no evidence (${equivocation.keys.join(' or ')}) though ${equivocation.description} (by tick ${equivocation.tick})`,

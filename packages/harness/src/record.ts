@@ -62,6 +62,8 @@ export interface EquivocationRecord {
   /** Evidence under any of these keys will do (`agent#requestId`, `agent@proposalId`). */
   readonly keys: readonly string[];
   readonly tick: number;
+  /** The sequence whose batch proves it, when the ordered log does (a second ballot after a counted one). */
+  readonly sequence?: number;
 }
 
 export interface ReplicaRecord {

@@ -842,6 +842,7 @@ function equivocationsSeen(
           description: `${request.agent} cast a second, different ballot on ${ballot.proposalId} (request ${request.requestId}, sequence ${sequence}) after its first was counted`,
           keys: [slot],
           tick: entry.tick,
+          sequence,
         });
       }
     }

@@ -408,6 +408,33 @@ describe('evidence', () => {
     record = withExecuted(record, 2, [executed(1), executed(4)]);
     expect(checkEvidence(record)).toEqual([]);
   });
+
+  it('does not ask a replica that has not executed as far as a second ballot for its evidence', () => {
+    const ballot = {
+      agent: 'm',
+      description:
+        'm cast a second, different ballot on p (request 9, sequence 3) after its first was counted',
+      keys: ['m@p'],
+      tick: 60,
+      sequence: 3,
+    };
+    let record: RunRecord = { ...goodRecord(), equivocations: [ballot] };
+    for (const id of [0, 1]) record = withReplica(record, id, (r) => ({ ...r, evidence: ['m@p'] }));
+    // Replica 2 ended below sequence 3: it owes the evidence nothing yet (catching up is liveness).
+    record = withReplica(record, 2, (r) => ({
+      ...r,
+      executed: [executed(1), executed(2)],
+      final: { lastExecuted: 2, stateDigest: 'x', view: 0 },
+    }));
+    expect(checkEvidence(record)).toEqual([]);
+    // Past it without the evidence, it does.
+    record = withReplica(record, 2, (r) => ({
+      ...r,
+      executed: [executed(1), executed(2), executed(3)],
+      final: { lastExecuted: 3, stateDigest: 'x', view: 0 },
+    }));
+    expect(checkEvidence(record).map((v) => v.message.slice(0, 9))).toEqual(['replica 2']);
+  });
 });
 
 describe('restarts', () => {
