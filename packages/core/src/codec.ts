@@ -42,9 +42,9 @@ export type DecodeResult =
  * bin8 / bin16 / bin32; arrays with the shortest of fixarray / array16 / array32; at most
  * NESTING_DEPTH_MAX levels; nothing after the value. float32 and 64-bit integers are
  * NOT_CANONICAL; maps, extensions and the reserved byte are MALFORMED. A structural error
- * (truncation, a type outside that set, a non-finite number, trailing bytes, too deep) is MALFORMED, and wins over a non-shortest form (NOT_CANONICAL)
- * anywhere in the same input, as in a decode followed by a re-encode. Binary values are views
- * into `bytes`, not copies.
+ * (truncation, a type outside that set, a non-finite number, trailing bytes, too deep) is
+ * MALFORMED, and wins over a non-shortest form (NOT_CANONICAL) anywhere in the same input, as
+ * in a decode followed by a re-encode. Binary values are views into `bytes`, not copies.
  */
 export function decodeCanonical(bytes: Uint8Array): DecodeResult {
   const reader = new CanonicalReader(bytes);
@@ -78,25 +78,44 @@ class CanonicalReader {
     return this.bytes.byteLength - this.at >= n;
   }
 
-  /** A length-prefixed item's length must need its header's width: else not canonical. */
-  #length(width: 1 | 2 | 4, shorterBelow: number): number {
+  /**
+   * A big-endian unsigned integer of `width` bytes (a length, or a uint8/16/32 value), or -1 when
+   * the input ends first. Below `shorterBelow` a shorter form holds it: not canonical.
+   */
+  #unsigned(width: 1 | 2 | 4, shorterBelow: number): number {
     if (!this.#has(width)) return -1;
     const at = this.at;
-    const length =
+    const value =
       width === 1
         ? (this.bytes[at] as number)
         : width === 2
           ? this.#view.getUint16(at)
           : this.#view.getUint32(at);
     this.at += width;
-    if (length < shorterBelow) this.notCanonical = true;
-    return length;
+    if (value < shorterBelow) this.notCanonical = true;
+    return value;
+  }
+
+  /** A big-endian int8/16/32 value; from `shorterFrom` up a shorter form holds it: not canonical. */
+  #signed(width: 1 | 2 | 4, shorterFrom: number): number | null {
+    if (!this.#has(width)) return this.#fail();
+    const at = this.at;
+    const value =
+      width === 1 ? this.#view.getInt8(at) : width === 2 ? this.#view.getInt16(at) : this.#view.getInt32(at);
+    this.at += width;
+    if (value >= shorterFrom) this.notCanonical = true;
+    return value;
+  }
+
+  /** A uint8/16/32 value: `#unsigned`, failing on truncation. */
+  #uint(width: 1 | 2 | 4, shorterBelow: number): number | null {
+    const value = this.#unsigned(width, shorterBelow);
+    return value < 0 ? this.#fail() : value;
   }
 
   value(depth: number): unknown {
     if (this.malformed) return null;
     if (depth > NESTING_DEPTH_MAX || !this.#has(1)) return this.#fail();
-    const at = this.at;
     const byte = this.bytes[this.at++] as number;
     if (byte < 0x80) return byte; // positive fixint
     if (byte >= 0xe0) return byte - 0x100; // negative fixint
@@ -110,47 +129,18 @@ class CanonicalReader {
         return false;
       case 0xc3:
         return true;
-      case 0xcc: {
-        if (!this.#has(1)) return this.#fail();
-        const value = this.bytes[this.at++] as number;
-        if (value < 0x80) this.notCanonical = true;
-        return value;
-      }
-      case 0xcd: {
-        if (!this.#has(2)) return this.#fail();
-        const value = view.getUint16(this.at);
-        this.at += 2;
-        if (value < 0x100) this.notCanonical = true;
-        return value;
-      }
-      case 0xce: {
-        if (!this.#has(4)) return this.#fail();
-        const value = view.getUint32(this.at);
-        this.at += 4;
-        if (value < 0x10000) this.notCanonical = true;
-        return value;
-      }
-      case 0xd0: {
-        if (!this.#has(1)) return this.#fail();
-        const value = view.getInt8(this.at);
-        this.at += 1;
-        if (value >= -0x20) this.notCanonical = true;
-        return value;
-      }
-      case 0xd1: {
-        if (!this.#has(2)) return this.#fail();
-        const value = view.getInt16(this.at);
-        this.at += 2;
-        if (value >= -0x80) this.notCanonical = true;
-        return value;
-      }
-      case 0xd2: {
-        if (!this.#has(4)) return this.#fail();
-        const value = view.getInt32(this.at);
-        this.at += 4;
-        if (value >= -0x8000) this.notCanonical = true;
-        return value;
-      }
+      case 0xcc:
+        return this.#uint(1, 0x80);
+      case 0xcd:
+        return this.#uint(2, 0x100);
+      case 0xce:
+        return this.#uint(4, 0x10000);
+      case 0xd0:
+        return this.#signed(1, -0x20);
+      case 0xd1:
+        return this.#signed(2, -0x80);
+      case 0xd2:
+        return this.#signed(4, -0x8000);
       case 0xcb: {
         if (!this.#has(8)) return this.#fail();
         const value = view.getFloat64(this.at);
@@ -178,24 +168,23 @@ class CanonicalReader {
         return value;
       }
       case 0xd9:
-        return this.#string(this.#length(1, 0x20));
+        return this.#string(this.#unsigned(1, 0x20));
       case 0xda:
-        return this.#string(this.#length(2, 0x100));
+        return this.#string(this.#unsigned(2, 0x100));
       case 0xdb:
-        return this.#string(this.#length(4, 0x10000));
+        return this.#string(this.#unsigned(4, 0x10000));
       case 0xc4:
-        return this.#binary(this.#length(1, 0));
+        return this.#binary(this.#unsigned(1, 0));
       case 0xc5:
-        return this.#binary(this.#length(2, 0x100));
+        return this.#binary(this.#unsigned(2, 0x100));
       case 0xc6:
-        return this.#binary(this.#length(4, 0x10000));
+        return this.#binary(this.#unsigned(4, 0x10000));
       case 0xdc:
-        return this.#array(this.#length(2, 0x10), depth);
+        return this.#array(this.#unsigned(2, 0x10), depth);
       case 0xdd:
-        return this.#array(this.#length(4, 0x10000), depth);
+        return this.#array(this.#unsigned(4, 0x10000), depth);
       default:
         // Maps, extensions and the reserved byte 0xc1.
-        this.at = at;
         return this.#fail();
     }
   }
