@@ -2,7 +2,6 @@
  * The pure half of `pnpm bench`: options, statistics, the sweep's points, the figures of one
  * run and how they are printed. No processes, no clocks, no disk: bench.ts does the measuring.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PROTOCOL_CONFIG } from '@conclave/core';
 import type { SyncMode } from '../src/store.ts';
@@ -292,7 +291,7 @@ export interface RunObservation {
   /** Latency of every request counted, ascending. */
   readonly latenciesMsSorted: ArrayLike<number>;
   readonly rssBytesMax: number;
-  /** Largest RSS of any replica in samples taken during the window and right after it. */
+  /** Largest RSS of any replica in samples taken every few seconds during the window. */
   readonly rssBytesPeak: number;
   readonly requestsPerBatch: number | undefined;
   /** CPU seconds (user + system) the replicas spent in the window, all together; undefined where unreadable. */
@@ -485,25 +484,4 @@ export function markdownTable(results: readonly BenchResult[]): string {
       .join(' | ')} |`;
   const rule = `| ${widths.map((w, i) => (textual.has(i) ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
   return [line(header), rule, ...rows.map(line)].join('\n');
-}
-
-/** Linux's USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every mainstream kernel). */
-const CLOCK_TICKS_PER_S = 100;
-
-/**
- * CPU seconds (user + system, all threads) a process has used, from /proc; undefined where
- * /proc is not there (macOS) or the process is gone.
- */
-export function processCpuS(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / CLOCK_TICKS_PER_S : undefined;
-  } catch {
-    return undefined;
-  }
 }

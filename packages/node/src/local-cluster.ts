@@ -205,3 +205,24 @@ export async function stopReplica(
   clearTimeout(timer);
   return code;
 }
+
+/** Linux's USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every mainstream kernel). */
+const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * CPU seconds (user + system, all threads) a process has used, from /proc; undefined where
+ * /proc is not there (macOS) or the process is gone.
+ */
+export function processCpuS(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / CLOCK_TICKS_PER_S : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -11,11 +11,11 @@ import {
   parseBenchArgs,
   payloadValue,
   percentile,
-  processCpuS,
   round,
   summaryLines,
   sweepPoints,
 } from '../scripts/bench-lib.ts';
+import { processCpuS } from '../src/local-cluster.ts';
 
 const machine = { cores: 2, signPerSecPerCore: 30_000, verifyPerSecPerCore: 10_000, fsyncMs: 0.5 };
 
