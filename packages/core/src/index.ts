@@ -74,6 +74,15 @@ export {
   type DurableState,
   emptyDurableState,
 } from './durable.ts';
+export { assert, InvariantError } from './errors.ts';
+export {
+  type HostEffects,
+  type PeerAddress,
+  peersOf,
+  ReplicaHost,
+  type ReplicaHostOptions,
+  type Steppable,
+} from './host.ts';
 export * from './messages.ts';
 export {
   decodeReceipt,
@@ -84,7 +93,6 @@ export {
   verifyReceipt,
 } from './receipt.ts';
 export {
-  InvariantError,
   type LogEntryInspection,
   Replica,
   type ReplicaInspection,

@@ -22,6 +22,7 @@ import {
 } from './config.ts';
 import type { CryptoBackend } from './crypto.ts';
 import type { DurableState } from './durable.ts';
+import { assert } from './errors.ts';
 import {
   type Batch,
   type Body,
@@ -104,18 +105,6 @@ export interface LogEntryInspection {
   /** The prepared certificate from the highest view in which this replica prepared the sequence. */
   readonly preparedProof: { readonly view: number; readonly digest: Uint8Array } | undefined;
   readonly committed: { readonly view: number; readonly digest: Uint8Array } | undefined;
-}
-
-export class InvariantError extends Error {
-  readonly code = 'INVARIANT';
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvariantError';
-  }
-}
-
-function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new InvariantError(message);
 }
 
 interface LogEntry {

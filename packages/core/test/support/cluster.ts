@@ -21,6 +21,7 @@ import {
   openReply,
   type ProtocolConfig,
   Replica,
+  ReplicaHost,
   type Reply,
   signedReplyVerifier,
 } from '../../src/index.ts';
@@ -71,6 +72,7 @@ export class TestCluster {
   #requestIds = new Map<string, number>();
 
   readonly #machineFactory: () => KvStateMachine;
+  readonly #hosts: ReplicaHost[];
 
   constructor(
     n = 4,
@@ -101,6 +103,7 @@ export class TestCluster {
     );
     this.executed = this.replicas.map(() => []);
     this.durable = this.replicas.map(() => emptyDurableState());
+    this.#hosts = this.replicas.map((_, id) => this.#hostFor(id));
     this.protocol = protocol;
   }
 
@@ -153,19 +156,28 @@ export class TestCluster {
   }
 
   #step(replica: number, input: Parameters<Replica['step']>[0]) {
-    const out = (this.replicas[replica] as Replica).step(input);
-    this.durable[replica] = applyPersistRecords(this.durable[replica] as DurableState, out.persist);
-    (this.executed[replica] as ExecutedBatch[]).push(...out.executed);
-    for (const send of out.send) {
-      const from = `r${replica}`;
-      if (send.to.kind === 'replicas') {
-        for (let i = 0; i < this.replicas.length; i++)
-          if (i !== replica) this.queue.push({ from, to: `r${i}`, frame: send.frame });
-      } else if (send.to.kind === 'replica')
-        this.queue.push({ from, to: `r${send.to.id}`, frame: send.frame });
-      else this.queue.push({ from, to: send.to.id, frame: send.frame });
-    }
-    return out;
+    return (this.#hosts[replica] as ReplicaHost).run(this.replicas[replica] as Replica, input);
+  }
+
+  /** Replica `id`'s host: durable state in memory, frames onto the FIFO queue. */
+  #hostFor(id: number): ReplicaHost {
+    const from = `r${id}`;
+    return new ReplicaHost({
+      id,
+      replicaCount: this.replicaKeys.length,
+      effects: {
+        persist: (records) => {
+          this.durable[id] = applyPersistRecords(this.durable[id] as DurableState, records);
+        },
+        send: (peer, outbound) =>
+          this.queue.push({
+            from,
+            to: peer.kind === 'replica' ? `r${peer.id}` : peer.id,
+            frame: outbound.frame,
+          }),
+        executed: (batches) => (this.executed[id] as ExecutedBatch[]).push(...batches),
+      },
+    });
   }
 
   /** Delivers queued frames in FIFO order until the queue is empty (bounded). */
