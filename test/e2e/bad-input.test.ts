@@ -6,6 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { connectAgent } from '@conclave/cli';
 import {
   createRequest,
   decodeKvResult,
@@ -13,7 +14,7 @@ import {
   encodeKvOperation,
   nodeCrypto,
 } from '@conclave/core';
-import { connectAgent, directoryOf, loadSecretKey } from '@conclave/node';
+import { directoryOf, loadSecretKey } from '@conclave/node';
 import type { ConclaveClient } from '@conclave/sdk';
 import { agentPeer, replicaPeer, webSocketTransport } from '@conclave/transport';
 import { afterAll, describe, expect, it } from 'vitest';

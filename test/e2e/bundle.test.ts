@@ -6,10 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { connectAgent } from '@conclave/cli';
 import { decodeKvResult, encodeKvOperation } from '@conclave/core';
-import { connectAgent } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildDaemon, DIST } from '../../packages/node/scripts/build.ts';
+import { buildDaemon, DIST } from '../../packages/cli/scripts/build.ts';
 import {
   makeCluster,
   metricsOf,

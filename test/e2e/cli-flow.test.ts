@@ -5,8 +5,9 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ROOT } from '@conclave/cli';
 import { decodeReceipt, fromHex, nodeCrypto, verifyReceipt } from '@conclave/core';
-import { clusterConfigOf, ROOT } from '@conclave/node';
+import { clusterConfigOf } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeCluster, type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
 
@@ -21,7 +22,7 @@ function conclave(...args: string[]): Promise<{ status: number | null; stdout: s
   return new Promise((done) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'packages/node/src/cli.ts'), ...args],
+      ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
       { cwd: ROOT },
     );
     let stdout = '';

@@ -6,8 +6,8 @@
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { connectAgent } from '@conclave/cli';
 import { decodeKvResult, encodeKvOperation } from '@conclave/core';
-import { connectAgent } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeCluster, type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
 

@@ -1,4 +1,4 @@
-/** The end-to-end tests use the local-cluster helpers of @conclave/node. */
+/** The end-to-end tests use the local-cluster helpers of @conclave/cli. */
 export {
   freePorts,
   makeCluster,
@@ -9,4 +9,4 @@ export {
   statusOf,
   stopReplica,
   waitFor,
-} from '@conclave/node';
+} from '@conclave/cli';

@@ -4,8 +4,9 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { connectAgent } from '@conclave/cli';
 import { decodeKvResult, encodeKvOperation } from '@conclave/core';
-import { type ClusterFile, connectAgent } from '@conclave/node';
+import type { ClusterFile } from '@conclave/node';
 import { generate } from 'selfsigned';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';

@@ -1,26 +1,23 @@
 /**
  * `pnpm demo`: the release gate against real replica daemons on 127.0.0.1. Four `conclave start`
- * processes (replica 2 with `--misbehave lying-replies`), five agents over WebSocket, one of them
+ * processes (replica 2 started by the harness's Byzantine launcher, lying in its replies), five agents over WebSocket, one of them
  * equivocating and one forging. Every daemon is stopped and the cluster directory removed at the
  * end, on failure too. Exits 0 only if every claim of the story held.
  */
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { nodeCrypto } from '@conclave/core';
 import {
-  clusterConfigOf,
-  directoryOf,
-  loadClusterFile,
-  loadSecretKey,
   makeCluster,
   type RunningReplica,
   startReplica,
   statusOf,
   stopReplica,
-  tlsOptionsOf,
   waitFor,
-} from '@conclave/node';
+} from '@conclave/cli';
+import { nodeCrypto } from '@conclave/core';
+import { BYZANTINE_REPLICA_SCRIPT } from '@conclave/harness';
+import { clusterConfigOf, directoryOf, loadClusterFile, loadSecretKey, tlsOptionsOf } from '@conclave/node';
 import { agentPeer, webSocketTransport } from '@conclave/transport';
 import {
   AGENTS,
@@ -90,12 +87,17 @@ export async function demo(options: ReleaseGateOptions = {}): Promise<ReleaseGat
     const { dir, file } = await makeCluster(REPLICAS, AGENTS.length);
     clusterRoot = dirname(dir);
     print(
-      `Starting ${REPLICAS} replica daemons on 127.0.0.1 (replica ${BYZANTINE_REPLICA} with --misbehave lying-replies)…`,
+      `Starting ${REPLICAS} replica daemons on 127.0.0.1 (replica ${BYZANTINE_REPLICA} wrapped by the harness to lie in its replies)…`,
     );
     for (let id = 0; id < REPLICAS; id++) {
       const extra = ['--log-level', 'warn'];
-      if (id === BYZANTINE_REPLICA) extra.push('--misbehave', 'lying-replies');
-      running.add(startReplica(dir, id, extra));
+      if (id !== BYZANTINE_REPLICA) running.add(startReplica(dir, id, extra));
+      else
+        running.add(
+          startReplica(dir, id, [...extra, '--misbehave', 'lying-replies'], {
+            script: BYZANTINE_REPLICA_SCRIPT,
+          }),
+        );
     }
     const exited = [...running].map((replica) =>
       replica.exited.then((code) => {

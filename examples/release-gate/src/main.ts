@@ -4,6 +4,7 @@
  * The same story against real daemons: pnpm demo.
  */
 import { pathToFileURL } from 'node:url';
+import { lyingReplies } from '@conclave/harness';
 import { startInProcessCluster } from '@conclave/sdk';
 import {
   AGENTS,
@@ -18,7 +19,7 @@ const BYZANTINE_REPLICA = 2;
 export async function releaseGateInProcess(options: ReleaseGateOptions = {}): Promise<ReleaseGateSummary> {
   const cluster = await startInProcessCluster({
     agents: [...AGENTS],
-    byzantine: { [BYZANTINE_REPLICA]: 'lying-replies' },
+    byzantine: { [BYZANTINE_REPLICA]: lyingReplies },
   });
   const stage: Stage = {
     description: `Release gate on an in-process cluster: ${cluster.cluster.replicas.length} replicas on an in-memory network, ${AGENTS.length} agents.`,

@@ -37,6 +37,17 @@ export {
 } from './checkers.ts';
 export { type RenderOptions, renderRunHtml, traceRun } from './html.ts';
 export {
+  BYZANTINE_REPLICA_SCRIPT,
+  type DecoratedReplica,
+  lyingReplies,
+  lyingReply,
+  MISBEHAVIOURS,
+  type Misbehaviour,
+  misbehaviour,
+  silent,
+  type TransportDecorator,
+} from './misbehave.ts';
+export {
   type Address,
   type Envelope,
   type FaultConfig,

@@ -9,11 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodeRequestBody } from '@conclave/coordination';
-import { nodeCrypto, verifyReceipt } from '@conclave/core';
 import {
-  type ClusterFile,
-  clusterConfigOf,
   freePorts,
   makeCluster,
   ROOT,
@@ -22,14 +18,18 @@ import {
   statusOf,
   stopReplica,
   waitFor,
-} from '@conclave/node';
+} from '@conclave/cli';
+import { decodeRequestBody } from '@conclave/coordination';
+import { nodeCrypto, verifyReceipt } from '@conclave/core';
+import { BYZANTINE_REPLICA_SCRIPT } from '@conclave/harness';
+import { type ClusterFile, clusterConfigOf } from '@conclave/node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeReceiptText, signedBallotIn } from '../src/index.ts';
 
-const CLI = join(ROOT, 'packages/node/src/cli.ts');
+const CLI = join(ROOT, 'packages/cli/src/cli.ts');
 const PROPOSAL = 'ship-3.0';
 const LYING_REPLICA = 3;
 const STEP_TIMEOUT_MS = 20_000;
@@ -180,7 +180,11 @@ describe('the Conclave MCP server, driven by the MCP client against real daemons
     const { dir, file } = await makeCluster(4, 4);
     clusterDir = dir;
     for (let id = 0; id < 4; id++)
-      replicas.push(startReplica(dir, id, id === LYING_REPLICA ? ['--misbehave', 'lying-replies'] : []));
+      replicas.push(
+        id === LYING_REPLICA
+          ? startReplica(dir, id, ['--misbehave', 'lying-replies'], { script: BYZANTINE_REPLICA_SCRIPT })
+          : startReplica(dir, id),
+      );
     await waitFor(
       'replicas up',
       async () =>

@@ -4,6 +4,7 @@
  * (The real-process story is in mcp.test.ts.)
  */
 import { request } from 'node:http';
+import { lyingReplies } from '@conclave/harness';
 import {
   AbortedError,
   ConclaveError,
@@ -25,7 +26,7 @@ let cluster: InProcessCluster;
 const closers: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
-  cluster = await startInProcessCluster({ tickMs: TICK_MS, byzantine: { 3: 'lying-replies' } });
+  cluster = await startInProcessCluster({ tickMs: TICK_MS, byzantine: { 3: lyingReplies } });
 });
 afterAll(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);

@@ -15,21 +15,22 @@ import {
   type ClusterConfig,
   type CryptoBackend,
   type Decoded,
+  type ExecutedBatch,
   type Frame,
   InvariantError,
   KvStateMachine,
-  MessageType,
   nodeCrypto,
-  type Outbound,
+  type PeerAddress,
   type PersistRecord,
   Replica,
+  ReplicaHost,
   type ReplicaInput,
+  type ReplicaOutput,
   replyAuthenticatorFor,
   type StateMachine,
   toHex,
   verifyCache,
 } from '@conclave/core';
-import { type InProcessByzantine, lyingReply } from '@conclave/sdk';
 import {
   agentPeer,
   replicaPeer,
@@ -63,6 +64,11 @@ const GAUGE_REFRESH_MS = 250;
 /** Sequences whose first-seen time is remembered for the commit latency histogram. */
 const LATENCY_TRACKED_MAX = 4_096;
 
+/** The transport's name for a peer the host routes to. */
+function peerOf(peer: PeerAddress): string {
+  return peer.kind === 'replica' ? replicaPeer(peer.id) : agentPeer(peer.id);
+}
+
 export interface DaemonOptions {
   readonly dir: string;
   readonly replica: number;
@@ -72,11 +78,14 @@ export interface DaemonOptions {
   readonly logLevel?: string;
   readonly crypto?: CryptoBackend;
   /**
-   * For demonstrations and tests only: make this replica Byzantine. `silent` takes part in
-   * nothing; `lying-replies` runs the protocol but tells agents wrong (validly signed) results.
-   * A cluster of 3f+1 stays correct with up to f such replicas; this is how you can watch it.
+   * Wraps the replica's transport before the daemon uses it. The harness makes a replica
+   * Byzantine this way for demonstrations (`@conclave/harness`: `lyingReplies`, `silent`); the
+   * daemon itself has no misbehaving mode.
    */
-  readonly misbehave?: InProcessByzantine;
+  readonly decorateTransport?: (
+    transport: Transport,
+    self: { readonly replica: number; readonly secretKey: Uint8Array; readonly crypto: CryptoBackend },
+  ) => Transport;
   /**
    * Your own deterministic state machine (see the SDK README), instead of the one cluster.json
    * names. Every replica of the cluster must run the same one.
@@ -130,8 +139,7 @@ export class ReplicaDaemon {
   readonly #transport: Transport;
   readonly #http: Server;
   readonly #tickMs: number;
-  readonly #misbehave: InProcessByzantine | undefined;
-  readonly #secretKey: Uint8Array;
+  readonly #host: ReplicaHost;
   readonly #crypto: CachingCrypto;
   #pool: VerifyPool | undefined;
   #inbox: Inbound[] = [];
@@ -158,14 +166,10 @@ export class ReplicaDaemon {
     transport: Transport;
     logger: Logger;
     id: number;
-    misbehave: InProcessByzantine | undefined;
-    secretKey: Uint8Array;
     crypto: CachingCrypto;
     pool: VerifyPool | undefined;
   }) {
     this.#pool = parts.pool;
-    this.#misbehave = parts.misbehave;
-    this.#secretKey = parts.secretKey;
     this.#crypto = parts.crypto;
     this.id = parts.id;
     this.#file = parts.file;
@@ -177,6 +181,15 @@ export class ReplicaDaemon {
     this.#tickMs = parts.file.tickMs;
     this.metrics = createReplicaMetrics(parts.id);
     this.#http = createServer((request, response) => this.#serveHttp(request, response));
+    this.#host = new ReplicaHost({
+      id: parts.id,
+      replicaCount: parts.file.replicas.length,
+      effects: {
+        persist: (records) => this.#persist(records),
+        send: (peer, outbound) => this.#transport.send(peerOf(peer), outbound.frame),
+        executed: (batches) => this.#reportExecuted(batches),
+      },
+    });
   }
 
   /** Loads config, keys and durable state, then listens and joins the cluster. Errors are CliErrors a person can act on. */
@@ -216,13 +229,15 @@ export class ReplicaDaemon {
     const workers = options.verifyWorkers ?? file.verifyWorkers ?? defaultVerifyWorkers();
     const pool = workers > 0 ? new VerifyPool(workers) : undefined;
     const tls = tlsOptionsOf(dir, file, entry.id);
-    const transport = webSocketTransport({
+    const plainTransport = webSocketTransport({
       identity: { peer: replicaPeer(entry.id), secretKey },
       directory: directoryOf(file),
       crypto,
       ...(tls === undefined ? {} : { tls }),
       ...(entry.listenPort === undefined ? {} : { listenPort: entry.listenPort }),
     });
+    const transport =
+      options.decorateTransport?.(plainTransport, { replica: entry.id, secretKey, crypto }) ?? plainTransport;
     const daemon = new ReplicaDaemon({
       file,
       replica,
@@ -231,8 +246,6 @@ export class ReplicaDaemon {
       transport,
       logger,
       id: entry.id,
-      misbehave: options.misbehave,
-      secretKey,
       crypto,
       pool,
     });
@@ -289,7 +302,6 @@ export class ReplicaDaemon {
         stateMachine: this.#file.stateMachine ?? 'coordination',
         replyAuth: this.#file.replyAuth ?? 'signature',
         verifyWorkers: this.#pool?.size ?? 0,
-        ...(this.#misbehave === undefined ? {} : { misbehave: this.#misbehave }),
         tls: this.#file.tls !== undefined,
         view: status.view,
         executedSequence: status.lastExecuted,
@@ -301,7 +313,7 @@ export class ReplicaDaemon {
   }
 
   #enqueue(frame: Uint8Array): void {
-    if (!this.#running || this.#misbehave === 'silent') return;
+    if (!this.#running) return;
     if (this.#inbox.length >= INBOX_FRAMES_MAX) {
       this.#inboxDropped++;
       this.metrics.rejected.inc({ reason: 'INBOX_FULL' });
@@ -364,76 +376,27 @@ export class ReplicaDaemon {
   }
 
   async #runRound(): Promise<void> {
-    const persist: PersistRecord[] = [];
-    const sends: Outbound[] = [];
     const roundStart = performance.now();
     try {
-      const step = (input: ReplicaInput) => {
-        const out = this.#replica.step(input);
-        for (const record of out.persist) {
-          persist.push(record);
-          if (
-            record.kind === 'log' &&
-            !this.#firstSeenAt.has(record.sequence) &&
-            this.#firstSeenAt.size < LATENCY_TRACKED_MAX
-          ) {
-            this.#firstSeenAt.set(record.sequence, roundStart);
-          }
-        }
-        for (const send of out.send) sends.push(send);
-        for (const rejection of out.rejected) {
-          this.metrics.rejected.inc({ reason: rejection.code });
-          this.logger.debug(
-            { event: 'rejected', reason: rejection.code, detail: rejection.detail },
-            'input rejected',
-          );
-        }
-        for (const batch of out.executed) {
-          this.metrics.batchSize.observe(batch.requests.length);
-          this.metrics.requestsExecuted.inc(batch.requests.length);
-          this.metrics.committedSequence.set(batch.sequence);
-          const seenAt = this.#firstSeenAt.get(batch.sequence);
-          if (seenAt !== undefined) this.metrics.commitLatency.observe((performance.now() - seenAt) / 1000);
-        }
-        for (const transfer of out.stateTransfers) {
-          this.metrics.stateTransfers.inc();
-          this.logger.info(
-            { event: 'state-transfer', sequence: transfer.sequence },
-            'caught up by state transfer',
-          );
-        }
-      };
       const inbound = this.#inbox.splice(0, ROUND_INPUTS_MAX);
       const waiting: Promise<void>[] = [];
       for (const item of inbound) if (item.ready !== undefined) waiting.push(item.ready);
       if (waiting.length > 0) await Promise.all(waiting);
       if (inbound.length > 0) {
         // One input: requests that arrived together share a batch.
-        step({
-          kind: 'messages',
-          frames: inbound.map((item) => item.frame),
-          decoded: inbound.map((item) => item.decoded),
-        });
+        this.#step(
+          {
+            kind: 'messages',
+            frames: inbound.map((item) => item.frame),
+            decoded: inbound.map((item) => item.decoded),
+          },
+          roundStart,
+        );
       }
-      // Time is stepped after the frames that arrived while it passed, and waits while a backlog
-      // remains (at most TICKS_DEFERRED_MAX_MS): a replica whose own inbox is behind — flooded,
-      // or starved of CPU — must not suspect a primary whose messages it simply has not read yet.
-      if (this.#ticksDue > 0) {
-        const now = performance.now();
-        this.#ticksDeferredSince ??= now;
-        if (this.#inbox.length === 0 || now - this.#ticksDeferredSince >= TICKS_DEFERRED_MAX_MS) {
-          const ticks = this.#ticksDue;
-          this.#ticksDue = 0;
-          this.#ticksDeferredSince = undefined;
-          step({ kind: 'tick', ticks });
-        }
-      }
-      if (persist.length > 0) {
-        const writeStart = performance.now();
-        await this.#store.commit(persist);
-        this.metrics.durableWrite.observe((performance.now() - writeStart) / 1000);
-      }
-      for (const send of sends) this.#route(send);
+      const ticks = this.#ticksToStep();
+      if (ticks > 0) this.#step({ kind: 'tick', ticks }, roundStart);
+      // Persist, then send, then report: the host's order.
+      await this.#host.finishRound();
       this.#afterRound();
     } catch (error) {
       this.#fail(error);
@@ -445,19 +408,63 @@ export class ReplicaDaemon {
     if (this.#inbox.length > 0 || this.#ticksDue > 0) this.#schedule();
   }
 
-  #route(send: Outbound): void {
-    const to = send.to;
-    if (this.#misbehave === 'lying-replies' && to.kind === 'agent' && send.type === MessageType.reply) {
-      this.#transport.send(agentPeer(to.id), lyingReply(send.frame, this.#secretKey, this.#crypto));
-      return;
+  /**
+   * Time is stepped after the frames that arrived while it passed, and waits while a backlog
+   * remains (at most TICKS_DEFERRED_MAX_MS): a replica whose own inbox is behind — flooded, or
+   * starved of CPU — must not suspect a primary whose messages it simply has not read yet.
+   */
+  #ticksToStep(): number {
+    if (this.#ticksDue === 0) return 0;
+    const now = performance.now();
+    this.#ticksDeferredSince ??= now;
+    if (this.#inbox.length > 0 && now - this.#ticksDeferredSince < TICKS_DEFERRED_MAX_MS) return 0;
+    const ticks = this.#ticksDue;
+    this.#ticksDue = 0;
+    this.#ticksDeferredSince = undefined;
+    return ticks;
+  }
+
+  /** Steps the replica into the host's round, and records what only this step tells. */
+  #step(input: ReplicaInput, roundStart: number): void {
+    const output = this.#host.step(this.#replica, input);
+    this.#noteFirstSeen(output, roundStart);
+    for (const rejection of output.rejected) {
+      this.metrics.rejected.inc({ reason: rejection.code });
+      this.logger.debug(
+        { event: 'rejected', reason: rejection.code, detail: rejection.detail },
+        'input rejected',
+      );
     }
-    if (to.kind === 'replicas') {
-      for (const replica of this.#file.replicas)
-        if (replica.id !== this.id) this.#transport.send(replicaPeer(replica.id), send.frame);
-    } else if (to.kind === 'replica') {
-      this.#transport.send(replicaPeer(to.id), send.frame);
-    } else {
-      this.#transport.send(agentPeer(to.id), send.frame);
+    for (const transfer of output.stateTransfers) {
+      this.metrics.stateTransfers.inc();
+      this.logger.info(
+        { event: 'state-transfer', sequence: transfer.sequence },
+        'caught up by state transfer',
+      );
+    }
+  }
+
+  /** When each sequence was first logged here, for the commit latency histogram. */
+  #noteFirstSeen(output: ReplicaOutput, roundStart: number): void {
+    for (const record of output.persist) {
+      if (record.kind !== 'log' || this.#firstSeenAt.has(record.sequence)) continue;
+      if (this.#firstSeenAt.size < LATENCY_TRACKED_MAX) this.#firstSeenAt.set(record.sequence, roundStart);
+    }
+  }
+
+  /** The round's durable write: one transaction for every step's records (group commit). */
+  async #persist(records: readonly PersistRecord[]): Promise<void> {
+    const writeStart = performance.now();
+    await this.#store.commit(records);
+    this.metrics.durableWrite.observe((performance.now() - writeStart) / 1000);
+  }
+
+  #reportExecuted(batches: readonly ExecutedBatch[]): void {
+    for (const batch of batches) {
+      this.metrics.batchSize.observe(batch.requests.length);
+      this.metrics.requestsExecuted.inc(batch.requests.length);
+      const seenAt = this.#firstSeenAt.get(batch.sequence);
+      if (seenAt !== undefined) this.metrics.commitLatency.observe((performance.now() - seenAt) / 1000);
     }
   }
 

@@ -1,5 +1,6 @@
 /**
- * @conclave/node: the replica daemon and what operates it.
+ * @conclave/node: the replica daemon (lmdb, metrics, the verify worker pool, transport wiring).
+ * It imports core, transport and coordination only; the `conclave` command lives in @conclave/cli.
  */
 
 export {
@@ -19,7 +20,6 @@ export {
   type TlsFiles,
   tlsOptionsOf,
 } from './cluster-file.ts';
-export { agentTransport, type ConnectAgentOptions, connectAgent } from './connect.ts';
 export {
   type DaemonOptions,
   type DaemonStatus,
@@ -28,17 +28,6 @@ export {
   ROUND_INPUTS_MAX,
 } from './daemon.ts';
 export { CliError, type CliErrorCode } from './errors.ts';
-export {
-  freePorts,
-  makeCluster,
-  metricsOf,
-  metricValue,
-  ROOT,
-  type RunningReplica,
-  startReplica,
-  statusOf,
-  stopReplica,
-  waitFor,
-} from './local-cluster.ts';
 export { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
 export { openReplicaStore, type ReplicaStore, SYNC_MODES, type SyncMode } from './store.ts';
+export { defaultVerifyWorkers, VERIFY_WORKERS_MAX, VerifyPool } from './verify-pool.ts';

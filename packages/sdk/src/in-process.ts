@@ -7,21 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { CoordinationStateMachine } from '@conclave/coordination';
 import {
   type AgentIdentity as AgentKey,
-  CHANNEL_AUTHENTICATOR,
   type ClusterConfig,
   type CryptoBackend,
-  DEFAULT_DECODE_LIMITS,
-  decodeFrame,
-  encodeBody,
-  encodeFrame,
-  isChannelAuthenticator,
   type KeyPair,
-  MessageType,
   nodeCrypto,
-  type Outbound,
   type ProtocolConfig,
   quorumsOf,
   Replica,
+  ReplicaHost,
   type ReplicaStatus,
   type ReplyAuth,
   replyAuthenticatorFor,
@@ -37,11 +30,13 @@ import {
 import { type ConclaveClient, type ConnectOptions, connect } from './client.ts';
 
 /**
- * How a Byzantine replica misbehaves:
- * - `silent`: takes part in nothing (a crashed or cut-off replica);
- * - `lying-replies`: runs the protocol but tells agents a wrong result, properly signed.
+ * Wraps one replica's transport: how a replica is made Byzantine to watch the cluster cope
+ * (`@conclave/harness` has `silent` and `lyingReplies`). The replica itself stays honest code.
  */
-export type InProcessByzantine = 'silent' | 'lying-replies';
+export type ReplicaTransportDecorator = (
+  transport: Transport,
+  self: { readonly replica: number; readonly secretKey: Uint8Array; readonly crypto: CryptoBackend },
+) => Transport;
 
 /** Options of `startInProcessCluster`; every field has a default. */
 export interface InProcessClusterOptions {
@@ -58,8 +53,8 @@ export interface InProcessClusterOptions {
   readonly protocol?: Partial<ProtocolConfig>;
   /** Milliseconds per protocol tick; default 5. */
   readonly tickMs?: number;
-  /** Replicas that misbehave, and how. At most f of them keep the cluster safe. */
-  readonly byzantine?: Readonly<Record<number, InProcessByzantine>>;
+  /** Replicas made Byzantine by wrapping their transport. At most f of them keep the cluster safe. */
+  readonly byzantine?: Readonly<Record<number, ReplicaTransportDecorator>>;
   readonly crypto?: CryptoBackend;
   /**
    * How replies are authenticated: `channel` (the default: the in-memory network delivers every
@@ -136,23 +131,19 @@ export async function startInProcessCluster(
       clockStart: Math.floor(Date.now() / tickMs),
       replyAuthenticator: replyAuthenticatorFor(replyAuth, crypto, keys.secretKey),
     });
-    const transport = network.transport({ peer: replicaPeer(id), secretKey: keys.secretKey }, directory);
-    const behaviour = byzantine[id];
-    const route = (send: Outbound) => {
-      let frame = send.frame;
-      if (behaviour === 'lying-replies' && send.to.kind === 'agent' && send.type === MessageType.reply) {
-        frame = lyingReply(frame, keys.secretKey, crypto);
-      }
-      if (send.to.kind === 'replicas') {
-        for (let other = 0; other < n; other++) if (other !== id) transport.send(replicaPeer(other), frame);
-      } else if (send.to.kind === 'replica') transport.send(replicaPeer(send.to.id), frame);
-      else transport.send(agentPeer(send.to.id), frame);
-    };
-    const step = (input: Parameters<Replica['step']>[0]) => {
-      if (behaviour === 'silent') return;
-      const out = replica.step(input);
-      for (const send of out.send) route(send);
-    };
+    const plain = network.transport({ peer: replicaPeer(id), secretKey: keys.secretKey }, directory);
+    const transport = byzantine[id]?.(plain, { replica: id, secretKey: keys.secretKey, crypto }) ?? plain;
+    // Nothing is durable here: a replica of this cluster never restarts.
+    const host = new ReplicaHost({
+      id,
+      replicaCount: n,
+      effects: {
+        persist: () => {},
+        send: (peer, outbound) =>
+          transport.send(peer.kind === 'replica' ? replicaPeer(peer.id) : agentPeer(peer.id), outbound.frame),
+      },
+    });
+    const step = (input: Parameters<Replica['step']>[0]) => host.run(replica, input);
     transport.onFrame((_from, frame) => step({ kind: 'message', frame }));
     let last = performance.now();
     const timer = setInterval(() => {
@@ -195,19 +186,4 @@ export async function startInProcessCluster(
       await Promise.all(hosts.map((h) => h.transport.close()));
     },
   };
-}
-
-/** A Byzantine replica's reply: same request, another result, signed with its own (valid) key. */
-export function lyingReply(frame: Uint8Array, secretKey: Uint8Array, crypto: CryptoBackend): Uint8Array {
-  const decoded = decodeFrame(frame, DEFAULT_DECODE_LIMITS, crypto.hash);
-  if (!decoded.ok || decoded.value.body.type !== MessageType.reply) return frame;
-  const body = { ...decoded.value.body, result: new TextEncoder().encode('a lie') };
-  const bytes = encodeBody(body);
-  // Authenticated as the honest reply was: signed with the liar's key, or by its (real) channel.
-  const channel = isChannelAuthenticator(decoded.value.signature);
-  return encodeFrame({
-    body,
-    bytes,
-    signature: channel ? CHANNEL_AUTHENTICATOR : crypto.sign(bytes, secretKey),
-  });
 }

@@ -59,9 +59,8 @@ export {
   TimeoutError,
 } from './errors.ts';
 export {
-  type InProcessByzantine,
   type InProcessCluster,
   type InProcessClusterOptions,
-  lyingReply,
+  type ReplicaTransportDecorator,
   startInProcessCluster,
 } from './in-process.ts';

@@ -1,4 +1,5 @@
 import { decodeKvResult, encodeKvOperation, KvStateMachine, verifyReceipt } from '@conclave/core';
+import { lyingReplies, silent } from '@conclave/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AbortedError,
@@ -44,7 +45,7 @@ describe('the SDK client', () => {
   });
 
   it('is not fooled by a Byzantine replica that lies in its (validly signed) replies', async () => {
-    const cluster = await kvCluster({ byzantine: { 1: 'lying-replies' } });
+    const cluster = await kvCluster({ byzantine: { 1: lyingReplies } });
     const client = await cluster.connect('agent-1');
     for (let i = 0; i < 5; i++) {
       const result = await client.request(put('k', `v${i}`));
@@ -56,7 +57,7 @@ describe('the SDK client', () => {
 
   it('goes around a silent primary: broadcasts after the primary timeout, the cluster changes view', async () => {
     const cluster = await kvCluster({
-      byzantine: { 0: 'silent' },
+      byzantine: { 0: silent },
       protocol: { requestTimeoutTicks: 40, heartbeatTicks: 20 },
     });
     const client = await cluster.connect('agent-0', {
@@ -70,7 +71,7 @@ describe('the SDK client', () => {
   });
 
   it('times out with a typed error when f+1 replicas cannot answer', async () => {
-    const cluster = await kvCluster({ byzantine: { 0: 'silent', 1: 'silent' } });
+    const cluster = await kvCluster({ byzantine: { 0: silent, 1: silent } });
     const client = await cluster.connect('agent-0', { connectTimeoutMs: 2_000 });
     const error = await client.request(put('k', 'v'), { timeoutMs: 300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
@@ -79,7 +80,7 @@ describe('the SDK client', () => {
   });
 
   it('honours an AbortSignal, before sending and while waiting', async () => {
-    const cluster = await kvCluster({ byzantine: { 0: 'silent', 1: 'silent' } });
+    const cluster = await kvCluster({ byzantine: { 0: silent, 1: silent } });
     const client = await cluster.connect('agent-0');
     const aborted = AbortSignal.abort(new Error('changed my mind'));
     await expect(client.request(put('k', 'v'), { signal: aborted })).rejects.toBeInstanceOf(AbortedError);
@@ -93,7 +94,7 @@ describe('the SDK client', () => {
   });
 
   it('rejects calls in flight with ClosedError when closed', async () => {
-    const cluster = await kvCluster({ byzantine: { 0: 'silent', 1: 'silent' } });
+    const cluster = await kvCluster({ byzantine: { 0: silent, 1: silent } });
     const client = await cluster.connect('agent-0');
     const pending = client.request(put('k', 'v'), { timeoutMs: 5_000 });
     await client.close();

@@ -18,16 +18,16 @@
 import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decodeKvResult, encodeKvOperation } from '@conclave/core';
 import {
-  type ClusterFile,
   connectAgent,
   makeCluster,
   type RunningReplica,
   startReplica,
   statusOf,
   stopReplica,
-} from '@conclave/node';
+} from '@conclave/cli';
+import { decodeKvResult, encodeKvOperation } from '@conclave/core';
+import type { ClusterFile } from '@conclave/node';
 import { type ConclaveClient, ConclaveError } from '@conclave/sdk';
 import { Prng } from '../prng.ts';
 import { type FaultProxy, type ProxyStats, type Source, startFaultProxy } from './proxy.ts';

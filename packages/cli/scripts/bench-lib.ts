@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_PROTOCOL_CONFIG } from '@conclave/core';
-import type { SyncMode } from '../src/store.ts';
+import type { SyncMode } from '@conclave/node';
 
 const SYNC_MODES: readonly SyncMode[] = ['full', 'buffered'];
 
@@ -79,7 +79,7 @@ pnpm bench:sweep [options]   one factor at a time around the baseline, as a Mark
   --sweep             replicas 4,7,10; payload 0,128,1024; batch 1,8,64,256; clients 1,4,16,64; sync full,buffered
   --help              this text
 
-Details and the meaning of every figure: packages/node/BENCHMARK.md`;
+Details and the meaning of every figure: packages/cli/BENCHMARK.md`;
 
 /** Bad options: the bench prints the message on one line and exits with 1. */
 export class BenchUsageError extends Error {

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { encodeKvOperation } from '@conclave/core';
+import { openReplicaStore, SYNC_MODES } from '@conclave/node';
 import { connectAgent } from '../src/connect.ts';
 import {
   makeCluster,
@@ -26,7 +27,6 @@ import {
   stopReplica,
   waitFor,
 } from '../src/local-cluster.ts';
-import { openReplicaStore, SYNC_MODES } from '../src/store.ts';
 
 const { values } = parseArgs({
   options: {

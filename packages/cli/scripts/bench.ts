@@ -5,7 +5,7 @@
  * Order of one run: measure the machine (Ed25519 sign and verify rates, one durable lmdb commit)
  * before any daemon exists; start the cluster; warm up; measure; read every replica's memory;
  * stop everything. Bounded: every wait has a deadline, and the daemons and the temp directory
- * are removed on success, on error and on SIGINT/SIGTERM. Options: packages/node/BENCHMARK.md.
+ * are removed on success, on error and on SIGINT/SIGTERM. Options: packages/cli/BENCHMARK.md.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { encodeKvOperation, nodeCrypto } from '@conclave/core';
+import { openReplicaStore } from '@conclave/node';
 import type { ConclaveClient } from '@conclave/sdk';
 import { connectAgent } from '../src/connect.ts';
 import {
@@ -25,7 +26,6 @@ import {
   statusOf,
   stopReplica,
 } from '../src/local-cluster.ts';
-import { openReplicaStore } from '../src/store.ts';
 import {
   BENCH_USAGE,
   type BenchOptions,

@@ -1,28 +1,30 @@
 /**
- * `pnpm build`: the daemon and CLI as one JavaScript file, `packages/node/dist/conclave.mjs`,
+ * `pnpm build`: the daemon and CLI as one JavaScript file, `packages/cli/dist/conclave.mjs`,
  * for running replicas without a TypeScript loader:
  *
- *   node packages/node/dist/conclave.mjs start --dir DIR --replica 0
+ *   node packages/cli/dist/conclave.mjs start --dir DIR --replica 0
  *
  * Why: `tsx` transforms the sources at start-up and runs its module hooks in a second V8
  * isolate in every process — about 50 MB of RSS per replica, and some CPU per message (source
  * maps). The workspace packages and pure-JavaScript dependencies are bundled; lmdb (native),
- * pino and prom-client stay packages resolved from @conclave/node's own dependencies, which is
- * why the bundle must live inside packages/node. The signature worker is copied beside it.
+ * pino and prom-client stay packages resolved from @conclave/cli's own dependencies, which is
+ * why the bundle must live inside packages/cli. The daemon's signature worker is copied beside it.
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const PACKAGE = resolve(import.meta.dirname, '..');
+/** The daemon's signature worker, loaded by path at run time. */
+const VERIFY_WORKER = resolve(PACKAGE, '../node/src/verify-worker.mjs');
 export const DIST = join(PACKAGE, 'dist');
 export const BUNDLE_NAME = 'conclave.mjs';
 
-/** Resolved at run time from packages/node/node_modules (native code, or loaded by path). */
+/** Resolved at run time from packages/cli/node_modules (native code, or loaded by path). */
 const EXTERNAL = ['lmdb', 'pino', 'prom-client', 'bufferutil', 'utf-8-validate', 'msgpackr-extract'];
 
 /**
- * Bundles the CLI into `outDir` (which must be inside packages/node, so its dependencies
+ * Bundles the CLI into `outDir` (which must be inside packages/cli, so its dependencies
  * resolve) and returns the bundle's path. Takes about a second.
  */
 export async function buildDaemon(outDir: string = DIST): Promise<string> {
@@ -45,7 +47,7 @@ export async function buildDaemon(outDir: string = DIST): Promise<string> {
     },
     logLevel: 'warning',
   });
-  copyFileSync(join(PACKAGE, 'src/verify-worker.mjs'), join(out, 'verify-worker.mjs'));
+  copyFileSync(VERIFY_WORKER, join(out, 'verify-worker.mjs'));
   return bundle;
 }
 

@@ -5,7 +5,7 @@
 
 import { decodeResult, ops } from '@conclave/coordination';
 import { decodeKvResult, encodeKvOperation } from '@conclave/core';
-import type { StateMachineKind } from './cluster-file.ts';
+import type { StateMachineKind } from '@conclave/node';
 
 export type KvOutcome =
   | { readonly ok: true; readonly value: string | null; readonly version: number }

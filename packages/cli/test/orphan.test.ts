@@ -34,7 +34,7 @@ describe('replicas started by startReplica', () => {
 
   it('stop when the process that started them is killed with SIGKILL', async () => {
     const { dir, file } = await makeCluster(4, 1, {}, 'kv');
-    const script = `import { startReplica } from ${JSON.stringify(join(ROOT, 'packages/node/src/local-cluster.ts'))};
+    const script = `import { startReplica } from ${JSON.stringify(join(ROOT, 'packages/cli/src/local-cluster.ts'))};
 const replica = startReplica(${JSON.stringify(dir)}, 0, ['--log-level', 'warn']);
 console.log(replica.process.pid);
 setInterval(() => {}, 1000);`;

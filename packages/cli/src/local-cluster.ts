@@ -8,12 +8,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type ClusterFile, initCluster, type StateMachineKind } from './cluster-file.ts';
-import type { DaemonStatus } from './daemon.ts';
+import { type ClusterFile, type DaemonStatus, initCluster, type StateMachineKind } from '@conclave/node';
 
 /** The repository root, from which the CLI runs (tsx resolves the workspace there). */
 export const ROOT = resolve(import.meta.dirname, '../../..');
-const CLI = join(ROOT, 'packages/node/src/cli.ts');
+const CLI = join(ROOT, 'packages/cli/src/cli.ts');
 
 /** Ports the OS says are free now (bound and released at once). */
 export async function freePorts(count: number): Promise<number[]> {
@@ -66,7 +65,7 @@ export interface RunningReplica {
 
 /**
  * Node flags every replica started here gets; operators can pass the same to `conclave start`
- * (NODE_OPTIONS, or `node FLAGS packages/node/dist/conclave.mjs start …`).
+ * (NODE_OPTIONS, or `node FLAGS packages/cli/dist/conclave.mjs start …`).
  *
  * - `--max-semi-space-size=4`: young-generation semispaces of 4 MB instead of V8's 16. A
  *   replica allocates fast and briefly (frames, buffers); with 16 MB its RSS settled near
@@ -81,10 +80,15 @@ export const REPLICA_NODE_ARGS: readonly string[] = ['--max-semi-space-size=4', 
 
 export interface StartOptions {
   /**
-   * Run this built daemon (`pnpm build`: packages/node/dist/conclave.mjs) instead of the
+   * Run this built daemon (`pnpm build`: packages/cli/dist/conclave.mjs) instead of the
    * TypeScript sources through tsx: ~50 MB less RSS per replica, and no start-up transform.
    */
   readonly bundle?: string;
+  /**
+   * Run this TypeScript entry point (through tsx) instead of the CLI, with the same arguments:
+   * the harness's Byzantine replica launcher, for demonstrations.
+   */
+  readonly script?: string;
 }
 
 /**
@@ -107,7 +111,7 @@ export function startReplica(
     process.execPath,
     [
       ...nodeArgs,
-      ...(options.bundle === undefined ? ['--import', 'tsx', CLI] : [options.bundle]),
+      ...(options.bundle === undefined ? ['--import', 'tsx', options.script ?? CLI] : [options.bundle]),
       'start',
       '--dir',
       dir,

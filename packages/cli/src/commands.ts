@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `conclave`: run and operate a Conclave cluster. `pnpm conclave help` lists the commands.
  * Errors a person can act on print one line (`error: …`) and exit 1; bad usage exits 2.
@@ -6,22 +5,29 @@
 import { parseArgs } from 'node:util';
 import { encodeReceipt, toHex } from '@conclave/core';
 import { createConclaveMcpServer, serveHttp, serveStdio } from '@conclave/mcp';
-import { ConclaveError, coordination, type InProcessByzantine, type ReadConsistency } from '@conclave/sdk';
+import {
+  CliError,
+  type DaemonOptions,
+  DEFAULT_BASE_PORT,
+  DEFAULT_CLUSTER_DIR,
+  initCluster,
+  loadClusterFile,
+  ReplicaDaemon,
+  SYNC_MODES,
+  type SyncMode,
+  VERIFY_WORKERS_MAX,
+} from '@conclave/node';
+import { ConclaveError, coordination, type ReadConsistency } from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
-import { DEFAULT_BASE_PORT, DEFAULT_CLUSTER_DIR, initCluster, loadClusterFile } from './cluster-file.ts';
 import { connectAgent } from './connect.ts';
-import { ReplicaDaemon } from './daemon.ts';
-import { CliError } from './errors.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
-import { SYNC_MODES, type SyncMode } from './store.ts';
-import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
 
 Usage:
   conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P]
   conclave start  --dir DIR --replica I [--sync full|buffered] [--verify-workers N] [--log-level LEVEL]
-                  [--stop-on-stdin-close] [--misbehave silent|lying-replies]
+                  [--stop-on-stdin-close]
   conclave status --dir DIR [--json]
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
@@ -34,7 +40,6 @@ Usage:
            --stop-on-stdin-close: stop when stdin closes (when the process that started it dies)
            --verify-workers N: threads checking signatures ahead of the step loop (default: from
            cluster.json, else cores - 1, at most 8; 0 checks them in the loop)
-           --misbehave (demonstrations and tests only) makes this replica Byzantine
   status   asks every replica for its view, executed sequence, stable checkpoint and state digest
   kv       acts as agent J (a number for agent-J, or an agent id):
            put writes through consensus and prints the result and its verified receipt;
@@ -72,7 +77,7 @@ function print(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], options: CliOptions): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -87,7 +92,6 @@ async function main(argv: string[]): Promise<number> {
       sync: { type: 'string' },
       'log-level': { type: 'string' },
       consistency: { type: 'string' },
-      misbehave: { type: 'string' },
       'verify-workers': { type: 'string' },
       'stop-on-stdin-close': { type: 'boolean', default: false },
       http: { type: 'string' },
@@ -105,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
     case 'init':
       return init(values);
     case 'start':
-      return start(values);
+      return start(values, options);
     case 'status':
       return status(values);
     case 'kv':
@@ -119,6 +123,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 type Values = Record<string, string | boolean | undefined>;
+
+/** What a program embedding the command may add; the `conclave` binary passes nothing. */
+export interface CliOptions {
+  /** Wraps a started replica's transport (the harness's Byzantine replicas, for demonstrations). */
+  readonly decorateTransport?: DaemonOptions['decorateTransport'];
+}
 
 function init(values: Values): number {
   const { dir, cluster } = initCluster({
@@ -134,16 +144,12 @@ function init(values: Values): number {
   return 0;
 }
 
-async function start(values: Values): Promise<number> {
+async function start(values: Values, options: CliOptions): Promise<number> {
   const dir = requireString(values.dir, '--dir');
   const replica = integer(requireString(values.replica, '--replica'), '--replica');
   const sync = (values.sync ?? 'full') as SyncMode;
   if (!SYNC_MODES.includes(sync))
     throw new UsageError(`--sync takes ${SYNC_MODES.join(' or ')}, got ${String(values.sync)}`);
-  const misbehave = values.misbehave as InProcessByzantine | undefined;
-  if (misbehave !== undefined && misbehave !== 'silent' && misbehave !== 'lying-replies') {
-    throw new UsageError('--misbehave takes silent or lying-replies (for demonstrations and tests)');
-  }
   const workers =
     values['verify-workers'] === undefined
       ? undefined
@@ -155,7 +161,7 @@ async function start(values: Values): Promise<number> {
     replica,
     sync,
     ...(workers === undefined ? {} : { verifyWorkers: workers }),
-    ...(misbehave === undefined ? {} : { misbehave }),
+    ...(options.decorateTransport === undefined ? {} : { decorateTransport: options.decorateTransport }),
     logLevel: typeof values['log-level'] === 'string' ? values['log-level'] : 'info',
   });
   await new Promise<void>((resolveStop) => {
@@ -368,30 +374,33 @@ async function mcp(values: Values): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (
-      error instanceof UsageError ||
-      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
-    ) {
-      process.stderr.write(`error: ${error.message}\nrun "pnpm conclave help" for usage\n`);
-      process.exitCode = 2;
-    } else if (
-      error instanceof CliError ||
-      error instanceof TransportError ||
-      error instanceof ConclaveError
-    ) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(
-        `error: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
-      if (process.env.CONCLAVE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+/**
+ * Runs the `conclave` command with `argv` (without node and the script) and sets the process's
+ * exit code: 0 done, 1 failed (one line on stderr), 2 bad usage.
+ */
+export async function runCli(argv: string[], options: CliOptions = {}): Promise<void> {
+  try {
+    process.exitCode = await main(argv, options);
+  } catch (error) {
+    process.exitCode = reportFailure(error);
+  }
+}
+
+function reportFailure(error: unknown): number {
+  if (
+    error instanceof UsageError ||
+    (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
+    process.stderr.write(`error: ${error.message}\nrun "pnpm conclave help" for usage\n`);
+    return 2;
+  }
+  if (error instanceof CliError || error instanceof TransportError || error instanceof ConclaveError) {
+    process.stderr.write(`error: ${error.message}\n`);
+    return 1;
+  }
+  process.stderr.write(
+    `error: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  if (process.env.CONCLAVE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  return 1;
+}

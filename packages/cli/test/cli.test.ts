@@ -12,7 +12,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function conclave(...args: string[]) {
   const run = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'packages/node/src/cli.ts'), ...args],
+    ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
     {
       cwd: ROOT,
       encoding: 'utf8',

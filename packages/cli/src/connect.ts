@@ -3,16 +3,16 @@
  * SDK client, over WebSocket (wss when cluster.json configures TLS).
  */
 import { type CryptoBackend, nodeCrypto, type ReplyAuth } from '@conclave/core';
-import { type ConclaveClient, type ConnectOptions, connect } from '@conclave/sdk';
-import { agentPeer, type WebSocketTransport, webSocketTransport } from '@conclave/transport';
 import {
+  CliError,
   clusterConfigOf,
   directoryOf,
   loadClusterFile,
   loadSecretKey,
   tlsOptionsOf,
-} from './cluster-file.ts';
-import { CliError } from './errors.ts';
+} from '@conclave/node';
+import { type ConclaveClient, type ConnectOptions, connect } from '@conclave/sdk';
+import { agentPeer, type WebSocketTransport, webSocketTransport } from '@conclave/transport';
 
 export interface ConnectAgentOptions {
   readonly dir: string;

@@ -1,0 +1,20 @@
+/**
+ * @conclave/cli: the `conclave` command, and what runs whole clusters of real daemons on one
+ * machine (agents connected from a cluster directory, local clusters for tests and benchmarks).
+ * The one package that may import every other (see docs/ARCHITECTURE.md).
+ */
+
+export { type CliOptions, runCli } from './commands.ts';
+export { agentTransport, type ConnectAgentOptions, connectAgent } from './connect.ts';
+export {
+  freePorts,
+  makeCluster,
+  metricsOf,
+  metricValue,
+  ROOT,
+  type RunningReplica,
+  startReplica,
+  statusOf,
+  stopReplica,
+  waitFor,
+} from './local-cluster.ts';
