@@ -34,10 +34,12 @@ import {
   makeBatch,
   type NewView,
   nodeCrypto,
+  type Outbound,
   type PrePrepare,
   type Prepare,
   type ProtocolConfig,
   Replica,
+  ReplicaHost,
   type ReplicaInspection,
   type ReplicaOutput,
   type Signed,
@@ -353,6 +355,39 @@ class Replay {
 
   // --- stepping the implementation ----------------------------------------------------------------
 
+  /**
+   * A host whose network is the model's message pool: each message the replica sends (once,
+   * however many peers it goes to) joins the pool and `sent`. Nothing here is durable: the
+   * model has no crashes.
+   */
+  #hostFor(id: number, sent: Map<string, AbstractMessage>): ReplicaHost {
+    let previous: Outbound | undefined;
+    return new ReplicaHost({
+      id,
+      replicaCount: this.#n,
+      effects: {
+        persist: () => {},
+        send: (_peer, outbound) => {
+          if (outbound === previous) return; // another copy of a broadcast
+          previous = outbound;
+          this.#addToPool(outbound, sent);
+        },
+      },
+    });
+  }
+
+  #addToPool(outbound: Outbound, sent: Map<string, AbstractMessage>): void {
+    if (!REPLICA_TYPES.has(outbound.type)) {
+      this.#unmodelledSends++;
+      return;
+    }
+    const message = this.#abstract(this.#decode(outbound.frame));
+    const key = keyOf(message);
+    if (this.#pool.has(key)) return; // a re-sent view-change or new-view: the same message
+    this.#pool.set(key, outbound.frame);
+    sent.set(key, message);
+  }
+
   #stepReplica(
     id: number,
     input: Parameters<Replica['step']>[0],
@@ -361,22 +396,11 @@ class Replay {
     const replica = this.#replicas.get(id);
     if (replica === undefined) this.#fail(`replica ${id} is not honest`);
     let out: ReplicaOutput;
+    const sent = new Map<string, AbstractMessage>();
     try {
-      out = (replica as Replica).step(input);
+      out = this.#hostFor(id, sent).run(replica as Replica, input);
     } catch (error) {
       this.#fail(`replica ${id} threw: ${(error as Error).message}`);
-    }
-    const sent = new Map<string, AbstractMessage>();
-    for (const send of out.send) {
-      if (!REPLICA_TYPES.has(send.type)) {
-        this.#unmodelledSends++;
-        continue;
-      }
-      const message = this.#abstract(this.#decode(send.frame));
-      const key = keyOf(message);
-      if (this.#pool.has(key)) continue; // a re-sent view-change or new-view: the same message
-      this.#pool.set(key, send.frame);
-      sent.set(key, message);
     }
     const expectedKeys = new Set(expected.map(keyOf));
     const missing = expected.filter((m) => !sent.has(keyOf(m)));
