@@ -14,7 +14,7 @@ import {
   encodeKvOperation,
   nodeCrypto,
 } from '@conclave/core';
-import { directoryOf, loadSecretKey } from '@conclave/node';
+import { dialOptions, directoryOf, loadSecretKey, readListeningAddress } from '@conclave/node';
 import type { ConclaveClient } from '@conclave/sdk';
 import { agentPeer, replicaPeer, webSocketTransport } from '@conclave/transport';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -46,18 +46,18 @@ describe('a live daemon under bad input', () => {
     await waitFor(
       'all replicas up',
       async () =>
-        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(file, id)))).every(Boolean) ? true : undefined,
+        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
       30_000,
     );
     const target = 1; // a backup: bad input must not cost a view change either
-    const port = file.replicas[target]!.port;
+    const port = readListeningAddress(dir, target)!.port;
     const crypto = nodeCrypto();
     const put = async (client: ConclaveClient, key: string, value: string) =>
       decodeKvResult((await client.request(encodeKvOperation({ op: 'put', key, value }))).result);
 
     const honest = await connectAgent({ dir, agent: 'agent-0' });
     expect(await put(honest, 'before', '1')).toMatchObject({ ok: true });
-    const rssBefore = (await statusOf(file, target))!.rssBytes;
+    const rssBefore = (await statusOf(dir, target))!.rssBytes;
 
     // An authenticated (registered) agent that sends junk over its connection.
     const mallory = file.agents[2]!;
@@ -66,6 +66,7 @@ describe('a live daemon under bad input', () => {
       identity: { peer: agentPeer(mallory.id), secretKey: malloryKey },
       directory: directoryOf(file),
       crypto,
+      ...dialOptions(dir, file),
     });
     await transport.start();
     await waitFor(
@@ -124,7 +125,7 @@ describe('a live daemon under bad input', () => {
     const metrics = await waitFor(
       'rejections counted',
       async () => {
-        const text = await metricsOf(file, target);
+        const text = await metricsOf(dir, target);
         return metricValue(text, 'conclave_rejected_total', 'reason="MALFORMED"') >= junkFrames
           ? text
           : undefined;
@@ -152,7 +153,7 @@ describe('a live daemon under bad input', () => {
       (await honest.query(encodeKvOperation({ op: 'get', key: 'stolen' }), 'quorum')).result,
     );
     expect(stolen).toMatchObject({ ok: true, value: null });
-    const rssAfter = (await statusOf(file, target))!.rssBytes;
+    const rssAfter = (await statusOf(dir, target))!.rssBytes;
     expect(rssAfter - rssBefore).toBeLessThan(150 * 1024 * 1024);
     console.log(
       `bad input: rss ${Math.round(rssBefore / 2 ** 20)} MB -> ${Math.round(rssAfter / 2 ** 20)} MB`,

@@ -45,7 +45,7 @@ describe('the built daemon', () => {
     await waitFor(
       'replicas up',
       async () => {
-        const statuses = await Promise.all(running.map((r) => statusOf(file, r.id)));
+        const statuses = await Promise.all(running.map((r) => statusOf(dir, r.id)));
         return statuses.every((s) => s !== undefined) ? true : undefined;
       },
       30_000,
@@ -60,7 +60,7 @@ describe('the built daemon', () => {
       await agent.close();
     }
     // The worker script was found beside the bundle: the pool is alive and has checked signatures.
-    const metrics = await metricsOf(file, 0);
+    const metrics = await metricsOf(dir, 0);
     expect(metricValue(metrics, 'conclave_verify_workers')).toBe(1);
     expect(metricValue(metrics, 'conclave_signature_checks_total', 'where="pool"')).toBeGreaterThan(0);
     expect(running.map((r) => r.process.exitCode)).toEqual([null, null, null, null]);

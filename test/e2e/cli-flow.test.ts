@@ -49,7 +49,7 @@ describe('the conclave CLI against real daemons', () => {
     await waitFor(
       'replicas up',
       async () =>
-        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(file, id)))).every(Boolean) ? true : undefined,
+        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
       30_000,
     );
 

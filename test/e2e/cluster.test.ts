@@ -34,7 +34,7 @@ describe('a cluster of real processes', () => {
     clusterDir = dir;
     for (let id = 0; id < 4; id++) running.set(id, startReplica(dir, id));
     const everyone = [0, 1, 2, 3];
-    const statuses = async (ids: readonly number[]) => Promise.all(ids.map((id) => statusOf(file, id)));
+    const statuses = async (ids: readonly number[]) => Promise.all(ids.map((id) => statusOf(dir, id)));
     await waitFor(
       'all replicas up',
       async () => ((await statuses(everyone)).every((s) => s !== undefined) ? true : undefined),
@@ -96,7 +96,7 @@ describe('a cluster of real processes', () => {
       await waitFor(
         `replica ${id} caught up to ${target}`,
         async () => {
-          const s = await statusOf(file, id);
+          const s = await statusOf(dir, id);
           return s !== undefined && s.executedSequence >= target && !s.changingView ? s : undefined;
         },
         30_000,

@@ -1,6 +1,5 @@
 /** The end-to-end tests use the local-cluster helpers of @conclave/cli. */
 export {
-  freePorts,
   makeCluster,
   metricsOf,
   metricValue,

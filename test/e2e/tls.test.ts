@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connectAgent } from '@conclave/cli';
 import { decodeKvResult, encodeKvOperation } from '@conclave/core';
-import type { ClusterFile } from '@conclave/node';
+import { type ClusterFile, readListeningAddress } from '@conclave/node';
 import { generate } from 'selfsigned';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -45,7 +45,7 @@ describe('TLS between replicas and agents', () => {
     await waitFor(
       'replicas up',
       async () =>
-        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(file, id)))).every(Boolean) ? true : undefined,
+        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
       30_000,
     );
     expect(running[0]!.output).toMatch(/"tls":true/);
@@ -74,7 +74,7 @@ describe('TLS between replicas and agents', () => {
           done('failed');
         }, 5_000);
       });
-    const port = file.replicas[0]!.port;
+    const port = readListeningAddress(dir, 0)!.port;
     expect(await attempt(`ws://127.0.0.1:${port}`)).toBe('failed');
     expect(await attempt(`wss://127.0.0.1:${port}`)).toBe('failed');
     expect(await attempt(`wss://127.0.0.1:${port}`, { ca: pems.cert })).toBe('open');

@@ -17,7 +17,15 @@ import {
 } from '@conclave/cli';
 import { nodeCrypto } from '@conclave/core';
 import { BYZANTINE_REPLICA_SCRIPT } from '@conclave/harness';
-import { clusterConfigOf, directoryOf, loadClusterFile, loadSecretKey, tlsOptionsOf } from '@conclave/node';
+import {
+  clusterConfigOf,
+  dialOptions,
+  directoryOf,
+  loadClusterFile,
+  loadSecretKey,
+  readListeningAddress,
+  tlsOptionsOf,
+} from '@conclave/node';
 import { agentPeer, webSocketTransport } from '@conclave/transport';
 import {
   AGENTS,
@@ -45,7 +53,7 @@ function daemonStage(dir: string): Stage {
     return loadSecretKey(dir, entry.id, entry.publicKey, crypto);
   };
   return {
-    description: `Release gate on ${file.replicas.length} replica daemons (${file.replicas.map((r) => `${r.host}:${r.port}`).join(', ')}), ${file.agents.length} agents over WebSocket.`,
+    description: `Release gate on ${file.replicas.length} replica daemons (${file.replicas.map((r) => `${r.host}:${readListeningAddress(dir, r.id)?.port ?? r.port}`).join(', ')}), ${file.agents.length} agents over WebSocket.`,
     cluster: clusterConfigOf(file),
     crypto,
     byzantineReplicas: [BYZANTINE_REPLICA],
@@ -54,6 +62,7 @@ function daemonStage(dir: string): Stage {
         identity: { peer: agentPeer(agent), secretKey: secretKey(agent) },
         directory: directoryOf(file),
         crypto,
+        ...dialOptions(dir, file),
         ...(tls === undefined ? {} : { tls }),
       }),
     secretKey,
@@ -109,7 +118,7 @@ export async function demo(options: ReleaseGateOptions = {}): Promise<ReleaseGat
     const up = waitFor(
       'every replica to answer /status',
       async () => {
-        const statuses = await Promise.all(file.replicas.map((r) => statusOf(file, r.id)));
+        const statuses = await Promise.all(file.replicas.map((r) => statusOf(dir, r.id)));
         return statuses.every((s) => s !== undefined) ? true : undefined;
       },
       STARTUP_TIMEOUT_MS,

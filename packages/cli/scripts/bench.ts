@@ -196,9 +196,9 @@ async function waitForReplicas(replicas: readonly RunningReplica[], up: (id: num
   }
 }
 
-async function batchMetrics(file: Parameters<typeof metricsOf>[0]): Promise<{ sum: number; count: number }> {
+async function batchMetrics(dir: string): Promise<{ sum: number; count: number }> {
   try {
-    const text = await metricsOf(file, 0);
+    const text = await metricsOf(dir, 0);
     return {
       sum: metricValue(text, 'conclave_batch_size_sum'),
       count: metricValue(text, 'conclave_batch_size_count'),
@@ -227,7 +227,8 @@ async function closedLoop(
   clients: readonly ConclaveClient[],
   point: BenchPoint,
   options: BenchOptions,
-  file: Parameters<typeof metricsOf>[0],
+  dir: string,
+  replicaCount: number,
   replicaPids: readonly (number | undefined)[],
 ): Promise<Omit<RunObservation, 'rssBytesMax'>> {
   const value = payloadValue(point.payloadBytes, new Uint8Array(randomBytes(96)));
@@ -248,7 +249,8 @@ async function closedLoop(
   const cpuAtEnd = { ...cpuAtStart };
   let rssBytesPeak = 0;
   const sampleRss = async () => {
-    const statuses = await Promise.all(file.replicas.map((r) => statusOf(file, r.id)));
+    const ids = Array.from({ length: replicaCount }, (_, id) => id);
+    const statuses = await Promise.all(ids.map((id) => statusOf(dir, id)));
     for (const status of statuses) rssBytesPeak = Math.max(rssBytesPeak, status?.rssBytes ?? 0);
   };
   let done!: () => void;
@@ -261,7 +263,7 @@ async function closedLoop(
     if (phase === 'done') return;
     if (phase === 'measure') {
       windowEnd = performance.now();
-      batchesAtEnd = batchMetrics(file);
+      batchesAtEnd = batchMetrics(dir);
       cpuAtEnd.replicas = cpuOf(replicaPids);
       cpuAtEnd.clients = cpuOf([process.pid]);
     }
@@ -286,7 +288,7 @@ async function closedLoop(
       if (phase !== 'warmup') return;
       phase = 'measure';
       windowStart = performance.now();
-      batchesAtStart = batchMetrics(file);
+      batchesAtStart = batchMetrics(dir);
       cpuAtStart.replicas = cpuOf(replicaPids);
       cpuAtStart.clients = cpuOf([process.pid]);
       const sampler = setInterval(() => void sampleRss().catch(() => {}), RSS_SAMPLE_MS);
@@ -373,7 +375,7 @@ async function runOnce(
       ...options.daemonArgs,
     ];
     for (let id = 0; id < point.replicas; id++) replicas.push(startReplica(dir, id, daemonArgs, { bundle }));
-    await waitForReplicas(replicas, async (id) => (await statusOf(file, id)) !== undefined);
+    await waitForReplicas(replicas, async (id) => (await statusOf(dir, id)) !== undefined);
     const connecting = file.agents.map((agent) =>
       connectAgent({ dir, agent: agent.id, connectTimeoutMs: CONNECT_TIMEOUT_MS }).then((client) => {
         // A connection that completes after the run gave up is closed at once.
@@ -387,10 +389,11 @@ async function runOnce(
       clients,
       point,
       options,
-      file,
+      dir,
+      file.replicas.length,
       replicas.map((r) => r.process.pid),
     );
-    const statuses = await unlessInterrupted(Promise.all(replicas.map((r) => statusOf(file, r.id))));
+    const statuses = await unlessInterrupted(Promise.all(replicas.map((r) => statusOf(dir, r.id))));
     const silent = replicas.filter((_, i) => statuses[i] === undefined).map((r) => r.id);
     if (silent.length > 0)
       throw new Error(`replicas ${silent.join(', ')} did not report status after the run`);

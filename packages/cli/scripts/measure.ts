@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     for (const id of up) start(id);
     await waitFor(
       'replicas up',
-      async () => ((await Promise.all(up.map((id) => statusOf(file, id)))).every(Boolean) ? true : undefined),
+      async () => ((await Promise.all(up.map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined),
       30_000,
     );
     const clients = await Promise.all(
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     );
     const seconds = (performance.now() - began) / 1000;
     latencies.sort((a, b) => a - b);
-    const durable = await metricsOf(file, 0);
+    const durable = await metricsOf(dir, 0);
     const fsyncCount = metricValue(durable, 'conclave_durable_write_seconds_count');
     const fsyncSum = metricValue(durable, 'conclave_durable_write_seconds_sum');
     console.log(
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     );
     for (const client of clients) await client.close();
 
-    const statuses = await Promise.all(up.map((id) => statusOf(file, id)));
+    const statuses = await Promise.all(up.map((id) => statusOf(dir, id)));
     const target = Math.max(...statuses.map((s) => s?.executedSequence ?? 0));
     console.log(
       `  rss after ${writes} writes: ${statuses.map((s, i) => `r${up[i]} ${Math.round((s?.rssBytes ?? 0) / 2 ** 20)} MB`).join(', ')}`,
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
         await waitFor(
           `replica ${id} caught up`,
           async () => {
-            const s = await statusOf(file, id);
+            const s = await statusOf(dir, id);
             return s !== undefined && s.executedSequence >= target ? s : undefined;
           },
           300_000,

@@ -10,6 +10,7 @@ import {
   type DaemonOptions,
   DEFAULT_BASE_PORT,
   DEFAULT_CLUSTER_DIR,
+  httpPortOf,
   initCluster,
   loadClusterFile,
   ReplicaDaemon,
@@ -194,7 +195,9 @@ async function status(values: Values): Promise<number> {
   const replicas = await Promise.all(
     file.replicas.map(async (replica) => {
       try {
-        const response = await fetch(`http://127.0.0.1:${replica.httpPort}/status`, {
+        const httpPort = httpPortOf(dir, file, replica.id);
+        if (httpPort === undefined) throw new Error('no port reported yet');
+        const response = await fetch(`http://127.0.0.1:${httpPort}/status`, {
           signal: AbortSignal.timeout(2_000),
         });
         if (!response.ok) throw new Error(String(response.status));

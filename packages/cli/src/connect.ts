@@ -6,6 +6,7 @@ import { type CryptoBackend, nodeCrypto, type ReplyAuth } from '@conclave/core';
 import {
   CliError,
   clusterConfigOf,
+  dialOptions,
   directoryOf,
   loadClusterFile,
   loadSecretKey,
@@ -49,6 +50,8 @@ export function agentTransport(options: { dir: string; agent: string; crypto?: C
     identity: { peer: agentPeer(entry.id), secretKey },
     directory: directoryOf(file),
     crypto,
+    // Replicas on OS-chosen ports are found through what their daemons report.
+    ...dialOptions(options.dir, file),
     ...(tls === undefined ? {} : { tls }),
   });
   return {

@@ -7,7 +7,6 @@
 export { type CliOptions, runCli } from './commands.ts';
 export { agentTransport, type ConnectAgentOptions, connectAgent } from './connect.ts';
 export {
-  freePorts,
   makeCluster,
   metricsOf,
   metricValue,

@@ -8,31 +8,25 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type ClusterFile, type DaemonStatus, initCluster, type StateMachineKind } from '@conclave/node';
+import {
+  type ClusterFile,
+  type DaemonStatus,
+  httpPortOf,
+  initCluster,
+  loadClusterFile,
+  type StateMachineKind,
+} from '@conclave/node';
 
 /** The repository root, from which the CLI runs (tsx resolves the workspace there). */
 export const ROOT = resolve(import.meta.dirname, '../../..');
 const CLI = join(ROOT, 'packages/cli/src/cli.ts');
 
-/** Ports the OS says are free now (bound and released at once). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import('node:net').Server>((done, fail) => {
-          const server = createServer();
-          server.once('error', fail);
-          server.listen(0, '127.0.0.1', () => done(server));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
-  return ports;
-}
-
-/** A fresh cluster directory whose replicas use free ports. */
+/**
+ * A fresh cluster directory whose replicas listen on ports the OS chooses when each starts
+ * (port 0 in cluster.json): each daemon reports its ports in the directory (`DIR/run`), where
+ * peers, agents, `statusOf` and `metricsOf` read them. No port is chosen in advance, so none
+ * can be taken by another process in between.
+ */
 export async function makeCluster(
   replicas = 4,
   agents = 4,
@@ -43,14 +37,9 @@ export async function makeCluster(
   initCluster({ dir, replicas, agents, protocol, stateMachine });
   const path = join(dir, 'cluster.json');
   const file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
-  const ports = await freePorts(2 * replicas);
   const patched: ClusterFile = {
     ...file,
-    replicas: file.replicas.map((r, i) => ({
-      ...r,
-      port: ports[i] as number,
-      httpPort: ports[replicas + i] as number,
-    })),
+    replicas: file.replicas.map((r) => ({ ...r, port: 0, httpPort: 0 })),
   };
   writeFileSync(path, JSON.stringify(patched, null, 2));
   return { dir, file: patched };
@@ -162,11 +151,10 @@ export async function waitFor<T>(
   );
 }
 
-export async function statusOf(file: ClusterFile, id: number): Promise<DaemonStatus | undefined> {
-  const replica = file.replicas[id];
-  if (replica === undefined) return undefined;
+/** Replica `id`'s GET /status, or undefined while it does not answer (or has not started). */
+export async function statusOf(dir: string, id: number): Promise<DaemonStatus | undefined> {
   try {
-    const response = await fetch(`http://127.0.0.1:${replica.httpPort}/status`, {
+    const response = await fetch(`http://127.0.0.1:${metricsPortOf(dir, id)}/status`, {
       signal: AbortSignal.timeout(1_000),
     });
     return response.ok ? ((await response.json()) as DaemonStatus) : undefined;
@@ -175,12 +163,19 @@ export async function statusOf(file: ClusterFile, id: number): Promise<DaemonSta
   }
 }
 
-export async function metricsOf(file: ClusterFile, id: number): Promise<string> {
-  const replica = file.replicas[id] as ClusterFile['replicas'][number];
-  const response = await fetch(`http://127.0.0.1:${replica.httpPort}/metrics`, {
+/** Replica `id`'s Prometheus metrics; throws while it does not answer. */
+export async function metricsOf(dir: string, id: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${metricsPortOf(dir, id)}/metrics`, {
     signal: AbortSignal.timeout(2_000),
   });
   return response.text();
+}
+
+/** Where replica `id` of the cluster in `dir` serves HTTP: configured, or as its daemon reported. */
+function metricsPortOf(dir: string, id: number): number {
+  const port = httpPortOf(dir, loadClusterFile(dir), id);
+  if (port === undefined) throw new Error(`replica ${id} has not reported its ports yet`);
+  return port;
 }
 
 /** Sums a Prometheus metric's samples whose labels contain `labelFilter` (e.g. `reason="MALFORMED"`). */

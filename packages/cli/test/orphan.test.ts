@@ -22,7 +22,7 @@ describe('replicas started by startReplica', () => {
     const { dir, file } = await makeCluster(4, 1, {}, 'kv');
     const replica = startReplica(dir, 0, ['--log-level', 'warn']);
     try {
-      await waitFor('the replica to serve /status', () => statusOf(file, 0), 30_000);
+      await waitFor('the replica to serve /status', () => statusOf(dir, 0), 30_000);
       const began = Date.now();
       expect(await stopReplica(replica, 'SIGTERM', 10_000), replica.output).toBe(0);
       expect(Date.now() - began).toBeLessThan(5_000);
@@ -52,7 +52,7 @@ setInterval(() => {}, 1000);`;
           ),
         30_000,
       );
-      await waitFor('the replica to serve /status', () => statusOf(file, 0), 30_000);
+      await waitFor('the replica to serve /status', () => statusOf(dir, 0), 30_000);
       parent.kill('SIGKILL');
       const pid = replicaPid;
       await waitFor('the orphaned replica to stop', () => (alive(pid) ? undefined : true), 15_000);

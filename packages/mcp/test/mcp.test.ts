@@ -10,7 +10,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  freePorts,
   makeCluster,
   ROOT,
   type RunningReplica,
@@ -83,10 +82,10 @@ async function stdioAgent(dir: string, agent: string): Promise<McpAgent> {
 
 /** `conclave mcp --http PORT`, and one Streamable HTTP session to it. */
 async function httpAgent(dir: string, agent: string): Promise<McpAgent> {
-  const [port] = await freePorts(1);
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'mcp', '--dir', dir, '--agent', agent, '--http', String(port)],
+    // Port 0: the server listens where the OS says and prints its URL.
+    ['--import', 'tsx', CLI, 'mcp', '--dir', dir, '--agent', agent, '--http', '0'],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -113,7 +112,7 @@ async function httpAgent(dir: string, agent: string): Promise<McpAgent> {
     () => /serving MCP on (http:\/\/\S+)/.exec(log)?.[1],
     STEP_TIMEOUT_MS,
   );
-  expect(url).toBe(`http://127.0.0.1:${port}/mcp`);
+  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/mcp$/);
   await client.connect(new StreamableHTTPClientTransport(new URL(url)), { timeout: STEP_TIMEOUT_MS });
   return mcpAgent;
 }
@@ -188,7 +187,7 @@ describe('the Conclave MCP server, driven by the MCP client against real daemons
     await waitFor(
       'replicas up',
       async () =>
-        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(file, id)))).every(Boolean) ? true : undefined,
+        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
       30_000,
     );
     // One server process per agent: agent-2 is the Byzantine one; agent-3 speaks Streamable HTTP.

@@ -7,6 +7,7 @@
  * transaction is durable hands their messages to the transport: persist before send, always.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CoordinationStateMachine } from '@conclave/coordination';
@@ -39,6 +40,7 @@ import {
   webSocketTransport,
 } from '@conclave/transport';
 import pino, { type Logger } from 'pino';
+import { dialOptions, type ListeningAddress, writeListeningAddress } from './addresses.ts';
 import {
   type ClusterFile,
   clusterConfigOf,
@@ -157,6 +159,7 @@ export class ReplicaDaemon {
   #transportRejectedSeen: Record<string, number> = {};
   #lastRoundAt = performance.now();
   #gaugesAt = 0;
+  #listening: ListeningAddress | undefined;
 
   private constructor(parts: {
     file: ClusterFile;
@@ -235,6 +238,8 @@ export class ReplicaDaemon {
       crypto,
       ...(tls === undefined ? {} : { tls }),
       ...(entry.listenPort === undefined ? {} : { listenPort: entry.listenPort }),
+      // Peers on OS-chosen ports are found through what their daemons report (addresses.ts).
+      ...dialOptions(dir, file),
     });
     const transport =
       options.decorateTransport?.(plainTransport, { replica: entry.id, secretKey, crypto }) ?? plainTransport;
@@ -253,6 +258,7 @@ export class ReplicaDaemon {
     try {
       await daemon.#listen(entry.httpPort);
       await transport.start();
+      daemon.#reportAddress(dir, plainTransport.address()?.port);
     } catch (error) {
       await daemon.#closeQuietly();
       if (error instanceof TransportError && error.code === 'ADDRESS_IN_USE') {
@@ -287,6 +293,15 @@ export class ReplicaDaemon {
     });
   }
 
+  /** Tells peers, agents and tools where this replica really listens (it may be an OS-chosen port). */
+  #reportAddress(dir: string, port: number | undefined): void {
+    const httpPort = (this.#http.address() as AddressInfo | null)?.port;
+    if (port === undefined || httpPort === undefined)
+      throw new InvariantError('a started replica has no listening address');
+    this.#listening = { port, httpPort, pid: process.pid };
+    writeListeningAddress(dir, this.id, this.#listening);
+  }
+
   #begin(sync: SyncMode, restoredRecords: number): void {
     this.#running = true;
     this.#transport.onFrame((_from, frame) => this.#enqueue(frame));
@@ -296,8 +311,8 @@ export class ReplicaDaemon {
     this.logger.info(
       {
         event: 'started',
-        port: this.#file.replicas[this.id]?.listenPort ?? this.#file.replicas[this.id]?.port,
-        httpPort: this.#file.replicas[this.id]?.httpPort,
+        port: this.#listening?.port,
+        httpPort: this.#listening?.httpPort,
         sync,
         stateMachine: this.#file.stateMachine ?? 'coordination',
         replyAuth: this.#file.replyAuth ?? 'signature',

@@ -4,6 +4,16 @@
  */
 
 export {
+  dialAddress,
+  dialOptions,
+  httpPortOf,
+  type ListeningAddress,
+  RUNTIME_DIR,
+  readListeningAddress,
+  usesReportedPorts,
+  writeListeningAddress,
+} from './addresses.ts';
+export {
   type ClusterFile,
   clusterConfigOf,
   DEFAULT_BASE_PORT,
