@@ -2,13 +2,8 @@
  * Looking peers up in the directory, checking this process's identity against it, and checking
  * limits against each other. Shared by both implementations so they refuse the same things.
  */
-import {
-  bytesEqual,
-  type CryptoBackend,
-  PUBLIC_KEY_BYTES,
-  SECRET_KEY_BYTES,
-  SEED_BYTES,
-} from '@conclave/core';
+import { bytesEqual, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES } from '@conclave/core';
+import type { TransportCrypto } from './crypto.ts';
 import {
   agentPeer,
   type Directory,
@@ -82,7 +77,7 @@ function checkKey(peer: PeerId, publicKey: Uint8Array, seen: Map<PeerId, Uint8Ar
  * belongs to the directory's public key for it (a transport that would fail every handshake is a
  * configuration mistake to report at once, not a reconnect loop).
  */
-export function checkIdentity(identity: Identity, index: DirectoryIndex, crypto: CryptoBackend): void {
+export function checkIdentity(identity: Identity, index: DirectoryIndex, crypto: TransportCrypto): void {
   const publicKey = index.publicKeyOf(identity.peer);
   if (parsePeer(identity.peer) === undefined || publicKey === undefined)
     throw new TransportError('INVALID_IDENTITY', `${identity.peer} is not in the directory`);

@@ -31,12 +31,12 @@ import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type Key
 import {
   bytesEqual,
   type Canonical,
-  type CryptoBackend,
   decodeCanonical,
   encodeCanonical,
   InvariantError,
   SIGNATURE_BYTES,
 } from '@conclave/core';
+import type { TransportCrypto } from './crypto.ts';
 import { type PeerId, parsePeer } from './transport.ts';
 
 export const NONCE_BYTES = 32;
@@ -60,7 +60,7 @@ const CLIENT_PROOF = 2;
 const SERVER_PROOF = 3;
 
 export interface HandshakeKeys {
-  readonly crypto: CryptoBackend;
+  readonly crypto: TransportCrypto;
   readonly secretKey: Uint8Array;
 }
 
@@ -184,7 +184,7 @@ export function sessionOf(hello: ServerHello, proof: ClientProof): Session {
 }
 
 export function verifyClientProof(
-  crypto: CryptoBackend,
+  crypto: TransportCrypto,
   session: Session,
   signature: Uint8Array,
   publicKey: Uint8Array,
@@ -203,7 +203,7 @@ export function parseServerProof(bytes: Uint8Array): Uint8Array | undefined {
 }
 
 export function verifyServerProof(
-  crypto: CryptoBackend,
+  crypto: TransportCrypto,
   session: Session,
   signature: Uint8Array,
   publicKey: Uint8Array,

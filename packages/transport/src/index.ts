@@ -6,8 +6,14 @@
  * `memoryNetwork` for tests, both held to one compliance suite.
  */
 export { CHANNEL_MESSAGES_MAX, CHANNEL_TAG_BYTES } from './channel.ts';
+export type { TransportCrypto } from './crypto.ts';
 export { CHANNEL_KEY_BYTES, EPHEMERAL_KEY_BYTES, HANDSHAKE_BYTES_MAX, NONCE_BYTES } from './handshake.ts';
-export { type MemoryNetwork, type MemoryTransportOptions, memoryNetwork } from './memory.ts';
+export {
+  type MemoryNetwork,
+  type MemoryNetworkOptions,
+  type MemoryTransportOptions,
+  memoryNetwork,
+} from './memory.ts';
 export {
   agentPeer,
   type Directory,

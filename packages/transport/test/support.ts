@@ -9,7 +9,8 @@ import {
   type Transport,
 } from '../src/index.ts';
 
-const crypto = nodeCrypto();
+/** The crypto backend every test transport is given (transport has no default of its own). */
+export const crypto = nodeCrypto();
 
 export interface TestKey {
   readonly publicKey: Uint8Array;
