@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
-import { encodeCanonical } from '@conclave/core';
 import fc from 'fast-check';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +34,7 @@ import {
   crypto,
   frameNumber,
   numberedFrame,
+  packTuple,
   record,
   sleep,
   type TestCluster,
@@ -356,7 +356,7 @@ describe('WebSocket transport: authentication and hostile input', () => {
         ),
         { maxLength: 5 },
       )
-      .map((items) => ({ kind: 'binary' as const, bytes: encodeCanonical(items) }));
+      .map((items) => ({ kind: 'binary' as const, bytes: packTuple(items) }));
     const message = fc.oneof(
       fc.uint8Array({ maxLength: 2048 }).map((bytes) => ({ kind: 'binary' as const, bytes })),
       canonicalTuple,
@@ -364,7 +364,7 @@ describe('WebSocket transport: authentication and hostile input', () => {
         .tuple(fc.constantFrom('agent:alice', 'replica:1', 'agent:nobody', 'replica:0'), fc.boolean())
         .map(([peer, longNonce]) => ({
           kind: 'binary' as const,
-          bytes: encodeCanonical([
+          bytes: packTuple([
             2,
             peer,
             new Uint8Array(longNonce ? 33 : 32),
