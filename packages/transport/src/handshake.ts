@@ -30,10 +30,9 @@
  * `undefined`.
  */
 import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
-import { bytesEqual, InvariantError, SIGNATURE_BYTES } from '@conclave/core';
 import { Packr } from 'msgpackr';
-import type { TransportCrypto } from './crypto.ts';
-import { type PeerId, parsePeer } from './transport.ts';
+import { bytesEqual, ED25519_SIGNATURE_BYTES, type TransportCrypto } from './crypto.ts';
+import { type PeerId, parsePeer, TransportInvariantError } from './transport.ts';
 
 export const NONCE_BYTES = 32;
 /** Bytes of an X25519 public key, and of the shared secret. */
@@ -192,7 +191,7 @@ export function parseClientProof(bytes: Uint8Array): ClientProof | undefined {
     !isPeer(tuple[1]) ||
     !isBytes(tuple[2], NONCE_BYTES) ||
     !isBytes(tuple[3], EPHEMERAL_KEY_BYTES) ||
-    !isBytes(tuple[4], SIGNATURE_BYTES)
+    !isBytes(tuple[4], ED25519_SIGNATURE_BYTES)
   ) {
     return undefined;
   }
@@ -227,7 +226,7 @@ export function serverProof(keys: HandshakeKeys, session: Session): Uint8Array {
 
 export function parseServerProof(bytes: Uint8Array): Uint8Array | undefined {
   const tuple = decodeTuple(bytes, SERVER_PROOF, 2);
-  return tuple !== undefined && isBytes(tuple[1], SIGNATURE_BYTES) ? tuple[1] : undefined;
+  return tuple !== undefined && isBytes(tuple[1], ED25519_SIGNATURE_BYTES) ? tuple[1] : undefined;
 }
 
 export function verifyServerProof(
@@ -295,5 +294,5 @@ function isAllZero(bytes: Uint8Array): boolean {
 }
 
 function assert(condition: boolean, invariant: string): asserts condition {
-  if (!condition) throw new InvariantError(`transport: ${invariant}`);
+  if (!condition) throw new TransportInvariantError(`transport: ${invariant}`);
 }

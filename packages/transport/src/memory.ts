@@ -8,8 +8,7 @@
  * refused at creation) and every frame is authenticated by construction (`channelAuthenticated`),
  * agents reach only replicas, queues and frames are bounded, and everything refused is counted. The hub adds test hooks: cut and heal links, and make a peer stop reading.
  */
-import { bytesEqual } from '@conclave/core';
-import { checkCrypto, type TransportCrypto } from './crypto.ts';
+import { bytesEqual, checkCrypto, type TransportCrypto } from './crypto.ts';
 import {
   checkFrameLimits,
   checkIdentity,

@@ -1,8 +1,8 @@
 /** Handshake v2, message by message: what each signature binds, and the keys both sides derive. */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { bytesEqual } from '@conclave/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bytesEqual } from '../src/crypto.ts';
 import {
   type ChannelKeys,
   clientProof,
