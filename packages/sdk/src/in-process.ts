@@ -112,7 +112,7 @@ export async function startInProcessCluster(
     replicas: cluster.replicas.map((r) => ({ id: r.id, publicKey: r.publicKey, host: 'memory', port: 0 })),
     agents,
   };
-  const network: MemoryNetwork = memoryNetwork();
+  const network: MemoryNetwork = memoryNetwork({ crypto });
   const makeMachine =
     options.stateMachine ?? (({ cluster: c }) => new CoordinationStateMachine({ crypto, agents: c.agents }));
   const tickMs = options.tickMs ?? 5;

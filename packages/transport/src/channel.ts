@@ -17,8 +17,8 @@
  * 2^128 per attempt, and a failed attempt ends the connection.
  */
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { InvariantError } from '@conclave/core';
 import { CHANNEL_KEY_BYTES, type ChannelKeys } from './handshake.ts';
+import { TransportInvariantError } from './transport.ts';
 
 /** Bytes of the tag after each frame on the wire. */
 export const CHANNEL_TAG_BYTES = 16;
@@ -64,7 +64,9 @@ export function channel(side: 'client' | 'server', keys: ChannelKeys): Channel {
   return {
     seal(frame) {
       if (sent >= CHANNEL_MESSAGES_MAX)
-        throw new InvariantError('transport: channel counter exhausted (2^53 messages on one connection)');
+        throw new TransportInvariantError(
+          'transport: channel counter exhausted (2^53 messages on one connection)',
+        );
       const digest = mac(sendKey, sent, frame);
       sent++;
       return Buffer.concat(
@@ -92,7 +94,7 @@ export function channel(side: 'client' | 'server', keys: ChannelKeys): Channel {
 
 function secretKey(bytes: Uint8Array): KeyObject {
   if (bytes.byteLength !== CHANNEL_KEY_BYTES)
-    throw new InvariantError(
+    throw new TransportInvariantError(
       `transport: a channel key is ${CHANNEL_KEY_BYTES} bytes, got ${bytes.byteLength}`,
     );
   return createSecretKey(bytes);

@@ -4,11 +4,11 @@
  */
 import {
   bytesEqual,
-  type CryptoBackend,
-  PUBLIC_KEY_BYTES,
-  SECRET_KEY_BYTES,
-  SEED_BYTES,
-} from '@conclave/core';
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SECRET_KEY_BYTES,
+  ED25519_SEED_BYTES,
+  type TransportCrypto,
+} from './crypto.ts';
 import {
   agentPeer,
   type Directory,
@@ -73,8 +73,11 @@ export function indexDirectory(directory: Directory): DirectoryIndex {
 
 function checkKey(peer: PeerId, publicKey: Uint8Array, seen: Map<PeerId, Uint8Array>): void {
   if (seen.has(peer)) throw new TransportError('INVALID_DIRECTORY', `${peer} appears twice in the directory`);
-  if (!(publicKey instanceof Uint8Array) || publicKey.byteLength !== PUBLIC_KEY_BYTES)
-    throw new TransportError('INVALID_DIRECTORY', `${peer}: public key must be ${PUBLIC_KEY_BYTES} bytes`);
+  if (!(publicKey instanceof Uint8Array) || publicKey.byteLength !== ED25519_PUBLIC_KEY_BYTES)
+    throw new TransportError(
+      'INVALID_DIRECTORY',
+      `${peer}: public key must be ${ED25519_PUBLIC_KEY_BYTES} bytes`,
+    );
 }
 
 /**
@@ -82,18 +85,21 @@ function checkKey(peer: PeerId, publicKey: Uint8Array, seen: Map<PeerId, Uint8Ar
  * belongs to the directory's public key for it (a transport that would fail every handshake is a
  * configuration mistake to report at once, not a reconnect loop).
  */
-export function checkIdentity(identity: Identity, index: DirectoryIndex, crypto: CryptoBackend): void {
+export function checkIdentity(identity: Identity, index: DirectoryIndex, crypto: TransportCrypto): void {
   const publicKey = index.publicKeyOf(identity.peer);
   if (parsePeer(identity.peer) === undefined || publicKey === undefined)
     throw new TransportError('INVALID_IDENTITY', `${identity.peer} is not in the directory`);
   const secretKey = identity.secretKey;
-  if (!(secretKey instanceof Uint8Array) || secretKey.byteLength !== SECRET_KEY_BYTES)
+  if (!(secretKey instanceof Uint8Array) || secretKey.byteLength !== ED25519_SECRET_KEY_BYTES)
     throw new TransportError(
       'INVALID_IDENTITY',
-      `${identity.peer}: secret key must be ${SECRET_KEY_BYTES} bytes`,
+      `${identity.peer}: secret key must be ${ED25519_SECRET_KEY_BYTES} bytes`,
     );
-  const derived = crypto.keyPairFromSeed(secretKey.subarray(0, SEED_BYTES));
-  if (!bytesEqual(derived.publicKey, publicKey) || !bytesEqual(secretKey.subarray(SEED_BYTES), publicKey)) {
+  const derived = crypto.keyPairFromSeed(secretKey.subarray(0, ED25519_SEED_BYTES));
+  if (
+    !bytesEqual(derived.publicKey, publicKey) ||
+    !bytesEqual(secretKey.subarray(ED25519_SEED_BYTES), publicKey)
+  ) {
     throw new TransportError(
       'INVALID_IDENTITY',
       `${identity.peer}: the secret key does not match the directory's public key for this peer`,

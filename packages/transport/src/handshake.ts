@@ -10,7 +10,9 @@
  * transcript(context) = [context, serverPeer, clientPeer, serverNonce, clientNonce, serverEphemeral, clientEphemeral]
  * ```
  *
- * Every message is canonical msgpack (`encodeCanonical`), and so is what each signature covers.
+ * Every message is a msgpack array written by one fixed packer (`encode` below), and so is what
+ * each signature covers and the HKDF info. These bytes are read only by the other end's
+ * transport, so the format is transport's own: it does not follow the protocol's frame codec.
  * Nonces are 32 fresh random bytes; ephemerals are fresh X25519 public keys (32 bytes), one pair
  * per connection and side. Each side's signature covers the other side's nonce (a recorded
  * handshake cannot be replayed), both peer ids (a proof made for one server is worthless at
@@ -28,16 +30,9 @@
  * `undefined`.
  */
 import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
-import {
-  bytesEqual,
-  type Canonical,
-  type CryptoBackend,
-  decodeCanonical,
-  encodeCanonical,
-  InvariantError,
-  SIGNATURE_BYTES,
-} from '@conclave/core';
-import { type PeerId, parsePeer } from './transport.ts';
+import { Packr } from 'msgpackr';
+import { bytesEqual, ED25519_SIGNATURE_BYTES, type TransportCrypto } from './crypto.ts';
+import { type PeerId, parsePeer, TransportInvariantError } from './transport.ts';
 
 export const NONCE_BYTES = 32;
 /** Bytes of an X25519 public key, and of the shared secret. */
@@ -60,7 +55,7 @@ const CLIENT_PROOF = 2;
 const SERVER_PROOF = 3;
 
 export interface HandshakeKeys {
-  readonly crypto: CryptoBackend;
+  readonly crypto: TransportCrypto;
   readonly secretKey: Uint8Array;
 }
 
@@ -100,8 +95,53 @@ export interface ChannelKeys {
   readonly serverToClient: Uint8Array;
 }
 
+/**
+ * Positional arrays (never maps), minimal-width integers, byte strings as `bin`, no extensions or
+ * records: the same value always packs to the same bytes. Every string and byte string carries its
+ * length and the first element names the message or context, so a transcript has one reading.
+ */
+const packr = new Packr({
+  useRecords: false,
+  moreTypes: false,
+  structuredClone: false,
+  bundleStrings: false,
+  encodeUndefinedAsNil: false,
+});
+
+/** What a handshake array holds: a message tag, a peer id or a context, or fixed-size bytes. */
+type Field = number | string | Uint8Array;
+
+const isField = (value: unknown): value is Field =>
+  typeof value === 'number' || typeof value === 'string' || value instanceof Uint8Array;
+
+function encode(fields: readonly Field[]): Uint8Array {
+  // A copy: the packer reuses its buffer on the next call, and messages outlive it in socket queues.
+  return new Uint8Array(packr.pack(fields));
+}
+
+/**
+ * The array in `bytes` when it is exactly what `encode` writes for an array of `length` fields
+ * starting with `type`; else `undefined`, never an exception. Decoding, then re-encoding and
+ * comparing, accepts one byte form per message: no wider integer or length, no float for an
+ * integer, no map, extension or record, no malformed UTF-8, nothing after the array. (A message is
+ * at most HANDSHAKE_BYTES_MAX bytes and a connection sends three, so the second pass costs nothing
+ * that matters.)
+ */
+function decodeTuple(bytes: Uint8Array, type: number, length: number): readonly Field[] | undefined {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength > HANDSHAKE_BYTES_MAX) return undefined;
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value) || value.length !== length || value[0] !== type || !value.every(isField))
+    return undefined;
+  return bytesEqual(encode(value), bytes) ? value : undefined;
+}
+
 function transcript(context: string, session: Session): Uint8Array {
-  return encodeCanonical([
+  return encode([
     context,
     session.server,
     session.client,
@@ -110,13 +150,6 @@ function transcript(context: string, session: Session): Uint8Array {
     session.serverEphemeral,
     session.clientEphemeral,
   ]);
-}
-
-function decodeTuple(bytes: Uint8Array, type: number, length: number): readonly unknown[] | undefined {
-  const decoded = decodeCanonical(bytes);
-  if (!decoded.ok || !Array.isArray(decoded.value)) return undefined;
-  const tuple = decoded.value as readonly unknown[];
-  return tuple.length === length && tuple[0] === type ? tuple : undefined;
 }
 
 const isBytes = (value: unknown, length: number): value is Uint8Array =>
@@ -130,7 +163,7 @@ export function serverHello(
   serverNonce: Uint8Array,
   serverEphemeral: Uint8Array,
 ): Uint8Array {
-  return encodeCanonical([SERVER_HELLO, server, serverNonce, serverEphemeral] as Canonical);
+  return encode([SERVER_HELLO, server, serverNonce, serverEphemeral]);
 }
 
 export function parseServerHello(bytes: Uint8Array): ServerHello | undefined {
@@ -148,13 +181,7 @@ export function parseServerHello(bytes: Uint8Array): ServerHello | undefined {
 
 export function clientProof(keys: HandshakeKeys, session: Session): Uint8Array {
   const signature = keys.crypto.sign(transcript(CLIENT_CONTEXT, session), keys.secretKey);
-  return encodeCanonical([
-    CLIENT_PROOF,
-    session.client,
-    session.clientNonce,
-    session.clientEphemeral,
-    signature,
-  ]);
+  return encode([CLIENT_PROOF, session.client, session.clientNonce, session.clientEphemeral, signature]);
 }
 
 export function parseClientProof(bytes: Uint8Array): ClientProof | undefined {
@@ -164,7 +191,7 @@ export function parseClientProof(bytes: Uint8Array): ClientProof | undefined {
     !isPeer(tuple[1]) ||
     !isBytes(tuple[2], NONCE_BYTES) ||
     !isBytes(tuple[3], EPHEMERAL_KEY_BYTES) ||
-    !isBytes(tuple[4], SIGNATURE_BYTES)
+    !isBytes(tuple[4], ED25519_SIGNATURE_BYTES)
   ) {
     return undefined;
   }
@@ -184,7 +211,7 @@ export function sessionOf(hello: ServerHello, proof: ClientProof): Session {
 }
 
 export function verifyClientProof(
-  crypto: CryptoBackend,
+  crypto: TransportCrypto,
   session: Session,
   signature: Uint8Array,
   publicKey: Uint8Array,
@@ -194,16 +221,16 @@ export function verifyClientProof(
 
 export function serverProof(keys: HandshakeKeys, session: Session): Uint8Array {
   const signature = keys.crypto.sign(transcript(SERVER_CONTEXT, session), keys.secretKey);
-  return encodeCanonical([SERVER_PROOF, signature]);
+  return encode([SERVER_PROOF, signature]);
 }
 
 export function parseServerProof(bytes: Uint8Array): Uint8Array | undefined {
   const tuple = decodeTuple(bytes, SERVER_PROOF, 2);
-  return tuple !== undefined && isBytes(tuple[1], SIGNATURE_BYTES) ? tuple[1] : undefined;
+  return tuple !== undefined && isBytes(tuple[1], ED25519_SIGNATURE_BYTES) ? tuple[1] : undefined;
 }
 
 export function verifyServerProof(
-  crypto: CryptoBackend,
+  crypto: TransportCrypto,
   session: Session,
   signature: Uint8Array,
   publicKey: Uint8Array,
@@ -253,13 +280,7 @@ export function deriveChannelKeys(
         'sha256',
         shared,
         salt,
-        encodeCanonical([
-          label,
-          session.server,
-          session.client,
-          session.serverEphemeral,
-          session.clientEphemeral,
-        ]),
+        encode([label, session.server, session.client, session.serverEphemeral, session.clientEphemeral]),
         CHANNEL_KEY_BYTES,
       ),
     );
@@ -273,5 +294,5 @@ function isAllZero(bytes: Uint8Array): boolean {
 }
 
 function assert(condition: boolean, invariant: string): asserts condition {
-  if (!condition) throw new InvariantError(`transport: ${invariant}`);
+  if (!condition) throw new TransportInvariantError(`transport: ${invariant}`);
 }

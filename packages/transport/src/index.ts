@@ -1,13 +1,26 @@
 /**
- * @conclave/transport: moving frames between authenticated peers, each frame authenticated by
- * its channel (`Transport.channelAuthenticated`).
+ * The transport package: moving frames between authenticated peers, each frame authenticated by
+ * its channel (`Transport.channelAuthenticated`). It imports no other package of this repository:
+ * the crypto backend is passed in (`TransportCrypto`), and its formats, sizes and limits are its own.
  *
  * One port (`Transport`), two implementations: `webSocketTransport` for real networks and
  * `memoryNetwork` for tests, both held to one compliance suite.
  */
 export { CHANNEL_MESSAGES_MAX, CHANNEL_TAG_BYTES } from './channel.ts';
+export {
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SECRET_KEY_BYTES,
+  ED25519_SEED_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  type TransportCrypto,
+} from './crypto.ts';
 export { CHANNEL_KEY_BYTES, EPHEMERAL_KEY_BYTES, HANDSHAKE_BYTES_MAX, NONCE_BYTES } from './handshake.ts';
-export { type MemoryNetwork, type MemoryTransportOptions, memoryNetwork } from './memory.ts';
+export {
+  type MemoryNetwork,
+  type MemoryNetworkOptions,
+  type MemoryTransportOptions,
+  memoryNetwork,
+} from './memory.ts';
 export {
   agentPeer,
   type Directory,
@@ -25,6 +38,7 @@ export {
   type Transport,
   TransportError,
   type TransportErrorCode,
+  TransportInvariantError,
   type TransportStats,
 } from './transport.ts';
 export {

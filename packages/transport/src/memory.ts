@@ -8,7 +8,7 @@
  * refused at creation) and every frame is authenticated by construction (`channelAuthenticated`),
  * agents reach only replicas, queues and frames are bounded, and everything refused is counted. The hub adds test hooks: cut and heal links, and make a peer stop reading.
  */
-import { bytesEqual, type CryptoBackend, nodeCrypto } from '@conclave/core';
+import { bytesEqual, checkCrypto, type TransportCrypto } from './crypto.ts';
 import {
   checkFrameLimits,
   checkIdentity,
@@ -31,9 +31,16 @@ import {
 } from './transport.ts';
 
 /** Options of one in-memory transport; every limit defaults to {@link FRAME_LIMITS_DEFAULT}. */
-export interface MemoryTransportOptions extends Partial<FrameLimits> {
-  /** Checks the identity's secret key against the directory. Default `nodeCrypto()`. */
-  readonly crypto?: CryptoBackend;
+export type MemoryTransportOptions = Partial<FrameLimits>;
+
+/** Options of a {@link memoryNetwork} hub, shared by every transport it makes. */
+export interface MemoryNetworkOptions {
+  /**
+   * Checks each transport's identity (its secret key against the directory's public key).
+   * Required: pass the backend the process signs with (core's `CryptoBackend` fits); there is no
+   * default.
+   */
+  readonly crypto: TransportCrypto;
 }
 
 /** A hub connecting in-memory transports, with hooks for tests. */
@@ -81,8 +88,13 @@ interface Member {
   reconnected(): void;
 }
 
-/** Creates an in-memory network hub. */
-export function memoryNetwork(): MemoryNetwork {
+/**
+ * Creates an in-memory network hub. Throws `TransportError` `INVALID_OPTIONS` without
+ * `options.crypto`.
+ */
+export function memoryNetwork(options: MemoryNetworkOptions): MemoryNetwork {
+  const crypto = options?.crypto;
+  checkCrypto(crypto);
   const members = new Map<PeerId, Member>();
   const partitions = new Set<string>();
   const paused = new Set<PeerId>();
@@ -149,7 +161,6 @@ export function memoryNetwork(): MemoryNetwork {
     directory: Directory,
     options: MemoryTransportOptions = {},
   ): Transport {
-    const crypto = options.crypto ?? nodeCrypto();
     const limits: FrameLimits = {
       frameBytesMax: options.frameBytesMax ?? FRAME_LIMITS_DEFAULT.frameBytesMax,
       sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,

@@ -8,8 +8,6 @@
  * in the order they were sent, each at most once, while a connection stays up; a frame may be
  * lost when a connection breaks (the protocol above retransmits what matters).
  */
-import { LIMITS } from '@conclave/core';
-
 /** `'replica:0'`, `'replica:1'`, …, or `'agent:<agentId>'`. */
 export type PeerId = string;
 
@@ -207,6 +205,22 @@ export class TransportError extends Error {
   }
 }
 
+/**
+ * A broken invariant of the transport's own state: a bug, never bad input from a peer (that is a
+ * counted rejection) nor a configuration mistake (that is a {@link TransportError}). It is a class
+ * of its own rather than a `TransportError` code because those are errors a person can act on,
+ * thrown by factories and `start()` only, while an invariant can break anywhere, `send` included.
+ * Its `code` is `'INVARIANT'`, as the protocol's invariant errors have, so a host can treat both
+ * alike by that code.
+ */
+export class TransportInvariantError extends Error {
+  readonly code = 'INVARIANT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransportInvariantError';
+  }
+}
+
 /** Limits shared by both implementations, with their defaults. */
 export interface FrameLimits {
   /** Bytes of one frame at most, both ways. */
@@ -217,8 +231,13 @@ export interface FrameLimits {
   readonly sendQueueBytesMax: number;
 }
 
+/**
+ * `frameBytesMax` is the protocol's own frame bound (16 MiB): a smaller one would refuse frames the
+ * protocol may send. It is written here, not imported, so the transport depends on nothing of ours;
+ * a test outside this package checks the two stay equal.
+ */
 export const FRAME_LIMITS_DEFAULT: FrameLimits = Object.freeze({
-  frameBytesMax: LIMITS.frameBytesMax,
+  frameBytesMax: 16 * 1024 * 1024,
   sendQueueFramesMax: 4096,
   sendQueueBytesMax: 64 * 1024 * 1024,
 });

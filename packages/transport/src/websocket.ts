@@ -20,9 +20,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { type CryptoBackend, nodeCrypto } from '@conclave/core';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CHANNEL_TAG_BYTES, type Channel, channel } from './channel.ts';
+import { checkCrypto, type TransportCrypto } from './crypto.ts';
 import {
   checkFrameLimits,
   checkIdentity,
@@ -77,8 +77,11 @@ export interface TlsOptions {
 export interface WebSocketTransportOptions extends Partial<FrameLimits> {
   readonly identity: Identity;
   readonly directory: Directory;
-  /** Signs and verifies handshakes. Default `nodeCrypto()`. */
-  readonly crypto?: CryptoBackend;
+  /**
+   * Signs and verifies handshakes, and checks `identity` against the directory. Required: pass the
+   * backend the process signs with (core's `CryptoBackend` fits); there is no default.
+   */
+  readonly crypto: TransportCrypto;
   /** Connections at most, authenticated or not, inbound and outbound. Default 1024. */
   readonly connectionsMax?: number;
   /** Inbound connections that have not finished the handshake, at most. Default 64. */
@@ -171,11 +174,12 @@ interface Dialer {
 
 /**
  * Creates a WebSocket transport. Throws `TransportError` (`INVALID_IDENTITY`, `INVALID_DIRECTORY`,
- * `INVALID_OPTIONS`) at once for a configuration that could never work; `start()` rejects with
+ * `INVALID_OPTIONS`, also for a missing `crypto`) at once for a configuration that could never work; `start()` rejects with
  * `ADDRESS_IN_USE` or `LISTEN_FAILED` when a replica cannot listen.
  */
 export function webSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
-  const crypto = options.crypto ?? nodeCrypto();
+  const crypto = options.crypto;
+  checkCrypto(crypto);
   const limits: FrameLimits = {
     frameBytesMax: options.frameBytesMax ?? FRAME_LIMITS_DEFAULT.frameBytesMax,
     sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,

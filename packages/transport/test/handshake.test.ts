@@ -1,8 +1,8 @@
 /** Handshake v2, message by message: what each signature binds, and the keys both sides derive. */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { bytesEqual, encodeCanonical, nodeCrypto } from '@conclave/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bytesEqual } from '../src/crypto.ts';
 import {
   type ChannelKeys,
   clientProof,
@@ -20,9 +20,8 @@ import {
   verifyClientProof,
   verifyServerProof,
 } from '../src/handshake.ts';
-import { testCluster, testKey } from './support.ts';
+import { crypto, packTuple, testCluster, testKey } from './support.ts';
 
-const crypto = nodeCrypto();
 const cluster = testCluster(4);
 const server = cluster.replicas[0]!;
 const client = cluster.agents[0]!;
@@ -183,20 +182,20 @@ describe('handshake v2', () => {
     const key = new Uint8Array(32);
     const signature = new Uint8Array(64);
     // v1 shapes (no ephemeral key) are refused.
-    expect(parseServerHello(encodeCanonical([1, 'replica:0', nonce]))).toBeUndefined();
-    expect(parseClientProof(encodeCanonical([2, 'agent:alice', nonce, signature]))).toBeUndefined();
+    expect(parseServerHello(packTuple([1, 'replica:0', nonce]))).toBeUndefined();
+    expect(parseClientProof(packTuple([2, 'agent:alice', nonce, signature]))).toBeUndefined();
     // Wrong lengths, wrong types, wrong tags.
-    expect(parseServerHello(encodeCanonical([1, 'replica:0', nonce, new Uint8Array(31)]))).toBeUndefined();
-    expect(parseServerHello(encodeCanonical([1, 'replica:0', nonce, new Uint8Array(33)]))).toBeUndefined();
-    expect(parseServerHello(encodeCanonical([2, 'replica:0', nonce, key]))).toBeUndefined();
-    expect(parseServerHello(encodeCanonical([1, 'replica:01', nonce, key]))).toBeUndefined();
-    expect(parseClientProof(encodeCanonical([2, 'agent:alice', nonce, new Uint8Array(31), signature]))).toBe(
+    expect(parseServerHello(packTuple([1, 'replica:0', nonce, new Uint8Array(31)]))).toBeUndefined();
+    expect(parseServerHello(packTuple([1, 'replica:0', nonce, new Uint8Array(33)]))).toBeUndefined();
+    expect(parseServerHello(packTuple([2, 'replica:0', nonce, key]))).toBeUndefined();
+    expect(parseServerHello(packTuple([1, 'replica:01', nonce, key]))).toBeUndefined();
+    expect(parseClientProof(packTuple([2, 'agent:alice', nonce, new Uint8Array(31), signature]))).toBe(
       undefined,
     );
-    expect(parseClientProof(encodeCanonical([2, 'agent:alice', nonce, key, signature, 0]))).toBeUndefined();
-    expect(parseServerProof(encodeCanonical([3, new Uint8Array(63)]))).toBeUndefined();
-    expect(parseServerHello(encodeCanonical([1, 'replica:0', nonce, key]))).toBeDefined();
-    expect(parseClientProof(encodeCanonical([2, 'agent:alice', nonce, key, signature]))).toBeDefined();
+    expect(parseClientProof(packTuple([2, 'agent:alice', nonce, key, signature, 0]))).toBeUndefined();
+    expect(parseServerProof(packTuple([3, new Uint8Array(63)]))).toBeUndefined();
+    expect(parseServerHello(packTuple([1, 'replica:0', nonce, key]))).toBeDefined();
+    expect(parseClientProof(packTuple([2, 'agent:alice', nonce, key, signature]))).toBeDefined();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
         parseServerHello(bytes);
@@ -205,6 +204,41 @@ describe('handshake v2', () => {
       }),
       { numRuns: 500, seed: 7 },
     );
+  });
+
+  it('accepts exactly one byte form of each message', () => {
+    const hello = serverHello(server.peer, session.serverNonce, serverEphemeral.publicKey);
+    const proof = serverProof(serverKeys, session);
+    expect(parseServerHello(hello)).toBeDefined();
+    expect(parseServerProof(proof)).toBeDefined();
+    // The packer writes the tag as a positive fixint, a short peer id as a fixstr, bytes as bin8.
+    expect([...hello.subarray(0, 3)]).toEqual([0x94, 0x01, 0xa0 | server.peer.length]);
+    expect([...proof.subarray(0, 4)]).toEqual([0x92, 0x03, 0xc4, 64]);
+    const float3 = Buffer.alloc(9);
+    float3.writeUInt8(0xcb, 0);
+    float3.writeDoubleBE(3, 1);
+    const variants: readonly [string, Uint8Array, (bytes: Uint8Array) => unknown][] = [
+      ['a byte after the message', new Uint8Array([...proof, 0]), parseServerProof],
+      ['the tag as a uint8', new Uint8Array([0x92, 0xcc, 0x03, ...proof.subarray(2)]), parseServerProof],
+      ['the tag as a float64', new Uint8Array([0x92, ...float3, ...proof.subarray(2)]), parseServerProof],
+      [
+        'the signature as bin16',
+        new Uint8Array([0x92, 0x03, 0xc5, 0, 64, ...proof.subarray(4)]),
+        parseServerProof,
+      ],
+      ['the array as array16', new Uint8Array([0xdc, 0, 2, ...proof.subarray(1)]), parseServerProof],
+      [
+        'the peer id as str8',
+        new Uint8Array([0x94, 0x01, 0xd9, server.peer.length, ...hello.subarray(2 + 1)]),
+        parseServerHello,
+      ],
+      ['a map in place of the array', packTuple([new Map([[0, 3]])]).subarray(1), parseServerProof],
+      ['a truncated message', proof.subarray(0, proof.byteLength - 1), parseServerProof],
+    ];
+    for (const [what, bytes, parse] of variants) expect(parse(bytes), what).toBeUndefined();
+    // Over the size bound: refused before decoding, even when well formed.
+    const huge = clientProof(clientKeys, { ...session, client: `agent:${'x'.repeat(HANDSHAKE_BYTES_MAX)}` });
+    expect(parseClientProof(huge)).toBeUndefined();
   });
 
   it('keeps the largest handshake message under HANDSHAKE_BYTES_MAX', () => {

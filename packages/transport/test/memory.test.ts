@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { memoryNetwork, type Transport } from '../src/index.ts';
 import { type ComplianceFactory, transportCompliance } from './compliance.ts';
-import { record, testCluster, text, waitConnected, waitFor } from './support.ts';
+import { crypto, record, testCluster, text, waitConnected, waitFor } from './support.ts';
 
 const memory: ComplianceFactory = (cluster, limits) => {
-  const network = memoryNetwork();
+  const network = memoryNetwork({ crypto });
   return {
     create: (identity, directory = cluster.directory) => network.transport(identity, directory, limits),
     pause: (peer) => network.pause(peer),
@@ -18,7 +18,7 @@ describe('memory transport: test hooks', () => {
   const cluster = testCluster(4);
 
   it('partition cuts a link both ways and drops what was queued on it; heal restores it', async () => {
-    const network = memoryNetwork();
+    const network = memoryNetwork({ crypto });
     const [first, second] = [0, 1].map((id) =>
       network.transport(cluster.replicas[id] as never, cluster.directory),
     ) as [Transport, Transport];
@@ -40,7 +40,7 @@ describe('memory transport: test hooks', () => {
   });
 
   it('refuses a second live transport for the same peer with ADDRESS_IN_USE', async () => {
-    const network = memoryNetwork();
+    const network = memoryNetwork({ crypto });
     const identity = cluster.replicas[0] as never;
     const first = network.transport(identity, cluster.directory);
     const second = network.transport(identity, cluster.directory);
@@ -51,8 +51,15 @@ describe('memory transport: test hooks', () => {
     await second.close();
   });
 
+  it('requires a crypto backend, with INVALID_OPTIONS when there is none', () => {
+    expect(() => memoryNetwork(undefined as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => memoryNetwork({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  });
+
   it('copies frames, so a sender that reuses its buffer does not change what was sent', async () => {
-    const network = memoryNetwork();
+    const network = memoryNetwork({ crypto });
     const [first, second] = [0, 1].map((id) =>
       network.transport(cluster.replicas[id] as never, cluster.directory),
     ) as [Transport, Transport];

@@ -1,5 +1,6 @@
 /** Fixtures and bounded waiting for the transport tests. */
 import { nodeCrypto } from '@conclave/core';
+import { Packr } from 'msgpackr';
 import {
   agentPeer,
   type Directory,
@@ -9,7 +10,8 @@ import {
   type Transport,
 } from '../src/index.ts';
 
-const crypto = nodeCrypto();
+/** The crypto backend every test transport is given (transport has no default of its own). */
+export const crypto = nodeCrypto();
 
 export interface TestKey {
   readonly publicKey: Uint8Array;
@@ -102,3 +104,11 @@ export function frameNumber(frame: Uint8Array): number {
 }
 
 export const text = (value: string) => new TextEncoder().encode(value);
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/**
+ * A hand-made handshake message: `items` as a msgpack array, the way the handshake writes its own,
+ * but packed here rather than by `src`, so tests can build shapes the handshake never sends.
+ */
+export const packTuple = (items: readonly unknown[]): Uint8Array => new Uint8Array(packr.pack(items));

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Socket } from 'node:net';
-import { encodeCanonical, nodeCrypto } from '@conclave/core';
 import fc from 'fast-check';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -32,8 +31,10 @@ import {
 import { setReadingPaused } from '../src/websocket.ts';
 import { COMPLIANCE_LIMITS, type ComplianceFactory, transportCompliance } from './compliance.ts';
 import {
+  crypto,
   frameNumber,
   numberedFrame,
+  packTuple,
   record,
   sleep,
   type TestCluster,
@@ -60,6 +61,7 @@ function webSocketNetwork(cluster: TestCluster, overrides: Partial<WebSocketTran
       const transport = webSocketTransport({
         identity,
         directory,
+        crypto,
         ...COMPLIANCE_LIMITS,
         listenHost: LOCALHOST,
         listenPort: 0,
@@ -144,7 +146,7 @@ async function rawAuthenticated(
   };
   const keys = deriveChannelKeys(ephemeral, 'client', session);
   if (keys === undefined) throw new Error('the server sent an unusable ephemeral key');
-  client.socket.send(clientProof({ crypto: nodeCrypto(), secretKey: identity.secretKey }, session));
+  client.socket.send(clientProof({ crypto, secretKey: identity.secretKey }, session));
   await waitFor('the server proof', () => client.messages.length >= 2 || client.isClosed(), 2000);
   const signature = parseServerProof(new Uint8Array(client.messages[1] as Buffer));
   const serverKey = directory.replicas.find(
@@ -153,7 +155,7 @@ async function rawAuthenticated(
   if (
     signature === undefined ||
     serverKey === undefined ||
-    !verifyServerProof(nodeCrypto(), session, signature, serverKey)
+    !verifyServerProof(crypto, session, signature, serverKey)
   )
     throw new Error('no valid server proof');
   return { ...client, channel: channel('client', keys) };
@@ -247,6 +249,7 @@ describe('WebSocket transport: authentication and hostile input', () => {
     const bob = webSocketTransport({
       identity: cluster.agents[1] as Identity,
       directory: cluster.directory,
+      crypto,
       reconnect: { initialMs: 10, maxMs: 50 },
       addressOf: (id) =>
         id === 1
@@ -263,6 +266,7 @@ describe('WebSocket transport: authentication and hostile input', () => {
       const carol = webSocketTransport({
         identity: cluster.agents[0] as Identity,
         directory: cluster.directory,
+        crypto,
         reconnect: { initialMs: 10, maxMs: 50 },
         addressOf: (id) => (id === 1 ? { host: LOCALHOST, port: fakePort } : undefined),
       });
@@ -352,7 +356,7 @@ describe('WebSocket transport: authentication and hostile input', () => {
         ),
         { maxLength: 5 },
       )
-      .map((items) => ({ kind: 'binary' as const, bytes: encodeCanonical(items) }));
+      .map((items) => ({ kind: 'binary' as const, bytes: packTuple(items) }));
     const message = fc.oneof(
       fc.uint8Array({ maxLength: 2048 }).map((bytes) => ({ kind: 'binary' as const, bytes })),
       canonicalTuple,
@@ -360,7 +364,7 @@ describe('WebSocket transport: authentication and hostile input', () => {
         .tuple(fc.constantFrom('agent:alice', 'replica:1', 'agent:nobody', 'replica:0'), fc.boolean())
         .map(([peer, longNonce]) => ({
           kind: 'binary' as const,
-          bytes: encodeCanonical([
+          bytes: packTuple([
             2,
             peer,
             new Uint8Array(longNonce ? 33 : 32),
@@ -494,7 +498,7 @@ describe('WebSocket transport: authentication and hostile input', () => {
   });
 
   it('refuses options that cannot work, at creation', () => {
-    const base = { identity: cluster.replicas[0] as Identity, directory: cluster.directory };
+    const base = { identity: cluster.replicas[0] as Identity, directory: cluster.directory, crypto };
     expect(() => webSocketTransport({ ...base, frameBytesMax: 0 })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );
@@ -502,6 +506,14 @@ describe('WebSocket transport: authentication and hostile input', () => {
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );
     expect(() => webSocketTransport({ ...base, tls: { ca: 'x' } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    // No default backend: a caller that forgets crypto (e.g. from JavaScript) is told at once.
+    const { crypto: _, ...withoutCrypto } = base;
+    expect(() => webSocketTransport(withoutCrypto as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => webSocketTransport({ ...base, crypto: { sign: crypto.sign } as never })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );
   });
@@ -763,6 +775,7 @@ describe('WebSocket transport: TLS', () => {
     const plain = webSocketTransport({
       identity: cluster.agents[1] as Identity,
       directory: cluster.directory,
+      crypto,
       reconnect: { initialMs: 10, maxMs: 50 },
       addressOf: () => ({ host: LOCALHOST, port: network.portOf(0) }),
     });
@@ -788,6 +801,7 @@ describe('WebSocket transport: sockets after close', () => {
     const agent = webSocketTransport({
       identity: cluster.agents[0] as Identity,
       directory: cluster.directory,
+      crypto,
       reconnect: { initialMs: 5, maxMs: 20 },
       addressOf: () => ({ host: LOCALHOST, port: 1 }),
     });
