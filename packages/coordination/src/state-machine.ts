@@ -1,5 +1,6 @@
 /**
- * The coordination state machine: what replicas execute for agents (DESIGN §6).
+ * The coordination state machine: what replicas execute for agents. What each operation does,
+ * and the outcome rules, are in `packages/coordination/README.md`.
  *
  * Deterministic: state changes only in `apply`, `advanceTime` and `onEquivocation`, from their
  * arguments and the current state; no clocks, randomness or I/O; every iteration whose order
@@ -18,6 +19,8 @@ import {
   type StateMachine,
 } from '@conclave/core';
 import { decodeBallot } from './ballot.ts';
+import { EventLog, type EventLogSnapshot } from './domains/events.ts';
+import { fail, sortedKeys } from './domains/shared.ts';
 import { decodeRequestBody, type Evidence, type LogPosition, type SignedObject } from './evidence.ts';
 import { type CoordinationLimits, resolveLimits } from './limits.ts';
 import {
@@ -31,12 +34,8 @@ import {
 } from './operations.ts';
 import { compareStrings, decodeRecord, encodeRecord, type RecordValue } from './record.ts';
 import {
-  type CoordinationEvent,
   type CoordinationResult,
-  type ErrorCode,
-  type ErrorResult,
   type EventBody,
-  type EventCursor,
   encodeResult,
   type KvEntry,
   type LockView,
@@ -87,14 +86,6 @@ interface TaskRecord {
 
 const SNAPSHOT_FORMAT = 'conclave/coordination/v1';
 
-function sortedKeys<V>(map: ReadonlyMap<string, V>): string[] {
-  return [...map.keys()].sort(compareStrings);
-}
-
-function fail(code: ErrorCode, message: string): ErrorResult {
-  return { ok: false, code, message };
-}
-
 /**
  * Encodes a result, replacing one larger than core's reply bound (which replicas could not
  * deliver) with a LIMIT error. Only reads can get that large: write results are small by design.
@@ -110,11 +101,6 @@ function encodeBounded(result: CoordinationResult): Uint8Array {
   );
 }
 
-/** Compares event cursors. */
-function compareCursors(a: EventCursor, b: EventCursor): number {
-  return a.sequence !== b.sequence ? a.sequence - b.sequence : a.index - b.index;
-}
-
 /**
  * The coordination state machine. Implements core's `StateMachine` port; give the same options
  * to every replica.
@@ -124,7 +110,6 @@ export class CoordinationStateMachine implements StateMachine {
   readonly #limits: CoordinationLimits;
   #agents = new Map<string, Uint8Array>();
   #position: LogPosition = { sequence: 0, timestamp: 0 };
-  #eventIndex = 0;
   #proposals = new Map<string, ProposalRecord>();
   #evidence: Evidence[] = [];
   #evidenceNextId = 1;
@@ -133,13 +118,13 @@ export class CoordinationStateMachine implements StateMachine {
   #locks = new Map<string, LockRecord>();
   #lockTokenNext = 1;
   #tasks = new Map<string, TaskRecord>();
-  #events: CoordinationEvent[] = [];
-  #eventsDroppedThrough: EventCursor | null = null;
+  readonly #events: EventLog;
 
   /** Throws `CoordinationConfigError` on contradictory limits, and on duplicate agent ids. */
   constructor(options: CoordinationOptions) {
     this.#crypto = options.crypto;
     this.#limits = resolveLimits(options.limits);
+    this.#events = new EventLog({ limits: this.#limits, position: () => this.#position });
     for (const agent of options.agents) {
       if (this.#agents.has(agent.id)) throw new Error(`agent ${agent.id} appears twice in the registry`);
       this.#agents.set(agent.id, agent.publicKey);
@@ -248,7 +233,7 @@ export class CoordinationStateMachine implements StateMachine {
       throw new Error('CoordinationStateMachine.restore: not a coordination snapshot');
     this.#agents = new Map(record.agents.map((a) => [a.id, a.publicKey]));
     this.#position = { ...record.position };
-    this.#eventIndex = record.eventIndex;
+    this.#events.restore(record);
     this.#proposals = new Map(
       record.proposals.map((p) => [
         p.proposalId,
@@ -293,8 +278,6 @@ export class CoordinationStateMachine implements StateMachine {
     );
     this.#lockTokenNext = record.lockTokenNext;
     this.#tasks = new Map(record.tasks.map((t) => [t.taskId, { ...t }]));
-    this.#events = [...record.events];
-    this.#eventsDroppedThrough = record.eventsDroppedThrough;
   }
 
   /** The digest of `snapshot()`. */
@@ -306,7 +289,7 @@ export class CoordinationStateMachine implements StateMachine {
   // Time.
 
   #advance(context: BatchContext): void {
-    if (context.sequence !== this.#position.sequence) this.#eventIndex = 0;
+    if (context.sequence !== this.#position.sequence) this.#events.startSequence();
     // Agreed time never decreases; a lower reading (a bug upstream) is clamped, not trusted.
     const timestamp = Math.max(context.timestamp, this.#position.timestamp);
     const moved = timestamp > this.#position.timestamp;
@@ -355,18 +338,7 @@ export class CoordinationStateMachine implements StateMachine {
   }
 
   #emit(body: EventBody): void {
-    const event = {
-      ...body,
-      sequence: this.#position.sequence,
-      index: this.#eventIndex,
-      timestamp: this.#position.timestamp,
-    } as CoordinationEvent;
-    this.#eventIndex += 1;
-    this.#events.push(event);
-    while (this.#events.length > this.#limits.eventsMax) {
-      const dropped = this.#events.shift() as CoordinationEvent;
-      this.#eventsDroppedThrough = { sequence: dropped.sequence, index: dropped.index };
-    }
+    this.#events.append(body);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -920,7 +892,7 @@ export class CoordinationStateMachine implements StateMachine {
         };
       }
       case 'events':
-        return this.#readEvents(op);
+        return this.#events.read(op);
       case 'list_agents': {
         const { page, next } = pageOf(sortedKeys(this.#agents), op.after, op.limit);
         return {
@@ -932,31 +904,6 @@ export class CoordinationStateMachine implements StateMachine {
         };
       }
     }
-  }
-
-  #readEvents(op: Extract<ReadOperation, { op: 'events' }>): CoordinationResult {
-    const from: EventCursor = { sequence: op.fromSequence, index: op.fromIndex };
-    const events: CoordinationEvent[] = [];
-    let next: EventCursor = from;
-    for (const event of this.#events) {
-      if (compareCursors(event, from) < 0) continue;
-      if (events.length === op.limit) {
-        next = { sequence: event.sequence, index: event.index };
-        break;
-      }
-      events.push(event);
-      next = { sequence: event.sequence, index: event.index + 1 };
-    }
-    const dropped = this.#eventsDroppedThrough;
-    return {
-      ok: true,
-      kind: 'events',
-      at: this.#position,
-      events,
-      earliestSequence: this.#events[0]?.sequence ?? null,
-      missed: dropped !== null && compareCursors(dropped, from) >= 0,
-      next,
-    };
   }
 
   #proposalView(proposal: ProposalRecord): ProposalView {
@@ -994,7 +941,6 @@ export class CoordinationStateMachine implements StateMachine {
     return {
       format: SNAPSHOT_FORMAT,
       position: this.#position,
-      eventIndex: this.#eventIndex,
       agents: sortedKeys(this.#agents).map((id) => ({ id, publicKey: this.#agents.get(id) as Uint8Array })),
       proposals: sortedKeys(this.#proposals).map((id) => {
         const p = this.#proposals.get(id) as ProposalRecord;
@@ -1026,8 +972,7 @@ export class CoordinationStateMachine implements StateMachine {
       locks: sortedKeys(this.#locks).map((name) => ({ name, ...(this.#locks.get(name) as LockRecord) })),
       lockTokenNext: this.#lockTokenNext,
       tasks: sortedKeys(this.#tasks).map((taskId) => ({ ...(this.#tasks.get(taskId) as TaskRecord) })),
-      events: this.#events,
-      eventsDroppedThrough: this.#eventsDroppedThrough,
+      ...this.#events.snapshot(),
     };
   }
 }
@@ -1039,10 +984,9 @@ export function coordinationStateMachine(options: CoordinationOptions): Coordina
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-interface SnapshotRecord {
+interface SnapshotRecord extends EventLogSnapshot {
   readonly format: string;
   readonly position: LogPosition;
-  readonly eventIndex: number;
   readonly agents: readonly { readonly id: string; readonly publicKey: Uint8Array }[];
   readonly proposals: readonly (Omit<ProposalRecord, 'ballots' | 'excluded'> & {
     readonly ballots: readonly (StoredBallot & { readonly agent: string })[];
@@ -1055,8 +999,6 @@ interface SnapshotRecord {
   readonly locks: readonly (LockRecord & { readonly name: string })[];
   readonly lockTokenNext: number;
   readonly tasks: readonly TaskRecord[];
-  readonly events: readonly CoordinationEvent[];
-  readonly eventsDroppedThrough: EventCursor | null;
 }
 
 /** A page of sorted ids strictly after `after`, and the cursor for the next page (null at the end). */
