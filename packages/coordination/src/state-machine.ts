@@ -20,7 +20,10 @@ import {
 } from '@conclave/core';
 import { decodeBallot } from './ballot.ts';
 import { EventLog, type EventLogSnapshot } from './domains/events.ts';
-import { fail, sortedKeys } from './domains/shared.ts';
+import { type KvSnapshot, KvStore } from './domains/kv.ts';
+import { type LockSnapshot, LockTable } from './domains/locks.ts';
+import { type DomainContext, fail, sortedKeys } from './domains/shared.ts';
+import { TaskBoard, type TaskSnapshot } from './domains/tasks.ts';
 import { decodeRequestBody, type Evidence, type LogPosition, type SignedObject } from './evidence.ts';
 import { type CoordinationLimits, resolveLimits } from './limits.ts';
 import {
@@ -37,12 +40,8 @@ import {
   type CoordinationResult,
   type EventBody,
   encodeResult,
-  type KvEntry,
-  type LockView,
   type ProposalSummary,
   type ProposalView,
-  type TaskStatus,
-  type TaskView,
 } from './results.ts';
 import { computeTally, decide, type ProposalRecord, type StoredBallot, sortVoters } from './tally.ts';
 
@@ -54,34 +53,6 @@ export interface CoordinationOptions {
   readonly agents: readonly AgentIdentity[];
   /** Overrides of `DEFAULT_COORDINATION_LIMITS`. Every replica must use the same limits. */
   readonly limits?: Partial<CoordinationLimits>;
-}
-
-interface KvRecord {
-  value: Uint8Array;
-  version: number;
-  updatedBy: string;
-  updatedAt: LogPosition;
-}
-
-interface LockRecord {
-  holder: string;
-  expiresAt: number;
-  token: number;
-}
-
-interface TaskRecord {
-  readonly taskId: string;
-  readonly creator: string;
-  readonly payload: Uint8Array;
-  readonly createdAt: LogPosition;
-  status: TaskStatus;
-  claimant: string | null;
-  claimExpiresAt: number | null;
-  /** Whose claim lapsed most recently, so a late `task_complete` is told EXPIRED rather than FORBIDDEN. */
-  lapsedClaimant: string | null;
-  result: Uint8Array | null;
-  completedBy: string | null;
-  doneAt: LogPosition | null;
 }
 
 const SNAPSHOT_FORMAT = 'conclave/coordination/v1';
@@ -114,17 +85,24 @@ export class CoordinationStateMachine implements StateMachine {
   #evidence: Evidence[] = [];
   #evidenceNextId = 1;
   #evidenceDropped = 0;
-  #kv = new Map<string, KvRecord>();
-  #locks = new Map<string, LockRecord>();
-  #lockTokenNext = 1;
-  #tasks = new Map<string, TaskRecord>();
   readonly #events: EventLog;
+  readonly #kv: KvStore;
+  readonly #locks: LockTable;
+  readonly #tasks: TaskBoard;
 
   /** Throws `CoordinationConfigError` on contradictory limits, and on duplicate agent ids. */
   constructor(options: CoordinationOptions) {
     this.#crypto = options.crypto;
     this.#limits = resolveLimits(options.limits);
     this.#events = new EventLog({ limits: this.#limits, position: () => this.#position });
+    const context: DomainContext = {
+      limits: this.#limits,
+      position: () => this.#position,
+      emit: (body) => this.#events.append(body),
+    };
+    this.#kv = new KvStore(context);
+    this.#locks = new LockTable(context);
+    this.#tasks = new TaskBoard(context);
     for (const agent of options.agents) {
       if (this.#agents.has(agent.id)) throw new Error(`agent ${agent.id} appears twice in the registry`);
       this.#agents.set(agent.id, agent.publicKey);
@@ -267,17 +245,9 @@ export class CoordinationStateMachine implements StateMachine {
     this.#evidence = [...record.evidence];
     this.#evidenceNextId = record.evidenceNextId;
     this.#evidenceDropped = record.evidenceDropped;
-    this.#kv = new Map(
-      record.kv.map((e) => [
-        e.key,
-        { value: e.value, version: e.version, updatedBy: e.updatedBy, updatedAt: e.updatedAt },
-      ]),
-    );
-    this.#locks = new Map(
-      record.locks.map((l) => [l.name, { holder: l.holder, expiresAt: l.expiresAt, token: l.token }]),
-    );
-    this.#lockTokenNext = record.lockTokenNext;
-    this.#tasks = new Map(record.tasks.map((t) => [t.taskId, { ...t }]));
+    this.#kv.restore(record);
+    this.#locks.restore(record);
+    this.#tasks.restore(record);
   }
 
   /** The digest of `snapshot()`. */
@@ -306,22 +276,8 @@ export class CoordinationStateMachine implements StateMachine {
       .sort((a, b) => a.deadline - b.deadline || compareStrings(a.proposalId, b.proposalId));
     for (const proposal of dueProposals) this.#evaluate(proposal, true);
 
-    for (const name of sortedKeys(this.#locks)) {
-      const lock = this.#locks.get(name) as LockRecord;
-      if (lock.expiresAt > now) continue;
-      this.#locks.delete(name);
-      this.#emit({ kind: 'lock_expired', name, holder: lock.holder });
-    }
-    for (const taskId of sortedKeys(this.#tasks)) {
-      const task = this.#tasks.get(taskId) as TaskRecord;
-      if (task.status !== 'claimed' || (task.claimExpiresAt as number) > now) continue;
-      const claimant = task.claimant as string;
-      task.status = 'open';
-      task.claimant = null;
-      task.claimExpiresAt = null;
-      task.lapsedClaimant = claimant;
-      this.#emit({ kind: 'task_claim_expired', taskId, claimant });
-    }
+    this.#locks.expire(now);
+    this.#tasks.expireClaims(now);
     const retention = this.#limits.retentionTicks;
     for (const proposalId of sortedKeys(this.#proposals)) {
       const proposal = this.#proposals.get(proposalId) as ProposalRecord;
@@ -329,12 +285,7 @@ export class CoordinationStateMachine implements StateMachine {
       this.#proposals.delete(proposalId);
       this.#emit({ kind: 'proposal_pruned', proposalId });
     }
-    for (const taskId of sortedKeys(this.#tasks)) {
-      const task = this.#tasks.get(taskId) as TaskRecord;
-      if (task.doneAt === null || task.doneAt.timestamp + retention > now) continue;
-      this.#tasks.delete(taskId);
-      this.#emit({ kind: 'task_pruned', taskId });
-    }
+    this.#tasks.prune(now);
   }
 
   #emit(body: EventBody): void {
@@ -353,16 +304,16 @@ export class CoordinationStateMachine implements StateMachine {
       case 'kv_put':
       case 'kv_cas':
       case 'kv_delete':
-        return this.#kvWrite(operation, agent);
+        return this.#kv.write(operation, agent);
       case 'lock_acquire':
       case 'lock_renew':
       case 'lock_release':
-        return this.#lockWrite(operation, agent);
+        return this.#locks.write(operation, agent);
       case 'task_create':
       case 'task_claim':
       case 'task_complete':
       case 'task_release':
-        return this.#taskWrite(operation, agent);
+        return this.#tasks.write(operation, agent);
       default:
         return this.#read(operation);
     }
@@ -612,202 +563,6 @@ export class CoordinationStateMachine implements StateMachine {
   }
 
   // -------------------------------------------------------------------------------------------
-  // KV.
-
-  #kvWrite(
-    op: Extract<WriteOperation, { op: 'kv_put' | 'kv_cas' | 'kv_delete' }>,
-    agent: string,
-  ): CoordinationResult {
-    const current = this.#kv.get(op.key);
-    const version = current?.version ?? 0;
-    if (op.op === 'kv_delete') {
-      if (op.expectedVersion !== null && op.expectedVersion !== version)
-        return fail('VERSION_MISMATCH', `${op.key} is at version ${version}, not ${op.expectedVersion}`);
-      if (current === undefined) return fail('NOT_FOUND', `no key ${op.key}`);
-      this.#kv.delete(op.key);
-      this.#emit({ kind: 'kv_deleted', key: op.key, agent });
-      return { ok: true, kind: 'kv', at: this.#position, entry: this.#kvEntry(op.key) };
-    }
-    if (op.op === 'kv_cas' && op.expectedVersion !== version)
-      return fail('VERSION_MISMATCH', `${op.key} is at version ${version}, not ${op.expectedVersion}`);
-    if (current === undefined && this.#kv.size >= this.#limits.kvKeysMax)
-      return fail('LIMIT', `${this.#limits.kvKeysMax} keys at most (kvKeysMax)`);
-    this.#kv.set(op.key, {
-      value: op.value,
-      version: version + 1,
-      updatedBy: agent,
-      updatedAt: this.#position,
-    });
-    this.#emit({ kind: 'kv_put', key: op.key, version: version + 1, agent });
-    return { ok: true, kind: 'kv', at: this.#position, entry: this.#kvEntry(op.key) };
-  }
-
-  #kvEntry(key: string): KvEntry {
-    const entry = this.#kv.get(key);
-    if (entry === undefined) return { key, value: null, version: 0, updatedBy: null, updatedAt: null };
-    return {
-      key,
-      value: entry.value,
-      version: entry.version,
-      updatedBy: entry.updatedBy,
-      updatedAt: entry.updatedAt,
-    };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Locks.
-
-  #lockWrite(
-    op: Extract<WriteOperation, { op: 'lock_acquire' | 'lock_renew' | 'lock_release' }>,
-    agent: string,
-  ): CoordinationResult {
-    const now = this.#position.timestamp;
-    const current = this.#locks.get(op.name);
-    const held = current !== undefined && current.expiresAt > now ? current : undefined;
-    switch (op.op) {
-      case 'lock_acquire': {
-        if (held !== undefined)
-          return fail(
-            'CONFLICT',
-            held.holder === agent
-              ? `${agent} already holds ${op.name}; renew it`
-              : `${op.name} is held by ${held.holder} until ${held.expiresAt}`,
-          );
-        if (current === undefined && this.#locks.size >= this.#limits.locksMax)
-          return fail('LIMIT', `${this.#limits.locksMax} locks at most (locksMax)`);
-        const lock = { holder: agent, expiresAt: now + op.ttl, token: this.#lockTokenNext };
-        this.#lockTokenNext += 1;
-        this.#locks.set(op.name, lock);
-        this.#emit({ kind: 'lock_acquired', name: op.name, ...lock });
-        break;
-      }
-      case 'lock_renew':
-        if (held === undefined) return fail('NOT_FOUND', `${op.name} is not held`);
-        if (held.holder !== agent) return fail('FORBIDDEN', `${op.name} is held by ${held.holder}`);
-        held.expiresAt = now + op.ttl;
-        this.#emit({ kind: 'lock_renewed', name: op.name, holder: agent, expiresAt: held.expiresAt });
-        break;
-      case 'lock_release':
-        if (held === undefined) return fail('NOT_FOUND', `${op.name} is not held`);
-        if (held.holder !== agent) return fail('FORBIDDEN', `${op.name} is held by ${held.holder}`);
-        this.#locks.delete(op.name);
-        this.#emit({ kind: 'lock_released', name: op.name, holder: agent });
-        break;
-    }
-    return { ok: true, kind: 'lock', at: this.#position, lock: this.#lockView(op.name) };
-  }
-
-  #lockView(name: string): LockView {
-    const lock = this.#locks.get(name);
-    if (lock === undefined) return { name, holder: null, expiresAt: null, token: null };
-    return { name, holder: lock.holder, expiresAt: lock.expiresAt, token: lock.token };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Task board.
-
-  #taskWrite(
-    op: Extract<WriteOperation, { op: 'task_create' | 'task_claim' | 'task_complete' | 'task_release' }>,
-    agent: string,
-  ): CoordinationResult {
-    const limits = this.#limits;
-    const now = this.#position.timestamp;
-    const task = this.#tasks.get(op.taskId);
-    if (op.op === 'task_create') {
-      if (task !== undefined) return fail('CONFLICT', `task ${op.taskId} exists`);
-      if (this.#tasks.size >= limits.tasksMax)
-        return fail('LIMIT', `${limits.tasksMax} tasks at most (tasksMax)`);
-      this.#tasks.set(op.taskId, {
-        taskId: op.taskId,
-        creator: agent,
-        payload: op.payload,
-        createdAt: this.#position,
-        status: 'open',
-        claimant: null,
-        claimExpiresAt: null,
-        lapsedClaimant: null,
-        result: null,
-        completedBy: null,
-        doneAt: null,
-      });
-      this.#emit({ kind: 'task_created', taskId: op.taskId, creator: agent });
-      return this.#taskResult(op.taskId);
-    }
-    if (task === undefined) return fail('NOT_FOUND', `no task ${op.taskId}`);
-    switch (op.op) {
-      case 'task_claim': {
-        if (task.status === 'done') return fail('CONFLICT', `task ${op.taskId} is done`);
-        if (task.status === 'claimed')
-          return fail('CONFLICT', `task ${op.taskId} is claimed by ${task.claimant}`);
-        let active = 0;
-        for (const t of this.#tasks.values()) if (t.status === 'claimed' && t.claimant === agent) active += 1;
-        if (active >= limits.claimsPerAgentMax)
-          return fail('LIMIT', `${agent} holds ${active} claims (claimsPerAgentMax)`);
-        task.status = 'claimed';
-        task.claimant = agent;
-        task.claimExpiresAt = now + op.ttl;
-        task.lapsedClaimant = null;
-        this.#emit({
-          kind: 'task_claimed',
-          taskId: op.taskId,
-          claimant: agent,
-          expiresAt: task.claimExpiresAt,
-        });
-        break;
-      }
-      case 'task_complete':
-      case 'task_release': {
-        if (task.status === 'done') return fail('CONFLICT', `task ${op.taskId} is done`);
-        if (task.status !== 'claimed' || task.claimant !== agent) {
-          if (task.status === 'open' && task.lapsedClaimant === agent)
-            return fail('EXPIRED', `${agent}'s claim on ${op.taskId} lapsed`);
-          return fail('FORBIDDEN', `${agent} does not hold a claim on ${op.taskId}`);
-        }
-        if (op.op === 'task_complete') {
-          task.status = 'done';
-          task.result = op.result;
-          task.completedBy = agent;
-          task.doneAt = this.#position;
-          task.claimant = null;
-          task.claimExpiresAt = null;
-          this.#emit({ kind: 'task_completed', taskId: op.taskId, claimant: agent });
-        } else {
-          task.status = 'open';
-          task.claimant = null;
-          task.claimExpiresAt = null;
-          this.#emit({ kind: 'task_released', taskId: op.taskId, claimant: agent });
-        }
-        break;
-      }
-    }
-    return this.#taskResult(op.taskId);
-  }
-
-  #taskResult(taskId: string): CoordinationResult {
-    return {
-      ok: true,
-      kind: 'task',
-      at: this.#position,
-      task: this.#taskView(this.#tasks.get(taskId) as TaskRecord),
-    };
-  }
-
-  #taskView(task: TaskRecord): TaskView {
-    return {
-      taskId: task.taskId,
-      creator: task.creator,
-      payload: task.payload,
-      status: task.status,
-      claimant: task.claimant,
-      claimExpiresAt: task.claimExpiresAt,
-      result: task.result,
-      completedBy: task.completedBy,
-      createdAt: task.createdAt,
-      doneAt: task.doneAt,
-    };
-  }
-
-  // -------------------------------------------------------------------------------------------
   // Reads: never mutate.
 
   #read(op: ReadOperation): CoordinationResult {
@@ -860,37 +615,12 @@ export class CoordinationStateMachine implements StateMachine {
         return { ok: true, kind: 'evidence', at, evidence: page, next };
       }
       case 'kv_get':
-        return { ok: true, kind: 'kv', at, entry: this.#kvEntry(op.key) };
-      case 'get_lock': {
-        const lock = this.#locks.get(op.name);
-        // A lease past its expiry is free even if no batch has run since to remove it.
-        if (lock !== undefined && lock.expiresAt <= at.timestamp)
-          return {
-            ok: true,
-            kind: 'lock',
-            at,
-            lock: { name: op.name, holder: null, expiresAt: null, token: null },
-          };
-        return { ok: true, kind: 'lock', at, lock: this.#lockView(op.name) };
-      }
-      case 'get_task': {
-        const task = this.#tasks.get(op.taskId);
-        if (task === undefined) return fail('NOT_FOUND', `no task ${op.taskId}`);
-        return { ok: true, kind: 'task', at, task: this.#taskView(task) };
-      }
-      case 'list_tasks': {
-        const ids = sortedKeys(this.#tasks).filter(
-          (id) => op.status === 'all' || (this.#tasks.get(id) as TaskRecord).status === op.status,
-        );
-        const { page, next } = pageOf(ids, op.after, op.limit);
-        return {
-          ok: true,
-          kind: 'tasks',
-          at,
-          tasks: page.map((id) => this.#taskView(this.#tasks.get(id) as TaskRecord)),
-          next,
-        };
-      }
+        return this.#kv.read(op);
+      case 'get_lock':
+        return this.#locks.read(op);
+      case 'get_task':
+      case 'list_tasks':
+        return this.#tasks.read(op);
       case 'events':
         return this.#events.read(op);
       case 'list_agents': {
@@ -968,10 +698,9 @@ export class CoordinationStateMachine implements StateMachine {
       evidence: this.#evidence,
       evidenceNextId: this.#evidenceNextId,
       evidenceDropped: this.#evidenceDropped,
-      kv: sortedKeys(this.#kv).map((key) => ({ key, ...(this.#kv.get(key) as KvRecord) })),
-      locks: sortedKeys(this.#locks).map((name) => ({ name, ...(this.#locks.get(name) as LockRecord) })),
-      lockTokenNext: this.#lockTokenNext,
-      tasks: sortedKeys(this.#tasks).map((taskId) => ({ ...(this.#tasks.get(taskId) as TaskRecord) })),
+      ...this.#kv.snapshot(),
+      ...this.#locks.snapshot(),
+      ...this.#tasks.snapshot(),
       ...this.#events.snapshot(),
     };
   }
@@ -984,7 +713,7 @@ export function coordinationStateMachine(options: CoordinationOptions): Coordina
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-interface SnapshotRecord extends EventLogSnapshot {
+interface SnapshotRecord extends EventLogSnapshot, KvSnapshot, LockSnapshot, TaskSnapshot {
   readonly format: string;
   readonly position: LogPosition;
   readonly agents: readonly { readonly id: string; readonly publicKey: Uint8Array }[];
@@ -995,10 +724,6 @@ interface SnapshotRecord extends EventLogSnapshot {
   readonly evidence: readonly Evidence[];
   readonly evidenceNextId: number;
   readonly evidenceDropped: number;
-  readonly kv: readonly (KvRecord & { readonly key: string })[];
-  readonly locks: readonly (LockRecord & { readonly name: string })[];
-  readonly lockTokenNext: number;
-  readonly tasks: readonly TaskRecord[];
 }
 
 /** A page of sorted ids strictly after `after`, and the cursor for the next page (null at the end). */
