@@ -94,7 +94,7 @@ export class CoordinationStateMachine implements StateMachine {
   readonly #locks: LockTable;
   readonly #tasks: TaskBoard;
 
-  /** Throws `CoordinationConfigError` on contradictory limits, and on duplicate agent ids. */
+  /** Throws `CoordinationConfigError` on contradictory limits, and a plain `Error` on duplicate agent ids. */
   constructor(options: CoordinationOptions) {
     this.#crypto = options.crypto;
     this.#limits = resolveLimits(options.limits);

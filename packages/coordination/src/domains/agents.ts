@@ -13,6 +13,7 @@ export interface AgentsSnapshot {
   readonly agents: readonly AgentView[];
 }
 
+/** The agent registry. Read by the dispatcher (who may apply) and by the proposals (voters, ballot keys). */
 export class AgentRegistry {
   readonly #context: Pick<DomainContext, 'position'>;
   #keys = new Map<string, Uint8Array>();

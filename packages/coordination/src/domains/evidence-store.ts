@@ -23,6 +23,7 @@ export interface EvidenceSnapshot {
   readonly evidenceDropped: number;
 }
 
+/** The evidence store. Written by the proposals (ballot evidence) and the dispatcher (request evidence). */
 export class EvidenceStore {
   readonly #context: DomainContext;
   #items: Evidence[] = [];

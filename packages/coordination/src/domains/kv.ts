@@ -21,6 +21,7 @@ export interface KvSnapshot {
   readonly kv: readonly (KvRecord & { readonly key: string })[];
 }
 
+/** The key-value store. */
 export class KvStore {
   readonly #context: DomainContext;
   #entries = new Map<string, KvRecord>();

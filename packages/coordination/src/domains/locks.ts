@@ -20,6 +20,7 @@ export interface LockSnapshot {
   readonly lockTokenNext: number;
 }
 
+/** The lock table, with the fencing-token counter. */
 export class LockTable {
   readonly #context: DomainContext;
   /** Held locks, and expired ones no batch has removed yet (they count as free). */
@@ -33,14 +34,15 @@ export class LockTable {
   write(op: LockWrite, agent: string): CoordinationResult {
     const now = this.#context.position().timestamp;
     const current = this.#locks.get(op.name);
+    // A lease past its expiry is free, whether or not a batch has removed it from the table yet.
     const held = current !== undefined && current.expiresAt > now ? current : undefined;
-    const refused =
+    const refusal =
       op.op === 'lock_acquire'
         ? this.#acquire(op, agent, current, held, now)
         : op.op === 'lock_renew'
           ? this.#renew(op, agent, held, now)
           : this.#release(op, agent, held);
-    if (refused !== undefined) return refused;
+    if (refusal !== undefined) return refusal;
     return { ok: true, kind: 'lock', at: this.#context.position(), lock: this.#view(op.name) };
   }
 

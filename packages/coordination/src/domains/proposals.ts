@@ -33,6 +33,7 @@ export interface ProposalsSnapshot {
   })[];
 }
 
+/** The proposals, each with its ballots and excluded voters. */
 export class ProposalBook {
   readonly #context: DomainContext;
   readonly #agents: AgentRegistry;

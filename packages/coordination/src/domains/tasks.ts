@@ -34,6 +34,7 @@ export interface TaskSnapshot {
   readonly tasks: readonly TaskRecord[];
 }
 
+/** The task board. */
 export class TaskBoard {
   readonly #context: DomainContext;
   #tasks = new Map<string, TaskRecord>();
