@@ -141,6 +141,11 @@ export const READ_OPERATIONS: ReadonlySet<string> = new Set([
   'list_agents',
 ]);
 
+/** Whether an operation only reads (its name is in `READ_OPERATIONS`), so `query` may answer it. */
+export function isReadOperation(operation: Operation): operation is ReadOperation {
+  return READ_OPERATIONS.has(operation.op);
+}
+
 function ruleTuple(rule: Rule): Canonical {
   switch (rule.kind) {
     case 'threshold':

@@ -1,10 +1,17 @@
 /**
- * The coordination state machine: what replicas execute for agents (DESIGN §6).
+ * The coordination state machine: what replicas execute for agents. What each operation does,
+ * and the outcome rules, are in `packages/coordination/README.md`.
+ *
+ * This file is the dispatcher. It owns the log position (sequence and agreed time), runs the
+ * timers when time moves, and routes each operation to the domain module that owns the state it
+ * touches (`domains/`: proposals, evidence, kv, locks, tasks, the event log, the agent
+ * registry). The snapshot is the union of the domains' parts.
  *
  * Deterministic: state changes only in `apply`, `advanceTime` and `onEquivocation`, from their
  * arguments and the current state; no clocks, randomness or I/O; every iteration whose order
  * matters runs over sorted keys (never Map insertion order, which differs after `restore`);
- * integer arithmetic only. Bad input never throws: it is answered with an error result.
+ * integer arithmetic only. Bad input never throws: it is answered with an error result. A broken
+ * invariant of the state itself is a bug: it throws `InvariantError`.
  */
 import {
   type AgentIdentity,
@@ -12,40 +19,24 @@ import {
   bytesEqual,
   type CryptoBackend,
   type ExecutionContext,
-  encodeCanonical,
   LIMITS,
   type RequestEquivocation,
   type StateMachine,
 } from '@conclave/core';
 import { decodeBallot } from './ballot.ts';
-import { decodeRequestBody, type Evidence, type LogPosition, type SignedObject } from './evidence.ts';
+import { AgentRegistry, type AgentsSnapshot } from './domains/agents.ts';
+import { EventLog, type EventLogSnapshot } from './domains/events.ts';
+import { type EvidenceSnapshot, EvidenceStore } from './domains/evidence-store.ts';
+import { type KvSnapshot, KvStore } from './domains/kv.ts';
+import { type LockSnapshot, LockTable } from './domains/locks.ts';
+import { ProposalBook, type ProposalsSnapshot } from './domains/proposals.ts';
+import { type DomainContext, fail } from './domains/shared.ts';
+import { TaskBoard, type TaskSnapshot } from './domains/tasks.ts';
+import { decodeRequestBody, type LogPosition, type SignedObject } from './evidence.ts';
 import { type CoordinationLimits, resolveLimits } from './limits.ts';
-import {
-  decodeOperation,
-  type Operation,
-  operationTuple,
-  READ_OPERATIONS,
-  type ReadOperation,
-  type ScoreChoice,
-  type WriteOperation,
-} from './operations.ts';
-import { compareStrings, decodeRecord, encodeRecord, type RecordValue } from './record.ts';
-import {
-  type CoordinationEvent,
-  type CoordinationResult,
-  type ErrorCode,
-  type ErrorResult,
-  type EventBody,
-  type EventCursor,
-  encodeResult,
-  type KvEntry,
-  type LockView,
-  type ProposalSummary,
-  type ProposalView,
-  type TaskStatus,
-  type TaskView,
-} from './results.ts';
-import { computeTally, decide, type ProposalRecord, type StoredBallot, sortVoters } from './tally.ts';
+import { decodeOperation, isReadOperation, type Operation, type ReadOperation } from './operations.ts';
+import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
+import { type CoordinationResult, encodeResult } from './results.ts';
 
 /** Options of `CoordinationStateMachine`. */
 export interface CoordinationOptions {
@@ -57,42 +48,19 @@ export interface CoordinationOptions {
   readonly limits?: Partial<CoordinationLimits>;
 }
 
-interface KvRecord {
-  value: Uint8Array;
-  version: number;
-  updatedBy: string;
-  updatedAt: LogPosition;
-}
-
-interface LockRecord {
-  holder: string;
-  expiresAt: number;
-  token: number;
-}
-
-interface TaskRecord {
-  readonly taskId: string;
-  readonly creator: string;
-  readonly payload: Uint8Array;
-  readonly createdAt: LogPosition;
-  status: TaskStatus;
-  claimant: string | null;
-  claimExpiresAt: number | null;
-  /** Whose claim lapsed most recently, so a late `task_complete` is told EXPIRED rather than FORBIDDEN. */
-  lapsedClaimant: string | null;
-  result: Uint8Array | null;
-  completedBy: string | null;
-  doneAt: LogPosition | null;
-}
-
 const SNAPSHOT_FORMAT = 'conclave/coordination/v1';
 
-function sortedKeys<V>(map: ReadonlyMap<string, V>): string[] {
-  return [...map.keys()].sort(compareStrings);
-}
-
-function fail(code: ErrorCode, message: string): ErrorResult {
-  return { ok: false, code, message };
+/** The whole state as `snapshot()` encodes it: the format tag, the position, and every domain's part. */
+interface SnapshotRecord
+  extends AgentsSnapshot,
+    EventLogSnapshot,
+    ProposalsSnapshot,
+    EvidenceSnapshot,
+    KvSnapshot,
+    LockSnapshot,
+    TaskSnapshot {
+  readonly format: string;
+  readonly position: LogPosition;
 }
 
 /**
@@ -110,11 +78,6 @@ function encodeBounded(result: CoordinationResult): Uint8Array {
   );
 }
 
-/** Compares event cursors. */
-function compareCursors(a: EventCursor, b: EventCursor): number {
-  return a.sequence !== b.sequence ? a.sequence - b.sequence : a.index - b.index;
-}
-
 /**
  * The coordination state machine. Implements core's `StateMachine` port; give the same options
  * to every replica.
@@ -122,28 +85,32 @@ function compareCursors(a: EventCursor, b: EventCursor): number {
 export class CoordinationStateMachine implements StateMachine {
   readonly #crypto: CryptoBackend;
   readonly #limits: CoordinationLimits;
-  #agents = new Map<string, Uint8Array>();
   #position: LogPosition = { sequence: 0, timestamp: 0 };
-  #eventIndex = 0;
-  #proposals = new Map<string, ProposalRecord>();
-  #evidence: Evidence[] = [];
-  #evidenceNextId = 1;
-  #evidenceDropped = 0;
-  #kv = new Map<string, KvRecord>();
-  #locks = new Map<string, LockRecord>();
-  #lockTokenNext = 1;
-  #tasks = new Map<string, TaskRecord>();
-  #events: CoordinationEvent[] = [];
-  #eventsDroppedThrough: EventCursor | null = null;
+  readonly #agents: AgentRegistry;
+  readonly #events: EventLog;
+  readonly #evidence: EvidenceStore;
+  readonly #proposals: ProposalBook;
+  readonly #kv: KvStore;
+  readonly #locks: LockTable;
+  readonly #tasks: TaskBoard;
 
-  /** Throws `CoordinationConfigError` on contradictory limits, and on duplicate agent ids. */
+  /** Throws `CoordinationConfigError` on contradictory limits, and a plain `Error` on duplicate agent ids. */
   constructor(options: CoordinationOptions) {
     this.#crypto = options.crypto;
     this.#limits = resolveLimits(options.limits);
-    for (const agent of options.agents) {
-      if (this.#agents.has(agent.id)) throw new Error(`agent ${agent.id} appears twice in the registry`);
-      this.#agents.set(agent.id, agent.publicKey);
-    }
+    const position = () => this.#position;
+    this.#events = new EventLog({ limits: this.#limits, position });
+    const context: DomainContext = {
+      limits: this.#limits,
+      position,
+      emit: (body) => this.#events.append(body),
+    };
+    this.#agents = new AgentRegistry(context, options.agents);
+    this.#evidence = new EvidenceStore(context);
+    this.#proposals = new ProposalBook(context, this.#agents, this.#evidence, this.#crypto);
+    this.#kv = new KvStore(context);
+    this.#locks = new LockTable(context);
+    this.#tasks = new TaskBoard(context);
   }
 
   /** The limits in force. */
@@ -168,9 +135,9 @@ export class CoordinationStateMachine implements StateMachine {
   query(operation: Uint8Array): Uint8Array {
     const decoded = decodeOperation(operation, this.#limits);
     if (!decoded.ok) return encodeResult(fail(decoded.code, decoded.message));
-    if (!READ_OPERATIONS.has(decoded.operation.op))
+    if (!isReadOperation(decoded.operation))
       return encodeResult(fail('READ_ONLY', `${decoded.operation.op} changes state; send it as a request`));
-    return encodeBounded(this.#read(decoded.operation as ReadOperation));
+    return encodeBounded(this.#read(decoded.operation));
   }
 
   /** Agreed time moved: closes proposals at their deadline, ends expired leases and claims, prunes. */
@@ -186,58 +153,45 @@ export class CoordinationStateMachine implements StateMachine {
    */
   onEquivocation(report: RequestEquivocation, context: BatchContext): void {
     this.#advance(context);
-    const key = this.#agents.get(report.agent);
-    if (key === undefined) return;
-    const first = decodeRequestBody(report.first.bytes);
-    const second = decodeRequestBody(report.second.bytes);
-    if (first === undefined || second === undefined) return;
-    for (const body of [first, second])
-      if (body.agent !== report.agent || body.requestId !== report.requestId) return;
-    if (bytesEqual(report.first.bytes, report.second.bytes)) return;
-    if (!this.#crypto.verify(report.first.bytes, report.first.signature, key)) return;
-    if (!this.#crypto.verify(report.second.bytes, report.second.signature, key)) return;
-
-    const ballots = [first, second].map((body) => {
-      const operation = decodeOperation(body.operation, this.#limits);
-      if (!operation.ok || operation.operation.op !== 'vote') return undefined;
-      const { ballotBytes, signature } = operation.operation;
-      const ballot = decodeBallot(ballotBytes, this.#limits);
-      if (!ballot.ok || ballot.ballot.agent !== report.agent) return undefined;
-      if (!this.#crypto.verify(ballotBytes, signature, key)) return undefined;
-      return { proposalId: ballot.ballot.proposalId, signed: { bytes: ballotBytes, signature } };
-    });
-    const [a, b] = ballots;
+    const checked = this.#checkReport(report);
+    if (checked === undefined) return;
+    const [a, b] = checked.operations.map((operation) =>
+      this.#signedBallotIn(operation, report.agent, checked.key),
+    );
     if (
       a !== undefined &&
       b !== undefined &&
       a.proposalId === b.proposalId &&
       !bytesEqual(a.signed.bytes, b.signed.bytes)
     ) {
-      this.#ballotEquivocation(a.proposalId, report.agent, a.signed, b.signed, 'replicas');
+      this.#proposals.recordBallotEquivocation(a.proposalId, report.agent, a.signed, b.signed, 'replicas');
       return;
     }
-    const duplicate = this.#evidence.some(
-      (e) => e.kind === 'request' && e.agent === report.agent && e.requestId === report.requestId,
-    );
-    if (duplicate) return;
-    this.#storeEvidence({
-      kind: 'request',
-      agent: report.agent,
-      proposalId: null,
-      requestId: report.requestId,
-      first: { bytes: report.first.bytes, signature: report.first.signature },
-      second: { bytes: report.second.bytes, signature: report.second.signature },
-      source: 'replicas',
-    });
+    this.#evidence.recordRequest(report.agent, report.requestId, report.first, report.second);
   }
 
   /** The whole state, canonically encoded (sorted keys throughout). */
   snapshot(): Uint8Array {
-    return encodeRecord(this.#snapshotRecord() as unknown as RecordValue);
+    const record: SnapshotRecord = {
+      format: SNAPSHOT_FORMAT,
+      position: this.#position,
+      ...this.#agents.snapshot(),
+      ...this.#events.snapshot(),
+      ...this.#proposals.snapshot(),
+      ...this.#evidence.snapshot(),
+      ...this.#kv.snapshot(),
+      ...this.#locks.snapshot(),
+      ...this.#tasks.snapshot(),
+    };
+    // Interfaces have no index signature, so TypeScript cannot see that the record is a
+    // RecordValue; encodeRecord checks every field as it encodes (and throws on a bad one).
+    return encodeRecord(record as unknown as RecordValue);
   }
 
   /** Replaces the state with one taken by `snapshot()`. Throws on bytes that are not a snapshot. */
   restore(snapshot: Uint8Array): void {
+    // Core restores only certified snapshots, which this code wrote and whose digest core checks
+    // right after; the format tag is the one check made here.
     const record = decodeRecord(snapshot) as SnapshotRecord | undefined;
     if (
       record === undefined ||
@@ -246,55 +200,14 @@ export class CoordinationStateMachine implements StateMachine {
       record.format !== SNAPSHOT_FORMAT
     )
       throw new Error('CoordinationStateMachine.restore: not a coordination snapshot');
-    this.#agents = new Map(record.agents.map((a) => [a.id, a.publicKey]));
+    this.#agents.restore(record);
     this.#position = { ...record.position };
-    this.#eventIndex = record.eventIndex;
-    this.#proposals = new Map(
-      record.proposals.map((p) => [
-        p.proposalId,
-        {
-          proposalId: p.proposalId,
-          proposer: p.proposer,
-          title: p.title,
-          rule: p.rule,
-          voters: p.voters,
-          deadline: p.deadline,
-          candidates: p.candidates,
-          createdAt: p.createdAt,
-          ballots: new Map(
-            p.ballots.map((b) => [
-              b.agent,
-              {
-                ballotBytes: b.ballotBytes,
-                signature: b.signature,
-                choice: b.choice,
-                confidencePermille: b.confidencePermille,
-                castAt: b.castAt,
-              },
-            ]),
-          ),
-          excluded: new Map(p.excluded.map((e) => [e.agent, e.evidenceId])),
-          status: p.status,
-          decidedAt: p.decidedAt,
-        },
-      ]),
-    );
-    this.#evidence = [...record.evidence];
-    this.#evidenceNextId = record.evidenceNextId;
-    this.#evidenceDropped = record.evidenceDropped;
-    this.#kv = new Map(
-      record.kv.map((e) => [
-        e.key,
-        { value: e.value, version: e.version, updatedBy: e.updatedBy, updatedAt: e.updatedAt },
-      ]),
-    );
-    this.#locks = new Map(
-      record.locks.map((l) => [l.name, { holder: l.holder, expiresAt: l.expiresAt, token: l.token }]),
-    );
-    this.#lockTokenNext = record.lockTokenNext;
-    this.#tasks = new Map(record.tasks.map((t) => [t.taskId, { ...t }]));
-    this.#events = [...record.events];
-    this.#eventsDroppedThrough = record.eventsDroppedThrough;
+    this.#events.restore(record);
+    this.#proposals.restore(record);
+    this.#evidence.restore(record);
+    this.#kv.restore(record);
+    this.#locks.restore(record);
+    this.#tasks.restore(record);
   }
 
   /** The digest of `snapshot()`. */
@@ -306,7 +219,7 @@ export class CoordinationStateMachine implements StateMachine {
   // Time.
 
   #advance(context: BatchContext): void {
-    if (context.sequence !== this.#position.sequence) this.#eventIndex = 0;
+    if (context.sequence !== this.#position.sequence) this.#events.startSequence();
     // Agreed time never decreases; a lower reading (a bug upstream) is clamped, not trusted.
     const timestamp = Math.max(context.timestamp, this.#position.timestamp);
     const moved = timestamp > this.#position.timestamp;
@@ -316,57 +229,14 @@ export class CoordinationStateMachine implements StateMachine {
     if (moved) this.#runTimers();
   }
 
+  /** Every domain's timers. Their order fixes the order of the events they emit, so it is part of the replicated behaviour. */
   #runTimers(): void {
     const now = this.#position.timestamp;
-    const dueProposals = [...this.#proposals.values()]
-      .filter((p) => p.status === 'open' && p.deadline <= now)
-      .sort((a, b) => a.deadline - b.deadline || compareStrings(a.proposalId, b.proposalId));
-    for (const proposal of dueProposals) this.#evaluate(proposal, true);
-
-    for (const name of sortedKeys(this.#locks)) {
-      const lock = this.#locks.get(name) as LockRecord;
-      if (lock.expiresAt > now) continue;
-      this.#locks.delete(name);
-      this.#emit({ kind: 'lock_expired', name, holder: lock.holder });
-    }
-    for (const taskId of sortedKeys(this.#tasks)) {
-      const task = this.#tasks.get(taskId) as TaskRecord;
-      if (task.status !== 'claimed' || (task.claimExpiresAt as number) > now) continue;
-      const claimant = task.claimant as string;
-      task.status = 'open';
-      task.claimant = null;
-      task.claimExpiresAt = null;
-      task.lapsedClaimant = claimant;
-      this.#emit({ kind: 'task_claim_expired', taskId, claimant });
-    }
-    const retention = this.#limits.retentionTicks;
-    for (const proposalId of sortedKeys(this.#proposals)) {
-      const proposal = this.#proposals.get(proposalId) as ProposalRecord;
-      if (proposal.decidedAt === null || proposal.decidedAt.timestamp + retention > now) continue;
-      this.#proposals.delete(proposalId);
-      this.#emit({ kind: 'proposal_pruned', proposalId });
-    }
-    for (const taskId of sortedKeys(this.#tasks)) {
-      const task = this.#tasks.get(taskId) as TaskRecord;
-      if (task.doneAt === null || task.doneAt.timestamp + retention > now) continue;
-      this.#tasks.delete(taskId);
-      this.#emit({ kind: 'task_pruned', taskId });
-    }
-  }
-
-  #emit(body: EventBody): void {
-    const event = {
-      ...body,
-      sequence: this.#position.sequence,
-      index: this.#eventIndex,
-      timestamp: this.#position.timestamp,
-    } as CoordinationEvent;
-    this.#eventIndex += 1;
-    this.#events.push(event);
-    while (this.#events.length > this.#limits.eventsMax) {
-      const dropped = this.#events.shift() as CoordinationEvent;
-      this.#eventsDroppedThrough = { sequence: dropped.sequence, index: dropped.index };
-    }
+    this.#proposals.closeDue(now);
+    this.#locks.expire(now);
+    this.#tasks.expireClaims(now);
+    this.#proposals.prune(now);
+    this.#tasks.prune(now);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -375,697 +245,91 @@ export class CoordinationStateMachine implements StateMachine {
   #execute(operation: Operation, agent: string): CoordinationResult {
     switch (operation.op) {
       case 'propose':
-        return this.#propose(operation, agent);
+        return this.#proposals.propose(operation, agent);
       case 'vote':
-        return this.#vote(operation, agent);
+        return this.#proposals.vote(operation, agent);
       case 'kv_put':
       case 'kv_cas':
       case 'kv_delete':
-        return this.#kvWrite(operation, agent);
+        return this.#kv.write(operation, agent);
       case 'lock_acquire':
       case 'lock_renew':
       case 'lock_release':
-        return this.#lockWrite(operation, agent);
+        return this.#locks.write(operation, agent);
       case 'task_create':
       case 'task_claim':
       case 'task_complete':
       case 'task_release':
-        return this.#taskWrite(operation, agent);
+        return this.#tasks.write(operation, agent);
       default:
         return this.#read(operation);
     }
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Proposals and ballots.
-
-  #propose(op: Extract<WriteOperation, { op: 'propose' }>, agent: string): CoordinationResult {
-    const limits = this.#limits;
-    const now = this.#position.timestamp;
-    const seen = new Set<string>();
-    for (const voter of op.voters) {
-      if (!this.#agents.has(voter.agent))
-        return fail('INVALID', `voter ${voter.agent} is not a registered agent`);
-      if (seen.has(voter.agent)) return fail('INVALID', `voter ${voter.agent} appears twice`);
-      seen.add(voter.agent);
-    }
-    const totalWeight = op.voters.reduce((sum, v) => sum + v.weight, 0);
-    const candidates = [...op.candidates].sort(compareStrings);
-    if (new Set(candidates).size !== candidates.length) return fail('INVALID', 'candidates must be distinct');
-    switch (op.rule.kind) {
-      case 'threshold':
-        if (op.rule.k > op.voters.length)
-          return fail('INVALID', `k (${op.rule.k}) exceeds the number of voters (${op.voters.length})`);
-        break;
-      case 'weighted':
-        if (op.rule.approveWeight > totalWeight)
-          return fail(
-            'INVALID',
-            `approveWeight (${op.rule.approveWeight}) exceeds the total weight (${totalWeight})`,
-          );
-        break;
-      case 'score':
-        if (candidates.length < 2) return fail('INVALID', 'a score proposal needs at least 2 candidates');
-        if (op.rule.minBallots > op.voters.length)
-          return fail(
-            'INVALID',
-            `minBallots (${op.rule.minBallots}) exceeds the number of voters (${op.voters.length})`,
-          );
-        break;
-    }
-    if (op.rule.kind !== 'score' && candidates.length > 0)
-      return fail('INVALID', 'only score proposals have candidates');
-    if (op.deadline <= now)
-      return fail('EXPIRED', `deadline ${op.deadline} is not after the agreed time ${now}`);
-    if (op.deadline - now > limits.deadlineTicksMax)
-      return fail('INVALID', `deadline is more than ${limits.deadlineTicksMax} ticks ahead`);
-
-    const voters = sortVoters(op.voters);
-    const existing = this.#proposals.get(op.proposalId);
-    if (existing !== undefined) {
-      const same =
-        existing.proposer === agent &&
-        bytesEqual(
-          encodeCanonical(operationTuple({ ...op, voters, candidates })),
-          encodeCanonical(operationTuple({ op: 'propose', ...existing })),
-        );
-      if (same)
-        return { ok: true, kind: 'proposal', at: this.#position, proposal: this.#proposalView(existing) };
-      return fail('CONFLICT', `proposal ${op.proposalId} exists`);
-    }
-    if (this.#proposals.size >= limits.proposalsMax)
-      return fail('LIMIT', `${limits.proposalsMax} proposals are kept at most (proposalsMax)`);
-    let open = 0;
-    for (const p of this.#proposals.values()) if (p.proposer === agent && p.status === 'open') open += 1;
-    if (open >= limits.openProposalsPerAgentMax)
-      return fail('LIMIT', `${agent} has ${open} open proposals (openProposalsPerAgentMax)`);
-
-    const proposal: ProposalRecord = {
-      proposalId: op.proposalId,
-      proposer: agent,
-      title: op.title,
-      rule: op.rule,
-      voters,
-      deadline: op.deadline,
-      candidates,
-      createdAt: this.#position,
-      ballots: new Map(),
-      excluded: new Map(),
-      status: 'open',
-      decidedAt: null,
-    };
-    this.#proposals.set(op.proposalId, proposal);
-    this.#emit({
-      kind: 'proposal_created',
-      proposalId: op.proposalId,
-      proposer: agent,
-      deadline: op.deadline,
-    });
-    this.#evaluate(proposal, false);
-    return { ok: true, kind: 'proposal', at: this.#position, proposal: this.#proposalView(proposal) };
-  }
-
-  #vote(op: Extract<WriteOperation, { op: 'vote' }>, agent: string): CoordinationResult {
-    const decoded = decodeBallot(op.ballotBytes, this.#limits);
-    if (!decoded.ok) return fail('INVALID', `ballot: ${decoded.message}`);
-    const ballot = decoded.ballot;
-    if (ballot.agent !== agent)
-      return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
-    const key = this.#agents.get(agent) as Uint8Array;
-    if (!this.#crypto.verify(op.ballotBytes, op.signature, key))
-      return fail('FORGED_BALLOT', `the ballot signature does not verify against ${agent}'s key`);
-    const proposal = this.#proposals.get(ballot.proposalId);
-    if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${ballot.proposalId}`);
-    if (!proposal.voters.some((v) => v.agent === agent))
-      return fail('FORBIDDEN', `${agent} is not a voter of ${ballot.proposalId}`);
-
-    const previous = proposal.ballots.get(agent);
-    if (previous !== undefined) {
-      if (!bytesEqual(previous.ballotBytes, op.ballotBytes)) {
-        this.#ballotEquivocation(
-          proposal.proposalId,
-          agent,
-          { bytes: previous.ballotBytes, signature: previous.signature },
-          { bytes: op.ballotBytes, signature: op.signature },
-          'vote',
-        );
-        return fail(
-          'EQUIVOCATION',
-          `${agent} signed a different ballot for ${proposal.proposalId}; neither counts`,
-        );
-      }
-      if (proposal.excluded.has(agent))
-        return fail(
-          'EQUIVOCATION',
-          `${agent} equivocated on ${proposal.proposalId}; its ballot does not count`,
-        );
-      return {
-        ok: true,
-        kind: 'vote',
-        at: this.#position,
-        duplicate: true,
-        proposal: this.#proposalSummary(proposal),
-      };
-    }
-    if (proposal.excluded.has(agent))
-      return fail('EQUIVOCATION', `${agent} equivocated on ${proposal.proposalId}; it may not vote on it`);
-    if (this.#position.timestamp >= proposal.deadline)
-      return fail('EXPIRED', `voting on ${proposal.proposalId} closed at ${proposal.deadline}`);
-    if (proposal.status !== 'open')
-      return fail('CLOSED', `${proposal.proposalId} is already ${proposal.status}`);
-
-    const invalid = this.#checkChoice(proposal, ballot.choice);
-    if (invalid !== undefined) return fail('INVALID', invalid);
-    const stored: StoredBallot = {
-      ballotBytes: op.ballotBytes,
-      signature: op.signature,
-      choice: ballot.choice,
-      confidencePermille: ballot.confidencePermille,
-      castAt: this.#position,
-    };
-    proposal.ballots.set(agent, stored);
-    this.#emit({ kind: 'ballot_cast', proposalId: proposal.proposalId, agent });
-    this.#evaluate(proposal, false);
-    return {
-      ok: true,
-      kind: 'vote',
-      at: this.#position,
-      duplicate: false,
-      proposal: this.#proposalSummary(proposal),
-    };
-  }
-
-  #checkChoice(proposal: ProposalRecord, choice: StoredBallot['choice']): string | undefined {
-    if (proposal.rule.kind !== 'score')
-      return typeof choice === 'string' ? undefined : 'this proposal takes approve, reject or abstain';
-    if (typeof choice === 'string') return 'this proposal takes a score for every candidate';
-    const scored = (choice as ScoreChoice).map(([candidate]) => candidate).sort(compareStrings);
-    if (scored.length !== proposal.candidates.length || scored.some((c, i) => c !== proposal.candidates[i]))
-      return `a ballot must score exactly the candidates ${proposal.candidates.join(', ')}`;
-    return undefined;
-  }
-
-  /** Decides the proposal if its tally now implies an outcome. */
-  #evaluate(proposal: ProposalRecord, atDeadline: boolean): void {
-    if (proposal.status !== 'open') return;
-    const tally = computeTally(proposal);
-    const status = decide(proposal.rule, tally, atDeadline);
-    if (status === 'open') return;
-    proposal.status = status;
-    proposal.decidedAt = this.#position;
-    this.#emit({
-      kind: 'proposal_decided',
-      proposalId: proposal.proposalId,
-      outcome: status,
-      winner: status === 'approved' ? tally.winner : null,
-    });
-  }
-
-  /** Records two different signed ballots of one agent for one proposal, and voids its ballot while the proposal is open. */
-  #ballotEquivocation(
-    proposalId: string,
-    agent: string,
-    first: SignedObject,
-    second: SignedObject,
-    source: 'vote' | 'replicas',
-  ): void {
-    let evidenceId: number | null = null;
-    const known = this.#evidence.find(
-      (e) => e.kind === 'ballot' && e.agent === agent && e.proposalId === proposalId,
-    );
-    if (known !== undefined) evidenceId = known.id;
-    else
-      evidenceId = this.#storeEvidence({
-        kind: 'ballot',
-        agent,
-        proposalId,
-        requestId: null,
-        first,
-        second,
-        source,
-      });
-    const proposal = this.#proposals.get(proposalId);
-    if (
-      proposal === undefined ||
-      proposal.status !== 'open' ||
-      proposal.excluded.has(agent) ||
-      !proposal.voters.some((v) => v.agent === agent)
-    )
-      return;
-    proposal.excluded.set(agent, evidenceId);
-    this.#emit({ kind: 'ballot_voided', proposalId, agent, evidenceId });
-    this.#evaluate(proposal, false);
-  }
-
-  /** Keeps evidence within its bounds; returns its id, or null (counted and announced) when it could not be kept. */
-  #storeEvidence(item: DistributiveOmit<Evidence, 'id' | 'recordedAt'>): number | null {
-    const limits = this.#limits;
-    const aboutAgent = this.#evidence.filter((e) => e.agent === item.agent).length;
-    if (this.#evidence.length >= limits.evidenceMax || aboutAgent >= limits.evidencePerAgentMax) {
-      this.#evidenceDropped += 1;
-      this.#emit({ kind: 'evidence_dropped', agent: item.agent, evidenceKind: item.kind });
-      return null;
-    }
-    const id = this.#evidenceNextId;
-    this.#evidenceNextId += 1;
-    this.#evidence.push({ ...item, id, recordedAt: this.#position } as Evidence);
-    this.#emit({
-      kind: 'evidence_recorded',
-      evidenceId: id,
-      agent: item.agent,
-      evidenceKind: item.kind,
-      proposalId: item.proposalId,
-    });
-    return id;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // KV.
-
-  #kvWrite(
-    op: Extract<WriteOperation, { op: 'kv_put' | 'kv_cas' | 'kv_delete' }>,
-    agent: string,
-  ): CoordinationResult {
-    const current = this.#kv.get(op.key);
-    const version = current?.version ?? 0;
-    if (op.op === 'kv_delete') {
-      if (op.expectedVersion !== null && op.expectedVersion !== version)
-        return fail('VERSION_MISMATCH', `${op.key} is at version ${version}, not ${op.expectedVersion}`);
-      if (current === undefined) return fail('NOT_FOUND', `no key ${op.key}`);
-      this.#kv.delete(op.key);
-      this.#emit({ kind: 'kv_deleted', key: op.key, agent });
-      return { ok: true, kind: 'kv', at: this.#position, entry: this.#kvEntry(op.key) };
-    }
-    if (op.op === 'kv_cas' && op.expectedVersion !== version)
-      return fail('VERSION_MISMATCH', `${op.key} is at version ${version}, not ${op.expectedVersion}`);
-    if (current === undefined && this.#kv.size >= this.#limits.kvKeysMax)
-      return fail('LIMIT', `${this.#limits.kvKeysMax} keys at most (kvKeysMax)`);
-    this.#kv.set(op.key, {
-      value: op.value,
-      version: version + 1,
-      updatedBy: agent,
-      updatedAt: this.#position,
-    });
-    this.#emit({ kind: 'kv_put', key: op.key, version: version + 1, agent });
-    return { ok: true, kind: 'kv', at: this.#position, entry: this.#kvEntry(op.key) };
-  }
-
-  #kvEntry(key: string): KvEntry {
-    const entry = this.#kv.get(key);
-    if (entry === undefined) return { key, value: null, version: 0, updatedBy: null, updatedAt: null };
-    return {
-      key,
-      value: entry.value,
-      version: entry.version,
-      updatedBy: entry.updatedBy,
-      updatedAt: entry.updatedAt,
-    };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Locks.
-
-  #lockWrite(
-    op: Extract<WriteOperation, { op: 'lock_acquire' | 'lock_renew' | 'lock_release' }>,
-    agent: string,
-  ): CoordinationResult {
-    const now = this.#position.timestamp;
-    const current = this.#locks.get(op.name);
-    const held = current !== undefined && current.expiresAt > now ? current : undefined;
-    switch (op.op) {
-      case 'lock_acquire': {
-        if (held !== undefined)
-          return fail(
-            'CONFLICT',
-            held.holder === agent
-              ? `${agent} already holds ${op.name}; renew it`
-              : `${op.name} is held by ${held.holder} until ${held.expiresAt}`,
-          );
-        if (current === undefined && this.#locks.size >= this.#limits.locksMax)
-          return fail('LIMIT', `${this.#limits.locksMax} locks at most (locksMax)`);
-        const lock = { holder: agent, expiresAt: now + op.ttl, token: this.#lockTokenNext };
-        this.#lockTokenNext += 1;
-        this.#locks.set(op.name, lock);
-        this.#emit({ kind: 'lock_acquired', name: op.name, ...lock });
-        break;
-      }
-      case 'lock_renew':
-        if (held === undefined) return fail('NOT_FOUND', `${op.name} is not held`);
-        if (held.holder !== agent) return fail('FORBIDDEN', `${op.name} is held by ${held.holder}`);
-        held.expiresAt = now + op.ttl;
-        this.#emit({ kind: 'lock_renewed', name: op.name, holder: agent, expiresAt: held.expiresAt });
-        break;
-      case 'lock_release':
-        if (held === undefined) return fail('NOT_FOUND', `${op.name} is not held`);
-        if (held.holder !== agent) return fail('FORBIDDEN', `${op.name} is held by ${held.holder}`);
-        this.#locks.delete(op.name);
-        this.#emit({ kind: 'lock_released', name: op.name, holder: agent });
-        break;
-    }
-    return { ok: true, kind: 'lock', at: this.#position, lock: this.#lockView(op.name) };
-  }
-
-  #lockView(name: string): LockView {
-    const lock = this.#locks.get(name);
-    if (lock === undefined) return { name, holder: null, expiresAt: null, token: null };
-    return { name, holder: lock.holder, expiresAt: lock.expiresAt, token: lock.token };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Task board.
-
-  #taskWrite(
-    op: Extract<WriteOperation, { op: 'task_create' | 'task_claim' | 'task_complete' | 'task_release' }>,
-    agent: string,
-  ): CoordinationResult {
-    const limits = this.#limits;
-    const now = this.#position.timestamp;
-    const task = this.#tasks.get(op.taskId);
-    if (op.op === 'task_create') {
-      if (task !== undefined) return fail('CONFLICT', `task ${op.taskId} exists`);
-      if (this.#tasks.size >= limits.tasksMax)
-        return fail('LIMIT', `${limits.tasksMax} tasks at most (tasksMax)`);
-      this.#tasks.set(op.taskId, {
-        taskId: op.taskId,
-        creator: agent,
-        payload: op.payload,
-        createdAt: this.#position,
-        status: 'open',
-        claimant: null,
-        claimExpiresAt: null,
-        lapsedClaimant: null,
-        result: null,
-        completedBy: null,
-        doneAt: null,
-      });
-      this.#emit({ kind: 'task_created', taskId: op.taskId, creator: agent });
-      return this.#taskResult(op.taskId);
-    }
-    if (task === undefined) return fail('NOT_FOUND', `no task ${op.taskId}`);
-    switch (op.op) {
-      case 'task_claim': {
-        if (task.status === 'done') return fail('CONFLICT', `task ${op.taskId} is done`);
-        if (task.status === 'claimed')
-          return fail('CONFLICT', `task ${op.taskId} is claimed by ${task.claimant}`);
-        let active = 0;
-        for (const t of this.#tasks.values()) if (t.status === 'claimed' && t.claimant === agent) active += 1;
-        if (active >= limits.claimsPerAgentMax)
-          return fail('LIMIT', `${agent} holds ${active} claims (claimsPerAgentMax)`);
-        task.status = 'claimed';
-        task.claimant = agent;
-        task.claimExpiresAt = now + op.ttl;
-        task.lapsedClaimant = null;
-        this.#emit({
-          kind: 'task_claimed',
-          taskId: op.taskId,
-          claimant: agent,
-          expiresAt: task.claimExpiresAt,
-        });
-        break;
-      }
-      case 'task_complete':
-      case 'task_release': {
-        if (task.status === 'done') return fail('CONFLICT', `task ${op.taskId} is done`);
-        if (task.status !== 'claimed' || task.claimant !== agent) {
-          if (task.status === 'open' && task.lapsedClaimant === agent)
-            return fail('EXPIRED', `${agent}'s claim on ${op.taskId} lapsed`);
-          return fail('FORBIDDEN', `${agent} does not hold a claim on ${op.taskId}`);
-        }
-        if (op.op === 'task_complete') {
-          task.status = 'done';
-          task.result = op.result;
-          task.completedBy = agent;
-          task.doneAt = this.#position;
-          task.claimant = null;
-          task.claimExpiresAt = null;
-          this.#emit({ kind: 'task_completed', taskId: op.taskId, claimant: agent });
-        } else {
-          task.status = 'open';
-          task.claimant = null;
-          task.claimExpiresAt = null;
-          this.#emit({ kind: 'task_released', taskId: op.taskId, claimant: agent });
-        }
-        break;
-      }
-    }
-    return this.#taskResult(op.taskId);
-  }
-
-  #taskResult(taskId: string): CoordinationResult {
-    return {
-      ok: true,
-      kind: 'task',
-      at: this.#position,
-      task: this.#taskView(this.#tasks.get(taskId) as TaskRecord),
-    };
-  }
-
-  #taskView(task: TaskRecord): TaskView {
-    return {
-      taskId: task.taskId,
-      creator: task.creator,
-      payload: task.payload,
-      status: task.status,
-      claimant: task.claimant,
-      claimExpiresAt: task.claimExpiresAt,
-      result: task.result,
-      completedBy: task.completedBy,
-      createdAt: task.createdAt,
-      doneAt: task.doneAt,
-    };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Reads: never mutate.
-
+  /** Reads never mutate. */
   #read(op: ReadOperation): CoordinationResult {
-    const at = this.#position;
     switch (op.op) {
-      case 'get_proposal': {
-        const proposal = this.#proposals.get(op.proposalId);
-        if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${op.proposalId}`);
-        return { ok: true, kind: 'proposal', at, proposal: this.#proposalView(proposal) };
-      }
-      case 'list_proposals': {
-        const ids = sortedKeys(this.#proposals).filter((id) => {
-          const status = (this.#proposals.get(id) as ProposalRecord).status;
-          return op.status === 'all' || (op.status === 'open') === (status === 'open');
-        });
-        const { page, next } = pageOf(ids, op.after, op.limit);
-        return {
-          ok: true,
-          kind: 'proposals',
-          at,
-          proposals: page.map((id) => this.#proposalSummary(this.#proposals.get(id) as ProposalRecord)),
-          next,
-        };
-      }
-      case 'get_ballot': {
-        const proposal = this.#proposals.get(op.proposalId);
-        const ballot = proposal?.ballots.get(op.agent);
-        if (proposal === undefined || ballot === undefined)
-          return fail('NOT_FOUND', `no ballot of ${op.agent} on ${op.proposalId}`);
-        return {
-          ok: true,
-          kind: 'ballot',
-          at,
-          proposalId: op.proposalId,
-          agent: op.agent,
-          ballotBytes: ballot.ballotBytes,
-          signature: ballot.signature,
-          counted: !proposal.excluded.has(op.agent),
-        };
-      }
-      case 'list_evidence': {
-        const matching = this.#evidence.filter(
-          (e) =>
-            (op.agent === null || e.agent === op.agent) &&
-            (op.proposalId === null || e.proposalId === op.proposalId) &&
-            (op.after === null || e.id > op.after),
-        );
-        const page = matching.slice(0, op.limit);
-        const next = matching.length > op.limit ? (page[page.length - 1] as Evidence).id : null;
-        return { ok: true, kind: 'evidence', at, evidence: page, next };
-      }
+      case 'get_proposal':
+      case 'list_proposals':
+      case 'get_ballot':
+        return this.#proposals.read(op);
+      case 'list_evidence':
+        return this.#evidence.list(op);
       case 'kv_get':
-        return { ok: true, kind: 'kv', at, entry: this.#kvEntry(op.key) };
-      case 'get_lock': {
-        const lock = this.#locks.get(op.name);
-        // A lease past its expiry is free even if no batch has run since to remove it.
-        if (lock !== undefined && lock.expiresAt <= at.timestamp)
-          return {
-            ok: true,
-            kind: 'lock',
-            at,
-            lock: { name: op.name, holder: null, expiresAt: null, token: null },
-          };
-        return { ok: true, kind: 'lock', at, lock: this.#lockView(op.name) };
-      }
-      case 'get_task': {
-        const task = this.#tasks.get(op.taskId);
-        if (task === undefined) return fail('NOT_FOUND', `no task ${op.taskId}`);
-        return { ok: true, kind: 'task', at, task: this.#taskView(task) };
-      }
-      case 'list_tasks': {
-        const ids = sortedKeys(this.#tasks).filter(
-          (id) => op.status === 'all' || (this.#tasks.get(id) as TaskRecord).status === op.status,
-        );
-        const { page, next } = pageOf(ids, op.after, op.limit);
-        return {
-          ok: true,
-          kind: 'tasks',
-          at,
-          tasks: page.map((id) => this.#taskView(this.#tasks.get(id) as TaskRecord)),
-          next,
-        };
-      }
+        return this.#kv.read(op);
+      case 'get_lock':
+        return this.#locks.read(op);
+      case 'get_task':
+      case 'list_tasks':
+        return this.#tasks.read(op);
       case 'events':
-        return this.#readEvents(op);
-      case 'list_agents': {
-        const { page, next } = pageOf(sortedKeys(this.#agents), op.after, op.limit);
-        return {
-          ok: true,
-          kind: 'agents',
-          at,
-          agents: page.map((id) => ({ id, publicKey: this.#agents.get(id) as Uint8Array })),
-          next,
-        };
-      }
+        return this.#events.read(op);
+      case 'list_agents':
+        return this.#agents.list(op);
     }
-  }
-
-  #readEvents(op: Extract<ReadOperation, { op: 'events' }>): CoordinationResult {
-    const from: EventCursor = { sequence: op.fromSequence, index: op.fromIndex };
-    const events: CoordinationEvent[] = [];
-    let next: EventCursor = from;
-    for (const event of this.#events) {
-      if (compareCursors(event, from) < 0) continue;
-      if (events.length === op.limit) {
-        next = { sequence: event.sequence, index: event.index };
-        break;
-      }
-      events.push(event);
-      next = { sequence: event.sequence, index: event.index + 1 };
-    }
-    const dropped = this.#eventsDroppedThrough;
-    return {
-      ok: true,
-      kind: 'events',
-      at: this.#position,
-      events,
-      earliestSequence: this.#events[0]?.sequence ?? null,
-      missed: dropped !== null && compareCursors(dropped, from) >= 0,
-      next,
-    };
-  }
-
-  #proposalView(proposal: ProposalRecord): ProposalView {
-    return {
-      proposalId: proposal.proposalId,
-      proposer: proposal.proposer,
-      title: proposal.title,
-      rule: proposal.rule,
-      voters: proposal.voters,
-      deadline: proposal.deadline,
-      candidates: proposal.candidates,
-      createdAt: proposal.createdAt,
-      status: proposal.status,
-      decidedAt: proposal.decidedAt,
-      tally: computeTally(proposal),
-    };
-  }
-
-  #proposalSummary(proposal: ProposalRecord): ProposalSummary {
-    return {
-      proposalId: proposal.proposalId,
-      proposer: proposal.proposer,
-      title: proposal.title,
-      status: proposal.status,
-      deadline: proposal.deadline,
-      decidedAt: proposal.decidedAt,
-      winner: proposal.status === 'approved' ? computeTally(proposal).winner : null,
-    };
   }
 
   // -------------------------------------------------------------------------------------------
-  // Snapshot.
+  // Equivocation reports.
 
-  #snapshotRecord(): SnapshotRecord {
-    return {
-      format: SNAPSHOT_FORMAT,
-      position: this.#position,
-      eventIndex: this.#eventIndex,
-      agents: sortedKeys(this.#agents).map((id) => ({ id, publicKey: this.#agents.get(id) as Uint8Array })),
-      proposals: sortedKeys(this.#proposals).map((id) => {
-        const p = this.#proposals.get(id) as ProposalRecord;
-        return {
-          proposalId: p.proposalId,
-          proposer: p.proposer,
-          title: p.title,
-          rule: p.rule,
-          voters: p.voters,
-          deadline: p.deadline,
-          candidates: p.candidates,
-          createdAt: p.createdAt,
-          status: p.status,
-          decidedAt: p.decidedAt,
-          ballots: sortedKeys(p.ballots).map((agent) => ({
-            agent,
-            ...(p.ballots.get(agent) as StoredBallot),
-          })),
-          excluded: sortedKeys(p.excluded).map((agent) => ({
-            agent,
-            evidenceId: p.excluded.get(agent) ?? null,
-          })),
-        };
-      }),
-      evidence: this.#evidence,
-      evidenceNextId: this.#evidenceNextId,
-      evidenceDropped: this.#evidenceDropped,
-      kv: sortedKeys(this.#kv).map((key) => ({ key, ...(this.#kv.get(key) as KvRecord) })),
-      locks: sortedKeys(this.#locks).map((name) => ({ name, ...(this.#locks.get(name) as LockRecord) })),
-      lockTokenNext: this.#lockTokenNext,
-      tasks: sortedKeys(this.#tasks).map((taskId) => ({ ...(this.#tasks.get(taskId) as TaskRecord) })),
-      events: this.#events,
-      eventsDroppedThrough: this.#eventsDroppedThrough,
-    };
+  /**
+   * The reported agent's key and the two signed operations, if the report checks out: two
+   * different request bodies, both the agent's own with the reported requestId, both signed
+   * with its registered key.
+   */
+  #checkReport(
+    report: RequestEquivocation,
+  ): { readonly key: Uint8Array; readonly operations: readonly Uint8Array[] } | undefined {
+    const key = this.#agents.keyOf(report.agent);
+    if (key === undefined) return undefined;
+    const first = decodeRequestBody(report.first.bytes);
+    const second = decodeRequestBody(report.second.bytes);
+    if (first === undefined || second === undefined) return undefined;
+    for (const body of [first, second])
+      if (body.agent !== report.agent || body.requestId !== report.requestId) return undefined;
+    if (bytesEqual(report.first.bytes, report.second.bytes)) return undefined;
+    if (!this.#crypto.verify(report.first.bytes, report.first.signature, key)) return undefined;
+    if (!this.#crypto.verify(report.second.bytes, report.second.signature, key)) return undefined;
+    return { key, operations: [first.operation, second.operation] };
+  }
+
+  /** The ballot a request's operation casts, if it is a vote carrying a valid ballot `agent` signed with `key`. */
+  #signedBallotIn(
+    operation: Uint8Array,
+    agent: string,
+    key: Uint8Array,
+  ): { readonly proposalId: string; readonly signed: SignedObject } | undefined {
+    const decoded = decodeOperation(operation, this.#limits);
+    if (!decoded.ok || decoded.operation.op !== 'vote') return undefined;
+    const { ballotBytes, signature } = decoded.operation;
+    const ballot = decodeBallot(ballotBytes, this.#limits);
+    if (!ballot.ok || ballot.ballot.agent !== agent) return undefined;
+    if (!this.#crypto.verify(ballotBytes, signature, key)) return undefined;
+    return { proposalId: ballot.ballot.proposalId, signed: { bytes: ballotBytes, signature } };
   }
 }
 
 /** Factory: `coordinationStateMachine({ crypto, agents: cluster.agents })`. */
 export function coordinationStateMachine(options: CoordinationOptions): CoordinationStateMachine {
   return new CoordinationStateMachine(options);
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-interface SnapshotRecord {
-  readonly format: string;
-  readonly position: LogPosition;
-  readonly eventIndex: number;
-  readonly agents: readonly { readonly id: string; readonly publicKey: Uint8Array }[];
-  readonly proposals: readonly (Omit<ProposalRecord, 'ballots' | 'excluded'> & {
-    readonly ballots: readonly (StoredBallot & { readonly agent: string })[];
-    readonly excluded: readonly { readonly agent: string; readonly evidenceId: number | null }[];
-  })[];
-  readonly evidence: readonly Evidence[];
-  readonly evidenceNextId: number;
-  readonly evidenceDropped: number;
-  readonly kv: readonly (KvRecord & { readonly key: string })[];
-  readonly locks: readonly (LockRecord & { readonly name: string })[];
-  readonly lockTokenNext: number;
-  readonly tasks: readonly TaskRecord[];
-  readonly events: readonly CoordinationEvent[];
-  readonly eventsDroppedThrough: EventCursor | null;
-}
-
-/** A page of sorted ids strictly after `after`, and the cursor for the next page (null at the end). */
-function pageOf(
-  ids: readonly string[],
-  after: string | null,
-  limit: number,
-): { page: string[]; next: string | null } {
-  const rest = after === null ? ids : ids.filter((id) => compareStrings(id, after) > 0);
-  const page = rest.slice(0, limit);
-  return { page, next: rest.length > limit ? (page[page.length - 1] as string) : null };
 }

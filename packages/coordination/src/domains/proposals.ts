@@ -1,0 +1,429 @@
+/**
+ * Proposals and ballots: `propose`, `vote`, `get_proposal`, `list_proposals` and `get_ballot`.
+ * A proposal is decided as soon as its tally implies an outcome (see `decide` in tally.ts), or
+ * at its deadline; a voter caught signing two different ballots for it is excluded, with the
+ * evidence kept in the evidence store. Decided proposals are pruned `retentionTicks` later.
+ */
+import { bytesEqual, type CryptoBackend, encodeCanonical } from '@conclave/core';
+import { type Ballot, decodeBallot } from '../ballot.ts';
+import type { SignedObject } from '../evidence.ts';
+import {
+  operationTuple,
+  type ReadOperation,
+  type Rule,
+  type Voter,
+  type WriteOperation,
+} from '../operations.ts';
+import { compareStrings } from '../record.ts';
+import type { CoordinationResult, ErrorResult, ProposalSummary, ProposalView } from '../results.ts';
+import { computeTally, decide, type ProposalRecord, type StoredBallot, sortVoters } from '../tally.ts';
+import type { AgentRegistry } from './agents.ts';
+import type { EvidenceStore } from './evidence-store.ts';
+import { type DomainContext, fail, pageOf, present, sortedEntries } from './shared.ts';
+
+type Propose = Extract<WriteOperation, { op: 'propose' }>;
+type Vote = Extract<WriteOperation, { op: 'vote' }>;
+type ProposalRead = Extract<ReadOperation, { op: 'get_proposal' | 'list_proposals' | 'get_ballot' }>;
+
+/** The proposals' part of the snapshot record, sorted by id; ballots and exclusions sorted by agent. */
+export interface ProposalsSnapshot {
+  readonly proposals: readonly (Omit<ProposalRecord, 'ballots' | 'excluded'> & {
+    readonly ballots: readonly (StoredBallot & { readonly agent: string })[];
+    readonly excluded: readonly { readonly agent: string; readonly evidenceId: number | null }[];
+  })[];
+}
+
+/** The proposals, each with its ballots and excluded voters. */
+export class ProposalBook {
+  readonly #context: DomainContext;
+  readonly #agents: AgentRegistry;
+  readonly #evidence: EvidenceStore;
+  readonly #crypto: CryptoBackend;
+  #proposals = new Map<string, ProposalRecord>();
+
+  /** `crypto` verifies ballot signatures against the keys in `agents`. */
+  constructor(context: DomainContext, agents: AgentRegistry, evidence: EvidenceStore, crypto: CryptoBackend) {
+    this.#context = context;
+    this.#agents = agents;
+    this.#evidence = evidence;
+    this.#crypto = crypto;
+  }
+
+  /** Opens a proposal; proposing the very same one again answers with it (a retry is harmless). */
+  propose(op: Propose, agent: string): CoordinationResult {
+    const candidates = [...op.candidates].sort(compareStrings);
+    const refusal =
+      this.#checkVoters(op.voters) ??
+      checkRule(op.rule, op.voters, candidates) ??
+      checkDeadline(op.deadline, this.#context.position().timestamp, this.#context.limits.deadlineTicksMax);
+    if (refusal !== undefined) return refusal;
+    // Voters and candidates in the sorted order the proposal keeps them in.
+    const sorted: Propose = { ...op, voters: sortVoters(op.voters), candidates };
+    const existing = this.#proposals.get(op.proposalId);
+    if (existing !== undefined) return this.#proposeAgain(existing, sorted, agent);
+    const limited = this.#checkRoomFor(agent);
+    if (limited !== undefined) return limited;
+    return this.#open(sorted, agent);
+  }
+
+  /** Casts `agent`'s signed ballot; casting the same bytes again is a duplicate, different bytes are equivocation. */
+  vote(op: Vote, agent: string): CoordinationResult {
+    const verified = this.#verifyBallot(op, agent);
+    if (!verified.ok) return verified;
+    const { ballot } = verified;
+    const proposal = this.#proposals.get(ballot.proposalId);
+    if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${ballot.proposalId}`);
+    if (!proposal.voters.some((v) => v.agent === agent))
+      return fail('FORBIDDEN', `${agent} is not a voter of ${ballot.proposalId}`);
+    const previous = proposal.ballots.get(agent);
+    if (previous !== undefined) return this.#voteAgain(proposal, previous, op, agent);
+    if (proposal.excluded.has(agent))
+      return fail('EQUIVOCATION', `${agent} equivocated on ${proposal.proposalId}; it may not vote on it`);
+    if (this.#context.position().timestamp >= proposal.deadline)
+      return fail('EXPIRED', `voting on ${proposal.proposalId} closed at ${proposal.deadline}`);
+    if (proposal.status !== 'open')
+      return fail('CLOSED', `${proposal.proposalId} is already ${proposal.status}`);
+    const invalid = checkChoice(proposal, ballot.choice);
+    if (invalid !== undefined) return fail('INVALID', invalid);
+    proposal.ballots.set(agent, {
+      ballotBytes: op.ballotBytes,
+      signature: op.signature,
+      choice: ballot.choice,
+      confidencePermille: ballot.confidencePermille,
+      castAt: this.#context.position(),
+    });
+    this.#context.emit({ kind: 'ballot_cast', proposalId: proposal.proposalId, agent });
+    this.#evaluate(proposal, false);
+    return this.#voteResult(proposal, false);
+  }
+
+  /**
+   * Two different signed ballots of `agent` for `proposalId`: keeps the evidence, and voids the
+   * agent's ballot while the proposal is open and the agent one of its voters.
+   */
+  recordBallotEquivocation(
+    proposalId: string,
+    agent: string,
+    first: SignedObject,
+    second: SignedObject,
+    source: 'vote' | 'replicas',
+  ): void {
+    const evidenceId = this.#evidence.recordBallot(agent, proposalId, first, second, source);
+    const proposal = this.#proposals.get(proposalId);
+    if (
+      proposal === undefined ||
+      proposal.status !== 'open' ||
+      proposal.excluded.has(agent) ||
+      !proposal.voters.some((v) => v.agent === agent)
+    )
+      return;
+    proposal.excluded.set(agent, evidenceId);
+    this.#context.emit({ kind: 'ballot_voided', proposalId, agent, evidenceId });
+    this.#evaluate(proposal, false);
+  }
+
+  /** The `get_proposal`, `list_proposals` and `get_ballot` reads. */
+  read(op: ProposalRead): CoordinationResult {
+    const at = this.#context.position();
+    switch (op.op) {
+      case 'get_proposal': {
+        const proposal = this.#proposals.get(op.proposalId);
+        if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${op.proposalId}`);
+        return { ok: true, kind: 'proposal', at, proposal: proposalView(proposal) };
+      }
+      case 'list_proposals': {
+        const matching = sortedEntries(this.#proposals).filter(
+          ([, p]) => op.status === 'all' || (op.status === 'open') === (p.status === 'open'),
+        );
+        const { page, next } = pageOf(matching, op.after, op.limit);
+        return { ok: true, kind: 'proposals', at, proposals: page.map(([, p]) => proposalSummary(p)), next };
+      }
+      case 'get_ballot': {
+        const proposal = this.#proposals.get(op.proposalId);
+        const ballot = proposal?.ballots.get(op.agent);
+        if (proposal === undefined || ballot === undefined)
+          return fail('NOT_FOUND', `no ballot of ${op.agent} on ${op.proposalId}`);
+        const { ballotBytes, signature } = ballot;
+        const counted = !proposal.excluded.has(op.agent);
+        return {
+          ok: true,
+          kind: 'ballot',
+          at,
+          proposalId: op.proposalId,
+          agent: op.agent,
+          ballotBytes,
+          signature,
+          counted,
+        };
+      }
+    }
+  }
+
+  /** Timer: decides every open proposal whose deadline is at or before `now`, earliest deadline first. */
+  closeDue(now: number): void {
+    const due = [...this.#proposals.values()]
+      .filter((p) => p.status === 'open' && p.deadline <= now)
+      .sort((a, b) => a.deadline - b.deadline || compareStrings(a.proposalId, b.proposalId));
+    for (const proposal of due) this.#evaluate(proposal, true);
+  }
+
+  /** Timer: removes proposals decided `retentionTicks` or more before `now`, in id order. */
+  prune(now: number): void {
+    const retention = this.#context.limits.retentionTicks;
+    for (const [proposalId, proposal] of sortedEntries(this.#proposals)) {
+      if (proposal.decidedAt === null || proposal.decidedAt.timestamp + retention > now) continue;
+      this.#proposals.delete(proposalId);
+      this.#context.emit({ kind: 'proposal_pruned', proposalId });
+    }
+  }
+
+  snapshot(): ProposalsSnapshot {
+    return {
+      proposals: sortedEntries(this.#proposals).map(([, p]) => ({
+        proposalId: p.proposalId,
+        proposer: p.proposer,
+        title: p.title,
+        rule: p.rule,
+        voters: p.voters,
+        deadline: p.deadline,
+        candidates: p.candidates,
+        createdAt: p.createdAt,
+        status: p.status,
+        decidedAt: p.decidedAt,
+        ballots: sortedEntries(p.ballots).map(([agent, ballot]) => ({ agent, ...ballot })),
+        excluded: sortedEntries(p.excluded).map(([agent, evidenceId]) => ({ agent, evidenceId })),
+      })),
+    };
+  }
+
+  restore(record: ProposalsSnapshot): void {
+    this.#proposals = new Map(
+      record.proposals.map((p) => [
+        p.proposalId,
+        {
+          proposalId: p.proposalId,
+          proposer: p.proposer,
+          title: p.title,
+          rule: p.rule,
+          voters: p.voters,
+          deadline: p.deadline,
+          candidates: p.candidates,
+          createdAt: p.createdAt,
+          ballots: new Map(
+            p.ballots.map((b) => [
+              b.agent,
+              {
+                ballotBytes: b.ballotBytes,
+                signature: b.signature,
+                choice: b.choice,
+                confidencePermille: b.confidencePermille,
+                castAt: b.castAt,
+              },
+            ]),
+          ),
+          excluded: new Map(p.excluded.map((e) => [e.agent, e.evidenceId])),
+          status: p.status,
+          decidedAt: p.decidedAt,
+        },
+      ]),
+    );
+  }
+
+  /** The proposal exists: the same proposer proposing the same thing again is answered with it. */
+  #proposeAgain(existing: ProposalRecord, sorted: Propose, agent: string): CoordinationResult {
+    const same =
+      existing.proposer === agent &&
+      bytesEqual(
+        encodeCanonical(operationTuple(sorted)),
+        encodeCanonical(operationTuple({ op: 'propose', ...existing })),
+      );
+    if (!same) return fail('CONFLICT', `proposal ${sorted.proposalId} exists`);
+    return { ok: true, kind: 'proposal', at: this.#context.position(), proposal: proposalView(existing) };
+  }
+
+  /** Opens the proposal, and evaluates it as after every change: its rule may imply an outcome already. */
+  #open(sorted: Propose, agent: string): CoordinationResult {
+    const proposal: ProposalRecord = {
+      proposalId: sorted.proposalId,
+      proposer: agent,
+      title: sorted.title,
+      rule: sorted.rule,
+      voters: sorted.voters,
+      deadline: sorted.deadline,
+      candidates: sorted.candidates,
+      createdAt: this.#context.position(),
+      ballots: new Map(),
+      excluded: new Map(),
+      status: 'open',
+      decidedAt: null,
+    };
+    this.#proposals.set(proposal.proposalId, proposal);
+    this.#context.emit({
+      kind: 'proposal_created',
+      proposalId: proposal.proposalId,
+      proposer: agent,
+      deadline: proposal.deadline,
+    });
+    this.#evaluate(proposal, false);
+    return { ok: true, kind: 'proposal', at: this.#context.position(), proposal: proposalView(proposal) };
+  }
+
+  /** Every voter registered, none twice. */
+  #checkVoters(voters: readonly Voter[]): ErrorResult | undefined {
+    const seen = new Set<string>();
+    for (const voter of voters) {
+      if (!this.#agents.has(voter.agent))
+        return fail('INVALID', `voter ${voter.agent} is not a registered agent`);
+      if (seen.has(voter.agent)) return fail('INVALID', `voter ${voter.agent} appears twice`);
+      seen.add(voter.agent);
+    }
+    return undefined;
+  }
+
+  /** Room for one more proposal by `agent`: within `proposalsMax` and its `openProposalsPerAgentMax`. */
+  #checkRoomFor(agent: string): ErrorResult | undefined {
+    const { proposalsMax, openProposalsPerAgentMax } = this.#context.limits;
+    if (this.#proposals.size >= proposalsMax)
+      return fail('LIMIT', `${proposalsMax} proposals are kept at most (proposalsMax)`);
+    let open = 0;
+    for (const p of this.#proposals.values()) if (p.proposer === agent && p.status === 'open') open += 1;
+    if (open >= openProposalsPerAgentMax)
+      return fail('LIMIT', `${agent} has ${open} open proposals (openProposalsPerAgentMax)`);
+    return undefined;
+  }
+
+  /** Decodes the ballot and checks it is `agent`'s, signed with `agent`'s registered key. */
+  #verifyBallot(op: Vote, agent: string): { readonly ok: true; readonly ballot: Ballot } | ErrorResult {
+    const decoded = decodeBallot(op.ballotBytes, this.#context.limits);
+    if (!decoded.ok) return fail('INVALID', `ballot: ${decoded.message}`);
+    const ballot = decoded.ballot;
+    if (ballot.agent !== agent)
+      return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
+    const key = present(this.#agents.keyOf(agent), `${agent}, whose operation is executing, is registered`);
+    if (!this.#crypto.verify(op.ballotBytes, op.signature, key))
+      return fail('FORGED_BALLOT', `the ballot signature does not verify against ${agent}'s key`);
+    return { ok: true, ballot };
+  }
+
+  /** A second vote by a voter who has a ballot on the proposal already. */
+  #voteAgain(proposal: ProposalRecord, previous: StoredBallot, op: Vote, agent: string): CoordinationResult {
+    const { proposalId } = proposal;
+    if (!bytesEqual(previous.ballotBytes, op.ballotBytes)) {
+      const first = { bytes: previous.ballotBytes, signature: previous.signature };
+      const second = { bytes: op.ballotBytes, signature: op.signature };
+      this.recordBallotEquivocation(proposalId, agent, first, second, 'vote');
+      return fail('EQUIVOCATION', `${agent} signed a different ballot for ${proposalId}; neither counts`);
+    }
+    if (proposal.excluded.has(agent))
+      return fail('EQUIVOCATION', `${agent} equivocated on ${proposalId}; its ballot does not count`);
+    return this.#voteResult(proposal, true);
+  }
+
+  #voteResult(proposal: ProposalRecord, duplicate: boolean): CoordinationResult {
+    return {
+      ok: true,
+      kind: 'vote',
+      at: this.#context.position(),
+      duplicate,
+      proposal: proposalSummary(proposal),
+    };
+  }
+
+  /** Decides the proposal if its tally now implies an outcome. */
+  #evaluate(proposal: ProposalRecord, atDeadline: boolean): void {
+    if (proposal.status !== 'open') return;
+    const tally = computeTally(proposal);
+    const status = decide(proposal.rule, tally, atDeadline);
+    if (status === 'open') return;
+    proposal.status = status;
+    proposal.decidedAt = this.#context.position();
+    this.#context.emit({
+      kind: 'proposal_decided',
+      proposalId: proposal.proposalId,
+      outcome: status,
+      winner: status === 'approved' ? tally.winner : null,
+    });
+  }
+}
+
+/** Candidates distinct, and the rule satisfiable by these voters and candidates. */
+function checkRule(
+  rule: Rule,
+  voters: readonly Voter[],
+  candidates: readonly string[],
+): ErrorResult | undefined {
+  if (new Set(candidates).size !== candidates.length) return fail('INVALID', 'candidates must be distinct');
+  switch (rule.kind) {
+    case 'threshold':
+      if (rule.k > voters.length)
+        return fail('INVALID', `k (${rule.k}) exceeds the number of voters (${voters.length})`);
+      break;
+    case 'weighted': {
+      const totalWeight = voters.reduce((sum, v) => sum + v.weight, 0);
+      if (rule.approveWeight > totalWeight)
+        return fail(
+          'INVALID',
+          `approveWeight (${rule.approveWeight}) exceeds the total weight (${totalWeight})`,
+        );
+      break;
+    }
+    case 'score':
+      if (candidates.length < 2) return fail('INVALID', 'a score proposal needs at least 2 candidates');
+      if (rule.minBallots > voters.length)
+        return fail(
+          'INVALID',
+          `minBallots (${rule.minBallots}) exceeds the number of voters (${voters.length})`,
+        );
+      break;
+  }
+  if (rule.kind !== 'score' && candidates.length > 0)
+    return fail('INVALID', 'only score proposals have candidates');
+  return undefined;
+}
+
+/** The deadline is after `now`, and at most `deadlineTicksMax` ahead. */
+function checkDeadline(deadline: number, now: number, deadlineTicksMax: number): ErrorResult | undefined {
+  if (deadline <= now) return fail('EXPIRED', `deadline ${deadline} is not after the agreed time ${now}`);
+  if (deadline - now > deadlineTicksMax)
+    return fail('INVALID', `deadline is more than ${deadlineTicksMax} ticks ahead`);
+  return undefined;
+}
+
+/** Why the choice does not fit the proposal (yes/no rules take a simple choice, score rules a score per candidate), or undefined. */
+function checkChoice(proposal: ProposalRecord, choice: StoredBallot['choice']): string | undefined {
+  if (proposal.rule.kind !== 'score')
+    return typeof choice === 'string' ? undefined : 'this proposal takes approve, reject or abstain';
+  if (typeof choice === 'string') return 'this proposal takes a score for every candidate';
+  const scored = choice.map(([candidate]) => candidate).sort(compareStrings);
+  if (scored.length !== proposal.candidates.length || scored.some((c, i) => c !== proposal.candidates[i]))
+    return `a ballot must score exactly the candidates ${proposal.candidates.join(', ')}`;
+  return undefined;
+}
+
+function proposalView(proposal: ProposalRecord): ProposalView {
+  return {
+    proposalId: proposal.proposalId,
+    proposer: proposal.proposer,
+    title: proposal.title,
+    rule: proposal.rule,
+    voters: proposal.voters,
+    deadline: proposal.deadline,
+    candidates: proposal.candidates,
+    createdAt: proposal.createdAt,
+    status: proposal.status,
+    decidedAt: proposal.decidedAt,
+    tally: computeTally(proposal),
+  };
+}
+
+function proposalSummary(proposal: ProposalRecord): ProposalSummary {
+  return {
+    proposalId: proposal.proposalId,
+    proposer: proposal.proposer,
+    title: proposal.title,
+    status: proposal.status,
+    deadline: proposal.deadline,
+    decidedAt: proposal.decidedAt,
+    winner: proposal.status === 'approved' ? computeTally(proposal).winner : null,
+  };
+}
