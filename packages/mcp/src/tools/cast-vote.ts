@@ -1,0 +1,120 @@
+/** `cast_vote`: this agent's signed ballot on a proposal, with the receipt that proves it was decided. */
+import { decodeBallot, encodeBallot, type SignedBallot } from '@conclave/coordination';
+import { z } from 'zod';
+import { invalidArgument } from '../errors.ts';
+import { type JsonObject, receiptForModel, summaryForModel } from '../present.ts';
+import { type CastWithReceipt, castWithReceipt } from './cast-with-receipt.ts';
+import { defineTool, IDEMPOTENT_WRITES, type ToolContext, ToolFailureError } from './tool.ts';
+
+type ScoreEntry = { readonly candidate: string; readonly score: number };
+type Choice = 'approve' | 'reject' | 'abstain' | readonly ScoreEntry[];
+
+/** The arguments, as the schema below hands them to the handler. */
+interface VoteArgs {
+  readonly proposalId: string;
+  readonly choice?: Choice | undefined;
+  readonly reason?: string | undefined;
+  readonly confidence?: number | undefined;
+  readonly signedBallot?: { readonly ballotBase64: string; readonly signatureBase64: string } | undefined;
+}
+
+export const castVote = defineTool({
+  name: 'cast_vote',
+  title: 'Vote on a proposal',
+  description: (context) =>
+    `Casts this agent's (${context.agent}) ballot on a proposal, signed with its key, and returns where it was ordered, the proposal's status, and a receipt (base64) that proves the vote was decided; keep it and check it with verify_receipt. One ballot per agent per proposal: voting the same again is a harmless duplicate, but a DIFFERENT second ballot is equivocation: it is refused, recorded as evidence against this agent, and this agent's vote stops counting. Choice: "approve", "reject" or "abstain"; for score proposals, a score for every candidate.`,
+  annotations: IDEMPOTENT_WRITES,
+  input: (fields, context) => ({
+    proposalId: fields.id('The proposal to vote on.'),
+    choice: z
+      .union([
+        z.enum(['approve', 'reject', 'abstain']),
+        z
+          .array(z.object({ candidate: z.string().min(1), score: z.number().int().min(0) }))
+          .min(1)
+          .describe('Score proposals: one entry per candidate, higher is better.'),
+      ])
+      .optional()
+      .describe('Your choice. Required unless signedBallot is given.'),
+    reason: z.string().max(1024).optional().describe('Why, in a sentence; recorded with the ballot.'),
+    confidence: z.number().min(0).max(1).optional().describe('0..1, recorded, not counted. Default 1.'),
+    signedBallot: z
+      .object({
+        ballotBase64: z.string().min(1),
+        signatureBase64: z.string().min(1),
+      })
+      .optional()
+      .describe(
+        `Advanced: relay a ballot already signed elsewhere with ${context.agent}'s key instead of choice. A ballot that names another agent, or whose signature does not check, is refused (FORGED_BALLOT).`,
+      ),
+  }),
+  run: async (args, context, extra) => {
+    const signed = args.signedBallot === undefined ? signHere(args, context) : relayed(args);
+    return voteForModel(args, context, await castWithReceipt(signed, context, extra.signal));
+  },
+});
+
+/** A ballot signed elsewhere, checked to be a ballot on this proposal (the cluster checks the rest). */
+function relayed(args: VoteArgs): SignedBallot {
+  const given = args.signedBallot as NonNullable<VoteArgs['signedBallot']>;
+  if (args.choice !== undefined)
+    throw new ToolFailureError(invalidArgument('give either choice or signedBallot, not both'));
+  const ballotBytes = new Uint8Array(Buffer.from(given.ballotBase64, 'base64'));
+  const signature = new Uint8Array(Buffer.from(given.signatureBase64, 'base64'));
+  const ballot = decodeBallot(ballotBytes);
+  if (!ballot.ok)
+    throw new ToolFailureError(invalidArgument(`signedBallot is not a ballot: ${ballot.message}`));
+  if (ballot.ballot.proposalId !== args.proposalId)
+    throw new ToolFailureError(
+      invalidArgument(`signedBallot is for proposal ${ballot.ballot.proposalId}, not ${args.proposalId}`),
+    );
+  return { ballotBytes, signature };
+}
+
+/** The ballot the arguments describe, signed with this agent's key. */
+function signHere(args: VoteArgs, context: ToolContext): SignedBallot {
+  if (args.choice === undefined)
+    throw new ToolFailureError(invalidArgument('choice is required (approve, reject, abstain, or scores)'));
+  const ballotBytes = encodeBallot({
+    proposalId: args.proposalId,
+    agent: context.agent,
+    choice:
+      typeof args.choice === 'string'
+        ? args.choice
+        : args.choice.map(({ candidate, score }) => [candidate, score] as const),
+    reason: args.reason ?? '',
+    confidencePermille: Math.round((args.confidence ?? 1) * 1000),
+  });
+  return { ballotBytes, signature: context.coordination.client.sign(ballotBytes) };
+}
+
+function voteForModel(args: VoteArgs, context: ToolContext, result: CastWithReceipt): JsonObject {
+  return {
+    proposalId: args.proposalId,
+    agent: context.agent,
+    ...(args.choice === undefined ? {} : { choice: args.choice }),
+    duplicate: result.duplicate,
+    sequence: result.sequence,
+    requestId: result.requestId,
+    vouchedBy: result.replicas,
+    proposal: summaryForModel(result.proposal),
+    ...receiptFields(result),
+  };
+}
+
+/** The receipt, or why there is none; and which send it proves when that was a re-send. */
+function receiptFields(result: CastWithReceipt): JsonObject {
+  if (result.receipt === undefined)
+    return {
+      receipt: null,
+      receiptMissing:
+        'the vote counted (f+1 replicas vouched for it) but its receipt was not available; call cast_vote again with the same choice to get one (a harmless duplicate)',
+    };
+  return {
+    receipt: receiptForModel(result.receipt.receipt),
+    receiptFormat: 'base64 of the canonical receipt; check it with verify_receipt',
+    ...(result.receipt.sequence === result.sequence
+      ? {}
+      : { receiptSequence: result.receipt.sequence, receiptOf: 'a re-send of this same signed ballot' }),
+  };
+}
