@@ -8,7 +8,6 @@ import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/serv
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { failureOf } from './errors.ts';
 import { proposalForModel, summaryForModel } from './present.ts';
-import { LIST_LIMIT_MAX } from './tools/list-proposals.ts';
 import type { ToolContext } from './tools/tool.ts';
 
 const URI_PREFIX = 'conclave://decisions';
@@ -21,7 +20,7 @@ export function registerResources(server: McpServer, context: ToolContext): void
     URI_PREFIX,
     {
       title: 'Proposals and their status',
-      description: `Every proposal (up to ${LIST_LIMIT_MAX}) with its status, as JSON.`,
+      description: `Every proposal (up to ${context.pageSize}) with its status, as JSON.`,
       mimeType: JSON_TYPE,
     },
     async (uri, extra) => ({
@@ -61,7 +60,7 @@ export function registerResources(server: McpServer, context: ToolContext): void
 function allProposals(context: ToolContext) {
   return (signal: AbortSignal) =>
     context.coordination
-      .proposals({ status: 'all', limit: LIST_LIMIT_MAX }, { signal })
+      .proposals({ status: 'all', limit: context.pageSize }, { signal })
       .catch(readFailure(context));
 }
 

@@ -3,6 +3,7 @@
  * under `tools/`), and decisions as MCP resources. Every tool signs as that agent, through the
  * SDK client, so every answer is one that f+1 replicas vouched for.
  */
+import { type CoordinationLimits, DEFAULT_PAGE_LIMIT, resolveLimits } from '@conclave/coordination';
 import { quorumsOf } from '@conclave/core';
 import type { Coordination } from '@conclave/sdk';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -20,6 +21,11 @@ export interface ConclaveMcpServerOptions {
   readonly tickMs?: number;
   /** Where the server writes one line per call and failure (stderr in stdio mode: never stdout). */
   readonly log?: (line: string) => void;
+  /**
+   * The cluster's coordination limits, when its replicas run with other than the defaults: the
+   * tools' input schemas are derived from them, so give the replicas' own overrides.
+   */
+  readonly limits?: Partial<CoordinationLimits>;
 }
 
 /** A new MCP server (one per session) over one agent's coordination client. */
@@ -29,7 +35,7 @@ export function createConclaveMcpServer(options: ConclaveMcpServerOptions): McpS
     { name: 'conclave', title: `Conclave (agent ${context.agent})`, version: '0.1.0' },
     { instructions: instructionsFor(context) },
   );
-  registerTools(server, TOOLS, fieldsFor(), context);
+  registerTools(server, TOOLS, fieldsFor(context.limits, context.tickMs), context);
   registerResources(server, context);
   return server;
 }
@@ -37,12 +43,16 @@ export function createConclaveMcpServer(options: ConclaveMcpServerOptions): McpS
 function contextOf(options: ConclaveMcpServerOptions): ToolContext {
   const client = options.coordination.client;
   const replicas = client.cluster.replicas.length;
+  const limits = resolveLimits(options.limits);
   return {
     coordination: options.coordination,
     agent: client.agent,
     replicas,
     f: quorumsOf(replicas).weak - 1,
     tickMs: options.tickMs ?? DEFAULT_TICK_MS,
+    limits,
+    // The SDK's default page, unless the cluster pages smaller.
+    pageSize: Math.min(DEFAULT_PAGE_LIMIT, limits.pageMax),
     log: options.log ?? (() => undefined),
   };
 }

@@ -1,9 +1,11 @@
 /** `cast_vote`: this agent's signed ballot on a proposal, with the receipt that proves it was decided. */
 import { decodeBallot, encodeBallot, type SignedBallot } from '@conclave/coordination';
+import { SIGNATURE_BYTES } from '@conclave/core';
 import { z } from 'zod';
 import { invalidArgument } from '../errors.ts';
 import { type JsonObject, receiptForModel, summaryForModel } from '../present.ts';
 import { type CastWithReceipt, castWithReceipt } from './cast-with-receipt.ts';
+import { base64Of, type Fields, integerIn, listOf, utf8Text } from './fields.ts';
 import { defineTool, IDEMPOTENT_WRITES, type ToolContext, ToolFailureError } from './tool.ts';
 
 type ScoreEntry = { readonly candidate: string; readonly score: number };
@@ -25,23 +27,24 @@ export const castVote = defineTool({
     `Casts this agent's (${context.agent}) ballot on a proposal, signed with its key, and returns where it was ordered, the proposal's status, and a receipt (base64) that proves the vote was decided; keep it and check it with verify_receipt. One ballot per agent per proposal: voting the same again is a harmless duplicate, but a DIFFERENT second ballot is equivocation: it is refused, recorded as evidence against this agent, and this agent's vote stops counting. Choice: "approve", "reject" or "abstain"; for score proposals, a score for every candidate.`,
   annotations: IDEMPOTENT_WRITES,
   input: (fields, context) => ({
-    proposalId: fields.id('The proposal to vote on.'),
+    proposalId: fields.proposalId('The proposal to vote on.'),
     choice: z
-      .union([
-        z.enum(['approve', 'reject', 'abstain']),
-        z
-          .array(z.object({ candidate: z.string().min(1), score: z.number().int().min(0) }))
-          .min(1)
-          .describe('Score proposals: one entry per candidate, higher is better.'),
-      ])
+      .union([z.enum(['approve', 'reject', 'abstain']), scoresSchema(fields)])
       .optional()
       .describe('Your choice. Required unless signedBallot is given.'),
-    reason: z.string().max(1024).optional().describe('Why, in a sentence; recorded with the ballot.'),
+    reason: utf8Text('reason', fields.limits.reasonBytesMax, 0)
+      .optional()
+      .describe('Why, in a sentence; recorded with the ballot.'),
     confidence: z.number().min(0).max(1).optional().describe('0..1, recorded, not counted. Default 1.'),
     signedBallot: z
       .object({
-        ballotBase64: z.string().min(1),
-        signatureBase64: z.string().min(1),
+        ballotBase64: base64Of('ballotBase64', 1, fields.limits.ballotBytesMax, 'ballotBytesMax'),
+        signatureBase64: base64Of(
+          'signatureBase64',
+          SIGNATURE_BYTES,
+          SIGNATURE_BYTES,
+          'an Ed25519 signature',
+        ),
       })
       .optional()
       .describe(
@@ -49,19 +52,33 @@ export const castVote = defineTool({
       ),
   }),
   run: async (args, context, extra) => {
-    const signed = args.signedBallot === undefined ? signHere(args, context) : relayed(args);
+    const signed = args.signedBallot === undefined ? signHere(args, context) : relayed(args, context);
     return voteForModel(args, context, await castWithReceipt(signed, context, extra.signal));
   },
 });
 
-/** A ballot signed elsewhere, checked to be a ballot on this proposal (the cluster checks the rest). */
-function relayed(args: VoteArgs): SignedBallot {
+/** A score per candidate, within the cluster's bounds on candidates and scores. */
+function scoresSchema(fields: Fields) {
+  const entry = z.object({
+    candidate: fields.candidate(),
+    score: integerIn('score', 0, fields.limits.scoreMax),
+  });
+  return listOf(entry, 'choice', 1, fields.limits.candidatesMax).describe(
+    'Score proposals: one entry per candidate, higher is better.',
+  );
+}
+
+/**
+ * A ballot signed elsewhere, checked to be a ballot on this proposal whose fields are within the
+ * cluster's limits (the cluster checks the signature and the voter).
+ */
+function relayed(args: VoteArgs, context: ToolContext): SignedBallot {
   const given = args.signedBallot as NonNullable<VoteArgs['signedBallot']>;
   if (args.choice !== undefined)
     throw new ToolFailureError(invalidArgument('give either choice or signedBallot, not both'));
   const ballotBytes = new Uint8Array(Buffer.from(given.ballotBase64, 'base64'));
   const signature = new Uint8Array(Buffer.from(given.signatureBase64, 'base64'));
-  const ballot = decodeBallot(ballotBytes);
+  const ballot = decodeBallot(ballotBytes, context.limits);
   if (!ballot.ok)
     throw new ToolFailureError(invalidArgument(`signedBallot is not a ballot: ${ballot.message}`));
   if (ballot.ballot.proposalId !== args.proposalId)
@@ -85,7 +102,18 @@ function signHere(args: VoteArgs, context: ToolContext): SignedBallot {
     reason: args.reason ?? '',
     confidencePermille: Math.round((args.confidence ?? 1) * 1000),
   });
+  checkBallotBytes(ballotBytes, context.limits.ballotBytesMax);
   return { ballotBytes, signature: context.coordination.client.sign(ballotBytes) };
+}
+
+/** Each field is within its limit by the schema, but together they can still encode too long. */
+function checkBallotBytes(ballotBytes: Uint8Array, ballotBytesMax: number): void {
+  if (ballotBytes.byteLength <= ballotBytesMax) return;
+  throw new ToolFailureError(
+    invalidArgument(
+      `the ballot encodes to ${ballotBytes.byteLength} bytes, over ${ballotBytesMax} (ballotBytesMax); shorten the reason`,
+    ),
+  );
 }
 
 function voteForModel(args: VoteArgs, context: ToolContext, result: CastWithReceipt): JsonObject {

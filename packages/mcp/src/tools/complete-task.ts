@@ -1,6 +1,6 @@
 /** `complete_task`: marks a task this agent holds as done, with its result. */
-import { z } from 'zod';
 import { taskForModel } from '../present.ts';
+import { utf8Text } from './fields.ts';
 import { defineTool, WRITES } from './tool.ts';
 
 export const completeTask = defineTool({
@@ -10,8 +10,8 @@ export const completeTask = defineTool({
     'Marks a task this agent has claimed (with a lease still running) as done, with its result. REJECTED (FORBIDDEN) if this agent does not hold the claim, (EXPIRED) if the lease ran out.',
   annotations: WRITES,
   input: (fields) => ({
-    taskId: fields.id('The task to complete.'),
-    result: z.string().max(60_000).describe('The result, as text.'),
+    taskId: fields.taskId('The task to complete.'),
+    result: utf8Text('result', fields.limits.taskResultBytesMax, 0).describe('The result, as text.'),
   }),
   run: async (args, context, extra) =>
     taskForModel(

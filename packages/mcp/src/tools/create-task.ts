@@ -1,6 +1,6 @@
 /** `create_task`: puts a task on the shared board for any agent to claim. */
-import { z } from 'zod';
 import { taskForModel } from '../present.ts';
+import { utf8Text } from './fields.ts';
 import { defineTool, WRITES } from './tool.ts';
 
 export const createTask = defineTool({
@@ -10,8 +10,10 @@ export const createTask = defineTool({
     'Puts a task on the shared task board for any agent to claim. REJECTED (CONFLICT) if the id is taken.',
   annotations: WRITES,
   input: (fields) => ({
-    taskId: fields.id('A unique task id.'),
-    payload: z.string().max(60_000).describe('What the task is, as text (instructions, JSON…).'),
+    taskId: fields.taskId('A unique task id.'),
+    payload: utf8Text('payload', fields.limits.taskPayloadBytesMax, 0).describe(
+      'What the task is, as text (instructions, JSON…).',
+    ),
   }),
   run: async (args, context, extra) =>
     taskForModel(

@@ -1,6 +1,6 @@
 /** `kv_get`: a key of the shared key-value store, with its version for a later compare-and-set. */
-import { z } from 'zod';
 import { kvForModel } from '../present.ts';
+import { utf8Text } from './fields.ts';
 import { defineTool, READS } from './tool.ts';
 
 export const kvGet = defineTool({
@@ -9,7 +9,7 @@ export const kvGet = defineTool({
   description:
     "Reads a key of the cluster's shared key-value store: its value (text), version (0 when absent) and who last wrote it. Pass the version to kv_put as expectedVersion to update it safely.",
   annotations: READS,
-  input: (fields) => ({ key: z.string().min(1).max(256), consistency: fields.consistency }),
+  input: (fields) => ({ key: utf8Text('key', fields.limits.kvKeyBytesMax), consistency: fields.consistency }),
   run: async (args, context, extra) =>
     kvForModel(
       await context.coordination.kv.get(args.key, { consistency: args.consistency, signal: extra.signal }),

@@ -1,6 +1,6 @@
 /** `kv_put`: writes a key through consensus, optionally only at the version the caller read. */
-import { z } from 'zod';
 import { kvForModel } from '../present.ts';
+import { integerIn, utf8Text } from './fields.ts';
 import { defineTool } from './tool.ts';
 
 export const kvPut = defineTool({
@@ -10,10 +10,12 @@ export const kvPut = defineTool({
     "Writes a text value to a key of the shared key-value store, through consensus, and returns the new version. With expectedVersion, writes only if the key is still at that version (0: only if absent), else REJECTED (VERSION_MISMATCH): use it to avoid overwriting another agent's write.",
   // Destructive: it replaces whatever the key held.
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-  input: () => ({
-    key: z.string().min(1).max(256),
-    value: z.string().max(60_000).describe('The value, as text.'),
-    expectedVersion: z.number().int().min(0).optional().describe('Compare-and-set: the version you read.'),
+  input: ({ limits }) => ({
+    key: utf8Text('key', limits.kvKeyBytesMax),
+    value: utf8Text('value', limits.kvValueBytesMax, 0).describe('The value, as text.'),
+    expectedVersion: integerIn('expectedVersion', 0, Number.MAX_SAFE_INTEGER)
+      .optional()
+      .describe('Compare-and-set: the version you read.'),
   }),
   run: async (args, context, extra) => {
     const kv = context.coordination.kv;

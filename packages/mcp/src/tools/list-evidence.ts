@@ -1,6 +1,5 @@
 /** `list_evidence`: proof that agents equivocated, re-checked here against their registered keys. */
 import { verifyEvidence } from '@conclave/coordination';
-import { z } from 'zod';
 import { evidenceForModel } from '../present.ts';
 import { defineTool, READS } from './tool.ts';
 
@@ -11,8 +10,8 @@ export const listEvidence = defineTool({
     'Lists proof that agents misbehaved: two different ballots (or requests) signed by one agent where only one is allowed. Each item shows both signed objects and "verified": whether this server re-checked both signatures against the agent\'s registered key (so it does not depend on trusting the replicas). An agent with evidence on a proposal has its vote excluded there.',
   annotations: READS,
   input: (fields) => ({
-    agent: z.string().optional().describe('Only evidence against this agent.'),
-    proposalId: z.string().optional().describe('Only evidence about this proposal.'),
+    agent: fields.agentId('agent', 'Only evidence against this agent.').optional(),
+    proposalId: fields.proposalId('Only evidence about this proposal.').optional(),
     consistency: fields.consistency,
   }),
   run: async (args, context, extra) => {

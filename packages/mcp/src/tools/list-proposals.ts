@@ -1,10 +1,14 @@
 /** `list_proposals`: proposals in id order, a page at a time. */
+import { DEFAULT_COORDINATION_LIMITS } from '@conclave/coordination';
 import { z } from 'zod';
 import { summaryForModel } from '../present.ts';
+import { integerIn } from './fields.ts';
 import { defineTool, READS } from './tool.ts';
 
-/** Proposals a listing returns at most (the state machine's page bound). */
-export const LIST_LIMIT_MAX = 100;
+/** Proposals a listing returns at most under the default limits (the state machine's `pageMax`). */
+export const LIST_LIMIT_MAX = DEFAULT_COORDINATION_LIMITS.pageMax;
+/** Proposals a listing returns unless told otherwise. */
+const LIST_LIMIT_DEFAULT = 50;
 
 export const listProposals = defineTool({
   name: 'list_proposals',
@@ -14,8 +18,10 @@ export const listProposals = defineTool({
   annotations: READS,
   input: (fields) => ({
     status: z.enum(['open', 'decided', 'all']).default('all'),
-    after: z.string().optional().describe('Page cursor: list ids after this one.'),
-    limit: z.number().int().min(1).max(LIST_LIMIT_MAX).default(50),
+    after: fields.proposalId('Page cursor: list ids after this one.').optional(),
+    limit: integerIn('limit', 1, fields.limits.pageMax).default(
+      Math.min(LIST_LIMIT_DEFAULT, fields.limits.pageMax),
+    ),
     consistency: fields.consistency,
   }),
   run: async (args, context, extra) => {

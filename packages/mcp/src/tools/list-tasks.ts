@@ -14,7 +14,7 @@ export const listTasks = defineTool({
   }),
   run: async (args, context, extra) => {
     const tasks = await context.coordination.tasks.list(
-      { status: args.status },
+      { status: args.status, limit: context.pageSize },
       { consistency: args.consistency, signal: extra.signal },
     );
     return { tasks: tasks.map(taskForModel) };

@@ -3,6 +3,7 @@
  * handler). Tools are data so that the server registers them all from one list and a test can
  * read them without a cluster.
  */
+import type { CoordinationLimits } from '@conclave/coordination';
 import type { Coordination } from '@conclave/sdk';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
@@ -20,6 +21,10 @@ export interface ToolContext {
   readonly replicas: number;
   readonly f: number;
   readonly tickMs: number;
+  /** The limits the cluster enforces, which the input schemas are derived from. */
+  readonly limits: CoordinationLimits;
+  /** Items a listing asks for when the caller does not say: a full page, within the cluster's bound. */
+  readonly pageSize: number;
   readonly log: (line: string) => void;
 }
 

@@ -22,7 +22,7 @@ export const waitForDecision = defineTool({
   description: `Waits until the proposal is decided (approved, rejected, no_quorum or expired) and returns it with its tally. Sends progress notifications while it waits (whenever the tally changes, and every ${WAIT_HEARTBEAT_MS / 1000} s), and stops when the call is cancelled. If it is still open after timeoutSeconds, returns a TIMEOUT error with the current tally: call it again or get_decision later.`,
   annotations: READS,
   input: (fields) => ({
-    proposalId: fields.id('The proposal to wait for.'),
+    proposalId: fields.proposalId('The proposal to wait for.'),
     timeoutSeconds: z
       .number()
       .positive()
