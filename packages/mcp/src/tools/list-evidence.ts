@@ -18,6 +18,7 @@ export const listEvidence = defineTool({
     const client = context.coordination.client;
     const evidence = await context.coordination.evidence(
       {
+        limit: context.pageSize,
         ...(args.agent === undefined ? {} : { agent: args.agent }),
         ...(args.proposalId === undefined ? {} : { proposalId: args.proposalId }),
       },
