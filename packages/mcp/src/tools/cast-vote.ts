@@ -28,10 +28,7 @@ export const castVote = defineTool({
   annotations: IDEMPOTENT_WRITES,
   input: (fields, context) => ({
     proposalId: fields.proposalId('The proposal to vote on.'),
-    choice: z
-      .union([z.enum(['approve', 'reject', 'abstain']), scoresSchema(fields)])
-      .optional()
-      .describe('Your choice. Required unless signedBallot is given.'),
+    choice: choiceSchema(fields).optional().describe('Your choice. Required unless signedBallot is given.'),
     reason: utf8Text('reason', fields.limits.reasonBytesMax, 0)
       .optional()
       .describe('Why, in a sentence; recorded with the ballot.'),
@@ -56,6 +53,17 @@ export const castVote = defineTool({
     return voteForModel(args, context, await castWithReceipt(signed, context, extra.signal));
   },
 });
+
+/**
+ * A yes/no choice or scores. When the scores as a whole are refused (too many), zod reports
+ * only "Invalid input" for a union, so the refusal of the scores is passed on as it is.
+ */
+function choiceSchema(fields: Fields) {
+  const scores = scoresSchema(fields);
+  return z.union([z.enum(['approve', 'reject', 'abstain']), scores], {
+    error: (issue) => (Array.isArray(issue.input) ? issue.errors?.[1]?.[0]?.message : undefined),
+  });
+}
 
 /** A score per candidate, within the cluster's bounds on candidates and scores. */
 function scoresSchema(fields: Fields) {

@@ -82,7 +82,9 @@ export function fieldsFor(limits: CoordinationLimits, tickMs: number) {
   return {
     limits,
     tickMs,
-    proposalId: (what: string) => utf8Text('proposalId', limits.proposalIdBytesMax).describe(what),
+    /** A proposal id; `field` names it in a refusal when it is called otherwise (a page cursor). */
+    proposalId: (what: string, field = 'proposalId') =>
+      utf8Text(field, limits.proposalIdBytesMax).describe(what),
     taskId: (what: string) => utf8Text('taskId', limits.taskIdBytesMax).describe(what),
     /** An agent id: core bounds them for the whole cluster, not the coordination limits. */
     agentId: (field: string, what: string) => utf8Text(field, LIMITS.agentIdBytesMax).describe(what),

@@ -18,7 +18,7 @@ export const listProposals = defineTool({
   annotations: READS,
   input: (fields) => ({
     status: z.enum(['open', 'decided', 'all']).default('all'),
-    after: fields.proposalId('Page cursor: list ids after this one.').optional(),
+    after: fields.proposalId('Page cursor: list ids after this one.', 'after').optional(),
     limit: integerIn('limit', 1, fields.limits.pageMax).default(
       Math.min(LIST_LIMIT_DEFAULT, fields.limits.pageMax),
     ),
