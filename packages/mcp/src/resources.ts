@@ -14,6 +14,12 @@ const URI_PREFIX = 'conclave://decisions';
 const JSON_TYPE = 'application/json';
 
 export function registerResources(server: McpServer, context: ToolContext): void {
+  registerList(server, context);
+  registerProposal(server, context);
+}
+
+/** `conclave://decisions`: every proposal (one page) with its status. */
+function registerList(server: McpServer, context: ToolContext): void {
   const all = allProposals(context);
   server.registerResource(
     'decisions',
@@ -23,16 +29,16 @@ export function registerResources(server: McpServer, context: ToolContext): void
       description: `Every proposal (up to ${context.pageSize}) with its status, as JSON.`,
       mimeType: JSON_TYPE,
     },
-    async (uri, extra) => ({
-      contents: [
-        {
-          uri: uri.href,
-          mimeType: JSON_TYPE,
-          text: JSON.stringify({ proposals: (await all(extra.signal)).map(summaryForModel) }),
-        },
-      ],
-    }),
+    async (uri, extra) => {
+      const proposals = (await all(extra.signal)).map(summaryForModel);
+      return { contents: [{ uri: uri.href, mimeType: JSON_TYPE, text: JSON.stringify({ proposals }) }] };
+    },
   );
+}
+
+/** `conclave://decisions/{proposalId}`: one proposal with its tally; listed one per proposal. */
+function registerProposal(server: McpServer, context: ToolContext): void {
+  const all = allProposals(context);
   server.registerResource(
     'decision',
     new ResourceTemplate(`${URI_PREFIX}/{proposalId}`, {
@@ -49,9 +55,8 @@ export function registerResources(server: McpServer, context: ToolContext): void
       const proposal = await context.coordination
         .decision(proposalId, { signal: extra.signal })
         .catch(readFailure(context));
-      return {
-        contents: [{ uri: uri.href, mimeType: JSON_TYPE, text: JSON.stringify(proposalForModel(proposal)) }],
-      };
+      const text = JSON.stringify(proposalForModel(proposal));
+      return { contents: [{ uri: uri.href, mimeType: JSON_TYPE, text }] };
     },
   );
 }

@@ -48,18 +48,14 @@ export function listOf<T extends z.ZodType>(item: T, field: string, min: number,
  * receives, not the text.
  */
 export function base64Of(field: string, bytesMin: number, bytesMax: number, bound: string): z.ZodString {
+  const size = (value: unknown) => Buffer.from(String(value), 'base64').byteLength;
+  const range = bytesMin === bytesMax ? `${bytesMin}` : `${bytesMin}..${bytesMax}`;
   const error = (issue: Refused) =>
-    `${field} must decode to ${bytesMin === bytesMax ? bytesMin : `${bytesMin}..${bytesMax}`} bytes (${bound}), got ${Buffer.from(String(issue.input), 'base64').byteLength}`;
+    `${field} must decode to ${range} bytes (${bound}), got ${size(issue.input)}`;
   return z
     .string()
     .min(1)
-    .refine(
-      (value) => {
-        const bytes = Buffer.from(value, 'base64').byteLength;
-        return bytes >= bytesMin && bytes <= bytesMax;
-      },
-      { error },
-    );
+    .refine((value) => size(value) >= bytesMin && size(value) <= bytesMax, { error });
 }
 
 /**
