@@ -43,6 +43,7 @@ export {
   type ScoreChoice,
   type SimpleChoice,
   type TaskFilter,
+  TRIM_PERMILLE_MAX,
   type Voter,
   type WriteOperation,
 } from './operations.ts';
@@ -78,3 +79,4 @@ export {
   coordinationStateMachine,
 } from './state-machine.ts';
 export { aggregateMilli } from './tally.ts';
+export { validateText } from './validate.ts';

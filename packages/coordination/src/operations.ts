@@ -342,6 +342,9 @@ export type DecodedOperation = { readonly ok: true; readonly operation: Operatio
 
 const SAFE_MAX = Number.MAX_SAFE_INTEGER;
 
+/** Thousandths of the ballots a trimmed mean drops at each end at most: under half, so one is left to average. */
+export const TRIM_PERMILLE_MAX = 499;
+
 function decodeRule(value: unknown, limits: CoordinationLimits): Rule {
   const tuple = list(value, 'rule', 2, 4);
   const kind = oneOf(tuple[0], 'rule kind', ['threshold', 'weighted', 'score'] as const);
@@ -358,7 +361,8 @@ function decodeRule(value: unknown, limits: CoordinationLimits): Rule {
     case 'score': {
       arity(tuple, 4, 'score rule');
       const aggregate = oneOf(tuple[1], 'aggregate', ['median', 'trimmed_mean'] as const);
-      const trimPermille = integer(tuple[2], 'trimPermille', 0, aggregate === 'median' ? 0 : 499);
+      const trimMax = aggregate === 'median' ? 0 : TRIM_PERMILLE_MAX;
+      const trimPermille = integer(tuple[2], 'trimPermille', 0, trimMax);
       return {
         kind,
         aggregate,

@@ -1,4 +1,7 @@
-/** Field validation shared by operation and ballot decoding (internal; not exported from the package). */
+/**
+ * Field validation shared by operation and ballot decoding. Internal, except `validateText`:
+ * the package exports it so that callers can refuse a field early with the decoders' own check.
+ */
 import { LIMITS } from '@conclave/core';
 
 /** Agent ids are at most this many UTF-8 bytes (core's registry bound). */
@@ -21,6 +24,26 @@ export function text(value: unknown, field: string, bytesMax: number, bytesMin =
   if (length < bytesMin || length > bytesMax)
     throw new Invalid(`${field} must be ${bytesMin}..${bytesMax} UTF-8 bytes, got ${length}`);
   return value;
+}
+
+/**
+ * Why the decoders refuse `value` as a text field of bytesMin..bytesMax UTF-8 bytes, or
+ * undefined when they accept it. The same check as `text`, without throwing, for callers
+ * outside the decoders (the MCP server's input schemas), so that both sides agree by construction.
+ */
+export function validateText(
+  value: string,
+  field: string,
+  bytesMax: number,
+  bytesMin = 1,
+): string | undefined {
+  try {
+    text(value, field, bytesMax, bytesMin);
+    return undefined;
+  } catch (error) {
+    if (error instanceof Invalid) return error.message;
+    throw error;
+  }
 }
 
 /** A safe integer in min..max. */

@@ -6,6 +6,7 @@ import {
   decodeResult,
   ops,
   resolveLimits,
+  validateText,
 } from '../src/index.ts';
 import { crypto, Driver, identities, keyPairOf } from './support.ts';
 
@@ -96,6 +97,17 @@ describe('bounds', () => {
     d.error('alice', ops.propose({ ...base, proposalId: 'abcd' }), 'INVALID');
     d.error('alice', ops.propose({ ...base, title: 'abcd' }), 'INVALID');
     d.ok('proposal', 'alice', ops.propose({ ...base, voters: [{ agent: 'bob', weight: 10 }] }));
+  });
+
+  it('validateText refuses exactly what the decoder refuses, with the same message', () => {
+    const d = new Driver({ limits: { proposalIdBytesMax: 4 } });
+    // 'é' is 2 UTF-8 bytes: 'éé' is at the bound, 'ééa' one byte past it though only 3 characters.
+    expect(validateText('éé', 'proposalId', 4)).toBeUndefined();
+    d.ok('proposal', 'alice', ops.propose({ ...base, proposalId: 'éé' }));
+    const refusal = validateText('ééa', 'proposalId', 4);
+    expect(refusal).toBe('proposalId must be 1..4 UTF-8 bytes, got 5');
+    expect(d.error('alice', ops.propose({ ...base, proposalId: 'ééa' }), 'INVALID')).toBe(refusal);
+    expect(validateText('', 'title', 4, 0)).toBeUndefined();
   });
 
   it('reasonBytesMax and ballotBytesMax', () => {

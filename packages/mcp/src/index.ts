@@ -19,15 +19,15 @@ export {
   serveHttp,
   serveStdio,
 } from './serve.ts';
+export { type ConclaveMcpServerOptions, createConclaveMcpServer } from './server.ts';
+export { DEFAULT_TICK_MS } from './ticks.ts';
+export { RECEIPT_ATTEMPTS_MAX, RECEIPT_TIMEOUT_MS } from './tools/cast-with-receipt.ts';
+export { TOOLS } from './tools/index.ts';
+export { LIST_LIMIT_MAX } from './tools/list-proposals.ts';
+export type { ToolContext, ToolDefinition } from './tools/tool.ts';
 export {
-  type ConclaveMcpServerOptions,
-  createConclaveMcpServer,
-  DEFAULT_TICK_MS,
-  LIST_LIMIT_MAX,
-  RECEIPT_ATTEMPTS_MAX,
-  RECEIPT_TIMEOUT_MS,
   WAIT_HEARTBEAT_MS,
   WAIT_POLL_MS,
   WAIT_SECONDS_DEFAULT,
   WAIT_SECONDS_MAX,
-} from './server.ts';
+} from './tools/wait-for-decision.ts';

@@ -235,7 +235,7 @@ export class Coordination {
 
   /** Equivocation evidence: pairs of conflicting signed objects, each checkable with `verifyEvidence`. */
   async evidence(
-    filter: { agent?: string; proposalId?: string } = {},
+    filter: { agent?: string; proposalId?: string; limit?: number } = {},
     options: ReadOptions = {},
   ): Promise<readonly Evidence[]> {
     return (await this.#read(ops.listEvidence(filter), 'evidence', options)).evidence;
