@@ -56,9 +56,25 @@ import {
   type ViewChange,
 } from './messages.ts';
 import { encodeReceipt, type Receipt, type SignedBytes } from './receipt.ts';
+import {
+  type AgreementState,
+  type CheckpointsState,
+  type ClientRecord,
+  type ConflictPair,
+  type ExecutionState,
+  type LogEntry,
+  type PendingRequest,
+  RECENT_REQUESTS_PER_AGENT,
+  type ReplicaMode,
+  type RequestsState,
+  type StableCheckpoint,
+  type StoredViewChange,
+  type TimersState,
+  type TransferState,
+  type ViewChangeState,
+} from './replica/state.ts';
 import type { ExecutionContext, RequestEquivocation, StateMachine } from './state-machine.ts';
 import type {
-  CommitProof,
   ExecutedRequest,
   Outbound,
   RejectionCode,
@@ -107,72 +123,6 @@ export interface LogEntryInspection {
   readonly committed: { readonly view: number; readonly digest: Uint8Array } | undefined;
 }
 
-interface LogEntry {
-  readonly sequence: number;
-  /** The view that `prePrepare`, `prepares`, `commits` and `prepared` belong to. */
-  view: number;
-  prePrepare: Signed<PrePrepare> | undefined;
-  prepares: Map<number, Signed<Prepare>>;
-  commits: Map<number, Signed<Commit>>;
-  prepared: boolean;
-  /** The prepared certificate from the highest view in which this replica prepared this sequence. */
-  preparedProof: PreparedProof | undefined;
-  committed: (CommitProof & { via: 'protocol' | 'fetch' }) | undefined;
-  /** Batches known for this sequence, by digest (hex). */
-  batches: Map<string, Batch>;
-}
-
-interface PendingRequest {
-  readonly request: Signed<Request>;
-  readonly digestHex: string;
-  receivedAt: number;
-  /** Sequence this request was assigned to in the current view (primary), if any. */
-  assigned: number | undefined;
-}
-
-interface ClientRecord {
-  readonly requestId: number;
-  readonly result: Uint8Array;
-  readonly sequence: number;
-  /**
-   * The agent's most recent executed requests (signed bodies, latest last): to recognise, and
-   * prove, a different request signed with one of their ids. Bounded by RECENT_REQUESTS_PER_AGENT.
-   */
-  readonly recent: readonly RecentRequest[];
-  /** Request ids whose equivocation was already reported (once is enough); bounded likewise. */
-  readonly reported: readonly number[];
-}
-
-interface RecentRequest {
-  readonly requestId: number;
-  readonly request: SignedBytes;
-}
-
-/** Executed requests remembered per agent for equivocation evidence; older ids can no longer be proven. */
-const RECENT_REQUESTS_PER_AGENT = 8;
-
-/** Two different signed requests with one (agent, requestId), held until they are ordered together. */
-interface ConflictPair {
-  readonly first: Signed<Request>;
-  readonly second: Signed<Request>;
-  assigned: number | undefined;
-  forwardedAt: number;
-  /** When this replica learned of the pair, or entered the current view: it times the primary out like a request. */
-  since: number;
-}
-
-interface StableCheckpoint {
-  readonly sequence: number;
-  readonly digest: Uint8Array;
-  readonly proof: readonly Signed<Checkpoint>[];
-  readonly snapshot: Uint8Array;
-}
-
-interface StoredViewChange {
-  readonly signed: Signed<ViewChange>;
-  readonly batches: readonly Batch[];
-}
-
 const requestKey = (agent: string, requestId: number): string => `${agent}\u0000${requestId}`;
 
 export class Replica {
@@ -190,64 +140,48 @@ export class Replica {
 
   #now: number;
   #view = 0;
-  #changingView = false;
-  /** Consecutive view changes without progress; the timeout doubles with each. */
-  #viewChangeStreak = 0;
-  #viewChangeArmedAt: number | undefined;
-  #latestViewChange = new Map<number, StoredViewChange>();
-  /** Our own view-change and the new-view we sent as primary, kept to re-send: the network may lose them. */
-  #ownViewChangeFrame: Uint8Array | undefined;
-  #viewChangeSentAt = 0;
-  #newViewFrame: { view: number; frame: Uint8Array } | undefined;
-  #validViewChanges = new Set<string>();
-
-  #log = new Map<number, LogEntry>();
-  #lastExecuted = 0;
-  #agreedTime = 0;
-  #stable: StableCheckpoint;
-  #ownCheckpoints = new Map<number, { digest: Uint8Array; snapshot: Uint8Array }>();
-  #checkpointVotes = new Map<number, Map<number, Signed<Checkpoint>>>();
-  #aheadCheckpoints = new Map<number, Signed<Checkpoint>[]>();
-  #transferTarget: { sequence: number; digest: Uint8Array; proof: readonly Signed<Checkpoint>[] } | undefined;
-
-  #clients = new Map<string, ClientRecord>();
-  #pending = new Map<string, PendingRequest>();
-  #pendingPerAgent = new Map<string, Set<number>>();
-  /** Second requests with an already-seen (agent, requestId): evidence to be ordered. */
-  #conflicts = new Map<string, ConflictPair>();
-  /**
-   * The first signed request seen for each recent (agent, requestId), admitted or not: a second,
-   * different one is proof of equivocation even when the first was refused (a full pending table).
-   * FIFO, bounded by LIMITS.recentRequestsMax.
-   */
-  #recentRequests = new Map<string, Signed<Request>>();
-
-  #nextSequence = 1;
-  #lastProposalAt: number;
-  #lastProposedTimestamp = 0;
-  #lastProgressSeenAt: number;
-  /** Whether the primary of the current view has sent us anything valid since we entered the view. */
-  #heardFromPrimary = false;
-  /** When we last entered a view (its NEW-VIEW, or start): a new primary's stall is measured from here. */
-  #viewEnteredAt = 0;
-  #lastExecutedAt: number;
-  #highestSeenSequence = 0;
-  #lastFetchAt = Number.NEGATIVE_INFINITY;
-  #fetchRound = 0;
-  #lastServedAt = new Map<number, number>();
-  #futureBuffer: { view: number; sender: number; frame: Frame; raw: Uint8Array }[] = [];
-
-  /** True while rebuilding from durable state: nothing is proposed, and the output is discarded. */
-  #restoring = false;
-  /** Receipt material of recent sequences below the stable checkpoint (see `receipt`). */
-  readonly #receiptArchive = new Map<number, { committed: CommitProof; batch: Batch }>();
-  /** Inside a `messages` burst: proposals wait for its end. */
-  #deferProposals = false;
-  #proposalDeferred = false;
-  /** Votes dropped unchecked because they could not change anything (`#redundantVote`). */
-  #redundantVotes = 0;
-  #counts: Partial<Record<RejectionCode, number>> = {};
+  #mode: ReplicaMode = 'normal';
+  #rejections: Partial<Record<RejectionCode, number>> = {};
   #out: ReplicaOutput = emptyOutput();
+  readonly #requests: RequestsState = {
+    pending: new Map(),
+    pendingPerAgent: new Map(),
+    conflicts: new Map(),
+    recentRequests: new Map(),
+    nextSequence: 1,
+    lastProposedTimestamp: 0,
+    inBurst: false,
+    proposalDeferred: false,
+  };
+  readonly #agreement: AgreementState = {
+    log: new Map(),
+    highestSeenSequence: 0,
+    redundantVotes: 0,
+    earlyFrames: [],
+  };
+  readonly #execution: ExecutionState = {
+    lastExecuted: 0,
+    agreedTime: 0,
+    clients: new Map(),
+    receiptArchive: new Map(),
+  };
+  readonly #checkpoints: CheckpointsState;
+  readonly #transfer: TransferState = {
+    target: undefined,
+    lastFetchAt: Number.NEGATIVE_INFINITY,
+    fetchRound: 0,
+    lastServedAt: new Map(),
+  };
+  readonly #viewChange: ViewChangeState = {
+    streak: 0,
+    armedAt: undefined,
+    latest: new Map(),
+    ownFrame: undefined,
+    sentAt: 0,
+    newViewFrame: undefined,
+    validated: new Set(),
+  };
+  readonly #timers: TimersState;
 
   constructor(options: ReplicaOptions) {
     validateCluster(options.cluster);
@@ -275,15 +209,23 @@ export class Replica {
     };
     this.#nullBatch = makeBatch(0, [], this.#crypto.hash);
     this.#now = options.clockStart ?? 0;
-    this.#lastProposalAt = this.#now;
-    this.#lastProgressSeenAt = this.#now;
-    this.#lastExecutedAt = this.#now;
+    this.#timers = {
+      lastProposalAt: this.#now,
+      lastProgressSeenAt: this.#now,
+      heardFromPrimary: false,
+      viewEnteredAt: 0,
+      lastExecutedAt: this.#now,
+    };
     const snapshot = this.#takeSnapshot();
-    this.#stable = { sequence: 0, digest: this.#crypto.hash(snapshot), proof: [], snapshot };
+    this.#checkpoints = {
+      stable: { sequence: 0, digest: this.#crypto.hash(snapshot), proof: [], snapshot },
+      own: new Map(),
+      votes: new Map(),
+      ahead: new Map(),
+    };
     if (options.restored !== undefined) {
-      this.#restoring = true;
+      this.#mode = 'restoring';
       this.#restore(options.restored);
-      this.#restoring = false;
       this.#checkInvariants();
       this.#out = emptyOutput();
     }
@@ -297,15 +239,15 @@ export class Replica {
     if (input.kind === 'tick') this.#onTick(input.ticks ?? 1);
     else if (input.kind === 'message') this.#onFrame(input.frame, input.decoded);
     else {
-      this.#deferProposals = true;
+      this.#requests.inBurst = true;
       try {
         input.frames.forEach((frame, index) => {
           this.#onFrame(frame, input.decoded?.[index]);
         });
       } finally {
-        this.#deferProposals = false;
+        this.#requests.inBurst = false;
       }
-      if (this.#proposalDeferred) this.#propose();
+      if (this.#requests.proposalDeferred) this.#propose();
     }
     this.#checkInvariants();
     const out = this.#out;
@@ -317,17 +259,17 @@ export class Replica {
     return {
       id: this.id,
       view: this.#view,
-      changingView: this.#changingView,
+      changingView: this.#mode === 'view-change',
       primary: this.#primaryOf(this.#view),
-      lastExecuted: this.#lastExecuted,
-      stableCheckpoint: this.#stable.sequence,
+      lastExecuted: this.#execution.lastExecuted,
+      stableCheckpoint: this.#checkpoints.stable.sequence,
       lowWatermark: this.#low,
       highWatermark: this.#high,
-      agreedTime: this.#agreedTime,
+      agreedTime: this.#execution.agreedTime,
       now: this.#now,
-      logSize: this.#log.size,
-      pendingRequests: this.#pending.size,
-      redundantVotesDropped: this.#redundantVotes,
+      logSize: this.#agreement.log.size,
+      pendingRequests: this.#requests.pending.size,
+      redundantVotesDropped: this.#agreement.redundantVotes,
     };
   }
 
@@ -342,11 +284,11 @@ export class Replica {
     });
     return {
       view: this.#view,
-      changingView: this.#changingView,
-      stableCheckpoint: this.#stable.sequence,
-      lastExecuted: this.#lastExecuted,
-      agreedTime: this.#agreedTime,
-      log: [...this.#log.values()]
+      changingView: this.#mode === 'view-change',
+      stableCheckpoint: this.#checkpoints.stable.sequence,
+      lastExecuted: this.#execution.lastExecuted,
+      agreedTime: this.#execution.agreedTime,
+      log: [...this.#agreement.log.values()]
         .sort((a, b) => a.sequence - b.sequence)
         .map((entry) => ({
           sequence: entry.sequence,
@@ -372,12 +314,12 @@ export class Replica {
 
   /** Rejected inputs so far, by reason. */
   rejections(): Readonly<Partial<Record<RejectionCode, number>>> {
-    return { ...this.#counts };
+    return { ...this.#rejections };
   }
 
   /** Digest of the state at the last stable checkpoint. */
   stableStateDigest(): Uint8Array {
-    return this.#stable.digest;
+    return this.#checkpoints.stable.digest;
   }
 
   /**
@@ -387,9 +329,9 @@ export class Replica {
    * asks). Anyone with the cluster's public keys can check it with `verifyReceipt`.
    */
   receipt(sequence: number, agent: string, requestId: number): Receipt | undefined {
-    if (sequence > this.#lastExecuted) return undefined;
-    const entry = this.#log.get(sequence);
-    const archived = this.#receiptArchive.get(sequence);
+    if (sequence > this.#execution.lastExecuted) return undefined;
+    const entry = this.#agreement.log.get(sequence);
+    const archived = this.#execution.receiptArchive.get(sequence);
     const committed = entry?.committed ?? archived?.committed;
     if (committed === undefined) return undefined;
     const batch =
@@ -413,10 +355,10 @@ export class Replica {
     if (committed === undefined || committed.commits.length === 0) return;
     const batch = entry.batches.get(toHex(committed.digest));
     if (batch === undefined || batch.requests.length === 0) return;
-    this.#receiptArchive.set(entry.sequence, { committed, batch });
-    for (const sequence of this.#receiptArchive.keys()) {
-      if (this.#receiptArchive.size <= this.#protocol.watermarkWindow) break;
-      this.#receiptArchive.delete(sequence);
+    this.#execution.receiptArchive.set(entry.sequence, { committed, batch });
+    for (const sequence of this.#execution.receiptArchive.keys()) {
+      if (this.#execution.receiptArchive.size <= this.#protocol.watermarkWindow) break;
+      this.#execution.receiptArchive.delete(sequence);
     }
   }
 
@@ -424,10 +366,10 @@ export class Replica {
   // Derived values
 
   get #low(): number {
-    return this.#stable.sequence;
+    return this.#checkpoints.stable.sequence;
   }
   get #high(): number {
-    return this.#stable.sequence + this.#protocol.watermarkWindow;
+    return this.#checkpoints.stable.sequence + this.#protocol.watermarkWindow;
   }
   #primaryOf(view: number): number {
     return view % this.#quorums.n;
@@ -441,7 +383,7 @@ export class Replica {
   #timeoutTicks(): number {
     return (
       this.#protocol.requestTimeoutTicks *
-      2 ** Math.min(this.#viewChangeStreak, this.#protocol.viewChangeBackoffMax)
+      2 ** Math.min(this.#viewChange.streak, this.#protocol.viewChangeBackoffMax)
     );
   }
 
@@ -449,7 +391,7 @@ export class Replica {
   // Output helpers
 
   #reject(code: RejectionCode, detail: string): void {
-    this.#counts[code] = (this.#counts[code] ?? 0) + 1;
+    this.#rejections[code] = (this.#rejections[code] ?? 0) + 1;
     this.#out.rejected.push({ code, detail });
   }
 
@@ -472,7 +414,7 @@ export class Replica {
   }
 
   #persistView(): void {
-    this.#out.persist.push({ kind: 'view', view: this.#view, changing: this.#changingView });
+    this.#out.persist.push({ kind: 'view', view: this.#view, changing: this.#mode === 'view-change' });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -519,8 +461,8 @@ export class Replica {
    */
   #redundantVote(body: Body): boolean {
     if (body.type !== MessageType.prepare && body.type !== MessageType.commit) return false;
-    if (body.view !== this.#view || this.#changingView) return false;
-    const entry = this.#log.get(body.sequence);
+    if (body.view !== this.#view || this.#mode !== 'normal') return false;
+    const entry = this.#agreement.log.get(body.sequence);
     if (entry === undefined || entry.view !== body.view) return false;
     const votes: Map<number, Signed<Prepare | Commit>> = body.type === MessageType.prepare
       ? entry.prepares
@@ -539,7 +481,7 @@ export class Replica {
     }
     const frame = decoded.value;
     if (this.#redundantVote(frame.body)) {
-      this.#redundantVotes++;
+      this.#agreement.redundantVotes++;
       return;
     }
     if (!this.#verifySender(frame)) return;
@@ -547,11 +489,11 @@ export class Replica {
     if (
       signer.kind === 'replica' &&
       signer.id === this.#primaryOf(this.#view) &&
-      !this.#changingView &&
-      !this.#heardFromPrimary
+      this.#mode === 'normal' &&
+      !this.#timers.heardFromPrimary
     ) {
-      this.#heardFromPrimary = true;
-      this.#lastProgressSeenAt = this.#now; // silence is measured from first contact
+      this.#timers.heardFromPrimary = true;
+      this.#timers.lastProgressSeenAt = this.#now; // silence is measured from first contact
     }
     this.#dispatch(frame, raw);
   }
@@ -638,15 +580,15 @@ export class Replica {
       this.#reject('STALE_VIEW', `view ${view} < ${this.#view}`);
       return false;
     }
-    if (view > this.#view || this.#changingView) {
+    if (view > this.#view || this.#mode !== 'normal') {
       const sender = (frame.body as { replica: number }).replica;
       const perSenderMax = 2 * this.#protocol.watermarkWindow;
-      const fromSender = this.#futureBuffer.filter((item) => item.sender === sender).length;
+      const fromSender = this.#agreement.earlyFrames.filter((item) => item.sender === sender).length;
       if (fromSender >= perSenderMax) {
         this.#reject('FUTURE_VIEW_BUFFER_FULL', `view ${view} from ${sender}`);
         return false;
       }
-      this.#futureBuffer.push({ view, sender, frame, raw });
+      this.#agreement.earlyFrames.push({ view, sender, frame, raw });
       return false;
     }
     return true;
@@ -657,14 +599,14 @@ export class Replica {
 
   #onRequest(frame: Frame<Request>, raw: Uint8Array): void {
     const request = frame.body;
-    const client = this.#clients.get(request.agent);
+    const client = this.#execution.clients.get(request.agent);
     const seenKey = requestKey(request.agent, request.requestId);
-    const seen = this.#recentRequests.get(seenKey);
+    const seen = this.#requests.recentRequests.get(seenKey);
     if (seen === undefined) {
-      if (this.#recentRequests.size >= LIMITS.recentRequestsMax) {
-        this.#recentRequests.delete(this.#recentRequests.keys().next().value as string);
+      if (this.#requests.recentRequests.size >= LIMITS.recentRequestsMax) {
+        this.#requests.recentRequests.delete(this.#requests.recentRequests.keys().next().value as string);
       }
-      this.#recentRequests.set(seenKey, frame);
+      this.#requests.recentRequests.set(seenKey, frame);
     } else if (!bytesEqual(seen.bytes, frame.bytes)) {
       if (!(client?.reported.includes(request.requestId) ?? false)) this.#noteConflict(seen, frame);
       return;
@@ -683,14 +625,14 @@ export class Replica {
       return;
     }
     const key = requestKey(request.agent, request.requestId);
-    const existing = this.#pending.get(key);
+    const existing = this.#requests.pending.get(key);
     if (existing !== undefined) {
       if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes)))
         this.#noteConflict(existing.request, frame);
       return;
     }
     if (!this.#addPending(frame)) return;
-    if (this.#changingView) return;
+    if (this.#mode !== 'normal') return;
     if (this.#isPrimary) this.#propose();
     else
       this.#out.send.push({
@@ -713,11 +655,11 @@ export class Replica {
     const { agent, requestId } = second.body;
     this.#reject('AGENT_EQUIVOCATION', `agent ${agent} signed two different requests with id ${requestId}`);
     const key = requestKey(agent, requestId);
-    if (this.#conflicts.has(key)) return;
+    if (this.#requests.conflicts.has(key)) return;
     // A pair proves itself however old it is (both bodies are ordered together); at the bound
     // the oldest unordered one gives way.
-    if (this.#conflicts.size >= LIMITS.conflictingRequestsMax) {
-      this.#conflicts.delete(this.#conflicts.keys().next().value as string);
+    if (this.#requests.conflicts.size >= LIMITS.conflictingRequestsMax) {
+      this.#requests.conflicts.delete(this.#requests.conflicts.keys().next().value as string);
     }
     const pair: ConflictPair = {
       first,
@@ -726,8 +668,8 @@ export class Replica {
       forwardedAt: this.#now,
       since: this.#now,
     };
-    this.#conflicts.set(key, pair);
-    if (this.#isPrimary && !this.#changingView) this.#propose();
+    this.#requests.conflicts.set(key, pair);
+    if (this.#isPrimary && this.#mode === 'normal') this.#propose();
     else this.#forwardConflict(pair);
   }
 
@@ -748,10 +690,10 @@ export class Replica {
    */
   #conflictOverdue(timeout: number): boolean {
     let overdue = false;
-    for (const [key, pair] of this.#conflicts) {
+    for (const [key, pair] of this.#requests.conflicts) {
       const { agent, requestId } = pair.second.body;
-      if (this.#clients.get(agent)?.reported.includes(requestId) ?? false) {
-        this.#conflicts.delete(key);
+      if (this.#execution.clients.get(agent)?.reported.includes(requestId) ?? false) {
+        this.#requests.conflicts.delete(key);
         continue;
       }
       if (this.#now - pair.since >= timeout) overdue = true;
@@ -777,17 +719,17 @@ export class Replica {
   /** `digest` is the request body's digest when the caller already has it (a batch does). */
   #addPending(request: Signed<Request>, assigned?: number, digest?: Uint8Array): boolean {
     const { agent, requestId } = request.body;
-    const ids = this.#pendingPerAgent.get(agent) ?? new Set<number>();
+    const ids = this.#requests.pendingPerAgent.get(agent) ?? new Set<number>();
     if (
       ids.size >= this.#protocol.pendingRequestsPerAgentMax ||
-      this.#pending.size >= LIMITS.pendingRequestsMax
+      this.#requests.pending.size >= LIMITS.pendingRequestsMax
     ) {
       this.#reject('PENDING_REQUESTS_FULL', `agent ${agent} has ${ids.size} pending`);
       return false;
     }
     ids.add(requestId);
-    this.#pendingPerAgent.set(agent, ids);
-    this.#pending.set(requestKey(agent, requestId), {
+    this.#requests.pendingPerAgent.set(agent, ids);
+    this.#requests.pending.set(requestKey(agent, requestId), {
       request,
       digestHex: toHex(digest ?? this.#crypto.hash(request.bytes)),
       receivedAt: this.#now,
@@ -798,15 +740,15 @@ export class Replica {
 
   /** Drops pending requests of `agent` at or below `requestId` (executed, or superseded). */
   #clearPending(agent: string, requestId: number): void {
-    const ids = this.#pendingPerAgent.get(agent);
+    const ids = this.#requests.pendingPerAgent.get(agent);
     if (ids === undefined) return;
     for (const id of ids) {
       if (id <= requestId) {
         ids.delete(id);
-        this.#pending.delete(requestKey(agent, id));
+        this.#requests.pending.delete(requestKey(agent, id));
       }
     }
-    if (ids.size === 0) this.#pendingPerAgent.delete(agent);
+    if (ids.size === 0) this.#requests.pendingPerAgent.delete(agent);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -814,25 +756,25 @@ export class Replica {
 
   /** The primary orders pending requests: as many batches as the pipeline and the watermarks allow. */
   #propose(): void {
-    if (!this.#isPrimary || this.#changingView || this.#restoring) return;
-    if (this.#deferProposals) {
-      this.#proposalDeferred = true;
+    if (!this.#isPrimary || this.#mode !== 'normal') return;
+    if (this.#requests.inBurst) {
+      this.#requests.proposalDeferred = true;
       return;
     }
-    this.#proposalDeferred = false;
+    this.#requests.proposalDeferred = false;
     while (
-      this.#nextSequence <= this.#high &&
-      this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax
+      this.#requests.nextSequence <= this.#high &&
+      this.#requests.nextSequence - 1 - this.#execution.lastExecuted < this.#protocol.pipelineDepthMax
     ) {
       const requests: Signed<Request>[] = [];
       // Evidence first: ordered before the agent's next requests can make it unprovable.
-      for (const conflict of this.#conflicts.values()) {
+      for (const conflict of this.#requests.conflicts.values()) {
         if (requests.length + 2 > this.#protocol.batchSizeMax) break;
         if (conflict.assigned !== undefined) continue;
         requests.push(conflict.first, conflict.second);
-        conflict.assigned = this.#nextSequence;
+        conflict.assigned = this.#requests.nextSequence;
       }
-      for (const pending of this.#pending.values()) {
+      for (const pending of this.#requests.pending.values()) {
         if (requests.length >= this.#protocol.batchSizeMax) break;
         if (pending.assigned !== undefined) continue;
         requests.push(pending.request);
@@ -843,9 +785,9 @@ export class Replica {
   }
 
   #proposeBatch(requests: readonly Signed<Request>[]): void {
-    const timestamp = Math.max(this.#now, this.#lastProposedTimestamp, this.#agreedTime);
+    const timestamp = Math.max(this.#now, this.#requests.lastProposedTimestamp, this.#execution.agreedTime);
     const batch = makeBatch(timestamp, requests, this.#crypto.hash);
-    const sequence = this.#nextSequence++;
+    const sequence = this.#requests.nextSequence++;
     // A new view may start above our window (its stable checkpoint is ahead of ours, and we catch
     // up by state transfer); we never propose there. #propose checks; this is the invariant.
     assert(
@@ -867,11 +809,11 @@ export class Replica {
     entry.prePrepare = prePrepare;
     entry.batches.set(toHex(batch.digest), batch);
     for (const request of requests) {
-      const pending = this.#pending.get(requestKey(request.body.agent, request.body.requestId));
+      const pending = this.#requests.pending.get(requestKey(request.body.agent, request.body.requestId));
       if (pending !== undefined) pending.assigned = sequence;
     }
-    this.#lastProposedTimestamp = timestamp;
-    this.#lastProposalAt = this.#now;
+    this.#requests.lastProposedTimestamp = timestamp;
+    this.#timers.lastProposalAt = this.#now;
     const frame = encodeFrame(prePrepare, [batch]);
     this.#persistLog(sequence, frame);
     this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.prePrepare, frame });
@@ -882,7 +824,7 @@ export class Replica {
   // Normal case: backups and everyone
 
   #entryFor(sequence: number): LogEntry {
-    let entry = this.#log.get(sequence);
+    let entry = this.#agreement.log.get(sequence);
     if (entry === undefined) {
       assert(
         this.#inWatermarks(sequence),
@@ -899,7 +841,7 @@ export class Replica {
         committed: undefined,
         batches: new Map(),
       };
-      this.#log.set(sequence, entry);
+      this.#agreement.log.set(sequence, entry);
     } else if (entry.view < this.#view) {
       entry.view = this.#view;
       entry.prePrepare = undefined;
@@ -911,7 +853,7 @@ export class Replica {
   }
 
   #noteSequence(sequence: number): void {
-    if (sequence > this.#highestSeenSequence) this.#highestSeenSequence = sequence;
+    if (sequence > this.#agreement.highestSeenSequence) this.#agreement.highestSeenSequence = sequence;
   }
 
   #onPrePrepare(frame: Frame<PrePrepare>, raw: Uint8Array): void {
@@ -924,7 +866,7 @@ export class Replica {
     if (!this.#inWatermarks(prePrepare.sequence)) {
       if (prePrepare.sequence > this.#high) {
         // The primary is alive and we are behind: not silence, and a reason to catch up.
-        this.#lastProgressSeenAt = this.#now;
+        this.#timers.lastProgressSeenAt = this.#now;
         this.#noteSequence(prePrepare.sequence);
       }
       this.#reject(
@@ -952,13 +894,13 @@ export class Replica {
     entry.prePrepare = frame;
     entry.batches.set(toHex(batch.digest), batch);
     this.#noteSequence(prePrepare.sequence);
-    this.#lastProgressSeenAt = this.#now;
+    this.#timers.lastProgressSeenAt = this.#now;
     this.#persistLog(prePrepare.sequence, raw);
     for (const [index, request] of batch.requests.entries()) {
       const { agent, requestId } = request.body;
-      const pending = this.#pending.get(requestKey(agent, requestId));
+      const pending = this.#requests.pending.get(requestKey(agent, requestId));
       if (pending !== undefined) pending.assigned = prePrepare.sequence;
-      else if ((this.#clients.get(agent)?.requestId ?? -1) < requestId)
+      else if ((this.#execution.clients.get(agent)?.requestId ?? -1) < requestId)
         this.#addPendingQuietly(request, prePrepare.sequence, batch.requestDigests[index] as Uint8Array);
     }
     this.#sendPrepare(entry);
@@ -967,10 +909,10 @@ export class Replica {
 
   /** Requests learnt from a batch also start the view-change timer, but a full table is not the batch's fault. */
   #addPendingQuietly(request: Signed<Request>, sequence: number, digest: Uint8Array): void {
-    const ids = this.#pendingPerAgent.get(request.body.agent);
+    const ids = this.#requests.pendingPerAgent.get(request.body.agent);
     if (
       (ids?.size ?? 0) >= this.#protocol.pendingRequestsPerAgentMax ||
-      this.#pending.size >= LIMITS.pendingRequestsMax
+      this.#requests.pending.size >= LIMITS.pendingRequestsMax
     )
       return;
     this.#addPending(request, sequence, digest);
@@ -979,17 +921,17 @@ export class Replica {
   /** Checks a proposed batch: every request signed by a registered agent, the timestamp plausible. */
   #validateBatch(batch: Batch): boolean {
     const skew = Math.abs(batch.timestamp - this.#now);
-    if (batch.timestamp < this.#agreedTime || skew > this.#protocol.timestampSkewMaxTicks) {
+    if (batch.timestamp < this.#execution.agreedTime || skew > this.#protocol.timestampSkewMaxTicks) {
       this.#reject(
         'TIMESTAMP_OUT_OF_BOUNDS',
-        `timestamp ${batch.timestamp}, clock ${this.#now}, agreed ${this.#agreedTime}`,
+        `timestamp ${batch.timestamp}, clock ${this.#now}, agreed ${this.#execution.agreedTime}`,
       );
       return false;
     }
     for (const [index, request] of batch.requests.entries()) {
       const { agent, requestId } = request.body;
       // A request we already checked (it reached us directly) is not checked again.
-      const pending = this.#pending.get(requestKey(agent, requestId));
+      const pending = this.#requests.pending.get(requestKey(agent, requestId));
       if (pending !== undefined && pending.digestHex === toHex(batch.requestDigests[index] as Uint8Array))
         continue;
       const publicKey = this.#agentKeys.get(agent);
@@ -1034,7 +976,7 @@ export class Replica {
     const entry = this.#entryFor(prepare.sequence);
     if (!this.#recordVote(entry.prepares, frame)) return;
     this.#noteSequence(prepare.sequence);
-    this.#lastProgressSeenAt = this.#now;
+    this.#timers.lastProgressSeenAt = this.#now;
     this.#persistLog(prepare.sequence, raw);
     this.#checkPrepared(entry);
   }
@@ -1050,7 +992,7 @@ export class Replica {
     const entry = this.#entryFor(commit.sequence);
     if (!this.#recordVote(entry.commits, frame)) return;
     this.#noteSequence(commit.sequence);
-    this.#lastProgressSeenAt = this.#now;
+    this.#timers.lastProgressSeenAt = this.#now;
     this.#persistLog(commit.sequence, raw);
     this.#checkCommitted(entry);
   }
@@ -1132,8 +1074,8 @@ export class Replica {
 
   #executeReady(): void {
     for (;;) {
-      const sequence = this.#lastExecuted + 1;
-      const entry = this.#log.get(sequence);
+      const sequence = this.#execution.lastExecuted + 1;
+      const entry = this.#agreement.log.get(sequence);
       if (entry?.committed === undefined) return;
       const batch =
         entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
@@ -1147,9 +1089,9 @@ export class Replica {
   }
 
   #execute(entry: LogEntry, batch: Batch): void {
-    assert(entry.sequence === this.#lastExecuted + 1, 'execution out of order');
+    assert(entry.sequence === this.#execution.lastExecuted + 1, 'execution out of order');
     assert(entry.committed !== undefined, 'executing an uncommitted batch');
-    const timestamp = Math.max(this.#agreedTime, batch.timestamp);
+    const timestamp = Math.max(this.#execution.agreedTime, batch.timestamp);
     const batchContext = { sequence: entry.sequence, timestamp };
     this.#stateMachine.advanceTime?.(batchContext);
     const executed: ExecutedRequest[] = [];
@@ -1161,7 +1103,7 @@ export class Replica {
       const key = requestKey(agent, requestId);
       const earlier = inBatch.get(key);
       if (earlier === undefined) inBatch.set(key, { bytes: request.bytes, signature: request.signature });
-      const previous = this.#clients.get(agent);
+      const previous = this.#execution.clients.get(agent);
       if (previous !== undefined && requestId <= previous.requestId) {
         // Exactly once: never executed again. A different body with an executed id is evidence.
         const first = previous.recent.find((r) => r.requestId === requestId)?.request ?? earlier;
@@ -1177,12 +1119,12 @@ export class Replica {
             second: { bytes: request.bytes, signature: request.signature },
           };
           this.#stateMachine.onEquivocation?.(evidence, batchContext);
-          this.#clients.set(agent, {
+          this.#execution.clients.set(agent, {
             ...previous,
             reported: [...previous.reported, requestId].slice(-RECENT_REQUESTS_PER_AGENT),
           });
           equivocations.push(evidence);
-          this.#conflicts.delete(requestKey(agent, requestId));
+          this.#requests.conflicts.delete(requestKey(agent, requestId));
         }
         continue;
       }
@@ -1198,16 +1140,16 @@ export class Replica {
         ].slice(-RECENT_REQUESTS_PER_AGENT),
         reported: previous?.reported ?? [],
       };
-      this.#clients.set(agent, record);
+      this.#execution.clients.set(agent, record);
       this.#clearPending(agent, requestId);
       executed.push({ agent, requestId, result });
       this.#sendReply(agent, record);
     }
-    this.#agreedTime = timestamp;
-    this.#lastExecuted = entry.sequence;
-    this.#lastExecutedAt = this.#now;
+    this.#execution.agreedTime = timestamp;
+    this.#execution.lastExecuted = entry.sequence;
+    this.#timers.lastExecutedAt = this.#now;
     // Progress in the current view ends a streak of view changes: the next timeout starts short again.
-    if (entry.committed.view === this.#view && !this.#changingView) this.#viewChangeStreak = 0;
+    if (entry.committed.view === this.#view && this.#mode !== 'view-change') this.#viewChange.streak = 0;
     this.#out.executed.push({
       sequence: entry.sequence,
       view: entry.committed.view,
@@ -1218,8 +1160,8 @@ export class Replica {
       equivocations,
     });
     if (entry.sequence % this.#protocol.checkpointInterval === 0) this.#takeCheckpoint(entry.sequence);
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= this.#lastExecuted)
-      this.#transferTarget = undefined;
+    if (this.#transfer.target !== undefined && this.#transfer.target.sequence <= this.#execution.lastExecuted)
+      this.#transfer.target = undefined;
     this.#propose();
   }
 
@@ -1234,8 +1176,8 @@ export class Replica {
       agent: query.agent,
       queryId: query.queryId,
       result,
-      lastExecuted: this.#lastExecuted,
-      agreedTime: this.#agreedTime,
+      lastExecuted: this.#execution.lastExecuted,
+      agreedTime: this.#execution.agreedTime,
       replica: this.id,
     };
     const bytes = encodeBody(body);
@@ -1281,9 +1223,9 @@ export class Replica {
 
   /** The replicated state: application snapshot and digest, the reply cache (exactly-once), agreed time. */
   #takeSnapshot(): Uint8Array {
-    const agents = [...this.#clients.keys()].sort();
+    const agents = [...this.#execution.clients.keys()].sort();
     const clients = agents.map((agent) => {
-      const record = this.#clients.get(agent) as ClientRecord;
+      const record = this.#execution.clients.get(agent) as ClientRecord;
       return [
         agent,
         record.requestId,
@@ -1297,14 +1239,14 @@ export class Replica {
       this.#stateMachine.snapshot(),
       this.#stateMachine.digest(),
       clients,
-      this.#agreedTime,
+      this.#execution.agreedTime,
     ]);
   }
 
   #takeCheckpoint(sequence: number): void {
     const snapshot = this.#takeSnapshot();
     const digest = this.#crypto.hash(snapshot);
-    this.#ownCheckpoints.set(sequence, { digest, snapshot });
+    this.#checkpoints.own.set(sequence, { digest, snapshot });
     const checkpoint = this.#sign<Checkpoint>({
       type: MessageType.checkpoint,
       sequence,
@@ -1328,26 +1270,26 @@ export class Replica {
     }
     if (checkpoint.sequence <= this.#high) this.#persistLog(checkpoint.sequence, raw);
     this.#noteSequence(checkpoint.sequence);
-    this.#lastProgressSeenAt = this.#now;
+    this.#timers.lastProgressSeenAt = this.#now;
     this.#recordCheckpoint(frame);
   }
 
   #recordCheckpoint(checkpoint: Signed<Checkpoint>): void {
     const { sequence, replica } = checkpoint.body;
     if (sequence <= this.#high) {
-      const votes = this.#checkpointVotes.get(sequence) ?? new Map<number, Signed<Checkpoint>>();
+      const votes = this.#checkpoints.votes.get(sequence) ?? new Map<number, Signed<Checkpoint>>();
       if (votes.has(replica)) return;
       votes.set(replica, checkpoint);
-      this.#checkpointVotes.set(sequence, votes);
+      this.#checkpoints.votes.set(sequence, votes);
       this.#checkStable([...votes.values()], sequence);
     } else {
       // Above our window: remember the few latest per replica, to notice that we are behind.
-      const ahead = (this.#aheadCheckpoints.get(replica) ?? []).filter((c) => c.body.sequence !== sequence);
+      const ahead = (this.#checkpoints.ahead.get(replica) ?? []).filter((c) => c.body.sequence !== sequence);
       ahead.push(checkpoint);
       ahead.sort((a, b) => a.body.sequence - b.body.sequence);
       while (ahead.length > LIMITS.aheadCheckpointsPerReplicaMax) ahead.shift();
-      this.#aheadCheckpoints.set(replica, ahead);
-      const votes = [...this.#aheadCheckpoints.values()].flat().filter((c) => c.body.sequence === sequence);
+      this.#checkpoints.ahead.set(replica, ahead);
+      const votes = [...this.#checkpoints.ahead.values()].flat().filter((c) => c.body.sequence === sequence);
       this.#checkStable(votes, sequence);
     }
   }
@@ -1382,47 +1324,48 @@ export class Replica {
     proof: readonly Signed<Checkpoint>[],
   ): void {
     if (sequence <= this.#low) return;
-    const own = this.#ownCheckpoints.get(sequence);
-    if (sequence <= this.#lastExecuted && own !== undefined && bytesEqual(own.digest, digest)) {
+    const own = this.#checkpoints.own.get(sequence);
+    if (sequence <= this.#execution.lastExecuted && own !== undefined && bytesEqual(own.digest, digest)) {
       this.#makeStable({ sequence, digest, proof, snapshot: own.snapshot });
       return;
     }
-    if (sequence <= this.#lastExecuted && own !== undefined) {
+    if (sequence <= this.#execution.lastExecuted && own !== undefined) {
       // 2f+1 replicas, so at least f+1 honest ones, certify a state we do not have.
       this.#reject(
         'INVALID_CERTIFICATE',
         `our state at ${sequence} differs from a 2f+1 checkpoint certificate`,
       );
     }
-    if (this.#transferTarget === undefined || this.#transferTarget.sequence < sequence) {
-      this.#transferTarget = { sequence, digest, proof };
+    if (this.#transfer.target === undefined || this.#transfer.target.sequence < sequence) {
+      this.#transfer.target = { sequence, digest, proof };
       this.#fetch();
     }
   }
 
   #makeStable(checkpoint: StableCheckpoint): void {
     assert(checkpoint.sequence > this.#low, 'stable checkpoint must advance');
-    assert(checkpoint.sequence <= this.#lastExecuted, 'stable checkpoint above execution');
-    this.#stable = checkpoint;
-    for (const [sequence, entry] of this.#log) {
+    assert(checkpoint.sequence <= this.#execution.lastExecuted, 'stable checkpoint above execution');
+    this.#checkpoints.stable = checkpoint;
+    for (const [sequence, entry] of this.#agreement.log) {
       if (sequence > checkpoint.sequence) continue;
       this.#archiveReceipts(entry);
-      this.#log.delete(sequence);
+      this.#agreement.log.delete(sequence);
     }
-    for (const sequence of this.#checkpointVotes.keys())
-      if (sequence <= checkpoint.sequence) this.#checkpointVotes.delete(sequence);
-    for (const sequence of this.#ownCheckpoints.keys())
-      if (sequence < checkpoint.sequence) this.#ownCheckpoints.delete(sequence);
-    for (const [replica, ahead] of this.#aheadCheckpoints) {
+    for (const sequence of this.#checkpoints.votes.keys())
+      if (sequence <= checkpoint.sequence) this.#checkpoints.votes.delete(sequence);
+    for (const sequence of this.#checkpoints.own.keys())
+      if (sequence < checkpoint.sequence) this.#checkpoints.own.delete(sequence);
+    for (const [replica, ahead] of this.#checkpoints.ahead) {
       const kept = ahead.filter((c) => c.body.sequence > checkpoint.sequence);
-      if (kept.length === 0) this.#aheadCheckpoints.delete(replica);
-      else this.#aheadCheckpoints.set(replica, kept);
+      if (kept.length === 0) this.#checkpoints.ahead.delete(replica);
+      else this.#checkpoints.ahead.set(replica, kept);
     }
     // Checkpoints now inside the moved window count as votes there.
-    for (const ahead of [...this.#aheadCheckpoints.values()]) {
+    for (const ahead of [...this.#checkpoints.ahead.values()]) {
       for (const c of ahead) if (c.body.sequence <= this.#high) this.#recordCheckpointVote(c);
     }
-    if (this.#nextSequence <= checkpoint.sequence) this.#nextSequence = checkpoint.sequence + 1;
+    if (this.#requests.nextSequence <= checkpoint.sequence)
+      this.#requests.nextSequence = checkpoint.sequence + 1;
     this.#out.persist.push({
       kind: 'checkpoint',
       sequence: checkpoint.sequence,
@@ -1435,9 +1378,9 @@ export class Replica {
 
   #recordCheckpointVote(checkpoint: Signed<Checkpoint>): void {
     const votes =
-      this.#checkpointVotes.get(checkpoint.body.sequence) ?? new Map<number, Signed<Checkpoint>>();
+      this.#checkpoints.votes.get(checkpoint.body.sequence) ?? new Map<number, Signed<Checkpoint>>();
     if (!votes.has(checkpoint.body.replica)) votes.set(checkpoint.body.replica, checkpoint);
-    this.#checkpointVotes.set(checkpoint.body.sequence, votes);
+    this.#checkpoints.votes.set(checkpoint.body.sequence, votes);
   }
 
   /** Checks a checkpoint certificate; returns the certified digest. */
@@ -1457,17 +1400,20 @@ export class Replica {
 
   /** Asks a peer for what we are missing: the state at a certified checkpoint, or committed batches. */
   #fetch(): void {
-    if (this.#now - this.#lastFetchAt < this.#protocol.retryTicks) return;
-    this.#lastFetchAt = this.#now;
-    const round = this.#fetchRound++;
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence > this.#lastExecuted) {
-      const signers = this.#transferTarget.proof.map((c) => c.body.replica).filter((r) => r !== this.id);
+    if (this.#now - this.#transfer.lastFetchAt < this.#protocol.retryTicks) return;
+    this.#transfer.lastFetchAt = this.#now;
+    const round = this.#transfer.fetchRound++;
+    if (
+      this.#transfer.target !== undefined &&
+      this.#transfer.target.sequence > this.#execution.lastExecuted
+    ) {
+      const signers = this.#transfer.target.proof.map((c) => c.body.replica).filter((r) => r !== this.id);
       const target = signers[round % signers.length] as number;
       this.#send(
         { kind: 'replica', id: target },
         this.#sign<FetchState>({
           type: MessageType.fetchState,
-          sequence: this.#transferTarget.sequence,
+          sequence: this.#transfer.target.sequence,
           replica: this.id,
         }),
       );
@@ -1479,7 +1425,7 @@ export class Replica {
       { kind: 'replica', id: target },
       this.#sign<FetchCommitted>({
         type: MessageType.fetchCommitted,
-        fromSequence: this.#lastExecuted + 1,
+        fromSequence: this.#execution.lastExecuted + 1,
         replica: this.id,
       }),
     );
@@ -1487,19 +1433,19 @@ export class Replica {
 
   /** Serving fetches costs bandwidth: each peer is served at most once per half retry interval. */
   #rateLimited(replica: number): boolean {
-    const last = this.#lastServedAt.get(replica);
+    const last = this.#transfer.lastServedAt.get(replica);
     if (last !== undefined && this.#now - last < this.#protocol.retryTicks / 2) {
       this.#reject('FETCH_RATE_LIMITED', `replica ${replica}`);
       return true;
     }
-    this.#lastServedAt.set(replica, this.#now);
+    this.#transfer.lastServedAt.set(replica, this.#now);
     return false;
   }
 
   #onFetchState(frame: Frame<FetchState>): void {
     const fetch = frame.body;
     if (fetch.replica === this.id || this.#rateLimited(fetch.replica)) return;
-    if (this.#stable.sequence === 0 || this.#stable.sequence < fetch.sequence) return; // nothing to offer yet
+    if (this.#checkpoints.stable.sequence === 0 || this.#checkpoints.stable.sequence < fetch.sequence) return; // nothing to offer yet
     this.#sendState(fetch.replica);
   }
 
@@ -1508,9 +1454,9 @@ export class Replica {
       { kind: 'replica', id: replica },
       this.#sign<State>({
         type: MessageType.state,
-        sequence: this.#stable.sequence,
-        snapshot: this.#stable.snapshot,
-        checkpointProof: this.#stable.proof,
+        sequence: this.#checkpoints.stable.sequence,
+        snapshot: this.#checkpoints.stable.snapshot,
+        checkpointProof: this.#checkpoints.stable.proof,
         replica: this.id,
       }),
     );
@@ -1518,8 +1464,11 @@ export class Replica {
 
   #onState(frame: Frame<State>): void {
     const state = frame.body;
-    if (state.sequence <= this.#lastExecuted) {
-      this.#reject('STALE_CHECKPOINT', `state at ${state.sequence}, executed ${this.#lastExecuted}`);
+    if (state.sequence <= this.#execution.lastExecuted) {
+      this.#reject(
+        'STALE_CHECKPOINT',
+        `state at ${state.sequence}, executed ${this.#execution.lastExecuted}`,
+      );
       return;
     }
     const digest = this.#verifyCheckpointProof(state.sequence, state.checkpointProof);
@@ -1537,9 +1486,9 @@ export class Replica {
     // The snapshot is what 2f+1 replicas (so at least one honest one) certified: from here on,
     // a failure to read it is our bug, not the sender's.
     this.#installSnapshot(state.sequence, state.snapshot);
-    this.#ownCheckpoints.set(state.sequence, { digest, snapshot: state.snapshot });
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence)
-      this.#transferTarget = undefined;
+    this.#checkpoints.own.set(state.sequence, { digest, snapshot: state.snapshot });
+    if (this.#transfer.target !== undefined && this.#transfer.target.sequence <= state.sequence)
+      this.#transfer.target = undefined;
     this.#out.stateTransfers.push({ sequence: state.sequence, stateDigest: digest });
     this.#makeStable({
       sequence: state.sequence,
@@ -1568,7 +1517,7 @@ export class Replica {
       bytesEqual(this.#stateMachine.digest(), appDigest),
       'restored state machine digest differs from its certified snapshot',
     );
-    this.#clients = new Map(
+    this.#execution.clients = new Map(
       clients.map(([agent, requestId, result, at, recent, reported]) => [
         agent,
         {
@@ -1580,21 +1529,22 @@ export class Replica {
         },
       ]),
     );
-    for (const [agent, record] of this.#clients) this.#clearPending(agent, record.requestId);
-    this.#agreedTime = agreedTime;
-    this.#lastExecuted = sequence;
-    this.#lastExecutedAt = this.#now;
+    for (const [agent, record] of this.#execution.clients) this.#clearPending(agent, record.requestId);
+    this.#execution.agreedTime = agreedTime;
+    this.#execution.lastExecuted = sequence;
+    this.#timers.lastExecutedAt = this.#now;
   }
 
   #onFetchCommitted(frame: Frame<FetchCommitted>): void {
     const fetch = frame.body;
     if (fetch.replica === this.id || this.#rateLimited(fetch.replica)) return;
-    if (fetch.fromSequence <= this.#low && this.#stable.sequence > 0) this.#sendState(fetch.replica);
+    if (fetch.fromSequence <= this.#low && this.#checkpoints.stable.sequence > 0)
+      this.#sendState(fetch.replica);
     const entries: CommittedEntry[] = [];
     const batches: Batch[] = [];
     for (let sequence = Math.max(fetch.fromSequence, this.#low + 1); sequence <= this.#high; sequence++) {
       if (entries.length === LIMITS.committedBatchesPerFetchMax) break;
-      const entry = this.#log.get(sequence);
+      const entry = this.#agreement.log.get(sequence);
       if (entry?.committed === undefined) break;
       const batch =
         entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
@@ -1618,7 +1568,7 @@ export class Replica {
   #onCommitted(frame: Frame<Committed>, raw: Uint8Array): void {
     let accepted = false;
     for (const item of frame.body.entries) {
-      if (item.sequence <= this.#lastExecuted) continue;
+      if (item.sequence <= this.#execution.lastExecuted) continue;
       if (!this.#inWatermarks(item.sequence)) {
         this.#reject(
           'OUT_OF_WATERMARKS',
@@ -1648,7 +1598,7 @@ export class Replica {
       accepted = true;
     }
     if (!accepted) return;
-    this.#persistLog(this.#lastExecuted + 1, raw);
+    this.#persistLog(this.#execution.lastExecuted + 1, raw);
     this.#executeReady();
   }
 
@@ -1672,11 +1622,11 @@ export class Replica {
   #startViewChange(newView: number): void {
     assert(newView > this.#view, 'view change must move forward');
     this.#view = newView;
-    this.#changingView = true;
-    this.#viewChangeStreak = Math.min(this.#viewChangeStreak + 1, this.#protocol.viewChangeBackoffMax);
-    this.#viewChangeArmedAt = undefined;
-    this.#heardFromPrimary = false;
-    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view >= newView);
+    this.#mode = 'view-change';
+    this.#viewChange.streak = Math.min(this.#viewChange.streak + 1, this.#protocol.viewChangeBackoffMax);
+    this.#viewChange.armedAt = undefined;
+    this.#timers.heardFromPrimary = false;
+    this.#agreement.earlyFrames = this.#agreement.earlyFrames.filter((item) => item.view >= newView);
     this.#persistView();
     this.#sendViewChange();
   }
@@ -1686,7 +1636,7 @@ export class Replica {
     const newView = this.#view;
     const prepared: PreparedProof[] = [];
     const batches: Batch[] = [];
-    for (const entry of [...this.#log.values()].sort((a, b) => a.sequence - b.sequence)) {
+    for (const entry of [...this.#agreement.log.values()].sort((a, b) => a.sequence - b.sequence)) {
       if (entry.preparedProof === undefined) continue;
       prepared.push(entry.preparedProof);
       const batch = entry.batches.get(toHex(entry.preparedProof.prePrepare.body.digest));
@@ -1695,16 +1645,16 @@ export class Replica {
     const viewChange = this.#sign<ViewChange>({
       type: MessageType.viewChange,
       newView,
-      stableSequence: this.#stable.sequence,
-      checkpointProof: this.#stable.proof,
+      stableSequence: this.#checkpoints.stable.sequence,
+      checkpointProof: this.#checkpoints.stable.proof,
       prepared,
       replica: this.id,
     });
-    this.#latestViewChange.set(this.id, { signed: viewChange, batches });
-    this.#validViewChanges.add(toHex(this.#crypto.hash(viewChange.bytes)));
+    this.#viewChange.latest.set(this.id, { signed: viewChange, batches });
+    this.#viewChange.validated.add(toHex(this.#crypto.hash(viewChange.bytes)));
     const frame = this.#broadcast(viewChange, batches);
-    this.#ownViewChangeFrame = frame;
-    this.#viewChangeSentAt = this.#now;
+    this.#viewChange.ownFrame = frame;
+    this.#viewChange.sentAt = this.#now;
     this.#persistLog(this.#low, frame);
     this.#maybeArmViewChangeTimer();
     this.#maybeSendNewView();
@@ -1712,28 +1662,32 @@ export class Replica {
 
   #onViewChange(frame: Frame<ViewChange>, _raw: Uint8Array): void {
     const viewChange = frame.body;
-    if (viewChange.newView === this.#view && !this.#changingView && this.#newViewFrame?.view === this.#view) {
+    if (
+      viewChange.newView === this.#view &&
+      this.#mode === 'normal' &&
+      this.#viewChange.newViewFrame?.view === this.#view
+    ) {
       // A replica still changing into the view we lead missed our new-view: send it again.
       if (!this.#rateLimited(viewChange.replica)) {
         this.#out.send.push({
           to: { kind: 'replica', id: viewChange.replica },
           type: MessageType.newView,
-          frame: this.#newViewFrame.frame,
+          frame: this.#viewChange.newViewFrame.frame,
         });
       }
       return;
     }
-    if (viewChange.newView < this.#view || (viewChange.newView === this.#view && !this.#changingView)) {
+    if (viewChange.newView < this.#view || (viewChange.newView === this.#view && this.#mode === 'normal')) {
       this.#reject('STALE_VIEW', `view-change to ${viewChange.newView}, in view ${this.#view}`);
       return;
     }
-    const previous = this.#latestViewChange.get(viewChange.replica);
+    const previous = this.#viewChange.latest.get(viewChange.replica);
     if (previous !== undefined && previous.signed.body.newView >= viewChange.newView) return;
     if (!this.#validateViewChange(frame)) {
       this.#reject('INVALID_VIEW_CHANGE', `from ${viewChange.replica} to view ${viewChange.newView}`);
       return;
     }
-    this.#latestViewChange.set(viewChange.replica, { signed: frame, batches: frame.batches });
+    this.#viewChange.latest.set(viewChange.replica, { signed: frame, batches: frame.batches });
     if (viewChange.stableSequence > this.#low && viewChange.checkpointProof[0] !== undefined) {
       this.#adoptCheckpointCertificate(
         viewChange.stableSequence,
@@ -1742,7 +1696,7 @@ export class Replica {
       );
     }
     // Join: f+1 replicas want a view above ours, so at least one honest replica does.
-    const above = [...this.#latestViewChange.values()]
+    const above = [...this.#viewChange.latest.values()]
       .map((stored) => stored.signed.body)
       .filter((vc) => vc.replica !== this.id && vc.newView > this.#view);
     if (above.length >= this.#quorums.weak) {
@@ -1757,7 +1711,7 @@ export class Replica {
   /** Checks a view-change's certificates: the checkpoint proof and every prepared proof. */
   #validateViewChange(signed: Signed<ViewChange>): boolean {
     const key = toHex(this.#crypto.hash(signed.bytes));
-    if (this.#validViewChanges.has(key)) return true;
+    if (this.#viewChange.validated.has(key)) return true;
     const viewChange = signed.body;
     if (viewChange.stableSequence > 0) {
       if (this.#verifyCheckpointProof(viewChange.stableSequence, viewChange.checkpointProof) === undefined)
@@ -1787,8 +1741,8 @@ export class Replica {
       }
       if (signers.size < 2 * this.#quorums.f) return false;
     }
-    if (this.#validViewChanges.size >= 4 * this.#quorums.n) this.#validViewChanges.clear();
-    this.#validViewChanges.add(key);
+    if (this.#viewChange.validated.size >= 4 * this.#quorums.n) this.#viewChange.validated.clear();
+    this.#viewChange.validated.add(key);
     return true;
   }
 
@@ -1799,7 +1753,7 @@ export class Replica {
   }
 
   #viewChangesFor(view: number): StoredViewChange[] {
-    return [...this.#latestViewChange.values()]
+    return [...this.#viewChange.latest.values()]
       .filter((stored) => stored.signed.body.newView === view)
       .sort((a, b) => a.signed.body.replica - b.signed.body.replica);
   }
@@ -1810,11 +1764,11 @@ export class Replica {
    * and not counting it could leave honest replicas split across two view changes forever.
    */
   #maybeArmViewChangeTimer(): void {
-    if (!this.#changingView || this.#viewChangeArmedAt !== undefined) return;
+    if (this.#mode !== 'view-change' || this.#viewChange.armedAt !== undefined) return;
     let atOrAbove = 0;
-    for (const stored of this.#latestViewChange.values())
+    for (const stored of this.#viewChange.latest.values())
       if (stored.signed.body.newView >= this.#view) atOrAbove++;
-    if (atOrAbove >= this.#quorums.quorum) this.#viewChangeArmedAt = this.#now;
+    if (atOrAbove >= this.#quorums.quorum) this.#viewChange.armedAt = this.#now;
   }
 
   /**
@@ -1853,7 +1807,7 @@ export class Replica {
   }
 
   #maybeSendNewView(): void {
-    if (!this.#changingView || !this.#isPrimary) return;
+    if (this.#mode !== 'view-change' || !this.#isPrimary) return;
     const stored = this.#viewChangesFor(this.#view);
     if (stored.length < this.#quorums.quorum) return;
     const own = stored.find((s) => s.signed.body.replica === this.id);
@@ -1862,7 +1816,7 @@ export class Replica {
     const { proposals } = this.#computeNewView(chosen.map((s) => s.signed.body));
     const knownBatches = new Map<string, Batch>();
     for (const s of chosen) for (const batch of s.batches) knownBatches.set(toHex(batch.digest), batch);
-    for (const entry of this.#log.values())
+    for (const entry of this.#agreement.log.values())
       for (const [key, batch] of entry.batches) knownBatches.set(key, batch);
     const prePrepares: Signed<PrePrepare>[] = [];
     const batches: Batch[] = [];
@@ -1887,7 +1841,7 @@ export class Replica {
       replica: this.id,
     });
     const frame = this.#broadcast(newView, batches);
-    this.#newViewFrame = { view: this.#view, frame };
+    this.#viewChange.newViewFrame = { view: this.#view, frame };
     this.#persistLog(this.#low, frame);
     this.#enterView(
       newView,
@@ -1898,7 +1852,7 @@ export class Replica {
 
   #onNewView(frame: Frame<NewView>, _raw: Uint8Array): void {
     const newView = frame.body;
-    if (newView.view < this.#view || (newView.view === this.#view && !this.#changingView)) {
+    if (newView.view < this.#view || (newView.view === this.#view && this.#mode === 'normal')) {
       this.#reject('STALE_VIEW', `new-view for ${newView.view}, in view ${this.#view}`);
       return;
     }
@@ -1952,10 +1906,10 @@ export class Replica {
   }
 
   #enterView(newView: Signed<NewView>, batches: readonly Batch[], viewChanges: readonly ViewChange[]): void {
-    this.#changingView = false;
-    this.#viewChangeArmedAt = undefined;
-    this.#heardFromPrimary = true; // its new-view is a message from it
-    this.#viewEnteredAt = this.#now;
+    this.#mode = 'normal';
+    this.#viewChange.armedAt = undefined;
+    this.#timers.heardFromPrimary = true; // its new-view is a message from it
+    this.#timers.viewEnteredAt = this.#now;
     this.#persistView();
     // Adopt the highest stable checkpoint among the view-changes.
     const highest = viewChanges.reduce<ViewChange | undefined>(
@@ -1973,11 +1927,11 @@ export class Replica {
         highest.checkpointProof,
       );
     }
-    for (const pending of this.#pending.values()) {
+    for (const pending of this.#requests.pending.values()) {
       pending.assigned = undefined;
       pending.receivedAt = this.#now;
     }
-    for (const conflict of this.#conflicts.values()) {
+    for (const conflict of this.#requests.conflicts.values()) {
       conflict.assigned = undefined;
       conflict.since = this.#now;
       if (!this.#isPrimary) this.#forwardConflict(conflict);
@@ -1995,7 +1949,7 @@ export class Replica {
       if (batch !== undefined) {
         entry.batches.set(toHex(batch.digest), batch);
         for (const request of batch.requests) {
-          const pending = this.#pending.get(requestKey(request.body.agent, request.body.requestId));
+          const pending = this.#requests.pending.get(requestKey(request.body.agent, request.body.requestId));
           if (pending !== undefined) pending.assigned = sequence;
         }
       }
@@ -2003,12 +1957,12 @@ export class Replica {
       this.#sendPrepare(entry);
       this.#checkPrepared(entry);
     }
-    this.#nextSequence = Math.max(maxSequence, this.#low) + 1;
-    this.#lastProgressSeenAt = this.#now;
-    this.#lastProposalAt = this.#now;
+    this.#requests.nextSequence = Math.max(maxSequence, this.#low) + 1;
+    this.#timers.lastProgressSeenAt = this.#now;
+    this.#timers.lastProposalAt = this.#now;
     // Messages that arrived early for this view are now current.
-    const buffered = this.#futureBuffer.filter((item) => item.view === this.#view);
-    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view > this.#view);
+    const buffered = this.#agreement.earlyFrames.filter((item) => item.view === this.#view);
+    this.#agreement.earlyFrames = this.#agreement.earlyFrames.filter((item) => item.view > this.#view);
     for (const item of buffered) this.#dispatch(item.frame, item.raw);
     this.#propose();
   }
@@ -2030,17 +1984,17 @@ export class Replica {
         'durable snapshot does not match its digest',
       );
       this.#installSnapshot(checkpoint.sequence, checkpoint.snapshot);
-      this.#stable = {
+      this.#checkpoints.stable = {
         sequence: checkpoint.sequence,
         digest: checkpoint.stateDigest,
         proof: checkpoint.proof,
         snapshot: checkpoint.snapshot,
       };
-      this.#ownCheckpoints.set(checkpoint.sequence, {
+      this.#checkpoints.own.set(checkpoint.sequence, {
         digest: checkpoint.stateDigest,
         snapshot: checkpoint.snapshot,
       });
-      this.#nextSequence = checkpoint.sequence + 1;
+      this.#requests.nextSequence = checkpoint.sequence + 1;
     }
     for (const record of state.log) {
       const decoded = decodeFrame(record.frame, this.#decodeLimits, this.#crypto.hash);
@@ -2048,8 +2002,18 @@ export class Replica {
       this.#restoreMessage(decoded.value, record.frame);
     }
     this.#view = state.view;
-    this.#changingView = state.changingView;
-    if (this.#changingView && this.#latestViewChange.get(this.id)?.signed.body.newView !== this.#view) {
+    // The log is replayed: the replica resumes the mode it had persisted, and finishes catching up
+    // in it (its view-change made again, committed batches executed). Requests are not durable, so
+    // none is pending and the primary has nothing to propose; what it would send is discarded.
+    assert(
+      this.#requests.pending.size === 0 && this.#requests.conflicts.size === 0,
+      'requests pending during a restore',
+    );
+    this.#mode = state.changingView ? 'view-change' : 'normal';
+    if (
+      this.#mode === 'view-change' &&
+      this.#viewChange.latest.get(this.id)?.signed.body.newView !== this.#view
+    ) {
       this.#sendViewChange(); // ours was garbage-collected with the log: make it again
     }
     this.#executeReady();
@@ -2077,20 +2041,20 @@ export class Replica {
           this.#recordCheckpoint(frame as Signed<Checkpoint>);
         return;
       case MessageType.viewChange: {
-        const previous = this.#latestViewChange.get(body.replica);
+        const previous = this.#viewChange.latest.get(body.replica);
         if (previous === undefined || previous.signed.body.newView < body.newView) {
-          this.#latestViewChange.set(body.replica, {
+          this.#viewChange.latest.set(body.replica, {
             signed: frame as Signed<ViewChange>,
             batches: frame.batches,
           });
         }
-        if (body.replica === this.id) this.#ownViewChangeFrame = raw;
+        if (body.replica === this.id) this.#viewChange.ownFrame = raw;
         return;
       }
       case MessageType.newView:
         for (const prePrepare of body.prePrepares)
           this.#restorePrePrepare(prePrepare as Frame<PrePrepare>, frame.batches);
-        if (body.replica === this.id) this.#newViewFrame = { view: body.view, frame: raw };
+        if (body.replica === this.id) this.#viewChange.newViewFrame = { view: body.view, frame: raw };
         if (body.view > this.#view) this.#view = body.view;
         return;
       case MessageType.committed:
@@ -2114,9 +2078,12 @@ export class Replica {
       const batch = batches.find((b) => bytesEqual(b.digest, digest)) ?? this.#nullBatchFor(digest);
       if (batch !== undefined) entry.batches.set(toHex(batch.digest), batch);
       if (replica === this.id) {
-        this.#nextSequence = Math.max(this.#nextSequence, sequence + 1);
+        this.#requests.nextSequence = Math.max(this.#requests.nextSequence, sequence + 1);
         if (batch !== undefined)
-          this.#lastProposedTimestamp = Math.max(this.#lastProposedTimestamp, batch.timestamp);
+          this.#requests.lastProposedTimestamp = Math.max(
+            this.#requests.lastProposedTimestamp,
+            batch.timestamp,
+          );
       }
     });
   }
@@ -2138,19 +2105,20 @@ export class Replica {
 
   #onPrimaryTick(timeout: number, requestOverdue: boolean): void {
     this.#propose();
-    const idle = this.#nextSequence - 1 === this.#lastExecuted;
+    const idle = this.#requests.nextSequence - 1 === this.#execution.lastExecuted;
     if (
       idle &&
-      this.#nextSequence <= this.#high &&
-      this.#now - this.#lastProposalAt >= this.#protocol.heartbeatTicks
+      this.#requests.nextSequence <= this.#high &&
+      this.#now - this.#timers.lastProposalAt >= this.#protocol.heartbeatTicks
     ) {
       this.#proposeBatch([]); // heartbeat: agreed time advances even with nothing to order
     }
     // A primary that cannot get anything executed is leading no one (the others may have moved
     // to other views while it was cut off, each waiting for f+1 to join them): it gives up its
     // view like a backup would, which is always safe and costs a working primary nothing.
-    const inFlight = this.#nextSequence - 1 > this.#lastExecuted;
-    const stalled = inFlight && this.#now - Math.max(this.#lastExecutedAt, this.#viewEnteredAt) >= timeout;
+    const inFlight = this.#requests.nextSequence - 1 > this.#execution.lastExecuted;
+    const stalled =
+      inFlight && this.#now - Math.max(this.#timers.lastExecutedAt, this.#timers.viewEnteredAt) >= timeout;
     if (requestOverdue || stalled) this.#startViewChange(this.#view + 1);
   }
 
@@ -2158,34 +2126,35 @@ export class Replica {
     // Silence is only evidence against a primary we have heard from in this view: a replica that
     // is still connecting, or is itself cut off, would otherwise start a view change alone and,
     // having promised to leave the view, could not come back to it.
-    const primarySilent = this.#heardFromPrimary && this.#now - this.#lastProgressSeenAt >= timeout;
+    const primarySilent =
+      this.#timers.heardFromPrimary && this.#now - this.#timers.lastProgressSeenAt >= timeout;
     if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
   }
 
   #onTick(ticks: number): void {
     assert(Number.isInteger(ticks) && ticks > 0, 'ticks must be a positive integer');
     this.#now += ticks;
-    if (this.#changingView) {
+    if (this.#mode === 'view-change') {
       if (
-        this.#ownViewChangeFrame !== undefined &&
-        this.#now - this.#viewChangeSentAt >= this.#protocol.retryTicks
+        this.#viewChange.ownFrame !== undefined &&
+        this.#now - this.#viewChange.sentAt >= this.#protocol.retryTicks
       ) {
-        this.#viewChangeSentAt = this.#now;
+        this.#viewChange.sentAt = this.#now;
         this.#out.send.push({
           to: { kind: 'replicas' },
           type: MessageType.viewChange,
-          frame: this.#ownViewChangeFrame,
+          frame: this.#viewChange.ownFrame,
         });
       }
       if (
-        this.#viewChangeArmedAt !== undefined &&
-        this.#now - this.#viewChangeArmedAt >= this.#timeoutTicks()
+        this.#viewChange.armedAt !== undefined &&
+        this.#now - this.#viewChange.armedAt >= this.#timeoutTicks()
       ) {
         this.#startViewChange(this.#view + 1);
       }
     } else {
       const timeout = this.#timeoutTicks();
-      const oldest = this.#pending.values().next().value as PendingRequest | undefined;
+      const oldest = this.#requests.pending.values().next().value as PendingRequest | undefined;
       const requestOverdue =
         (oldest !== undefined && this.#now - oldest.receivedAt >= timeout) || this.#conflictOverdue(timeout);
       if (this.#isPrimary) this.#onPrimaryTick(timeout, requestOverdue);
@@ -2193,13 +2162,15 @@ export class Replica {
     }
     // Evidence that has not been ordered yet goes out again (forwards can be lost), also while
     // changing views: the replicas that must join the change may not know of it yet.
-    if (this.#changingView || !this.#isPrimary) {
-      for (const pair of this.#conflicts.values()) {
+    if (this.#mode === 'view-change' || !this.#isPrimary) {
+      for (const pair of this.#requests.conflicts.values()) {
         if (this.#now - pair.forwardedAt >= this.#protocol.retryTicks) this.#forwardConflict(pair);
       }
     }
-    const behind = this.#highestSeenSequence > this.#lastExecuted || this.#transferTarget !== undefined;
-    if (behind && this.#now - this.#lastExecutedAt >= this.#protocol.retryTicks) this.#fetch();
+    const behind =
+      this.#agreement.highestSeenSequence > this.#execution.lastExecuted ||
+      this.#transfer.target !== undefined;
+    if (behind && this.#now - this.#timers.lastExecutedAt >= this.#protocol.retryTicks) this.#fetch();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -2207,21 +2178,24 @@ export class Replica {
 
   #checkInvariants(): void {
     assert(
-      this.#low <= this.#lastExecuted,
-      `stable checkpoint ${this.#low} above execution ${this.#lastExecuted}`,
+      this.#low <= this.#execution.lastExecuted,
+      `stable checkpoint ${this.#low} above execution ${this.#execution.lastExecuted}`,
     );
     assert(
-      this.#lastExecuted <= this.#high,
-      `execution ${this.#lastExecuted} above high watermark ${this.#high}`,
+      this.#execution.lastExecuted <= this.#high,
+      `execution ${this.#execution.lastExecuted} above high watermark ${this.#high}`,
     );
-    assert(this.#pending.size <= LIMITS.pendingRequestsMax, 'pending requests over their bound');
-    assert(this.#log.size <= this.#protocol.watermarkWindow, 'log larger than the watermark window');
+    assert(this.#requests.pending.size <= LIMITS.pendingRequestsMax, 'pending requests over their bound');
     assert(
-      this.#futureBuffer.length <= 2 * this.#protocol.watermarkWindow * this.#quorums.n,
+      this.#agreement.log.size <= this.#protocol.watermarkWindow,
+      'log larger than the watermark window',
+    );
+    assert(
+      this.#agreement.earlyFrames.length <= 2 * this.#protocol.watermarkWindow * this.#quorums.n,
       'future buffer over its bound',
     );
     assert(
-      this.#ownCheckpoints.size <= this.#protocol.watermarkWindow / this.#protocol.checkpointInterval + 1,
+      this.#checkpoints.own.size <= this.#protocol.watermarkWindow / this.#protocol.checkpointInterval + 1,
       'own checkpoints over their bound',
     );
   }
