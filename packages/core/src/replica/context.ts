@@ -90,39 +90,34 @@ export interface ContextOptions {
   readonly clockStart?: number;
 }
 
+/** The part of the context fixed at construction. */
+type FixedConfig = Pick<
+  ReplicaContext,
+  | 'id'
+  | 'cluster'
+  | 'protocol'
+  | 'quorums'
+  | 'crypto'
+  | 'secretKey'
+  | 'stateMachine'
+  | 'replyAuthenticator'
+  | 'agentKeys'
+  | 'decodeLimits'
+  | 'nullBatch'
+>;
+
 /** A fresh replica at sequence 0 in view 0, after checking its configuration. */
 export function createContext(
   options: ContextOptions,
   dispatch: (frame: Frame, raw: Uint8Array) => void,
 ): ReplicaContext {
-  validateCluster(options.cluster);
-  const protocol = { ...DEFAULT_PROTOCOL_CONFIG, ...options.protocol };
-  validateProtocol(protocol);
-  assert(
-    Number.isInteger(options.id) && options.id >= 0 && options.id < options.cluster.replicas.length,
-    'replica id out of range',
-  );
+  const config = fixedConfig(options);
   const now = options.clockStart ?? 0;
-  const nullBatch = makeBatch(0, [], options.crypto.hash);
   // The stable checkpoint at sequence 0 is the initial state, with no certificate.
   const snapshot = encodeSnapshot(options.stateMachine, new Map(), 0);
+  const stable = { sequence: 0, digest: options.crypto.hash(snapshot), proof: [], snapshot };
   return {
-    id: options.id,
-    cluster: options.cluster,
-    protocol,
-    quorums: quorumsOf(options.cluster.replicas.length),
-    crypto: options.crypto,
-    secretKey: options.secretKey,
-    stateMachine: options.stateMachine,
-    replyAuthenticator: options.replyAuthenticator ?? signedReplies(options.crypto, options.secretKey),
-    agentKeys: new Map(options.cluster.agents.map((agent) => [agent.id, agent.publicKey])),
-    decodeLimits: {
-      batchSizeMax: protocol.batchSizeMax,
-      operationBytesMax: protocol.operationBytesMax,
-      entriesMax: Math.max(protocol.watermarkWindow, LIMITS.committedBatchesPerFetchMax),
-      snapshotBytesMax: LIMITS.frameBytesMax,
-    },
-    nullBatch,
+    ...config,
     now,
     view: 0,
     mode: 'normal',
@@ -140,12 +135,7 @@ export function createContext(
     },
     agreement: { log: new Map(), highestSeenSequence: 0, redundantVotes: 0, earlyFrames: [] },
     execution: { lastExecuted: 0, agreedTime: 0, clients: new Map(), receiptArchive: new Map() },
-    checkpoints: {
-      stable: { sequence: 0, digest: options.crypto.hash(snapshot), proof: [], snapshot },
-      own: new Map(),
-      votes: new Map(),
-      ahead: new Map(),
-    },
+    checkpoints: { stable, own: new Map(), votes: new Map(), ahead: new Map() },
     transfer: {
       target: undefined,
       lastFetchAt: Number.NEGATIVE_INFINITY,
@@ -169,6 +159,36 @@ export function createContext(
       lastExecutedAt: now,
     },
     dispatch,
+  };
+}
+
+/** Checks the cluster and protocol configuration, and derives what stays fixed from it. */
+function fixedConfig(options: ContextOptions): FixedConfig {
+  validateCluster(options.cluster);
+  const protocol = { ...DEFAULT_PROTOCOL_CONFIG, ...options.protocol };
+  validateProtocol(protocol);
+  assert(
+    Number.isInteger(options.id) && options.id >= 0 && options.id < options.cluster.replicas.length,
+    'replica id out of range',
+  );
+  return {
+    id: options.id,
+    cluster: options.cluster,
+    protocol,
+    quorums: quorumsOf(options.cluster.replicas.length),
+    crypto: options.crypto,
+    secretKey: options.secretKey,
+    stateMachine: options.stateMachine,
+    replyAuthenticator: options.replyAuthenticator ?? signedReplies(options.crypto, options.secretKey),
+    agentKeys: new Map(options.cluster.agents.map((agent) => [agent.id, agent.publicKey])),
+    decodeLimits: {
+      batchSizeMax: protocol.batchSizeMax,
+      operationBytesMax: protocol.operationBytesMax,
+      entriesMax: Math.max(protocol.watermarkWindow, LIMITS.committedBatchesPerFetchMax),
+      snapshotBytesMax: LIMITS.frameBytesMax,
+    },
+    // The empty batch a new view proposes where nothing prepared.
+    nullBatch: makeBatch(0, [], options.crypto.hash),
   };
 }
 

@@ -14,9 +14,11 @@ import {
   type QueryReply,
   type ReceiptReply,
   type Reply,
+  type Request,
+  type Signed,
 } from '../messages.ts';
 import { encodeReceipt, type Receipt, type SignedBytes } from '../receipt.ts';
-import type { ExecutionContext, RequestEquivocation } from '../state-machine.ts';
+import type { BatchContext, ExecutionContext, RequestEquivocation } from '../state-machine.ts';
 import type { ExecutedRequest } from '../types.ts';
 import { takeCheckpoint } from './checkpoints.ts';
 import { type ReplicaContext, requestKey } from './context.ts';
@@ -40,63 +42,14 @@ export function nullBatchFor(ctx: ReplicaContext, digest: Uint8Array): Batch | u
   return bytesEqual(digest, ctx.nullBatch.digest) ? ctx.nullBatch : undefined;
 }
 
+/** Applies one committed batch, the next in sequence order, and reports it. */
 export function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
   assert(entry.sequence === ctx.execution.lastExecuted + 1, 'execution out of order');
   assert(entry.committed !== undefined, 'executing an uncommitted batch');
   const timestamp = Math.max(ctx.execution.agreedTime, batch.timestamp);
-  const batchContext = { sequence: entry.sequence, timestamp };
+  const batchContext: BatchContext = { sequence: entry.sequence, timestamp };
   ctx.stateMachine.advanceTime?.(batchContext);
-  const executed: ExecutedRequest[] = [];
-  const equivocations: RequestEquivocation[] = [];
-  /** Requests earlier in this batch, by (agent, requestId): an ordered pair proves itself. */
-  const inBatch = new Map<string, SignedBytes>();
-  for (const request of batch.requests) {
-    const { agent, requestId, operation } = request.body;
-    const key = requestKey(agent, requestId);
-    const earlier = inBatch.get(key);
-    if (earlier === undefined) inBatch.set(key, { bytes: request.bytes, signature: request.signature });
-    const previous = ctx.execution.clients.get(agent);
-    if (previous !== undefined && requestId <= previous.requestId) {
-      // Exactly once: never executed again. A different body with an executed id is evidence.
-      const first = previous.recent.find((r) => r.requestId === requestId)?.request ?? earlier;
-      if (
-        first !== undefined &&
-        !previous.reported.includes(requestId) &&
-        !bytesEqual(request.bytes, first.bytes)
-      ) {
-        const evidence: RequestEquivocation = {
-          agent,
-          requestId,
-          first,
-          second: { bytes: request.bytes, signature: request.signature },
-        };
-        ctx.stateMachine.onEquivocation?.(evidence, batchContext);
-        ctx.execution.clients.set(agent, {
-          ...previous,
-          reported: [...previous.reported, requestId].slice(-RECENT_REQUESTS_PER_AGENT),
-        });
-        equivocations.push(evidence);
-        ctx.requests.conflicts.delete(requestKey(agent, requestId));
-      }
-      continue;
-    }
-    const context: ExecutionContext = { agent, requestId, sequence: entry.sequence, timestamp };
-    const result = ctx.stateMachine.apply(operation, context);
-    const record: ClientRecord = {
-      requestId,
-      result,
-      sequence: entry.sequence,
-      recent: [
-        ...(previous?.recent ?? []),
-        { requestId, request: { bytes: request.bytes, signature: request.signature } },
-      ].slice(-RECENT_REQUESTS_PER_AGENT),
-      reported: previous?.reported ?? [],
-    };
-    ctx.execution.clients.set(agent, record);
-    clearPending(ctx, agent, requestId);
-    executed.push({ agent, requestId, result });
-    sendReply(ctx, agent, record);
-  }
+  const { executed, equivocations } = executeRequests(ctx, batch, batchContext);
   ctx.execution.agreedTime = timestamp;
   ctx.execution.lastExecuted = entry.sequence;
   ctx.timers.lastExecutedAt = ctx.now;
@@ -115,6 +68,93 @@ export function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): voi
   if (ctx.transfer.target !== undefined && ctx.transfer.target.sequence <= ctx.execution.lastExecuted)
     ctx.transfer.target = undefined;
   propose(ctx);
+}
+
+/**
+ * Applies a batch's requests in order, each exactly once per (agent, requestId). A request whose
+ * id was executed already is skipped; if its body differs, that is evidence of equivocation.
+ */
+function executeRequests(
+  ctx: ReplicaContext,
+  batch: Batch,
+  batchContext: BatchContext,
+): { executed: ExecutedRequest[]; equivocations: RequestEquivocation[] } {
+  const executed: ExecutedRequest[] = [];
+  const equivocations: RequestEquivocation[] = [];
+  /** Requests earlier in this batch, by (agent, requestId): an ordered pair proves itself. */
+  const inBatch = new Map<string, SignedBytes>();
+  for (const request of batch.requests) {
+    const { agent, requestId } = request.body;
+    const key = requestKey(agent, requestId);
+    const earlier = inBatch.get(key);
+    if (earlier === undefined) inBatch.set(key, { bytes: request.bytes, signature: request.signature });
+    const previous = ctx.execution.clients.get(agent);
+    if (previous !== undefined && requestId <= previous.requestId) {
+      // Exactly once: never executed again. A different body with an executed id is evidence.
+      const first = previous.recent.find((r) => r.requestId === requestId)?.request ?? earlier;
+      const evidence = equivocationOf(ctx, request, first, previous, batchContext);
+      if (evidence !== undefined) equivocations.push(evidence);
+      continue;
+    }
+    executed.push(applyRequest(ctx, request, previous, batchContext));
+  }
+  return { executed, equivocations };
+}
+
+/**
+ * A second body signed with an executed (agent, requestId) that was not reported yet: the state
+ * machine is told, once, at this point of the log, and the pair waits no longer to be ordered.
+ */
+function equivocationOf(
+  ctx: ReplicaContext,
+  request: Signed<Request>,
+  first: SignedBytes | undefined,
+  previous: ClientRecord,
+  batchContext: BatchContext,
+): RequestEquivocation | undefined {
+  const { agent, requestId } = request.body;
+  if (first === undefined || previous.reported.includes(requestId) || bytesEqual(request.bytes, first.bytes))
+    return undefined;
+  const evidence: RequestEquivocation = {
+    agent,
+    requestId,
+    first,
+    second: { bytes: request.bytes, signature: request.signature },
+  };
+  ctx.stateMachine.onEquivocation?.(evidence, batchContext);
+  ctx.execution.clients.set(agent, {
+    ...previous,
+    reported: [...previous.reported, requestId].slice(-RECENT_REQUESTS_PER_AGENT),
+  });
+  ctx.requests.conflicts.delete(requestKey(agent, requestId));
+  return evidence;
+}
+
+/** Applies one new request, records it in the reply cache and answers its agent. */
+function applyRequest(
+  ctx: ReplicaContext,
+  request: Signed<Request>,
+  previous: ClientRecord | undefined,
+  batchContext: BatchContext,
+): ExecutedRequest {
+  const { agent, requestId, operation } = request.body;
+  const { sequence, timestamp } = batchContext;
+  const context: ExecutionContext = { agent, requestId, sequence, timestamp };
+  const result = ctx.stateMachine.apply(operation, context);
+  const record: ClientRecord = {
+    requestId,
+    result,
+    sequence,
+    recent: [
+      ...(previous?.recent ?? []),
+      { requestId, request: { bytes: request.bytes, signature: request.signature } },
+    ].slice(-RECENT_REQUESTS_PER_AGENT),
+    reported: previous?.reported ?? [],
+  };
+  ctx.execution.clients.set(agent, record);
+  clearPending(ctx, agent, requestId);
+  sendReply(ctx, agent, record);
+  return { agent, requestId, result };
 }
 
 export function sendReply(ctx: ReplicaContext, agent: string, record: ClientRecord): void {

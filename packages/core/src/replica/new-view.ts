@@ -125,43 +125,9 @@ export function onNewView(ctx: ReplicaContext, frame: Frame<NewView>): void {
     reject(ctx, 'NOT_PRIMARY', `new-view for ${newView.view} from ${newView.replica}`);
     return;
   }
-  const signers = new Set<number>();
-  for (const viewChange of newView.viewChanges) {
-    const body = viewChange.body;
-    if (
-      body.newView !== newView.view ||
-      signers.has(body.replica) ||
-      !verifyReplicaSignature(ctx, viewChange) ||
-      !validateViewChange(ctx, viewChange)
-    ) {
-      reject(ctx, 'INVALID_NEW_VIEW', `view-change from ${body.replica} in new-view ${newView.view}`);
-      return;
-    }
-    signers.add(body.replica);
-  }
-  if (signers.size < ctx.quorums.quorum) {
-    reject(ctx, 'INVALID_NEW_VIEW', `new-view ${newView.view} with ${signers.size} view-changes`);
-    return;
-  }
+  if (!hasQuorumOfViewChanges(ctx, newView)) return;
   // Recompute what the new primary had to propose, and accept nothing else.
-  const { proposals } = computeNewView(
-    ctx,
-    newView.viewChanges.map((vc) => vc.body),
-  );
-  const matches =
-    proposals.length === newView.prePrepares.length &&
-    proposals.every((expected, index) => {
-      const prePrepare = newView.prePrepares[index] as Signed<PrePrepare>;
-      const body = prePrepare.body;
-      return (
-        body.view === newView.view &&
-        body.replica === newView.replica &&
-        body.sequence === expected.sequence &&
-        bytesEqual(body.digest, expected.digest) &&
-        verifyReplicaSignature(ctx, prePrepare)
-      );
-    });
-  if (!matches) {
+  if (!proposesWhatViewChangesImply(ctx, newView)) {
     reject(ctx, 'INVALID_NEW_VIEW', `new-view ${newView.view} proposals differ from the recomputation`);
     return;
   }
@@ -174,6 +140,55 @@ export function onNewView(ctx: ReplicaContext, frame: Frame<NewView>): void {
   );
 }
 
+/** 2f+1 valid view-changes for the new view from distinct replicas; rejects the new-view otherwise. */
+function hasQuorumOfViewChanges(ctx: ReplicaContext, newView: NewView): boolean {
+  const signers = new Set<number>();
+  for (const viewChange of newView.viewChanges) {
+    const body = viewChange.body;
+    if (
+      body.newView !== newView.view ||
+      signers.has(body.replica) ||
+      !verifyReplicaSignature(ctx, viewChange) ||
+      !validateViewChange(ctx, viewChange)
+    ) {
+      reject(ctx, 'INVALID_NEW_VIEW', `view-change from ${body.replica} in new-view ${newView.view}`);
+      return false;
+    }
+    signers.add(body.replica);
+  }
+  if (signers.size < ctx.quorums.quorum) {
+    reject(ctx, 'INVALID_NEW_VIEW', `new-view ${newView.view} with ${signers.size} view-changes`);
+    return false;
+  }
+  return true;
+}
+
+/** Whether the new-view's pre-prepares are exactly those its view-changes imply, signed by its primary. */
+function proposesWhatViewChangesImply(ctx: ReplicaContext, newView: NewView): boolean {
+  const { proposals } = computeNewView(
+    ctx,
+    newView.viewChanges.map((vc) => vc.body),
+  );
+  return (
+    proposals.length === newView.prePrepares.length &&
+    proposals.every((expected, index) => {
+      const prePrepare = newView.prePrepares[index] as Signed<PrePrepare>;
+      const body = prePrepare.body;
+      return (
+        body.view === newView.view &&
+        body.replica === newView.replica &&
+        body.sequence === expected.sequence &&
+        bytesEqual(body.digest, expected.digest) &&
+        verifyReplicaSignature(ctx, prePrepare)
+      );
+    })
+  );
+}
+
+/**
+ * Enters the view whose NEW-VIEW we sent or accepted: its proposals are prepared like any
+ * pre-prepare, request timers start afresh, and messages that came early for it are handled now.
+ */
 export function enterView(
   ctx: ReplicaContext,
   newView: Signed<NewView>,
@@ -185,7 +200,21 @@ export function enterView(
   ctx.timers.heardFromPrimary = true; // its new-view is a message from it
   ctx.timers.viewEnteredAt = ctx.now;
   persistView(ctx);
-  // Adopt the highest stable checkpoint among the view-changes.
+  adoptHighestCheckpoint(ctx, viewChanges);
+  restartRequestTimers(ctx);
+  const maxSequence = acceptProposals(ctx, newView.body.prePrepares, batches);
+  ctx.requests.nextSequence = Math.max(maxSequence, low(ctx)) + 1;
+  ctx.timers.lastProgressSeenAt = ctx.now;
+  ctx.timers.lastProposalAt = ctx.now;
+  // Messages that arrived early for this view are now current.
+  const buffered = ctx.agreement.earlyFrames.filter((item) => item.view === ctx.view);
+  ctx.agreement.earlyFrames = ctx.agreement.earlyFrames.filter((item) => item.view > ctx.view);
+  for (const item of buffered) ctx.dispatch(item.frame, item.raw);
+  propose(ctx);
+}
+
+/** Adopts the highest stable checkpoint among the view-changes: the new view starts above it. */
+function adoptHighestCheckpoint(ctx: ReplicaContext, viewChanges: readonly ViewChange[]): void {
   const highest = viewChanges.reduce<ViewChange | undefined>(
     (best, vc) => (best === undefined || vc.stableSequence > best.stableSequence ? vc : best),
     undefined,
@@ -202,6 +231,13 @@ export function enterView(
       highest.checkpointProof,
     );
   }
+}
+
+/**
+ * Pending requests and unordered evidence wait for the new primary from now on: their timers
+ * restart, and backups send the evidence again (the new primary may never have had it).
+ */
+function restartRequestTimers(ctx: ReplicaContext): void {
   for (const pending of ctx.requests.pending.values()) {
     pending.assigned = undefined;
     pending.receivedAt = ctx.now;
@@ -211,8 +247,19 @@ export function enterView(
     conflict.since = ctx.now;
     if (!isPrimary(ctx)) forwardConflict(ctx, conflict);
   }
+}
+
+/**
+ * Takes the new view's pre-prepares into the log (those inside our window) and votes on them.
+ * Returns the highest sequence proposed, or the low watermark as it was before.
+ */
+function acceptProposals(
+  ctx: ReplicaContext,
+  prePrepares: readonly Signed<PrePrepare>[],
+  batches: readonly Batch[],
+): number {
   let maxSequence = low(ctx);
-  for (const prePrepare of newView.body.prePrepares) {
+  for (const prePrepare of prePrepares) {
     const sequence = prePrepare.body.sequence;
     maxSequence = Math.max(maxSequence, sequence);
     if (!inWatermarks(ctx, sequence)) continue;
@@ -232,12 +279,5 @@ export function enterView(
     sendPrepare(ctx, entry);
     checkPrepared(ctx, entry);
   }
-  ctx.requests.nextSequence = Math.max(maxSequence, low(ctx)) + 1;
-  ctx.timers.lastProgressSeenAt = ctx.now;
-  ctx.timers.lastProposalAt = ctx.now;
-  // Messages that arrived early for this view are now current.
-  const buffered = ctx.agreement.earlyFrames.filter((item) => item.view === ctx.view);
-  ctx.agreement.earlyFrames = ctx.agreement.earlyFrames.filter((item) => item.view > ctx.view);
-  for (const item of buffered) ctx.dispatch(item.frame, item.raw);
-  propose(ctx);
+  return maxSequence;
 }

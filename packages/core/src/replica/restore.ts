@@ -9,9 +9,11 @@ import {
   type Batch,
   type Checkpoint,
   type Commit,
+  type Committed,
   decodeFrame,
   type Frame,
   MessageType,
+  type NewView,
   type PrePrepare,
   type Prepare,
   type Signed,
@@ -92,34 +94,49 @@ export function restoreMessage(ctx: ReplicaContext, frame: Frame, raw: Uint8Arra
       if (body.replica !== ctx.id && body.sequence > low(ctx))
         recordCheckpoint(ctx, frame as Signed<Checkpoint>);
       return;
-    case MessageType.viewChange: {
-      const previous = ctx.viewChange.latest.get(body.replica);
-      if (previous === undefined || previous.signed.body.newView < body.newView) {
-        ctx.viewChange.latest.set(body.replica, {
-          signed: frame as Signed<ViewChange>,
-          batches: frame.batches,
-        });
-      }
-      if (body.replica === ctx.id) ctx.viewChange.ownFrame = raw;
+    case MessageType.viewChange:
+      restoreViewChange(ctx, frame as Frame<ViewChange>, raw);
       return;
-    }
     case MessageType.newView:
-      for (const prePrepare of body.prePrepares)
-        restorePrePrepare(ctx, prePrepare as Frame<PrePrepare>, frame.batches);
-      if (body.replica === ctx.id) ctx.viewChange.newViewFrame = { view: body.view, frame: raw };
-      if (body.view > ctx.view) ctx.view = body.view;
+      restoreNewView(ctx, frame as Frame<NewView>, raw);
       return;
     case MessageType.committed:
-      for (const item of body.entries) {
-        if (!inWatermarks(ctx, item.sequence)) continue;
-        const entry = entryFor(ctx, item.sequence);
-        const batch = frame.batches.find((b) => bytesEqual(b.digest, item.digest));
-        if (batch !== undefined) entry.batches.set(toHex(batch.digest), batch);
-        entry.committed ??= { view: item.view, digest: item.digest, commits: item.commits, via: 'fetch' };
-      }
+      restoreCommitted(ctx, frame as Frame<Committed>);
       return;
     default:
       return; // requests, replies and fetches are never persisted
+  }
+}
+
+/** A replica's latest view-change is the one that counts; ours is kept to send again. */
+function restoreViewChange(ctx: ReplicaContext, frame: Frame<ViewChange>, raw: Uint8Array): void {
+  const body = frame.body;
+  const previous = ctx.viewChange.latest.get(body.replica);
+  if (previous === undefined || previous.signed.body.newView < body.newView) {
+    ctx.viewChange.latest.set(body.replica, {
+      signed: frame,
+      batches: frame.batches,
+    });
+  }
+  if (body.replica === ctx.id) ctx.viewChange.ownFrame = raw;
+}
+
+/** A new-view's proposals are pre-prepares of its view; ours is kept to send again. */
+function restoreNewView(ctx: ReplicaContext, frame: Frame<NewView>, raw: Uint8Array): void {
+  const body = frame.body;
+  for (const prePrepare of body.prePrepares) restorePrePrepare(ctx, prePrepare, frame.batches);
+  if (body.replica === ctx.id) ctx.viewChange.newViewFrame = { view: body.view, frame: raw };
+  if (body.view > ctx.view) ctx.view = body.view;
+}
+
+/** Committed batches fetched with their certificates, to be executed again. */
+function restoreCommitted(ctx: ReplicaContext, frame: Frame<Committed>): void {
+  for (const item of frame.body.entries) {
+    if (!inWatermarks(ctx, item.sequence)) continue;
+    const entry = entryFor(ctx, item.sequence);
+    const batch = frame.batches.find((b) => bytesEqual(b.digest, item.digest));
+    if (batch !== undefined) entry.batches.set(toHex(batch.digest), batch);
+    entry.committed ??= { view: item.view, digest: item.digest, commits: item.commits, via: 'fetch' };
   }
 }
 
