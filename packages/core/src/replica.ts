@@ -311,7 +311,7 @@ export class Replica {
    * The signature checks stepping this decoded frame will need, for a host that checks them ahead
    * of time (in parallel) and hands the results to the replica's crypto through a cache of
    * verified signatures. Only a hint: the replica still checks every signature it relies on.
-   * Empty for votes the replica would drop unchecked (see `#redundantVote`).
+   * Empty for votes the replica would drop unchecked (see `redundantVote` in replica/agreement.ts).
    */
   signatureChecks(frame: Frame): readonly SignatureCheck[] {
     if (redundantVote(this.#ctx, frame.body)) return [];
