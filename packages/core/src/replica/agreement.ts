@@ -47,7 +47,7 @@ export function redundantVote(ctx: ReplicaContext, body: Body): boolean {
  * Is a normal-case message for the view we are working in? Older views are rejected; newer
  * ones (or ours while we are still changing into it) are buffered, boundedly, for when we get there.
  */
-export function acceptView(ctx: ReplicaContext, view: number, frame: Frame, raw: Uint8Array): boolean {
+function acceptView(ctx: ReplicaContext, view: number, frame: Frame, raw: Uint8Array): boolean {
   if (view < ctx.view) {
     reject(ctx, 'STALE_VIEW', `view ${view} < ${ctx.view}`);
     return false;
@@ -66,6 +66,10 @@ export function acceptView(ctx: ReplicaContext, view: number, frame: Frame, raw:
   return true;
 }
 
+/**
+ * The log entry for a sequence inside the window, created if new; an entry of an older view starts
+ * over in the current one (its prepared certificate is kept for view changes).
+ */
 export function entryFor(ctx: ReplicaContext, sequence: number): LogEntry {
   let entry = ctx.agreement.log.get(sequence);
   if (entry === undefined) {
@@ -95,10 +99,12 @@ export function entryFor(ctx: ReplicaContext, sequence: number): LogEntry {
   return entry;
 }
 
+/** Remembers the highest sequence a valid message named: above our execution, we are behind. */
 export function noteSequence(ctx: ReplicaContext, sequence: number): void {
   if (sequence > ctx.agreement.highestSeenSequence) ctx.agreement.highestSeenSequence = sequence;
 }
 
+/** A backup takes the primary's proposal: checks its batch, logs it, and prepares it. */
 export function onPrePrepare(ctx: ReplicaContext, frame: Frame<PrePrepare>, raw: Uint8Array): void {
   const prePrepare = frame.body;
   if (!acceptView(ctx, prePrepare.view, frame, raw)) return;
@@ -153,7 +159,7 @@ export function onPrePrepare(ctx: ReplicaContext, frame: Frame<PrePrepare>, raw:
 }
 
 /** Checks a proposed batch: every request signed by a registered agent, the timestamp plausible. */
-export function validateBatch(ctx: ReplicaContext, batch: Batch): boolean {
+function validateBatch(ctx: ReplicaContext, batch: Batch): boolean {
   const skew = Math.abs(batch.timestamp - ctx.now);
   if (batch.timestamp < ctx.execution.agreedTime || skew > ctx.protocol.timestampSkewMaxTicks) {
     reject(
@@ -178,6 +184,7 @@ export function validateBatch(ctx: ReplicaContext, batch: Batch): boolean {
   return true;
 }
 
+/** A backup's prepare for the entry's pre-prepare, once: logged before it is sent. */
 export function sendPrepare(ctx: ReplicaContext, entry: LogEntry): void {
   if (isPrimary(ctx) || entry.prePrepare === undefined || entry.prepares.has(ctx.id)) return;
   const prepare = sign<Prepare>(ctx, {
@@ -193,6 +200,7 @@ export function sendPrepare(ctx: ReplicaContext, entry: LogEntry): void {
   ctx.out.send.push({ to: { kind: 'replicas' }, type: MessageType.prepare, frame });
 }
 
+/** A backup's prepare: one per replica per (view, sequence); it may make the entry prepared. */
 export function onPrepare(ctx: ReplicaContext, frame: Frame<Prepare>, raw: Uint8Array): void {
   const prepare = frame.body;
   if (!acceptView(ctx, prepare.view, frame, raw)) return;
@@ -213,6 +221,7 @@ export function onPrepare(ctx: ReplicaContext, frame: Frame<Prepare>, raw: Uint8
   checkPrepared(ctx, entry);
 }
 
+/** A replica's commit: one per replica per (view, sequence); it may make the entry committed. */
 export function onCommit(ctx: ReplicaContext, frame: Frame<Commit>, raw: Uint8Array): void {
   const commit = frame.body;
   if (!acceptView(ctx, commit.view, frame, raw)) return;
@@ -230,7 +239,7 @@ export function onCommit(ctx: ReplicaContext, frame: Frame<Commit>, raw: Uint8Ar
 }
 
 /** One vote per replica per (view, sequence): a second, different one is equivocation. */
-export function recordVote<V extends Prepare | Commit>(
+function recordVote<V extends Prepare | Commit>(
   ctx: ReplicaContext,
   votes: Map<number, Signed<V>>,
   vote: Signed<V>,
@@ -276,6 +285,7 @@ export function deriveCommitted(ctx: ReplicaContext, entry: LogEntry): boolean {
   return true;
 }
 
+/** When the entry has just become prepared, commits to it (logged, then sent). */
 export function checkPrepared(ctx: ReplicaContext, entry: LogEntry): void {
   if (!derivePrepared(ctx, entry)) return;
   const digest = (entry.prePrepare as Signed<PrePrepare>).body.digest;
@@ -293,7 +303,11 @@ export function checkPrepared(ctx: ReplicaContext, entry: LogEntry): void {
   checkCommitted(ctx, entry);
 }
 
-export function checkCommitted(ctx: ReplicaContext, entry: LogEntry): void {
+/**
+ * When the entry has just become committed, executes what is ready. A prepared digest that
+ * differs from a commit certificate we hold would be a broken quorum intersection: a bug.
+ */
+function checkCommitted(ctx: ReplicaContext, entry: LogEntry): void {
   if (!entry.prepared || entry.prePrepare === undefined) return;
   const digest = entry.prePrepare.body.digest;
   if (entry.committed !== undefined) {

@@ -15,6 +15,7 @@ import { takeSnapshot } from './snapshot.ts';
 import type { StableCheckpoint } from './state.ts';
 import { fetchMissing } from './state-transfer.ts';
 
+/** Signs the digest of our state at a checkpoint sequence, keeps the snapshot, and votes for it. */
 export function takeCheckpoint(ctx: ReplicaContext, sequence: number): void {
   const snapshot = takeSnapshot(ctx);
   const digest = ctx.crypto.hash(snapshot);
@@ -31,6 +32,7 @@ export function takeCheckpoint(ctx: ReplicaContext, sequence: number): void {
   recordCheckpoint(ctx, checkpoint);
 }
 
+/** Another replica's checkpoint vote; one above our window tells us we are behind. */
 export function onCheckpoint(ctx: ReplicaContext, frame: Frame<Checkpoint>, raw: Uint8Array): void {
   const checkpoint = frame.body;
   if (checkpoint.sequence <= low(ctx) || checkpoint.sequence % ctx.protocol.checkpointInterval !== 0) {
@@ -47,6 +49,7 @@ export function onCheckpoint(ctx: ReplicaContext, frame: Frame<Checkpoint>, raw:
   recordCheckpoint(ctx, frame);
 }
 
+/** Counts a checkpoint vote: inside the window by sequence; above it, the few latest per replica. */
 export function recordCheckpoint(ctx: ReplicaContext, checkpoint: Signed<Checkpoint>): void {
   const { sequence, replica } = checkpoint.body;
   if (sequence <= high(ctx)) {
@@ -68,11 +71,7 @@ export function recordCheckpoint(ctx: ReplicaContext, checkpoint: Signed<Checkpo
 }
 
 /** 2f+1 matching checkpoints make a certificate: stabilise, or, if we are behind, fetch that state. */
-export function checkStable(
-  ctx: ReplicaContext,
-  votes: readonly Signed<Checkpoint>[],
-  sequence: number,
-): void {
+function checkStable(ctx: ReplicaContext, votes: readonly Signed<Checkpoint>[], sequence: number): void {
   const proof = largestMatchingSet(ctx, votes);
   if (proof.length < ctx.quorums.quorum) return;
   adoptCheckpointCertificate(
@@ -83,7 +82,8 @@ export function checkStable(
   );
 }
 
-export function largestMatchingSet(
+/** The largest group of votes that certify the same state digest. */
+function largestMatchingSet(
   _ctx: ReplicaContext,
   votes: readonly Signed<Checkpoint>[],
 ): Signed<Checkpoint>[] {
@@ -99,6 +99,7 @@ export function largestMatchingSet(
   return best;
 }
 
+/** A 2f+1 certificate for a checkpoint: stable if we have that state; otherwise the state to fetch. */
 export function adoptCheckpointCertificate(
   ctx: ReplicaContext,
   sequence: number,
@@ -121,6 +122,7 @@ export function adoptCheckpointCertificate(
   }
 }
 
+/** Moves the window up to a certified checkpoint: the log, votes and snapshots at or below it go. */
 export function makeStable(ctx: ReplicaContext, checkpoint: StableCheckpoint): void {
   assert(checkpoint.sequence > low(ctx), 'stable checkpoint must advance');
   assert(checkpoint.sequence <= ctx.execution.lastExecuted, 'stable checkpoint above execution');
@@ -154,7 +156,8 @@ export function makeStable(ctx: ReplicaContext, checkpoint: StableCheckpoint): v
   propose(ctx);
 }
 
-export function recordCheckpointVote(ctx: ReplicaContext, checkpoint: Signed<Checkpoint>): void {
+/** Counts a checkpoint vote inside the window without checking for a certificate (see `makeStable`). */
+function recordCheckpointVote(ctx: ReplicaContext, checkpoint: Signed<Checkpoint>): void {
   const votes = ctx.checkpoints.votes.get(checkpoint.body.sequence) ?? new Map<number, Signed<Checkpoint>>();
   if (!votes.has(checkpoint.body.replica)) votes.set(checkpoint.body.replica, checkpoint);
   ctx.checkpoints.votes.set(checkpoint.body.sequence, votes);

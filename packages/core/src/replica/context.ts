@@ -192,6 +192,7 @@ function fixedConfig(options: ContextOptions): FixedConfig {
   };
 }
 
+/** The effects of a step that has done nothing yet. */
 export function emptyOutput(): ReplicaOutput {
   return { persist: [], send: [], executed: [], stateTransfers: [], rejected: [] };
 }
@@ -211,14 +212,17 @@ export function high(ctx: ReplicaContext): number {
   return ctx.checkpoints.stable.sequence + ctx.protocol.watermarkWindow;
 }
 
+/** The primary of a view: replicas take turns. */
 export function primaryOf(ctx: ReplicaContext, view: number): number {
   return view % ctx.quorums.n;
 }
 
+/** Whether this replica is the primary of the current view. */
 export function isPrimary(ctx: ReplicaContext): boolean {
   return primaryOf(ctx, ctx.view) === ctx.id;
 }
 
+/** Whether a sequence is inside the window the log may hold: (low, high]. */
 export function inWatermarks(ctx: ReplicaContext, sequence: number): boolean {
   return sequence > low(ctx) && sequence <= high(ctx);
 }
@@ -238,6 +242,7 @@ export function senderKey(
   return signer.kind === 'agent' ? ctx.agentKeys.get(signer.id) : ctx.cluster.replicas[signer.id]?.publicKey;
 }
 
+/** Whether a message carries a valid signature of the replica it names. */
 export function verifyReplicaSignature(ctx: ReplicaContext, signed: Signed): boolean {
   const replica = (signed.body as { replica: number }).replica;
   const publicKey = ctx.cluster.replicas[replica]?.publicKey;

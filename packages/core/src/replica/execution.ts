@@ -26,6 +26,7 @@ import { send } from './output.ts';
 import { clearPending, propose } from './requests.ts';
 import { type ClientRecord, type LogEntry, RECENT_REQUESTS_PER_AGENT } from './state.ts';
 
+/** Executes committed batches in sequence order, as far as they are known without a gap. */
 export function executeReady(ctx: ReplicaContext): void {
   for (;;) {
     const sequence = ctx.execution.lastExecuted + 1;
@@ -38,12 +39,13 @@ export function executeReady(ctx: ReplicaContext): void {
   }
 }
 
+/** The empty batch, if that is what the digest names: no replica needs to send it. */
 export function nullBatchFor(ctx: ReplicaContext, digest: Uint8Array): Batch | undefined {
   return bytesEqual(digest, ctx.nullBatch.digest) ? ctx.nullBatch : undefined;
 }
 
 /** Applies one committed batch, the next in sequence order, and reports it. */
-export function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
+function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
   assert(entry.sequence === ctx.execution.lastExecuted + 1, 'execution out of order');
   assert(entry.committed !== undefined, 'executing an uncommitted batch');
   const timestamp = Math.max(ctx.execution.agreedTime, batch.timestamp);
@@ -157,6 +159,7 @@ function applyRequest(
   return { agent, requestId, result };
 }
 
+/** Answers an agent from the reply cache: authenticated for that agent (see `auth.ts`). */
 export function sendReply(ctx: ReplicaContext, agent: string, record: ClientRecord): void {
   const body: Reply = {
     type: MessageType.reply,

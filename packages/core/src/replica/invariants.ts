@@ -3,6 +3,7 @@ import { LIMITS } from '../config.ts';
 import { assert } from '../errors.ts';
 import { high, low, type ReplicaContext } from './context.ts';
 
+/** Throws an `InvariantError` if the replica broke one of its own bounds. */
 export function checkInvariants(ctx: ReplicaContext): void {
   const { lastExecuted } = ctx.execution;
   const window = ctx.protocol.watermarkWindow;

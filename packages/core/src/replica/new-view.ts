@@ -34,7 +34,7 @@ import { validateViewChange, viewChangesFor } from './view-change.ts';
  * recompute it: for every sequence between the highest stable checkpoint and the highest
  * prepared sequence, the digest prepared in the highest view, or the null batch.
  */
-export function computeNewView(
+function computeNewView(
   ctx: ReplicaContext,
   viewChanges: readonly ViewChange[],
 ): {
@@ -67,6 +67,10 @@ export function computeNewView(
   return { minSequence, proposals };
 }
 
+/**
+ * The new primary, once it holds 2f+1 view-changes (its own among them), sends NEW-VIEW and
+ * enters the view.
+ */
 export function maybeSendNewView(ctx: ReplicaContext): void {
   if (ctx.mode !== 'view-change' || !isPrimary(ctx)) return;
   const stored = viewChangesFor(ctx, ctx.view);
@@ -115,6 +119,7 @@ export function maybeSendNewView(ctx: ReplicaContext): void {
   );
 }
 
+/** A backup checks a NEW-VIEW by recomputing it from its view-changes, then enters the view. */
 export function onNewView(ctx: ReplicaContext, frame: Frame<NewView>): void {
   const newView = frame.body;
   if (newView.view < ctx.view || (newView.view === ctx.view && ctx.mode === 'normal')) {

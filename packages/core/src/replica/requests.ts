@@ -21,6 +21,10 @@ import { sendReply } from './execution.ts';
 import { persistLog, reject, sign } from './output.ts';
 import type { ConflictPair } from './state.ts';
 
+/**
+ * An agent's request: answered from the reply cache if executed, checked for equivocation,
+ * then pending; the primary orders it, a backup passes it to the primary.
+ */
 export function onRequest(ctx: ReplicaContext, frame: Frame<Request>, raw: Uint8Array): void {
   const request = frame.body;
   const client = ctx.execution.clients.get(request.agent);
@@ -76,7 +80,7 @@ export function onRequest(ctx: ReplicaContext, frame: Frame<Request>, raw: Uint8
  * pair times the primary out like an overdue request, so f+1 honest replicas that hold it
  * replace a primary that censors it.
  */
-export function noteConflict(ctx: ReplicaContext, first: Signed<Request>, second: Signed<Request>): void {
+function noteConflict(ctx: ReplicaContext, first: Signed<Request>, second: Signed<Request>): void {
   const { agent, requestId } = second.body;
   reject(ctx, 'AGENT_EQUIVOCATION', `agent ${agent} signed two different requests with id ${requestId}`);
   const key = requestKey(agent, requestId);
@@ -98,6 +102,7 @@ export function noteConflict(ctx: ReplicaContext, first: Signed<Request>, second
   else forwardConflict(ctx, pair);
 }
 
+/** Sends both requests of an equivocation to every replica (see `noteConflict`). */
 export function forwardConflict(ctx: ReplicaContext, pair: ConflictPair): void {
   pair.forwardedAt = ctx.now;
   for (const request of [pair.first, pair.second]) {
@@ -127,7 +132,7 @@ export function conflictOverdue(ctx: ReplicaContext, timeout: number): boolean {
 }
 
 /** A request from its signed bytes (our own durable or replicated copy: it decodes). */
-export function requestOf(_ctx: ReplicaContext, signed: SignedBytes): Signed<Request> {
+function requestOf(_ctx: ReplicaContext, signed: SignedBytes): Signed<Request> {
   const decoded = decodeCanonical(signed.bytes);
   assert(
     decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4,
@@ -142,7 +147,7 @@ export function requestOf(_ctx: ReplicaContext, signed: SignedBytes): Signed<Req
 }
 
 /** `digest` is the request body's digest when the caller already has it (a batch does). */
-export function addPending(
+function addPending(
   ctx: ReplicaContext,
   request: Signed<Request>,
   assigned?: number,
@@ -227,6 +232,7 @@ export function propose(ctx: ReplicaContext): void {
   }
 }
 
+/** The primary proposes one batch at the next sequence: signed, logged, sent, and voted on. */
 export function proposeBatch(ctx: ReplicaContext, requests: readonly Signed<Request>[]): void {
   const timestamp = Math.max(ctx.now, ctx.requests.lastProposedTimestamp, ctx.execution.agreedTime);
   const batch = makeBatch(timestamp, requests, ctx.crypto.hash);

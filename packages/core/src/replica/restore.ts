@@ -73,7 +73,8 @@ export function restore(ctx: ReplicaContext, state: DurableState): void {
   executeReady(ctx);
 }
 
-export function restoreMessage(ctx: ReplicaContext, frame: Frame, raw: Uint8Array): void {
+/** Puts one durable log record back where the live path would have put it. */
+function restoreMessage(ctx: ReplicaContext, frame: Frame, raw: Uint8Array): void {
   const body = frame.body;
   switch (body.type) {
     case MessageType.prePrepare:
@@ -140,7 +141,8 @@ function restoreCommitted(ctx: ReplicaContext, frame: Frame<Committed>): void {
   }
 }
 
-export function restorePrePrepare(
+/** A logged pre-prepare; if it is our own, the next proposal goes above it with a later timestamp. */
+function restorePrePrepare(
   ctx: ReplicaContext,
   prePrepare: Signed<PrePrepare>,
   batches: readonly Batch[],
@@ -159,7 +161,7 @@ export function restorePrePrepare(
 }
 
 /** Applies a logged message of `view` to its entry, then re-derives prepared and committed. */
-export function restoreVote(
+function restoreVote(
   ctx: ReplicaContext,
   view: number,
   sequence: number,

@@ -64,6 +64,7 @@ export function rateLimited(ctx: ReplicaContext, replica: number): boolean {
   return false;
 }
 
+/** A peer asks for the state at a checkpoint: sent if our stable one is as high (rate-limited). */
 export function onFetchState(ctx: ReplicaContext, frame: Frame<FetchState>): void {
   const fetch = frame.body;
   if (fetch.replica === ctx.id || rateLimited(ctx, fetch.replica)) return;
@@ -71,7 +72,8 @@ export function onFetchState(ctx: ReplicaContext, frame: Frame<FetchState>): voi
   sendState(ctx, fetch.replica);
 }
 
-export function sendState(ctx: ReplicaContext, replica: number): void {
+/** Our stable checkpoint, with its snapshot and certificate. */
+function sendState(ctx: ReplicaContext, replica: number): void {
   send(
     ctx,
     { kind: 'replica', id: replica },
@@ -85,6 +87,7 @@ export function sendState(ctx: ReplicaContext, replica: number): void {
   );
 }
 
+/** A snapshot from a peer: installed if it matches a valid 2f+1 checkpoint certificate. */
 export function onState(ctx: ReplicaContext, frame: Frame<State>): void {
   const state = frame.body;
   if (state.sequence <= ctx.execution.lastExecuted) {
@@ -116,6 +119,10 @@ export function onState(ctx: ReplicaContext, frame: Frame<State>): void {
   executeReady(ctx);
 }
 
+/**
+ * A peer asks for committed batches from a sequence: sent with their commit certificates, and
+ * the stable state too when it asks from below our window.
+ */
 export function onFetchCommitted(ctx: ReplicaContext, frame: Frame<FetchCommitted>): void {
   const fetch = frame.body;
   if (fetch.replica === ctx.id || rateLimited(ctx, fetch.replica)) return;
@@ -146,6 +153,7 @@ export function onFetchCommitted(ctx: ReplicaContext, frame: Frame<FetchCommitte
   );
 }
 
+/** Committed batches fetched from a peer: each accepted if its commit certificate is valid. */
 export function onCommitted(ctx: ReplicaContext, frame: Frame<Committed>, raw: Uint8Array): void {
   let accepted = false;
   for (const item of frame.body.entries) {
@@ -184,7 +192,8 @@ export function onCommitted(ctx: ReplicaContext, frame: Frame<Committed>, raw: U
   executeReady(ctx);
 }
 
-export function verifyCommitCertificate(ctx: ReplicaContext, item: CommittedEntry): boolean {
+/** A valid commit certificate: 2f+1 commits from distinct replicas for one (view, sequence, digest). */
+function verifyCommitCertificate(ctx: ReplicaContext, item: CommittedEntry): boolean {
   if (item.commits.length < ctx.quorums.quorum) return false;
   const signers = new Set<number>();
   for (const commit of item.commits) {

@@ -10,6 +10,7 @@ import type { PendingRequest } from './state.ts';
 import { fetchMissing } from './state-transfer.ts';
 import { startViewChange } from './view-change.ts';
 
+/** Time passes: timeouts are checked, lost messages re-sent, and a replica that is behind fetches. */
 export function onTick(ctx: ReplicaContext, ticks: number): void {
   assert(Number.isInteger(ticks) && ticks > 0, 'ticks must be a positive integer');
   ctx.now += ticks;
@@ -45,7 +46,11 @@ export function onTick(ctx: ReplicaContext, ticks: number): void {
   if (behind && ctx.now - ctx.timers.lastExecutedAt >= ctx.protocol.retryTicks) fetchMissing(ctx);
 }
 
-export function onPrimaryTick(ctx: ReplicaContext, timeout: number, requestOverdue: boolean): void {
+/**
+ * The primary proposes what is pending, sends heartbeats when idle, and gives up a view it
+ * cannot make progress in.
+ */
+function onPrimaryTick(ctx: ReplicaContext, timeout: number, requestOverdue: boolean): void {
   propose(ctx);
   const idle = ctx.requests.nextSequence - 1 === ctx.execution.lastExecuted;
   if (
@@ -64,7 +69,8 @@ export function onPrimaryTick(ctx: ReplicaContext, timeout: number, requestOverd
   if (requestOverdue || stalled) startViewChange(ctx, ctx.view + 1);
 }
 
-export function onBackupTick(ctx: ReplicaContext, timeout: number, requestOverdue: boolean): void {
+/** A backup starts a view change when a request is overdue or the primary has gone silent. */
+function onBackupTick(ctx: ReplicaContext, timeout: number, requestOverdue: boolean): void {
   // Silence is only evidence against a primary we have heard from in this view: a replica that
   // is still connecting, or is itself cut off, would otherwise start a view change alone and,
   // having promised to leave the view, could not come back to it.

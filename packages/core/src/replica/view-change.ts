@@ -20,6 +20,7 @@ import { broadcast, persistLog, persistView, reject, sign } from './output.ts';
 import type { StoredViewChange } from './state.ts';
 import { rateLimited } from './state-transfer.ts';
 
+/** Leaves the current view for `newView`: from here nothing is ordered until its NEW-VIEW. */
 export function startViewChange(ctx: ReplicaContext, newView: number): void {
   assert(newView > ctx.view, 'view change must move forward');
   ctx.view = newView;
@@ -61,6 +62,10 @@ export function sendViewChange(ctx: ReplicaContext): void {
   maybeSendNewView(ctx);
 }
 
+/**
+ * A replica's view-change: recorded if valid; f+1 for higher views make us join; 2f+1 arm the
+ * timer, and the new primary sends NEW-VIEW.
+ */
 export function onViewChange(ctx: ReplicaContext, frame: Frame<ViewChange>): void {
   const viewChange = frame.body;
   if (
@@ -147,6 +152,7 @@ export function validateViewChange(ctx: ReplicaContext, signed: Signed<ViewChang
   return true;
 }
 
+/** The view-changes we hold for a view, by replica. */
 export function viewChangesFor(ctx: ReplicaContext, view: number): StoredViewChange[] {
   return [...ctx.viewChange.latest.values()]
     .filter((stored) => stored.signed.body.newView === view)
@@ -158,7 +164,7 @@ export function viewChangesFor(ctx: ReplicaContext, view: number): StoredViewCha
  * whose latest view-change names a view above ours has left them too: only its latest is kept,
  * and not counting it could leave honest replicas split across two view changes forever.
  */
-export function maybeArmViewChangeTimer(ctx: ReplicaContext): void {
+function maybeArmViewChangeTimer(ctx: ReplicaContext): void {
   if (ctx.mode !== 'view-change' || ctx.viewChange.armedAt !== undefined) return;
   let atOrAbove = 0;
   for (const stored of ctx.viewChange.latest.values())
