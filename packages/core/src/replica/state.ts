@@ -1,7 +1,9 @@
 /**
- * The replica's state, in one section per part of the protocol. Each section is read and written
- * by the file of the same name under `replica/`; the others only read it, or call that file.
- * Every time is a tick count (`ReplicaContext.now` is the clock).
+ * The replica's state, in one section per part of the protocol, each mostly kept by the file of
+ * the same name under `replica/`. Parts reach into each other's sections where the protocol ties
+ * them: entering a view restarts request timers, a stable checkpoint moves the primary's next
+ * sequence, executing a batch ends a streak of view changes. Every time is a tick count
+ * (`ReplicaContext.now` is the clock).
  */
 import type {
   Batch,
