@@ -7,66 +7,59 @@
  * Two kinds of failure, kept apart:
  * - input from a peer or an agent that fails validation is rejected with a typed, counted reason;
  * - a broken invariant of our own state is a bug: `assert` throws and the host should crash.
+ *
+ * This class is the public face and the one dispatcher: `step` hands each input to a handler of
+ * one part of the protocol under `replica/` (see packages/core/README.md for which rule is where).
+ * They all work on one `ReplicaContext`, whose state is kept in a section per part (`state.ts`).
  */
-import { type ReplyAuthenticator, signBody, signedReplies } from './auth.ts';
-import { bytesEqual, decodeCanonical, encodeCanonical, toHex } from './codec.ts';
-import {
-  type ClusterConfig,
-  DEFAULT_PROTOCOL_CONFIG,
-  LIMITS,
-  type ProtocolConfig,
-  type Quorums,
-  quorumsOf,
-  validateCluster,
-  validateProtocol,
-} from './config.ts';
+import type { ReplyAuthenticator } from './auth.ts';
+import type { ClusterConfig, ProtocolConfig } from './config.ts';
 import type { CryptoBackend } from './crypto.ts';
 import type { DurableState } from './durable.ts';
-import { assert } from './errors.ts';
 import {
-  type Batch,
-  type Body,
   type Checkpoint,
   type Commit,
   type Committed,
-  type CommittedEntry,
   claimedSigner,
   type Decoded,
-  type DecodeLimits,
   decodeFrame,
-  encodeBody,
-  encodeFrame,
   type FetchCommitted,
   type FetchReceipt,
   type FetchState,
   type Frame,
   MessageType,
-  makeBatch,
   type NewView,
   type PrePrepare,
   type Prepare,
-  type PreparedProof,
   type Query,
-  type QueryReply,
-  type ReceiptReply,
-  type Reply,
   type Request,
   type Signed,
   type State,
   type ViewChange,
 } from './messages.ts';
-import { encodeReceipt, type Receipt, type SignedBytes } from './receipt.ts';
-import type { ExecutionContext, RequestEquivocation, StateMachine } from './state-machine.ts';
-import type {
-  CommitProof,
-  ExecutedRequest,
-  Outbound,
-  RejectionCode,
-  ReplicaInput,
-  ReplicaOutput,
-  ReplicaStatus,
-  SignatureCheck,
-} from './types.ts';
+import type { Receipt } from './receipt.ts';
+import { onCommit, onPrePrepare, onPrepare, redundantVote } from './replica/agreement.ts';
+import { onCheckpoint } from './replica/checkpoints.ts';
+import {
+  createContext,
+  emptyOutput,
+  high,
+  low,
+  primaryOf,
+  type ReplicaContext,
+  senderKey,
+} from './replica/context.ts';
+import { onFetchReceipt, onQuery, receiptFor } from './replica/execution.ts';
+import { checkInvariants } from './replica/invariants.ts';
+import { onNewView } from './replica/new-view.ts';
+import { reject } from './replica/output.ts';
+import { onRequest, propose } from './replica/requests.ts';
+import { restore } from './replica/restore.ts';
+import { onCommitted, onFetchCommitted, onFetchState, onState } from './replica/state-transfer.ts';
+import { onTick } from './replica/timers.ts';
+import { onViewChange } from './replica/view-change.ts';
+import type { StateMachine } from './state-machine.ts';
+import type { RejectionCode, ReplicaInput, ReplicaOutput, ReplicaStatus, SignatureCheck } from './types.ts';
 
 export interface ReplicaOptions {
   readonly id: number;
@@ -107,185 +100,42 @@ export interface LogEntryInspection {
   readonly committed: { readonly view: number; readonly digest: Uint8Array } | undefined;
 }
 
-interface LogEntry {
-  readonly sequence: number;
-  /** The view that `prePrepare`, `prepares`, `commits` and `prepared` belong to. */
-  view: number;
-  prePrepare: Signed<PrePrepare> | undefined;
-  prepares: Map<number, Signed<Prepare>>;
-  commits: Map<number, Signed<Commit>>;
-  prepared: boolean;
-  /** The prepared certificate from the highest view in which this replica prepared this sequence. */
-  preparedProof: PreparedProof | undefined;
-  committed: (CommitProof & { via: 'protocol' | 'fetch' }) | undefined;
-  /** Batches known for this sequence, by digest (hex). */
-  batches: Map<string, Batch>;
-}
+type Handler = (ctx: ReplicaContext, frame: Frame, raw: Uint8Array) => void;
 
-interface PendingRequest {
-  readonly request: Signed<Request>;
-  readonly digestHex: string;
-  receivedAt: number;
-  /** Sequence this request was assigned to in the current view (primary), if any. */
-  assigned: number | undefined;
-}
-
-interface ClientRecord {
-  readonly requestId: number;
-  readonly result: Uint8Array;
-  readonly sequence: number;
-  /**
-   * The agent's most recent executed requests (signed bodies, latest last): to recognise, and
-   * prove, a different request signed with one of their ids. Bounded by RECENT_REQUESTS_PER_AGENT.
-   */
-  readonly recent: readonly RecentRequest[];
-  /** Request ids whose equivocation was already reported (once is enough); bounded likewise. */
-  readonly reported: readonly number[];
-}
-
-interface RecentRequest {
-  readonly requestId: number;
-  readonly request: SignedBytes;
-}
-
-/** Executed requests remembered per agent for equivocation evidence; older ids can no longer be proven. */
-const RECENT_REQUESTS_PER_AGENT = 8;
-
-/** Two different signed requests with one (agent, requestId), held until they are ordered together. */
-interface ConflictPair {
-  readonly first: Signed<Request>;
-  readonly second: Signed<Request>;
-  assigned: number | undefined;
-  forwardedAt: number;
-  /** When this replica learned of the pair, or entered the current view: it times the primary out like a request. */
-  since: number;
-}
-
-interface StableCheckpoint {
-  readonly sequence: number;
-  readonly digest: Uint8Array;
-  readonly proof: readonly Signed<Checkpoint>[];
-  readonly snapshot: Uint8Array;
-}
-
-interface StoredViewChange {
-  readonly signed: Signed<ViewChange>;
-  readonly batches: readonly Batch[];
-}
-
-const requestKey = (agent: string, requestId: number): string => `${agent}\u0000${requestId}`;
+/** The handler of each message type; the frame's signature is checked already. */
+const HANDLERS: Readonly<Record<MessageType, Handler>> = {
+  [MessageType.request]: (ctx, frame, raw) => onRequest(ctx, frame as Frame<Request>, raw),
+  [MessageType.prePrepare]: (ctx, frame, raw) => onPrePrepare(ctx, frame as Frame<PrePrepare>, raw),
+  [MessageType.prepare]: (ctx, frame, raw) => onPrepare(ctx, frame as Frame<Prepare>, raw),
+  [MessageType.commit]: (ctx, frame, raw) => onCommit(ctx, frame as Frame<Commit>, raw),
+  [MessageType.checkpoint]: (ctx, frame, raw) => onCheckpoint(ctx, frame as Frame<Checkpoint>, raw),
+  [MessageType.viewChange]: (ctx, frame) => onViewChange(ctx, frame as Frame<ViewChange>),
+  [MessageType.newView]: (ctx, frame) => onNewView(ctx, frame as Frame<NewView>),
+  [MessageType.fetchState]: (ctx, frame) => onFetchState(ctx, frame as Frame<FetchState>),
+  [MessageType.state]: (ctx, frame) => onState(ctx, frame as Frame<State>),
+  [MessageType.fetchCommitted]: (ctx, frame) => onFetchCommitted(ctx, frame as Frame<FetchCommitted>),
+  [MessageType.committed]: (ctx, frame, raw) => onCommitted(ctx, frame as Frame<Committed>, raw),
+  [MessageType.query]: (ctx, frame) => onQuery(ctx, frame as Frame<Query>),
+  [MessageType.fetchReceipt]: (ctx, frame) => onFetchReceipt(ctx, frame as Frame<FetchReceipt>),
+  [MessageType.queryReply]: (ctx) =>
+    reject(ctx, 'UNEXPECTED_TYPE', 'replicas do not take answers meant for agents'),
+  [MessageType.receipt]: (ctx) =>
+    reject(ctx, 'UNEXPECTED_TYPE', 'replicas do not take answers meant for agents'),
+  [MessageType.reply]: (ctx) => reject(ctx, 'UNEXPECTED_TYPE', 'replicas do not take replies'),
+};
 
 export class Replica {
   readonly id: number;
-  readonly #cluster: ClusterConfig;
-  readonly #protocol: ProtocolConfig;
-  readonly #quorums: Quorums;
-  readonly #crypto: CryptoBackend;
-  readonly #secretKey: Uint8Array;
-  readonly #stateMachine: StateMachine;
-  readonly #replyAuthenticator: ReplyAuthenticator;
-  readonly #agentKeys: Map<string, Uint8Array>;
-  readonly #decodeLimits: DecodeLimits;
-  readonly #nullBatch: Batch;
-
-  #now: number;
-  #view = 0;
-  #changingView = false;
-  /** Consecutive view changes without progress; the timeout doubles with each. */
-  #viewChangeStreak = 0;
-  #viewChangeArmedAt: number | undefined;
-  #latestViewChange = new Map<number, StoredViewChange>();
-  /** Our own view-change and the new-view we sent as primary, kept to re-send: the network may lose them. */
-  #ownViewChangeFrame: Uint8Array | undefined;
-  #viewChangeSentAt = 0;
-  #newViewFrame: { view: number; frame: Uint8Array } | undefined;
-  #validViewChanges = new Set<string>();
-
-  #log = new Map<number, LogEntry>();
-  #lastExecuted = 0;
-  #agreedTime = 0;
-  #stable: StableCheckpoint;
-  #ownCheckpoints = new Map<number, { digest: Uint8Array; snapshot: Uint8Array }>();
-  #checkpointVotes = new Map<number, Map<number, Signed<Checkpoint>>>();
-  #aheadCheckpoints = new Map<number, Signed<Checkpoint>[]>();
-  #transferTarget: { sequence: number; digest: Uint8Array; proof: readonly Signed<Checkpoint>[] } | undefined;
-
-  #clients = new Map<string, ClientRecord>();
-  #pending = new Map<string, PendingRequest>();
-  #pendingPerAgent = new Map<string, Set<number>>();
-  /** Second requests with an already-seen (agent, requestId): evidence to be ordered. */
-  #conflicts = new Map<string, ConflictPair>();
-  /**
-   * The first signed request seen for each recent (agent, requestId), admitted or not: a second,
-   * different one is proof of equivocation even when the first was refused (a full pending table).
-   * FIFO, bounded by LIMITS.recentRequestsMax.
-   */
-  #recentRequests = new Map<string, Signed<Request>>();
-
-  #nextSequence = 1;
-  #lastProposalAt: number;
-  #lastProposedTimestamp = 0;
-  #lastProgressSeenAt: number;
-  /** Whether the primary of the current view has sent us anything valid since we entered the view. */
-  #heardFromPrimary = false;
-  /** When we last entered a view (its NEW-VIEW, or start): a new primary's stall is measured from here. */
-  #viewEnteredAt = 0;
-  #lastExecutedAt: number;
-  #highestSeenSequence = 0;
-  #lastFetchAt = Number.NEGATIVE_INFINITY;
-  #fetchRound = 0;
-  #lastServedAt = new Map<number, number>();
-  #futureBuffer: { view: number; sender: number; frame: Frame; raw: Uint8Array }[] = [];
-
-  /** True while rebuilding from durable state: nothing is proposed, and the output is discarded. */
-  #restoring = false;
-  /** Receipt material of recent sequences below the stable checkpoint (see `receipt`). */
-  readonly #receiptArchive = new Map<number, { committed: CommitProof; batch: Batch }>();
-  /** Inside a `messages` burst: proposals wait for its end. */
-  #deferProposals = false;
-  #proposalDeferred = false;
-  /** Votes dropped unchecked because they could not change anything (`#redundantVote`). */
-  #redundantVotes = 0;
-  #counts: Partial<Record<RejectionCode, number>> = {};
-  #out: ReplicaOutput = emptyOutput();
+  readonly #ctx: ReplicaContext;
 
   constructor(options: ReplicaOptions) {
-    validateCluster(options.cluster);
-    const protocol = { ...DEFAULT_PROTOCOL_CONFIG, ...options.protocol };
-    validateProtocol(protocol);
-    assert(
-      Number.isInteger(options.id) && options.id >= 0 && options.id < options.cluster.replicas.length,
-      'replica id out of range',
-    );
+    this.#ctx = createContext(options, (frame, raw) => this.#dispatch(frame, raw));
     this.id = options.id;
-    this.#cluster = options.cluster;
-    this.#protocol = protocol;
-    this.#quorums = quorumsOf(options.cluster.replicas.length);
-    this.#crypto = options.crypto;
-    this.#secretKey = options.secretKey;
-    this.#stateMachine = options.stateMachine;
-    this.#replyAuthenticator = options.replyAuthenticator ?? signedReplies(options.crypto, options.secretKey);
-    this.#agentKeys = new Map(options.cluster.agents.map((agent) => [agent.id, agent.publicKey]));
-    const entriesMax = Math.max(protocol.watermarkWindow, LIMITS.committedBatchesPerFetchMax);
-    this.#decodeLimits = {
-      batchSizeMax: protocol.batchSizeMax,
-      operationBytesMax: protocol.operationBytesMax,
-      entriesMax,
-      snapshotBytesMax: LIMITS.frameBytesMax,
-    };
-    this.#nullBatch = makeBatch(0, [], this.#crypto.hash);
-    this.#now = options.clockStart ?? 0;
-    this.#lastProposalAt = this.#now;
-    this.#lastProgressSeenAt = this.#now;
-    this.#lastExecutedAt = this.#now;
-    const snapshot = this.#takeSnapshot();
-    this.#stable = { sequence: 0, digest: this.#crypto.hash(snapshot), proof: [], snapshot };
     if (options.restored !== undefined) {
-      this.#restoring = true;
-      this.#restore(options.restored);
-      this.#restoring = false;
-      this.#checkInvariants();
-      this.#out = emptyOutput();
+      this.#ctx.mode = 'restoring';
+      restore(this.#ctx, options.restored);
+      checkInvariants(this.#ctx);
+      this.#ctx.out = emptyOutput(); // a restart sends nothing: peers hear from it when it next steps
     }
   }
 
@@ -293,41 +143,99 @@ export class Replica {
   // Entry point
 
   step(input: ReplicaInput): ReplicaOutput {
-    this.#out = emptyOutput();
-    if (input.kind === 'tick') this.#onTick(input.ticks ?? 1);
+    const ctx = this.#ctx;
+    ctx.out = emptyOutput();
+    if (input.kind === 'tick') onTick(ctx, input.ticks ?? 1);
     else if (input.kind === 'message') this.#onFrame(input.frame, input.decoded);
-    else {
-      this.#deferProposals = true;
-      try {
-        input.frames.forEach((frame, index) => {
-          this.#onFrame(frame, input.decoded?.[index]);
-        });
-      } finally {
-        this.#deferProposals = false;
-      }
-      if (this.#proposalDeferred) this.#propose();
-    }
-    this.#checkInvariants();
-    const out = this.#out;
-    this.#out = emptyOutput();
+    else this.#onBurst(input.frames, input.decoded);
+    checkInvariants(ctx);
+    const out = ctx.out;
+    ctx.out = emptyOutput();
     return out;
   }
 
+  /** Frames that arrived together: the primary proposes once, at the end, so they share a batch. */
+  #onBurst(
+    frames: readonly Uint8Array[],
+    decoded: readonly (Decoded<Frame> | undefined)[] | undefined,
+  ): void {
+    const requests = this.#ctx.requests;
+    requests.inBurst = true;
+    try {
+      frames.forEach((frame, index) => {
+        this.#onFrame(frame, decoded?.[index]);
+      });
+    } finally {
+      requests.inBurst = false;
+    }
+    if (requests.proposalDeferred) propose(this.#ctx);
+  }
+
+  /** Decodes, drops a redundant vote unchecked, checks the signer, then dispatches. */
+  #onFrame(raw: Uint8Array, predecoded?: Decoded<Frame>): void {
+    const ctx = this.#ctx;
+    const decoded = predecoded ?? decodeFrame(raw, ctx.decodeLimits, ctx.crypto.hash);
+    if (!decoded.ok) {
+      reject(ctx, decoded.reason, `frame of ${raw.byteLength} bytes`);
+      return;
+    }
+    const frame = decoded.value;
+    if (redundantVote(ctx, frame.body)) {
+      ctx.agreement.redundantVotes++;
+      return;
+    }
+    if (!this.#verifySender(frame)) return;
+    const signer = claimedSigner(frame.body);
+    if (
+      signer.kind === 'replica' &&
+      signer.id === primaryOf(ctx, ctx.view) &&
+      ctx.mode === 'normal' &&
+      !ctx.timers.heardFromPrimary
+    ) {
+      ctx.timers.heardFromPrimary = true;
+      ctx.timers.lastProgressSeenAt = ctx.now; // silence is measured from first contact
+    }
+    this.#dispatch(frame, raw);
+  }
+
+  #verifySender(signed: Signed): boolean {
+    const ctx = this.#ctx;
+    const signer = claimedSigner(signed.body);
+    const publicKey = senderKey(ctx, signer);
+    if (publicKey === undefined) {
+      reject(ctx, 'UNKNOWN_SENDER', `${signer.kind} ${signer.id}`);
+      return false;
+    }
+    if (!ctx.crypto.verify(signed.bytes, signed.signature, publicKey)) {
+      reject(ctx, 'BAD_SIGNATURE', `type ${signed.body.type} from ${signer.kind} ${signer.id}`);
+      return false;
+    }
+    return true;
+  }
+
+  #dispatch(frame: Frame, raw: Uint8Array): void {
+    // The decoder admits only known types; an unknown one would be dropped, as by a switch.
+    HANDLERS[frame.body.type]?.(this.#ctx, frame, raw);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Looking in: status, inspection, receipts, and help for hosts that check signatures ahead
+
   status(): ReplicaStatus {
     return {
-      id: this.id,
-      view: this.#view,
-      changingView: this.#changingView,
-      primary: this.#primaryOf(this.#view),
-      lastExecuted: this.#lastExecuted,
-      stableCheckpoint: this.#stable.sequence,
-      lowWatermark: this.#low,
-      highWatermark: this.#high,
-      agreedTime: this.#agreedTime,
-      now: this.#now,
-      logSize: this.#log.size,
-      pendingRequests: this.#pending.size,
-      redundantVotesDropped: this.#redundantVotes,
+      id: this.#ctx.id,
+      view: this.#ctx.view,
+      changingView: this.#ctx.mode === 'view-change',
+      primary: primaryOf(this.#ctx, this.#ctx.view),
+      lastExecuted: this.#ctx.execution.lastExecuted,
+      stableCheckpoint: this.#ctx.checkpoints.stable.sequence,
+      lowWatermark: low(this.#ctx),
+      highWatermark: high(this.#ctx),
+      agreedTime: this.#ctx.execution.agreedTime,
+      now: this.#ctx.now,
+      logSize: this.#ctx.agreement.log.size,
+      pendingRequests: this.#ctx.requests.pending.size,
+      redundantVotesDropped: this.#ctx.agreement.redundantVotes,
     };
   }
 
@@ -341,12 +249,12 @@ export class Replica {
       digest: signed.body.digest,
     });
     return {
-      view: this.#view,
-      changingView: this.#changingView,
-      stableCheckpoint: this.#stable.sequence,
-      lastExecuted: this.#lastExecuted,
-      agreedTime: this.#agreedTime,
-      log: [...this.#log.values()]
+      view: this.#ctx.view,
+      changingView: this.#ctx.mode === 'view-change',
+      stableCheckpoint: this.#ctx.checkpoints.stable.sequence,
+      lastExecuted: this.#ctx.execution.lastExecuted,
+      agreedTime: this.#ctx.execution.agreedTime,
+      log: [...this.#ctx.agreement.log.values()]
         .sort((a, b) => a.sequence - b.sequence)
         .map((entry) => ({
           sequence: entry.sequence,
@@ -372,12 +280,12 @@ export class Replica {
 
   /** Rejected inputs so far, by reason. */
   rejections(): Readonly<Partial<Record<RejectionCode, number>>> {
-    return { ...this.#counts };
+    return { ...this.#ctx.rejections };
   }
 
   /** Digest of the state at the last stable checkpoint. */
   stableStateDigest(): Uint8Array {
-    return this.#stable.digest;
+    return this.#ctx.checkpoints.stable.digest;
   }
 
   /**
@@ -387,96 +295,8 @@ export class Replica {
    * asks). Anyone with the cluster's public keys can check it with `verifyReceipt`.
    */
   receipt(sequence: number, agent: string, requestId: number): Receipt | undefined {
-    if (sequence > this.#lastExecuted) return undefined;
-    const entry = this.#log.get(sequence);
-    const archived = this.#receiptArchive.get(sequence);
-    const committed = entry?.committed ?? archived?.committed;
-    if (committed === undefined) return undefined;
-    const batch =
-      entry?.committed !== undefined ? entry.batches.get(toHex(committed.digest)) : archived?.batch;
-    if (batch === undefined) return undefined;
-    const request = batch.requests.find((r) => r.body.agent === agent && r.body.requestId === requestId);
-    if (request === undefined) return undefined;
-    return {
-      request: { bytes: request.bytes, signature: request.signature },
-      sequence,
-      view: committed.view,
-      timestamp: batch.timestamp,
-      requestDigests: batch.requestDigests,
-      commits: committed.commits.map((c) => ({ bytes: c.bytes, signature: c.signature })),
-    };
+    return receiptFor(this.#ctx, sequence, agent, requestId);
   }
-
-  /** Keeps what a receipt needs of a log entry leaving the log; the oldest beyond the window go. */
-  #archiveReceipts(entry: LogEntry): void {
-    const committed = entry.committed;
-    if (committed === undefined || committed.commits.length === 0) return;
-    const batch = entry.batches.get(toHex(committed.digest));
-    if (batch === undefined || batch.requests.length === 0) return;
-    this.#receiptArchive.set(entry.sequence, { committed, batch });
-    for (const sequence of this.#receiptArchive.keys()) {
-      if (this.#receiptArchive.size <= this.#protocol.watermarkWindow) break;
-      this.#receiptArchive.delete(sequence);
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Derived values
-
-  get #low(): number {
-    return this.#stable.sequence;
-  }
-  get #high(): number {
-    return this.#stable.sequence + this.#protocol.watermarkWindow;
-  }
-  #primaryOf(view: number): number {
-    return view % this.#quorums.n;
-  }
-  get #isPrimary(): boolean {
-    return this.#primaryOf(this.#view) === this.id;
-  }
-  #inWatermarks(sequence: number): boolean {
-    return sequence > this.#low && sequence <= this.#high;
-  }
-  #timeoutTicks(): number {
-    return (
-      this.#protocol.requestTimeoutTicks *
-      2 ** Math.min(this.#viewChangeStreak, this.#protocol.viewChangeBackoffMax)
-    );
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Output helpers
-
-  #reject(code: RejectionCode, detail: string): void {
-    this.#counts[code] = (this.#counts[code] ?? 0) + 1;
-    this.#out.rejected.push({ code, detail });
-  }
-
-  #sign<B extends Body>(body: B): Signed<B> {
-    return signBody(body, this.#crypto, this.#secretKey);
-  }
-
-  #send(to: Outbound['to'], signed: Signed, batches: readonly Batch[] = []): Uint8Array {
-    const frame = encodeFrame(signed, batches);
-    this.#out.send.push({ to, type: signed.body.type, frame });
-    return frame;
-  }
-
-  #broadcast(signed: Signed, batches: readonly Batch[] = []): Uint8Array {
-    return this.#send({ kind: 'replicas' }, signed, batches);
-  }
-
-  #persistLog(sequence: number, frame: Uint8Array): void {
-    this.#out.persist.push({ kind: 'log', sequence, frame });
-  }
-
-  #persistView(): void {
-    this.#out.persist.push({ kind: 'view', view: this.#view, changing: this.#changingView });
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Dispatch
 
   /**
    * Decodes a frame as `step` would (shape, canonical form, limits; no signature checked), for a
@@ -484,24 +304,24 @@ export class Replica {
    * result to `step` so it is not decoded twice.
    */
   decode(raw: Uint8Array): Decoded<Frame> {
-    return decodeFrame(raw, this.#decodeLimits, this.#crypto.hash);
+    return decodeFrame(raw, this.#ctx.decodeLimits, this.#ctx.crypto.hash);
   }
 
   /**
    * The signature checks stepping this decoded frame will need, for a host that checks them ahead
    * of time (in parallel) and hands the results to the replica's crypto through a cache of
    * verified signatures. Only a hint: the replica still checks every signature it relies on.
-   * Empty for votes the replica would drop unchecked (see `#redundantVote`).
+   * Empty for votes the replica would drop unchecked (see `redundantVote` in replica/agreement.ts).
    */
   signatureChecks(frame: Frame): readonly SignatureCheck[] {
-    if (this.#redundantVote(frame.body)) return [];
-    const publicKey = this.#senderKey(claimedSigner(frame.body));
+    if (redundantVote(this.#ctx, frame.body)) return [];
+    const publicKey = senderKey(this.#ctx, claimedSigner(frame.body));
     if (publicKey === undefined) return [];
     const checks: SignatureCheck[] = [{ data: frame.bytes, signature: frame.signature, publicKey }];
     if (frame.body.type === MessageType.prePrepare) {
       for (const batch of frame.batches) {
         for (const request of batch.requests) {
-          const key = this.#agentKeys.get(request.body.agent);
+          const key = this.#ctx.agentKeys.get(request.body.agent);
           if (key !== undefined)
             checks.push({ data: request.bytes, signature: request.signature, publicKey: key });
         }
@@ -509,1724 +329,4 @@ export class Replica {
     }
     return checks;
   }
-
-  /**
-   * A prepare or commit that cannot change anything: for the current view, at a sequence that is
-   * already prepared (for a prepare) or committed (for a commit) in this view, or a second vote
-   * from a replica we already have the same vote from. It is dropped before its signature is
-   * checked — the most expensive thing a replica does — since a quorum needs only 2f prepares and
-   * 2f+1 commits and the rest of the n-1 votes that arrive would be checked for nothing.
-   */
-  #redundantVote(body: Body): boolean {
-    if (body.type !== MessageType.prepare && body.type !== MessageType.commit) return false;
-    if (body.view !== this.#view || this.#changingView) return false;
-    const entry = this.#log.get(body.sequence);
-    if (entry === undefined || entry.view !== body.view) return false;
-    const votes: Map<number, Signed<Prepare | Commit>> = body.type === MessageType.prepare
-      ? entry.prepares
-      : entry.commits;
-    const existing = votes.get(body.replica);
-    // A second vote with another digest is checked, so that equivocation is reported.
-    if (existing !== undefined) return bytesEqual(existing.body.digest, body.digest);
-    return body.type === MessageType.prepare ? entry.prepared : entry.committed !== undefined;
-  }
-
-  #onFrame(raw: Uint8Array, predecoded?: Decoded<Frame>): void {
-    const decoded = predecoded ?? decodeFrame(raw, this.#decodeLimits, this.#crypto.hash);
-    if (!decoded.ok) {
-      this.#reject(decoded.reason, `frame of ${raw.byteLength} bytes`);
-      return;
-    }
-    const frame = decoded.value;
-    if (this.#redundantVote(frame.body)) {
-      this.#redundantVotes++;
-      return;
-    }
-    if (!this.#verifySender(frame)) return;
-    const signer = claimedSigner(frame.body);
-    if (
-      signer.kind === 'replica' &&
-      signer.id === this.#primaryOf(this.#view) &&
-      !this.#changingView &&
-      !this.#heardFromPrimary
-    ) {
-      this.#heardFromPrimary = true;
-      this.#lastProgressSeenAt = this.#now; // silence is measured from first contact
-    }
-    this.#dispatch(frame, raw);
-  }
-
-  /** The registered key of the replica or agent a message claims as its signer. */
-  #senderKey(signer: ReturnType<typeof claimedSigner>): Uint8Array | undefined {
-    return signer.kind === 'agent'
-      ? this.#agentKeys.get(signer.id)
-      : this.#cluster.replicas[signer.id]?.publicKey;
-  }
-
-  #verifySender(signed: Signed): boolean {
-    const signer = claimedSigner(signed.body);
-    const publicKey = this.#senderKey(signer);
-    if (publicKey === undefined) {
-      this.#reject('UNKNOWN_SENDER', `${signer.kind} ${signer.id}`);
-      return false;
-    }
-    if (!this.#crypto.verify(signed.bytes, signed.signature, publicKey)) {
-      this.#reject('BAD_SIGNATURE', `type ${signed.body.type} from ${signer.kind} ${signer.id}`);
-      return false;
-    }
-    return true;
-  }
-
-  #dispatch(frame: Frame, raw: Uint8Array): void {
-    const body = frame.body;
-    switch (body.type) {
-      case MessageType.request:
-        this.#onRequest(frame as Frame<Request>, raw);
-        return;
-      case MessageType.prePrepare:
-        this.#onPrePrepare(frame as Frame<PrePrepare>, raw);
-        return;
-      case MessageType.prepare:
-        this.#onPrepare(frame as Frame<Prepare>, raw);
-        return;
-      case MessageType.commit:
-        this.#onCommit(frame as Frame<Commit>, raw);
-        return;
-      case MessageType.checkpoint:
-        this.#onCheckpoint(frame as Frame<Checkpoint>, raw);
-        return;
-      case MessageType.viewChange:
-        this.#onViewChange(frame as Frame<ViewChange>, raw);
-        return;
-      case MessageType.newView:
-        this.#onNewView(frame as Frame<NewView>, raw);
-        return;
-      case MessageType.fetchState:
-        this.#onFetchState(frame as Frame<FetchState>);
-        return;
-      case MessageType.state:
-        this.#onState(frame as Frame<State>);
-        return;
-      case MessageType.fetchCommitted:
-        this.#onFetchCommitted(frame as Frame<FetchCommitted>);
-        return;
-      case MessageType.committed:
-        this.#onCommitted(frame as Frame<Committed>, raw);
-        return;
-      case MessageType.query:
-        this.#onQuery(frame as Frame<Query>);
-        return;
-      case MessageType.fetchReceipt:
-        this.#onFetchReceipt(frame as Frame<FetchReceipt>);
-        return;
-      case MessageType.queryReply:
-      case MessageType.receipt:
-        this.#reject('UNEXPECTED_TYPE', 'replicas do not take answers meant for agents');
-        return;
-      case MessageType.reply:
-        this.#reject('UNEXPECTED_TYPE', 'replicas do not take replies');
-        return;
-    }
-  }
-
-  /**
-   * Is a normal-case message for the view we are working in? Older views are rejected; newer
-   * ones (or ours while we are still changing into it) are buffered, boundedly, for when we get there.
-   */
-  #acceptView(view: number, frame: Frame, raw: Uint8Array): boolean {
-    if (view < this.#view) {
-      this.#reject('STALE_VIEW', `view ${view} < ${this.#view}`);
-      return false;
-    }
-    if (view > this.#view || this.#changingView) {
-      const sender = (frame.body as { replica: number }).replica;
-      const perSenderMax = 2 * this.#protocol.watermarkWindow;
-      const fromSender = this.#futureBuffer.filter((item) => item.sender === sender).length;
-      if (fromSender >= perSenderMax) {
-        this.#reject('FUTURE_VIEW_BUFFER_FULL', `view ${view} from ${sender}`);
-        return false;
-      }
-      this.#futureBuffer.push({ view, sender, frame, raw });
-      return false;
-    }
-    return true;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Requests
-
-  #onRequest(frame: Frame<Request>, raw: Uint8Array): void {
-    const request = frame.body;
-    const client = this.#clients.get(request.agent);
-    const seenKey = requestKey(request.agent, request.requestId);
-    const seen = this.#recentRequests.get(seenKey);
-    if (seen === undefined) {
-      if (this.#recentRequests.size >= LIMITS.recentRequestsMax) {
-        this.#recentRequests.delete(this.#recentRequests.keys().next().value as string);
-      }
-      this.#recentRequests.set(seenKey, frame);
-    } else if (!bytesEqual(seen.bytes, frame.bytes)) {
-      if (!(client?.reported.includes(request.requestId) ?? false)) this.#noteConflict(seen, frame);
-      return;
-    }
-    if (client !== undefined && request.requestId <= client.requestId) {
-      const executed = client.recent.find((r) => r.requestId === request.requestId);
-      if (executed !== undefined && !bytesEqual(frame.bytes, executed.request.bytes)) {
-        if (!client.reported.includes(request.requestId))
-          this.#noteConflict(this.#requestOf(executed.request), frame);
-      } else if (request.requestId === client.requestId) this.#sendReply(request.agent, client);
-      else
-        this.#reject(
-          'STALE_REQUEST',
-          `agent ${request.agent} request ${request.requestId} <= ${client.requestId}`,
-        );
-      return;
-    }
-    const key = requestKey(request.agent, request.requestId);
-    const existing = this.#pending.get(key);
-    if (existing !== undefined) {
-      if (existing.digestHex !== toHex(this.#crypto.hash(frame.bytes)))
-        this.#noteConflict(existing.request, frame);
-      return;
-    }
-    if (!this.#addPending(frame)) return;
-    if (this.#changingView) return;
-    if (this.#isPrimary) this.#propose();
-    else
-      this.#out.send.push({
-        to: { kind: 'replica', id: this.#primaryOf(this.#view) },
-        type: MessageType.request,
-        frame: raw,
-      });
-  }
-
-  /**
-   * An agent signed two different requests with one requestId: that is proof of equivocation.
-   * The pair is ordered together (the first executes, or already has; the second never does), so
-   * every replica's state machine learns of it at the same point in the log. Backups send the
-   * pair to every replica — not only the primary, which may be the one keeping it out of the
-   * log — again every retryTicks and in each new view, until it is ordered; and an unordered
-   * pair times the primary out like an overdue request, so f+1 honest replicas that hold it
-   * replace a primary that censors it.
-   */
-  #noteConflict(first: Signed<Request>, second: Signed<Request>): void {
-    const { agent, requestId } = second.body;
-    this.#reject('AGENT_EQUIVOCATION', `agent ${agent} signed two different requests with id ${requestId}`);
-    const key = requestKey(agent, requestId);
-    if (this.#conflicts.has(key)) return;
-    // A pair proves itself however old it is (both bodies are ordered together); at the bound
-    // the oldest unordered one gives way.
-    if (this.#conflicts.size >= LIMITS.conflictingRequestsMax) {
-      this.#conflicts.delete(this.#conflicts.keys().next().value as string);
-    }
-    const pair: ConflictPair = {
-      first,
-      second,
-      assigned: undefined,
-      forwardedAt: this.#now,
-      since: this.#now,
-    };
-    this.#conflicts.set(key, pair);
-    if (this.#isPrimary && !this.#changingView) this.#propose();
-    else this.#forwardConflict(pair);
-  }
-
-  #forwardConflict(pair: ConflictPair): void {
-    pair.forwardedAt = this.#now;
-    for (const request of [pair.first, pair.second]) {
-      this.#out.send.push({
-        to: { kind: 'replicas' },
-        type: MessageType.request,
-        frame: encodeFrame(request),
-      });
-    }
-  }
-
-  /**
-   * Whether a pair of conflicting requests has waited a timeout to be ordered. Pairs whose
-   * evidence this replica already holds (it came with a checkpoint's state, say) are dropped.
-   */
-  #conflictOverdue(timeout: number): boolean {
-    let overdue = false;
-    for (const [key, pair] of this.#conflicts) {
-      const { agent, requestId } = pair.second.body;
-      if (this.#clients.get(agent)?.reported.includes(requestId) ?? false) {
-        this.#conflicts.delete(key);
-        continue;
-      }
-      if (this.#now - pair.since >= timeout) overdue = true;
-    }
-    return overdue;
-  }
-
-  /** A request from its signed bytes (our own durable or replicated copy: it decodes). */
-  #requestOf(signed: SignedBytes): Signed<Request> {
-    const decoded = decodeCanonical(signed.bytes);
-    assert(
-      decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4,
-      'a remembered request does not decode',
-    );
-    const [, agent, requestId, operation] = decoded.value as [number, string, number, Uint8Array];
-    return {
-      body: { type: MessageType.request, agent, requestId, operation },
-      bytes: signed.bytes,
-      signature: signed.signature,
-    };
-  }
-
-  /** `digest` is the request body's digest when the caller already has it (a batch does). */
-  #addPending(request: Signed<Request>, assigned?: number, digest?: Uint8Array): boolean {
-    const { agent, requestId } = request.body;
-    const ids = this.#pendingPerAgent.get(agent) ?? new Set<number>();
-    if (
-      ids.size >= this.#protocol.pendingRequestsPerAgentMax ||
-      this.#pending.size >= LIMITS.pendingRequestsMax
-    ) {
-      this.#reject('PENDING_REQUESTS_FULL', `agent ${agent} has ${ids.size} pending`);
-      return false;
-    }
-    ids.add(requestId);
-    this.#pendingPerAgent.set(agent, ids);
-    this.#pending.set(requestKey(agent, requestId), {
-      request,
-      digestHex: toHex(digest ?? this.#crypto.hash(request.bytes)),
-      receivedAt: this.#now,
-      assigned,
-    });
-    return true;
-  }
-
-  /** Drops pending requests of `agent` at or below `requestId` (executed, or superseded). */
-  #clearPending(agent: string, requestId: number): void {
-    const ids = this.#pendingPerAgent.get(agent);
-    if (ids === undefined) return;
-    for (const id of ids) {
-      if (id <= requestId) {
-        ids.delete(id);
-        this.#pending.delete(requestKey(agent, id));
-      }
-    }
-    if (ids.size === 0) this.#pendingPerAgent.delete(agent);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Normal case: primary
-
-  /** The primary orders pending requests: as many batches as the pipeline and the watermarks allow. */
-  #propose(): void {
-    if (!this.#isPrimary || this.#changingView || this.#restoring) return;
-    if (this.#deferProposals) {
-      this.#proposalDeferred = true;
-      return;
-    }
-    this.#proposalDeferred = false;
-    while (
-      this.#nextSequence <= this.#high &&
-      this.#nextSequence - 1 - this.#lastExecuted < this.#protocol.pipelineDepthMax
-    ) {
-      const requests: Signed<Request>[] = [];
-      // Evidence first: ordered before the agent's next requests can make it unprovable.
-      for (const conflict of this.#conflicts.values()) {
-        if (requests.length + 2 > this.#protocol.batchSizeMax) break;
-        if (conflict.assigned !== undefined) continue;
-        requests.push(conflict.first, conflict.second);
-        conflict.assigned = this.#nextSequence;
-      }
-      for (const pending of this.#pending.values()) {
-        if (requests.length >= this.#protocol.batchSizeMax) break;
-        if (pending.assigned !== undefined) continue;
-        requests.push(pending.request);
-      }
-      if (requests.length === 0) return;
-      this.#proposeBatch(requests);
-    }
-  }
-
-  #proposeBatch(requests: readonly Signed<Request>[]): void {
-    const timestamp = Math.max(this.#now, this.#lastProposedTimestamp, this.#agreedTime);
-    const batch = makeBatch(timestamp, requests, this.#crypto.hash);
-    const sequence = this.#nextSequence++;
-    // A new view may start above our window (its stable checkpoint is ahead of ours, and we catch
-    // up by state transfer); we never propose there. #propose checks; this is the invariant.
-    assert(
-      this.#inWatermarks(sequence),
-      `primary proposing at ${sequence} outside (${this.#low}, ${this.#high}]`,
-    );
-    const prePrepare = this.#sign<PrePrepare>({
-      type: MessageType.prePrepare,
-      view: this.#view,
-      sequence,
-      digest: batch.digest,
-      replica: this.id,
-    });
-    const entry = this.#entryFor(sequence);
-    assert(
-      entry.prePrepare === undefined,
-      `primary ${this.id} proposing twice at ${sequence} in view ${this.#view}`,
-    );
-    entry.prePrepare = prePrepare;
-    entry.batches.set(toHex(batch.digest), batch);
-    for (const request of requests) {
-      const pending = this.#pending.get(requestKey(request.body.agent, request.body.requestId));
-      if (pending !== undefined) pending.assigned = sequence;
-    }
-    this.#lastProposedTimestamp = timestamp;
-    this.#lastProposalAt = this.#now;
-    const frame = encodeFrame(prePrepare, [batch]);
-    this.#persistLog(sequence, frame);
-    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.prePrepare, frame });
-    this.#checkPrepared(entry);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Normal case: backups and everyone
-
-  #entryFor(sequence: number): LogEntry {
-    let entry = this.#log.get(sequence);
-    if (entry === undefined) {
-      assert(
-        this.#inWatermarks(sequence),
-        `log entry ${sequence} outside watermarks (${this.#low}, ${this.#high}]`,
-      );
-      entry = {
-        sequence,
-        view: this.#view,
-        prePrepare: undefined,
-        prepares: new Map(),
-        commits: new Map(),
-        prepared: false,
-        preparedProof: undefined,
-        committed: undefined,
-        batches: new Map(),
-      };
-      this.#log.set(sequence, entry);
-    } else if (entry.view < this.#view) {
-      entry.view = this.#view;
-      entry.prePrepare = undefined;
-      entry.prepares = new Map();
-      entry.commits = new Map();
-      entry.prepared = false;
-    }
-    return entry;
-  }
-
-  #noteSequence(sequence: number): void {
-    if (sequence > this.#highestSeenSequence) this.#highestSeenSequence = sequence;
-  }
-
-  #onPrePrepare(frame: Frame<PrePrepare>, raw: Uint8Array): void {
-    const prePrepare = frame.body;
-    if (!this.#acceptView(prePrepare.view, frame, raw)) return;
-    if (prePrepare.replica !== this.#primaryOf(prePrepare.view)) {
-      this.#reject('NOT_PRIMARY', `pre-prepare from ${prePrepare.replica} in view ${prePrepare.view}`);
-      return;
-    }
-    if (!this.#inWatermarks(prePrepare.sequence)) {
-      if (prePrepare.sequence > this.#high) {
-        // The primary is alive and we are behind: not silence, and a reason to catch up.
-        this.#lastProgressSeenAt = this.#now;
-        this.#noteSequence(prePrepare.sequence);
-      }
-      this.#reject(
-        'OUT_OF_WATERMARKS',
-        `pre-prepare at ${prePrepare.sequence} outside (${this.#low}, ${this.#high}]`,
-      );
-      return;
-    }
-    const entry = this.#entryFor(prePrepare.sequence);
-    if (entry.prePrepare !== undefined) {
-      if (!bytesEqual(entry.prePrepare.body.digest, prePrepare.digest)) {
-        this.#reject(
-          'CONFLICTING_PRE_PREPARE',
-          `two pre-prepares at (${prePrepare.view}, ${prePrepare.sequence})`,
-        );
-      }
-      return;
-    }
-    const batch = frame.batches.find((b) => bytesEqual(b.digest, prePrepare.digest));
-    if (batch === undefined) {
-      this.#reject('MISSING_BATCH', `pre-prepare at ${prePrepare.sequence} without its batch`);
-      return;
-    }
-    if (!this.#validateBatch(batch)) return;
-    entry.prePrepare = frame;
-    entry.batches.set(toHex(batch.digest), batch);
-    this.#noteSequence(prePrepare.sequence);
-    this.#lastProgressSeenAt = this.#now;
-    this.#persistLog(prePrepare.sequence, raw);
-    for (const [index, request] of batch.requests.entries()) {
-      const { agent, requestId } = request.body;
-      const pending = this.#pending.get(requestKey(agent, requestId));
-      if (pending !== undefined) pending.assigned = prePrepare.sequence;
-      else if ((this.#clients.get(agent)?.requestId ?? -1) < requestId)
-        this.#addPendingQuietly(request, prePrepare.sequence, batch.requestDigests[index] as Uint8Array);
-    }
-    this.#sendPrepare(entry);
-    this.#checkPrepared(entry);
-  }
-
-  /** Requests learnt from a batch also start the view-change timer, but a full table is not the batch's fault. */
-  #addPendingQuietly(request: Signed<Request>, sequence: number, digest: Uint8Array): void {
-    const ids = this.#pendingPerAgent.get(request.body.agent);
-    if (
-      (ids?.size ?? 0) >= this.#protocol.pendingRequestsPerAgentMax ||
-      this.#pending.size >= LIMITS.pendingRequestsMax
-    )
-      return;
-    this.#addPending(request, sequence, digest);
-  }
-
-  /** Checks a proposed batch: every request signed by a registered agent, the timestamp plausible. */
-  #validateBatch(batch: Batch): boolean {
-    const skew = Math.abs(batch.timestamp - this.#now);
-    if (batch.timestamp < this.#agreedTime || skew > this.#protocol.timestampSkewMaxTicks) {
-      this.#reject(
-        'TIMESTAMP_OUT_OF_BOUNDS',
-        `timestamp ${batch.timestamp}, clock ${this.#now}, agreed ${this.#agreedTime}`,
-      );
-      return false;
-    }
-    for (const [index, request] of batch.requests.entries()) {
-      const { agent, requestId } = request.body;
-      // A request we already checked (it reached us directly) is not checked again.
-      const pending = this.#pending.get(requestKey(agent, requestId));
-      if (pending !== undefined && pending.digestHex === toHex(batch.requestDigests[index] as Uint8Array))
-        continue;
-      const publicKey = this.#agentKeys.get(agent);
-      if (publicKey === undefined || !this.#crypto.verify(request.bytes, request.signature, publicKey)) {
-        this.#reject('INVALID_BATCH', `request ${agent}/${requestId} not signed by a registered agent`);
-        return false;
-      }
-    }
-    return true;
-  }
-
-  #sendPrepare(entry: LogEntry): void {
-    if (this.#isPrimary || entry.prePrepare === undefined || entry.prepares.has(this.id)) return;
-    const prepare = this.#sign<Prepare>({
-      type: MessageType.prepare,
-      view: this.#view,
-      sequence: entry.sequence,
-      digest: entry.prePrepare.body.digest,
-      replica: this.id,
-    });
-    entry.prepares.set(this.id, prepare);
-    const frame = encodeFrame(prepare);
-    this.#persistLog(entry.sequence, frame);
-    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.prepare, frame });
-  }
-
-  #onPrepare(frame: Frame<Prepare>, raw: Uint8Array): void {
-    const prepare = frame.body;
-    if (!this.#acceptView(prepare.view, frame, raw)) return;
-    if (prepare.replica === this.#primaryOf(prepare.view)) {
-      this.#reject('PREPARE_FROM_PRIMARY', `replica ${prepare.replica} is primary of view ${prepare.view}`);
-      return;
-    }
-    if (!this.#inWatermarks(prepare.sequence)) {
-      if (prepare.sequence > this.#high) this.#noteSequence(prepare.sequence); // we are behind: catch up
-      this.#reject(
-        'OUT_OF_WATERMARKS',
-        `prepare at ${prepare.sequence} outside (${this.#low}, ${this.#high}]`,
-      );
-      return;
-    }
-    const entry = this.#entryFor(prepare.sequence);
-    if (!this.#recordVote(entry.prepares, frame)) return;
-    this.#noteSequence(prepare.sequence);
-    this.#lastProgressSeenAt = this.#now;
-    this.#persistLog(prepare.sequence, raw);
-    this.#checkPrepared(entry);
-  }
-
-  #onCommit(frame: Frame<Commit>, raw: Uint8Array): void {
-    const commit = frame.body;
-    if (!this.#acceptView(commit.view, frame, raw)) return;
-    if (!this.#inWatermarks(commit.sequence)) {
-      if (commit.sequence > this.#high) this.#noteSequence(commit.sequence); // we are behind: catch up
-      this.#reject('OUT_OF_WATERMARKS', `commit at ${commit.sequence} outside (${this.#low}, ${this.#high}]`);
-      return;
-    }
-    const entry = this.#entryFor(commit.sequence);
-    if (!this.#recordVote(entry.commits, frame)) return;
-    this.#noteSequence(commit.sequence);
-    this.#lastProgressSeenAt = this.#now;
-    this.#persistLog(commit.sequence, raw);
-    this.#checkCommitted(entry);
-  }
-
-  /** One vote per replica per (view, sequence): a second, different one is equivocation. */
-  #recordVote<V extends Prepare | Commit>(votes: Map<number, Signed<V>>, vote: Signed<V>): boolean {
-    const existing = votes.get(vote.body.replica);
-    if (existing !== undefined) {
-      if (!bytesEqual(existing.body.digest, vote.body.digest)) {
-        this.#reject(
-          'CONFLICTING_VOTE',
-          `replica ${vote.body.replica} voted twice at (${vote.body.view}, ${vote.body.sequence})`,
-        );
-      }
-      return false;
-    }
-    votes.set(vote.body.replica, vote);
-    return true;
-  }
-
-  /** Prepared = the pre-prepare and 2f matching prepares from distinct backups. True when it just became so. */
-  #derivePrepared(entry: LogEntry): boolean {
-    if (entry.prepared || entry.prePrepare === undefined) return false;
-    const digest = entry.prePrepare.body.digest;
-    const matching = [...entry.prepares.values()].filter((p) => bytesEqual(p.body.digest, digest));
-    if (matching.length < 2 * this.#quorums.f) return false;
-    entry.prepared = true;
-    entry.preparedProof = { prePrepare: entry.prePrepare, prepares: matching.slice(0, 2 * this.#quorums.f) };
-    return true;
-  }
-
-  /** Committed-local = prepared and 2f+1 matching commits. True when it just became so. */
-  #deriveCommitted(entry: LogEntry): boolean {
-    if (!entry.prepared || entry.prePrepare === undefined || entry.committed !== undefined) return false;
-    const digest = entry.prePrepare.body.digest;
-    const matching = [...entry.commits.values()].filter((c) => bytesEqual(c.body.digest, digest));
-    if (matching.length < this.#quorums.quorum) return false;
-    entry.committed = {
-      view: entry.view,
-      digest,
-      commits: matching.slice(0, this.#quorums.quorum),
-      via: 'protocol',
-    };
-    return true;
-  }
-
-  #checkPrepared(entry: LogEntry): void {
-    if (!this.#derivePrepared(entry)) return;
-    const digest = (entry.prePrepare as Signed<PrePrepare>).body.digest;
-    const commit = this.#sign<Commit>({
-      type: MessageType.commit,
-      view: this.#view,
-      sequence: entry.sequence,
-      digest,
-      replica: this.id,
-    });
-    entry.commits.set(this.id, commit);
-    const frame = encodeFrame(commit);
-    this.#persistLog(entry.sequence, frame);
-    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.commit, frame });
-    this.#checkCommitted(entry);
-  }
-
-  #checkCommitted(entry: LogEntry): void {
-    if (!entry.prepared || entry.prePrepare === undefined) return;
-    const digest = entry.prePrepare.body.digest;
-    if (entry.committed !== undefined) {
-      assert(
-        bytesEqual(entry.committed.digest, digest),
-        'prepared a digest that conflicts with a commit certificate',
-      );
-      return;
-    }
-    if (this.#deriveCommitted(entry)) this.#executeReady();
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Execution
-
-  #executeReady(): void {
-    for (;;) {
-      const sequence = this.#lastExecuted + 1;
-      const entry = this.#log.get(sequence);
-      if (entry?.committed === undefined) return;
-      const batch =
-        entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
-      if (batch === undefined) return; // fetched later with its certificate
-      this.#execute(entry, batch);
-    }
-  }
-
-  #nullBatchFor(digest: Uint8Array): Batch | undefined {
-    return bytesEqual(digest, this.#nullBatch.digest) ? this.#nullBatch : undefined;
-  }
-
-  #execute(entry: LogEntry, batch: Batch): void {
-    assert(entry.sequence === this.#lastExecuted + 1, 'execution out of order');
-    assert(entry.committed !== undefined, 'executing an uncommitted batch');
-    const timestamp = Math.max(this.#agreedTime, batch.timestamp);
-    const batchContext = { sequence: entry.sequence, timestamp };
-    this.#stateMachine.advanceTime?.(batchContext);
-    const executed: ExecutedRequest[] = [];
-    const equivocations: RequestEquivocation[] = [];
-    /** Requests earlier in this batch, by (agent, requestId): an ordered pair proves itself. */
-    const inBatch = new Map<string, SignedBytes>();
-    for (const request of batch.requests) {
-      const { agent, requestId, operation } = request.body;
-      const key = requestKey(agent, requestId);
-      const earlier = inBatch.get(key);
-      if (earlier === undefined) inBatch.set(key, { bytes: request.bytes, signature: request.signature });
-      const previous = this.#clients.get(agent);
-      if (previous !== undefined && requestId <= previous.requestId) {
-        // Exactly once: never executed again. A different body with an executed id is evidence.
-        const first = previous.recent.find((r) => r.requestId === requestId)?.request ?? earlier;
-        if (
-          first !== undefined &&
-          !previous.reported.includes(requestId) &&
-          !bytesEqual(request.bytes, first.bytes)
-        ) {
-          const evidence: RequestEquivocation = {
-            agent,
-            requestId,
-            first,
-            second: { bytes: request.bytes, signature: request.signature },
-          };
-          this.#stateMachine.onEquivocation?.(evidence, batchContext);
-          this.#clients.set(agent, {
-            ...previous,
-            reported: [...previous.reported, requestId].slice(-RECENT_REQUESTS_PER_AGENT),
-          });
-          equivocations.push(evidence);
-          this.#conflicts.delete(requestKey(agent, requestId));
-        }
-        continue;
-      }
-      const context: ExecutionContext = { agent, requestId, sequence: entry.sequence, timestamp };
-      const result = this.#stateMachine.apply(operation, context);
-      const record: ClientRecord = {
-        requestId,
-        result,
-        sequence: entry.sequence,
-        recent: [
-          ...(previous?.recent ?? []),
-          { requestId, request: { bytes: request.bytes, signature: request.signature } },
-        ].slice(-RECENT_REQUESTS_PER_AGENT),
-        reported: previous?.reported ?? [],
-      };
-      this.#clients.set(agent, record);
-      this.#clearPending(agent, requestId);
-      executed.push({ agent, requestId, result });
-      this.#sendReply(agent, record);
-    }
-    this.#agreedTime = timestamp;
-    this.#lastExecuted = entry.sequence;
-    this.#lastExecutedAt = this.#now;
-    // Progress in the current view ends a streak of view changes: the next timeout starts short again.
-    if (entry.committed.view === this.#view && !this.#changingView) this.#viewChangeStreak = 0;
-    this.#out.executed.push({
-      sequence: entry.sequence,
-      view: entry.committed.view,
-      digest: entry.committed.digest,
-      timestamp,
-      requests: executed,
-      via: entry.committed.via,
-      equivocations,
-    });
-    if (entry.sequence % this.#protocol.checkpointInterval === 0) this.#takeCheckpoint(entry.sequence);
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= this.#lastExecuted)
-      this.#transferTarget = undefined;
-    this.#propose();
-  }
-
-  /** A read-only query: answered at once from the executed state, never ordered. */
-  #onQuery(frame: Frame<Query>): void {
-    const query = frame.body;
-    const result =
-      this.#stateMachine.query?.(query.operation) ??
-      encodeCanonical([false, 'this state machine answers no queries', 0]);
-    const body: QueryReply = {
-      type: MessageType.queryReply,
-      agent: query.agent,
-      queryId: query.queryId,
-      result,
-      lastExecuted: this.#lastExecuted,
-      agreedTime: this.#agreedTime,
-      replica: this.id,
-    };
-    const bytes = encodeBody(body);
-    const signature = this.#replyAuthenticator.authenticate(bytes, query.agent);
-    this.#send({ kind: 'agent', id: query.agent }, { body, bytes, signature });
-  }
-
-  /** Receipts are served while the batch is in the log or the receipt archive (see `receipt`). */
-  #onFetchReceipt(frame: Frame<FetchReceipt>): void {
-    const { agent, requestId, sequence } = frame.body;
-    const receipt = this.receipt(sequence, agent, requestId);
-    const body: ReceiptReply = {
-      type: MessageType.receipt,
-      agent,
-      requestId,
-      receipt: receipt === undefined ? new Uint8Array(0) : encodeReceipt(receipt),
-      replica: this.id,
-    };
-    const bytes = encodeBody(body);
-    this.#send(
-      { kind: 'agent', id: agent },
-      { body, bytes, signature: this.#replyAuthenticator.authenticate(bytes, agent) },
-    );
-  }
-
-  #sendReply(agent: string, record: ClientRecord): void {
-    const body: Reply = {
-      type: MessageType.reply,
-      view: this.#view,
-      sequence: record.sequence,
-      agent,
-      requestId: record.requestId,
-      result: record.result,
-      replica: this.id,
-    };
-    const bytes = encodeBody(body);
-    const signature = this.#replyAuthenticator.authenticate(bytes, agent);
-    this.#send({ kind: 'agent', id: agent }, { body, bytes, signature });
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Checkpoints, garbage collection, state transfer
-
-  /** The replicated state: application snapshot and digest, the reply cache (exactly-once), agreed time. */
-  #takeSnapshot(): Uint8Array {
-    const agents = [...this.#clients.keys()].sort();
-    const clients = agents.map((agent) => {
-      const record = this.#clients.get(agent) as ClientRecord;
-      return [
-        agent,
-        record.requestId,
-        record.result,
-        record.sequence,
-        record.recent.map((r) => [r.requestId, r.request.bytes, r.request.signature]),
-        [...record.reported],
-      ];
-    });
-    return encodeCanonical([
-      this.#stateMachine.snapshot(),
-      this.#stateMachine.digest(),
-      clients,
-      this.#agreedTime,
-    ]);
-  }
-
-  #takeCheckpoint(sequence: number): void {
-    const snapshot = this.#takeSnapshot();
-    const digest = this.#crypto.hash(snapshot);
-    this.#ownCheckpoints.set(sequence, { digest, snapshot });
-    const checkpoint = this.#sign<Checkpoint>({
-      type: MessageType.checkpoint,
-      sequence,
-      stateDigest: digest,
-      replica: this.id,
-    });
-    const frame = encodeFrame(checkpoint);
-    this.#persistLog(sequence, frame);
-    this.#out.send.push({ to: { kind: 'replicas' }, type: MessageType.checkpoint, frame });
-    this.#recordCheckpoint(checkpoint);
-  }
-
-  #onCheckpoint(frame: Frame<Checkpoint>, raw: Uint8Array): void {
-    const checkpoint = frame.body;
-    if (checkpoint.sequence <= this.#low || checkpoint.sequence % this.#protocol.checkpointInterval !== 0) {
-      this.#reject(
-        'STALE_CHECKPOINT',
-        `checkpoint ${checkpoint.sequence} at or below ${this.#low}, or off the interval`,
-      );
-      return;
-    }
-    if (checkpoint.sequence <= this.#high) this.#persistLog(checkpoint.sequence, raw);
-    this.#noteSequence(checkpoint.sequence);
-    this.#lastProgressSeenAt = this.#now;
-    this.#recordCheckpoint(frame);
-  }
-
-  #recordCheckpoint(checkpoint: Signed<Checkpoint>): void {
-    const { sequence, replica } = checkpoint.body;
-    if (sequence <= this.#high) {
-      const votes = this.#checkpointVotes.get(sequence) ?? new Map<number, Signed<Checkpoint>>();
-      if (votes.has(replica)) return;
-      votes.set(replica, checkpoint);
-      this.#checkpointVotes.set(sequence, votes);
-      this.#checkStable([...votes.values()], sequence);
-    } else {
-      // Above our window: remember the few latest per replica, to notice that we are behind.
-      const ahead = (this.#aheadCheckpoints.get(replica) ?? []).filter((c) => c.body.sequence !== sequence);
-      ahead.push(checkpoint);
-      ahead.sort((a, b) => a.body.sequence - b.body.sequence);
-      while (ahead.length > LIMITS.aheadCheckpointsPerReplicaMax) ahead.shift();
-      this.#aheadCheckpoints.set(replica, ahead);
-      const votes = [...this.#aheadCheckpoints.values()].flat().filter((c) => c.body.sequence === sequence);
-      this.#checkStable(votes, sequence);
-    }
-  }
-
-  /** 2f+1 matching checkpoints make a certificate: stabilise, or, if we are behind, fetch that state. */
-  #checkStable(votes: readonly Signed<Checkpoint>[], sequence: number): void {
-    const proof = this.#largestMatchingSet(votes);
-    if (proof.length < this.#quorums.quorum) return;
-    this.#adoptCheckpointCertificate(
-      sequence,
-      proof[0]?.body.stateDigest as Uint8Array,
-      proof.slice(0, this.#quorums.quorum),
-    );
-  }
-
-  #largestMatchingSet(votes: readonly Signed<Checkpoint>[]): Signed<Checkpoint>[] {
-    const groups = new Map<string, Signed<Checkpoint>[]>();
-    for (const vote of votes) {
-      const key = toHex(vote.body.stateDigest);
-      const group = groups.get(key) ?? [];
-      group.push(vote);
-      groups.set(key, group);
-    }
-    let best: Signed<Checkpoint>[] = [];
-    for (const group of groups.values()) if (group.length > best.length) best = group;
-    return best;
-  }
-
-  #adoptCheckpointCertificate(
-    sequence: number,
-    digest: Uint8Array,
-    proof: readonly Signed<Checkpoint>[],
-  ): void {
-    if (sequence <= this.#low) return;
-    const own = this.#ownCheckpoints.get(sequence);
-    if (sequence <= this.#lastExecuted && own !== undefined && bytesEqual(own.digest, digest)) {
-      this.#makeStable({ sequence, digest, proof, snapshot: own.snapshot });
-      return;
-    }
-    if (sequence <= this.#lastExecuted && own !== undefined) {
-      // 2f+1 replicas, so at least f+1 honest ones, certify a state we do not have.
-      this.#reject(
-        'INVALID_CERTIFICATE',
-        `our state at ${sequence} differs from a 2f+1 checkpoint certificate`,
-      );
-    }
-    if (this.#transferTarget === undefined || this.#transferTarget.sequence < sequence) {
-      this.#transferTarget = { sequence, digest, proof };
-      this.#fetch();
-    }
-  }
-
-  #makeStable(checkpoint: StableCheckpoint): void {
-    assert(checkpoint.sequence > this.#low, 'stable checkpoint must advance');
-    assert(checkpoint.sequence <= this.#lastExecuted, 'stable checkpoint above execution');
-    this.#stable = checkpoint;
-    for (const [sequence, entry] of this.#log) {
-      if (sequence > checkpoint.sequence) continue;
-      this.#archiveReceipts(entry);
-      this.#log.delete(sequence);
-    }
-    for (const sequence of this.#checkpointVotes.keys())
-      if (sequence <= checkpoint.sequence) this.#checkpointVotes.delete(sequence);
-    for (const sequence of this.#ownCheckpoints.keys())
-      if (sequence < checkpoint.sequence) this.#ownCheckpoints.delete(sequence);
-    for (const [replica, ahead] of this.#aheadCheckpoints) {
-      const kept = ahead.filter((c) => c.body.sequence > checkpoint.sequence);
-      if (kept.length === 0) this.#aheadCheckpoints.delete(replica);
-      else this.#aheadCheckpoints.set(replica, kept);
-    }
-    // Checkpoints now inside the moved window count as votes there.
-    for (const ahead of [...this.#aheadCheckpoints.values()]) {
-      for (const c of ahead) if (c.body.sequence <= this.#high) this.#recordCheckpointVote(c);
-    }
-    if (this.#nextSequence <= checkpoint.sequence) this.#nextSequence = checkpoint.sequence + 1;
-    this.#out.persist.push({
-      kind: 'checkpoint',
-      sequence: checkpoint.sequence,
-      stateDigest: checkpoint.digest,
-      proof: checkpoint.proof,
-      snapshot: checkpoint.snapshot,
-    });
-    this.#propose();
-  }
-
-  #recordCheckpointVote(checkpoint: Signed<Checkpoint>): void {
-    const votes =
-      this.#checkpointVotes.get(checkpoint.body.sequence) ?? new Map<number, Signed<Checkpoint>>();
-    if (!votes.has(checkpoint.body.replica)) votes.set(checkpoint.body.replica, checkpoint);
-    this.#checkpointVotes.set(checkpoint.body.sequence, votes);
-  }
-
-  /** Checks a checkpoint certificate; returns the certified digest. */
-  #verifyCheckpointProof(sequence: number, proof: readonly Signed<Checkpoint>[]): Uint8Array | undefined {
-    if (proof.length < this.#quorums.quorum) return undefined;
-    const digest = proof[0]?.body.stateDigest as Uint8Array;
-    const signers = new Set<number>();
-    for (const checkpoint of proof) {
-      const body = checkpoint.body;
-      if (body.sequence !== sequence || !bytesEqual(body.stateDigest, digest) || signers.has(body.replica))
-        return undefined;
-      if (!this.#verifyReplicaSignature(checkpoint)) return undefined;
-      signers.add(body.replica);
-    }
-    return digest;
-  }
-
-  /** Asks a peer for what we are missing: the state at a certified checkpoint, or committed batches. */
-  #fetch(): void {
-    if (this.#now - this.#lastFetchAt < this.#protocol.retryTicks) return;
-    this.#lastFetchAt = this.#now;
-    const round = this.#fetchRound++;
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence > this.#lastExecuted) {
-      const signers = this.#transferTarget.proof.map((c) => c.body.replica).filter((r) => r !== this.id);
-      const target = signers[round % signers.length] as number;
-      this.#send(
-        { kind: 'replica', id: target },
-        this.#sign<FetchState>({
-          type: MessageType.fetchState,
-          sequence: this.#transferTarget.sequence,
-          replica: this.id,
-        }),
-      );
-      return;
-    }
-    const others = this.#cluster.replicas.map((r) => r.id).filter((r) => r !== this.id);
-    const target = others[round % others.length] as number;
-    this.#send(
-      { kind: 'replica', id: target },
-      this.#sign<FetchCommitted>({
-        type: MessageType.fetchCommitted,
-        fromSequence: this.#lastExecuted + 1,
-        replica: this.id,
-      }),
-    );
-  }
-
-  /** Serving fetches costs bandwidth: each peer is served at most once per half retry interval. */
-  #rateLimited(replica: number): boolean {
-    const last = this.#lastServedAt.get(replica);
-    if (last !== undefined && this.#now - last < this.#protocol.retryTicks / 2) {
-      this.#reject('FETCH_RATE_LIMITED', `replica ${replica}`);
-      return true;
-    }
-    this.#lastServedAt.set(replica, this.#now);
-    return false;
-  }
-
-  #onFetchState(frame: Frame<FetchState>): void {
-    const fetch = frame.body;
-    if (fetch.replica === this.id || this.#rateLimited(fetch.replica)) return;
-    if (this.#stable.sequence === 0 || this.#stable.sequence < fetch.sequence) return; // nothing to offer yet
-    this.#sendState(fetch.replica);
-  }
-
-  #sendState(replica: number): void {
-    this.#send(
-      { kind: 'replica', id: replica },
-      this.#sign<State>({
-        type: MessageType.state,
-        sequence: this.#stable.sequence,
-        snapshot: this.#stable.snapshot,
-        checkpointProof: this.#stable.proof,
-        replica: this.id,
-      }),
-    );
-  }
-
-  #onState(frame: Frame<State>): void {
-    const state = frame.body;
-    if (state.sequence <= this.#lastExecuted) {
-      this.#reject('STALE_CHECKPOINT', `state at ${state.sequence}, executed ${this.#lastExecuted}`);
-      return;
-    }
-    const digest = this.#verifyCheckpointProof(state.sequence, state.checkpointProof);
-    if (digest === undefined) {
-      this.#reject(
-        'INVALID_CERTIFICATE',
-        `state at ${state.sequence} without a valid checkpoint certificate`,
-      );
-      return;
-    }
-    if (!bytesEqual(this.#crypto.hash(state.snapshot), digest)) {
-      this.#reject('INVALID_STATE', `snapshot at ${state.sequence} does not match its certificate`);
-      return;
-    }
-    // The snapshot is what 2f+1 replicas (so at least one honest one) certified: from here on,
-    // a failure to read it is our bug, not the sender's.
-    this.#installSnapshot(state.sequence, state.snapshot);
-    this.#ownCheckpoints.set(state.sequence, { digest, snapshot: state.snapshot });
-    if (this.#transferTarget !== undefined && this.#transferTarget.sequence <= state.sequence)
-      this.#transferTarget = undefined;
-    this.#out.stateTransfers.push({ sequence: state.sequence, stateDigest: digest });
-    this.#makeStable({
-      sequence: state.sequence,
-      digest,
-      proof: state.checkpointProof,
-      snapshot: state.snapshot,
-    });
-    this.#executeReady();
-  }
-
-  /** Replaces the replicated state (application, reply cache, agreed time) with a certified snapshot. */
-  #installSnapshot(sequence: number, snapshot: Uint8Array): void {
-    const decoded = decodeCanonical(snapshot);
-    assert(
-      decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4,
-      'certified snapshot is not a replica snapshot',
-    );
-    const [appSnapshot, appDigest, clients, agreedTime] = decoded.value as [
-      Uint8Array,
-      Uint8Array,
-      [string, number, Uint8Array, number, [number, Uint8Array, Uint8Array][], number[]][],
-      number,
-    ];
-    this.#stateMachine.restore(appSnapshot);
-    assert(
-      bytesEqual(this.#stateMachine.digest(), appDigest),
-      'restored state machine digest differs from its certified snapshot',
-    );
-    this.#clients = new Map(
-      clients.map(([agent, requestId, result, at, recent, reported]) => [
-        agent,
-        {
-          requestId,
-          result,
-          sequence: at,
-          recent: recent.map(([id, bytes, signature]) => ({ requestId: id, request: { bytes, signature } })),
-          reported,
-        },
-      ]),
-    );
-    for (const [agent, record] of this.#clients) this.#clearPending(agent, record.requestId);
-    this.#agreedTime = agreedTime;
-    this.#lastExecuted = sequence;
-    this.#lastExecutedAt = this.#now;
-  }
-
-  #onFetchCommitted(frame: Frame<FetchCommitted>): void {
-    const fetch = frame.body;
-    if (fetch.replica === this.id || this.#rateLimited(fetch.replica)) return;
-    if (fetch.fromSequence <= this.#low && this.#stable.sequence > 0) this.#sendState(fetch.replica);
-    const entries: CommittedEntry[] = [];
-    const batches: Batch[] = [];
-    for (let sequence = Math.max(fetch.fromSequence, this.#low + 1); sequence <= this.#high; sequence++) {
-      if (entries.length === LIMITS.committedBatchesPerFetchMax) break;
-      const entry = this.#log.get(sequence);
-      if (entry?.committed === undefined) break;
-      const batch =
-        entry.batches.get(toHex(entry.committed.digest)) ?? this.#nullBatchFor(entry.committed.digest);
-      if (batch === undefined) break;
-      entries.push({
-        sequence,
-        view: entry.committed.view,
-        digest: entry.committed.digest,
-        commits: entry.committed.commits,
-      });
-      if (batch !== this.#nullBatch) batches.push(batch);
-    }
-    if (entries.length === 0) return;
-    this.#send(
-      { kind: 'replica', id: fetch.replica },
-      this.#sign<Committed>({ type: MessageType.committed, entries, replica: this.id }),
-      batches,
-    );
-  }
-
-  #onCommitted(frame: Frame<Committed>, raw: Uint8Array): void {
-    let accepted = false;
-    for (const item of frame.body.entries) {
-      if (item.sequence <= this.#lastExecuted) continue;
-      if (!this.#inWatermarks(item.sequence)) {
-        this.#reject(
-          'OUT_OF_WATERMARKS',
-          `committed batch at ${item.sequence} outside (${this.#low}, ${this.#high}]`,
-        );
-        continue;
-      }
-      if (!this.#verifyCommitCertificate(item)) {
-        this.#reject('INVALID_CERTIFICATE', `commit certificate at ${item.sequence}`);
-        continue;
-      }
-      // The certificate vouches for the digest, and so for the batch's request bodies: at least f+1
-      // honest replicas checked their signatures before committing.
-      const batch =
-        frame.batches.find((b) => bytesEqual(b.digest, item.digest)) ?? this.#nullBatchFor(item.digest);
-      if (batch === undefined) {
-        this.#reject('MISSING_BATCH', `committed batch at ${item.sequence} without its batch`);
-        continue;
-      }
-      const entry = this.#entryFor(item.sequence);
-      if (entry.committed !== undefined && !bytesEqual(entry.committed.digest, item.digest)) {
-        this.#reject('INVALID_CERTIFICATE', `commit certificate at ${item.sequence} conflicts with ours`);
-        continue;
-      }
-      entry.batches.set(toHex(batch.digest), batch);
-      entry.committed ??= { view: item.view, digest: item.digest, commits: item.commits, via: 'fetch' };
-      accepted = true;
-    }
-    if (!accepted) return;
-    this.#persistLog(this.#lastExecuted + 1, raw);
-    this.#executeReady();
-  }
-
-  #verifyCommitCertificate(item: CommittedEntry): boolean {
-    if (item.commits.length < this.#quorums.quorum) return false;
-    const signers = new Set<number>();
-    for (const commit of item.commits) {
-      const body = commit.body;
-      if (body.view !== item.view || body.sequence !== item.sequence || !bytesEqual(body.digest, item.digest))
-        return false;
-      if (signers.has(body.replica)) return false;
-      if (!this.#verifyReplicaSignature(commit)) return false;
-      signers.add(body.replica);
-    }
-    return true;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // View change
-
-  #startViewChange(newView: number): void {
-    assert(newView > this.#view, 'view change must move forward');
-    this.#view = newView;
-    this.#changingView = true;
-    this.#viewChangeStreak = Math.min(this.#viewChangeStreak + 1, this.#protocol.viewChangeBackoffMax);
-    this.#viewChangeArmedAt = undefined;
-    this.#heardFromPrimary = false;
-    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view >= newView);
-    this.#persistView();
-    this.#sendViewChange();
-  }
-
-  /** Signs, records, persists and broadcasts our view-change for the view we are changing into. */
-  #sendViewChange(): void {
-    const newView = this.#view;
-    const prepared: PreparedProof[] = [];
-    const batches: Batch[] = [];
-    for (const entry of [...this.#log.values()].sort((a, b) => a.sequence - b.sequence)) {
-      if (entry.preparedProof === undefined) continue;
-      prepared.push(entry.preparedProof);
-      const batch = entry.batches.get(toHex(entry.preparedProof.prePrepare.body.digest));
-      if (batch !== undefined) batches.push(batch);
-    }
-    const viewChange = this.#sign<ViewChange>({
-      type: MessageType.viewChange,
-      newView,
-      stableSequence: this.#stable.sequence,
-      checkpointProof: this.#stable.proof,
-      prepared,
-      replica: this.id,
-    });
-    this.#latestViewChange.set(this.id, { signed: viewChange, batches });
-    this.#validViewChanges.add(toHex(this.#crypto.hash(viewChange.bytes)));
-    const frame = this.#broadcast(viewChange, batches);
-    this.#ownViewChangeFrame = frame;
-    this.#viewChangeSentAt = this.#now;
-    this.#persistLog(this.#low, frame);
-    this.#maybeArmViewChangeTimer();
-    this.#maybeSendNewView();
-  }
-
-  #onViewChange(frame: Frame<ViewChange>, _raw: Uint8Array): void {
-    const viewChange = frame.body;
-    if (viewChange.newView === this.#view && !this.#changingView && this.#newViewFrame?.view === this.#view) {
-      // A replica still changing into the view we lead missed our new-view: send it again.
-      if (!this.#rateLimited(viewChange.replica)) {
-        this.#out.send.push({
-          to: { kind: 'replica', id: viewChange.replica },
-          type: MessageType.newView,
-          frame: this.#newViewFrame.frame,
-        });
-      }
-      return;
-    }
-    if (viewChange.newView < this.#view || (viewChange.newView === this.#view && !this.#changingView)) {
-      this.#reject('STALE_VIEW', `view-change to ${viewChange.newView}, in view ${this.#view}`);
-      return;
-    }
-    const previous = this.#latestViewChange.get(viewChange.replica);
-    if (previous !== undefined && previous.signed.body.newView >= viewChange.newView) return;
-    if (!this.#validateViewChange(frame)) {
-      this.#reject('INVALID_VIEW_CHANGE', `from ${viewChange.replica} to view ${viewChange.newView}`);
-      return;
-    }
-    this.#latestViewChange.set(viewChange.replica, { signed: frame, batches: frame.batches });
-    if (viewChange.stableSequence > this.#low && viewChange.checkpointProof[0] !== undefined) {
-      this.#adoptCheckpointCertificate(
-        viewChange.stableSequence,
-        viewChange.checkpointProof[0].body.stateDigest,
-        viewChange.checkpointProof,
-      );
-    }
-    // Join: f+1 replicas want a view above ours, so at least one honest replica does.
-    const above = [...this.#latestViewChange.values()]
-      .map((stored) => stored.signed.body)
-      .filter((vc) => vc.replica !== this.id && vc.newView > this.#view);
-    if (above.length >= this.#quorums.weak) {
-      const smallest = Math.min(...above.map((vc) => vc.newView));
-      this.#startViewChange(smallest);
-      return;
-    }
-    this.#maybeArmViewChangeTimer();
-    this.#maybeSendNewView();
-  }
-
-  /** Checks a view-change's certificates: the checkpoint proof and every prepared proof. */
-  #validateViewChange(signed: Signed<ViewChange>): boolean {
-    const key = toHex(this.#crypto.hash(signed.bytes));
-    if (this.#validViewChanges.has(key)) return true;
-    const viewChange = signed.body;
-    if (viewChange.stableSequence > 0) {
-      if (this.#verifyCheckpointProof(viewChange.stableSequence, viewChange.checkpointProof) === undefined)
-        return false;
-    } else if (viewChange.checkpointProof.length !== 0) return false;
-    const sequences = new Set<number>();
-    for (const proof of viewChange.prepared) {
-      const prePrepare = proof.prePrepare.body;
-      const { view, sequence, digest } = prePrepare;
-      if (
-        sequence <= viewChange.stableSequence ||
-        sequence > viewChange.stableSequence + this.#protocol.watermarkWindow
-      )
-        return false;
-      if (view >= viewChange.newView || sequences.has(sequence)) return false;
-      sequences.add(sequence);
-      const primary = this.#primaryOf(view);
-      if (prePrepare.replica !== primary || !this.#verifyReplicaSignature(proof.prePrepare)) return false;
-      const signers = new Set<number>();
-      for (const prepare of proof.prepares) {
-        const body = prepare.body;
-        if (body.view !== view || body.sequence !== sequence || !bytesEqual(body.digest, digest))
-          return false;
-        if (body.replica === primary || signers.has(body.replica) || !this.#verifyReplicaSignature(prepare))
-          return false;
-        signers.add(body.replica);
-      }
-      if (signers.size < 2 * this.#quorums.f) return false;
-    }
-    if (this.#validViewChanges.size >= 4 * this.#quorums.n) this.#validViewChanges.clear();
-    this.#validViewChanges.add(key);
-    return true;
-  }
-
-  #verifyReplicaSignature(signed: Signed): boolean {
-    const replica = (signed.body as { replica: number }).replica;
-    const publicKey = this.#cluster.replicas[replica]?.publicKey;
-    return publicKey !== undefined && this.#crypto.verify(signed.bytes, signed.signature, publicKey);
-  }
-
-  #viewChangesFor(view: number): StoredViewChange[] {
-    return [...this.#latestViewChange.values()]
-      .filter((stored) => stored.signed.body.newView === view)
-      .sort((a, b) => a.signed.body.replica - b.signed.body.replica);
-  }
-
-  /**
-   * The view-change timer starts once 2f+1 replicas have left the views below ours. A replica
-   * whose latest view-change names a view above ours has left them too: only its latest is kept,
-   * and not counting it could leave honest replicas split across two view changes forever.
-   */
-  #maybeArmViewChangeTimer(): void {
-    if (!this.#changingView || this.#viewChangeArmedAt !== undefined) return;
-    let atOrAbove = 0;
-    for (const stored of this.#latestViewChange.values())
-      if (stored.signed.body.newView >= this.#view) atOrAbove++;
-    if (atOrAbove >= this.#quorums.quorum) this.#viewChangeArmedAt = this.#now;
-  }
-
-  /**
-   * What NEW-VIEW must re-propose, computed from the view-changes alone, so that backups can
-   * recompute it: for every sequence between the highest stable checkpoint and the highest
-   * prepared sequence, the digest prepared in the highest view, or the null batch.
-   */
-  #computeNewView(viewChanges: readonly ViewChange[]): {
-    minSequence: number;
-    proposals: { sequence: number; digest: Uint8Array }[];
-  } {
-    let minSequence = 0;
-    for (const vc of viewChanges) minSequence = Math.max(minSequence, vc.stableSequence);
-    let maxSequence = minSequence;
-    const best = new Map<number, { view: number; digest: Uint8Array }>();
-    for (const vc of viewChanges) {
-      for (const proof of vc.prepared) {
-        const { sequence, view, digest } = proof.prePrepare.body;
-        if (sequence <= minSequence) continue;
-        maxSequence = Math.max(maxSequence, sequence);
-        const current = best.get(sequence);
-        if (
-          current === undefined ||
-          view > current.view ||
-          (view === current.view && toHex(digest) < toHex(current.digest))
-        ) {
-          best.set(sequence, { view, digest });
-        }
-      }
-    }
-    const proposals: { sequence: number; digest: Uint8Array }[] = [];
-    for (let sequence = minSequence + 1; sequence <= maxSequence; sequence++) {
-      proposals.push({ sequence, digest: best.get(sequence)?.digest ?? this.#nullBatch.digest });
-    }
-    return { minSequence, proposals };
-  }
-
-  #maybeSendNewView(): void {
-    if (!this.#changingView || !this.#isPrimary) return;
-    const stored = this.#viewChangesFor(this.#view);
-    if (stored.length < this.#quorums.quorum) return;
-    const own = stored.find((s) => s.signed.body.replica === this.id);
-    if (own === undefined) return;
-    const chosen = [own, ...stored.filter((s) => s !== own)].slice(0, this.#quorums.quorum);
-    const { proposals } = this.#computeNewView(chosen.map((s) => s.signed.body));
-    const knownBatches = new Map<string, Batch>();
-    for (const s of chosen) for (const batch of s.batches) knownBatches.set(toHex(batch.digest), batch);
-    for (const entry of this.#log.values())
-      for (const [key, batch] of entry.batches) knownBatches.set(key, batch);
-    const prePrepares: Signed<PrePrepare>[] = [];
-    const batches: Batch[] = [];
-    for (const { sequence, digest } of proposals) {
-      prePrepares.push(
-        this.#sign<PrePrepare>({
-          type: MessageType.prePrepare,
-          view: this.#view,
-          sequence,
-          digest,
-          replica: this.id,
-        }),
-      );
-      const batch = knownBatches.get(toHex(digest));
-      if (batch !== undefined && !bytesEqual(digest, this.#nullBatch.digest)) batches.push(batch);
-    }
-    const newView = this.#sign<NewView>({
-      type: MessageType.newView,
-      view: this.#view,
-      viewChanges: chosen.map((s) => s.signed),
-      prePrepares,
-      replica: this.id,
-    });
-    const frame = this.#broadcast(newView, batches);
-    this.#newViewFrame = { view: this.#view, frame };
-    this.#persistLog(this.#low, frame);
-    this.#enterView(
-      newView,
-      batches,
-      chosen.map((s) => s.signed.body),
-    );
-  }
-
-  #onNewView(frame: Frame<NewView>, _raw: Uint8Array): void {
-    const newView = frame.body;
-    if (newView.view < this.#view || (newView.view === this.#view && !this.#changingView)) {
-      this.#reject('STALE_VIEW', `new-view for ${newView.view}, in view ${this.#view}`);
-      return;
-    }
-    if (newView.replica !== this.#primaryOf(newView.view)) {
-      this.#reject('NOT_PRIMARY', `new-view for ${newView.view} from ${newView.replica}`);
-      return;
-    }
-    const signers = new Set<number>();
-    for (const viewChange of newView.viewChanges) {
-      const body = viewChange.body;
-      if (
-        body.newView !== newView.view ||
-        signers.has(body.replica) ||
-        !this.#verifyReplicaSignature(viewChange) ||
-        !this.#validateViewChange(viewChange)
-      ) {
-        this.#reject('INVALID_NEW_VIEW', `view-change from ${body.replica} in new-view ${newView.view}`);
-        return;
-      }
-      signers.add(body.replica);
-    }
-    if (signers.size < this.#quorums.quorum) {
-      this.#reject('INVALID_NEW_VIEW', `new-view ${newView.view} with ${signers.size} view-changes`);
-      return;
-    }
-    // Recompute what the new primary had to propose, and accept nothing else.
-    const { proposals } = this.#computeNewView(newView.viewChanges.map((vc) => vc.body));
-    const matches =
-      proposals.length === newView.prePrepares.length &&
-      proposals.every((expected, index) => {
-        const prePrepare = newView.prePrepares[index] as Signed<PrePrepare>;
-        const body = prePrepare.body;
-        return (
-          body.view === newView.view &&
-          body.replica === newView.replica &&
-          body.sequence === expected.sequence &&
-          bytesEqual(body.digest, expected.digest) &&
-          this.#verifyReplicaSignature(prePrepare)
-        );
-      });
-    if (!matches) {
-      this.#reject('INVALID_NEW_VIEW', `new-view ${newView.view} proposals differ from the recomputation`);
-      return;
-    }
-    this.#view = newView.view;
-    this.#enterView(
-      frame,
-      frame.batches,
-      newView.viewChanges.map((vc) => vc.body),
-    );
-  }
-
-  #enterView(newView: Signed<NewView>, batches: readonly Batch[], viewChanges: readonly ViewChange[]): void {
-    this.#changingView = false;
-    this.#viewChangeArmedAt = undefined;
-    this.#heardFromPrimary = true; // its new-view is a message from it
-    this.#viewEnteredAt = this.#now;
-    this.#persistView();
-    // Adopt the highest stable checkpoint among the view-changes.
-    const highest = viewChanges.reduce<ViewChange | undefined>(
-      (best, vc) => (best === undefined || vc.stableSequence > best.stableSequence ? vc : best),
-      undefined,
-    );
-    if (
-      highest !== undefined &&
-      highest.stableSequence > this.#low &&
-      highest.checkpointProof[0] !== undefined
-    ) {
-      this.#adoptCheckpointCertificate(
-        highest.stableSequence,
-        highest.checkpointProof[0].body.stateDigest,
-        highest.checkpointProof,
-      );
-    }
-    for (const pending of this.#pending.values()) {
-      pending.assigned = undefined;
-      pending.receivedAt = this.#now;
-    }
-    for (const conflict of this.#conflicts.values()) {
-      conflict.assigned = undefined;
-      conflict.since = this.#now;
-      if (!this.#isPrimary) this.#forwardConflict(conflict);
-    }
-    let maxSequence = this.#low;
-    for (const prePrepare of newView.body.prePrepares) {
-      const sequence = prePrepare.body.sequence;
-      maxSequence = Math.max(maxSequence, sequence);
-      if (!this.#inWatermarks(sequence)) continue;
-      const entry = this.#entryFor(sequence);
-      entry.prePrepare = prePrepare;
-      const batch =
-        batches.find((b) => bytesEqual(b.digest, prePrepare.body.digest)) ??
-        this.#nullBatchFor(prePrepare.body.digest);
-      if (batch !== undefined) {
-        entry.batches.set(toHex(batch.digest), batch);
-        for (const request of batch.requests) {
-          const pending = this.#pending.get(requestKey(request.body.agent, request.body.requestId));
-          if (pending !== undefined) pending.assigned = sequence;
-        }
-      }
-      this.#noteSequence(sequence);
-      this.#sendPrepare(entry);
-      this.#checkPrepared(entry);
-    }
-    this.#nextSequence = Math.max(maxSequence, this.#low) + 1;
-    this.#lastProgressSeenAt = this.#now;
-    this.#lastProposalAt = this.#now;
-    // Messages that arrived early for this view are now current.
-    const buffered = this.#futureBuffer.filter((item) => item.view === this.#view);
-    this.#futureBuffer = this.#futureBuffer.filter((item) => item.view > this.#view);
-    for (const item of buffered) this.#dispatch(item.frame, item.raw);
-    this.#propose();
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Restart
-
-  /**
-   * Rebuilds the replica from its durable state. Every message it signed before the crash is
-   * back in its log, so it signs nothing that conflicts: a vote it cast is found, not cast
-   * anew, and as primary it proposes only above its last proposal, with timestamps that do not
-   * go back. Requests that were pending are not durable; agents retry them.
-   */
-  #restore(state: DurableState): void {
-    const checkpoint = state.checkpoint;
-    if (checkpoint !== undefined && checkpoint.sequence > 0) {
-      assert(
-        bytesEqual(this.#crypto.hash(checkpoint.snapshot), checkpoint.stateDigest),
-        'durable snapshot does not match its digest',
-      );
-      this.#installSnapshot(checkpoint.sequence, checkpoint.snapshot);
-      this.#stable = {
-        sequence: checkpoint.sequence,
-        digest: checkpoint.stateDigest,
-        proof: checkpoint.proof,
-        snapshot: checkpoint.snapshot,
-      };
-      this.#ownCheckpoints.set(checkpoint.sequence, {
-        digest: checkpoint.stateDigest,
-        snapshot: checkpoint.snapshot,
-      });
-      this.#nextSequence = checkpoint.sequence + 1;
-    }
-    for (const record of state.log) {
-      const decoded = decodeFrame(record.frame, this.#decodeLimits, this.#crypto.hash);
-      assert(decoded.ok, `durable log holds an undecodable frame (${decoded.ok ? '' : decoded.reason})`);
-      this.#restoreMessage(decoded.value, record.frame);
-    }
-    this.#view = state.view;
-    this.#changingView = state.changingView;
-    if (this.#changingView && this.#latestViewChange.get(this.id)?.signed.body.newView !== this.#view) {
-      this.#sendViewChange(); // ours was garbage-collected with the log: make it again
-    }
-    this.#executeReady();
-  }
-
-  #restoreMessage(frame: Frame, raw: Uint8Array): void {
-    const body = frame.body;
-    switch (body.type) {
-      case MessageType.prePrepare:
-        this.#restorePrePrepare(frame as Frame<PrePrepare>, frame.batches);
-        return;
-      case MessageType.prepare:
-        this.#restoreVote(body.view, body.sequence, (entry) => {
-          if (!entry.prepares.has(body.replica)) entry.prepares.set(body.replica, frame as Signed<Prepare>);
-        });
-        return;
-      case MessageType.commit:
-        this.#restoreVote(body.view, body.sequence, (entry) => {
-          if (!entry.commits.has(body.replica)) entry.commits.set(body.replica, frame as Signed<Commit>);
-        });
-        return;
-      case MessageType.checkpoint:
-        // Our own checkpoints come back when re-execution takes them again (same bytes).
-        if (body.replica !== this.id && body.sequence > this.#low)
-          this.#recordCheckpoint(frame as Signed<Checkpoint>);
-        return;
-      case MessageType.viewChange: {
-        const previous = this.#latestViewChange.get(body.replica);
-        if (previous === undefined || previous.signed.body.newView < body.newView) {
-          this.#latestViewChange.set(body.replica, {
-            signed: frame as Signed<ViewChange>,
-            batches: frame.batches,
-          });
-        }
-        if (body.replica === this.id) this.#ownViewChangeFrame = raw;
-        return;
-      }
-      case MessageType.newView:
-        for (const prePrepare of body.prePrepares)
-          this.#restorePrePrepare(prePrepare as Frame<PrePrepare>, frame.batches);
-        if (body.replica === this.id) this.#newViewFrame = { view: body.view, frame: raw };
-        if (body.view > this.#view) this.#view = body.view;
-        return;
-      case MessageType.committed:
-        for (const item of body.entries) {
-          if (!this.#inWatermarks(item.sequence)) continue;
-          const entry = this.#entryFor(item.sequence);
-          const batch = frame.batches.find((b) => bytesEqual(b.digest, item.digest));
-          if (batch !== undefined) entry.batches.set(toHex(batch.digest), batch);
-          entry.committed ??= { view: item.view, digest: item.digest, commits: item.commits, via: 'fetch' };
-        }
-        return;
-      default:
-        return; // requests, replies and fetches are never persisted
-    }
-  }
-
-  #restorePrePrepare(prePrepare: Signed<PrePrepare>, batches: readonly Batch[]): void {
-    const { view, sequence, digest, replica } = prePrepare.body;
-    this.#restoreVote(view, sequence, (entry) => {
-      entry.prePrepare ??= prePrepare;
-      const batch = batches.find((b) => bytesEqual(b.digest, digest)) ?? this.#nullBatchFor(digest);
-      if (batch !== undefined) entry.batches.set(toHex(batch.digest), batch);
-      if (replica === this.id) {
-        this.#nextSequence = Math.max(this.#nextSequence, sequence + 1);
-        if (batch !== undefined)
-          this.#lastProposedTimestamp = Math.max(this.#lastProposedTimestamp, batch.timestamp);
-      }
-    });
-  }
-
-  /** Applies a logged message of `view` to its entry, then re-derives prepared and committed. */
-  #restoreVote(view: number, sequence: number, apply: (entry: LogEntry) => void): void {
-    if (!this.#inWatermarks(sequence)) return;
-    if (view > this.#view) this.#view = view;
-    const entry = this.#entryFor(sequence);
-    if (entry.view !== view) return; // a message of an older view, superseded in the log
-    apply(entry);
-    // The same rules as the live path, without sending: what we voted is already in the log.
-    this.#derivePrepared(entry);
-    this.#deriveCommitted(entry);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Time
-
-  #onPrimaryTick(timeout: number, requestOverdue: boolean): void {
-    this.#propose();
-    const idle = this.#nextSequence - 1 === this.#lastExecuted;
-    if (
-      idle &&
-      this.#nextSequence <= this.#high &&
-      this.#now - this.#lastProposalAt >= this.#protocol.heartbeatTicks
-    ) {
-      this.#proposeBatch([]); // heartbeat: agreed time advances even with nothing to order
-    }
-    // A primary that cannot get anything executed is leading no one (the others may have moved
-    // to other views while it was cut off, each waiting for f+1 to join them): it gives up its
-    // view like a backup would, which is always safe and costs a working primary nothing.
-    const inFlight = this.#nextSequence - 1 > this.#lastExecuted;
-    const stalled = inFlight && this.#now - Math.max(this.#lastExecutedAt, this.#viewEnteredAt) >= timeout;
-    if (requestOverdue || stalled) this.#startViewChange(this.#view + 1);
-  }
-
-  #onBackupTick(timeout: number, requestOverdue: boolean): void {
-    // Silence is only evidence against a primary we have heard from in this view: a replica that
-    // is still connecting, or is itself cut off, would otherwise start a view change alone and,
-    // having promised to leave the view, could not come back to it.
-    const primarySilent = this.#heardFromPrimary && this.#now - this.#lastProgressSeenAt >= timeout;
-    if (requestOverdue || primarySilent) this.#startViewChange(this.#view + 1);
-  }
-
-  #onTick(ticks: number): void {
-    assert(Number.isInteger(ticks) && ticks > 0, 'ticks must be a positive integer');
-    this.#now += ticks;
-    if (this.#changingView) {
-      if (
-        this.#ownViewChangeFrame !== undefined &&
-        this.#now - this.#viewChangeSentAt >= this.#protocol.retryTicks
-      ) {
-        this.#viewChangeSentAt = this.#now;
-        this.#out.send.push({
-          to: { kind: 'replicas' },
-          type: MessageType.viewChange,
-          frame: this.#ownViewChangeFrame,
-        });
-      }
-      if (
-        this.#viewChangeArmedAt !== undefined &&
-        this.#now - this.#viewChangeArmedAt >= this.#timeoutTicks()
-      ) {
-        this.#startViewChange(this.#view + 1);
-      }
-    } else {
-      const timeout = this.#timeoutTicks();
-      const oldest = this.#pending.values().next().value as PendingRequest | undefined;
-      const requestOverdue =
-        (oldest !== undefined && this.#now - oldest.receivedAt >= timeout) || this.#conflictOverdue(timeout);
-      if (this.#isPrimary) this.#onPrimaryTick(timeout, requestOverdue);
-      else this.#onBackupTick(timeout, requestOverdue);
-    }
-    // Evidence that has not been ordered yet goes out again (forwards can be lost), also while
-    // changing views: the replicas that must join the change may not know of it yet.
-    if (this.#changingView || !this.#isPrimary) {
-      for (const pair of this.#conflicts.values()) {
-        if (this.#now - pair.forwardedAt >= this.#protocol.retryTicks) this.#forwardConflict(pair);
-      }
-    }
-    const behind = this.#highestSeenSequence > this.#lastExecuted || this.#transferTarget !== undefined;
-    if (behind && this.#now - this.#lastExecutedAt >= this.#protocol.retryTicks) this.#fetch();
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Invariants, checked after every step
-
-  #checkInvariants(): void {
-    assert(
-      this.#low <= this.#lastExecuted,
-      `stable checkpoint ${this.#low} above execution ${this.#lastExecuted}`,
-    );
-    assert(
-      this.#lastExecuted <= this.#high,
-      `execution ${this.#lastExecuted} above high watermark ${this.#high}`,
-    );
-    assert(this.#pending.size <= LIMITS.pendingRequestsMax, 'pending requests over their bound');
-    assert(this.#log.size <= this.#protocol.watermarkWindow, 'log larger than the watermark window');
-    assert(
-      this.#futureBuffer.length <= 2 * this.#protocol.watermarkWindow * this.#quorums.n,
-      'future buffer over its bound',
-    );
-    assert(
-      this.#ownCheckpoints.size <= this.#protocol.watermarkWindow / this.#protocol.checkpointInterval + 1,
-      'own checkpoints over their bound',
-    );
-  }
-}
-
-function emptyOutput(): ReplicaOutput {
-  return { persist: [], send: [], executed: [], stateTransfers: [], rejected: [] };
 }

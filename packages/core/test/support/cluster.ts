@@ -22,6 +22,8 @@ import {
   type ProtocolConfig,
   Replica,
   ReplicaHost,
+  type ReplicaInput,
+  type ReplicaOutput,
   type Reply,
   signedReplyVerifier,
 } from '../../src/index.ts';
@@ -50,6 +52,13 @@ export interface Envelope {
   readonly frame: Uint8Array;
 }
 
+/** One step of one replica, as an observer sees it: what went in and what came out. */
+export interface ObservedStep {
+  readonly replica: number;
+  readonly input: ReplicaInput;
+  readonly output: ReplicaOutput;
+}
+
 /** Return `undefined` to deliver unchanged, `[]` to drop, or replacement envelopes. */
 export type Interceptor = (envelope: Envelope, decoded: Frame | undefined) => Envelope[] | undefined;
 
@@ -69,6 +78,8 @@ export class TestCluster {
   readonly protocol: Partial<ProtocolConfig>;
   ticks = 0;
   interceptor: Interceptor | undefined;
+  /** Called after every replica step (carried out by its host), e.g. to print a transcript. */
+  observer: ((step: ObservedStep) => void) | undefined;
   #requestIds = new Map<string, number>();
 
   readonly #machineFactory: () => KvStateMachine;
@@ -155,8 +166,10 @@ export class TestCluster {
     return this.#step(replica, { kind: 'message', frame });
   }
 
-  #step(replica: number, input: Parameters<Replica['step']>[0]) {
-    return (this.#hosts[replica] as ReplicaHost).run(this.replicas[replica] as Replica, input);
+  #step(replica: number, input: ReplicaInput) {
+    const output = (this.#hosts[replica] as ReplicaHost).run(this.replicas[replica] as Replica, input);
+    this.observer?.({ replica, input, output });
+    return output;
   }
 
   /** Replica `id`'s host: durable state in memory, frames onto the FIFO queue. */
@@ -188,6 +201,18 @@ export class TestCluster {
       const rewritten = this.interceptor?.(envelope, this.decode(envelope.frame)) ?? [envelope];
       for (const e of rewritten) this.#deliver(e);
     }
+  }
+
+  /**
+   * Delivers the first queued frame (through the interceptor, like `deliverAll`); returns its
+   * envelope, or `undefined` when nothing is queued.
+   */
+  deliverNext(): Envelope | undefined {
+    const envelope = this.queue.shift();
+    if (envelope === undefined) return undefined;
+    const rewritten = this.interceptor?.(envelope, this.decode(envelope.frame)) ?? [envelope];
+    for (const e of rewritten) this.#deliver(e);
+    return envelope;
   }
 
   #deliver(envelope: Envelope): void {

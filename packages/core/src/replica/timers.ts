@@ -1,0 +1,79 @@
+/**
+ * Time: each tick checks the timeouts — a primary's heartbeat and stall, a backup's overdue
+ * request or silent primary, the view-change timer — and re-sends what the network may have lost.
+ */
+import { assert } from '../errors.ts';
+import { MessageType } from '../messages.ts';
+import { high, isPrimary, type ReplicaContext, timeoutTicks } from './context.ts';
+import { conflictOverdue, forwardConflict, propose, proposeBatch } from './requests.ts';
+import type { PendingRequest } from './state.ts';
+import { fetchMissing } from './state-transfer.ts';
+import { startViewChange } from './view-change.ts';
+
+/** Time passes: timeouts are checked, lost messages re-sent, and a replica that is behind fetches. */
+export function onTick(ctx: ReplicaContext, ticks: number): void {
+  assert(Number.isInteger(ticks) && ticks > 0, 'ticks must be a positive integer');
+  ctx.now += ticks;
+  if (ctx.mode === 'view-change') {
+    if (ctx.viewChange.ownFrame !== undefined && ctx.now - ctx.viewChange.sentAt >= ctx.protocol.retryTicks) {
+      ctx.viewChange.sentAt = ctx.now;
+      ctx.out.send.push({
+        to: { kind: 'replicas' },
+        type: MessageType.viewChange,
+        frame: ctx.viewChange.ownFrame,
+      });
+    }
+    if (ctx.viewChange.armedAt !== undefined && ctx.now - ctx.viewChange.armedAt >= timeoutTicks(ctx)) {
+      startViewChange(ctx, ctx.view + 1);
+    }
+  } else {
+    const timeout = timeoutTicks(ctx);
+    const oldest = ctx.requests.pending.values().next().value as PendingRequest | undefined;
+    const requestOverdue =
+      (oldest !== undefined && ctx.now - oldest.receivedAt >= timeout) || conflictOverdue(ctx, timeout);
+    if (isPrimary(ctx)) onPrimaryTick(ctx, timeout, requestOverdue);
+    else onBackupTick(ctx, timeout, requestOverdue);
+  }
+  // Evidence that has not been ordered yet goes out again (forwards can be lost), also while
+  // changing views: the replicas that must join the change may not know of it yet.
+  if (ctx.mode === 'view-change' || !isPrimary(ctx)) {
+    for (const pair of ctx.requests.conflicts.values()) {
+      if (ctx.now - pair.forwardedAt >= ctx.protocol.retryTicks) forwardConflict(ctx, pair);
+    }
+  }
+  const behind =
+    ctx.agreement.highestSeenSequence > ctx.execution.lastExecuted || ctx.transfer.target !== undefined;
+  if (behind && ctx.now - ctx.timers.lastExecutedAt >= ctx.protocol.retryTicks) fetchMissing(ctx);
+}
+
+/**
+ * The primary proposes what is pending, sends heartbeats when idle, and gives up a view it
+ * cannot make progress in.
+ */
+function onPrimaryTick(ctx: ReplicaContext, timeout: number, requestOverdue: boolean): void {
+  propose(ctx);
+  const idle = ctx.requests.nextSequence - 1 === ctx.execution.lastExecuted;
+  if (
+    idle &&
+    ctx.requests.nextSequence <= high(ctx) &&
+    ctx.now - ctx.timers.lastProposalAt >= ctx.protocol.heartbeatTicks
+  ) {
+    proposeBatch(ctx, []); // heartbeat: agreed time advances even with nothing to order
+  }
+  // A primary that cannot get anything executed is leading no one (the others may have moved
+  // to other views while it was cut off, each waiting for f+1 to join them): it gives up its
+  // view like a backup would, which is always safe and costs a working primary nothing.
+  const inFlight = ctx.requests.nextSequence - 1 > ctx.execution.lastExecuted;
+  const stalled =
+    inFlight && ctx.now - Math.max(ctx.timers.lastExecutedAt, ctx.timers.viewEnteredAt) >= timeout;
+  if (requestOverdue || stalled) startViewChange(ctx, ctx.view + 1);
+}
+
+/** A backup starts a view change when a request is overdue or the primary has gone silent. */
+function onBackupTick(ctx: ReplicaContext, timeout: number, requestOverdue: boolean): void {
+  // Silence is only evidence against a primary we have heard from in this view: a replica that
+  // is still connecting, or is itself cut off, would otherwise start a view change alone and,
+  // having promised to leave the view, could not come back to it.
+  const primarySilent = ctx.timers.heardFromPrimary && ctx.now - ctx.timers.lastProgressSeenAt >= timeout;
+  if (requestOverdue || primarySilent) startViewChange(ctx, ctx.view + 1);
+}
