@@ -46,6 +46,8 @@ export {
   type NetworkStats,
   type Partition,
   PERFECT_NETWORK,
+  type SendOutcome,
+  type SentCopy,
   validateFaults,
 } from './network.ts';
 export { Prng, prng } from './prng.ts';

@@ -22,7 +22,7 @@ import {
   type RejectionCode,
   type ReplicaOutput,
 } from '@conclave/core';
-import type { Address, Envelope, Network, NetworkStats, Partition } from './network.ts';
+import type { Address, Envelope, Network, Partition, SendOutcome } from './network.ts';
 import type { AgentRecord } from './record.ts';
 import type { ScenarioOptions } from './simulation.ts';
 
@@ -33,9 +33,6 @@ export const TRACE_VECTOR_CELLS_MAX = 16 * 1024 * 1024;
 // Eight nodes (n=4 and four agents) must not be limited by the cell budget before the event cap.
 if (TRACE_VECTOR_CELLS_MAX < TRACE_EVENTS_MAX * 8)
   throw new Error('trace: vector cell budget below event cap');
-
-/** What became of one copy of a frame handed to the network. */
-export type SendOutcome = 'queued' | 'duplicated' | 'dropped' | 'partitioned' | 'overflow';
 
 /** What the simulator reports, in the order things happen. */
 export type TraceEvent =
@@ -475,10 +472,6 @@ export function traceCollector(options: TraceCollectorOptions): TraceCollector {
 // -----------------------------------------------------------------------------------------------
 // Helpers the simulator calls when tracing; each does exactly what the untraced path does.
 
-function lossCounters(stats: NetworkStats): readonly number[] {
-  return [stats.dropped, stats.droppedByPartition, stats.droppedOverflow, stats.duplicated];
-}
-
 /** `network.send`, one address at a time, reporting what became of each copy. */
 export function tracedSend(
   network: Network,
@@ -490,19 +483,7 @@ export function tracedSend(
   tick: number,
 ): void {
   for (const address of network.resolve(from, to)) {
-    const [dropped, partitioned, overflow, duplicated] = lossCounters(network.stats);
-    network.sendTo(from, address, type, frame);
-    const stats = network.stats;
-    const outcome: SendOutcome =
-      stats.dropped !== dropped
-        ? 'dropped'
-        : stats.droppedByPartition !== partitioned
-          ? 'partitioned'
-          : stats.duplicated !== duplicated
-            ? 'duplicated'
-            : stats.droppedOverflow !== overflow
-              ? 'overflow'
-              : 'queued';
+    const outcome = network.sendTo(from, address, type, frame);
     sink({ kind: 'send', tick, from, to: address, type, frame, outcome });
   }
 }
