@@ -76,6 +76,13 @@ export {
   scenarioFromSeed,
 } from './scenario.ts';
 export {
+  type CrashPlan,
+  type ScenarioOptions,
+  type ScenarioResult,
+  type ScenarioStats,
+  twinAddress,
+} from './scenario-options.ts';
+export {
   DEFAULT_SHRINK_BUDGET,
   describeSchedule,
   type ShrinkBudget,
@@ -83,17 +90,12 @@ export {
   shrinkScenario,
 } from './shrink.ts';
 export {
-  type CrashPlan,
   DELIVERIES_PER_TICK_MAX,
   EVIDENCE_DRAIN_TIMEOUTS,
   OBSERVED_BATCHES_MAX,
   RECEIPTS_PER_REPLICA_MAX,
   runScenario,
   SCENARIO_TICKS_MAX,
-  type ScenarioOptions,
-  type ScenarioResult,
-  type ScenarioStats,
-  twinAddress,
 } from './simulation.ts';
 export {
   isSuiteName,

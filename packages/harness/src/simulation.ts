@@ -25,7 +25,6 @@ import {
   LIMITS,
   MessageType,
   nodeCrypto,
-  type ProtocolConfig,
   quorumsOf,
   Replica,
   type ReplicaInput,
@@ -38,17 +37,10 @@ import {
   verifyReceipt,
 } from '@conclave/core';
 import { SimulatedAgent } from './agent.ts';
-import { type ByzantinePlan, ByzantineReplica, Conspiracy, type SimOutbound } from './byzantine.ts';
-import { type AgentStrategyName, ByzantineAgent } from './byzantine-agent.ts';
+import { ByzantineReplica, Conspiracy, type SimOutbound } from './byzantine.ts';
+import { ByzantineAgent } from './byzantine-agent.ts';
 import { checkRun, SAFETY_CHECKERS, type Violation } from './checkers.ts';
-import {
-  type Address,
-  type Envelope,
-  type FaultConfig,
-  Network,
-  type NetworkStats,
-  type Partition,
-} from './network.ts';
+import { type Address, type Envelope, Network } from './network.ts';
 import { Prng } from './prng.ts';
 import type {
   BatchRecord,
@@ -59,101 +51,18 @@ import type {
   RestartRecord,
   RunRecord,
 } from './record.ts';
+import type { ScenarioOptions, ScenarioResult } from './scenario-options.ts';
+import { twinAddress } from './scenario-options.ts';
 import { type TraceSink, tracedSend, tracePartitions, traceReplicaOutput, traceReply } from './trace.ts';
-import { Commons, type StateMachineKind } from './workload.ts';
+import { Commons } from './workload.ts';
 
-/** An honest replica that crashes at `crashTick` and restarts from its durable state at `restartTick`. */
-export interface CrashPlan {
-  readonly id: number;
-  readonly crashTick: number;
-  readonly restartTick: number;
-}
-
-/** The network address of the second copy of a twinned replica. */
-export function twinAddress(id: number): string {
-  return `twin-${id}`;
-}
-
-export interface ScenarioOptions {
-  readonly seed: number;
-  readonly replicas: number;
-  /** One plan per Byzantine replica; every other replica is honest. */
-  readonly byzantine: readonly ByzantinePlan[];
-  /** Whether Byzantine replicas marked `colluding` share a conspiracy. */
-  readonly collusion: boolean;
-  readonly agents: number;
-  /** Registered agents that lie (see byzantine-agent.ts); nothing is promised to them. */
-  readonly byzantineAgents: number;
-  readonly requestsPerAgent: number;
-  readonly keyCount: number;
-  readonly protocol: ProtocolConfig;
-  /** The network until `healTick`. */
-  readonly faults: FaultConfig;
-  /** The network from `healTick` on: no drops, small bounded delays. */
-  readonly healedFaults: FaultConfig;
-  readonly partitions: readonly Partition[];
-  readonly healTick: number;
-  /** Ticks after the heal within which every honest agent must be done. */
-  readonly livenessTicksMax: number;
-  /** Ticks to keep running after every agent is done, so lagging replicas catch up for the checkers. */
-  readonly drainTicks: number;
-  /** Initial clock reading of each replica (clocks are skewed, not drifting). */
-  readonly clockStarts: readonly number[];
-  readonly agentStartTicksMax: number;
-  readonly agentThinkTicksMax: number;
-  readonly agentRetryTicks: number;
-  readonly agentRetryTicksMax: number;
-  /** What replicas execute: the KV store (default) or the coordination state machine. */
-  readonly stateMachine?: StateMachineKind;
-  /** Honest replicas that crash and restart from their durable state (not a Byzantine act). */
-  readonly crashes?: readonly CrashPlan[];
-  /** What lying agents may do; by default everything that fits the state machine. */
-  readonly byzantineAgentStrategies?: readonly AgentStrategyName[];
-  /** The view every replica starts in (its primary leads first); 0 by default. */
-  readonly startView?: number;
-  /** Partitions that outlive the heal (a twin's copies stay wired to different parts). */
-  readonly permanentPartitions?: readonly Partition[];
-  /**
-   * Frames due at one tick for one honest replica are stepped as one `messages` input (as the
-   * daemon steps its inbox), instead of one `message` input each.
-   */
-  readonly burstDelivery?: boolean;
-}
-
-export interface ScenarioStats {
-  readonly ticks: number;
-  readonly network: NetworkStats;
-  /** Steps taken by honest replicas (messages and ticks). */
-  readonly replicaSteps: number;
-  readonly executedBatches: number;
-  readonly viewMax: number;
-  /** Rejections summed over honest replicas, by code. */
-  readonly rejections: Readonly<Record<string, number>>;
-  readonly persistRecords: number;
-  readonly repliesIgnored: number;
-  /** Frames that reached a replica while it was down (crashed), and were lost. */
-  readonly droppedWhileDown: number;
-  /** Receipts fetched and checked, and those no longer available (garbage-collected at once). */
-  readonly receiptsChecked: number;
-  readonly receiptsUnavailable: number;
-  readonly restarts: number;
-}
-
-export interface ScenarioResult {
-  readonly seed: number;
-  readonly options: ScenarioOptions;
-  readonly violations: readonly Violation[];
-  readonly record: RunRecord;
-  readonly stats: ScenarioStats;
-  /** Each honest replica's status at the end. */
-  readonly statuses: readonly ReplicaStatus[];
-  readonly conspiracy?: {
-    readonly members: readonly number[];
-    readonly groupA: readonly number[];
-    readonly groupB: readonly number[];
-    readonly proposals: number;
-  };
-}
+export {
+  type CrashPlan,
+  type ScenarioOptions,
+  type ScenarioResult,
+  type ScenarioStats,
+  twinAddress,
+} from './scenario-options.ts';
 
 /** Frames delivered in one tick at most; the rest wait for the next tick (they stay due). */
 export const DELIVERIES_PER_TICK_MAX = 20_000;

@@ -24,7 +24,7 @@ import {
 } from '@conclave/core';
 import type { Address, Envelope, Network, Partition, SendOutcome } from './network.ts';
 import type { AgentRecord } from './record.ts';
-import type { ScenarioOptions } from './simulation.ts';
+import type { ScenarioOptions } from './scenario-options.ts';
 
 /** Events a trace keeps at most; past it the trace is a prefix of the run and says so. */
 export const TRACE_EVENTS_MAX = 200_000;
