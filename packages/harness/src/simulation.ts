@@ -53,7 +53,7 @@ import type {
 } from './record.ts';
 import type { ScenarioOptions, ScenarioResult } from './scenario-options.ts';
 import { twinAddress } from './scenario-options.ts';
-import { type TraceSink, tracedSend, tracePartitions, traceReplicaOutput, traceReply } from './trace.ts';
+import { type TraceSink, traceAccepted, tracePartitions, traceReplicaOutput, traceSends } from './trace.ts';
 import { Commons } from './workload.ts';
 
 export {
@@ -344,8 +344,8 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
   };
 
   const send = (from: Address, to: Destination, type: MessageType | 0, frame: Uint8Array, tick: number) => {
-    if (hooks.trace === undefined) network.send(from, to, type, frame);
-    else tracedSend(network, hooks.trace, from, to, type, frame, tick);
+    const copies = network.send(from, to, type, frame);
+    if (hooks.trace !== undefined) traceSends(hooks.trace, from, type, frame, copies, tick);
   };
 
   let replicaSteps = 0;
@@ -491,14 +491,14 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     const to: Address = envelope.to;
     if (typeof to === 'string') {
       const agent = agentsById.get(to);
-      if (agent !== undefined && hooks.trace !== undefined)
-        traceReply(hooks.trace, agent, envelope.frame, tick);
-      else {
-        const copy = twins.get(to);
-        if (copy !== undefined)
-          stepHonest(copy.id, copy, { kind: 'message', frame: envelope.frame }, tick, to);
-        else agent?.onReply(envelope.frame, tick);
+      if (agent !== undefined) {
+        const accepted = agent.onReply(envelope.frame, tick);
+        if (accepted !== undefined && hooks.trace !== undefined)
+          traceAccepted(hooks.trace, agent.id, accepted, tick);
+        return;
       }
+      const copy = twins.get(to);
+      if (copy !== undefined) stepHonest(copy.id, copy, { kind: 'message', frame: envelope.frame }, tick, to);
       return;
     }
     if (isDown(to, tick)) {

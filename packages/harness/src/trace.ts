@@ -15,15 +15,14 @@
 import {
   DEFAULT_DECODE_LIMITS,
   type DecodeLimits,
-  type Destination,
   decodeFrame,
   type ExecutedBatch,
   MessageType,
   type RejectionCode,
   type ReplicaOutput,
 } from '@conclave/core';
-import type { Address, Envelope, Network, Partition, SendOutcome } from './network.ts';
-import type { AgentRecord } from './record.ts';
+import type { Address, Envelope, Partition, SendOutcome, SentCopy } from './network.ts';
+import type { AcceptedRecord } from './record.ts';
 import type { ScenarioOptions } from './scenario-options.ts';
 
 /** Events a trace keeps at most; past it the trace is a prefix of the run and says so. */
@@ -470,22 +469,20 @@ export function traceCollector(options: TraceCollectorOptions): TraceCollector {
 }
 
 // -----------------------------------------------------------------------------------------------
-// Helpers the simulator calls when tracing; each does exactly what the untraced path does.
+// Helpers the simulator calls when tracing. They only report what already happened: the simulator
+// sends and delivers the same way whether or not anybody traces.
 
-/** `network.send`, one address at a time, reporting what became of each copy. */
-export function tracedSend(
-  network: Network,
+/** One `send` event per copy the network was handed, with what became of it. */
+export function traceSends(
   sink: TraceSink,
   from: Address,
-  to: Destination,
   type: MessageType | 0,
   frame: Uint8Array,
+  copies: readonly SentCopy[],
   tick: number,
 ): void {
-  for (const address of network.resolve(from, to)) {
-    const outcome = network.sendTo(from, address, type, frame);
-    sink({ kind: 'send', tick, from, to: address, type, frame, outcome });
-  }
+  for (const copy of copies)
+    sink({ kind: 'send', tick, from, to: copy.to, type, frame, outcome: copy.outcome });
 }
 
 /** The steps of one honest replica output worth showing, in the order the replica took them. */
@@ -516,28 +513,9 @@ export function traceReplicaOutput(
     sink({ kind: 'reject', tick, replica, code: rejection.code, detail: rejection.detail });
 }
 
-/** Hands a reply to an agent and reports every result it accepted because of it. */
-export function traceReply(
-  sink: TraceSink,
-  agent: {
-    readonly id: string;
-    onReply(frame: Uint8Array, tick: number): void;
-    record(): AgentRecord;
-  },
-  frame: Uint8Array,
-  tick: number,
-): void {
-  const before = agent.record().accepted.length;
-  agent.onReply(frame, tick);
-  for (const accepted of agent.record().accepted.slice(before)) {
-    sink({
-      kind: 'accept',
-      tick,
-      agent: agent.id,
-      requestId: accepted.requestId,
-      sequence: accepted.sequence,
-    });
-  }
+/** A result an agent accepted on a reply. */
+export function traceAccepted(sink: TraceSink, agent: string, accepted: AcceptedRecord, tick: number): void {
+  sink({ kind: 'accept', tick, agent, requestId: accepted.requestId, sequence: accepted.sequence });
 }
 
 /** Partition starts and heals at `tick`, as the network applies them (all heal at `healTick`). */
