@@ -17,10 +17,8 @@ import {
   type DecodeLimits,
   type Destination,
   type DurableState,
-  decodeFrame,
   type ExecutedBatch,
   emptyDurableState,
-  fromHex,
   KvStateMachine,
   LIMITS,
   MessageType,
@@ -37,25 +35,20 @@ import {
   verifyReceipt,
 } from '@conclave/core';
 import { SimulatedAgent } from './agent.ts';
+import { BatchLog } from './batch-log.ts';
 import { ByzantineReplica, Conspiracy, type SimOutbound } from './byzantine.ts';
 import { ByzantineAgent } from './byzantine-agent.ts';
 import { checkRun, SAFETY_CHECKERS, type Violation } from './checkers.ts';
+import { equivocationsSeen, RequestBodiesSeen } from './equivocations.ts';
 import { type Address, type Envelope, Network } from './network.ts';
 import { Prng } from './prng.ts';
-import type {
-  BatchRecord,
-  EquivocationRecord,
-  ExecutedRecord,
-  ReceiptRecord,
-  ReplicaRecord,
-  RestartRecord,
-  RunRecord,
-} from './record.ts';
+import type { ExecutedRecord, ReceiptRecord, ReplicaRecord, RestartRecord, RunRecord } from './record.ts';
 import type { ScenarioOptions, ScenarioResult } from './scenario-options.ts';
 import { twinAddress } from './scenario-options.ts';
 import { type TraceSink, traceAccepted, tracePartitions, traceReplicaOutput, traceSends } from './trace.ts';
 import { Commons } from './workload.ts';
 
+export { OBSERVED_BATCHES_MAX } from './batch-log.ts';
 export {
   type CrashPlan,
   type ScenarioOptions,
@@ -68,16 +61,6 @@ export {
 export const DELIVERIES_PER_TICK_MAX = 20_000;
 /** Hard cap on a run's length whatever the options say. */
 export const SCENARIO_TICKS_MAX = 100_000;
-/** Batches observed on the network and kept for the validity checker. */
-export const OBSERVED_BATCHES_MAX = 100_000;
-
-const BATCH_CARRYING_TYPES: ReadonlySet<number> = new Set([
-  MessageType.prePrepare,
-  MessageType.viewChange,
-  MessageType.newView,
-  MessageType.committed,
-]);
-
 interface HonestNode {
   replica: Replica;
   stateMachine: StateMachine;
@@ -320,29 +303,9 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     partitions: [...options.partitions, ...(options.permanentPartitions ?? [])],
     aliases: new Map([...twins.values()].map((copy) => [copy.id, [twinAddress(copy.id)]])),
   });
-  /** `agent#requestId` → digest of each different signed body delivered to an honest replica, and when first. */
-  const requestsSeen = new Map<string, Map<string, number>>();
-
-  const batches = new Map<string, BatchRecord>();
-  const observe = (out: SimOutbound) => {
-    if (!BATCH_CARRYING_TYPES.has(out.type) || batches.size >= OBSERVED_BATCHES_MAX) return;
-    const decoded = decodeFrame(out.frame, decodeLimits, crypto.hash);
-    if (!decoded.ok) return;
-    for (const batch of decoded.value.batches) {
-      const digest = toHex(batch.digest);
-      if (batches.has(digest)) continue;
-      batches.set(digest, {
-        digest,
-        timestamp: batch.timestamp,
-        requests: batch.requests.map((request) => ({
-          agent: request.body.agent,
-          requestId: request.body.requestId,
-          digest: toHex(crypto.hash(request.bytes)),
-        })),
-      });
-    }
-  };
-
+  const requestsSeen = new RequestBodiesSeen();
+  const batchLog = new BatchLog(decodeLimits, crypto.hash);
+  const batches = batchLog.batches;
   const send = (from: Address, to: Destination, type: MessageType | 0, frame: Uint8Array, tick: number) => {
     const copies = network.send(from, to, type, frame);
     if (hooks.trace !== undefined) traceSends(hooks.trace, from, type, frame, copies, tick);
@@ -400,7 +363,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     if (node.durable !== undefined && output.persist.length > 0)
       node.durable = applyPersistRecords(node.durable, output.persist);
     for (const out of output.send) {
-      observe(out);
+      batchLog.observe(out);
       send(address, out.to, out.type, out.frame, tick);
     }
     output.executed.forEach((batch, index) => {
@@ -422,7 +385,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     if (node !== undefined) {
       // What a replica saw before its crash was never durable (requests are not): it cannot
       // prove an equivocation whose two bodies straddle its restart.
-      for (const key of [...requestsSeen.keys()]) if (key.endsWith(`@${id}`)) requestsSeen.delete(key);
+      requestsSeen.forget(id);
       const clockStart = node.replica.status().now + (window.restartTick - window.crashTick);
       for (const [code, count] of Object.entries(node.replica.rejections()))
         node.pastRejections[code] = (node.pastRejections[code] ?? 0) + (count ?? 0);
@@ -480,7 +443,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     if (durable !== undefined && node.lastPersist.length > 0)
       byzantineDurable.set(id, applyPersistRecords(durable, node.lastPersist));
     for (const out of sends) {
-      observe(out);
+      batchLog.observe(out);
       send(id, out.to, out.type, out.frame, tick);
     }
   };
@@ -514,13 +477,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       const movedPast = info !== undefined && info.requestId < (node.executedMax.get(info.agent) ?? 0);
       if (info !== undefined && malloryIdSet.has(info.agent) && !movedPast) {
         // Per replica: the protocol saw an equivocation when one honest replica held both bodies.
-        const key = `${info.agent}#${info.requestId}@${to}`;
-        let bodies = requestsSeen.get(key);
-        if (bodies === undefined) {
-          bodies = new Map();
-          requestsSeen.set(key, bodies);
-        }
-        if (!bodies.has(info.digest)) bodies.set(info.digest, tick);
+        requestsSeen.note(info.agent, info.requestId, to, info.digest, tick);
       }
     }
     if (node !== undefined) {
@@ -619,7 +576,13 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       ...(node.restarts.length === 0 ? {} : { restarts: node.restarts }),
     });
   }
-  const equivocations = equivocationsSeen(requestsSeen, commons, batches, replicaRecords, options.healTick);
+  const equivocations = equivocationsSeen(
+    requestsSeen.entries,
+    commons,
+    batches,
+    replicaRecords,
+    options.healTick,
+  );
 
   const record: RunRecord = {
     replicaCount: n,
@@ -687,76 +650,6 @@ function evidenceKeys(stateMachine: StateMachine): string[] {
     after = result.next;
   }
   return keys;
-}
-
-/**
- * The agent equivocations replicas saw: two different signed bodies under one requestId that
- * both reached honest replicas; and, in the ordered log, a second different ballot for a
- * proposal after the agent's first one was counted.
- */
-function equivocationsSeen(
-  requestsSeen: ReadonlyMap<string, ReadonlyMap<string, number>>,
-  commons: Commons,
-  batches: ReadonlyMap<string, BatchRecord>,
-  replicas: readonly ReplicaRecord[],
-  healTick: number,
-): EquivocationRecord[] {
-  const out: EquivocationRecord[] = [];
-  const reportedRequests = new Set<string>();
-  for (const [seenAt, bodies] of requestsSeen) {
-    // Before the heal a replica's forward of the second body may be lost for good: evidence is
-    // promised, like liveness, for what the replicas see after it.
-    if (bodies.size < 2 || Math.max(...bodies.values()) < healTick) continue;
-    const key = seenAt.slice(0, seenAt.lastIndexOf('@'));
-    if (reportedRequests.has(key)) continue;
-    reportedRequests.add(key);
-    const agent = key.slice(0, key.indexOf('#'));
-    const keys = [key];
-    const ballots = [...bodies.keys()].map((digest) => commons.ballotsByDigest.get(digest)?.ballot);
-    const [a, b] = ballots;
-    if (a !== undefined && b !== undefined && a.proposalId === b.proposalId && a.ballotHex !== b.ballotHex)
-      keys.push(`${agent}@${a.proposalId}`);
-    out.push({
-      agent,
-      description: `honest replica ${seenAt.slice(seenAt.lastIndexOf('@') + 1)} received ${bodies.size} different requests signed as ${key}`,
-      keys,
-      tick: Math.max(...bodies.values()),
-    });
-  }
-  // The ordered log, once per sequence (agreement is checked elsewhere).
-  const bySequence = new Map<number, ExecutedRecord>();
-  for (const replica of replicas)
-    if (replica.honest)
-      for (const entry of replica.executed)
-        if (!bySequence.has(entry.sequence)) bySequence.set(entry.sequence, entry);
-  const counted = new Map<string, string>();
-  const reported = new Set<string>();
-  for (const sequence of [...bySequence.keys()].sort((x, y) => x - y)) {
-    const entry = bySequence.get(sequence) as ExecutedRecord;
-    const batch = batches.get(entry.digest);
-    if (batch === undefined) continue;
-    for (const request of entry.requests) {
-      const body = batch.requests.find((r) => r.agent === request.agent && r.requestId === request.requestId);
-      const ballot = body === undefined ? undefined : commons.ballotsByDigest.get(body.digest)?.ballot;
-      if (ballot === undefined) continue;
-      const slot = `${request.agent}@${ballot.proposalId}`;
-      const first = counted.get(slot);
-      if (first === undefined) {
-        const result = decodeResult(fromHex(request.result));
-        if (result.ok && result.kind === 'vote' && !result.duplicate) counted.set(slot, ballot.ballotHex);
-      } else if (first !== ballot.ballotHex && !reported.has(slot)) {
-        reported.add(slot);
-        out.push({
-          agent: request.agent,
-          description: `${request.agent} cast a second, different ballot on ${ballot.proposalId} (request ${request.requestId}, sequence ${sequence}) after its first was counted`,
-          keys: [slot],
-          tick: entry.tick,
-          sequence,
-        });
-      }
-    }
-  }
-  return out;
 }
 
 function executedRecord(
