@@ -8,7 +8,7 @@
  * network is healed (no drops, no partitions, small bounded delays: "after GST") and the run goes
  * on until every honest agent has all its answers, or `livenessTicksMax` after the heal.
  */
-import { CoordinationStateMachine, decodeResult, ops } from '@conclave/coordination';
+import { CoordinationStateMachine } from '@conclave/coordination';
 import {
   applyPersistRecords,
   type ClusterConfig,
@@ -17,12 +17,13 @@ import {
   type DecodeLimits,
   type Destination,
   type DurableState,
-  type ExecutedBatch,
   emptyDurableState,
   KvStateMachine,
   LIMITS,
   MessageType,
   nodeCrypto,
+  type Outbound,
+  type PeerAddress,
   quorumsOf,
   Replica,
   type ReplicaInput,
@@ -30,9 +31,7 @@ import {
   type ReplicaStatus,
   type StateMachine,
   signedReplyVerifier,
-  toHex,
   verifyCache,
-  verifyReceipt,
 } from '@conclave/core';
 import { SimulatedAgent } from './agent.ts';
 import { BatchLog } from './batch-log.ts';
@@ -40,15 +39,17 @@ import { ByzantineReplica, Conspiracy, type SimOutbound } from './byzantine.ts';
 import { ByzantineAgent } from './byzantine-agent.ts';
 import { checkRun, SAFETY_CHECKERS, type Violation } from './checkers.ts';
 import { equivocationsSeen, RequestBodiesSeen } from './equivocations.ts';
+import { HonestReplica, ReceiptAudit } from './honest-replica.ts';
 import { type Address, type Envelope, Network } from './network.ts';
 import { Prng } from './prng.ts';
-import type { ExecutedRecord, ReceiptRecord, ReplicaRecord, RestartRecord, RunRecord } from './record.ts';
+import type { ReplicaRecord, RunRecord } from './record.ts';
 import type { ScenarioOptions, ScenarioResult } from './scenario-options.ts';
 import { twinAddress } from './scenario-options.ts';
 import { type TraceSink, traceAccepted, tracePartitions, traceReplicaOutput, traceSends } from './trace.ts';
 import { Commons } from './workload.ts';
 
 export { OBSERVED_BATCHES_MAX } from './batch-log.ts';
+export { RECEIPTS_PER_REPLICA_MAX } from './honest-replica.ts';
 export {
   type CrashPlan,
   type ScenarioOptions,
@@ -61,21 +62,6 @@ export {
 export const DELIVERIES_PER_TICK_MAX = 20_000;
 /** Hard cap on a run's length whatever the options say. */
 export const SCENARIO_TICKS_MAX = 100_000;
-interface HonestNode {
-  replica: Replica;
-  stateMachine: StateMachine;
-  readonly executed: ExecutedRecord[];
-  /** Kept only for replicas that will restart: the persist records applied in order. */
-  durable: DurableState | undefined;
-  incarnation: number;
-  readonly restarts: RestartRecord[];
-  readonly receipts: ReceiptRecord[];
-  /** Rejections counted by earlier incarnations. */
-  readonly pastRejections: Record<string, number>;
-  /** The highest requestId executed per agent. */
-  readonly executedMax: Map<string, number>;
-}
-
 interface DownWindow {
   readonly crashTick: number;
   readonly restartTick: number;
@@ -85,8 +71,6 @@ interface DownWindow {
 
 /** With lying agents, the run goes on this many request timeouts after the honest agents are done. */
 export const EVIDENCE_DRAIN_TIMEOUTS = 2;
-/** Receipts fetched per honest replica at most (each costs a few signature checks). */
-export const RECEIPTS_PER_REPLICA_MAX = 2000;
 
 /** Optional observers, for debugging a seed; they must not feed anything back into the run. */
 export interface RunHooks {
@@ -186,44 +170,47 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
   let droppedWhileDown = 0;
   let restarts = 0;
 
-  const honest = new Map<number, HonestNode>();
+  const receiptAudit = new ReceiptAudit(cluster, crypto);
+  /** The tick being run: what the replicas' sends are stamped with. */
+  let now = 0;
+  const sendCopy = (from: Address, peer: PeerAddress, outbound: Outbound) =>
+    send(from, peer, outbound.type, outbound.frame, now);
+  const honestReplica = (
+    id: number,
+    address: Address,
+    replica: Replica,
+    stateMachine: StateMachine,
+    durable: DurableState | undefined,
+  ) =>
+    new HonestReplica({
+      id,
+      address,
+      replicaCount: n,
+      replica,
+      stateMachine,
+      durable,
+      send: sendCopy,
+      // A twin copy's receipts are not promised: only the replica's own address is audited.
+      ...(address === id ? { receipts: receiptAudit } : {}),
+    });
+  const honest = new Map<number, HonestReplica>();
   const byzantine = new Map<number, ByzantineReplica>();
   const byzantineDurable = new Map<number, DurableState>();
   /** Second copies of twinned replicas, by address: honest code, the twinned replica's key. */
-  const twins = new Map<string, HonestNode & { readonly id: number }>();
+  const twins = new Map<string, HonestReplica>();
   for (let id = 0; id < n; id++) {
     const stateMachine = newStateMachine();
     const replica = makeReplica(id, stateMachine);
     const plan = plans.get(id);
     const durable = downWindows.has(id) ? (startState ?? emptyDurableState()) : undefined;
     if (plan === undefined) {
-      honest.set(id, {
-        replica,
-        stateMachine,
-        executed: [],
-        durable,
-        incarnation: 0,
-        restarts: [],
-        receipts: [],
-        pastRejections: {},
-        executedMax: new Map(),
-      });
+      honest.set(id, honestReplica(id, id, replica, stateMachine, durable));
     } else {
       if (durable !== undefined) byzantineDurable.set(id, durable);
       if (plan.strategies.includes('twins')) {
         const copyMachine = newStateMachine();
-        twins.set(twinAddress(id), {
-          id,
-          replica: makeReplica(id, copyMachine),
-          stateMachine: copyMachine,
-          executed: [],
-          durable: undefined,
-          incarnation: 0,
-          restarts: [],
-          receipts: [],
-          pastRejections: {},
-          executedMax: new Map(),
-        });
+        const address = twinAddress(id);
+        twins.set(address, honestReplica(id, address, makeReplica(id, copyMachine), copyMachine, undefined));
       }
       byzantine.set(
         id,
@@ -311,71 +298,25 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     if (hooks.trace !== undefined) traceSends(hooks.trace, from, type, frame, copies, tick);
   };
 
-  let replicaSteps = 0;
-  let persistRecords = 0;
-  let receiptsChecked = 0;
-  let receiptsUnavailable = 0;
   let crash: Violation | undefined;
 
-  /** Receipts for what the replica just executed, checked offline as an agent would. */
-  const checkReceipts = (node: HonestNode, batch: ExecutedBatch, tick: number) => {
-    for (const request of batch.requests) {
-      if (node.receipts.length >= RECEIPTS_PER_REPLICA_MAX) return;
-      const receipt = node.replica.receipt(batch.sequence, request.agent, request.requestId);
-      if (receipt === undefined) {
-        receiptsUnavailable++;
-        continue;
-      }
-      receiptsChecked++;
-      const verified = verifyReceipt(receipt, cluster, crypto);
-      const base = { sequence: batch.sequence, agent: request.agent, requestId: request.requestId, tick };
-      node.receipts.push(
-        verified.ok
-          ? { ...base, ok: true, digest: toHex(verified.digest), view: verified.view }
-          : { ...base, ok: false, reason: verified.reason },
-      );
-    }
-  };
-
-  const stepHonest = (
-    id: number,
-    node: HonestNode,
-    input: ReplicaInput,
-    tick: number,
-    address: Address = id,
-  ) => {
-    replicaSteps++;
+  const stepHonest = (node: HonestReplica, input: ReplicaInput, tick: number) => {
     let output: ReplicaOutput;
     try {
-      output = node.replica.step(input);
+      output = node.step(input, tick);
     } catch (error) {
       crash = {
         checker: 'replicaCrash',
-        message: `honest replica ${id} threw on ${input.kind === 'tick' ? 'a tick' : input.kind === 'message' ? `a frame of ${input.frame.byteLength} bytes` : `${input.frames.length} frames`}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        message: `honest replica ${node.id} threw on ${input.kind === 'tick' ? 'a tick' : input.kind === 'message' ? `a frame of ${input.frame.byteLength} bytes` : `${input.frames.length} frames`}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
         tick,
       };
       return;
     }
-    hooks.onHonestOutput?.(id, output, tick);
-    if (hooks.trace !== undefined) traceReplicaOutput(hooks.trace, id, output, tick);
-    // The host's order: persist, then send, then report executed.
-    persistRecords += output.persist.length;
-    if (node.durable !== undefined && output.persist.length > 0)
-      node.durable = applyPersistRecords(node.durable, output.persist);
-    for (const out of output.send) {
-      batchLog.observe(out);
-      send(address, out.to, out.type, out.frame, tick);
-    }
-    output.executed.forEach((batch, index) => {
-      const last = index === output.executed.length - 1;
-      node.executed.push(
-        executedRecord(batch, tick, last ? toHex(node.stateMachine.digest()) : undefined, node.incarnation),
-      );
-      if (address === id) checkReceipts(node, batch, tick);
-      for (const request of batch.requests)
-        if (request.requestId > (node.executedMax.get(request.agent) ?? 0))
-          node.executedMax.set(request.agent, request.requestId);
-    });
+    hooks.onHonestOutput?.(node.id, output, tick);
+    if (hooks.trace !== undefined) traceReplicaOutput(hooks.trace, node.id, output, tick);
+    // Batches are read off the wire once per message, not once per copy.
+    for (const out of output.send) batchLog.observe(out);
+    node.finishRound();
   };
 
   /** Brings a crashed replica back: from its durable state, with a fresh state machine, or (amnesia) from nothing. */
@@ -387,11 +328,11 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       // prove an equivocation whose two bodies straddle its restart.
       requestsSeen.forget(id);
       const clockStart = node.replica.status().now + (window.restartTick - window.crashTick);
-      for (const [code, count] of Object.entries(node.replica.rejections()))
-        node.pastRejections[code] = (node.pastRejections[code] ?? 0) + (count ?? 0);
+      node.retire();
       const stateMachine = newStateMachine();
+      let replica: Replica;
       try {
-        node.replica = makeReplica(id, stateMachine, node.durable, clockStart);
+        replica = makeReplica(id, stateMachine, node.durable, clockStart);
       } catch (error) {
         crash = {
           checker: 'replicaCrash',
@@ -400,14 +341,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         };
         return;
       }
-      node.stateMachine = stateMachine;
-      node.incarnation++;
-      node.restarts.push({
-        crashTick: window.crashTick,
-        restartTick: tick,
-        durable: true,
-        lastExecuted: node.replica.status().lastExecuted,
-      });
+      node.resume(replica, stateMachine, window.crashTick, tick);
       return;
     }
     const liar = byzantine.get(id);
@@ -461,7 +395,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         return;
       }
       const copy = twins.get(to);
-      if (copy !== undefined) stepHonest(copy.id, copy, { kind: 'message', frame: envelope.frame }, tick, to);
+      if (copy !== undefined) stepHonest(copy, { kind: 'message', frame: envelope.frame }, tick);
       return;
     }
     if (isDown(to, tick)) {
@@ -485,7 +419,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
         const burst = bursts.get(to);
         if (burst === undefined) bursts.set(to, [envelope.frame]);
         else burst.push(envelope.frame);
-      } else stepHonest(to, node, input, tick);
+      } else stepHonest(node, input, tick);
     } else {
       const liar = byzantine.get(to);
       if (liar !== undefined) stepByzantine(to, liar, input, tick);
@@ -504,6 +438,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
   const bursts = new Map<number, Uint8Array[]>();
   const tickInput: ReplicaInput = { kind: 'tick' };
   for (; tick <= tickLimit && crash === undefined; tick++) {
+    now = tick;
     network.advanceTo(tick);
     if (tick === options.healTick) {
       network.setFaults(options.healedFaults);
@@ -518,7 +453,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     for (const [id, frames] of bursts) {
       const node = honest.get(id);
       if (node !== undefined && crash === undefined && !isDown(id, tick))
-        stepHonest(id, node, { kind: 'messages', frames }, tick);
+        stepHonest(node, { kind: 'messages', frames }, tick);
     }
     bursts.clear();
     for (let id = 0; id < n && crash === undefined; id++) {
@@ -526,14 +461,13 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       if (window !== undefined && tick === window.restartTick) restart(id, window, tick);
       if (isDown(id, tick) || crash !== undefined) continue;
       const node = honest.get(id);
-      if (node !== undefined) stepHonest(id, node, tickInput, tick);
+      if (node !== undefined) stepHonest(node, tickInput, tick);
       else {
         const liar = byzantine.get(id);
         if (liar !== undefined) stepByzantine(id, liar, tickInput, tick);
       }
     }
-    for (const [address, copy] of twins)
-      if (crash === undefined) stepHonest(copy.id, copy, tickInput, tick, address);
+    for (const copy of twins.values()) if (crash === undefined) stepHonest(copy, tickInput, tick);
     // Liars leave with the honest agents, so what they did last can still be ordered as evidence.
     for (const agent of doneAt === undefined ? [...agents, ...mallories] : agents) {
       for (const out of agent.tick(tick)) send(agent.id, out.to, MessageType.request, out.frame, tick);
@@ -562,19 +496,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
       rejections[code] = (rejections[code] ?? 0) + (count ?? 0);
     for (const [code, count] of Object.entries(node.pastRejections))
       rejections[code] = (rejections[code] ?? 0) + count;
-    replicaRecords.push({
-      id,
-      honest: true,
-      executed: node.executed,
-      final: {
-        lastExecuted: status.lastExecuted,
-        stateDigest: toHex(node.stateMachine.digest()),
-        view: status.view,
-      },
-      receipts: node.receipts,
-      evidence: evidenceKeys(node.stateMachine),
-      ...(node.restarts.length === 0 ? {} : { restarts: node.restarts }),
-    });
+    replicaRecords.push(node.record(status));
   }
   const equivocations = equivocationsSeen(
     requestsSeen.entries,
@@ -584,6 +506,8 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     options.healTick,
   );
 
+  /** Every honest replica run, twin copies included: their steps and writes count too. */
+  const replicasRun = [...honest.values(), ...twins.values()];
   const record: RunRecord = {
     replicaCount: n,
     faultsMax: f,
@@ -610,15 +534,15 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     stats: {
       ticks: endTick,
       network: { ...network.stats },
-      replicaSteps,
+      replicaSteps: sumOver(replicasRun, (node) => node.steps),
       executedBatches,
       viewMax,
       rejections,
-      persistRecords,
+      persistRecords: sumOver(replicasRun, (node) => node.persistRecords),
       repliesIgnored: agents.reduce((sum, agent) => sum + agent.repliesIgnored, 0),
       droppedWhileDown,
-      receiptsChecked,
-      receiptsUnavailable,
+      receiptsChecked: receiptAudit.checked,
+      receiptsUnavailable: receiptAudit.unavailable,
       restarts,
     },
     ...(conspiracy === undefined
@@ -634,47 +558,8 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
   };
 }
 
-/** Evidence held in a replica's final state: `agent#requestId` for requests, `agent@proposalId` for ballots. */
-function evidenceKeys(stateMachine: StateMachine): string[] {
-  if (!(stateMachine instanceof CoordinationStateMachine)) return [];
-  const keys: string[] = [];
-  let after: number | null = null;
-  for (let page = 0; page < 100; page++) {
-    const result = decodeResult(stateMachine.query(ops.listEvidence({ after, limit: 100 })));
-    if (!result.ok || result.kind !== 'evidence') break;
-    for (const item of result.evidence)
-      keys.push(
-        item.kind === 'ballot' ? `${item.agent}@${item.proposalId}` : `${item.agent}#${item.requestId}`,
-      );
-    if (result.next === null) break;
-    after = result.next;
-  }
-  return keys;
-}
-
-function executedRecord(
-  batch: ExecutedBatch,
-  tick: number,
-  stateDigest: string | undefined,
-  incarnation = 0,
-): ExecutedRecord {
-  const equivocations = batch.equivocations.map((e) => `${e.agent}#${e.requestId}`);
-  const base = {
-    ...(incarnation === 0 ? {} : { incarnation }),
-    ...(equivocations.length === 0 ? {} : { equivocations }),
-    tick,
-    sequence: batch.sequence,
-    view: batch.view,
-    digest: toHex(batch.digest),
-    timestamp: batch.timestamp,
-    via: batch.via,
-    requests: batch.requests.map((request) => ({
-      agent: request.agent,
-      requestId: request.requestId,
-      result: toHex(request.result),
-    })),
-  };
-  return stateDigest === undefined ? base : { ...base, stateDigest };
+function sumOver<T>(items: readonly T[], count: (item: T) => number): number {
+  return items.reduce((sum, item) => sum + count(item), 0);
 }
 
 function validateOptions(options: ScenarioOptions): void {
