@@ -103,3 +103,27 @@ export interface ScenarioResult {
     readonly proposals: number;
   };
 }
+
+/** Refuses options no run can be made of. */
+export function validateOptions(options: ScenarioOptions): void {
+  const n = options.replicas;
+  if (!Number.isSafeInteger(n) || n < 4) throw new RangeError(`replicas must be an integer >= 4, got ${n}`);
+  const ids = new Set<number>();
+  for (const plan of options.byzantine) {
+    if (!Number.isSafeInteger(plan.id) || plan.id < 0 || plan.id >= n)
+      throw new RangeError(`Byzantine replica ${plan.id} out of range`);
+    if (ids.has(plan.id)) throw new RangeError(`Byzantine replica ${plan.id} listed twice`);
+    ids.add(plan.id);
+  }
+  if (ids.size >= n) throw new RangeError('at least one replica must be honest');
+  if (!Number.isSafeInteger(options.byzantineAgents) || options.byzantineAgents < 0) {
+    throw new RangeError('byzantineAgents must be a non-negative integer');
+  }
+  if (!Number.isSafeInteger(options.agents) || options.agents < 1)
+    throw new RangeError('agents must be a positive integer');
+  if (!Number.isSafeInteger(options.requestsPerAgent) || options.requestsPerAgent < 1) {
+    throw new RangeError('requestsPerAgent must be a positive integer');
+  }
+  if (options.healTick < 0 || options.livenessTicksMax < 1)
+    throw new RangeError('healTick must be >= 0 and livenessTicksMax >= 1');
+}
