@@ -153,12 +153,13 @@ export class SimulatedAgent {
     return { to: { kind: 'replica', id: this.#view % options.replicaCount }, frame };
   }
 
-  onReply(frame: Uint8Array, now: number): void {
+  /** Takes one reply; returns the result it made this agent accept, if it completed a quorum. */
+  onReply(frame: Uint8Array, now: number): AcceptedRecord | undefined {
     const options = this.#options;
     const opened = openReply(frame, options.verifier, options.crypto, options.decodeLimits);
     if (!opened.ok || opened.reply.agent !== this.id || opened.reply.requestId >= this.#nextRequestId) {
       this.repliesIgnored++;
-      return;
+      return undefined;
     }
     const reply = opened.reply;
     this.#replyViews.set(reply.replica, Math.max(reply.view, this.#replyViews.get(reply.replica) ?? 0));
@@ -172,26 +173,28 @@ export class SimulatedAgent {
     if (voters === undefined) {
       if (tally.size >= CANDIDATES_PER_REQUEST_MAX) {
         this.repliesIgnored++;
-        return;
+        return undefined;
       }
       voters = new Set();
       tally.set(key, voters);
     }
-    if (voters.has(reply.replica)) return;
+    if (voters.has(reply.replica)) return undefined;
     voters.add(reply.replica);
-    if (voters.size !== options.faultsMax + 1) return;
-    this.#accepted.push({
+    if (voters.size !== options.faultsMax + 1) return undefined;
+    const accepted: AcceptedRecord = {
       requestId: reply.requestId,
       sequence: reply.sequence,
       result: toHex(reply.result),
       tick: now,
-    });
+    };
+    this.#accepted.push(accepted);
     if (this.#outstanding?.requestId === reply.requestId) {
       this.#outstanding = undefined;
       this.#completed++;
       this.#nextIssueTick = now + options.prng.int(options.thinkTicksMax + 1);
       this.#adoptView();
     }
+    return accepted;
   }
 
   /** The (f+1)-th highest view replicas reported: at least one honest replica has reached it. */

@@ -129,7 +129,10 @@ export class ByzantineAgent {
     return { id: this.id, honest: false, requestsPlanned: 0, issued: [], accepted: [] };
   }
 
-  onReply(): void {}
+  /** Replies are of no use to a liar: it accepts nothing. */
+  onReply(): undefined {
+    return undefined;
+  }
 
   tick(now: number): AgentSend[] {
     const prng = this.#options.prng;

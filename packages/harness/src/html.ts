@@ -13,7 +13,8 @@ import { quorumsOf } from '@conclave/core';
 import type { Violation } from './checkers.ts';
 import type { Address } from './network.ts';
 import { replayCommand, type ScenarioShape } from './scenario.ts';
-import { runScenario, type ScenarioOptions, type ScenarioResult } from './simulation.ts';
+import type { ScenarioOptions, ScenarioResult } from './scenario-options.ts';
+import { runScenario } from './simulation.ts';
 import {
   describeMessage,
   type NodeEvent,

@@ -1,4 +1,5 @@
 export { type AgentOptions, type AgentSend, SimulatedAgent } from './agent.ts';
+export { OBSERVED_BATCHES_MAX } from './batch-log.ts';
 export {
   alternativeBatch,
   BYZANTINE_LIMITS,
@@ -35,6 +36,8 @@ export {
   VIOLATIONS_PER_CHECKER_MAX,
   type Violation,
 } from './checkers.ts';
+export { type ClusterRecord, DELIVERIES_PER_TICK_MAX, type RunHooks, SimulatedCluster } from './cluster.ts';
+export { RECEIPTS_PER_REPLICA_MAX } from './honest-replica.ts';
 export { type RenderOptions, renderRunHtml, traceRun } from './html.ts';
 export {
   BYZANTINE_REPLICA_SCRIPT,
@@ -57,6 +60,8 @@ export {
   type NetworkStats,
   type Partition,
   PERFECT_NETWORK,
+  type SendOutcome,
+  type SentCopy,
   validateFaults,
 } from './network.ts';
 export { Prng, prng } from './prng.ts';
@@ -85,25 +90,20 @@ export {
   scenarioFromSeed,
 } from './scenario.ts';
 export {
+  type CrashPlan,
+  type ScenarioOptions,
+  type ScenarioResult,
+  type ScenarioStats,
+  twinAddress,
+} from './scenario-options.ts';
+export {
   DEFAULT_SHRINK_BUDGET,
   describeSchedule,
   type ShrinkBudget,
   type ShrinkResult,
   shrinkScenario,
 } from './shrink.ts';
-export {
-  type CrashPlan,
-  DELIVERIES_PER_TICK_MAX,
-  EVIDENCE_DRAIN_TIMEOUTS,
-  OBSERVED_BATCHES_MAX,
-  RECEIPTS_PER_REPLICA_MAX,
-  runScenario,
-  SCENARIO_TICKS_MAX,
-  type ScenarioOptions,
-  type ScenarioResult,
-  type ScenarioStats,
-  twinAddress,
-} from './simulation.ts';
+export { EVIDENCE_DRAIN_TIMEOUTS, runScenario, SCENARIO_TICKS_MAX } from './simulation.ts';
 export {
   isSuiteName,
   passes,

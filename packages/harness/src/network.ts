@@ -44,6 +44,19 @@ export const PERFECT_NETWORK: FaultConfig = Object.freeze({
 /** Frames in flight at most; beyond it a send is dropped and counted (a flood must not grow memory). */
 export const IN_FLIGHT_FRAMES_MAX = 200_000;
 
+/**
+ * What became of one copy of a frame handed to the network. A copy that was queued and then
+ * duplicated is `duplicated`, whether or not the second copy (or the first) found room in the
+ * queue: the outcome names the fault that was drawn first, as the trace has always shown it.
+ */
+export type SendOutcome = 'queued' | 'duplicated' | 'dropped' | 'partitioned' | 'overflow';
+
+/** One copy of a send: the address it went to, and what became of it. */
+export interface SentCopy {
+  readonly to: Address;
+  readonly outcome: SendOutcome;
+}
+
 export interface Envelope {
   readonly from: Address;
   readonly to: Address;
@@ -245,33 +258,43 @@ export class Network {
     return aliases === undefined ? [id] : [id, ...aliases];
   }
 
-  /** Sends one frame to every address `to` names, each copy subject to faults on its own. */
-  send(from: Address, to: Destination, type: MessageType | 0, frame: Uint8Array): void {
-    for (const address of this.resolve(from, to)) this.sendTo(from, address, type, frame);
+  /**
+   * Sends one frame to every address `to` names, each copy subject to faults on its own; returns
+   * what became of each copy, in the order they were sent.
+   */
+  send(from: Address, to: Destination, type: MessageType | 0, frame: Uint8Array): SentCopy[] {
+    return this.resolve(from, to).map((address) => ({
+      to: address,
+      outcome: this.sendTo(from, address, type, frame),
+    }));
   }
 
-  sendTo(from: Address, to: Address, type: MessageType | 0, frame: Uint8Array): void {
+  /** Sends one copy of a frame to one address; returns what became of it. */
+  sendTo(from: Address, to: Address, type: MessageType | 0, frame: Uint8Array): SendOutcome {
     this.stats.sent++;
     if (this.partitioned(from, to)) {
       this.stats.droppedByPartition++;
-      return;
+      return 'partitioned';
     }
     const faults = this.#faults;
     if (faults.dropProbability > 0 && this.#prng.chance(faults.dropProbability)) {
       this.stats.dropped++;
-      return;
+      return 'dropped';
     }
-    this.#enqueue(from, to, type, frame);
+    const queued = this.#enqueue(from, to, type, frame);
     if (faults.duplicateProbability > 0 && this.#prng.chance(faults.duplicateProbability)) {
       this.stats.duplicated++;
       this.#enqueue(from, to, type, frame);
+      return 'duplicated';
     }
+    return queued ? 'queued' : 'overflow';
   }
 
-  #enqueue(from: Address, to: Address, type: MessageType | 0, frame: Uint8Array): void {
+  /** Queues one copy with its delay; false when the queue is full (the copy is lost and counted). */
+  #enqueue(from: Address, to: Address, type: MessageType | 0, frame: Uint8Array): boolean {
     if (this.#queue.size >= IN_FLIGHT_FRAMES_MAX) {
       this.stats.droppedOverflow++;
-      return;
+      return false;
     }
     const faults = this.#faults;
     let delay = this.#prng.range(faults.delayTicksMin, faults.delayTicksMax);
@@ -291,6 +314,7 @@ export class Network {
       deliverAt: this.#now + delay,
       order: this.#order++,
     });
+    return true;
   }
 
   /**

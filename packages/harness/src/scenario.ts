@@ -10,11 +10,11 @@ import type { Address, FaultConfig, Partition } from './network.ts';
 import { Prng } from './prng.ts';
 import {
   type CrashPlan,
-  runScenario,
   type ScenarioOptions,
   type ScenarioResult,
   twinAddress,
-} from './simulation.ts';
+} from './scenario-options.ts';
+import { runScenario } from './simulation.ts';
 import type { StateMachineKind } from './workload.ts';
 
 /** Small windows so that checkpoints, garbage collection and view changes happen often. */

@@ -7,7 +7,7 @@
  * keep it when the run still fails; start over from the first; stop when none applies or the
  * budget of runs is spent. Deterministic: the same failing scenario shrinks to the same result.
  */
-import type { ScenarioOptions } from './simulation.ts';
+import type { ScenarioOptions } from './scenario-options.ts';
 
 export interface ShrinkBudget {
   /** Scenario runs at most (each candidate costs one run). */

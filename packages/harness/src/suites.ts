@@ -14,7 +14,7 @@ import { isSafetyViolation } from './checkers.ts';
 import type { Address, Partition } from './network.ts';
 import { Prng } from './prng.ts';
 import { defaultByzantine, type ScenarioShape, scenarioFromSeed } from './scenario.ts';
-import { type ScenarioOptions, type ScenarioResult, twinAddress } from './simulation.ts';
+import { type ScenarioOptions, type ScenarioResult, twinAddress } from './scenario-options.ts';
 
 export const SUITE_NAMES = ['default', 'n7', 'crash-restart', 'agents', 'twins', 'must-fail'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];

@@ -15,16 +15,15 @@
 import {
   DEFAULT_DECODE_LIMITS,
   type DecodeLimits,
-  type Destination,
   decodeFrame,
   type ExecutedBatch,
   MessageType,
   type RejectionCode,
   type ReplicaOutput,
 } from '@conclave/core';
-import type { Address, Envelope, Network, NetworkStats, Partition } from './network.ts';
-import type { AgentRecord } from './record.ts';
-import type { ScenarioOptions } from './simulation.ts';
+import type { Address, Envelope, Partition, SendOutcome, SentCopy } from './network.ts';
+import type { AcceptedRecord } from './record.ts';
+import type { ScenarioOptions } from './scenario-options.ts';
 
 /** Events a trace keeps at most; past it the trace is a prefix of the run and says so. */
 export const TRACE_EVENTS_MAX = 200_000;
@@ -33,9 +32,6 @@ export const TRACE_VECTOR_CELLS_MAX = 16 * 1024 * 1024;
 // Eight nodes (n=4 and four agents) must not be limited by the cell budget before the event cap.
 if (TRACE_VECTOR_CELLS_MAX < TRACE_EVENTS_MAX * 8)
   throw new Error('trace: vector cell budget below event cap');
-
-/** What became of one copy of a frame handed to the network. */
-export type SendOutcome = 'queued' | 'duplicated' | 'dropped' | 'partitioned' | 'overflow';
 
 /** What the simulator reports, in the order things happen. */
 export type TraceEvent =
@@ -306,47 +302,184 @@ interface PendingCopy {
 
 /** Collects a run's events and stamps them with Lamport and vector timestamps. */
 export function traceCollector(options: TraceCollectorOptions): TraceCollector {
-  const nodes: Address[] = [];
-  const slotOf = new Map<Address, number>();
-  const slot = (node: Address): number => {
-    let index = slotOf.get(node);
+  const recorder = new TraceRecorder(options);
+  return { sink: (event) => recorder.record(event), finish: () => recorder.finish() };
+}
+
+class TraceRecorder {
+  /** Vector clock component order; nodes not named up front get a component when first seen. */
+  readonly #nodes: Address[] = [];
+  readonly #slotOf = new Map<Address, number>();
+  readonly #eventsMax: number;
+  readonly #events: TracedEvent[] = [];
+  readonly #vectors = new Map<Address, Uint32Array>();
+  readonly #lamports = new Map<Address, number>();
+  /** Frame → copies in flight: a delivery matches a copy with the same endpoints and send tick. */
+  readonly #inFlight = new Map<Uint8Array, PendingCopy[]>();
+  readonly #labels = new WeakMap<Uint8Array, MessageLabel>();
+  /** `node|agent#requestId` of requests already sent by a node: the first send is the issue. */
+  readonly #issued = new Set<string>();
+  /** Each replica's last view mark, `view:changing`. */
+  readonly #views = new Map<number, string>();
+  #eventsDropped = 0;
+  #cappedAtTick: number | undefined;
+
+  constructor(options: TraceCollectorOptions) {
+    for (const node of options.nodes) this.#slot(node);
+    this.#eventsMax = Math.max(
+      1,
+      Math.min(
+        options.eventsMax ?? TRACE_EVENTS_MAX,
+        Math.floor(TRACE_VECTOR_CELLS_MAX / Math.max(1, options.nodes.length)),
+      ),
+    );
+  }
+
+  record(event: TraceEvent): void {
+    if (!this.#room(event.tick)) return;
+    const index = this.#events.length;
+    switch (event.kind) {
+      case 'send':
+        this.#send(event, index);
+        return;
+      case 'deliver':
+        this.#deliver(event, index);
+        return;
+      case 'view': {
+        // Replicas persist their view often; only a change is worth a mark.
+        const key = `${event.view}:${event.changing}`;
+        if (this.#views.get(event.replica) === key) return;
+        this.#views.set(event.replica, key);
+        this.#events.push({ index, ...event, ...this.#stamp(event.replica) });
+        return;
+      }
+      case 'execute':
+      case 'stateTransfer':
+      case 'reject':
+        this.#events.push({ index, ...event, ...this.#stamp(event.replica) });
+        return;
+      case 'accept':
+        this.#events.push({ index, ...event, ...this.#stamp(event.agent) });
+        return;
+      case 'partition':
+      case 'networkHealed':
+        this.#events.push({ index, ...event });
+        return;
+    }
+  }
+
+  /** The trace so far, with undelivered copies counted as lost. */
+  finish(): RunTrace {
+    for (const pending of this.#inFlight.values()) for (const copy of pending) copy.send.lost++;
+    this.#inFlight.clear();
+    return {
+      nodes: [...this.#nodes],
+      events: this.#events,
+      eventsMax: this.#eventsMax,
+      eventsDropped: this.#eventsDropped,
+      cappedAtTick: this.#cappedAtTick,
+    };
+  }
+
+  #send(event: Extract<TraceEvent, { kind: 'send' }>, index: number): void {
+    const message = this.#labelOf(event.from, event.type, event.frame);
+    const send: TracedSend = {
+      index,
+      tick: event.tick,
+      kind: 'send',
+      to: event.to,
+      message,
+      outcome: event.outcome,
+      issue: this.#firstIssue(event.from, message),
+      deliveries: [],
+      lost: 0,
+      ...this.#stamp(event.from),
+    };
+    this.#events.push(send);
+    const copies = event.outcome === 'duplicated' ? 2 : event.outcome === 'queued' ? 1 : 0;
+    if (copies === 0) return;
+    let pending = this.#inFlight.get(event.frame);
+    if (pending === undefined) {
+      pending = [];
+      this.#inFlight.set(event.frame, pending);
+    }
+    for (let i = 0; i < copies; i++)
+      pending.push({ from: event.from, to: event.to, sentAt: event.tick, send });
+  }
+
+  #deliver(event: Extract<TraceEvent, { kind: 'deliver' }>, index: number): void {
+    const envelope = event.envelope;
+    const copy = this.#takeCopy(envelope);
+    const message =
+      copy?.send.message ??
+      this.#labels.get(envelope.frame) ??
+      labelOf(envelope.from, envelope.type, envelope.frame);
+    copy?.send.deliveries.push(index);
+    this.#events.push({
+      index,
+      tick: event.tick,
+      kind: 'deliver',
+      from: envelope.from,
+      message,
+      sentAt: envelope.sentAt,
+      send: copy?.send.index,
+      ...this.#stamp(envelope.to, copy?.send),
+    });
+  }
+
+  /** Removes and returns the copy in flight this delivery is (same endpoints, same send tick). */
+  #takeCopy(envelope: Envelope): PendingCopy | undefined {
+    const pending = this.#inFlight.get(envelope.frame);
+    const at =
+      pending?.findIndex(
+        (copy) => copy.from === envelope.from && copy.to === envelope.to && copy.sentAt === envelope.sentAt,
+      ) ?? -1;
+    if (pending === undefined || at < 0) return undefined;
+    const copy = pending[at];
+    pending.splice(at, 1);
+    if (pending.length === 0) this.#inFlight.delete(envelope.frame);
+    return copy;
+  }
+
+  /** A frame's label, decoded once and remembered. */
+  #labelOf(from: Address, type: MessageType | 0, frame: Uint8Array): MessageLabel {
+    let message = this.#labels.get(frame);
+    if (message === undefined) {
+      message = labelOf(from, type, frame);
+      this.#labels.set(frame, message);
+    }
+    return message;
+  }
+
+  /** True the first time `node` sends a given (agent, requestId) request: it issued it then. */
+  #firstIssue(node: Address, message: MessageLabel): boolean {
+    if (message.type !== MessageType.request || message.agent === undefined) return false;
+    const key = `${nodeName(node)}|${message.agent}#${message.requestId}`;
+    const issue = !this.#issued.has(key);
+    this.#issued.add(key);
+    return issue;
+  }
+
+  #slot(node: Address): number {
+    let index = this.#slotOf.get(node);
     if (index === undefined) {
-      index = nodes.length;
-      nodes.push(node);
-      slotOf.set(node, index);
+      index = this.#nodes.length;
+      this.#nodes.push(node);
+      this.#slotOf.set(node, index);
     }
     return index;
-  };
-  for (const node of options.nodes) slot(node);
-  const eventsMax = Math.max(
-    1,
-    Math.min(
-      options.eventsMax ?? TRACE_EVENTS_MAX,
-      Math.floor(TRACE_VECTOR_CELLS_MAX / Math.max(1, options.nodes.length)),
-    ),
-  );
-
-  const events: TracedEvent[] = [];
-  const vectors = new Map<Address, Uint32Array>();
-  const lamports = new Map<Address, number>();
-  /** Frame → copies in flight: a delivery matches a copy with the same endpoints and send tick. */
-  const inFlight = new Map<Uint8Array, PendingCopy[]>();
-  const labels = new WeakMap<Uint8Array, MessageLabel>();
-  const issued = new Set<string>();
-  const views = new Map<number, string>();
-  let eventsDropped = 0;
-  let cappedAtTick: number | undefined;
+  }
 
   /** Advances `node`'s clocks for one event, merging a message's clocks first when given. */
-  const stamp = (node: Address, merge?: { vector: Uint32Array; lamport: number }) => {
-    const own = slot(node);
-    let vector = vectors.get(node) ?? new Uint32Array(nodes.length);
-    if (vector.length < nodes.length) {
-      const grown = new Uint32Array(nodes.length);
+  #stamp(node: Address, merge?: { vector: Uint32Array; lamport: number }) {
+    const own = this.#slot(node);
+    let vector = this.#vectors.get(node) ?? new Uint32Array(this.#nodes.length);
+    if (vector.length < this.#nodes.length) {
+      const grown = new Uint32Array(this.#nodes.length);
       grown.set(vector);
       vector = grown;
     }
-    let lamport = lamports.get(node) ?? 0;
+    let lamport = this.#lamports.get(node) ?? 0;
     if (merge !== undefined) {
       merge.vector.forEach((value, i) => {
         if (value > (vector[i] ?? 0)) vector[i] = value;
@@ -355,156 +488,35 @@ export function traceCollector(options: TraceCollectorOptions): TraceCollector {
     }
     vector[own] = (vector[own] ?? 0) + 1;
     lamport += 1;
-    vectors.set(node, vector);
-    lamports.set(node, lamport);
+    this.#vectors.set(node, vector);
+    this.#lamports.set(node, lamport);
     return { node, lamport, vector: vector.slice() };
-  };
+  }
 
-  const room = (tick: number): boolean => {
-    if (events.length < eventsMax) return true;
-    eventsDropped++;
-    cappedAtTick ??= tick;
+  /** Whether the trace has room for one more event; past the cap it counts what it leaves out. */
+  #room(tick: number): boolean {
+    if (this.#events.length < this.#eventsMax) return true;
+    this.#eventsDropped++;
+    this.#cappedAtTick ??= tick;
     return false;
-  };
-
-  const sink: TraceSink = (event) => {
-    if (!room(event.tick)) return;
-    const index = events.length;
-    switch (event.kind) {
-      case 'send': {
-        let message = labels.get(event.frame);
-        if (message === undefined) {
-          message = labelOf(event.from, event.type, event.frame);
-          labels.set(event.frame, message);
-        }
-        let issue = false;
-        if (message.type === MessageType.request && message.agent !== undefined) {
-          const key = `${nodeName(event.from)}|${message.agent}#${message.requestId}`;
-          issue = !issued.has(key);
-          issued.add(key);
-        }
-        const send: TracedSend = {
-          index,
-          tick: event.tick,
-          kind: 'send',
-          to: event.to,
-          message,
-          outcome: event.outcome,
-          issue,
-          deliveries: [],
-          lost: 0,
-          ...stamp(event.from),
-        };
-        events.push(send);
-        const copies = event.outcome === 'duplicated' ? 2 : event.outcome === 'queued' ? 1 : 0;
-        if (copies > 0) {
-          let pending = inFlight.get(event.frame);
-          if (pending === undefined) {
-            pending = [];
-            inFlight.set(event.frame, pending);
-          }
-          for (let i = 0; i < copies; i++)
-            pending.push({ from: event.from, to: event.to, sentAt: event.tick, send });
-        }
-        return;
-      }
-      case 'deliver': {
-        const envelope = event.envelope;
-        const pending = inFlight.get(envelope.frame);
-        const at =
-          pending?.findIndex(
-            (copy) =>
-              copy.from === envelope.from && copy.to === envelope.to && copy.sentAt === envelope.sentAt,
-          ) ?? -1;
-        const copy = at >= 0 ? pending?.[at] : undefined;
-        if (pending !== undefined && at >= 0) {
-          pending.splice(at, 1);
-          if (pending.length === 0) inFlight.delete(envelope.frame);
-        }
-        const message =
-          copy?.send.message ??
-          labels.get(envelope.frame) ??
-          labelOf(envelope.from, envelope.type, envelope.frame);
-        copy?.send.deliveries.push(index);
-        events.push({
-          index,
-          tick: event.tick,
-          kind: 'deliver',
-          from: envelope.from,
-          message,
-          sentAt: envelope.sentAt,
-          send: copy?.send.index,
-          ...stamp(envelope.to, copy?.send),
-        });
-        return;
-      }
-      case 'view': {
-        // Replicas persist their view often; only a change is worth a mark.
-        const key = `${event.view}:${event.changing}`;
-        if (views.get(event.replica) === key) return;
-        views.set(event.replica, key);
-        events.push({ index, ...event, ...stamp(event.replica) });
-        return;
-      }
-      case 'execute':
-      case 'stateTransfer':
-      case 'reject': {
-        events.push({ index, ...event, ...stamp(event.replica) });
-        return;
-      }
-      case 'accept': {
-        events.push({ index, ...event, ...stamp(event.agent) });
-        return;
-      }
-      case 'partition':
-      case 'networkHealed':
-        events.push({ index, ...event });
-        return;
-    }
-  };
-
-  const finish = (): RunTrace => {
-    for (const pending of inFlight.values()) for (const copy of pending) copy.send.lost++;
-    inFlight.clear();
-    return { nodes: [...nodes], events, eventsMax, eventsDropped, cappedAtTick };
-  };
-
-  return { sink, finish };
+  }
 }
 
 // -----------------------------------------------------------------------------------------------
-// Helpers the simulator calls when tracing; each does exactly what the untraced path does.
+// Helpers the simulator calls when tracing. They only report what already happened: the simulator
+// sends and delivers the same way whether or not anybody traces.
 
-function lossCounters(stats: NetworkStats): readonly number[] {
-  return [stats.dropped, stats.droppedByPartition, stats.droppedOverflow, stats.duplicated];
-}
-
-/** `network.send`, one address at a time, reporting what became of each copy. */
-export function tracedSend(
-  network: Network,
+/** One `send` event per copy the network was handed, with what became of it. */
+export function traceSends(
   sink: TraceSink,
   from: Address,
-  to: Destination,
   type: MessageType | 0,
   frame: Uint8Array,
+  copies: readonly SentCopy[],
   tick: number,
 ): void {
-  for (const address of network.resolve(from, to)) {
-    const [dropped, partitioned, overflow, duplicated] = lossCounters(network.stats);
-    network.sendTo(from, address, type, frame);
-    const stats = network.stats;
-    const outcome: SendOutcome =
-      stats.dropped !== dropped
-        ? 'dropped'
-        : stats.droppedByPartition !== partitioned
-          ? 'partitioned'
-          : stats.duplicated !== duplicated
-            ? 'duplicated'
-            : stats.droppedOverflow !== overflow
-              ? 'overflow'
-              : 'queued';
-    sink({ kind: 'send', tick, from, to: address, type, frame, outcome });
-  }
+  for (const copy of copies)
+    sink({ kind: 'send', tick, from, to: copy.to, type, frame, outcome: copy.outcome });
 }
 
 /** The steps of one honest replica output worth showing, in the order the replica took them. */
@@ -535,28 +547,9 @@ export function traceReplicaOutput(
     sink({ kind: 'reject', tick, replica, code: rejection.code, detail: rejection.detail });
 }
 
-/** Hands a reply to an agent and reports every result it accepted because of it. */
-export function traceReply(
-  sink: TraceSink,
-  agent: {
-    readonly id: string;
-    onReply(frame: Uint8Array, tick: number): void;
-    record(): AgentRecord;
-  },
-  frame: Uint8Array,
-  tick: number,
-): void {
-  const before = agent.record().accepted.length;
-  agent.onReply(frame, tick);
-  for (const accepted of agent.record().accepted.slice(before)) {
-    sink({
-      kind: 'accept',
-      tick,
-      agent: agent.id,
-      requestId: accepted.requestId,
-      sequence: accepted.sequence,
-    });
-  }
+/** A result an agent accepted on a reply. */
+export function traceAccepted(sink: TraceSink, agent: string, accepted: AcceptedRecord, tick: number): void {
+  sink({ kind: 'accept', tick, agent, requestId: accepted.requestId, sequence: accepted.sequence });
 }
 
 /** Partition starts and heals at `tick`, as the network applies them (all heal at `healTick`). */

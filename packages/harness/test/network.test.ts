@@ -130,6 +130,25 @@ describe('Network', () => {
     expect(network.stats.dropped).toBe(1);
   });
 
+  it('says what became of each copy it was handed', () => {
+    const network = new Network({
+      replicaCount: 4,
+      prng: new Prng(3),
+      faults: { ...PERFECT_NETWORK, duplicateProbability: 1 },
+      partitions: [{ startTick: 0, healTick: 10, sideA: [0], sideB: [1] }],
+    });
+    expect(network.send(0, { kind: 'replicas' }, 3, frame(1))).toEqual([
+      { to: 1, outcome: 'partitioned' },
+      { to: 2, outcome: 'duplicated' },
+      { to: 3, outcome: 'duplicated' },
+    ]);
+    network.setFaults({ ...PERFECT_NETWORK, dropProbability: 1 });
+    expect(network.sendTo(0, 2, 3, frame(2))).toBe('dropped');
+    network.setFaults(PERFECT_NETWORK);
+    expect(network.sendTo(0, 2, 3, frame(3))).toBe('queued');
+    expect(network.stats).toMatchObject({ sent: 5, dropped: 1, droppedByPartition: 1, duplicated: 2 });
+  });
+
   it('refuses bad fault settings and time going backwards', () => {
     expect(
       () =>

@@ -59,8 +59,11 @@ export interface ProxyStats {
 export interface FaultProxyOptions {
   /** Every source that will connect: replicas and agents. */
   readonly sources: readonly Source[];
-  /** Every destination replica and the port it really listens on (127.0.0.1). */
-  readonly destinations: readonly { readonly id: number; readonly port: number }[];
+  /**
+   * Every destination replica and where it really listens (127.0.0.1): read at each connection,
+   * since a restarted replica listens on a new OS-chosen port; undefined while it has none.
+   */
+  readonly destinations: readonly { readonly id: number; readonly port: () => number | undefined }[];
   /** In [0, 1): the jitter of delays and the choice of connections to drop. */
   readonly random: () => number;
 }
@@ -89,7 +92,7 @@ export interface FaultProxy {
 interface Link {
   readonly source: Source;
   readonly destination: number;
-  readonly upstreamPort: number;
+  readonly upstreamPort: () => number | undefined;
   server: Server | undefined;
   port: number;
   held: number;
@@ -215,9 +218,16 @@ class Connection {
   /** Dials the real replica and starts forwarding both ways. */
   open(): void {
     this.held = false;
+    const port = this.link.upstreamPort();
+    if (port === undefined) {
+      // The replica has not reported a port yet (it is starting): as if it refused.
+      this.proxy.counters.upstreamFailures++;
+      this.reset();
+      return;
+    }
     const upstream = createConnection({
       host: '127.0.0.1',
-      port: this.link.upstreamPort,
+      port,
       allowHalfOpen: true,
     });
     this.upstream = upstream;

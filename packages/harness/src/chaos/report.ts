@@ -1,7 +1,7 @@
 /**
  * The printout of a chaos run: what it did (faults, load, proxy counters) and what it found.
  */
-import type { ChaosReport } from './run.ts';
+import type { ChaosReport } from './chaos-options.ts';
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 

@@ -11,8 +11,9 @@ import { AGENT_STRATEGY_NAMES, type AgentStrategyName } from '../byzantine-agent
 import { isSafetyViolation } from '../checkers.ts';
 import { renderRunHtml, traceRun } from '../html.ts';
 import { defaultByzantine, requestsCompletedIn, SCENARIO_DEFAULTS, type ScenarioShape } from '../scenario.ts';
+import type { ScenarioOptions, ScenarioResult } from '../scenario-options.ts';
 import { describeSchedule, shrinkScenario } from '../shrink.ts';
-import { runScenario, type ScenarioOptions, type ScenarioResult } from '../simulation.ts';
+import { runScenario } from '../simulation.ts';
 import {
   isSuiteName,
   passes,

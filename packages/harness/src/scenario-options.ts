@@ -1,0 +1,129 @@
+/**
+ * What a simulated run is given and what it gives back: the options of a scenario, its result
+ * and statistics. Its own module, so that the simulator, the tracer and the scenario builders can
+ * all name these without importing one another.
+ */
+import type { ProtocolConfig, ReplicaStatus } from '@conclave/core';
+import type { ByzantinePlan } from './byzantine.ts';
+import type { AgentStrategyName } from './byzantine-agent.ts';
+import type { Violation } from './checkers.ts';
+import type { FaultConfig, NetworkStats, Partition } from './network.ts';
+import type { RunRecord } from './record.ts';
+import type { StateMachineKind } from './workload.ts';
+
+/** An honest replica that crashes at `crashTick` and restarts from its durable state at `restartTick`. */
+export interface CrashPlan {
+  readonly id: number;
+  readonly crashTick: number;
+  readonly restartTick: number;
+}
+
+/** The network address of the second copy of a twinned replica. */
+export function twinAddress(id: number): string {
+  return `twin-${id}`;
+}
+
+export interface ScenarioOptions {
+  readonly seed: number;
+  readonly replicas: number;
+  /** One plan per Byzantine replica; every other replica is honest. */
+  readonly byzantine: readonly ByzantinePlan[];
+  /** Whether Byzantine replicas marked `colluding` share a conspiracy. */
+  readonly collusion: boolean;
+  readonly agents: number;
+  /** Registered agents that lie (see byzantine-agent.ts); nothing is promised to them. */
+  readonly byzantineAgents: number;
+  readonly requestsPerAgent: number;
+  readonly keyCount: number;
+  readonly protocol: ProtocolConfig;
+  /** The network until `healTick`. */
+  readonly faults: FaultConfig;
+  /** The network from `healTick` on: no drops, small bounded delays. */
+  readonly healedFaults: FaultConfig;
+  readonly partitions: readonly Partition[];
+  readonly healTick: number;
+  /** Ticks after the heal within which every honest agent must be done. */
+  readonly livenessTicksMax: number;
+  /** Ticks to keep running after every agent is done, so lagging replicas catch up for the checkers. */
+  readonly drainTicks: number;
+  /** Initial clock reading of each replica (clocks are skewed, not drifting). */
+  readonly clockStarts: readonly number[];
+  readonly agentStartTicksMax: number;
+  readonly agentThinkTicksMax: number;
+  readonly agentRetryTicks: number;
+  readonly agentRetryTicksMax: number;
+  /** What replicas execute: the KV store (default) or the coordination state machine. */
+  readonly stateMachine?: StateMachineKind;
+  /** Honest replicas that crash and restart from their durable state (not a Byzantine act). */
+  readonly crashes?: readonly CrashPlan[];
+  /** What lying agents may do; by default everything that fits the state machine. */
+  readonly byzantineAgentStrategies?: readonly AgentStrategyName[];
+  /** The view every replica starts in (its primary leads first); 0 by default. */
+  readonly startView?: number;
+  /** Partitions that outlive the heal (a twin's copies stay wired to different parts). */
+  readonly permanentPartitions?: readonly Partition[];
+  /**
+   * Frames due at one tick for one honest replica are stepped as one `messages` input (as the
+   * daemon steps its inbox), instead of one `message` input each.
+   */
+  readonly burstDelivery?: boolean;
+}
+
+export interface ScenarioStats {
+  readonly ticks: number;
+  readonly network: NetworkStats;
+  /** Steps taken by honest replicas (messages and ticks). */
+  readonly replicaSteps: number;
+  readonly executedBatches: number;
+  readonly viewMax: number;
+  /** Rejections summed over honest replicas, by code. */
+  readonly rejections: Readonly<Record<string, number>>;
+  readonly persistRecords: number;
+  readonly repliesIgnored: number;
+  /** Frames that reached a replica while it was down (crashed), and were lost. */
+  readonly droppedWhileDown: number;
+  /** Receipts fetched and checked, and those no longer available (garbage-collected at once). */
+  readonly receiptsChecked: number;
+  readonly receiptsUnavailable: number;
+  readonly restarts: number;
+}
+
+export interface ScenarioResult {
+  readonly seed: number;
+  readonly options: ScenarioOptions;
+  readonly violations: readonly Violation[];
+  readonly record: RunRecord;
+  readonly stats: ScenarioStats;
+  /** Each honest replica's status at the end. */
+  readonly statuses: readonly ReplicaStatus[];
+  readonly conspiracy?: {
+    readonly members: readonly number[];
+    readonly groupA: readonly number[];
+    readonly groupB: readonly number[];
+    readonly proposals: number;
+  };
+}
+
+/** Refuses options no run can be made of. */
+export function validateOptions(options: ScenarioOptions): void {
+  const n = options.replicas;
+  if (!Number.isSafeInteger(n) || n < 4) throw new RangeError(`replicas must be an integer >= 4, got ${n}`);
+  const ids = new Set<number>();
+  for (const plan of options.byzantine) {
+    if (!Number.isSafeInteger(plan.id) || plan.id < 0 || plan.id >= n)
+      throw new RangeError(`Byzantine replica ${plan.id} out of range`);
+    if (ids.has(plan.id)) throw new RangeError(`Byzantine replica ${plan.id} listed twice`);
+    ids.add(plan.id);
+  }
+  if (ids.size >= n) throw new RangeError('at least one replica must be honest');
+  if (!Number.isSafeInteger(options.byzantineAgents) || options.byzantineAgents < 0) {
+    throw new RangeError('byzantineAgents must be a non-negative integer');
+  }
+  if (!Number.isSafeInteger(options.agents) || options.agents < 1)
+    throw new RangeError('agents must be a positive integer');
+  if (!Number.isSafeInteger(options.requestsPerAgent) || options.requestsPerAgent < 1) {
+    throw new RangeError('requestsPerAgent must be a positive integer');
+  }
+  if (options.healTick < 0 || options.livenessTicksMax < 1)
+    throw new RangeError('healTick must be >= 0 and livenessTicksMax >= 1');
+}
