@@ -69,7 +69,7 @@ describe('the fault proxy', () => {
     const port = (echo.address() as { port: number }).port;
     proxy = await startFaultProxy({
       sources: ['replica:0', 'agent:a'],
-      destinations: [{ id: 1, port }],
+      destinations: [{ id: 1, port: () => port }],
       random: () => 0.5,
     });
   });
