@@ -1,8 +1,9 @@
 /**
- * Dependencies point one way. Each package's source (src/ and scripts/) may import only the
- * workspace packages this table allows, its package.json must declare exactly the workspace
- * packages its source imports (so the manifest mirrors the code), and no relative import may
- * reach into another package. Tests may import anything: they are not shipped.
+ * Dependencies point one way. Each package's shipped source (src/) may import only the
+ * workspace packages this table allows, its package.json `dependencies` must name exactly the
+ * workspace packages its source imports (so the manifest mirrors the code), and no relative
+ * import may reach into another package. Scripts (scripts/: measurements, builds) are not
+ * shipped: they may also use the package's declared devDependencies. Tests may import anything.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -44,12 +45,12 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(IMPORT)].map((match) => (match[1] ?? match[2]) as string);
 }
 
-/** For one package: the workspace packages its shipped code imports, and relative escapes. */
-function scan(name: string): { workspace: Set<string>; escapes: string[] } {
+/** For one folder of a package: the workspace packages its files import, and relative escapes. */
+function scan(name: string, folder: 'src' | 'scripts'): { workspace: Set<string>; escapes: string[] } {
   const dir = join(PACKAGES, name);
   const workspace = new Set<string>();
   const escapes: string[] = [];
-  for (const file of [...sourceFiles(join(dir, 'src')), ...sourceFiles(join(dir, 'scripts'))]) {
+  for (const file of sourceFiles(join(dir, folder))) {
     for (const specifier of importsOf(file)) {
       const scoped = /^@conclave\/([^/]+)/.exec(specifier);
       if (scoped !== null) workspace.add(scoped[1] as string);
@@ -62,11 +63,12 @@ function scan(name: string): { workspace: Set<string>; escapes: string[] } {
   return { workspace, escapes };
 }
 
-function declaredWorkspaceDependencies(name: string): string[] {
-  const manifest = JSON.parse(readFileSync(join(PACKAGES, name, 'package.json'), 'utf8')) as {
-    dependencies?: Record<string, string>;
-  };
-  return Object.keys(manifest.dependencies ?? {})
+function declaredWorkspaceDependencies(name: string, field: 'dependencies' | 'devDependencies'): string[] {
+  const manifest = JSON.parse(readFileSync(join(PACKAGES, name, 'package.json'), 'utf8')) as Record<
+    string,
+    Record<string, string> | undefined
+  >;
+  return Object.keys(manifest[field] ?? {})
     .filter((dependency) => dependency.startsWith('@conclave/'))
     .map((dependency) => dependency.slice('@conclave/'.length))
     .sort();
@@ -97,13 +99,24 @@ describe('package dependency graph', () => {
 
   for (const name of packageNames) {
     it(`${name} imports only ${ALLOWED[name]?.join(', ') || 'nothing of ours'}, and declares exactly that`, () => {
-      const { workspace, escapes } = scan(name);
+      const { workspace, escapes } = scan(name, 'src');
       const forbidden = [...workspace].filter((dependency) => !(ALLOWED[name] ?? []).includes(dependency));
       expect(forbidden, `${name} imports packages it may not`).toEqual([]);
       expect(escapes, `${name} reaches into other packages by relative path`).toEqual([]);
-      expect(declaredWorkspaceDependencies(name), `${name}/package.json against its imports`).toEqual(
-        [...workspace].sort(),
-      );
+      expect(
+        declaredWorkspaceDependencies(name, 'dependencies'),
+        `${name}/package.json dependencies against its imports`,
+      ).toEqual([...workspace].sort());
+    });
+
+    it(`${name}'s scripts import only what it may, or declares as a devDependency`, () => {
+      const { workspace, escapes } = scan(name, 'scripts');
+      const development = declaredWorkspaceDependencies(name, 'devDependencies');
+      const allowed = [...(ALLOWED[name] ?? []), ...development];
+      const declared = [...declaredWorkspaceDependencies(name, 'dependencies'), ...development];
+      expect([...workspace].filter((dependency) => !allowed.includes(dependency))).toEqual([]);
+      expect([...workspace].filter((dependency) => !declared.includes(dependency))).toEqual([]);
+      expect(escapes, `${name}'s scripts reach into other packages by relative path`).toEqual([]);
     });
   }
 
