@@ -240,6 +240,18 @@ export class Replica {
   }
 
   /**
+   * The highest sequence this replica knows committed: at least the last executed, and ahead of
+   * it while committed batches wait for earlier ones (or for state transfer). For metrics; it
+   * walks the log, so call it a few times a second, not per message.
+   */
+  highestCommitted(): number {
+    let highest = this.#ctx.execution.lastExecuted;
+    for (const entry of this.#ctx.agreement.log.values())
+      if (entry.committed !== undefined && entry.sequence > highest) highest = entry.sequence;
+    return highest;
+  }
+
+  /**
    * A read-only copy of the protocol state — view, stable checkpoint, execution and the log with
    * its votes — for model-based tests (spec/mbt) and debugging. Changes nothing.
    */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TestCluster } from './support/cluster.ts';
 
-describe('(a) crashed primary', () => {
+describe('crashed primary', () => {
   it('backups change view and every request completes', () => {
     const c = new TestCluster(4, 2);
     c.down.add(0);

@@ -153,3 +153,22 @@ describe('receipt fetch', () => {
     expect(fetch(reply.sequence + 5)).toHaveLength(0);
   });
 });
+
+describe('highest committed sequence', () => {
+  it('runs ahead of the last executed while a committed batch waits for an earlier one', () => {
+    const c = new TestCluster(4, 2);
+    // Replica 3 never sees sequence 1's pre-prepare: it cannot execute sequence 1 (nor 2) yet.
+    c.interceptor = (envelope, frame) =>
+      envelope.to === 'r3' && frame?.body.type === MessageType.prePrepare && frame.body.sequence === 1
+        ? []
+        : undefined;
+    c.submit(0, 'a', '1', [0]);
+    c.deliverAll();
+    c.submit(1, 'b', '2', [0]);
+    c.deliverAll();
+    const r3 = c.replicas[3]!;
+    expect(r3.status().lastExecuted).toBe(0);
+    expect(r3.highestCommitted()).toBe(2);
+    expect(c.replicas[0]!.highestCommitted()).toBe(c.replicas[0]!.status().lastExecuted);
+  });
+});

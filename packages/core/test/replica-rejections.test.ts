@@ -30,7 +30,7 @@ function vote(c: TestCluster, signer: number, claimed: number, fields: Partial<P
   );
 }
 
-describe('(e) bad input is rejected with a typed reason and counted, never thrown', () => {
+describe('bad input is rejected with a typed reason and counted, never thrown', () => {
   it('a forged sender: replica 3 signs a prepare claiming to be replica 2', () => {
     const c = new TestCluster();
     const out = c.inject(1, vote(c, 3, 2));

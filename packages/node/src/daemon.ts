@@ -508,6 +508,7 @@ export class ReplicaDaemon {
     this.metrics.view.set(status.view);
     this.metrics.changingView.set(status.changingView ? 1 : 0);
     this.metrics.executedSequence.set(status.lastExecuted);
+    this.metrics.committedSequence.set(this.#replica.highestCommitted());
     this.metrics.stableCheckpoint.set(status.stableCheckpoint);
     this.metrics.queueDepth.set({ queue: 'inbox' }, this.#inbox.length);
     this.metrics.queueDepth.set({ queue: 'pending_requests' }, status.pendingRequests);

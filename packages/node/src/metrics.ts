@@ -45,7 +45,7 @@ export function createReplicaMetrics(replica: number): ReplicaMetrics {
     }),
     committedSequence: new Gauge({
       name: 'conclave_committed_sequence',
-      help: 'Highest sequence committed and executed here',
+      help: 'Highest sequence known committed here (runs ahead of executed while batches wait)',
       registers: r,
     }),
     executedSequence: new Gauge({
