@@ -43,7 +43,6 @@ export {
   BYZANTINE_REPLICA_SCRIPT,
   type DecoratedReplica,
   lyingReplies,
-  lyingReply,
   MISBEHAVIOURS,
   type Misbehaviour,
   misbehaviour,

@@ -59,7 +59,7 @@ export const lyingReplies: TransportDecorator = (transport, self) => ({
 });
 
 /** A Byzantine replica's reply: same request, another result, signed with its own (valid) key. */
-export function lyingReply(frame: Uint8Array, secretKey: Uint8Array, crypto: CryptoBackend): Uint8Array {
+function lyingReply(frame: Uint8Array, secretKey: Uint8Array, crypto: CryptoBackend): Uint8Array {
   const decoded = decodeFrame(frame, DEFAULT_DECODE_LIMITS, crypto.hash);
   if (!decoded.ok || decoded.value.body.type !== MessageType.reply) return frame;
   const body = { ...decoded.value.body, result: new TextEncoder().encode('a lie') };
