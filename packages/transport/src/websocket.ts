@@ -21,24 +21,14 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { CHANNEL_TAG_BYTES, type Channel, channel } from './channel.ts';
-import { checkCrypto, type TransportCrypto } from './crypto.ts';
-import {
-  checkFrameLimits,
-  checkIdentity,
-  checkPositive,
-  type DirectoryIndex,
-  indexDirectory,
-  type ReplicaEntry,
-  zeroRejections,
-} from './directory.ts';
+import { type Channel, channel } from './channel.ts';
+import { type ReplicaEntry, zeroRejections } from './directory.ts';
 import {
   clientProof,
   deriveChannelKeys,
   type EphemeralKeyPair,
   ephemeralKeyPair,
   HANDSHAKE_BYTES_MAX,
-  type HandshakeKeys,
   NONCE_BYTES,
   parseClientProof,
   parseServerHello,
@@ -51,10 +41,6 @@ import {
   verifyServerProof,
 } from './handshake.ts';
 import {
-  type Directory,
-  FRAME_LIMITS_DEFAULT,
-  type FrameLimits,
-  type Identity,
   type PeerId,
   type PeerQueueStats,
   type RejectReason,
@@ -63,71 +49,19 @@ import {
   TransportError,
   type TransportStats,
 } from './transport.ts';
+import { resolveOptions, type WebSocketTransportOptions } from './websocket/options.ts';
 
-/** TLS material: PEM strings or buffers, as `node:tls` takes them. */
-export interface TlsOptions {
-  /** This replica's certificate chain. Required for replicas (they listen). */
-  readonly cert?: string | Buffer;
-  /** This replica's private key. Required for replicas. */
-  readonly key?: string | Buffer;
-  /** Certificates to trust when dialling; default: Node's built-in CA list. */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
-}
-
-export interface WebSocketTransportOptions extends Partial<FrameLimits> {
-  readonly identity: Identity;
-  readonly directory: Directory;
-  /**
-   * Signs and verifies handshakes, and checks `identity` against the directory. Required: pass the
-   * backend the process signs with (core's `CryptoBackend` fits); there is no default.
-   */
-  readonly crypto: TransportCrypto;
-  /** Connections at most, authenticated or not, inbound and outbound. Default 1024. */
-  readonly connectionsMax?: number;
-  /** Inbound connections that have not finished the handshake, at most. Default 64. */
-  readonly handshakesPendingMax?: number;
-  /** A connection that has not finished the handshake by then is closed. Default 5000. */
-  readonly handshakeTimeoutMs?: number;
-  /** Ping every open connection this often; a peer that misses pongs for two intervals is closed. Default 5000. */
-  readonly pingIntervalMs?: number;
-  /** Redial backoff: full jitter over `initialMs · 2^attempt`, capped at `maxMs`. Default 100 / 5000. */
-  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number };
-  /**
-   * Frames are handed to a connection's socket while fewer than this many bytes sit there unflushed
-   * (so at most this plus one frame); the rest wait in the peer's send queue. Default 1 MiB.
-   */
-  readonly socketBufferBytesMax?: number;
-  /** When set, replicas listen with HTTPS (wss) and everyone dials wss, verifying with `ca`. */
-  readonly tls?: TlsOptions;
-  /** Interface to listen on. Default: this replica's `host` in the directory. */
-  readonly listenHost?: string;
-  /** Port to listen on; 0 lets the OS choose (see `address()`). Default: this replica's `port` in the directory. */
-  readonly listenPort?: number;
-  /**
-   * Where to dial a replica; read at every dial. Default: its `host` and `port` in the directory.
-   * For hosts whose replicas listen on OS-chosen ports (tests); `undefined` counts as a failed dial.
-   */
-  readonly addressOf?: (replica: number) => { readonly host: string; readonly port: number } | undefined;
-  /** Jitter source in [0, 1). Default `Math.random`. */
-  readonly random?: () => number;
-}
+export {
+  type TlsOptions,
+  WEBSOCKET_DEFAULTS,
+  type WebSocketTransportOptions,
+} from './websocket/options.ts';
 
 /** The WebSocket transport: the port plus the address it listens on. */
 export interface WebSocketTransport extends Transport {
   /** Where this replica listens, once `start()` has resolved; `undefined` for agents. */
   address(): { readonly host: string; readonly port: number } | undefined;
 }
-
-/** Defaults of the WebSocket-only limits (frame limits: `FRAME_LIMITS_DEFAULT`). */
-export const WEBSOCKET_DEFAULTS = Object.freeze({
-  connectionsMax: 1024,
-  handshakesPendingMax: 64,
-  handshakeTimeoutMs: 5000,
-  pingIntervalMs: 5000,
-  reconnectInitialMs: 100,
-  reconnectMaxMs: 5000,
-  socketBufferBytesMax: 1024 * 1024,
-});
 
 /** Pings a peer may leave unanswered before its connection is closed. */
 const PONGS_MISSED_MAX = 2;
@@ -178,47 +112,26 @@ interface Dialer {
  * `ADDRESS_IN_USE` or `LISTEN_FAILED` when a replica cannot listen.
  */
 export function webSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
-  const crypto = options.crypto;
-  checkCrypto(crypto);
-  const limits: FrameLimits = {
-    frameBytesMax: options.frameBytesMax ?? FRAME_LIMITS_DEFAULT.frameBytesMax,
-    sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,
-    sendQueueBytesMax: options.sendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.sendQueueBytesMax,
-  };
-  checkFrameLimits(limits);
-  const connectionsMax = options.connectionsMax ?? WEBSOCKET_DEFAULTS.connectionsMax;
-  const handshakesPendingMax = options.handshakesPendingMax ?? WEBSOCKET_DEFAULTS.handshakesPendingMax;
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? WEBSOCKET_DEFAULTS.handshakeTimeoutMs;
-  const pingIntervalMs = options.pingIntervalMs ?? WEBSOCKET_DEFAULTS.pingIntervalMs;
-  const reconnectInitialMs = options.reconnect?.initialMs ?? WEBSOCKET_DEFAULTS.reconnectInitialMs;
-  const reconnectMaxMs = options.reconnect?.maxMs ?? WEBSOCKET_DEFAULTS.reconnectMaxMs;
-  const socketBufferBytesMax = options.socketBufferBytesMax ?? WEBSOCKET_DEFAULTS.socketBufferBytesMax;
-  checkPositive('connectionsMax', connectionsMax);
-  checkPositive('handshakesPendingMax', handshakesPendingMax);
-  checkPositive('handshakeTimeoutMs', handshakeTimeoutMs);
-  checkPositive('pingIntervalMs', pingIntervalMs);
-  checkPositive('reconnect.initialMs', reconnectInitialMs);
-  checkPositive('reconnect.maxMs', reconnectMaxMs);
-  checkPositive('socketBufferBytesMax', socketBufferBytesMax);
-  if (reconnectInitialMs > reconnectMaxMs)
-    throw new TransportError('INVALID_OPTIONS', 'reconnect.initialMs must not exceed reconnect.maxMs');
-  const random = options.random ?? Math.random;
+  const settings = resolveOptions(options);
+  const {
+    crypto,
+    limits,
+    connectionsMax,
+    handshakesPendingMax,
+    handshakeTimeoutMs,
+    pingIntervalMs,
+    reconnectInitialMs,
+    reconnectMaxMs,
+    socketBufferBytesMax,
+    random,
+    index,
+    self,
+    keys,
+    selfEntry,
+    tls,
+    messageBytesMax,
+  } = settings;
 
-  const index: DirectoryIndex = indexDirectory(options.directory);
-  checkIdentity(options.identity, index, crypto);
-  const self = options.identity.peer;
-  const keys: HandshakeKeys = { crypto, secretKey: options.identity.secretKey };
-  const selfEntry = index.replicas.find((replica) => replica.peer === self);
-  const isReplica = selfEntry !== undefined;
-  const tls = options.tls;
-  if (isReplica && tls !== undefined && (tls.cert === undefined || tls.key === undefined))
-    throw new TransportError(
-      'INVALID_OPTIONS',
-      `${self}: tls needs cert and key on a replica, which listens`,
-    );
-
-  /** A frame plus its channel tag: what ws must accept as one message. */
-  const messageBytesMax = limits.frameBytesMax + CHANNEL_TAG_BYTES;
   const frameHandlers: ((from: PeerId, frame: Uint8Array) => void)[] = [];
   const peerHandlers: ((peer: PeerId, up: boolean) => void)[] = [];
   const rejected = zeroRejections();
@@ -466,9 +379,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   function dial(dialer: Dialer): void {
     dialer.timer = undefined;
     if (closed) return;
-    const address = options.addressOf
-      ? options.addressOf(dialer.replica.id)
-      : { host: dialer.replica.host, port: dialer.replica.port };
+    const address = settings.dialAddress(dialer.replica);
     if (address === undefined) {
       scheduleRedial(dialer);
       return;
@@ -668,8 +579,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       perMessageDeflate: false,
       clientTracking: false,
     });
-    const host = options.listenHost ?? entry.host;
-    const port = options.listenPort ?? entry.port;
+    const { host, port } = settings.listenAddress(entry);
     server = created;
     await new Promise<void>((resolve, rejectListen) => {
       created.once('error', (error: Error & { code?: string }) => {
