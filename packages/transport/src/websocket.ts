@@ -16,30 +16,13 @@
  * connections (count), message size (`maxPayload`), and per peer the frames waiting to be sent
  * (frames and bytes) plus the bytes handed to the socket and not yet flushed.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type Channel, channel } from './channel.ts';
+import type { Channel } from './channel.ts';
 import { type ReplicaEntry, zeroRejections } from './directory.ts';
-import {
-  clientProof,
-  deriveChannelKeys,
-  type EphemeralKeyPair,
-  ephemeralKeyPair,
-  HANDSHAKE_BYTES_MAX,
-  NONCE_BYTES,
-  parseClientProof,
-  parseServerHello,
-  parseServerProof,
-  type Session,
-  serverHello,
-  serverProof,
-  sessionOf,
-  verifyClientProof,
-  verifyServerProof,
-} from './handshake.ts';
+import { HANDSHAKE_BYTES_MAX } from './handshake.ts';
 import {
   type PeerId,
   type PeerQueueStats,
@@ -49,7 +32,16 @@ import {
   TransportError,
   type TransportStats,
 } from './transport.ts';
+import { answerServer } from './websocket/client-handshake.ts';
+import {
+  type Connection,
+  type HandshakeContext,
+  inboundConnection,
+  limitMessageBytes,
+  outboundConnection,
+} from './websocket/connection.ts';
 import { resolveOptions, type WebSocketTransportOptions } from './websocket/options.ts';
+import { answerClientProof, freshServerHello, sendServerHello } from './websocket/server-handshake.ts';
 
 export {
   type TlsOptions,
@@ -65,30 +57,6 @@ export interface WebSocketTransport extends Transport {
 
 /** Pings a peer may leave unanswered before its connection is closed. */
 const PONGS_MISSED_MAX = 2;
-
-type Direction = 'inbound' | 'outbound';
-
-interface Connection {
-  readonly socket: WebSocket;
-  readonly direction: Direction;
-  state: 'handshake' | 'open' | 'closed';
-  /** Outbound: the replica we meant to dial. Inbound: set once the handshake proves who it is. */
-  peer: PeerId | undefined;
-  /** Inbound, until the client's proof: the fresh values this side sent in its hello. */
-  hello: { readonly nonce: Uint8Array; readonly ephemeral: EphemeralKeyPair } | undefined;
-  /** Outbound, between the server's hello and its proof: what the server's signature must cover. */
-  session: Session | undefined;
-  /**
-   * Authenticates every message once the handshake is done. Outbound it is derived at the
-   * server's hello and used only after the server's proof verifies; inbound, once the client's does.
-   */
-  channel: Channel | undefined;
-  handshakeTimer: NodeJS.Timeout | undefined;
-  bytesInFlight: number;
-  pongsMissed: number;
-  /** Outbound: the replica id, to redial when this connection ends. */
-  readonly replica: number | undefined;
-}
 
 interface PeerState {
   /** Authenticated, open connections to the peer (at most one per direction). */
@@ -114,7 +82,6 @@ interface Dialer {
 export function webSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
   const settings = resolveOptions(options);
   const {
-    crypto,
     limits,
     connectionsMax,
     handshakesPendingMax,
@@ -131,6 +98,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     tls,
     messageBytesMax,
   } = settings;
+  const handshake: HandshakeContext = { self, keys, index };
 
   const frameHandlers: ((from: PeerId, frame: Uint8Array) => void)[] = [];
   const peerHandlers: ((peer: PeerId, up: boolean) => void)[] = [];
@@ -264,8 +232,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
         fail(connection, 'HANDSHAKE_FAILED');
         return;
       }
-      if (connection.direction === 'inbound') onClientProof(connection, bytes);
-      else onServerMessage(connection, bytes);
+      onHandshakeMessage(connection, bytes);
       return;
     }
     if (bytes.byteLength > messageBytesMax) {
@@ -290,6 +257,15 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       if (closed) return;
       handler(peer, frame);
     }
+  }
+
+  function onHandshakeMessage(connection: Connection, bytes: Uint8Array): void {
+    const step =
+      connection.direction === 'inbound'
+        ? answerClientProof(connection, bytes, handshake)
+        : answerServer(connection, bytes, handshake);
+    if (step.next === 'fail') fail(connection, step.reason);
+    else if (step.next === 'open') open(connection, step.peer);
   }
 
   // ---- server side of the handshake ----
@@ -321,57 +297,10 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
         return;
       }
       inboundPending++;
-      const hello = { nonce: randomBytes(NONCE_BYTES), ephemeral: ephemeralKeyPair() };
-      const connection: Connection = {
-        socket: webSocket,
-        direction: 'inbound',
-        state: 'handshake',
-        peer: undefined,
-        hello,
-        session: undefined,
-        channel: undefined,
-        handshakeTimer: undefined,
-        bytesInFlight: 0,
-        pongsMissed: 0,
-        replica: undefined,
-      };
+      const connection = inboundConnection(webSocket, freshServerHello());
       attach(connection);
-      limitMessageBytes(webSocket, HANDSHAKE_BYTES_MAX);
-      webSocket.send(serverHello(self, hello.nonce, hello.ephemeral.publicKey));
+      sendServerHello(connection, self);
     });
-  }
-
-  function onClientProof(connection: Connection, bytes: Uint8Array): void {
-    const proof = parseClientProof(bytes);
-    if (proof === undefined) {
-      fail(connection, 'HANDSHAKE_FAILED');
-      return;
-    }
-    const publicKey = proof.client === self ? undefined : index.publicKeyOf(proof.client);
-    // Replicas accept replicas and registered agents; an agent never listens.
-    if (publicKey === undefined) {
-      fail(connection, 'UNKNOWN_PEER');
-      return;
-    }
-    const hello = connection.hello as NonNullable<Connection['hello']>;
-    const session = sessionOf(
-      { server: self, serverNonce: hello.nonce, serverEphemeral: hello.ephemeral.publicKey },
-      proof,
-    );
-    if (!verifyClientProof(crypto, session, proof.signature, publicKey)) {
-      fail(connection, 'BAD_SIGNATURE');
-      return;
-    }
-    // Only after the signature: an unauthenticated client cannot make us do the key exchange.
-    const channelKeys = deriveChannelKeys(hello.ephemeral, 'server', session);
-    if (channelKeys === undefined) {
-      fail(connection, 'HANDSHAKE_FAILED');
-      return;
-    }
-    connection.hello = undefined;
-    connection.channel = channel('server', channelKeys);
-    connection.socket.send(serverProof(keys, session));
-    open(connection, proof.client);
   }
 
   // ---- client side of the handshake ----
@@ -398,19 +327,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       scheduleRedial(dialer);
       return;
     }
-    const connection: Connection = {
-      socket,
-      direction: 'outbound',
-      state: 'handshake',
-      peer: dialer.replica.peer,
-      hello: undefined,
-      session: undefined,
-      channel: undefined,
-      handshakeTimer: undefined,
-      bytesInFlight: 0,
-      pongsMissed: 0,
-      replica: dialer.replica.id,
-    };
+    const connection = outboundConnection(socket, dialer.replica);
     dialer.connection = connection;
     attach(connection);
   }
@@ -421,53 +338,6 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     counters.reconnects++;
     const ceilingMs = Math.min(reconnectMaxMs, reconnectInitialMs * 2 ** Math.min(dialer.attempt - 1, 30));
     dialer.timer = setTimeout(() => dial(dialer), Math.floor(random() * ceilingMs));
-  }
-
-  function onServerMessage(connection: Connection, bytes: Uint8Array): void {
-    const expected = connection.peer as PeerId;
-    const session = connection.session;
-    if (session === undefined) {
-      const hello = parseServerHello(bytes);
-      if (hello === undefined) {
-        fail(connection, 'HANDSHAKE_FAILED');
-        return;
-      }
-      if (hello.server !== expected) {
-        fail(connection, 'WRONG_PEER');
-        return;
-      }
-      const ephemeral = ephemeralKeyPair();
-      const proposed: Session = {
-        server: expected,
-        client: self,
-        serverNonce: hello.serverNonce,
-        clientNonce: randomBytes(NONCE_BYTES),
-        serverEphemeral: hello.serverEphemeral,
-        clientEphemeral: ephemeral.publicKey,
-      };
-      // Derived now, so a bad ephemeral fails before we sign anything; trusted only after the server's proof.
-      const channelKeys = deriveChannelKeys(ephemeral, 'client', proposed);
-      if (channelKeys === undefined) {
-        fail(connection, 'HANDSHAKE_FAILED');
-        return;
-      }
-      connection.session = proposed;
-      connection.channel = channel('client', channelKeys);
-      connection.socket.send(clientProof(keys, proposed));
-      return;
-    }
-    const signature = parseServerProof(bytes);
-    if (signature === undefined) {
-      fail(connection, 'HANDSHAKE_FAILED');
-      return;
-    }
-    const publicKey = index.publicKeyOf(expected) as Uint8Array;
-    if (!verifyServerProof(crypto, session, signature, publicKey)) {
-      fail(connection, 'BAD_SIGNATURE');
-      return;
-    }
-    connection.session = undefined;
-    open(connection, expected);
   }
 
   // ---- sending ----
@@ -706,18 +576,6 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     }
   });
   return transport;
-}
-
-/**
- * ws buffers a whole message before handing it over, up to `maxPayload`, which is one setting for
- * the whole server. Until a peer has authenticated, we want far less: otherwise unauthenticated
- * memory could reach handshakesPendingMax × frameBytesMax. ws has no public per-socket setting, so
- * this adjusts its receiver's private limit when that exists as expected, and otherwise leaves the
- * server-wide bound (still a bound) in place.
- */
-function limitMessageBytes(socket: WebSocket, bytesMax: number): void {
-  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
-  if (receiver !== undefined && typeof receiver._maxPayload === 'number') receiver._maxPayload = bytesMax;
 }
 
 const readingControls = new WeakMap<Transport, (paused: boolean) => void>();
