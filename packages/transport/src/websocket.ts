@@ -21,13 +21,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Channel } from './channel.ts';
-import { type ReplicaEntry, zeroRejections } from './directory.ts';
+import type { ReplicaEntry } from './directory.ts';
 import { HANDSHAKE_BYTES_MAX } from './handshake.ts';
+import { Tally } from './tally.ts';
 import {
   type PeerId,
-  type PeerQueueStats,
   type RejectReason,
-  type SendResult,
   type Transport,
   TransportError,
   type TransportStats,
@@ -41,6 +40,7 @@ import {
   outboundConnection,
 } from './websocket/connection.ts';
 import { resolveOptions, type WebSocketTransportOptions } from './websocket/options.ts';
+import { Peers } from './websocket/peers.ts';
 import { answerClientProof, freshServerHello, sendServerHello } from './websocket/server-handshake.ts';
 
 export {
@@ -57,15 +57,6 @@ export interface WebSocketTransport extends Transport {
 
 /** Pings a peer may leave unanswered before its connection is closed. */
 const PONGS_MISSED_MAX = 2;
-
-interface PeerState {
-  /** Authenticated, open connections to the peer (at most one per direction). */
-  readonly connections: Set<Connection>;
-  /** The connection frames leave by, kept while it is open so they arrive in order. */
-  sendVia: Connection | undefined;
-  readonly queue: Uint8Array[];
-  bytesQueued: number;
-}
 
 interface Dialer {
   readonly replica: ReplicaEntry;
@@ -102,9 +93,8 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
 
   const frameHandlers: ((from: PeerId, frame: Uint8Array) => void)[] = [];
   const peerHandlers: ((peer: PeerId, up: boolean) => void)[] = [];
-  const rejected = zeroRejections();
-  const counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
-  const peers = new Map<PeerId, PeerState>();
+  const tally = new Tally();
+  const peers = new Peers({ limits, socketBufferBytesMax, tally, isClosed: () => closed });
   const connections = new Set<Connection>();
   const dialers = new Map<number, Dialer>();
   /** Inbound sockets whose WebSocket upgrade is under way (not yet a connection). */
@@ -122,7 +112,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   let readingPaused = false;
 
   const reject = (reason: RejectReason) => {
-    rejected[reason]++;
+    tally.reject(reason);
   };
 
   // ---- connections ----
@@ -144,17 +134,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     if (!wasOpen && connection.direction === 'inbound') inboundPending--;
     if (closed) return;
     if (wasOpen && connection.peer !== undefined) {
-      const state = peers.get(connection.peer);
-      if (state?.connections.delete(connection)) {
-        if (state.sendVia === connection) state.sendVia = state.connections.values().next().value;
-        if (state.connections.size === 0) {
-          peers.delete(connection.peer);
-          rejected.DISCONNECTED += state.queue.length;
-          emitPeer(connection.peer, false);
-        } else {
-          flush(connection.peer);
-        }
-      }
+      if (peers.remove(connection)) emitPeer(connection.peer, false);
     }
     if (connection.replica !== undefined) {
       const dialer = dialers.get(connection.replica);
@@ -172,18 +152,8 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     clearTimeout(connection.handshakeTimer);
     connection.handshakeTimer = undefined;
     if (connection.direction === 'inbound') inboundPending--;
-    let state = peers.get(peer);
-    if (state === undefined) {
-      state = { connections: new Set(), sendVia: undefined, queue: [], bytesQueued: 0 };
-      peers.set(peer, state);
-    }
-    // A peer that reconnects replaces its older connection in the same direction (it may be half-open).
-    const older = [...state.connections].find((other) => other.direction === connection.direction);
-    const wasUp = state.connections.size > 0;
-    state.connections.add(connection);
-    if (state.sendVia === undefined || state.sendVia === older) state.sendVia = connection;
+    const { older, wasUp } = peers.add(connection, peer);
     if (older !== undefined) {
-      state.connections.delete(older);
       older.state = 'closed';
       connections.delete(older);
       older.socket.terminate();
@@ -194,7 +164,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     }
     if (readingPaused) connection.socket.pause();
     if (!wasUp) emitPeer(peer, true);
-    flush(peer);
+    peers.flush(peer);
   }
 
   function attach(connection: Connection): void {
@@ -251,8 +221,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     // of its RSS at 64 clients.
     const frame = new Uint8Array(opened);
     const peer = connection.peer as PeerId;
-    counters.framesIn++;
-    counters.bytesIn += frame.byteLength;
+    tally.frameIn(frame.byteLength);
     for (const handler of frameHandlers) {
       if (closed) return;
       handler(peer, frame);
@@ -335,70 +304,12 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   function scheduleRedial(dialer: Dialer): void {
     if (closed || dialer.timer !== undefined) return;
     dialer.attempt++;
-    counters.reconnects++;
+    tally.reconnect();
     const ceilingMs = Math.min(reconnectMaxMs, reconnectInitialMs * 2 ** Math.min(dialer.attempt - 1, 30));
     dialer.timer = setTimeout(() => dial(dialer), Math.floor(random() * ceilingMs));
   }
 
   // ---- sending ----
-
-  function pick(state: PeerState): Connection | undefined {
-    const connection = state.sendVia;
-    return connection !== undefined && connection.socket.readyState === WebSocket.OPEN
-      ? connection
-      : undefined;
-  }
-
-  function flush(peer: PeerId): void {
-    const state = peers.get(peer);
-    if (state === undefined) return;
-    const connection = pick(state);
-    if (connection === undefined) return;
-    const sealer = connection.channel as Channel;
-    while (state.queue.length > 0 && connection.bytesInFlight < socketBufferBytesMax) {
-      const frame = state.queue.shift() as Uint8Array;
-      state.bytesQueued -= frame.byteLength;
-      // Sealed here, on the connection it leaves by, in the order it is written: the counter
-      // inside the tag is this connection's.
-      const message = sealer.seal(frame);
-      connection.bytesInFlight += message.byteLength;
-      counters.framesOut++;
-      counters.bytesOut += frame.byteLength;
-      // The callback runs once the socket has taken the bytes (or failed): room for more.
-      connection.socket.send(message, { binary: true }, () => {
-        connection.bytesInFlight -= message.byteLength;
-        if (!closed && connection.state === 'open') flush(peer);
-      });
-    }
-  }
-
-  function send(to: PeerId, frame: Uint8Array): SendResult {
-    if (closed) return 'closed';
-    if (!(frame instanceof Uint8Array) || frame.byteLength > limits.frameBytesMax) {
-      reject('SEND_TOO_LARGE');
-      return 'too-large';
-    }
-    const state = peers.get(to);
-    if (state === undefined || state.connections.size === 0) {
-      reject('NOT_CONNECTED');
-      return 'not-connected';
-    }
-    if (
-      state.queue.length >= limits.sendQueueFramesMax ||
-      state.bytesQueued + frame.byteLength > limits.sendQueueBytesMax
-    ) {
-      reject('QUEUE_FULL');
-      return 'queue-full';
-    }
-    state.queue.push(frame);
-    state.bytesQueued += frame.byteLength;
-    try {
-      flush(to);
-    } catch {
-      // ws throws only on misuse (a socket not open), which pick() excludes; never let it escape.
-    }
-    return 'queued';
-  }
 
   function emitPeer(peer: PeerId, up: boolean): void {
     for (const handler of peerHandlers) {
@@ -535,7 +446,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       startPromise ??= start();
       return startPromise;
     },
-    send,
+    send: (to, frame) => peers.send(to, frame),
     onFrame(handler) {
       frameHandlers.push(handler);
     },
@@ -544,22 +455,16 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     },
     connected() {
       if (closed) return [];
-      return [...peers.keys()];
+      return peers.ids();
     },
     stats(): TransportStats {
-      const queues: Record<PeerId, PeerQueueStats> = {};
-      for (const [peer, state] of peers) {
-        let bytesInFlight = 0;
-        for (const connection of state.connections) bytesInFlight += connection.bytesInFlight;
-        queues[peer] = { framesQueued: state.queue.length, bytesQueued: state.bytesQueued, bytesInFlight };
-      }
       let open = 0;
       let handshakesPending = 0;
       for (const connection of connections) {
         if (connection.state === 'open') open++;
         else if (connection.state === 'handshake') handshakesPending++;
       }
-      return { ...counters, rejected: { ...rejected }, queues, connections: open, handshakesPending };
+      return tally.stats(peers.queueStats(), open, handshakesPending);
     },
     close() {
       closePromise ??= closeTransport();
