@@ -1,27 +1,5 @@
-/**
- * The WebSocket transport, on the `ws` package.
- *
- * Every replica listens (HTTP or, with `tls`, HTTPS) and dials every other replica; agents dial
- * every replica. Each connection starts with a mutual, signed handshake (see `handshake.ts`);
- * until it completes, nothing the peer sends is taken as a frame. After it, each binary WebSocket
- * message is one frame from the authenticated peer followed by its channel tag (see `channel.ts`):
- * a message whose tag does not verify is not delivered and closes the connection (`BAD_MAC`).
- *
- * Between two replicas there are usually two connections, one dialled by each. Frames to a peer
- * go over the first of its connections that came up, and stay on it while it is open: spreading
- * them over two sockets would reorder them. A replica answers an agent over the agent's own
- * connection.
- *
- * Memory is bounded everywhere: unauthenticated connections (count and time), authenticated
- * connections (count), message size (`maxPayload`), and per peer the frames waiting to be sent
- * (frames and bytes) plus the bytes handed to the socket and not yet flushed.
- */
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import type { Channel } from './channel.ts';
-import type { ReplicaEntry } from './directory.ts';
 import { HANDSHAKE_BYTES_MAX } from './handshake.ts';
 import { Tally } from './tally.ts';
 import {
@@ -37,8 +15,9 @@ import {
   type HandshakeContext,
   inboundConnection,
   limitMessageBytes,
-  outboundConnection,
 } from './websocket/connection.ts';
+import { Dialers } from './websocket/dialer.ts';
+import { Listener } from './websocket/listener.ts';
 import { resolveOptions, type WebSocketTransportOptions } from './websocket/options.ts';
 import { Peers } from './websocket/peers.ts';
 import { answerClientProof, freshServerHello, sendServerHello } from './websocket/server-handshake.ts';
@@ -58,13 +37,6 @@ export interface WebSocketTransport extends Transport {
 /** Pings a peer may leave unanswered before its connection is closed. */
 const PONGS_MISSED_MAX = 2;
 
-interface Dialer {
-  readonly replica: ReplicaEntry;
-  attempt: number;
-  timer: NodeJS.Timeout | undefined;
-  connection: Connection | undefined;
-}
-
 /**
  * Creates a WebSocket transport. Throws `TransportError` (`INVALID_IDENTITY`, `INVALID_DIRECTORY`,
  * `INVALID_OPTIONS`, also for a missing `crypto`) at once for a configuration that could never work; `start()` rejects with
@@ -74,19 +46,13 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   const settings = resolveOptions(options);
   const {
     limits,
-    connectionsMax,
-    handshakesPendingMax,
     handshakeTimeoutMs,
     pingIntervalMs,
-    reconnectInitialMs,
-    reconnectMaxMs,
     socketBufferBytesMax,
-    random,
     index,
     self,
     keys,
     selfEntry,
-    tls,
     messageBytesMax,
   } = settings;
   const handshake: HandshakeContext = { self, keys, index };
@@ -96,14 +62,8 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   const tally = new Tally();
   const peers = new Peers({ limits, socketBufferBytesMax, tally, isClosed: () => closed });
   const connections = new Set<Connection>();
-  const dialers = new Map<number, Dialer>();
-  /** Inbound sockets whose WebSocket upgrade is under way (not yet a connection). */
-  let upgrading = 0;
   /** Inbound connections that have not finished our handshake. */
   let inboundPending = 0;
-  let server: Server | undefined;
-  let webSocketServer: WebSocketServer | undefined;
-  let listening: { host: string; port: number } | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
   let startPromise: Promise<void> | undefined;
   let closePromise: Promise<void> | undefined;
@@ -114,6 +74,27 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
   const reject = (reason: RejectReason) => {
     tally.reject(reason);
   };
+  const isClosed = () => closed;
+  const dialers = new Dialers({ settings, tally, isClosed, attach: (connection) => attach(connection) });
+  const listener = new Listener({
+    settings,
+    connections: {
+      get size() {
+        return connections.size;
+      },
+      get inboundHandshakes() {
+        return inboundPending;
+      },
+    },
+    isClosed,
+    reject,
+    accept(webSocket) {
+      inboundPending++;
+      const connection = inboundConnection(webSocket, freshServerHello());
+      attach(connection);
+      sendServerHello(connection, self);
+    },
+  });
 
   // ---- connections ----
 
@@ -136,13 +117,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     if (wasOpen && connection.peer !== undefined) {
       if (peers.remove(connection)) emitPeer(connection.peer, false);
     }
-    if (connection.replica !== undefined) {
-      const dialer = dialers.get(connection.replica);
-      if (dialer !== undefined && dialer.connection === connection) {
-        dialer.connection = undefined;
-        scheduleRedial(dialer);
-      }
-    }
+    dialers.ended(connection);
   }
 
   function open(connection: Connection, peer: PeerId): void {
@@ -158,10 +133,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       connections.delete(older);
       older.socket.terminate();
     }
-    if (connection.replica !== undefined) {
-      const dialer = dialers.get(connection.replica);
-      if (dialer !== undefined) dialer.attempt = 0;
-    }
+    dialers.opened(connection);
     if (readingPaused) connection.socket.pause();
     if (!wasUp) emitPeer(peer, true);
     peers.flush(peer);
@@ -237,78 +209,6 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     else if (step.next === 'open') open(connection, step.peer);
   }
 
-  // ---- server side of the handshake ----
-
-  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (closed || webSocketServer === undefined) {
-      socket.destroy();
-      return;
-    }
-    if (
-      upgrading + inboundPending >= handshakesPendingMax ||
-      upgrading + connections.size >= connectionsMax
-    ) {
-      reject('TOO_MANY_CONNECTIONS');
-      socket.destroy();
-      return;
-    }
-    upgrading++;
-    let accepted = false;
-    // ws answers a bad upgrade request itself and never calls back; release the slot then.
-    socket.once('close', () => {
-      if (!accepted) upgrading--;
-    });
-    webSocketServer.handleUpgrade(request, socket, head, (webSocket) => {
-      accepted = true;
-      upgrading--;
-      if (closed) {
-        webSocket.terminate();
-        return;
-      }
-      inboundPending++;
-      const connection = inboundConnection(webSocket, freshServerHello());
-      attach(connection);
-      sendServerHello(connection, self);
-    });
-  }
-
-  // ---- client side of the handshake ----
-
-  function dial(dialer: Dialer): void {
-    dialer.timer = undefined;
-    if (closed) return;
-    const address = settings.dialAddress(dialer.replica);
-    if (address === undefined) {
-      scheduleRedial(dialer);
-      return;
-    }
-    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    let socket: WebSocket;
-    try {
-      socket = new WebSocket(`${tls ? 'wss' : 'ws'}://${host}:${address.port}/`, {
-        maxPayload: messageBytesMax,
-        perMessageDeflate: false,
-        followRedirects: false,
-        handshakeTimeout: handshakeTimeoutMs,
-        ...(tls?.ca !== undefined ? { ca: tls.ca as string | Buffer | (string | Buffer)[] } : {}),
-      });
-    } catch {
-      scheduleRedial(dialer);
-      return;
-    }
-    const connection = outboundConnection(socket, dialer.replica);
-    dialer.connection = connection;
-    attach(connection);
-  }
-
-  function scheduleRedial(dialer: Dialer): void {
-    if (closed || dialer.timer !== undefined) return;
-    dialer.attempt++;
-    tally.reconnect();
-    const ceilingMs = Math.min(reconnectMaxMs, reconnectInitialMs * 2 ** Math.min(dialer.attempt - 1, 30));
-    dialer.timer = setTimeout(() => dial(dialer), Math.floor(random() * ceilingMs));
-  }
-
   // ---- sending ----
 
   function emitPeer(peer: PeerId, up: boolean): void {
@@ -332,92 +232,21 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
 
   // ---- lifecycle ----
 
-  async function listen(entry: ReplicaEntry): Promise<void> {
-    const serverOptions = {
-      headersTimeout: handshakeTimeoutMs,
-      requestTimeout: handshakeTimeoutMs,
-      connectionsCheckingInterval: Math.min(handshakeTimeoutMs, 1000),
-    };
-    const created =
-      tls === undefined
-        ? createHttpServer(serverOptions)
-        : createHttpsServer({
-            ...serverOptions,
-            cert: tls.cert,
-            key: tls.key,
-            handshakeTimeout: handshakeTimeoutMs,
-          });
-    // Raw TCP connections that never finish HTTP are bounded too.
-    created.maxConnections = connectionsMax + handshakesPendingMax;
-    created.on('request', (_request, response) => {
-      response.writeHead(426, { connection: 'close' }).end();
-    });
-    created.on('upgrade', onUpgrade);
-    created.on('clientError', (_error, socket) => socket.destroy());
-    webSocketServer = new WebSocketServer({
-      noServer: true,
-      maxPayload: messageBytesMax,
-      perMessageDeflate: false,
-      clientTracking: false,
-    });
-    const { host, port } = settings.listenAddress(entry);
-    server = created;
-    await new Promise<void>((resolve, rejectListen) => {
-      created.once('error', (error: Error & { code?: string }) => {
-        rejectListen(
-          error.code === 'EADDRINUSE'
-            ? new TransportError(
-                'ADDRESS_IN_USE',
-                `${self} cannot listen on ${host}:${port}: the port is in use`,
-                {
-                  cause: error,
-                },
-              )
-            : new TransportError(
-                'LISTEN_FAILED',
-                `${self} cannot listen on ${host}:${port}: ${error.message}`,
-                {
-                  cause: error,
-                },
-              ),
-        );
-      });
-      created.listen(port, host, () => resolve());
-    });
-    created.on('error', () => {
-      // After listening, errors belong to single connections, which have their own handlers.
-    });
-    const bound = created.address();
-    listening = typeof bound === 'object' && bound !== null ? { host, port: bound.port } : { host, port };
-  }
-
   async function start(): Promise<void> {
-    if (selfEntry !== undefined) {
-      try {
-        await listen(selfEntry);
-      } catch (error) {
-        server = undefined;
-        throw error;
-      }
-    }
+    if (selfEntry !== undefined) await listener.listen(selfEntry);
     if (closed) {
       // close() ran while we were binding the port and left the listener to us.
-      await closeListener();
+      await listener.closeServer();
       return;
     }
     pingTimer = setInterval(ping, pingIntervalMs);
-    for (const replica of index.replicas) {
-      if (replica.peer === self) continue;
-      const dialer: Dialer = { replica, attempt: 0, timer: undefined, connection: undefined };
-      dialers.set(replica.id, dialer);
-      dial(dialer);
-    }
+    dialers.dialAll(index.replicas, self);
   }
 
   async function closeTransport(): Promise<void> {
     closed = true;
     clearInterval(pingTimer);
-    for (const dialer of dialers.values()) clearTimeout(dialer.timer);
+    dialers.stop();
     for (const connection of [...connections]) {
       clearTimeout(connection.handshakeTimer);
       connection.state = 'closed';
@@ -425,17 +254,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     }
     connections.clear();
     peers.clear();
-    webSocketServer?.close();
-    await closeListener();
-  }
-
-  async function closeListener(): Promise<void> {
-    const listener = server;
-    if (listener === undefined || !listener.listening) return;
-    await new Promise<void>((resolve) => {
-      listener.close(() => resolve());
-      listener.closeAllConnections();
-    });
+    await listener.close();
   }
 
   const transport: WebSocketTransport = {
@@ -470,7 +289,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
       closePromise ??= closeTransport();
       return closePromise;
     },
-    address: () => listening,
+    address: () => listener.address(),
   };
   readingControls.set(transport, (paused) => {
     readingPaused = paused;
