@@ -1,0 +1,164 @@
+/**
+ * Every connection the transport holds, authenticated or not, and the life they share: the
+ * socket's events, the handshake deadline, failing a connection under a counted reason, its end,
+ * and the pings that close a peer gone silent.
+ */
+import { WebSocket } from 'ws';
+import type { PeerId, RejectReason } from '../transport.ts';
+import { type Connection, limitMessageBytes } from './connection.ts';
+
+/** Pings a peer may leave unanswered before its connection is closed. */
+const PONGS_MISSED_MAX = 2;
+
+export interface ConnectionsContext {
+  readonly handshakeTimeoutMs: number;
+  /** A frame plus its channel tag: what an authenticated peer may send in one message. */
+  readonly messageBytesMax: number;
+  readonly isClosed: () => boolean;
+  readonly reject: (reason: RejectReason) => void;
+  /** A message arrived on a connection. */
+  readonly onMessage: (connection: Connection, data: Buffer, isBinary: boolean) => void;
+  /** A connection ended while the transport is open; `wasOpen`: it had finished the handshake. */
+  readonly onEnded: (connection: Connection, wasOpen: boolean) => void;
+}
+
+export class Connections {
+  readonly #context: ConnectionsContext;
+  readonly #all = new Set<Connection>();
+  /** Inbound connections that have not finished our handshake (the listener bounds them). */
+  #inboundHandshakes = 0;
+  /** Test hook only (see `setReadingPaused`). */
+  #readingPaused = false;
+
+  constructor(context: ConnectionsContext) {
+    this.#context = context;
+  }
+
+  /** Connections held, in the handshake or open, inbound and outbound. */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  get inboundHandshakes(): number {
+    return this.#inboundHandshakes;
+  }
+
+  /** Takes in a new connection: listens to its socket and gives it `handshakeTimeoutMs` to finish the handshake. */
+  attach(connection: Connection): void {
+    const { socket } = connection;
+    socket.binaryType = 'nodebuffer';
+    socket.on('message', (data: Buffer, isBinary: boolean) =>
+      this.#context.onMessage(connection, data, isBinary),
+    );
+    socket.on('pong', () => {
+      connection.pongsMissed = 0;
+    });
+    socket.on('error', (error: Error & { code?: string }) => this.#onSocketError(connection, error));
+    socket.on('close', () => this.end(connection));
+    connection.handshakeTimer = setTimeout(
+      () => this.fail(connection, 'HANDSHAKE_TIMEOUT'),
+      this.#context.handshakeTimeoutMs,
+    );
+    this.#all.add(connection);
+    if (connection.direction === 'inbound') this.#inboundHandshakes++;
+  }
+
+  /** Closes a connection over something its peer did, counted under `reason`. */
+  fail(connection: Connection, reason: RejectReason): void {
+    if (connection.state === 'closed') return;
+    this.#context.reject(reason);
+    connection.socket.terminate();
+    // 'close' follows from terminate(); end() runs there, but run it now so the state is exact.
+    this.end(connection);
+  }
+
+  /** Forgets a connection that is gone and, unless the transport is closing, says so (`onEnded`). */
+  end(connection: Connection): void {
+    if (connection.state === 'closed') return;
+    const wasOpen = connection.state === 'open';
+    connection.state = 'closed';
+    this.#all.delete(connection);
+    clearTimeout(connection.handshakeTimer);
+    if (!wasOpen && connection.direction === 'inbound') this.#inboundHandshakes--;
+    if (this.#context.isClosed()) return;
+    this.#context.onEnded(connection, wasOpen);
+  }
+
+  /** The handshake proved the connection is `peer`'s: its deadline ends and it may carry whole frames. */
+  markOpen(connection: Connection, peer: PeerId): void {
+    connection.state = 'open';
+    connection.peer = peer;
+    if (connection.direction === 'inbound')
+      limitMessageBytes(connection.socket, this.#context.messageBytesMax);
+    clearTimeout(connection.handshakeTimer);
+    connection.handshakeTimer = undefined;
+    if (connection.direction === 'inbound') this.#inboundHandshakes--;
+    if (this.#readingPaused) connection.socket.pause();
+  }
+
+  /**
+   * Closes an open connection its peer has replaced with a newer one. Nothing is told: the peer
+   * is still up, over the newer connection.
+   */
+  discard(older: Connection): void {
+    older.state = 'closed';
+    this.#all.delete(older);
+    older.socket.terminate();
+  }
+
+  /** Every `pingIntervalMs`: pings each open connection, and fails those that missed too many pongs. */
+  ping(): void {
+    for (const connection of [...this.#all]) {
+      if (connection.state !== 'open') continue;
+      if (connection.pongsMissed >= PONGS_MISSED_MAX) {
+        this.fail(connection, 'PING_TIMEOUT');
+        continue;
+      }
+      connection.pongsMissed++;
+      if (connection.socket.readyState === WebSocket.OPEN) connection.socket.ping();
+    }
+  }
+
+  /** Test hook: stop (or start again) reading the open connections, as a stuck peer would. */
+  setReadingPaused(paused: boolean): void {
+    this.#readingPaused = paused;
+    for (const connection of this.#all) {
+      if (connection.state !== 'open') continue;
+      if (paused) connection.socket.pause();
+      else connection.socket.resume();
+    }
+  }
+
+  /** Connections open, and still in the handshake. */
+  countByState(): { open: number; handshakes: number } {
+    let open = 0;
+    let handshakes = 0;
+    for (const connection of this.#all) {
+      if (connection.state === 'open') open++;
+      else if (connection.state === 'handshake') handshakes++;
+    }
+    return { open, handshakes };
+  }
+
+  /** The transport is closing: every connection ends at once, and no one is told. */
+  closeAll(): void {
+    for (const connection of [...this.#all]) {
+      clearTimeout(connection.handshakeTimer);
+      connection.state = 'closed';
+      connection.socket.terminate();
+    }
+    this.#all.clear();
+  }
+
+  #onSocketError(connection: Connection, error: Error & { code?: string }): void {
+    if (connection.state === 'closed') return;
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.fail(connection, 'TOO_LARGE');
+    else if (typeof error.code === 'string' && error.code.startsWith('WS_ERR_'))
+      this.fail(connection, 'PROTOCOL_ERROR');
+    else {
+      // A network error (refused, reset, TLS): not the peer's fault in a way we can name; just end.
+      connection.socket.terminate();
+      this.end(connection);
+    }
+  }
+}
