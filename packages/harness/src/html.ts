@@ -71,6 +71,65 @@ const TYPE_COLOURS: readonly (readonly [name: string, colour: string, group: str
 const KNOWN_TYPES = new Set(TYPE_COLOURS.map(([name]) => name));
 const VIEW_FILLS = ['#e8eefc', '#fcefe3', '#e6f6ea', '#f6e6f3', '#fbf7dc', '#e3f4f6'];
 
+/**
+ * Where marks go: ticks to x at one scale chosen so a typical run fits a screen, nodes to lanes
+ * in trace order. The page's script redoes the x mapping when the reader zooms (see `data-t`).
+ */
+class DiagramLayout {
+  readonly nodes: readonly Address[];
+  readonly endTick: number;
+  readonly scalePxPerTick: number;
+  readonly heightPx: number;
+  readonly widthPx: number;
+  readonly #laneIndex: ReadonlyMap<Address, number>;
+
+  constructor(nodes: readonly Address[], endTick: number) {
+    this.nodes = nodes;
+    this.endTick = endTick;
+    this.#laneIndex = new Map(nodes.map((node, i) => [node, i] as const));
+    this.scalePxPerTick = Math.min(
+      SCALE_MAX_PX_PER_TICK,
+      Math.max(SCALE_MIN_PX_PER_TICK, FIT_WIDTH_PX / endTick),
+    );
+    this.heightPx = TOP_PX + nodes.length * LANE_HEIGHT_PX + BOTTOM_PX;
+    this.widthPx = this.xPx(endTick) + RIGHT_PX;
+  }
+
+  hasLane(node: Address): boolean {
+    return this.#laneIndex.has(node);
+  }
+
+  xPx(tick: number): number {
+    return LEFT_PX + tick * this.scalePxPerTick;
+  }
+
+  /** A node without a lane of its own is drawn on the first lane. */
+  laneMidYPx(node: Address): number {
+    return TOP_PX + (this.#laneIndex.get(node) ?? 0) * LANE_HEIGHT_PX + LANE_HEIGHT_PX / 2;
+  }
+
+  /** Where lines that span every lane (the first violation, the heal) end. */
+  get lanesBottomPx(): number {
+    return this.heightPx - BOTTOM_PX;
+  }
+
+  /** An event's Lamport and vector timestamps; big vectors list only their non-zero components. */
+  describeClocks(event: NodeEvent): string {
+    const parts: string[] = [];
+    this.nodes.forEach((node, i) => {
+      const value = event.vector[i] ?? 0;
+      if (this.nodes.length <= VECTOR_FULL_COMPONENTS_MAX || value > 0)
+        parts.push(`${nodeName(node)}:${value}`);
+    });
+    return `Lamport ${event.lamport}, vector [${parts.join(' ')}]`;
+  }
+}
+
+/** A number as written into the SVG: integers as they are, others to a tenth of a pixel. */
+function svgNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
 /** Runs a scenario with a trace collector attached. */
 export function traceRun(
   options: ScenarioOptions,
@@ -194,25 +253,9 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
   const shape = render.shape ?? shapeOf(options);
   const { f } = quorumsOf(options.replicas);
   const nodes = trace.nodes;
-  const laneOf = new Map(nodes.map((node, i) => [node, i] as const));
   const byzantinePlans = new Map(options.byzantine.map((plan) => [plan.id, plan] as const));
   const endTick = Math.max(1, result.record.endTick, ...trace.events.map((event) => event.tick));
-  const scale = Math.min(SCALE_MAX_PX_PER_TICK, Math.max(SCALE_MIN_PX_PER_TICK, FIT_WIDTH_PX / endTick));
-  const x = (tick: number) => LEFT_PX + tick * scale;
-  const laneY = (node: Address) => TOP_PX + (laneOf.get(node) ?? 0) * LANE_HEIGHT_PX + LANE_HEIGHT_PX / 2;
-  const height = TOP_PX + nodes.length * LANE_HEIGHT_PX + BOTTOM_PX;
-  const width = x(endTick) + RIGHT_PX;
-  const n = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
-
-  const vector = (clock: Uint32Array) => {
-    const parts: string[] = [];
-    nodes.forEach((node, i) => {
-      const value = clock[i] ?? 0;
-      if (nodes.length <= VECTOR_FULL_COMPONENTS_MAX || value > 0) parts.push(`${nodeName(node)}:${value}`);
-    });
-    return `[${parts.join(' ')}]`;
-  };
-  const clocks = (event: NodeEvent) => `Lamport ${event.lamport}, vector ${vector(event.vector)}`;
+  const layout = new DiagramLayout(nodes, endTick);
 
   const violation = firstViolation(result.violations);
   const focusTick = violation === undefined ? undefined : (violation.tick ?? endTick);
@@ -252,15 +295,15 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
   // Lane backgrounds: Byzantine lanes tinted, lanes the first violation names outlined.
   const background: string[] = [];
   nodes.forEach((node) => {
-    const top = laneY(node) - LANE_HEIGHT_PX / 2;
+    const top = layout.laneMidYPx(node) - LANE_HEIGHT_PX / 2;
     const byzantine = typeof node === 'number' ? byzantinePlans.has(node) : node.startsWith('mallory');
     if (byzantine)
       background.push(
-        `<rect class="lane-bg byz" data-t="0" data-t2="${endTick}" x="${n(x(0))}" y="${top}" width="${n(x(endTick) - x(0))}" height="${LANE_HEIGHT_PX}"/>`,
+        `<rect class="lane-bg byz" data-t="0" data-t2="${endTick}" x="${svgNumber(layout.xPx(0))}" y="${top}" width="${svgNumber(layout.xPx(endTick) - layout.xPx(0))}" height="${LANE_HEIGHT_PX}"/>`,
       );
     if (named.has(node))
       background.push(
-        `<rect class="lane-bg named" data-t="0" data-t2="${endTick}" x="${n(x(0))}" y="${top + 1}" width="${n(x(endTick) - x(0))}" height="${LANE_HEIGHT_PX - 2}"/>`,
+        `<rect class="lane-bg named" data-t="0" data-t2="${endTick}" x="${svgNumber(layout.xPx(0))}" y="${top + 1}" width="${svgNumber(layout.xPx(endTick) - layout.xPx(0))}" height="${LANE_HEIGHT_PX - 2}"/>`,
       );
   });
   svg.push(`<g id="backgrounds">${background.join('')}</g>`);
@@ -277,15 +320,15 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
       ['b', partition.sideB],
     ] as const) {
       for (const node of members) {
-        if (!laneOf.has(node)) continue;
+        if (!layout.hasLane(node)) continue;
         strips.push(
-          `<rect class="part part-${side}" data-t="${partition.startTick}" data-t2="${end}" x="${n(x(partition.startTick))}" y="${laneY(node) + LANE_HEIGHT_PX / 2 - PARTITION_STRIP_PX - 1}" width="${n((end - partition.startTick) * scale)}" height="${PARTITION_STRIP_PX}"><title>${escapeHtml(`${title}; ${nodeName(node)} on side ${side.toUpperCase()}`)}</title></rect>`,
+          `<rect class="part part-${side}" data-t="${partition.startTick}" data-t2="${end}" x="${svgNumber(layout.xPx(partition.startTick))}" y="${layout.laneMidYPx(node) + LANE_HEIGHT_PX / 2 - PARTITION_STRIP_PX - 1}" width="${svgNumber((end - partition.startTick) * layout.scalePxPerTick)}" height="${PARTITION_STRIP_PX}"><title>${escapeHtml(`${title}; ${nodeName(node)} on side ${side.toUpperCase()}`)}</title></rect>`,
         );
       }
     }
     partitionLabels.push(
-      `<rect class="part-top" data-t="${partition.startTick}" data-t2="${end}" x="${n(x(partition.startTick))}" y="${14 + (i % 2) * 12}" width="${n((end - partition.startTick) * scale)}" height="10"><title>${escapeHtml(title)}</title></rect>`,
-      `<text class="part-label" data-t="${partition.startTick}" x="${n(x(partition.startTick))}" dx="2" y="${23 + (i % 2) * 12}">P${i + 1}<title>${escapeHtml(title)}</title></text>`,
+      `<rect class="part-top" data-t="${partition.startTick}" data-t2="${end}" x="${svgNumber(layout.xPx(partition.startTick))}" y="${14 + (i % 2) * 12}" width="${svgNumber((end - partition.startTick) * layout.scalePxPerTick)}" height="10"><title>${escapeHtml(title)}</title></rect>`,
+      `<text class="part-label" data-t="${partition.startTick}" x="${svgNumber(layout.xPx(partition.startTick))}" dx="2" y="${23 + (i % 2) * 12}">P${i + 1}<title>${escapeHtml(title)}</title></text>`,
     );
   });
 
@@ -301,12 +344,12 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
     ];
     for (const event of own) {
       if (event.kind !== 'view') continue;
-      const title = `${nodeName(node)} ${event.changing ? `starts a view change to view ${event.view}` : `enters view ${event.view}`} at tick ${event.tick} (${clocks(event)})`;
+      const title = `${nodeName(node)} ${event.changing ? `starts a view change to view ${event.view}` : `enters view ${event.view}`} at tick ${event.tick} (${layout.describeClocks(event)})`;
       const last = stretches.at(-1);
       if (last !== undefined && last.from === event.tick) stretches.pop();
       stretches.push({ view: event.view, changing: event.changing, from: event.tick, title });
     }
-    const top = laneY(node) - LANE_HEIGHT_PX / 2 + 3;
+    const top = layout.laneMidYPx(node) - LANE_HEIGHT_PX / 2 + 3;
     stretches.forEach((stretch, i) => {
       const to = stretches[i + 1]?.from ?? endTick;
       if (to <= stretch.from && i + 1 < stretches.length) return;
@@ -314,14 +357,14 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
         ? 'url(#hatch)'
         : (VIEW_FILLS[stretch.view % VIEW_FILLS.length] as string);
       bands.push(
-        `<rect class="view" data-t="${stretch.from}" data-t2="${to}" x="${n(x(stretch.from))}" y="${top}" width="${n(Math.max(0, to - stretch.from) * scale)}" height="${LANE_HEIGHT_PX - 6}" fill="${fill}"><title>${escapeHtml(stretch.title)}</title></rect>`,
+        `<rect class="view" data-t="${stretch.from}" data-t2="${to}" x="${svgNumber(layout.xPx(stretch.from))}" y="${top}" width="${svgNumber(Math.max(0, to - stretch.from) * layout.scalePxPerTick)}" height="${LANE_HEIGHT_PX - 6}" fill="${fill}"><title>${escapeHtml(stretch.title)}</title></rect>`,
       );
       if (stretch.from > 0 || stretch.view > 0)
         viewLabels.push(
-          `<line class="view-edge" data-t="${stretch.from}" x1="${n(x(stretch.from))}" x2="${n(x(stretch.from))}" y1="${top}" y2="${top + LANE_HEIGHT_PX - 6}"/>`,
+          `<line class="view-edge" data-t="${stretch.from}" x1="${svgNumber(layout.xPx(stretch.from))}" x2="${svgNumber(layout.xPx(stretch.from))}" y1="${top}" y2="${top + LANE_HEIGHT_PX - 6}"/>`,
         );
       viewLabels.push(
-        `<text class="view-label${stretch.changing ? ' changing' : ''}" data-t="${stretch.from}" x="${n(x(stretch.from))}" dx="2" y="${top + 9}">${stretch.changing ? `→v${stretch.view}` : `v${stretch.view}`}<title>${escapeHtml(stretch.title)}</title></text>`,
+        `<text class="view-label${stretch.changing ? ' changing' : ''}" data-t="${stretch.from}" x="${svgNumber(layout.xPx(stretch.from))}" dx="2" y="${top + 9}">${stretch.changing ? `→v${stretch.view}` : `v${stretch.view}`}<title>${escapeHtml(stretch.title)}</title></text>`,
       );
     });
   }
@@ -333,27 +376,27 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
 
   // Time axis.
   const axis: string[] = [];
-  const step = niceInterval(scale);
+  const step = niceInterval(layout.scalePxPerTick);
   for (let tick = 0; tick <= endTick; tick += step) {
     axis.push(
-      `<line class="grid" data-t="${tick}" x1="${n(x(tick))}" x2="${n(x(tick))}" y1="${TOP_PX - 6}" y2="${height - BOTTOM_PX}"/>`,
-      `<text class="axis" data-t="${tick}" x="${n(x(tick))}" y="${TOP_PX - 10}">${tick}</text>`,
+      `<line class="grid" data-t="${tick}" x1="${svgNumber(layout.xPx(tick))}" x2="${svgNumber(layout.xPx(tick))}" y1="${TOP_PX - 6}" y2="${layout.lanesBottomPx}"/>`,
+      `<text class="axis" data-t="${tick}" x="${svgNumber(layout.xPx(tick))}" y="${TOP_PX - 10}">${tick}</text>`,
     );
   }
   svg.push(`<g id="axis">${axis.join('')}</g>`);
 
   // Lanes.
   const lanes = nodes.map((node) => {
-    const y = laneY(node);
+    const y = layout.laneMidYPx(node);
     const byzantine = typeof node === 'number' ? byzantinePlans.has(node) : node.startsWith('mallory');
-    return `<line class="lane${byzantine ? ' byz' : ''}" data-node="${escapeHtml(nodeName(node))}" data-t="0" data-t2="${endTick}" x1="${n(x(0))}" x2="${n(x(endTick))}" y1="${y}" y2="${y}"/>`;
+    return `<line class="lane${byzantine ? ' byz' : ''}" data-node="${escapeHtml(nodeName(node))}" data-t="0" data-t2="${endTick}" x1="${svgNumber(layout.xPx(0))}" x2="${svgNumber(layout.xPx(endTick))}" y1="${y}" y2="${y}"/>`;
   });
   svg.push(`<g id="lanes">${lanes.join('')}${viewLabels.join('')}</g>`);
 
   // The network heal ("GST").
   if (options.healTick <= endTick) {
     svg.push(
-      `<g id="heal"><line class="heal" data-t="${options.healTick}" x1="${n(x(options.healTick))}" x2="${n(x(options.healTick))}" y1="10" y2="${height - BOTTOM_PX}"/><text class="heal-label" data-t="${options.healTick}" x="${n(x(options.healTick))}" dx="3" y="10">network healed @${options.healTick}<title>From tick ${options.healTick}: no drops, no partitions, small delays.</title></text></g>`,
+      `<g id="heal"><line class="heal" data-t="${options.healTick}" x1="${svgNumber(layout.xPx(options.healTick))}" x2="${svgNumber(layout.xPx(options.healTick))}" y1="10" y2="${layout.lanesBottomPx}"/><text class="heal-label" data-t="${options.healTick}" x="${svgNumber(layout.xPx(options.healTick))}" dx="3" y="10">network healed @${options.healTick}<title>From tick ${options.healTick}: no drops, no partitions, small delays.</title></text></g>`,
     );
   }
 
@@ -362,15 +405,15 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
   for (const arrow of drawn) {
     const send = arrow.send;
     const from = send.node;
-    const y1 = laneY(from);
-    const y2 = laneY(send.to);
+    const y1 = layout.laneMidYPx(from);
+    const y2 = layout.laneMidYPx(send.to);
     const what = `${describeMessage(send.message)} ${nodeName(from)} → ${nodeName(send.to)}`;
-    const sent = `sent @${send.tick} (${clocks(send)})`;
+    const sent = `sent @${send.tick} (${layout.describeClocks(send)})`;
     if (arrow.kind === 'delivered' && arrow.deliver !== undefined) {
-      const title = `${what}\n${sent}\ndelivered @${arrow.deliver.tick} (${clocks(arrow.deliver)})${send.outcome === 'duplicated' ? '\n(the network duplicated it)' : ''}`;
+      const title = `${what}\n${sent}\ndelivered @${arrow.deliver.tick} (${layout.describeClocks(arrow.deliver)})${send.outcome === 'duplicated' ? '\n(the network duplicated it)' : ''}`;
       const lift = from === send.to ? -10 : 0;
       messages.push(
-        `<line class="msg m-${arrow.type}" data-t="${arrow.t1}" data-t2="${arrow.t2}" x1="${n(x(arrow.t1))}" y1="${y1}" x2="${n(x(arrow.t2))}" y2="${y2 + lift}" marker-end="url(#ah-${arrow.type})"><title>${escapeHtml(title)}</title></line>`,
+        `<line class="msg m-${arrow.type}" data-t="${arrow.t1}" data-t2="${arrow.t2}" x1="${svgNumber(layout.xPx(arrow.t1))}" y1="${y1}" x2="${svgNumber(layout.xPx(arrow.t2))}" y2="${y2 + lift}" marker-end="url(#ah-${arrow.type})"><title>${escapeHtml(title)}</title></line>`,
       );
     } else {
       const reason =
@@ -383,7 +426,7 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
               : 'dropped by the network';
       const dy = Math.max(-LANE_HEIGHT_PX * 0.6, Math.min(LANE_HEIGHT_PX * 0.6, (y2 - y1) * 0.35));
       messages.push(
-        `<line class="msg stub ${arrow.kind} m-${arrow.type}" data-t="${arrow.t1}" data-dx="${STUB_PX}" x1="${n(x(arrow.t1))}" y1="${y1}" x2="${n(x(arrow.t1) + STUB_PX)}" y2="${n(y1 + dy)}" marker-end="url(#ah-x)"><title>${escapeHtml(`${what}\n${sent}\n${reason}`)}</title></line>`,
+        `<line class="msg stub ${arrow.kind} m-${arrow.type}" data-t="${arrow.t1}" data-dx="${STUB_PX}" x1="${svgNumber(layout.xPx(arrow.t1))}" y1="${y1}" x2="${svgNumber(layout.xPx(arrow.t1) + STUB_PX)}" y2="${svgNumber(y1 + dy)}" marker-end="url(#ah-x)"><title>${escapeHtml(`${what}\n${sent}\n${reason}`)}</title></line>`,
       );
     }
   }
@@ -398,15 +441,15 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
   >();
   for (const event of trace.events) {
     if (event.node === undefined) continue;
-    const y = laneY(event.node);
-    const at = n(x(event.tick));
+    const y = layout.laneMidYPx(event.node);
+    const at = svgNumber(layout.xPx(event.tick));
     switch (event.kind) {
       case 'execute': {
         const culprit =
           named.size === 0 || named.has(event.node)
             ? namedSequence !== undefined && String(event.sequence) === namedSequence
             : false;
-        const title = `${nodeName(event.node)} executed sequence ${event.sequence} (view ${event.view}, ${event.requests} requests${event.via === 'fetch' ? ', fetched with its commit certificate' : ''}) at tick ${event.tick}\n${clocks(event)}`;
+        const title = `${nodeName(event.node)} executed sequence ${event.sequence} (view ${event.view}, ${event.requests} requests${event.via === 'fetch' ? ', fetched with its commit certificate' : ''}) at tick ${event.tick}\n${layout.describeClocks(event)}`;
         marks.push(
           `<g class="exec${event.via === 'fetch' ? ' fetched' : ''}${culprit ? ' culprit' : ''}"><circle data-t="${event.tick}" cx="${at}" cy="${y}" r="${culprit ? 5.5 : 3.5}"/><text data-t="${event.tick}" x="${at}" y="${y - (event.sequence % 2 === 0 ? 15 : 7)}">${event.sequence}</text><title>${escapeHtml(title)}</title></g>`,
         );
@@ -414,14 +457,19 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
       }
       case 'stateTransfer':
         marks.push(
-          `<text class="transfer" data-t="${event.tick}" x="${at}" y="${y + 4}">◆<title>${escapeHtml(`${nodeName(event.node)} jumped to checkpoint ${event.sequence} by state transfer at tick ${event.tick}\n${clocks(event)}`)}</title></text>`,
+          `<text class="transfer" data-t="${event.tick}" x="${at}" y="${y + 4}">◆<title>${escapeHtml(`${nodeName(event.node)} jumped to checkpoint ${event.sequence} by state transfer at tick ${event.tick}\n${layout.describeClocks(event)}`)}</title></text>`,
         );
         break;
       case 'reject': {
         const key = `${nodeName(event.node)}@${event.tick}`;
         let entry = rejections.get(key);
         if (entry === undefined) {
-          entry = { node: event.node, tick: event.tick, codes: new Map(), clock: clocks(event) };
+          entry = {
+            node: event.node,
+            tick: event.tick,
+            codes: new Map(),
+            clock: layout.describeClocks(event),
+          };
           rejections.set(key, entry);
         }
         entry.codes.set(event.code, (entry.codes.get(event.code) ?? 0) + 1);
@@ -429,13 +477,13 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
       }
       case 'accept':
         marks.push(
-          `<g class="accept"><circle data-t="${event.tick}" cx="${at}" cy="${y}" r="4"/><text data-t="${event.tick}" x="${at}" y="${y - 7}">#${event.requestId}✓</text><title>${escapeHtml(`${event.agent} accepted the result of request ${event.requestId} at sequence ${event.sequence} (f+1 matching replies) at tick ${event.tick}\n${clocks(event)}`)}</title></g>`,
+          `<g class="accept"><circle data-t="${event.tick}" cx="${at}" cy="${y}" r="4"/><text data-t="${event.tick}" x="${at}" y="${y - 7}">#${event.requestId}✓</text><title>${escapeHtml(`${event.agent} accepted the result of request ${event.requestId} at sequence ${event.sequence} (f+1 matching replies) at tick ${event.tick}\n${layout.describeClocks(event)}`)}</title></g>`,
         );
         break;
       case 'send':
         if (event.issue && typeof event.node === 'string' && honestAgents.has(event.node))
           marks.push(
-            `<g class="issue"><text data-t="${event.tick}" x="${at}" y="${y + 15}">req ${event.message.requestId}</text><title>${escapeHtml(`${nodeName(event.node)} issued request ${event.message.requestId} at tick ${event.tick}\n${clocks(event)}`)}</title></g>`,
+            `<g class="issue"><text data-t="${event.tick}" x="${at}" y="${y + 15}">req ${event.message.requestId}</text><title>${escapeHtml(`${nodeName(event.node)} issued request ${event.message.requestId} at tick ${event.tick}\n${layout.describeClocks(event)}`)}</title></g>`,
           );
         break;
       default:
@@ -447,13 +495,13 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
       .map(([code, count]) => (count > 1 ? `${code} ×${count}` : code))
       .join(', ');
     marks.push(
-      `<text class="reject" data-t="${entry.tick}" x="${n(x(entry.tick))}" y="${laneY(entry.node) + 13}">⊘<title>${escapeHtml(`${nodeName(entry.node)} rejected at tick ${entry.tick}: ${codes}\n${entry.clock}`)}</title></text>`,
+      `<text class="reject" data-t="${entry.tick}" x="${svgNumber(layout.xPx(entry.tick))}" y="${layout.laneMidYPx(entry.node) + 13}">⊘<title>${escapeHtml(`${nodeName(entry.node)} rejected at tick ${entry.tick}: ${codes}\n${entry.clock}`)}</title></text>`,
     );
   }
   for (const plan of options.byzantine) {
-    if (plan.crashTick === undefined || !laneOf.has(plan.id) || plan.crashTick > endTick) continue;
+    if (plan.crashTick === undefined || !layout.hasLane(plan.id) || plan.crashTick > endTick) continue;
     marks.push(
-      `<text class="crash" data-t="${plan.crashTick}" x="${n(x(plan.crashTick))}" y="${laneY(plan.id) + 4}">✖ crashed<title>${escapeHtml(`Byzantine replica ${plan.id} crashes at tick ${plan.crashTick} and stays silent`)}</title></text>`,
+      `<text class="crash" data-t="${plan.crashTick}" x="${svgNumber(layout.xPx(plan.crashTick))}" y="${layout.laneMidYPx(plan.id) + 4}">✖ crashed<title>${escapeHtml(`Byzantine replica ${plan.id} crashes at tick ${plan.crashTick} and stays silent`)}</title></text>`,
     );
   }
   svg.push(`<g id="marks">${marks.join('')}</g>`);
@@ -462,13 +510,13 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
   if (violation !== undefined && focusTick !== undefined) {
     const label = `⚠ first violation: ${violation.checker} @${violation.tick ?? 'end'}`;
     svg.push(
-      `<g id="first-violation" class="violation" data-tick="${focusTick}"><line data-t="${focusTick}" x1="${n(x(focusTick))}" x2="${n(x(focusTick))}" y1="30" y2="${height - BOTTOM_PX}"/><text data-t="${focusTick}" x="${n(x(focusTick))}" ${focusTick > endTick * 0.75 ? 'dx="-4" text-anchor="end"' : 'dx="4"'} y="${TOP_PX - 24}">${escapeHtml(label)}</text><title>${escapeHtml(`[${violation.checker}${violation.tick === undefined ? '' : ` @${violation.tick}`}] ${violation.message}`)}</title></g>`,
+      `<g id="first-violation" class="violation" data-tick="${focusTick}"><line data-t="${focusTick}" x1="${svgNumber(layout.xPx(focusTick))}" x2="${svgNumber(layout.xPx(focusTick))}" y1="30" y2="${layout.lanesBottomPx}"/><text data-t="${focusTick}" x="${svgNumber(layout.xPx(focusTick))}" ${focusTick > endTick * 0.75 ? 'dx="-4" text-anchor="end"' : 'dx="4"'} y="${TOP_PX - 24}">${escapeHtml(label)}</text><title>${escapeHtml(`[${violation.checker}${violation.tick === undefined ? '' : ` @${violation.tick}`}] ${violation.message}`)}</title></g>`,
     );
   }
 
   // Lane labels, outside the scrolling diagram so they stay in view.
   const labels = nodes.map((node) => {
-    const top = laneY(node) - 16;
+    const top = layout.laneMidYPx(node) - 16;
     let text: string;
     let detail = '';
     let classes = 'label';
@@ -584,8 +632,8 @@ ${TYPE_COLOURS.map(([name, colour]) => `.m-${name}{stroke:${colour}}.hide-${name
   const js = `
 (function(){
   var svg=document.getElementById('diagram'),scroll=document.getElementById('scroll');
-  var scale=${scale},left=${LEFT_PX},right=${RIGHT_PX},end=${endTick},focus=${focusTick ?? 'null'};
-  var axis=document.getElementById('axis'),top=${TOP_PX},bottom=${height - BOTTOM_PX};
+  var scale=${layout.scalePxPerTick},left=${LEFT_PX},right=${RIGHT_PX},end=${endTick},focus=${focusTick ?? 'null'};
+  var axis=document.getElementById('axis'),top=${TOP_PX},bottom=${layout.lanesBottomPx};
   function X(t){return left+t*scale;}
   function drawAxis(){
     var steps=[1,2,5,10,20,50,100,200,500,1000,2000,5000,10000,20000,50000],step=steps[steps.length-1];
@@ -644,9 +692,9 @@ ${notes.map((note) => `<div class="notes">${escapeHtml(note)}</div>`).join('')}
 <div class="controls"><button id="zoom-out">− zoom out</button><button id="zoom-in">+ zoom in</button><button id="zoom-fit">fit</button>${violation === undefined ? '' : '<button id="goto-violation">go to first violation</button>'} <span class="extra">(ctrl + wheel zooms; legend entries toggle message types)</span></div>
 </header>
 <div class="chart">
-<div class="labels" style="height:${height}px">${labels.join('')}</div>
+<div class="labels" style="height:${layout.heightPx}px">${labels.join('')}</div>
 <div class="scroll" id="scroll">
-<svg id="diagram" width="${n(width)}" height="${height}" role="img" aria-label="space-time diagram of seed ${result.seed}">
+<svg id="diagram" width="${svgNumber(layout.widthPx)}" height="${layout.heightPx}" role="img" aria-label="space-time diagram of seed ${result.seed}">
 ${svg.join('\n')}
 </svg>
 </div>
