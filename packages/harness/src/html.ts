@@ -10,6 +10,7 @@
  * beyond `HTML_ARROWS_MAX` arrows are thinned (the page says so), never near the first violation.
  */
 import { quorumsOf } from '@conclave/core';
+import type { ByzantinePlan } from './byzantine.ts';
 import type { Violation } from './checkers.ts';
 import type { Address } from './network.ts';
 import { replayCommand, type ScenarioShape } from './scenario.ts';
@@ -247,22 +248,48 @@ function thinArrows(arrows: readonly Arrow[], arrowsMax: number, focusTick: numb
   return kept.sort((a, b) => a.send.index - b.send.index || a.t2 - b.t2);
 }
 
-export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: RenderOptions = {}): string {
-  const options = result.options;
-  const arrowsMax = render.arrowsMax ?? HTML_ARROWS_MAX;
-  const shape = render.shape ?? shapeOf(options);
-  const { f } = quorumsOf(options.replicas);
-  const nodes = trace.nodes;
-  const byzantinePlans = new Map(options.byzantine.map((plan) => [plan.id, plan] as const));
-  const endTick = Math.max(1, result.record.endTick, ...trace.events.map((event) => event.tick));
-  const layout = new DiagramLayout(nodes, endTick);
+/** The first violation, which the picture draws attention to. */
+interface ViolationFocus {
+  readonly violation: Violation;
+  /** Its tick; the end of the run for a violation only found there. */
+  readonly tick: number;
+  /** The nodes its message names: their lanes and labels are outlined. */
+  readonly nodes: ReadonlySet<Address>;
+  /** The sequence number its message names, as written there: its executions are marked. */
+  readonly sequence: string | undefined;
+}
 
-  const violation = firstViolation(result.violations);
-  const focusTick = violation === undefined ? undefined : (violation.tick ?? endTick);
-  const named = violation === undefined ? new Set<Address>() : namedNodes(violation.message, nodes);
-  const namedSequence = violation === undefined ? undefined : /\bsequence (\d+)/.exec(violation.message)?.[1];
+function violationFocus(
+  violations: readonly Violation[],
+  nodes: readonly Address[],
+  endTick: number,
+): ViolationFocus | undefined {
+  const violation = firstViolation(violations);
+  if (violation === undefined) return undefined;
+  return {
+    violation,
+    tick: violation.tick ?? endTick,
+    nodes: namedNodes(violation.message, nodes),
+    sequence: /\bsequence (\d+)/.exec(violation.message)?.[1],
+  };
+}
 
-  // Arrows: one per delivered copy, one stub per dropped or lost copy.
+/** Whether the first violation names this node. */
+function isNamed(focus: ViolationFocus | undefined, node: Address): boolean {
+  return focus?.nodes.has(node) ?? false;
+}
+
+/**
+ * Whether an execution is of the sequence the first violation names, by a node it names (any
+ * node when it names none, as when it blames the sequence rather than a replica).
+ */
+function isCulpritExecution(focus: ViolationFocus | undefined, node: Address, sequence: number): boolean {
+  if (focus === undefined || (focus.nodes.size > 0 && !focus.nodes.has(node))) return false;
+  return focus.sequence !== undefined && String(sequence) === focus.sequence;
+}
+
+/** One arrow per delivered copy of a message, one stub per dropped or lost copy. */
+function messageArrows(trace: RunTrace): Arrow[] {
   const arrows: Arrow[] = [];
   for (const event of trace.events) {
     if (event.kind !== 'send') continue;
@@ -277,7 +304,60 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
     for (let i = 0; i < event.lost; i++)
       arrows.push({ kind: 'lost', send: event, type, t1: event.tick, t2: event.tick });
   }
-  const drawn = thinArrows(arrows, arrowsMax, focusTick);
+  return arrows;
+}
+
+/** The arrows a picture draws, out of how many there were, under which cap (the page says so). */
+interface ArrowSelection {
+  readonly drawn: readonly Arrow[];
+  readonly total: number;
+  readonly max: number;
+}
+
+function selectArrows(trace: RunTrace, arrowsMax: number, focusTick: number | undefined): ArrowSelection {
+  const arrows = messageArrows(trace);
+  return { drawn: thinArrows(arrows, arrowsMax, focusTick), total: arrows.length, max: arrowsMax };
+}
+
+/** Everything the sections of the picture read: the run, where marks go, and what to stress. */
+interface Drawing {
+  readonly trace: RunTrace;
+  readonly result: ScenarioResult;
+  readonly options: ScenarioOptions;
+  /** For the replay command. */
+  readonly shape: ScenarioShape;
+  readonly layout: DiagramLayout;
+  readonly byzantinePlans: ReadonlyMap<Address, ByzantinePlan>;
+  readonly focus: ViolationFocus | undefined;
+  readonly arrows: ArrowSelection;
+}
+
+function drawingOf(trace: RunTrace, result: ScenarioResult, render: RenderOptions): Drawing {
+  const options = result.options;
+  // The trace can outlast the record's end (events of the final tick), never the other way round.
+  const endTick = Math.max(1, result.record.endTick, ...trace.events.map((event) => event.tick));
+  const focus = violationFocus(result.violations, trace.nodes, endTick);
+  return {
+    trace,
+    result,
+    options,
+    shape: render.shape ?? shapeOf(options),
+    layout: new DiagramLayout(trace.nodes, endTick),
+    byzantinePlans: new Map(options.byzantine.map((plan) => [plan.id, plan] as const)),
+    focus,
+    arrows: selectArrows(trace, render.arrowsMax ?? HTML_ARROWS_MAX, focus?.tick),
+  };
+}
+
+export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: RenderOptions = {}): string {
+  const drawing = drawingOf(trace, result, render);
+  const { options, shape, layout, byzantinePlans, focus } = drawing;
+  const { f } = quorumsOf(options.replicas);
+  const { nodes, endTick } = layout;
+  const violation = focus?.violation;
+  const focusTick = focus?.tick;
+  const drawn = drawing.arrows.drawn;
+  const arrowsMax = drawing.arrows.max;
 
   const svg: string[] = [];
   const defs: string[] = [];
@@ -301,7 +381,7 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
       background.push(
         `<rect class="lane-bg byz" data-t="0" data-t2="${endTick}" x="${svgNumber(layout.xPx(0))}" y="${top}" width="${svgNumber(layout.xPx(endTick) - layout.xPx(0))}" height="${LANE_HEIGHT_PX}"/>`,
       );
-    if (named.has(node))
+    if (isNamed(focus, node))
       background.push(
         `<rect class="lane-bg named" data-t="0" data-t2="${endTick}" x="${svgNumber(layout.xPx(0))}" y="${top + 1}" width="${svgNumber(layout.xPx(endTick) - layout.xPx(0))}" height="${LANE_HEIGHT_PX - 2}"/>`,
       );
@@ -445,10 +525,7 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
     const at = svgNumber(layout.xPx(event.tick));
     switch (event.kind) {
       case 'execute': {
-        const culprit =
-          named.size === 0 || named.has(event.node)
-            ? namedSequence !== undefined && String(event.sequence) === namedSequence
-            : false;
+        const culprit = isCulpritExecution(focus, event.node, event.sequence);
         const title = `${nodeName(event.node)} executed sequence ${event.sequence} (view ${event.view}, ${event.requests} requests${event.via === 'fetch' ? ', fetched with its commit certificate' : ''}) at tick ${event.tick}\n${layout.describeClocks(event)}`;
         marks.push(
           `<g class="exec${event.via === 'fetch' ? ' fetched' : ''}${culprit ? ' culprit' : ''}"><circle data-t="${event.tick}" cx="${at}" cy="${y}" r="${culprit ? 5.5 : 3.5}"/><text data-t="${event.tick}" x="${at}" y="${y - (event.sequence % 2 === 0 ? 15 : 7)}">${event.sequence}</text><title>${escapeHtml(title)}</title></g>`,
@@ -540,8 +617,9 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
         detail = `${new Set(record.accepted.map((a) => a.requestId)).size}/${record.requestsPlanned} accepted`;
       }
     }
-    if (named.has(node)) classes += ' named';
-    return `<div class="${classes}" style="top:${top}px" title="${escapeHtml(`${text}${detail === '' ? '' : `: ${detail}`}`)}"><b>${named.has(node) ? '⚠ ' : ''}${escapeHtml(text)}</b><span>${escapeHtml(detail)}</span></div>`;
+    const named = isNamed(focus, node);
+    if (named) classes += ' named';
+    return `<div class="${classes}" style="top:${top}px" title="${escapeHtml(`${text}${detail === '' ? '' : `: ${detail}`}`)}"><b>${named ? '⚠ ' : ''}${escapeHtml(text)}</b><span>${escapeHtml(detail)}</span></div>`;
   });
 
   // Header: verdict, replay command, violations, scenario, notes, legend.
@@ -554,9 +632,9 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
       `<li${v === violation ? ' class="first"' : ''}><code>[${escapeHtml(v.checker)}${v.tick === undefined ? '' : ` @${v.tick}`}]</code> ${escapeHtml(v.message)}${v === violation ? ' <b>← first</b>' : ''}</li>`,
   );
   const notes: string[] = [];
-  if (drawn.length < arrows.length) {
+  if (drawn.length < drawing.arrows.total) {
     notes.push(
-      `Thinned: ${drawn.length} of ${arrows.length} message arrows drawn (at most ${arrowsMax}), evenly per type; every arrow within ${VIOLATION_WINDOW_TICKS_BEFORE} ticks before and ${VIOLATION_WINDOW_TICKS_AFTER} after the first violation is kept.`,
+      `Thinned: ${drawn.length} of ${drawing.arrows.total} message arrows drawn (at most ${arrowsMax}), evenly per type; every arrow within ${VIOLATION_WINDOW_TICKS_BEFORE} ticks before and ${VIOLATION_WINDOW_TICKS_AFTER} after the first violation is kept.`,
     );
   }
   if (trace.eventsDropped > 0) {
