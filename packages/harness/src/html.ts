@@ -738,60 +738,90 @@ function svgContent(drawing: Drawing): string {
   return sections.filter((section) => section !== undefined).join('\n');
 }
 
-export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: RenderOptions = {}): string {
-  const drawing = drawingOf(trace, result, render);
-  const { options, shape, layout, byzantinePlans, focus } = drawing;
-  const { f } = quorumsOf(options.replicas);
-  const { nodes, endTick } = layout;
-  const violation = focus?.violation;
-  const focusTick = focus?.tick;
-  const drawn = drawing.arrows.drawn;
-  const arrowsMax = drawing.arrows.max;
+// ---------------------------------------------------------------------------------------------
+// The page around the diagram: lane labels, the header, styles and the zoom script.
 
-  // Lane labels, outside the scrolling diagram so they stay in view.
-  const labels = nodes.map((node) => {
-    const top = layout.laneMidYPx(node) - 16;
-    let text: string;
-    let detail = '';
-    let classes = 'label';
-    if (typeof node === 'number') {
-      const plan = byzantinePlans.get(node);
-      const final = result.record.replicas[node]?.final;
-      text = `replica ${node}`;
-      if (plan !== undefined) {
-        classes += ' byz';
-        detail = `Byzantine: ${plan.strategies.join(', ')}${plan.crashTick === undefined ? '' : ` @${plan.crashTick}`}${plan.colluding && options.collusion ? ' · colluding' : ''}`;
-      } else if (final !== undefined) {
-        detail = `ended in view ${final.view}, executed ${final.lastExecuted}`;
-      }
-    } else {
-      const record = result.record.agents.find((agent) => agent.id === node);
-      text = node;
-      if (record !== undefined && !record.honest) {
-        classes += ' byz';
-        detail = 'lying agent';
-      } else if (record !== undefined) {
-        detail = `${new Set(record.accepted.map((a) => a.requestId)).size}/${record.requestsPlanned} accepted`;
-      }
-    }
+/** Each lane's name and what became of it, outside the scrolling diagram so they stay in view. */
+function laneLabels(drawing: Drawing): string {
+  const { layout, focus } = drawing;
+  const labels = layout.nodes.map((node) => {
+    const { text, detail, byzantine } =
+      typeof node === 'number' ? replicaLabel(drawing, node) : agentLabel(drawing, node);
     const named = isNamed(focus, node);
-    if (named) classes += ' named';
-    return `<div class="${classes}" style="top:${top}px" title="${escapeHtml(`${text}${detail === '' ? '' : `: ${detail}`}`)}"><b>${named ? '⚠ ' : ''}${escapeHtml(text)}</b><span>${escapeHtml(detail)}</span></div>`;
+    const classes = `label${byzantine ? ' byz' : ''}${named ? ' named' : ''}`;
+    const tooltip = `${text}${detail === '' ? '' : `: ${detail}`}`;
+    return `<div class="${classes}" style="top:${layout.laneMidYPx(node) - 16}px" title="${escapeHtml(tooltip)}"><b>${named ? '⚠ ' : ''}${escapeHtml(text)}</b><span>${escapeHtml(detail)}</span></div>`;
   });
+  return labels.join('');
+}
 
-  // Header: verdict, replay command, violations, scenario, notes, legend.
-  const failed = result.violations.length > 0;
-  const safety = result.violations.some((v) => v.checker !== 'liveness');
-  const verdict = failed ? `FAILED (${safety ? 'SAFETY' : 'LIVENESS'})` : 'passed';
-  const replay = `${replayCommand(result.seed, shape)} --html run.html`;
-  const violationItems = result.violations.map(
-    (v) =>
-      `<li${v === violation ? ' class="first"' : ''}><code>[${escapeHtml(v.checker)}${v.tick === undefined ? '' : ` @${v.tick}`}]</code> ${escapeHtml(v.message)}${v === violation ? ' <b>← first</b>' : ''}</li>`,
-  );
+interface LaneLabel {
+  readonly text: string;
+  readonly detail: string;
+  readonly byzantine: boolean;
+}
+
+/** A Byzantine replica's strategies, or where an honest one ended up. */
+function replicaLabel({ result, options, byzantinePlans }: Drawing, id: number): LaneLabel {
+  const text = `replica ${id}`;
+  const plan = byzantinePlans.get(id);
+  if (plan !== undefined) {
+    const crash = plan.crashTick === undefined ? '' : ` @${plan.crashTick}`;
+    const colluding = plan.colluding && options.collusion ? ' · colluding' : '';
+    return { text, detail: `Byzantine: ${plan.strategies.join(', ')}${crash}${colluding}`, byzantine: true };
+  }
+  const final = result.record.replicas[id]?.final;
+  const detail = final === undefined ? '' : `ended in view ${final.view}, executed ${final.lastExecuted}`;
+  return { text, detail, byzantine: false };
+}
+
+/** A lying agent, or how many of its requests an honest one saw accepted. */
+function agentLabel({ result }: Drawing, id: string): LaneLabel {
+  const record = result.record.agents.find((agent) => agent.id === id);
+  if (record === undefined) return { text: id, detail: '', byzantine: false };
+  if (!record.honest) return { text: id, detail: 'lying agent', byzantine: true };
+  const accepted = new Set(record.accepted.map((a) => a.requestId)).size;
+  return { text: id, detail: `${accepted}/${record.requestsPlanned} accepted`, byzantine: false };
+}
+
+/** `passed`, or which kind of property failed (safety outranks liveness). */
+function verdictOf(violations: readonly Violation[]): string {
+  if (violations.length === 0) return 'passed';
+  return `FAILED (${violations.some((v) => v.checker !== 'liveness') ? 'SAFETY' : 'LIVENESS'})`;
+}
+
+/** Every violation, the first marked; or a line saying there were none. */
+function violationList({ result, focus }: Drawing): string {
+  if (result.violations.length === 0) return '<div class="extra">No violations: every checker passed.</div>';
+  const items = result.violations.map((v) => {
+    const first = v === focus?.violation;
+    return `<li${first ? ' class="first"' : ''}><code>${escapeHtml(violationTag(v))}</code> ${escapeHtml(v.message)}${first ? ' <b>← first</b>' : ''}</li>`;
+  });
+  return `<ol class="violations">${items.join('')}</ol>`;
+}
+
+/** The scenario in a few phrases: shape, faults, and what the run amounted to. */
+function scenarioSummary({ trace, result, options }: Drawing): string[] {
+  const { f } = quorumsOf(options.replicas);
+  const { faults } = options;
+  const network = result.stats.network;
+  const percent = (probability: number) => `${(probability * 100).toFixed(1)}%`;
+  return [
+    `n=${options.replicas}, f=${f}, ${options.byzantine.length} Byzantine${options.byzantine.length > f ? ' (beyond f: failures expected)' : ''}${options.collusion ? ', colluding' : ''}`,
+    `${options.agents} agents × ${options.requestsPerAgent} requests${options.byzantineAgents > 0 ? `, ${options.byzantineAgents} lying agent(s)` : ''}`,
+    `faults until tick ${options.healTick}: drop ${percent(faults.dropProbability)}, duplicate ${percent(faults.duplicateProbability)}, delay ${faults.delayTicksMin}–${faults.delayTicksMax} ticks, reorder ${percent(faults.reorderProbability)}`,
+    `${options.partitions.length} partition(s)`,
+    `ran ${result.stats.ticks} ticks; ${network.sent} sent, ${network.delivered} delivered, ${network.dropped + network.droppedByPartition + network.droppedOverflow} dropped, ${network.duplicated} duplicated`,
+    `${trace.events.length} trace events`,
+  ];
+}
+
+/** What the picture leaves out: thinned arrows, a capped trace. */
+function omissionNotes({ trace, arrows }: Drawing): string[] {
   const notes: string[] = [];
-  if (drawn.length < drawing.arrows.total) {
+  if (arrows.drawn.length < arrows.total) {
     notes.push(
-      `Thinned: ${drawn.length} of ${drawing.arrows.total} message arrows drawn (at most ${arrowsMax}), evenly per type; every arrow within ${VIOLATION_WINDOW_TICKS_BEFORE} ticks before and ${VIOLATION_WINDOW_TICKS_AFTER} after the first violation is kept.`,
+      `Thinned: ${arrows.drawn.length} of ${arrows.total} message arrows drawn (at most ${arrows.max}), evenly per type; every arrow within ${VIOLATION_WINDOW_TICKS_BEFORE} ticks before and ${VIOLATION_WINDOW_TICKS_AFTER} after the first violation is kept.`,
     );
   }
   if (trace.eventsDropped > 0) {
@@ -799,15 +829,11 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
       `Trace capped at ${trace.eventsMax} events: ${trace.eventsDropped} later events (from tick ${trace.cappedAtTick}) are not shown; the picture ends there.`,
     );
   }
-  const stats = result.stats;
-  const scenario = [
-    `n=${options.replicas}, f=${f}, ${options.byzantine.length} Byzantine${options.byzantine.length > f ? ' (beyond f: failures expected)' : ''}${options.collusion ? ', colluding' : ''}`,
-    `${options.agents} agents × ${options.requestsPerAgent} requests${options.byzantineAgents > 0 ? `, ${options.byzantineAgents} lying agent(s)` : ''}`,
-    `faults until tick ${options.healTick}: drop ${(options.faults.dropProbability * 100).toFixed(1)}%, duplicate ${(options.faults.duplicateProbability * 100).toFixed(1)}%, delay ${options.faults.delayTicksMin}–${options.faults.delayTicksMax} ticks, reorder ${(options.faults.reorderProbability * 100).toFixed(1)}%`,
-    `${options.partitions.length} partition(s)`,
-    `ran ${stats.ticks} ticks; ${stats.network.sent} sent, ${stats.network.delivered} delivered, ${stats.network.dropped + stats.network.droppedByPartition + stats.network.droppedOverflow} dropped, ${stats.network.duplicated} duplicated`,
-    `${trace.events.length} trace events`,
-  ];
+  return notes;
+}
+
+/** The colour key, by group; each entry is a checkbox that hides its message type. */
+function legend(): string {
   const groups = new Map<string, string[]>();
   for (const [name, colour, group] of TYPE_COLOURS) {
     if (name === 'other') continue;
@@ -817,11 +843,35 @@ export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: R
     );
     groups.set(group, list);
   }
-  const legend = [...groups].map(
+  const spans = [...groups].map(
     ([group, items]) => `<span class="group"><em>${escapeHtml(group)}</em>${items.join(' ')}</span>`,
   );
+  return spans.join(' ');
+}
 
-  const css = `
+/** How to read the marks, under the legend. */
+const READING_GUIDE =
+  'Lines: one per replica and agent (Byzantine ones red and dashed); arrows: delivered messages; dashed stubs ending in ×: dropped copies (dotted: never delivered); shaded bands: views (hatched: view change in progress); numbered dots: executed sequences (hollow: fetched); ◆: state transfer; ⊘: rejected input; green: results agents accepted; orange/blue strips under a lane: its side of a partition (shown on top). Hover anything for its Lamport and vector timestamps.';
+
+/** Verdict, replay command, violations, scenario, notes, legend and the zoom buttons. */
+function pageHeader(drawing: Drawing): string {
+  const { result, shape, focus } = drawing;
+  const replay = `${replayCommand(result.seed, shape)} --html run.html`;
+  const notes = omissionNotes(drawing).map((note) => `<div class="notes">${escapeHtml(note)}</div>`);
+  const gotoButton = focus === undefined ? '' : '<button id="goto-violation">go to first violation</button>';
+  return `<header>
+<h1>Conclave run · seed ${result.seed} · <span class="${result.violations.length > 0 ? 'fail' : 'pass'}">${verdictOf(result.violations)}</span></h1>
+<div>Replay: <code>${escapeHtml(replay)}</code></div>
+${violationList(drawing)}
+<div class="scenario">${scenarioSummary(drawing).map(escapeHtml).join(' · ')}</div>
+${notes.join('')}
+<div class="legend">${legend()}</div>
+<div class="extra">${READING_GUIDE}</div>
+<div class="controls"><button id="zoom-out">− zoom out</button><button id="zoom-in">+ zoom in</button><button id="zoom-fit">fit</button>${gotoButton} <span class="extra">(ctrl + wheel zooms; legend entries toggle message types)</span></div>
+</header>`;
+}
+
+const PAGE_CSS = `
 body{font:13px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#222;background:#fff}
 header{padding:10px 16px;border-bottom:1px solid #ddd}
 h1{font-size:17px;margin:0 0 4px}
@@ -864,10 +914,16 @@ ${TYPE_COLOURS.map(([name, colour]) => `.m-${name}{stroke:${colour}}.hide-${name
 .violation line{stroke:#e00;stroke-width:2.5}.violation text{fill:#d00;font-weight:700;font-size:12px}
 `;
 
-  const js = `
+/**
+ * Zoom (buttons, ctrl + wheel, `#t=…&scale=…` in the address), legend toggles, and the jump to
+ * the first violation. Zooming moves every mark with a `data-t` (`data-t2` for its end, `data-dx`
+ * for a fixed-length stub) to the new scale, so the page never needs the run again.
+ */
+function pageScript({ layout, focus }: Drawing): string {
+  return `
 (function(){
   var svg=document.getElementById('diagram'),scroll=document.getElementById('scroll');
-  var scale=${layout.scalePxPerTick},left=${LEFT_PX},right=${RIGHT_PX},end=${endTick},focus=${focusTick ?? 'null'};
+  var scale=${layout.scalePxPerTick},left=${LEFT_PX},right=${RIGHT_PX},end=${layout.endTick},focus=${focus?.tick ?? 'null'};
   var axis=document.getElementById('axis'),top=${TOP_PX},bottom=${layout.lanesBottomPx};
   function X(t){return left+t*scale;}
   function drawAxis(){
@@ -907,35 +963,43 @@ ${TYPE_COLOURS.map(([name, colour]) => `.m-${name}{stroke:${colour}}.hide-${name
   else if(focus!==null&&X(focus)>scroll.clientWidth*0.8){scroll.scrollLeft=X(focus)-scroll.clientWidth*0.7;}
 })();
 `;
+}
 
+/** The page: header, then the lane labels beside the scrolling diagram, then the script. */
+function pageHtml(
+  drawing: Drawing,
+  parts: { readonly header: string; readonly labels: string; readonly svg: string; readonly script: string },
+): string {
+  const { result, layout } = drawing;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Conclave run · seed ${result.seed} · ${verdict}</title>
-<style>${css}</style>
+<title>Conclave run · seed ${result.seed} · ${verdictOf(result.violations)}</title>
+<style>${PAGE_CSS}</style>
 </head>
 <body>
-<header>
-<h1>Conclave run · seed ${result.seed} · <span class="${failed ? 'fail' : 'pass'}">${verdict}</span></h1>
-<div>Replay: <code>${escapeHtml(replay)}</code></div>
-${failed ? `<ol class="violations">${violationItems.join('')}</ol>` : '<div class="extra">No violations: every checker passed.</div>'}
-<div class="scenario">${scenario.map(escapeHtml).join(' · ')}</div>
-${notes.map((note) => `<div class="notes">${escapeHtml(note)}</div>`).join('')}
-<div class="legend">${legend.join(' ')}</div>
-<div class="extra">Lines: one per replica and agent (Byzantine ones red and dashed); arrows: delivered messages; dashed stubs ending in ×: dropped copies (dotted: never delivered); shaded bands: views (hatched: view change in progress); numbered dots: executed sequences (hollow: fetched); ◆: state transfer; ⊘: rejected input; green: results agents accepted; orange/blue strips under a lane: its side of a partition (shown on top). Hover anything for its Lamport and vector timestamps.</div>
-<div class="controls"><button id="zoom-out">− zoom out</button><button id="zoom-in">+ zoom in</button><button id="zoom-fit">fit</button>${violation === undefined ? '' : '<button id="goto-violation">go to first violation</button>'} <span class="extra">(ctrl + wheel zooms; legend entries toggle message types)</span></div>
-</header>
+${parts.header}
 <div class="chart">
-<div class="labels" style="height:${layout.heightPx}px">${labels.join('')}</div>
+<div class="labels" style="height:${layout.heightPx}px">${parts.labels}</div>
 <div class="scroll" id="scroll">
 <svg id="diagram" width="${svgNumber(layout.widthPx)}" height="${layout.heightPx}" role="img" aria-label="space-time diagram of seed ${result.seed}">
-${svgContent(drawing)}
+${parts.svg}
 </svg>
 </div>
 </div>
-<script>${js}</script>
+<script>${parts.script}</script>
 </body>
 </html>
 `;
+}
+
+export function renderRunHtml(trace: RunTrace, result: ScenarioResult, render: RenderOptions = {}): string {
+  const drawing = drawingOf(trace, result, render);
+  return pageHtml(drawing, {
+    header: pageHeader(drawing),
+    labels: laneLabels(drawing),
+    svg: svgContent(drawing),
+    script: pageScript(drawing),
+  });
 }
