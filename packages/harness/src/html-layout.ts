@@ -10,21 +10,21 @@ const VECTOR_FULL_COMPONENTS_MAX = 16;
 
 export const LANE_HEIGHT_PX = 46;
 /** Room above the first lane for the partition banners, the first violation's label and the axis. */
-export const TOP_PX = 64;
-const BOTTOM_PX = 24;
-export const LEFT_PX = 12;
-export const RIGHT_PX = 40;
+export const TOP_MARGIN_PX = 64;
+const BOTTOM_MARGIN_PX = 24;
+export const LEFT_MARGIN_PX = 12;
+export const RIGHT_MARGIN_PX = 40;
 /** The width a run is first scaled to, within the two limits below; the reader zooms from there. */
 const FIT_WIDTH_PX = 1400;
 const SCALE_MIN_PX_PER_TICK = 1.5;
 const SCALE_MAX_PX_PER_TICK = 14;
 /** Length of a dropped message's stub, in pixels (it does not stretch with zoom). */
-export const STUB_PX = 14;
+export const STUB_LENGTH_PX = 14;
 /** Gap between a view band and its lane's top and bottom edges. */
 export const VIEW_BAND_MARGIN_PX = 3;
 export const VIEW_BAND_HEIGHT_PX = LANE_HEIGHT_PX - 2 * VIEW_BAND_MARGIN_PX;
 /** Height of the strip under a lane that marks its side of a partition. */
-export const PARTITION_STRIP_PX = 5;
+export const PARTITION_STRIP_HEIGHT_PX = 5;
 
 /** Colours by message type; the legend lists them in this order. */
 export const TYPE_COLOURS: readonly (readonly [name: string, colour: string, group: string])[] = [
@@ -75,8 +75,8 @@ export class DiagramLayout {
       SCALE_MAX_PX_PER_TICK,
       Math.max(SCALE_MIN_PX_PER_TICK, FIT_WIDTH_PX / endTick),
     );
-    this.heightPx = TOP_PX + nodes.length * LANE_HEIGHT_PX + BOTTOM_PX;
-    this.widthPx = this.xPx(endTick) + RIGHT_PX;
+    this.heightPx = TOP_MARGIN_PX + nodes.length * LANE_HEIGHT_PX + BOTTOM_MARGIN_PX;
+    this.widthPx = this.xPx(endTick) + RIGHT_MARGIN_PX;
   }
 
   hasLane(node: Address): boolean {
@@ -84,12 +84,12 @@ export class DiagramLayout {
   }
 
   xPx(tick: number): number {
-    return LEFT_PX + tick * this.scalePxPerTick;
+    return LEFT_MARGIN_PX + tick * this.scalePxPerTick;
   }
 
   /** A node without a lane of its own is drawn on the first lane. */
   laneMidYPx(node: Address): number {
-    return TOP_PX + (this.#laneIndex.get(node) ?? 0) * LANE_HEIGHT_PX + LANE_HEIGHT_PX / 2;
+    return TOP_MARGIN_PX + (this.#laneIndex.get(node) ?? 0) * LANE_HEIGHT_PX + LANE_HEIGHT_PX / 2;
   }
 
   laneTopYPx(node: Address): number {
@@ -97,8 +97,8 @@ export class DiagramLayout {
   }
 
   /** Where lines that span every lane (the first violation, the heal) end. */
-  get lanesBottomPx(): number {
-    return this.heightPx - BOTTOM_PX;
+  get lanesBottomYPx(): number {
+    return this.heightPx - BOTTOM_MARGIN_PX;
   }
 
   /** An event's Lamport and vector timestamps; big vectors list only their non-zero components. */

@@ -11,7 +11,14 @@ import {
   VIOLATION_WINDOW_TICKS_BEFORE,
   violationTag,
 } from './html-drawing.ts';
-import { escapeHtml, LEFT_PX, RIGHT_PX, svgNumber, TOP_PX, TYPE_COLOURS } from './html-layout.ts';
+import {
+  escapeHtml,
+  LEFT_MARGIN_PX,
+  RIGHT_MARGIN_PX,
+  svgNumber,
+  TOP_MARGIN_PX,
+  TYPE_COLOURS,
+} from './html-layout.ts';
 import { replayCommand } from './scenario.ts';
 
 /** Each lane's name and what became of it, outside the scrolling diagram so they stay in view. */
@@ -197,8 +204,8 @@ export function pageScript({ layout, focus }: Drawing): string {
   return `
 (function(){
   var svg=document.getElementById('diagram'),scroll=document.getElementById('scroll');
-  var scale=${layout.scalePxPerTick},left=${LEFT_PX},right=${RIGHT_PX},end=${layout.endTick},focus=${focus?.tick ?? 'null'};
-  var axis=document.getElementById('axis'),top=${TOP_PX},bottom=${layout.lanesBottomPx};
+  var scale=${layout.scalePxPerTick},left=${LEFT_MARGIN_PX},right=${RIGHT_MARGIN_PX},end=${layout.endTick},focus=${focus?.tick ?? 'null'};
+  var axis=document.getElementById('axis'),top=${TOP_MARGIN_PX},bottom=${layout.lanesBottomYPx};
   function X(t){return left+t*scale;}
   function drawAxis(){
     var steps=[1,2,5,10,20,50,100,200,500,1000,2000,5000,10000,20000,50000],step=steps[steps.length-1];

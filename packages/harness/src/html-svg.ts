@@ -15,10 +15,10 @@ import {
   type DiagramLayout,
   escapeHtml,
   LANE_HEIGHT_PX,
-  PARTITION_STRIP_PX,
-  STUB_PX,
+  PARTITION_STRIP_HEIGHT_PX,
+  STUB_LENGTH_PX,
   svgNumber,
-  TOP_PX,
+  TOP_MARGIN_PX,
   TYPE_COLOURS,
   VIEW_BAND_HEIGHT_PX,
   VIEW_BAND_MARGIN_PX,
@@ -109,10 +109,10 @@ function partitionStrips(drawing: Drawing): string {
     for (const [side, members] of sides) {
       for (const node of members) {
         if (!layout.hasLane(node)) continue;
-        const y = layout.laneMidYPx(node) + LANE_HEIGHT_PX / 2 - PARTITION_STRIP_PX - 1;
+        const y = layout.laneMidYPx(node) + LANE_HEIGHT_PX / 2 - PARTITION_STRIP_HEIGHT_PX - 1;
         const stripTitle = `${title}; ${nodeName(node)} on side ${side.toUpperCase()}`;
         strips.push(
-          `<rect class="part part-${side}" data-t="${partition.startTick}" data-t2="${endTick}" x="${x}" y="${y}" width="${width}" height="${PARTITION_STRIP_PX}"><title>${escapeHtml(stripTitle)}</title></rect>`,
+          `<rect class="part part-${side}" data-t="${partition.startTick}" data-t2="${endTick}" x="${x}" y="${y}" width="${width}" height="${PARTITION_STRIP_HEIGHT_PX}"><title>${escapeHtml(stripTitle)}</title></rect>`,
         );
       }
     }
@@ -213,8 +213,8 @@ function timeAxis({ layout }: Drawing): string {
   for (let tick = 0; tick <= layout.endTick; tick += step) {
     const x = svgNumber(layout.xPx(tick));
     marks.push(
-      `<line class="grid" data-t="${tick}" x1="${x}" x2="${x}" y1="${TOP_PX - 6}" y2="${layout.lanesBottomPx}"/>`,
-      `<text class="axis" data-t="${tick}" x="${x}" y="${TOP_PX - 10}">${tick}</text>`,
+      `<line class="grid" data-t="${tick}" x1="${x}" x2="${x}" y1="${TOP_MARGIN_PX - 6}" y2="${layout.lanesBottomYPx}"/>`,
+      `<text class="axis" data-t="${tick}" x="${x}" y="${TOP_MARGIN_PX - 10}">${tick}</text>`,
     );
   }
   return `<g id="axis">${marks.join('')}</g>`;
@@ -235,7 +235,7 @@ function networkHealMarker({ options, layout }: Drawing): string | undefined {
   const tick = options.healTick;
   if (tick > layout.endTick) return undefined;
   const x = svgNumber(layout.xPx(tick));
-  return `<g id="heal"><line class="heal" data-t="${tick}" x1="${x}" x2="${x}" y1="10" y2="${layout.lanesBottomPx}"/><text class="heal-label" data-t="${tick}" x="${x}" dx="3" y="10">network healed @${tick}<title>From tick ${tick}: no drops, no partitions, small delays.</title></text></g>`;
+  return `<g id="heal"><line class="heal" data-t="${tick}" x1="${x}" x2="${x}" y1="10" y2="${layout.lanesBottomYPx}"/><text class="heal-label" data-t="${tick}" x="${x}" dx="3" y="10">network healed @${tick}<title>From tick ${tick}: no drops, no partitions, small delays.</title></text></g>`;
 }
 
 /** The selected message arrows and stubs, in send order. */
@@ -269,7 +269,7 @@ function undeliveredStub(layout: DiagramLayout, arrow: UndeliveredArrow): string
   // Leaning towards the destination, but never past the neighbouring lane.
   const dy = Math.max(-LANE_HEIGHT_PX * 0.6, Math.min(LANE_HEIGHT_PX * 0.6, (y2 - y1) * 0.35));
   const title = `${sendTitle(layout, send)}\n${undeliveredReason(arrow)}`;
-  return `<line class="msg stub ${arrow.kind} m-${arrow.type}" data-t="${arrow.t1}" data-dx="${STUB_PX}" x1="${svgNumber(layout.xPx(arrow.t1))}" y1="${y1}" x2="${svgNumber(layout.xPx(arrow.t1) + STUB_PX)}" y2="${svgNumber(y1 + dy)}" marker-end="url(#ah-x)"><title>${escapeHtml(title)}</title></line>`;
+  return `<line class="msg stub ${arrow.kind} m-${arrow.type}" data-t="${arrow.t1}" data-dx="${STUB_LENGTH_PX}" x1="${svgNumber(layout.xPx(arrow.t1))}" y1="${y1}" x2="${svgNumber(layout.xPx(arrow.t1) + STUB_LENGTH_PX)}" y2="${svgNumber(y1 + dy)}" marker-end="url(#ah-x)"><title>${escapeHtml(title)}</title></line>`;
 }
 
 function undeliveredReason(arrow: UndeliveredArrow): string {
@@ -379,7 +379,7 @@ function firstViolationMarker({ focus, layout }: Drawing): string | undefined {
   const label = `⚠ first violation: ${violation.checker} @${violation.tick ?? 'end'}`;
   // Near the right edge the label runs leftwards, so it is not cut off.
   const placement = tick > layout.endTick * 0.75 ? 'dx="-4" text-anchor="end"' : 'dx="4"';
-  return `<g id="first-violation" class="violation" data-tick="${tick}"><line data-t="${tick}" x1="${x}" x2="${x}" y1="30" y2="${layout.lanesBottomPx}"/><text data-t="${tick}" x="${x}" ${placement} y="${TOP_PX - 24}">${escapeHtml(label)}</text><title>${escapeHtml(`${violationTag(violation)} ${violation.message}`)}</title></g>`;
+  return `<g id="first-violation" class="violation" data-tick="${tick}"><line data-t="${tick}" x1="${x}" x2="${x}" y1="30" y2="${layout.lanesBottomYPx}"/><text data-t="${tick}" x="${x}" ${placement} y="${TOP_MARGIN_PX - 24}">${escapeHtml(label)}</text><title>${escapeHtml(`${violationTag(violation)} ${violation.message}`)}</title></g>`;
 }
 
 /** The diagram's content, as the sections above draw it. */
