@@ -146,7 +146,7 @@ interface ViewStretch {
   readonly title: string;
 }
 
-/** Every honest replica's view stretches, lane by lane; a Byzantine replica's views mean nothing. */
+/** Every honest replica's view stretches, lane by lane (Byzantine replicas get none). */
 function viewStretches({ trace, layout, byzantinePlans }: Drawing): ViewStretch[] {
   const viewEvents = trace.events.filter((event) => event.kind === 'view');
   const stretches: ViewStretch[] = [];
@@ -315,7 +315,7 @@ function eventMark(
     case 'accept':
       return `<g class="accept"><circle data-t="${event.tick}" cx="${at}" cy="${y}" r="4"/><text data-t="${event.tick}" x="${at}" y="${y - 7}">#${event.requestId}✓</text><title>${escapeHtml(`${event.agent} accepted the result of request ${event.requestId} at sequence ${event.sequence} (f+1 matching replies) at tick ${event.tick}\n${layout.describeClocks(event)}`)}</title></g>`;
     case 'send':
-      // A lying agent's requests are noise; only honest agents' first sends of a request count.
+      // Labelled where an honest agent first sends a request; lying agents' requests are not.
       if (!event.issue || typeof event.node !== 'string' || !honestAgents.has(event.node)) return undefined;
       return `<g class="issue"><text data-t="${event.tick}" x="${at}" y="${y + 15}">req ${event.message.requestId}</text><title>${escapeHtml(`${nodeName(event.node)} issued request ${event.message.requestId} at tick ${event.tick}\n${layout.describeClocks(event)}`)}</title></g>`;
     default:
