@@ -28,7 +28,29 @@ export function encodeCanonical(value: Canonical): Uint8Array {
 
 export type DecodeResult =
   | { ok: true; value: unknown }
-  | { ok: false; reason: 'MALFORMED' | 'NOT_CANONICAL' };
+  | { ok: false; reason: 'MALFORMED' | 'NOT_CANONICAL' }
+  | { ok: false; reason: 'DECLARED_TOO_LARGE'; detail: string };
+
+/**
+ * What one input may declare, checked against each header before anything is allocated or read:
+ * a hostile header that declares millions of items (with the bytes present) costs nothing.
+ * Sized by the caller from the largest legitimate value it expects (`frameBounds` in messages.ts).
+ */
+export interface CanonicalBounds {
+  /** Items one array may declare. */
+  readonly arrayLengthMax: number;
+  /** Items of all arrays together (the sum of their declared lengths), so many medium arrays cannot add up. */
+  readonly itemsMax: number;
+  /** UTF-8 bytes one string may declare. */
+  readonly stringBytesMax: number;
+}
+
+/** No bounds beyond the bytes present: for inputs already bounded by their size (operations, snapshots). */
+export const UNBOUNDED: CanonicalBounds = Object.freeze({
+  arrayLengthMax: Number.POSITIVE_INFINITY,
+  itemsMax: Number.POSITIVE_INFINITY,
+  stringBytesMax: Number.POSITIVE_INFINITY,
+});
 
 /**
  * Decodes bytes and checks they are the canonical encoding of what they decode to, in one pass
@@ -45,10 +67,16 @@ export type DecodeResult =
  * (truncation, a type outside that set, a non-finite number, trailing bytes, too deep) is
  * MALFORMED, and wins over a non-shortest form (NOT_CANONICAL) anywhere in the same input, as
  * in a decode followed by a re-encode. Binary values are views into `bytes`, not copies.
+ *
+ * A header declaring more than `bounds` allow is DECLARED_TOO_LARGE, found before the items are
+ * read or allocated; decoding stops there (so it wins over a later error or a NOT_CANONICAL). The work done is
+ * linear in the bytes actually read, never in a declared size.
  */
-export function decodeCanonical(bytes: Uint8Array): DecodeResult {
-  const reader = new CanonicalReader(bytes);
+export function decodeCanonical(bytes: Uint8Array, bounds: CanonicalBounds = UNBOUNDED): DecodeResult {
+  const reader = new CanonicalReader(bytes, bounds);
   const value = reader.value(0);
+  if (reader.tooLarge !== undefined)
+    return { ok: false, reason: 'DECLARED_TOO_LARGE', detail: reader.tooLarge };
   if (reader.malformed || reader.at !== bytes.byteLength) return { ok: false, reason: 'MALFORMED' };
   if (reader.notCanonical) return { ok: false, reason: 'NOT_CANONICAL' };
   return { ok: true, value };
@@ -62,15 +90,28 @@ class CanonicalReader {
   at = 0;
   malformed = false;
   notCanonical = false;
+  /** Set when a header declares more than the bounds allow: what it declared. */
+  tooLarge: string | undefined;
+  /** Items the arrays read so far declared, against `bounds.itemsMax`. */
+  #items = 0;
   readonly #view: DataView;
 
-  constructor(readonly bytes: Uint8Array) {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly bounds: CanonicalBounds,
+  ) {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   #fail(): null {
     this.malformed = true;
     return null;
+  }
+
+  /** Stops decoding: `malformed` makes every caller unwind at once, `tooLarge` says why. */
+  #tooLarge(detail: string): null {
+    this.tooLarge ??= detail;
+    return this.#fail();
   }
 
   /** The next n bytes exist. */
@@ -190,6 +231,8 @@ class CanonicalReader {
   }
 
   #string(length: number): string | null {
+    if (length > this.bounds.stringBytesMax)
+      return this.#tooLarge(`string of ${length} bytes, at most ${this.bounds.stringBytesMax}`);
     if (length < 0 || !this.#has(length)) return this.#fail();
     const start = this.at;
     this.at += length;
@@ -225,6 +268,12 @@ class CanonicalReader {
 
   #array(length: number, depth: number): unknown[] | null {
     // Every item takes at least one byte: a length beyond what is left is a lie, not an allocation.
+    // Bounds before allocation: a declared length is a claim, not yet a cost.
+    if (length > this.bounds.arrayLengthMax)
+      return this.#tooLarge(`array of ${length} items, at most ${this.bounds.arrayLengthMax}`);
+    this.#items += Math.max(length, 0);
+    if (this.#items > this.bounds.itemsMax)
+      return this.#tooLarge(`arrays of ${this.#items} items in all, at most ${this.bounds.itemsMax}`);
     if (length < 0 || !this.#has(length)) return this.#fail();
     const items = new Array<unknown>(length);
     for (let i = 0; i < length; i++) {

@@ -32,11 +32,13 @@ export {
 export {
   bytesEqual,
   type Canonical,
+  type CanonicalBounds,
   type DecodeResult,
   decodeCanonical,
   encodeCanonical,
   fromHex,
   toHex,
+  UNBOUNDED,
 } from './codec.ts';
 export { composedOperation, composeStateMachines } from './compose.ts';
 export {
@@ -67,6 +69,7 @@ export {
   VERIFY_CACHE_ENTRIES,
   verifyCache,
 } from './crypto.ts';
+export { bodyBounds, envelopeBounds } from './decode-bounds.ts';
 export {
   applyPersistRecords,
   type DurableCheckpoint,

@@ -14,6 +14,7 @@
 import { type Canonical, decodeCanonical, encodeCanonical } from './codec.ts';
 import { LIMITS } from './config.ts';
 import { DIGEST_BYTES, SIGNATURE_BYTES } from './crypto.ts';
+import { bodyBounds, envelopeBounds } from './decode-bounds.ts';
 
 export const MessageType = {
   request: 1,
@@ -324,18 +325,30 @@ export type DecodeRejection =
   | 'FRAME_TOO_LARGE'
   | 'MALFORMED'
   | 'NOT_CANONICAL'
+  | 'DECLARED_TOO_LARGE'
   | 'UNKNOWN_TYPE'
   | 'BATCH_TOO_LARGE'
   | 'OPERATION_TOO_LARGE';
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: DecodeRejection };
+/** A refusal; `detail` says what a header declared when the reason is DECLARED_TOO_LARGE. */
+export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: DecodeRejection; detail?: string };
 
 class Reject {
-  constructor(readonly reason: DecodeRejection) {}
+  constructor(
+    readonly reason: DecodeRejection,
+    readonly detail?: string,
+  ) {}
 }
 
-function fail(reason: DecodeRejection = 'MALFORMED'): never {
-  throw new Reject(reason);
+function fail(reason: DecodeRejection = 'MALFORMED', detail?: string): never {
+  throw new Reject(reason, detail);
+}
+
+/** Decodes one message body within the bounds of a legitimate body; refusals are thrown. */
+function decodeBody(raw: Uint8Array, limits: DecodeLimits): Body {
+  const decoded = decodeCanonical(raw, bodyBounds(limits));
+  if (!decoded.ok) fail(decoded.reason, 'detail' in decoded ? decoded.detail : undefined);
+  return bodyFrom(decoded.value, limits);
 }
 
 function tuple(value: unknown, length: number): unknown[] {
@@ -385,9 +398,7 @@ function decodeSignedTuple<B extends Body>(
   const [bodyBytes, signature] = tuple(value, 2);
   const bodyRaw = bytes(bodyBytes, LIMITS.frameBytesMax);
   const sig = bytes(signature, SIGNATURE_BYTES, SIGNATURE_BYTES);
-  const decoded = decodeCanonical(bodyRaw);
-  if (!decoded.ok) fail(decoded.reason);
-  const body = bodyFrom(decoded.value, limits);
+  const body = decodeBody(bodyRaw, limits);
   if (body.type !== expected) fail();
   return { body: body as B, bytes: bodyRaw, signature: sig };
 }
@@ -574,24 +585,25 @@ export function decodeFrame(
   hash: (data: Uint8Array) => Uint8Array,
 ): Decoded<Frame> {
   if (frame.byteLength > LIMITS.frameBytesMax) return { ok: false, reason: 'FRAME_TOO_LARGE' };
-  const outer = decodeCanonical(frame);
+  const outer = decodeCanonical(frame, envelopeBounds(limits));
   if (!outer.ok) return outer;
   try {
     const [bodyBytes, signature, batches] = tuple(outer.value, 3);
     const body = bytes(bodyBytes, LIMITS.frameBytesMax);
-    const inner = decodeCanonical(body);
-    if (!inner.ok) return inner;
     return {
       ok: true,
       value: {
-        body: bodyFrom(inner.value, limits),
+        body: decodeBody(body, limits),
         bytes: body,
         signature: bytes(signature, SIGNATURE_BYTES, SIGNATURE_BYTES),
         batches: list(batches, limits.entriesMax).map((batch) => batchFrom(batch, limits, hash)),
       },
     };
   } catch (error) {
-    if (error instanceof Reject) return { ok: false, reason: error.reason };
+    if (error instanceof Reject)
+      return error.detail === undefined
+        ? { ok: false, reason: error.reason }
+        : { ok: false, reason: error.reason, detail: error.detail };
     throw error;
   }
 }

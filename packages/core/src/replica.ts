@@ -176,7 +176,11 @@ export class Replica {
     const ctx = this.#ctx;
     const decoded = predecoded ?? decodeFrame(raw, ctx.decodeLimits, ctx.crypto.hash);
     if (!decoded.ok) {
-      reject(ctx, decoded.reason, `frame of ${raw.byteLength} bytes`);
+      reject(
+        ctx,
+        decoded.reason,
+        `frame of ${raw.byteLength} bytes${decoded.detail ? `: ${decoded.detail}` : ''}`,
+      );
       return;
     }
     const frame = decoded.value;

@@ -81,6 +81,7 @@ export type RejectionCode =
   | 'FRAME_TOO_LARGE'
   | 'MALFORMED'
   | 'NOT_CANONICAL'
+  | 'DECLARED_TOO_LARGE'
   | 'UNKNOWN_TYPE'
   | 'BATCH_TOO_LARGE'
   | 'OPERATION_TOO_LARGE'
