@@ -13,6 +13,8 @@ export {
 } from './present.ts';
 export {
   HTTP_BODY_BYTES_MAX,
+  HTTP_SESSION_IDLE_MS_DEFAULT,
+  HTTP_SESSION_YIELD_IDLE_MS_MIN,
   HTTP_SESSIONS_MAX,
   type HttpOptions,
   type Serving,

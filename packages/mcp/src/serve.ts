@@ -9,6 +9,13 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  HTTP_SESSION_IDLE_MS_DEFAULT,
+  HTTP_SESSION_YIELD_IDLE_MS_MIN,
+  HTTP_SESSIONS_MAX,
+  type SessionEntry,
+  SessionTable,
+} from './http-sessions.ts';
 
 /** A running server: `closed` settles when it stops (the client went away, or `close()`). */
 export interface Serving {
@@ -46,8 +53,7 @@ export async function serveStdio(
   };
 }
 
-/** Streamable HTTP sessions open at once at most; more are refused with 503. */
-export const HTTP_SESSIONS_MAX = 32;
+export { HTTP_SESSION_IDLE_MS_DEFAULT, HTTP_SESSION_YIELD_IDLE_MS_MIN, HTTP_SESSIONS_MAX };
 /** Bytes of one POST body at most. */
 export const HTTP_BODY_BYTES_MAX = 4 * 1024 * 1024;
 
@@ -59,6 +65,23 @@ export interface HttpOptions {
   /** Default `/mcp`. */
   readonly path?: string;
   readonly log?: (line: string) => void;
+  /** A session unused this long is closed. Default `HTTP_SESSION_IDLE_MS_DEFAULT` (10 min). */
+  readonly sessionIdleMs?: number;
+  /** Sessions open at once at most. Default `HTTP_SESSIONS_MAX` (32). */
+  readonly sessionsMax?: number;
+  /** The clock idle time is measured with (tests inject one). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** How often idle sessions are looked for: often enough that one outlives its idle time by at most a quarter. */
+function sweepIntervalMs(sessionIdleMs: number): number {
+  return Math.min(60_000, Math.max(10, Math.floor(sessionIdleMs / 4)));
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -74,12 +97,86 @@ export async function serveHttp(
   const host = options.host ?? '127.0.0.1';
   const path = options.path ?? '/mcp';
   const log = options.log ?? (() => undefined);
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
+  const idleMs = positiveInteger(options.sessionIdleMs ?? HTTP_SESSION_IDLE_MS_DEFAULT, 'sessionIdleMs');
+  const sessions = new SessionTable<Session>({
+    sessionsMax: positiveInteger(options.sessionsMax ?? HTTP_SESSIONS_MAX, 'sessionsMax'),
+    idleMs,
+    yieldIdleMsMin: Math.min(HTTP_SESSION_YIELD_IDLE_MS_MIN, idleMs),
+    now: options.now ?? Date.now,
+  });
+  /** Sessions admitted whose initialize has not finished yet: they hold a place too. */
+  let initializing = 0;
   let allowedHosts: string[] | undefined;
 
   const refuse = (response: ServerResponse, status: number, message: string) => {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+  };
+
+  /** Closes a session already taken out of the table; its McpServer closes its transport. */
+  const closeSession = (entry: SessionEntry<Session>, why: string) => {
+    log(`http session ${entry.id} ${why} (${sessions.size} open)`);
+    entry.value.server.close().catch((error: unknown) => {
+      log(
+        `http session ${entry.id} did not close cleanly: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  };
+  const expireIdle = () => {
+    for (const entry of sessions.takeExpired())
+      closeSession(entry, `expired after ${sessions.options.now() - entry.lastActiveMs} ms idle`);
+  };
+
+  /** A request for an open session: busy until its response ends, so a long call is not idleness. */
+  const forward = (
+    entry: SessionEntry<Session>,
+    request: IncomingMessage,
+    response: ServerResponse,
+    body?: unknown,
+  ) => {
+    sessions.touch(entry);
+    // A GET is the client's stream for server messages: open as long as the client is, so it does
+    // not keep the session busy; an idle client's session still expires.
+    if (request.method === 'POST') {
+      entry.busy++;
+      response.once('close', () => {
+        entry.busy--;
+        sessions.touch(entry);
+      });
+    }
+    return entry.value.transport.handleRequest(request, response, body);
+  };
+
+  const open = async (request: IncomingMessage, response: ServerResponse, body: unknown) => {
+    const room = sessions.makeRoom(initializing);
+    if (!room.ok)
+      return refuse(
+        response,
+        503,
+        `too many sessions (at most ${sessions.options.sessionsMax}), none idle for ${sessions.options.yieldIdleMsMin} ms; retry later or close one`,
+      );
+    for (const entry of room.evicted)
+      closeSession(entry, `closed after ${sessions.idleMs(entry)} ms idle to admit a new client`);
+    const server = create();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.add(id, { transport, server });
+        log(`http session ${id} opened (${sessions.size} open)`);
+      },
+      ...(allowedHosts === undefined ? {} : { allowedHosts, enableDnsRebindingProtection: true }),
+    });
+    transport.onclose = () => {
+      const id = transport.sessionId;
+      if (id !== undefined && sessions.remove(id)) log(`http session ${id} closed (${sessions.size} open)`);
+    };
+    initializing++;
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(request, response, body);
+    } finally {
+      initializing--;
+    }
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -91,35 +188,22 @@ export async function serveHttp(
         `Host ${request.headers.host ?? '(none)'} refused (DNS rebinding protection)`,
       );
     if (url.pathname !== path) return refuse(response, 404, `not found; the MCP endpoint is ${path}`);
+    // Between sweeps too: a session past its idle time is gone before anyone may use it again.
+    expireIdle();
     const sessionId = request.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (request.method !== 'POST') {
       if (existing === undefined) return refuse(response, 400, 'no such session; initialize first');
-      return existing.transport.handleRequest(request, response);
+      return forward(existing, request, response);
     }
     const body = await readJson(request);
     if (!body.ok) return refuse(response, body.status, body.message);
-    if (existing !== undefined) return existing.transport.handleRequest(request, response, body.value);
-    if (sessionId !== undefined) return refuse(response, 404, 'no such session; initialize a new one');
+    if (existing !== undefined) return forward(existing, request, response, body.value);
+    if (sessionId !== undefined)
+      return refuse(response, 404, 'no such session (closed or expired); initialize a new one');
     if (!isInitializeRequest(body.value))
       return refuse(response, 400, 'no session; the first request must be initialize');
-    if (sessions.size >= HTTP_SESSIONS_MAX)
-      return refuse(response, 503, `too many sessions (at most ${HTTP_SESSIONS_MAX}); close one`);
-    const server = create();
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server });
-        log(`http session ${id} opened (${sessions.size} open)`);
-      },
-      ...(allowedHosts === undefined ? {} : { allowedHosts, enableDnsRebindingProtection: true }),
-    });
-    transport.onclose = () => {
-      const id = transport.sessionId;
-      if (id !== undefined && sessions.delete(id)) log(`http session ${id} closed (${sessions.size} open)`);
-    };
-    await server.connect(transport);
-    return transport.handleRequest(request, response, body.value);
+    return open(request, response, body.value);
   };
 
   const http = createServer((request, response) => {
@@ -136,21 +220,33 @@ export async function serveHttp(
       done();
     });
   });
+  const sweep = setInterval(expireIdle, sweepIntervalMs(idleMs));
+  sweep.unref(); // the sweep alone must not keep the process alive
   const port = (http.address() as AddressInfo).port;
   if (LOOPBACK.has(host)) allowedHosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-  const closed = new Promise<void>((done) => http.once('close', () => done()));
+  const closed = new Promise<void>((done) =>
+    http.once('close', () => {
+      clearInterval(sweep);
+      done();
+    }),
+  );
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}${path}`,
     closed,
     sessions: () => sessions.size,
     close: async () => {
-      await Promise.all([...sessions.values()].map(({ server }) => server.close().catch(() => undefined)));
-      sessions.clear();
+      clearInterval(sweep);
+      await Promise.all(sessions.takeAll().map(({ value }) => value.server.close().catch(() => undefined)));
       http.closeAllConnections();
       await new Promise<void>((done) => http.close(() => done()));
     },
   };
+}
+
+interface Session {
+  readonly transport: StreamableHTTPServerTransport;
+  readonly server: McpServer;
 }
 
 async function readJson(
