@@ -21,6 +21,7 @@ import {
 import { ConclaveError, coordination, type ReadConsistency } from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
 import { connectAgent } from './connect.ts';
+import { coordinationLimitsOf } from './coordination-limits.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
@@ -352,9 +353,11 @@ async function mcp(values: Values): Promise<number> {
   if (values.host !== undefined && port === undefined) throw new UsageError('--host needs --http PORT');
   const log = (line: string) => process.stderr.write(`conclave mcp [${agent}] ${line}\n`);
   const file = loadClusterFile(dir);
+  // Checked before connecting: a bad limit is a configuration error, not a network one.
+  const limits = coordinationLimitsOf(file);
   const client = await connectAgent({ dir, agent });
   const create = () =>
-    createConclaveMcpServer({ coordination: coordination(client), tickMs: file.tickMs, log });
+    createConclaveMcpServer({ coordination: coordination(client), tickMs: file.tickMs, log, limits });
   const serving =
     port === undefined
       ? await serveStdio(create())

@@ -1,0 +1,36 @@
+import { DEFAULT_COORDINATION_LIMITS } from '@conclave/coordination';
+import { CliError } from '@conclave/node';
+import { describe, expect, it } from 'vitest';
+import { coordinationLimitsOf } from '../src/coordination-limits.ts';
+
+describe('coordination limits from cluster.json for conclave mcp', () => {
+  it('are the defaults when the file has none', () => {
+    expect(coordinationLimitsOf({ version: 1 })).toEqual(DEFAULT_COORDINATION_LIMITS);
+  });
+
+  it("carry the cluster's overrides over the defaults", () => {
+    const limits = coordinationLimitsOf({ version: 1, coordination: { titleBytesMax: 32, pageMax: 10 } });
+    expect(limits).toEqual({ ...DEFAULT_COORDINATION_LIMITS, titleBytesMax: 32, pageMax: 10 });
+  });
+
+  it('refuse what the replicas would refuse, an unknown name and a non-object, as CONFIG_INVALID', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ titleBytesMax: 0 }, /coordination: titleBytesMax must be a positive safe integer/],
+      [{ openProposalsPerAgentMax: 1_000, proposalsMax: 10 }, /must not exceed proposalsMax/],
+      [{ titelBytesMax: 32 }, /unknown coordination limit titelBytesMax/],
+      [[1, 2], /coordination must be an object/],
+      [null, /coordination must be an object/],
+    ];
+    for (const [coordination, message] of cases) {
+      let thrown: unknown;
+      try {
+        coordinationLimitsOf({ version: 1, coordination });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(CliError);
+      expect((thrown as CliError).code).toBe('CONFIG_INVALID');
+      expect((thrown as CliError).message).toMatch(message);
+    }
+  });
+});
