@@ -68,8 +68,9 @@ export const UNBOUNDED: CanonicalBounds = Object.freeze({
  * MALFORMED, and wins over a non-shortest form (NOT_CANONICAL) anywhere in the same input, as
  * in a decode followed by a re-encode. Binary values are views into `bytes`, not copies.
  *
- * A header declaring more than `bounds` allow is DECLARED_TOO_LARGE, found before the items are
- * read or allocated; decoding stops there (so it wins over a later error or a NOT_CANONICAL). The work done is
+ * A header declaring more than the bytes left is MALFORMED (a truncation); one declaring more than
+ * `bounds` allow, with the bytes present, is DECLARED_TOO_LARGE, found before the items are read
+ * or allocated; decoding stops there (so it wins over a later error or a NOT_CANONICAL). The work done is
  * linear in the bytes actually read, never in a declared size.
  */
 export function decodeCanonical(bytes: Uint8Array, bounds: CanonicalBounds = UNBOUNDED): DecodeResult {
@@ -231,9 +232,9 @@ class CanonicalReader {
   }
 
   #string(length: number): string | null {
+    if (length < 0 || !this.#has(length)) return this.#fail();
     if (length > this.bounds.stringBytesMax)
       return this.#tooLarge(`string of ${length} bytes, at most ${this.bounds.stringBytesMax}`);
-    if (length < 0 || !this.#has(length)) return this.#fail();
     const start = this.at;
     this.at += length;
     const bytes = this.bytes;
@@ -268,13 +269,13 @@ class CanonicalReader {
 
   #array(length: number, depth: number): unknown[] | null {
     // Every item takes at least one byte: a length beyond what is left is a lie, not an allocation.
+    if (length < 0 || !this.#has(length)) return this.#fail();
     // Bounds before allocation: a declared length is a claim, not yet a cost.
     if (length > this.bounds.arrayLengthMax)
       return this.#tooLarge(`array of ${length} items, at most ${this.bounds.arrayLengthMax}`);
-    this.#items += Math.max(length, 0);
+    this.#items += length;
     if (this.#items > this.bounds.itemsMax)
       return this.#tooLarge(`arrays of ${this.#items} items in all, at most ${this.bounds.itemsMax}`);
-    if (length < 0 || !this.#has(length)) return this.#fail();
     const items = new Array<unknown>(length);
     for (let i = 0; i < length; i++) {
       items[i] = this.value(depth + 1);

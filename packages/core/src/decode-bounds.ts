@@ -23,8 +23,9 @@ export function envelopeBounds(limits: DecodeLimits): CanonicalBounds {
   return {
     arrayLengthMax: Math.max(3, limits.entriesMax, limits.batchSizeMax),
     itemsMax: 3 + batches * (1 + 2) + requests * (1 + SIGNED_ITEMS),
-    // No strings in the envelope: the agent id is inside the body.
-    stringBytesMax: 0,
+    // No strings belong in the envelope (the agent id is inside the body), but a short one is a
+    // shape error (MALFORMED) like any other wrong type; only a long one is refused unread.
+    stringBytesMax: LIMITS.agentIdBytesMax,
   };
 }
 
