@@ -3,9 +3,23 @@
  * it leaves behind, per shape. Run: `node --expose-gc --import tsx packages/core/scripts/hostile-frames.ts`.
  * Every frame fits the 16 MiB frame bound and carries all the bytes its headers declare.
  */
-import { DEFAULT_DECODE_LIMITS, decodeFrame, encodeCanonical, LIMITS, nodeCrypto } from '../src/index.ts';
+import {
+  DEFAULT_DECODE_LIMITS,
+  decodeFrame,
+  encodeBody,
+  encodeCanonical,
+  encodeFrame,
+  LIMITS,
+  MessageType,
+  makeBatch,
+  nodeCrypto,
+  type PrePrepare,
+  type Request,
+  type Signed,
+} from '../src/index.ts';
 
 const FRAME_BYTES = LIMITS.frameBytesMax;
+const crypto = nodeCrypto();
 
 function header32(type: number, length: number): Uint8Array {
   const out = new Uint8Array(5);
@@ -54,14 +68,48 @@ function hugeString(): Uint8Array {
   ]);
 }
 
+/**
+ * The worst a well-formed frame can ask of the decoder: a prePrepare with 64 batches of 64
+ * requests of ~4 KiB, near 16 MiB. Every request body is hashed for its batch's digest before
+ * any signature is checked: linear in the bytes, and the baseline the hostile shapes compare to.
+ */
+function fullBatches(): Uint8Array {
+  const { batchSizeMax, entriesMax } = DEFAULT_DECODE_LIMITS;
+  const operationBytes = Math.floor(FRAME_BYTES / (entriesMax * batchSizeMax)) - 128;
+  const signed = <B extends Signed['body']>(body: B): Signed<B> => ({
+    body,
+    bytes: encodeBody(body),
+    signature: new Uint8Array(64),
+  });
+  const request = (requestId: number) =>
+    signed<Request>({
+      type: MessageType.request,
+      agent: 'a',
+      requestId,
+      operation: new Uint8Array(operationBytes),
+    });
+  const batches = Array.from({ length: entriesMax }, (_, b) =>
+    makeBatch(
+      b,
+      Array.from({ length: batchSizeMax }, (_, i) => request(b * batchSizeMax + i)),
+      crypto.hash,
+    ),
+  );
+  const digest = new Uint8Array(32);
+  return encodeFrame(
+    signed<PrePrepare>({ type: MessageType.prePrepare, view: 0, sequence: 1, digest, replica: 0 }),
+    batches,
+  );
+}
+
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
-const crypto = nodeCrypto();
 
 for (const [name, make] of [
   ['huge array header', hugeArray],
   ['many 60-item arrays', manyArrays],
   ['huge string in body', hugeString],
+  ['well-formed: 64 x 64 requests of ~4 KiB', fullBatches],
 ] as const) {
   const frame = make();
   gc();
