@@ -33,7 +33,7 @@ Usage:
   conclave status --dir DIR [--json]
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
-  conclave mcp    --dir DIR --agent J [--http PORT] [--host H]
+  conclave mcp    --dir DIR --agent J [--http PORT] [--host H] [--session-idle-minutes M]
 
   init     writes DIR/cluster.json and owner-only secret keys (default: 4 replicas, 4 agents,
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT})
@@ -53,7 +53,8 @@ Usage:
            It signs as agent J: guard J's key file. Stdio by default (stdout carries only the
            protocol; logs go to stderr); --http PORT serves Streamable HTTP at
            http://127.0.0.1:PORT/mcp instead (--host to bind elsewhere: no authentication, so only
-           behind one). See packages/mcp/README.md
+           behind one); HTTP sessions idle --session-idle-minutes (default 10) are closed.
+           See packages/mcp/README.md
 `;
 
 class UsageError extends Error {}
@@ -98,6 +99,7 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       'stop-on-stdin-close': { type: 'boolean', default: false },
       http: { type: 'string' },
       host: { type: 'string' },
+      'session-idle-minutes': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -351,6 +353,15 @@ async function mcp(values: Values): Promise<number> {
   if (port !== undefined && (port < 0 || port > 65_535))
     throw new UsageError(`--http takes a port 0..65535, got ${port}`);
   if (values.host !== undefined && port === undefined) throw new UsageError('--host needs --http PORT');
+  const idleMinutes = values['session-idle-minutes'];
+  if (idleMinutes !== undefined && port === undefined)
+    throw new UsageError('--session-idle-minutes needs --http PORT');
+  const sessionIdleMs =
+    idleMinutes === undefined ? undefined : integer(idleMinutes, '--session-idle-minutes') * 60_000;
+  if (sessionIdleMs !== undefined && sessionIdleMs <= 0)
+    throw new UsageError(
+      `--session-idle-minutes takes a positive number of minutes, got ${String(idleMinutes)}`,
+    );
   const log = (line: string) => process.stderr.write(`conclave mcp [${agent}] ${line}\n`);
   const file = loadClusterFile(dir);
   // Checked before connecting: a bad limit is a configuration error, not a network one.
@@ -365,6 +376,7 @@ async function mcp(values: Values): Promise<number> {
           port,
           log,
           ...(typeof values.host === 'string' ? { host: values.host } : {}),
+          ...(sessionIdleMs === undefined ? {} : { sessionIdleMs }),
         });
   log(
     `signing as ${agent}, connected to ${file.replicas.length} replicas; serving MCP on ${'url' in serving ? serving.url : 'stdio'}`,

@@ -1,6 +1,8 @@
+/** What `conclave mcp` hands the MCP server: the cluster's coordination limits and the HTTP session idle time. */
 import { DEFAULT_COORDINATION_LIMITS } from '@conclave/coordination';
 import { CliError } from '@conclave/node';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/commands.ts';
 import { coordinationLimitsOf } from '../src/coordination-limits.ts';
 
 describe('coordination limits from cluster.json for conclave mcp', () => {
@@ -32,5 +34,35 @@ describe('coordination limits from cluster.json for conclave mcp', () => {
       expect((thrown as CliError).code).toBe('CONFIG_INVALID');
       expect((thrown as CliError).message).toMatch(message);
     }
+  });
+});
+
+describe('conclave mcp --session-idle-minutes', () => {
+  async function usageErrorOf(argv: string[]): Promise<{ exitCode: unknown; stderr: string }> {
+    let stderr = '';
+    const write = process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      stderr += chunk;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      await runCli(argv);
+      return { exitCode: process.exitCode, stderr };
+    } finally {
+      process.stderr.write = write;
+      process.exitCode = undefined;
+    }
+  }
+
+  it('is refused without --http, and unless a positive whole number, before the cluster is read', async () => {
+    const base = ['mcp', '--dir', '/nonexistent-cluster', '--agent', '0'];
+    expect(await usageErrorOf([...base, '--session-idle-minutes', '5'])).toEqual({
+      exitCode: 2,
+      stderr: expect.stringContaining('--session-idle-minutes needs --http PORT'),
+    });
+    expect(await usageErrorOf([...base, '--http', '0', '--session-idle-minutes', '0'])).toEqual({
+      exitCode: 2,
+      stderr: expect.stringContaining('--session-idle-minutes takes a positive number of minutes, got 0'),
+    });
   });
 });
