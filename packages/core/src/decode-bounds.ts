@@ -18,6 +18,37 @@ const SIGNED_ITEMS = 2;
  * `[timestamp, [[request, signature], ...]]` with up to `batchSizeMax` requests.
  */
 export function envelopeBounds(limits: DecodeLimits): CanonicalBounds {
+  return memoized(envelopeCache, limits, envelopeBoundsOf);
+}
+
+/**
+ * One message body `[type, ...fields]`, the nested bodies of its certificates included (each
+ * decoded on its own with the same bounds). The largest is a viewChange with `entriesMax`
+ * prepared certificates of `replicasMax` prepares, or a committed answer with
+ * `committedBatchesPerFetchMax` entries of `replicasMax` commits.
+ */
+export function bodyBounds(limits: DecodeLimits): CanonicalBounds {
+  return memoized(bodyCache, limits, bodyBoundsOf);
+}
+
+// Bounds are computed once per limits object: a frame decodes one body per request it carries.
+const envelopeCache = new WeakMap<DecodeLimits, CanonicalBounds>();
+const bodyCache = new WeakMap<DecodeLimits, CanonicalBounds>();
+
+function memoized(
+  cache: WeakMap<DecodeLimits, CanonicalBounds>,
+  limits: DecodeLimits,
+  compute: (limits: DecodeLimits) => CanonicalBounds,
+): CanonicalBounds {
+  let bounds = cache.get(limits);
+  if (bounds === undefined) {
+    bounds = Object.freeze(compute(limits));
+    cache.set(limits, bounds);
+  }
+  return bounds;
+}
+
+function envelopeBoundsOf(limits: DecodeLimits): CanonicalBounds {
   const batches = limits.entriesMax;
   const requests = batches * limits.batchSizeMax;
   return {
@@ -29,13 +60,7 @@ export function envelopeBounds(limits: DecodeLimits): CanonicalBounds {
   };
 }
 
-/**
- * One message body `[type, ...fields]`, the nested bodies of its certificates included (each
- * decoded on its own with the same bounds). The largest is a viewChange with `entriesMax`
- * prepared certificates of `replicasMax` prepares, or a committed answer with
- * `committedBatchesPerFetchMax` entries of `replicasMax` commits.
- */
-export function bodyBounds(limits: DecodeLimits): CanonicalBounds {
+function bodyBoundsOf(limits: DecodeLimits): CanonicalBounds {
   const replicas = LIMITS.replicasMax;
   const entries = limits.entriesMax;
   const committed = LIMITS.committedBatchesPerFetchMax;

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Batch,
   bodyBounds,
+  type Checkpoint,
   type Commit,
   DEFAULT_DECODE_LIMITS,
   decodeCanonical,
@@ -160,14 +161,16 @@ describe('the bounds admit the largest legitimate frames', () => {
     );
   });
 
-  it('a viewChange with entriesMax prepared certificates of replicasMax prepares', () => {
+  it('a viewChange with replicasMax checkpoints and entriesMax prepared certificates of replicasMax prepares', () => {
     const vote = (replica: number) =>
       signed<Prepare>({ type: MessageType.prepare, view: 0, sequence: 1, digest, replica });
     const viewChange = signed<ViewChange>({
       type: MessageType.viewChange,
       newView: 1,
       stableSequence: 0,
-      checkpointProof: [],
+      checkpointProof: Array.from({ length: LIMITS.replicasMax }, (_, replica) =>
+        signed<Checkpoint>({ type: MessageType.checkpoint, sequence: 16, stateDigest: digest, replica }),
+      ),
       prepared: Array.from({ length: limits.entriesMax }, () => ({
         prePrepare: signed<PrePrepare>({
           type: MessageType.prePrepare,
