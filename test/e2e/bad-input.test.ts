@@ -4,8 +4,8 @@
  * flood of connections that never authenticate. Each is rejected and counted in /metrics, the
  * daemon keeps serving writes, and its memory stays bounded.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { connectAgent } from '@conclave/cli';
 import {
   createRequest,
@@ -42,6 +42,16 @@ describe('a live daemon under bad input', () => {
   it('rejects and counts every kind, keeps serving, and stays within its memory', async () => {
     const { dir, file } = await makeCluster(4, 3, {}, 'kv');
     clusterDir = dir;
+    // This test is about the decoder and signature checks: room for mallory's 2,400-frame burst,
+    // which default agentLimits would refuse before decoding (agent-flood.test.ts covers that).
+    const path = join(dir, 'cluster.json');
+    const generous = {
+      requestsPerSecond: 100_000,
+      readsPerSecond: 100_000,
+      burstFrames: 100_000,
+      queueFramesMax: 4_096,
+    };
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), agentLimits: generous }));
     for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
     await waitFor(
       'all replicas up',

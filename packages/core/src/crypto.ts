@@ -144,6 +144,12 @@ function checkSeed(seed: Uint8Array): Uint8Array {
 export interface CachingCrypto extends CryptoBackend {
   /** Records the verdict of a check done elsewhere (e.g. by a worker thread). */
   remember(data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, valid?: boolean): void;
+  /**
+   * The remembered verdict for exactly these bytes, signature and key, or undefined: lets a
+   * worker pool skip a check the cache will answer (a replayed query costs a lookup). Counts
+   * neither a hit nor a miss.
+   */
+  known(data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean | undefined;
   /** Verifications answered from the cache, and those computed. */
   readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
 }
@@ -179,22 +185,27 @@ export function verifyCache(backend: CryptoBackend, entries = VERIFY_CACHE_ENTRI
     if (!known.delete(key) && known.size >= entries) known.delete(known.keys().next().value as string);
     known.set(key, { digest: backend.hash(data), publicKey: new Uint8Array(publicKey), valid });
   };
+  const lookup = (data: Uint8Array, signature: Uint8Array, publicKey: Uint8Array) => {
+    if (signature.byteLength !== SIGNATURE_BYTES) return undefined;
+    const entry = known.get(keyOf(signature));
+    if (
+      entry === undefined ||
+      !bytesEqual(entry.publicKey, publicKey) ||
+      !bytesEqual(entry.digest, backend.hash(data))
+    )
+      return undefined;
+    return entry.valid;
+  };
   return {
     name: `${backend.name}+cache`,
     hash: backend.hash,
     sign: backend.sign,
     keyPairFromSeed: backend.keyPairFromSeed,
     verify: (data, signature, publicKey) => {
-      if (signature.byteLength === SIGNATURE_BYTES) {
-        const entry = known.get(keyOf(signature));
-        if (
-          entry !== undefined &&
-          bytesEqual(entry.publicKey, publicKey) &&
-          bytesEqual(entry.digest, backend.hash(data))
-        ) {
-          hits++;
-          return entry.valid;
-        }
+      const verdict = lookup(data, signature, publicKey);
+      if (verdict !== undefined) {
+        hits++;
+        return verdict;
       }
       misses++;
       const valid = backend.verify(data, signature, publicKey);
@@ -202,6 +213,7 @@ export function verifyCache(backend: CryptoBackend, entries = VERIFY_CACHE_ENTRI
       return valid;
     },
     remember,
+    known: lookup,
     get stats() {
       return { hits, misses, size: known.size };
     },

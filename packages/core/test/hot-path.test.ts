@@ -79,6 +79,18 @@ describe('verifyCache', () => {
     expect(base.verifies).toBe(2);
   });
 
+  it('tells a pool what it already knows, for exactly the same bytes and key, without checking', () => {
+    base.verifies = 0;
+    const crypto = verifyCache(base);
+    expect(crypto.known(data, signature, keys.publicKey)).toBeUndefined();
+    crypto.verify(data, signature, keys.publicKey);
+    expect(crypto.known(new Uint8Array(data), signature, keys.publicKey)).toBe(true);
+    expect(crypto.known(new TextEncoder().encode('other'), signature, keys.publicKey)).toBeUndefined();
+    expect(crypto.known(data, signature, other.publicKey)).toBeUndefined();
+    expect(base.verifies).toBe(1);
+    expect(crypto.stats).toMatchObject({ hits: 0, misses: 1 });
+  });
+
   it('takes signatures checked elsewhere, and forgets the oldest beyond its size', () => {
     base.verifies = 0;
     const crypto = verifyCache(base, 2);

@@ -25,6 +25,7 @@ import {
   validateCluster,
 } from '@conclave/core';
 import type { Directory, TlsOptions } from '@conclave/transport';
+import { type AgentLimits, resolveAgentLimits } from './agent-limits.ts';
 import { CliError } from './errors.ts';
 import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
 
@@ -77,6 +78,8 @@ export interface ClusterFile {
   readonly replyAuth?: ReplyAuth;
   /** Signature-checking worker threads per replica (0: in the step loop). Default: cores - 1, at most 8. */
   readonly verifyWorkers?: number;
+  /** What one agent may ask of one replica (rates, bursts, queue); absent fields take `DEFAULT_AGENT_LIMITS`. */
+  readonly agentLimits?: Partial<AgentLimits>;
   readonly tls?: TlsFiles;
   readonly protocol: Partial<ProtocolConfig>;
   readonly replicas: readonly ReplicaEntry[];
@@ -195,6 +198,7 @@ export function loadClusterFile(dir: string): ClusterFile {
       `${path}: "verifyWorkers" must be a whole number from 0 to ${VERIFY_WORKERS_MAX}`,
     );
   }
+  checkAgentLimits(path, parsed.agentLimits);
   try {
     validateCluster(clusterConfigOf(parsed));
   } catch (error) {
@@ -203,6 +207,23 @@ export function loadClusterFile(dir: string): ClusterFile {
     throw error;
   }
   return parsed;
+}
+
+function checkAgentLimits(path: string, agentLimits: unknown): void {
+  if (agentLimits === undefined) return;
+  if (typeof agentLimits !== 'object' || agentLimits === null || Array.isArray(agentLimits))
+    throw new CliError('CONFIG_INVALID', `${path}: "agentLimits" must be an object`);
+  try {
+    resolveAgentLimits(agentLimits);
+  } catch (error) {
+    if (error instanceof RangeError) throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The agent limits a cluster file sets, with defaults for the rest. */
+export function resolvedAgentLimits(file: ClusterFile): AgentLimits {
+  return resolveAgentLimits(file.agentLimits);
 }
 
 /** The transport's TLS options for a replica (cert, key, ca) or an agent (ca only); undefined without TLS. */

@@ -34,6 +34,7 @@ import {
 } from '@conclave/core';
 import {
   agentPeer,
+  parsePeer,
   replicaPeer,
   type Transport,
   TransportError,
@@ -48,18 +49,18 @@ import {
   loadClusterFile,
   loadSecretKey,
   replicaKeyName,
+  resolvedAgentLimits,
   tlsOptionsOf,
 } from './cluster-file.ts';
 import { CliError } from './errors.ts';
-import { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
+import { type AgentRefusal, FairInbox, type Sender } from './fair-inbox.ts';
+import { AgentRefusalLog, createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
 import { openReplicaStore, type ReplicaStore, type SyncMode } from './store.ts';
 import { defaultVerifyWorkers, VerifyPool } from './verify-pool.ts';
 
-/** Inputs waiting for the step loop at most; beyond it frames are dropped and counted (the protocol retries). */
-export const INBOX_FRAMES_MAX = 50_000;
 /** Inputs stepped in one round (one durable transaction) at most. */
 export const ROUND_INPUTS_MAX = 1_024;
-/** Ticks wait for a backlog of frames to be stepped first, at most this long. */
+/** Ticks wait for a backlog of replicas' frames to be stepped first, at most this long. */
 const TICKS_DEFERRED_MAX_MS = 1_000;
 /** Gauges are refreshed after a round at most this often (and at every scrape). */
 const GAUGE_REFRESH_MS = 250;
@@ -144,7 +145,8 @@ export class ReplicaDaemon {
   readonly #host: ReplicaHost;
   readonly #crypto: CachingCrypto;
   #pool: VerifyPool | undefined;
-  #inbox: Inbound[] = [];
+  readonly #inbox: FairInbox<Inbound>;
+  readonly #agentRefusals: AgentRefusalLog;
   #checksSeen = { pool: 0, hits: 0, misses: 0, redundant: 0 };
   #inboxDropped = 0;
   #ticksDue = 0;
@@ -183,6 +185,10 @@ export class ReplicaDaemon {
     this.logger = parts.logger;
     this.#tickMs = parts.file.tickMs;
     this.metrics = createReplicaMetrics(parts.id);
+    this.#inbox = new FairInbox(resolvedAgentLimits(parts.file), parts.file.replicas.length, () =>
+      performance.now(),
+    );
+    this.#agentRefusals = new AgentRefusalLog(this.metrics.agentRefused);
     this.#http = createServer((request, response) => this.#serveHttp(request, response));
     this.#host = new ReplicaHost({
       id: parts.id,
@@ -304,7 +310,7 @@ export class ReplicaDaemon {
 
   #begin(sync: SyncMode, restoredRecords: number): void {
     this.#running = true;
-    this.#transport.onFrame((_from, frame) => this.#enqueue(frame));
+    this.#transport.onFrame((from, frame) => this.#enqueue(from, frame));
     this.#tickTimer = setInterval(() => this.#onTimer(), this.#tickMs);
     const status = this.#replica.status();
     this.#lastView = status.view;
@@ -327,15 +333,35 @@ export class ReplicaDaemon {
     );
   }
 
-  #enqueue(frame: Uint8Array): void {
+  /**
+   * Admits a frame into its sender's queue (the sender is the transport's authenticated peer, not
+   * what the frame claims), or counts why not. Decoding and signature work start only once admitted.
+   */
+  #enqueue(from: string, frame: Uint8Array): void {
     if (!this.#running) return;
-    if (this.#inbox.length >= INBOX_FRAMES_MAX) {
-      this.#inboxDropped++;
-      this.metrics.rejected.inc({ reason: 'INBOX_FULL' });
+    const sender: Sender | undefined = parsePeer(from);
+    if (sender === undefined) {
+      this.metrics.rejected.inc({ reason: 'UNKNOWN_PEER' });
       return;
     }
-    this.#inbox.push(this.#inbound(frame));
-    this.#schedule();
+    const offer = this.#inbox.offer(sender, frame, () => this.#inbound(frame));
+    if (offer.ok) {
+      this.#schedule();
+      return;
+    }
+    if (offer.lane === 'replica') {
+      this.#inboxDropped++;
+      this.metrics.rejected.inc({ reason: offer.reason });
+      return;
+    }
+    this.#refuseAgent(offer.agent, offer.reason);
+  }
+
+  #refuseAgent(agent: string, reason: AgentRefusal): void {
+    const count = this.#agentRefusals.count(agent, reason);
+    // Logged at 1, 2, 4, 8 … refusals: a flood is visible in the log without flooding it.
+    if ((count & (count - 1)) === 0)
+      this.logger.warn({ event: 'agent-refused', agent, reason, count }, 'agent frame refused');
   }
 
   /**
@@ -347,7 +373,10 @@ export class ReplicaDaemon {
     if (pool === undefined || pool.closed) return { frame, decoded: undefined, ready: undefined };
     const decoded = this.#replica.decode(frame);
     if (!decoded.ok) return { frame, decoded, ready: undefined };
-    const checks = this.#replica.signatureChecks(decoded.value);
+    // What the cache already knows is not checked again: a replayed frame costs a lookup.
+    const checks = this.#replica
+      .signatureChecks(decoded.value)
+      .filter((check) => this.#crypto.known(check.data, check.signature, check.publicKey) === undefined);
     if (checks.length === 0) return { frame, decoded, ready: undefined };
     const inbound: Inbound = { frame, decoded, ready: undefined };
     inbound.ready = pool.verify(checks).then(
@@ -393,7 +422,7 @@ export class ReplicaDaemon {
   async #runRound(): Promise<void> {
     const roundStart = performance.now();
     try {
-      const inbound = this.#inbox.splice(0, ROUND_INPUTS_MAX);
+      const inbound = this.#inbox.nextRound(ROUND_INPUTS_MAX);
       const waiting: Promise<void>[] = [];
       for (const item of inbound) if (item.ready !== undefined) waiting.push(item.ready);
       if (waiting.length > 0) await Promise.all(waiting);
@@ -420,19 +449,20 @@ export class ReplicaDaemon {
       this.#round = undefined;
       this.#lastRoundAt = performance.now();
     }
-    if (this.#inbox.length > 0 || this.#ticksDue > 0) this.#schedule();
+    if (this.#inbox.size > 0 || this.#ticksDue > 0) this.#schedule();
   }
 
   /**
-   * Time is stepped after the frames that arrived while it passed, and waits while a backlog
-   * remains (at most TICKS_DEFERRED_MAX_MS): a replica whose own inbox is behind — flooded, or
-   * starved of CPU — must not suspect a primary whose messages it simply has not read yet.
+   * Time is stepped after the frames that arrived while it passed, and waits while a backlog of
+   * replicas' frames remains (at most TICKS_DEFERRED_MAX_MS): a replica whose own inbox is
+   * behind — flooded, or starved of CPU — must not suspect a primary whose messages it simply has
+   * not read yet. Agents' frames never hold time back, so an agent's flood cannot stop it.
    */
   #ticksToStep(): number {
     if (this.#ticksDue === 0) return 0;
     const now = performance.now();
     this.#ticksDeferredSince ??= now;
-    if (this.#inbox.length > 0 && now - this.#ticksDeferredSince < TICKS_DEFERRED_MAX_MS) return 0;
+    if (this.#inbox.replicaFrames > 0 && now - this.#ticksDeferredSince < TICKS_DEFERRED_MAX_MS) return 0;
     const ticks = this.#ticksDue;
     this.#ticksDue = 0;
     this.#ticksDeferredSince = undefined;
@@ -510,7 +540,10 @@ export class ReplicaDaemon {
     this.metrics.executedSequence.set(status.lastExecuted);
     this.metrics.committedSequence.set(this.#replica.highestCommitted());
     this.metrics.stableCheckpoint.set(status.stableCheckpoint);
-    this.metrics.queueDepth.set({ queue: 'inbox' }, this.#inbox.length);
+    this.metrics.queueDepth.set({ queue: 'inbox' }, this.#inbox.size);
+    this.metrics.queueDepth.set({ queue: 'inbox_replicas' }, this.#inbox.replicaFrames);
+    this.metrics.queueDepth.set({ queue: 'inbox_agents' }, this.#inbox.agentFrames);
+    this.metrics.agentsQueued.set(this.#inbox.agentsWaiting);
     this.metrics.queueDepth.set({ queue: 'pending_requests' }, status.pendingRequests);
     this.metrics.queueDepth.set({ queue: 'log' }, status.logSize);
     const transport = this.#transport.stats();
@@ -625,7 +658,7 @@ export class ReplicaDaemon {
     await this.#store.close().catch(() => undefined);
   }
 
-  /** Frames dropped because the inbox was full. */
+  /** Replicas' frames dropped because their queue in the inbox was full. */
   get inboxDropped(): number {
     return this.#inboxDropped;
   }

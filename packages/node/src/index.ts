@@ -14,6 +14,12 @@ export {
   writeListeningAddress,
 } from './addresses.ts';
 export {
+  AGENT_QUEUE_FRAMES_LIMIT,
+  type AgentLimits,
+  DEFAULT_AGENT_LIMITS,
+  resolveAgentLimits,
+} from './agent-limits.ts';
+export {
   type ClusterFile,
   clusterConfigOf,
   DEFAULT_BASE_PORT,
@@ -33,11 +39,17 @@ export {
 export {
   type DaemonOptions,
   type DaemonStatus,
-  INBOX_FRAMES_MAX,
   ReplicaDaemon,
   ROUND_INPUTS_MAX,
 } from './daemon.ts';
 export { CliError, type CliErrorCode } from './errors.ts';
+export {
+  AGENT_FRAMES_QUEUED_MAX,
+  type AgentRefusal,
+  FairInbox,
+  REPLICA_QUEUE_FRAMES_MAX,
+  REPLICA_ROUND_SHARE,
+} from './fair-inbox.ts';
 export { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
 export { openReplicaStore, type ReplicaStore, SYNC_MODES, type SyncMode } from './store.ts';
 export { defaultVerifyWorkers, VERIFY_WORKERS_MAX, VerifyPool } from './verify-pool.ts';

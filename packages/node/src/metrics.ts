@@ -24,6 +24,39 @@ export interface ReplicaMetrics {
   readonly signatureChecks: Counter<'where'>;
   readonly redundantVotes: Counter;
   readonly verifyWorkers: Gauge;
+  readonly agentRefused: Counter<'agent' | 'reason'>;
+  readonly agentsQueued: Gauge;
+}
+
+/** Distinct agents named in `conclave_agent_refused_total`; refusals of any further agent count as `agent="other"`. */
+export const AGENT_LABELS_MAX = 1_024;
+
+/**
+ * Counts refusals by agent and reason, into the metric and for the log. Label sets grow with the
+ * agents refused, up to `AGENT_LABELS_MAX` agents; beyond, they share one label.
+ */
+export class AgentRefusalLog {
+  readonly #counts = new Map<string, number>();
+  readonly #agents = new Set<string>();
+
+  constructor(readonly counter: Counter<'agent' | 'reason'>) {}
+
+  /** Records one refusal; returns how many this agent has had for this reason. */
+  count(agent: string, reason: string): number {
+    const label = this.#labelOf(agent);
+    this.counter.inc({ agent: label, reason });
+    const key = `${reason}\u0000${label}`;
+    const count = (this.#counts.get(key) ?? 0) + 1;
+    this.#counts.set(key, count);
+    return count;
+  }
+
+  #labelOf(agent: string): string {
+    if (this.#agents.has(agent)) return agent;
+    if (this.#agents.size >= AGENT_LABELS_MAX) return 'other';
+    this.#agents.add(agent);
+    return agent;
+  }
 }
 
 export function createReplicaMetrics(replica: number): ReplicaMetrics {
@@ -123,6 +156,17 @@ export function createReplicaMetrics(replica: number): ReplicaMetrics {
     verifyWorkers: new Gauge({
       name: 'conclave_verify_workers',
       help: 'Worker threads checking signatures (0: checked in the step loop)',
+      registers: r,
+    }),
+    agentRefused: new Counter({
+      name: 'conclave_agent_refused_total',
+      help: 'Agent frames refused before decoding, by agent and reason (rate, queue full)',
+      labelNames: ['agent', 'reason'],
+      registers: r,
+    }),
+    agentsQueued: new Gauge({
+      name: 'conclave_agents_queued',
+      help: 'Agents with frames waiting in the inbox',
       registers: r,
     }),
   };

@@ -1,0 +1,76 @@
+/**
+ * What one agent may ask of one replica (`agentLimits` in cluster.json), and the cheap peek that
+ * tells a request from a read. Limits are per agent and per replica; real time (token refill)
+ * lives here in the daemon, never in core.
+ */
+import { MessageType } from '@conclave/core';
+
+export interface AgentLimits {
+  /** Request frames (ordered writes) per second. */
+  readonly requestsPerSecond: number;
+  /** Query, receipt, state and committed-batch fetch frames per second. */
+  readonly readsPerSecond: number;
+  /** Frames of either kind an agent may send at once above its rate. */
+  readonly burstFrames: number;
+  /** Bytes per second, every kind together. */
+  readonly bytesPerSecond: number;
+  /** Bytes an agent may send at once above its rate (a larger frame passes when the bucket is full). */
+  readonly burstBytes: number;
+  /** Frames of one agent waiting for the step loop; beyond, refused (`AGENT_QUEUE_FULL`). */
+  readonly queueFramesMax: number;
+}
+
+/**
+ * Sane for `pnpm bench` (16 closed-loop agents, one request in flight each: well under 100
+ * frames/s per agent) with room for bursts, and small enough that one agent alone cannot keep a
+ * replica's step loop busy.
+ */
+export const DEFAULT_AGENT_LIMITS: AgentLimits = {
+  requestsPerSecond: 500,
+  readsPerSecond: 500,
+  burstFrames: 250,
+  bytesPerSecond: 4 * 1024 * 1024,
+  burstBytes: 4 * 1024 * 1024,
+  queueFramesMax: 64,
+};
+
+/** An agent queue longer than this is refused in the configuration: it would not be a bound. */
+export const AGENT_QUEUE_FRAMES_LIMIT = 4_096;
+
+/** Defaults for what is absent; a RangeError naming the field for what is not a positive whole number. */
+export function resolveAgentLimits(partial: Partial<Record<keyof AgentLimits, unknown>> = {}): AgentLimits {
+  const known = Object.keys(DEFAULT_AGENT_LIMITS);
+  for (const key of Object.keys(partial))
+    if (!known.includes(key))
+      throw new RangeError(`"agentLimits.${key}" is not a setting (known: ${known.join(', ')})`);
+  const resolved = { ...DEFAULT_AGENT_LIMITS, ...partial } as Record<keyof AgentLimits, unknown>;
+  for (const [key, value] of Object.entries(resolved))
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`"agentLimits.${key}" must be a whole number of at least 1, got ${String(value)}`);
+  const limits = resolved as unknown as AgentLimits;
+  if (limits.queueFramesMax > AGENT_QUEUE_FRAMES_LIMIT)
+    throw new RangeError(`"agentLimits.queueFramesMax" must be at most ${AGENT_QUEUE_FRAMES_LIMIT}`);
+  return limits;
+}
+
+/** The budget a frame of an agent draws on. */
+export type AgentFrameKind = 'request' | 'read';
+
+/**
+ * Peeks at a frame's message type without decoding it: a frame is the canonical msgpack
+ * `[bin body, bin signature, batches]`, and a body `[type, …]` with a small positive type. Anything
+ * that does not look like a request is a read (it is decoded, and refused, later).
+ */
+export function agentFrameKind(frame: Uint8Array): AgentFrameKind {
+  return peekMessageType(frame) === MessageType.request ? 'request' : 'read';
+}
+
+export function peekMessageType(frame: Uint8Array): number | undefined {
+  if (frame[0] !== 0x93) return undefined; // fixarray of 3
+  const bodyAt = frame[1] === 0xc4 ? 3 : frame[1] === 0xc5 ? 4 : frame[1] === 0xc6 ? 6 : undefined;
+  if (bodyAt === undefined) return undefined;
+  const head = frame[bodyAt];
+  const type = frame[bodyAt + 1];
+  if (head === undefined || type === undefined || (head & 0xf0) !== 0x90 || type > 0x7f) return undefined;
+  return type;
+}
