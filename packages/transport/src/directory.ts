@@ -117,6 +117,7 @@ export function checkFrameLimits(limits: FrameLimits): void {
   checkPositive('frameBytesMax', limits.frameBytesMax);
   checkPositive('sendQueueFramesMax', limits.sendQueueFramesMax);
   checkPositive('sendQueueBytesMax', limits.sendQueueBytesMax);
+  checkPositive('agentFrameBytesMax', limits.agentFrameBytesMax);
   // Otherwise a frame that `send` accepts by size could never fit in the queue.
   if (limits.frameBytesMax > limits.sendQueueBytesMax)
     throw new TransportError('INVALID_OPTIONS', 'frameBytesMax must not exceed sendQueueBytesMax');

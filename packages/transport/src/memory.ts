@@ -17,8 +17,8 @@ import { MemoryEndpoint } from './memory/endpoint.ts';
 import { MemoryHub } from './memory/hub.ts';
 import {
   type Directory,
-  FRAME_LIMITS_DEFAULT,
   type FrameLimits,
+  frameLimitsOf,
   type Identity,
   type PeerId,
   type Transport,
@@ -83,11 +83,7 @@ function memoryTransport(
   directory: Directory,
   options: MemoryTransportOptions,
 ): Transport {
-  const limits: FrameLimits = {
-    frameBytesMax: options.frameBytesMax ?? FRAME_LIMITS_DEFAULT.frameBytesMax,
-    sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,
-    sendQueueBytesMax: options.sendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.sendQueueBytesMax,
-  };
+  const limits = frameLimitsOf(options);
   checkFrameLimits(limits);
   const index = indexDirectory(directory);
   checkIdentity(identity, index, crypto);

@@ -75,7 +75,9 @@ export type SendResult = 'queued' | 'queue-full' | 'not-connected' | 'too-large'
  * - `BAD_MAC`: after the handshake, a message whose channel tag is missing or wrong (changed,
  *   injected, replayed or reordered on the way); the frame is not delivered;
  * - `HANDSHAKE_TIMEOUT`: no complete handshake within `handshakeTimeoutMs`;
- * - `TOO_MANY_CONNECTIONS`: over `connectionsMax` connections or `handshakesPendingMax` unauthenticated ones;
+ * - `TOO_MANY_CONNECTIONS`: over `connectionsMax` connections (or no handshake slot could be freed);
+ * - `HANDSHAKE_EVICTED`: every `handshakesPendingMax` slot was taken and a newcomer arrived, so
+ *   the connection longest in the handshake was closed to admit it;
  * - `PING_TIMEOUT`: the peer missed its pongs for two ping intervals.
  *
  * From this side's own sends (the frame is not sent):
@@ -93,6 +95,7 @@ export type RejectReason =
   | 'BAD_MAC'
   | 'HANDSHAKE_TIMEOUT'
   | 'TOO_MANY_CONNECTIONS'
+  | 'HANDSHAKE_EVICTED'
   | 'PING_TIMEOUT'
   | 'QUEUE_FULL'
   | 'SEND_TOO_LARGE'
@@ -111,6 +114,7 @@ export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
   'BAD_MAC',
   'HANDSHAKE_TIMEOUT',
   'TOO_MANY_CONNECTIONS',
+  'HANDSHAKE_EVICTED',
   'PING_TIMEOUT',
   'QUEUE_FULL',
   'SEND_TOO_LARGE',
@@ -229,6 +233,12 @@ export interface FrameLimits {
   readonly sendQueueFramesMax: number;
   /** Bytes waiting to be sent to one peer at most; beyond it `send` answers `queue-full`. */
   readonly sendQueueBytesMax: number;
+  /**
+   * Bytes of one frame an agent may send (capped by `frameBytesMax`). Agents send only requests
+   * and queries, whose operation is at most 64 KiB by default, so a replica need never read a
+   * larger frame from one; an agent's own `send` refuses larger frames as `too-large`.
+   */
+  readonly agentFrameBytesMax: number;
 }
 
 /**
@@ -240,4 +250,24 @@ export const FRAME_LIMITS_DEFAULT: FrameLimits = Object.freeze({
   frameBytesMax: 16 * 1024 * 1024,
   sendQueueFramesMax: 4096,
   sendQueueBytesMax: 64 * 1024 * 1024,
+  // 16 × the default operation bound: room for the request's envelope and for clusters that raise
+  // `operationBytesMax`, yet 16 times less than a replica's frame for a hostile agent to make us read.
+  agentFrameBytesMax: 1024 * 1024,
 });
+
+/** The limits with every default applied (`FRAME_LIMITS_DEFAULT`). */
+export function frameLimitsOf(options: Partial<FrameLimits>): FrameLimits {
+  return {
+    frameBytesMax: options.frameBytesMax ?? FRAME_LIMITS_DEFAULT.frameBytesMax,
+    sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,
+    sendQueueBytesMax: options.sendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.sendQueueBytesMax,
+    agentFrameBytesMax: options.agentFrameBytesMax ?? FRAME_LIMITS_DEFAULT.agentFrameBytesMax,
+  };
+}
+
+/** The largest frame `peer` may send: `agentFrameBytesMax` for agents, `frameBytesMax` for replicas. */
+export function frameBytesMaxOf(limits: FrameLimits, peer: PeerId): number {
+  return parsePeer(peer)?.kind === 'agent'
+    ? Math.min(limits.frameBytesMax, limits.agentFrameBytesMax)
+    : limits.frameBytesMax;
+}

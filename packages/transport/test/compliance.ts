@@ -41,6 +41,7 @@ export const COMPLIANCE_LIMITS: FrameLimits = Object.freeze({
   frameBytesMax: 64 * 1024,
   sendQueueFramesMax: 64,
   sendQueueBytesMax: 1024 * 1024,
+  agentFrameBytesMax: 16 * 1024,
 });
 
 export function transportCompliance(name: string, factory: ComplianceFactory): void {
@@ -170,6 +171,23 @@ export function transportCompliance(name: string, factory: ComplianceFactory): v
       expect(sender.stats().rejected.SEND_TOO_LARGE).toBe(1);
       await sleep(30);
       expect(inbox).toHaveLength(1);
+    });
+
+    it('holds an agent to agentFrameBytesMax when it sends, and a replica to frameBytesMax', async () => {
+      const { replicas, agents } = await mesh([0], [0]);
+      const replicaZero = replicas[0] as Transport;
+      const alice = agents[0] as Transport;
+      const inbox = record(replicaZero);
+      const aliceInbox = record(alice);
+      expect(limits.agentFrameBytesMax).toBeLessThan(limits.frameBytesMax);
+      expect(alice.send(replicaZero.self, new Uint8Array(limits.agentFrameBytesMax + 1))).toBe('too-large');
+      expect(alice.stats().rejected.SEND_TOO_LARGE).toBe(1);
+      expect(alice.send(replicaZero.self, numberedFrame(1, limits.agentFrameBytesMax))).toBe('queued');
+      // Replies to an agent may be whole frames.
+      expect(replicaZero.send(alice.self, numberedFrame(2, limits.frameBytesMax))).toBe('queued');
+      await waitFor('both frames', () => inbox.length === 1 && aliceInbox.length === 1);
+      expect(inbox[0]?.frame.byteLength).toBe(limits.agentFrameBytesMax);
+      expect(aliceInbox[0]?.frame.byteLength).toBe(limits.frameBytesMax);
     });
 
     it('answers not-connected for unknown, malformed and unstarted peers, and counts it', async () => {

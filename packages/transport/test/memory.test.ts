@@ -17,6 +17,25 @@ transportCompliance('memory', memory);
 describe('memory transport: test hooks', () => {
   const cluster = testCluster(4);
 
+  it('a replica refuses and counts an agent frame over its own agentFrameBytesMax', async () => {
+    const network = memoryNetwork({ crypto });
+    const replica = network.transport(cluster.replicas[0] as never, cluster.directory, {
+      agentFrameBytesMax: 1024,
+    });
+    // Alice allows herself larger frames than the replica accepts from agents, as a hostile agent would.
+    const alice = network.transport(cluster.agents[0] as never, cluster.directory);
+    const inbox = record(replica);
+    await replica.start();
+    await alice.start();
+    await waitConnected(alice, [replica.self]);
+    expect(alice.send(replica.self, new Uint8Array(1025))).toBe('queued');
+    expect(alice.send(replica.self, new Uint8Array(1024))).toBe('queued');
+    await waitFor('the frame within the bound', () => inbox.length === 1);
+    expect(inbox[0]?.frame.byteLength).toBe(1024);
+    expect(replica.stats().rejected.TOO_LARGE).toBe(1);
+    await Promise.all([replica.close(), alice.close()]);
+  });
+
   it('partition cuts a link both ways and drops what was queued on it; heal restores it', async () => {
     const network = memoryNetwork({ crypto });
     const [first, second] = [0, 1].map((id) =>

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { generate } from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { CHANNEL_TAG_BYTES, type Channel, channel } from '../src/channel.ts';
 import {
   clientProof,
@@ -24,6 +24,7 @@ import {
   replicaPeer,
   type Transport,
   TransportError,
+  WEBSOCKET_DEFAULTS,
   type WebSocketTransport,
   type WebSocketTransportOptions,
   webSocketTransport,
@@ -317,18 +318,44 @@ describe('WebSocket transport: authentication and hostile input', () => {
     expect(replica.stats().framesIn).toBe(1);
   });
 
-  it('passes a message of exactly frameBytesMax and closes and counts one byte more', async () => {
+  it('passes an agent message of exactly agentFrameBytesMax and closes and counts one byte more', async () => {
     const { replica, port } = await replicaWithAlice();
     const inbox = record(replica);
     const client = await rawAuthenticated(port, cluster.agents[1] as Identity, cluster.directory);
-    client.socket.send(client.channel.seal(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax).fill(1)));
-    await waitFor('the largest frame', () => inbox.length === 1);
+    const agentMax = COMPLIANCE_LIMITS.agentFrameBytesMax;
+    client.socket.send(client.channel.seal(new Uint8Array(agentMax).fill(1)));
+    await waitFor('the largest agent frame', () => inbox.length === 1);
     expect(inbox[0]?.from).toBe('agent:bob');
-    expect(inbox[0]?.frame.byteLength).toBe(COMPLIANCE_LIMITS.frameBytesMax);
-    client.socket.send(client.channel.seal(new Uint8Array(COMPLIANCE_LIMITS.frameBytesMax + 1)));
-    await withTimeout(client.closed, 2000, 'close after an oversized message');
+    expect(inbox[0]?.frame.byteLength).toBe(agentMax);
+    // Far below a replica's frameBytesMax, and refused by ws from the length in the frame header
+    // (WS_ERR_UNSUPPORTED_MESSAGE_LENGTH), so the body is never buffered nor its tag checked.
+    expect(agentMax + 1).toBeLessThan(COMPLIANCE_LIMITS.frameBytesMax);
+    client.socket.send(client.channel.seal(new Uint8Array(agentMax + 1)));
+    await withTimeout(client.closed, 2000, 'close after an oversized agent message');
     expect(replica.stats().rejected.TOO_LARGE).toBe(1);
+    expect(replica.stats().rejected.BAD_MAC).toBe(0);
     expect(inbox).toHaveLength(1);
+  });
+
+  it('a dialer refuses a handshake message over HANDSHAKE_BYTES_MAX from a server not yet proven', async () => {
+    network = webSocketNetwork(cluster);
+    // A fake replica 0: it answers the upgrade, then sends 2 KiB instead of a hello.
+    const fake = new WebSocketServer({ host: LOCALHOST, port: 0 });
+    await new Promise<void>((resolve) => fake.once('listening', () => resolve()));
+    fake.on('connection', (socket) => socket.send(new Uint8Array(2 * HANDSHAKE_BYTES_MAX)));
+    const fakePort = (fake.address() as AddressInfo).port;
+    try {
+      const alice = network.create(cluster.agents[0] as Identity, cluster.directory, {
+        addressOf: (id) => (id === 0 ? { host: LOCALHOST, port: fakePort } : undefined),
+      });
+      await alice.start();
+      await waitFor('the oversized hello refused', () => alice.stats().rejected.TOO_LARGE >= 1);
+      expect(alice.stats().rejected.HANDSHAKE_FAILED).toBe(0);
+      expect(alice.connected()).toEqual([]);
+    } finally {
+      for (const client of fake.clients) client.terminate();
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+    }
   });
 
   it('refuses a handshake message over HANDSHAKE_BYTES_MAX before buffering a whole frame', async () => {
@@ -406,27 +433,47 @@ describe('WebSocket transport: authentication and hostile input', () => {
     await stillServes(replica, alice);
   });
 
-  it('bounds a flood of connections that never handshake, and keeps serving authenticated peers', async () => {
+  it('bounds a flood of connections that never handshake by evicting the stalest, and keeps serving', async () => {
     const pendingMax = 4;
+    // A deadline far beyond the test: only eviction can let the newcomer in.
     const { replica, alice, port } = await replicaWithAlice({
       handshakesPendingMax: pendingMax,
-      handshakeTimeoutMs: 600,
+      handshakeTimeoutMs: 60_000,
     });
     const flood = Array.from({ length: 12 }, () => rawClient(port));
     await waitFor(
-      'extra connections refused',
-      () => replica.stats().rejected.TOO_MANY_CONNECTIONS === 12 - pendingMax,
+      'the stalest evicted',
+      () => replica.stats().rejected.HANDSHAKE_EVICTED === 12 - pendingMax,
     );
     expect(replica.stats().handshakesPending).toBe(pendingMax);
+    expect(replica.stats().rejected.TOO_MANY_CONNECTIONS).toBe(0);
+    // The first sockets were pushed out, the last ones hold the slots.
+    await waitFor('the evicted sockets closed', () => flood.slice(0, 8).every((client) => client.isClosed()));
+    expect(flood.slice(8).some((client) => client.isClosed())).toBe(false);
     await stillServes(replica, alice);
-    // While the flood holds every slot, even an honest newcomer waits…
+    // An honest newcomer gets in at once, pushing out one more stale socket.
     const bob = network.create(cluster.agents[1] as Identity);
     await bob.start();
-    // …until the flood times out; then it gets in.
-    await waitFor('the flood to time out', () => replica.stats().rejected.HANDSHAKE_TIMEOUT === pendingMax);
-    await waitConnected(replica, [bob.self]);
-    await waitFor('every flood connection closed', () => flood.every((client) => client.isClosed()));
-    expect(replica.stats().handshakesPending).toBe(0);
+    await waitConnected(replica, [bob.self], 2000);
+    expect(replica.stats().rejected.HANDSHAKE_TIMEOUT).toBe(0);
+    expect(replica.stats().handshakesPending).toBeLessThanOrEqual(pendingMax);
+  });
+
+  it('lets an honest agent in quickly past more stalled sockets than the default handshake slots', async () => {
+    const { replica, port } = await replicaWithAlice({ handshakeTimeoutMs: 60_000 });
+    const stalled = WEBSOCKET_DEFAULTS.handshakesPendingMax + 16;
+    const flood = Array.from({ length: stalled }, () => rawClient(port));
+    await waitFor(
+      'every stalled socket in or evicted',
+      () => replica.stats().handshakesPending + replica.stats().rejected.HANDSHAKE_EVICTED === stalled,
+    );
+    expect(replica.stats().handshakesPending).toBe(WEBSOCKET_DEFAULTS.handshakesPendingMax);
+    const startedMs = Date.now();
+    const bob = network.create(cluster.agents[1] as Identity);
+    await bob.start();
+    await waitConnected(replica, [bob.self], 2000);
+    expect(Date.now() - startedMs).toBeLessThan(2000);
+    for (const client of flood) client.socket.terminate();
   });
 
   it('keeps frames on one connection when a second one to the same peer comes up', async () => {

@@ -7,6 +7,7 @@ import type { DirectoryIndex } from '../directory.ts';
 import { Tally } from '../tally.ts';
 import {
   type FrameLimits,
+  frameBytesMaxOf,
   type PeerId,
   type PeerQueueStats,
   type RejectReason,
@@ -47,7 +48,8 @@ export class MemoryEndpoint implements HubMember {
 
   receive(from: PeerId, frame: Uint8Array): void {
     if (this.closed) return;
-    if (frame.byteLength > this.#limits.frameBytesMax) {
+    // An agent's frames are held to the smaller agent bound, as the WebSocket transport does.
+    if (frame.byteLength > frameBytesMaxOf(this.#limits, from)) {
       this.#tally.reject('TOO_LARGE');
       return;
     }
@@ -94,7 +96,7 @@ export class MemoryEndpoint implements HubMember {
   send(to: PeerId, frame: Uint8Array): SendResult {
     const limits = this.#limits;
     if (this.closed) return 'closed';
-    if (!(frame instanceof Uint8Array) || frame.byteLength > limits.frameBytesMax) {
+    if (!(frame instanceof Uint8Array) || frame.byteLength > frameBytesMaxOf(limits, this.self)) {
       this.#tally.reject('SEND_TOO_LARGE');
       return 'too-large';
     }

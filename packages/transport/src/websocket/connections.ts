@@ -12,8 +12,8 @@ const PONGS_MISSED_MAX = 2;
 
 export interface ConnectionsContext {
   readonly handshakeTimeoutMs: number;
-  /** A frame plus its channel tag: what an authenticated peer may send in one message. */
-  readonly messageBytesMax: number;
+  /** A frame plus its channel tag: what authenticated `peer` may send in one message. */
+  readonly messageBytesMaxOf: (peer: PeerId) => number;
   readonly isClosed: () => boolean;
   readonly reject: (reason: RejectReason) => void;
   /** A message arrived on a connection. */
@@ -25,8 +25,11 @@ export interface ConnectionsContext {
 export class Connections {
   readonly #context: ConnectionsContext;
   readonly #all = new Set<Connection>();
-  /** Inbound connections that have not finished our handshake (the listener bounds them). */
-  #inboundHandshakes = 0;
+  /**
+   * Inbound connections that have not finished our handshake, oldest first (a Set keeps
+   * insertion order): the listener bounds them, and evicts the stalest when full.
+   */
+  readonly #inboundHandshakes = new Set<Connection>();
   /** Test hook only (see `setReadingPaused`). */
   #readingPaused = false;
 
@@ -40,7 +43,20 @@ export class Connections {
   }
 
   get inboundHandshakes(): number {
-    return this.#inboundHandshakes;
+    return this.#inboundHandshakes.size;
+  }
+
+  /**
+   * Closes the inbound connection that has waited longest in the handshake, counted as
+   * `HANDSHAKE_EVICTED`, to make room for a newcomer. Returns false when there is none (every
+   * slot is a socket still mid-upgrade). A stranger who holds every slot is thus pushed out by
+   * the next arrivals instead of keeping honest peers out until its deadline.
+   */
+  evictStalestHandshake(): boolean {
+    const stalest = this.#inboundHandshakes.values().next().value;
+    if (stalest === undefined) return false;
+    this.fail(stalest, 'HANDSHAKE_EVICTED');
+    return true;
   }
 
   /** Takes in a new connection: listens to its socket and gives it `handshakeTimeoutMs` to finish the handshake. */
@@ -60,7 +76,7 @@ export class Connections {
       this.#context.handshakeTimeoutMs,
     );
     this.#all.add(connection);
-    if (connection.direction === 'inbound') this.#inboundHandshakes++;
+    if (connection.direction === 'inbound') this.#inboundHandshakes.add(connection);
   }
 
   /** Closes a connection over something its peer did, counted under `reason`. */
@@ -79,7 +95,7 @@ export class Connections {
     connection.state = 'closed';
     this.#all.delete(connection);
     clearTimeout(connection.handshakeTimer);
-    if (!wasOpen && connection.direction === 'inbound') this.#inboundHandshakes--;
+    this.#inboundHandshakes.delete(connection);
     if (this.#context.isClosed()) return;
     this.#context.onEnded(connection, wasOpen);
   }
@@ -88,11 +104,12 @@ export class Connections {
   markOpen(connection: Connection, peer: PeerId): void {
     connection.state = 'open';
     connection.peer = peer;
-    if (connection.direction === 'inbound')
-      limitMessageBytes(connection.socket, this.#context.messageBytesMax);
+    // Both directions were held to a handshake message until now (the dialer sets its socket's
+    // bound at creation); an agent's messages stay at the smaller agent bound.
+    limitMessageBytes(connection.socket, this.#context.messageBytesMaxOf(peer));
     clearTimeout(connection.handshakeTimer);
     connection.handshakeTimer = undefined;
-    if (connection.direction === 'inbound') this.#inboundHandshakes--;
+    this.#inboundHandshakes.delete(connection);
     if (this.#readingPaused) connection.socket.pause();
   }
 
@@ -148,6 +165,7 @@ export class Connections {
       connection.socket.terminate();
     }
     this.#all.clear();
+    this.#inboundHandshakes.clear();
   }
 
   #onSocketError(connection: Connection, error: Error & { code?: string }): void {

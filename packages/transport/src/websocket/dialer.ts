@@ -6,6 +6,7 @@
  */
 import { WebSocket } from 'ws';
 import type { ReplicaEntry } from '../directory.ts';
+import { HANDSHAKE_BYTES_MAX } from '../handshake.ts';
 import type { Tally } from '../tally.ts';
 import type { PeerId } from '../transport.ts';
 import { type Connection, outboundConnection } from './connection.ts';
@@ -113,10 +114,12 @@ export function redialDelayMs(
 
 /** Opens a WebSocket to `address` (wss with `tls`); throws on an address ws cannot use. */
 function dialSocket(address: Address, settings: WebSocketSettings): WebSocket {
-  const { tls, messageBytesMax, handshakeTimeoutMs } = settings;
+  const { tls, handshakeTimeoutMs } = settings;
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
   return new WebSocket(`${tls ? 'wss' : 'ws'}://${host}:${address.port}/`, {
-    maxPayload: messageBytesMax,
+    // Until the replica has proven itself, it may send no more than a handshake message; the
+    // bound is raised to a whole frame once the handshake completes (`Connections.markOpen`).
+    maxPayload: HANDSHAKE_BYTES_MAX,
     perMessageDeflate: false,
     followRedirects: false,
     handshakeTimeout: handshakeTimeoutMs,

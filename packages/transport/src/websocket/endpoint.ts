@@ -5,10 +5,11 @@
  * and we redial what we dialled). The parts do the work; this file says what follows what.
  */
 import type { WebSocket } from 'ws';
-import type { Channel } from '../channel.ts';
+import { CHANNEL_TAG_BYTES, type Channel } from '../channel.ts';
 import { HANDSHAKE_BYTES_MAX } from '../handshake.ts';
 import { Tally } from '../tally.ts';
 import {
+  frameBytesMaxOf,
   type PeerId,
   type RejectReason,
   type SendResult,
@@ -47,14 +48,14 @@ export class WebSocketEndpoint {
     const reject = (reason: RejectReason) => tally.reject(reason);
     this.#connections = new Connections({
       handshakeTimeoutMs: settings.handshakeTimeoutMs,
-      messageBytesMax: settings.messageBytesMax,
+      messageBytesMaxOf: (peer) => messageBytesMaxOf(settings, peer),
       isClosed,
       reject,
       onMessage: (connection, data, isBinary) => this.#onMessage(connection, data, isBinary),
       onEnded: (connection, wasOpen) => this.#ended(connection, wasOpen),
     });
     const { limits, socketBufferBytesMax } = settings;
-    this.#peers = new Peers({ limits, socketBufferBytesMax, tally, isClosed });
+    this.#peers = new Peers({ self: settings.self, limits, socketBufferBytesMax, tally, isClosed });
     const attach = (connection: Connection) => this.#connections.attach(connection);
     this.#dialers = new Dialers({ settings, tally, isClosed, attach });
     const accept = (socket: WebSocket) => this.#accept(socket);
@@ -159,7 +160,7 @@ export class WebSocketEndpoint {
 
   /** A message on an open connection: one frame and its channel tag. */
   #onFrameMessage(connection: Connection, bytes: Uint8Array): void {
-    if (bytes.byteLength > this.#settings.messageBytesMax) {
+    if (bytes.byteLength > messageBytesMaxOf(this.#settings, connection.peer as PeerId)) {
       // ws enforces this already (maxPayload); kept so the bound never rests on ws internals alone.
       this.#connections.fail(connection, 'TOO_LARGE');
       return;
@@ -205,4 +206,9 @@ export class WebSocketEndpoint {
       handler(peer, up);
     }
   }
+}
+
+/** What `peer` may send in one message: its frame bound plus the channel tag. */
+function messageBytesMaxOf(settings: WebSocketSettings, peer: PeerId): number {
+  return frameBytesMaxOf(settings.limits, peer) + CHANNEL_TAG_BYTES;
 }

@@ -17,6 +17,8 @@ import type { Address, WebSocketSettings } from './options.ts';
 export interface ConnectionCounts {
   readonly size: number;
   readonly inboundHandshakes: number;
+  /** Closes the inbound connection longest in the handshake; false when there is none. */
+  evictStalestHandshake(): boolean;
 }
 
 export interface ListenerContext {
@@ -115,7 +117,14 @@ export class Listener {
     return server;
   }
 
-  /** Takes a socket asking to upgrade if a slot is free (else `TOO_MANY_CONNECTIONS`), and hands it on as a WebSocket. */
+  /**
+   * Takes a socket asking to upgrade if a slot is free, and hands it on as a WebSocket. When every
+   * handshake slot is taken, the stalest pending handshake is evicted (`HANDSHAKE_EVICTED`) and
+   * the newcomer admitted: a stranger who keeps the slots full then only ever pushes out its own
+   * stale sockets, and an honest peer, which finishes in a round trip, gets through. Over
+   * `connectionsMax`, or when no pending handshake can be evicted, it is refused
+   * (`TOO_MANY_CONNECTIONS`).
+   */
   #onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { isClosed, settings, connections } = this.#context;
     const webSocketServer = this.#webSocketServer;
@@ -123,10 +132,10 @@ export class Listener {
       socket.destroy();
       return;
     }
-    if (
-      this.#upgrading + connections.inboundHandshakes >= settings.handshakesPendingMax ||
-      this.#upgrading + connections.size >= settings.connectionsMax
-    ) {
+    const handshakesFull = () =>
+      this.#upgrading + connections.inboundHandshakes >= settings.handshakesPendingMax;
+    if (handshakesFull()) connections.evictStalestHandshake();
+    if (handshakesFull() || this.#upgrading + connections.size >= settings.connectionsMax) {
       this.#context.reject('TOO_MANY_CONNECTIONS');
       socket.destroy();
       return;

@@ -16,8 +16,8 @@ import {
 import type { HandshakeKeys } from '../handshake.ts';
 import {
   type Directory,
-  FRAME_LIMITS_DEFAULT,
   type FrameLimits,
+  frameLimitsOf,
   type Identity,
   type PeerId,
   TransportError,
@@ -45,7 +45,7 @@ export interface WebSocketTransportOptions extends Partial<FrameLimits> {
   readonly connectionsMax?: number;
   /** Inbound connections that have not finished the handshake, at most. Default 64. */
   readonly handshakesPendingMax?: number;
-  /** A connection that has not finished the handshake by then is closed. Default 5000. */
+  /** A connection that has not finished the handshake by then is closed (also HTTP header and TLS time). Default 2000. */
   readonly handshakeTimeoutMs?: number;
   /** Ping every open connection this often; a peer that misses pongs for two intervals is closed. Default 5000. */
   readonly pingIntervalMs?: number;
@@ -75,7 +75,7 @@ export interface WebSocketTransportOptions extends Partial<FrameLimits> {
 export const WEBSOCKET_DEFAULTS = Object.freeze({
   connectionsMax: 1024,
   handshakesPendingMax: 64,
-  handshakeTimeoutMs: 5000,
+  handshakeTimeoutMs: 2000,
   pingIntervalMs: 5000,
   reconnectInitialMs: 100,
   reconnectMaxMs: 5000,
@@ -128,11 +128,7 @@ export interface WebSocketSettings extends SocketBounds {
 export function resolveOptions(options: WebSocketTransportOptions): WebSocketSettings {
   const crypto = options.crypto;
   checkCrypto(crypto);
-  const limits: FrameLimits = {
-    frameBytesMax: options.frameBytesMax ?? FRAME_LIMITS_DEFAULT.frameBytesMax,
-    sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,
-    sendQueueBytesMax: options.sendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.sendQueueBytesMax,
-  };
+  const limits = frameLimitsOf(options);
   checkFrameLimits(limits);
   const bounds = resolveSocketBounds(options);
   const random = options.random ?? Math.random;

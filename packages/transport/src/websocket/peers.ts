@@ -9,7 +9,13 @@
 import { WebSocket } from 'ws';
 import type { Channel } from '../channel.ts';
 import type { Tally } from '../tally.ts';
-import type { FrameLimits, PeerId, PeerQueueStats, SendResult } from '../transport.ts';
+import {
+  type FrameLimits,
+  frameBytesMaxOf,
+  type PeerId,
+  type PeerQueueStats,
+  type SendResult,
+} from '../transport.ts';
 import type { Connection } from './connection.ts';
 
 interface PeerState {
@@ -22,6 +28,8 @@ interface PeerState {
 }
 
 export interface PeersContext {
+  /** This transport's peer id: an agent sends frames of at most `agentFrameBytesMax`. */
+  readonly self: PeerId;
   readonly limits: FrameLimits;
   readonly socketBufferBytesMax: number;
   readonly tally: Tally;
@@ -82,7 +90,7 @@ export class Peers {
   send(to: PeerId, frame: Uint8Array): SendResult {
     const { limits, tally } = this.#context;
     if (this.#context.isClosed()) return 'closed';
-    if (!(frame instanceof Uint8Array) || frame.byteLength > limits.frameBytesMax) {
+    if (!(frame instanceof Uint8Array) || frame.byteLength > frameBytesMaxOf(limits, this.#context.self)) {
       tally.reject('SEND_TOO_LARGE');
       return 'too-large';
     }
