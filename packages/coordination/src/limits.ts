@@ -3,13 +3,15 @@
  * what would exceed one is refused with a `LIMIT` (or `INVALID`, for field sizes) result, so the
  * state never grows without bound.
  */
+import { LIMITS } from '@conclave/core';
+import { QUOTA_KNOBS, snapshotBytesBound } from './capacity.ts';
 
 /** Every bound of the coordination state machine. Counts are items, sizes are UTF-8 bytes, durations are ticks. */
 export interface CoordinationLimits {
-  /** Proposals kept at once: open ones plus decided ones still within `retentionTicks`. */
-  readonly proposalsMax: number;
-  /** Open proposals one agent may have proposed at once. */
+  /** Open proposals one agent may have proposed at once (quota `open-proposals`). */
   readonly openProposalsPerAgentMax: number;
+  /** Decided proposals still within `retentionTicks` that count against their proposer (quota `retained-proposals`). */
+  readonly retainedProposalsPerAgentMax: number;
   /** Voters per proposal; also bounds the ballots a proposal holds (one per voter). */
   readonly votersMax: number;
   /** A voter's weight is an integer in 1..weightMax. */
@@ -30,14 +32,19 @@ export interface CoordinationLimits {
   readonly evidenceMax: number;
   /** Evidence items kept about one agent. */
   readonly evidencePerAgentMax: number;
-  readonly kvKeysMax: number;
+  /** Keys one agent owns (quota `kv-keys`). */
+  readonly kvKeysPerAgentMax: number;
+  /** Bytes of keys, values and writers lists of the keys one agent owns (quota `kv-bytes`). */
+  readonly kvBytesPerAgentMax: number;
+  /** Agents an owner may grant write access to one key (the `writers` list of `kv_put`). */
+  readonly kvWritersMax: number;
   readonly kvKeyBytesMax: number;
   readonly kvValueBytesMax: number;
-  /** Locks held at once (expired ones are removed when agreed time passes their expiry). */
-  readonly locksMax: number;
+  /** Locks one agent holds at once (quota `locks`; expired ones are freed when agreed time passes their expiry). */
+  readonly locksPerAgentMax: number;
   readonly lockNameBytesMax: number;
-  /** Tasks kept at once: open, claimed, and done ones still within `retentionTicks`. */
-  readonly tasksMax: number;
+  /** Tasks one agent created that are kept: open, claimed, and done ones still within `retentionTicks` (quota `tasks`). */
+  readonly tasksPerAgentMax: number;
   readonly taskIdBytesMax: number;
   readonly taskPayloadBytesMax: number;
   readonly taskResultBytesMax: number;
@@ -47,16 +54,24 @@ export interface CoordinationLimits {
   readonly leaseTicksMax: number;
   /** Decided proposals and done tasks are removed this many ticks after they finished. */
   readonly retentionTicks: number;
-  /** Events kept in the ring buffer. */
-  readonly eventsMax: number;
+  /** Events produced by one agent that the log keeps; its older ones give way first (its share of the log). */
+  readonly eventsPerAgentMax: number;
+  /** Events one agent's operations may produce per `eventWindowTicks` of agreed time (quota `events`). */
+  readonly eventsPerWindowPerAgentMax: number;
+  /** The window of agreed time over which `eventsPerWindowPerAgentMax` is counted. */
+  readonly eventWindowTicks: number;
   /** Items one list query returns at most (events, proposals, tasks, evidence, agents). */
   readonly pageMax: number;
 }
 
-/** The defaults: sized so a full state stays in the tens of megabytes. */
+/**
+ * The defaults. Quotas are per agent, so what the whole state holds grows with the registry;
+ * `resolveLimits` checks that every agent at full quota still fits one snapshot frame (with
+ * these defaults: up to `DEFAULT_AGENTS_FIT` agents; lower the quota it names for more).
+ */
 export const DEFAULT_COORDINATION_LIMITS: CoordinationLimits = Object.freeze({
-  proposalsMax: 256,
-  openProposalsPerAgentMax: 16,
+  openProposalsPerAgentMax: 2,
+  retainedProposalsPerAgentMax: 2,
   votersMax: 64,
   weightMax: 1_000_000,
   candidatesMax: 16,
@@ -64,26 +79,47 @@ export const DEFAULT_COORDINATION_LIMITS: CoordinationLimits = Object.freeze({
   proposalIdBytesMax: 64,
   titleBytesMax: 256,
   candidateBytesMax: 32,
-  reasonBytesMax: 1024,
-  ballotBytesMax: 2048,
+  reasonBytesMax: 128,
+  ballotBytesMax: 256,
   deadlineTicksMax: 100_000_000,
   evidenceMax: 1024,
   evidencePerAgentMax: 32,
-  kvKeysMax: 4096,
+  kvKeysPerAgentMax: 32,
+  kvBytesPerAgentMax: 16_384,
+  kvWritersMax: 8,
   kvKeyBytesMax: 256,
   kvValueBytesMax: 4096,
-  locksMax: 1024,
+  locksPerAgentMax: 8,
   lockNameBytesMax: 256,
-  tasksMax: 4096,
+  tasksPerAgentMax: 8,
   taskIdBytesMax: 64,
-  taskPayloadBytesMax: 4096,
-  taskResultBytesMax: 4096,
+  taskPayloadBytesMax: 1024,
+  taskResultBytesMax: 1024,
   claimsPerAgentMax: 4,
-  leaseTicksMax: 10_000_000,
-  retentionTicks: 1_000_000,
-  eventsMax: 1024,
+  leaseTicksMax: 360_000,
+  retentionTicks: 60_000,
+  eventsPerAgentMax: 32,
+  eventsPerWindowPerAgentMax: 32,
+  eventWindowTicks: 100,
   pageMax: 100,
 });
+
+/**
+ * Refuses limits under which `agentCount` agents, each at full quota, would make a snapshot
+ * larger than a frame: then some agent could not use its quota without breaking state transfer.
+ * The error names the resource that weighs most, the one to lower.
+ */
+function checkFits(limits: CoordinationLimits, agentCount: number): void {
+  const bound = snapshotBytesBound(limits, agentCount);
+  if (bound.total <= LIMITS.frameBytesMax) return;
+  const [heaviest] = Object.entries(bound.perAgent).sort(([, a], [, b]) => b - a);
+  const [resource, bytes] = heaviest ?? ['', 0];
+  throw new CoordinationConfigError(
+    `${agentCount} agents at full quota could fill ${bound.total} snapshot bytes, over the ` +
+      `${LIMITS.frameBytesMax}-byte frame; ${resource} weigh most (${bytes} bytes per agent): lower ` +
+      `${QUOTA_KNOBS[resource as keyof typeof QUOTA_KNOBS]}`,
+  );
+}
 
 /** Thrown by the constructor for limits that are not positive integers or contradict each other. */
 export class CoordinationConfigError extends Error {
@@ -98,9 +134,16 @@ export class CoordinationConfigError extends Error {
 /**
  * Merges overrides into the defaults and checks the constants against each other: every one a
  * positive safe integer, per-agent bounds within the totals, and integer arithmetic on weights
- * and scores (sums times 1000) within the safe-integer range.
+ * and scores (sums times 1000) within the safe-integer range; and, for `agentCount` registered
+ * agents, that every agent at full quota still fits one snapshot (`checkFits`).
  */
-export function resolveLimits(overrides: Partial<CoordinationLimits> = {}): CoordinationLimits {
+export function resolveLimits(
+  overrides: Partial<CoordinationLimits> = {},
+  agentCount = 1,
+): CoordinationLimits {
+  for (const name of Object.keys(overrides))
+    if (!(name in DEFAULT_COORDINATION_LIMITS))
+      throw new CoordinationConfigError(`unknown coordination limit ${JSON.stringify(name)}`);
   const limits: CoordinationLimits = { ...DEFAULT_COORDINATION_LIMITS, ...overrides };
   for (const name of Object.keys(DEFAULT_COORDINATION_LIMITS) as (keyof CoordinationLimits)[]) {
     const value = limits[name];
@@ -113,12 +156,12 @@ export function resolveLimits(overrides: Partial<CoordinationLimits> = {}): Coor
         `${small} (${limits[small]}) must not exceed ${large} (${limits[large]})`,
       );
   };
-  atMost('openProposalsPerAgentMax', 'proposalsMax');
   atMost('evidencePerAgentMax', 'evidenceMax');
-  atMost('claimsPerAgentMax', 'tasksMax');
+  atMost('kvKeyBytesMax', 'kvBytesPerAgentMax');
   if (limits.votersMax * limits.weightMax > Number.MAX_SAFE_INTEGER)
     throw new CoordinationConfigError('votersMax * weightMax must be a safe integer');
   if (limits.votersMax * limits.scoreMax * 1000 > Number.MAX_SAFE_INTEGER)
     throw new CoordinationConfigError('votersMax * scoreMax * 1000 must be a safe integer');
+  checkFits(limits, agentCount);
   return Object.freeze(limits);
 }

@@ -69,7 +69,13 @@ export type WriteOperation =
       readonly candidates: readonly string[];
     }
   | { readonly op: 'vote'; readonly ballotBytes: Uint8Array; readonly signature: Uint8Array }
-  | { readonly op: 'kv_put'; readonly key: string; readonly value: Uint8Array }
+  | {
+      readonly op: 'kv_put';
+      readonly key: string;
+      readonly value: Uint8Array;
+      /** The owner's grant of write access to these agents; null leaves it as it is (none for a new key). */
+      readonly writers: readonly string[] | null;
+    }
   | {
       readonly op: 'kv_cas';
       readonly key: string;
@@ -173,7 +179,10 @@ export function operationTuple(operation: Operation): Canonical {
     case 'vote':
       return ['vote', operation.ballotBytes, operation.signature];
     case 'kv_put':
-      return ['kv_put', operation.key, operation.value];
+      // Without writers the tuple keeps its original three fields, so old encodings stay valid.
+      return operation.writers === null
+        ? ['kv_put', operation.key, operation.value]
+        : ['kv_put', operation.key, operation.value, [...operation.writers]];
     case 'kv_cas':
       return ['kv_cas', operation.key, operation.expectedVersion, operation.value];
     case 'kv_delete':
@@ -233,8 +242,14 @@ export const ops = {
   ): Uint8Array => encodeOperation({ op: 'propose', ...fields, candidates: fields.candidates ?? [] }),
   /** Casts a signed ballot (see `encodeBallot` / `signBallot`). */
   vote: (fields: Fields<'vote'>): Uint8Array => encodeOperation({ op: 'vote', ...fields }),
-  /** Writes a key: its version becomes the previous version + 1 (1 for a new key). */
-  kvPut: (fields: Fields<'kv_put'>): Uint8Array => encodeOperation({ op: 'kv_put', ...fields }),
+  /**
+   * Writes a key: its version becomes the store's next revision. `writers` (owner only) grants
+   * those agents write access; omitted, the grant stays as it is.
+   */
+  kvPut: (
+    fields: Omit<Fields<'kv_put'>, 'writers'> & { readonly writers?: readonly string[] | null },
+  ): Uint8Array =>
+    encodeOperation({ op: 'kv_put', key: fields.key, value: fields.value, writers: fields.writers ?? null }),
   /** Writes a key only if its version is `expectedVersion` (0: only if absent). */
   kvCas: (fields: Fields<'kv_cas'>): Uint8Array => encodeOperation({ op: 'kv_cas', ...fields }),
   /** Deletes a key, only at `expectedVersion` when given. */
@@ -404,11 +419,18 @@ function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
       return { op: name, ballotBytes, signature };
     }
     case 'kv_put':
-      arity(tuple, 3, name);
+      if (tuple.length !== 3 && tuple.length !== 4)
+        throw new Invalid(`kv_put takes 2 or 3 fields (key, value, writers), got ${tuple.length - 1}`);
       return {
         op: name,
         key: text(tuple[1], 'key', limits.kvKeyBytesMax),
         value: binary(tuple[2], 'value', limits.kvValueBytesMax),
+        writers:
+          tuple.length === 4
+            ? list(tuple[3], 'writers', 0, limits.kvWritersMax).map((w, i) =>
+                text(w, `writers[${i}]`, AGENT_ID_BYTES_MAX),
+              )
+            : null,
       };
     case 'kv_cas':
       arity(tuple, 4, name);

@@ -93,11 +93,18 @@ export interface ProposalSummary {
   readonly winner: string | null;
 }
 
-/** A key's value and version; `value` null and `version` 0 when absent. */
+/**
+ * A key's value and version; `value` null and `version` 0 when absent. The version is the
+ * store's revision at the key's last write: it only grows, across deletes too (no ABA).
+ */
 export interface KvEntry {
   readonly key: string;
   readonly value: Uint8Array | null;
   readonly version: number;
+  /** The agent whose quota the key counts against; null when absent. */
+  readonly owner: string | null;
+  /** Agents the owner granted write access (sorted); empty when absent or under `shared/`. */
+  readonly writers: readonly string[];
   readonly updatedBy: string | null;
   readonly updatedAt: LogPosition | null;
 }
@@ -203,6 +210,8 @@ export type EventBody =
 
 /** One state change, in the order it happened. */
 export type CoordinationEvent = EventBody & {
+  /** The agent whose operation, or whose lock, claim, task, proposal or evidence, produced it: whose share of the log it uses. */
+  readonly producer: string;
   readonly sequence: number;
   /** Position among the events of `sequence`, from 0. */
   readonly index: number;
@@ -220,8 +229,10 @@ export type ErrorCode =
   | 'FORBIDDEN'
   /** The deadline or lease has passed. */
   | 'EXPIRED'
-  /** A bound would be exceeded. */
+  /** A bound of the whole state would be exceeded (result size). */
   | 'LIMIT'
+  /** One of the caller's per-agent quotas would be exceeded; `resource` names it. */
+  | 'QUOTA'
   /** The id is taken, or the lock/task is held by someone. */
   | 'CONFLICT'
   | 'VERSION_MISMATCH'
@@ -234,11 +245,34 @@ export type ErrorCode =
   /** A write was sent to `query`. */
   | 'READ_ONLY';
 
-/** A refusal. */
+/** Resources with a per-agent quota (`QUOTA` results name one). */
+export type QuotaResource =
+  | 'kv-keys'
+  | 'kv-bytes'
+  | 'locks'
+  | 'tasks'
+  | 'claims'
+  | 'open-proposals'
+  | 'retained-proposals'
+  | 'events';
+
+export const QUOTA_RESOURCES: ReadonlySet<string> = new Set<QuotaResource>([
+  'kv-keys',
+  'kv-bytes',
+  'locks',
+  'tasks',
+  'claims',
+  'open-proposals',
+  'retained-proposals',
+  'events',
+]);
+
+/** A refusal. `resource` is set exactly on `QUOTA` refusals. */
 export interface ErrorResult {
   readonly ok: false;
   readonly code: ErrorCode;
   readonly message: string;
+  readonly resource?: QuotaResource;
 }
 
 type Ok<K extends string, T> = { readonly ok: true; readonly kind: K; readonly at: LogPosition } & T;
@@ -270,8 +304,10 @@ export type CoordinationResult =
         readonly events: readonly CoordinationEvent[];
         /** Sequence of the oldest event still retained; null when none is. */
         readonly earliestSequence: number | null;
-        /** True when events at or after the requested cursor were dropped from the ring buffer. */
+        /** True when events at or after the requested cursor were dropped from the log. */
         readonly missed: boolean;
+        /** The first cursor from which no event has been dropped: where a new watcher starts. */
+        readonly gapFreeFrom: EventCursor;
         /** Where to continue from. */
         readonly next: EventCursor;
       }
@@ -302,6 +338,7 @@ export const ERROR_CODES: ReadonlySet<string> = new Set([
   'FORBIDDEN',
   'EXPIRED',
   'LIMIT',
+  'QUOTA',
   'CONFLICT',
   'VERSION_MISMATCH',
   'FORGED_BALLOT',
@@ -337,7 +374,10 @@ export function decodeResult(bytes: Uint8Array): CoordinationResult {
   }
   if (record.ok === false && typeof record.code === 'string' && ERROR_CODES.has(record.code)) {
     if (typeof record.message !== 'string') return malformed;
-    return { ok: false, code: record.code as ErrorCode, message: record.message };
+    const error: ErrorResult = { ok: false, code: record.code as ErrorCode, message: record.message };
+    if (record.code !== 'QUOTA') return error;
+    if (typeof record.resource !== 'string' || !QUOTA_RESOURCES.has(record.resource)) return malformed;
+    return { ...error, resource: record.resource as QuotaResource };
   }
   return malformed;
 }

@@ -44,7 +44,10 @@ export interface CoordinationOptions {
   readonly crypto: CryptoBackend;
   /** The agent registry at genesis: the cluster config's agents. */
   readonly agents: readonly AgentIdentity[];
-  /** Overrides of `DEFAULT_COORDINATION_LIMITS`. Every replica must use the same limits. */
+  /**
+   * Overrides of `DEFAULT_COORDINATION_LIMITS` (the cluster file's `coordination`). Every replica
+   * must use the same limits. Checked against the registry's size: see `resolveLimits`.
+   */
   readonly limits?: Partial<CoordinationLimits>;
 }
 
@@ -97,13 +100,13 @@ export class CoordinationStateMachine implements StateMachine {
   /** Throws `CoordinationConfigError` on contradictory limits, and a plain `Error` on duplicate agent ids. */
   constructor(options: CoordinationOptions) {
     this.#crypto = options.crypto;
-    this.#limits = resolveLimits(options.limits);
+    this.#limits = resolveLimits(options.limits, options.agents.length);
     const position = () => this.#position;
     this.#events = new EventLog({ limits: this.#limits, position });
     const context: DomainContext = {
       limits: this.#limits,
       position,
-      emit: (body) => this.#events.append(body),
+      emit: (body, producer) => this.#events.append(body, producer),
     };
     this.#agents = new AgentRegistry(context, options.agents);
     this.#evidence = new EvidenceStore(context);
@@ -128,6 +131,10 @@ export class CoordinationStateMachine implements StateMachine {
       return encodeResult(fail('FORBIDDEN', `agent ${context.agent} is not registered`));
     const decoded = decodeOperation(operation, this.#limits);
     if (!decoded.ok) return encodeResult(fail(decoded.code, decoded.message));
+    if (!isReadOperation(decoded.operation)) {
+      const overRate = this.#events.checkRate(context.agent);
+      if (overRate !== undefined) return encodeResult(overRate);
+    }
     return encodeBounded(this.#execute(decoded.operation, context.agent));
   }
 

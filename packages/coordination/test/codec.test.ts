@@ -43,7 +43,11 @@ describe('operations', () => {
         ops.vote({ ballotBytes: value, signature: new Uint8Array(64) }),
         { op: 'vote', ballotBytes: value, signature: new Uint8Array(64) },
       ],
-      [ops.kvPut({ key: 'k', value }), { op: 'kv_put', key: 'k', value }],
+      [ops.kvPut({ key: 'k', value }), { op: 'kv_put', key: 'k', value, writers: null }],
+      [
+        ops.kvPut({ key: 'k', value, writers: ['bob', 'alice'] }),
+        { op: 'kv_put', key: 'k', value, writers: ['bob', 'alice'] },
+      ],
       [
         ops.kvCas({ key: 'k', expectedVersion: 3, value }),
         { op: 'kv_cas', key: 'k', expectedVersion: 3, value },

@@ -17,7 +17,16 @@ describe('events for watch', () => {
     d.ok('task', 'carol', ops.taskCreate({ taskId: 't', payload: bytes('') }));
     const page = events(d, 0);
     expect(page.events).toEqual([
-      { sequence: 1, index: 0, timestamp: 5, kind: 'kv_put', key: 'k', version: 1, agent: 'alice' },
+      {
+        sequence: 1,
+        index: 0,
+        timestamp: 5,
+        kind: 'kv_put',
+        key: 'k',
+        version: 1,
+        agent: 'alice',
+        producer: 'alice',
+      },
       {
         sequence: 1,
         index: 1,
@@ -27,9 +36,27 @@ describe('events for watch', () => {
         holder: 'bob',
         expiresAt: 8,
         token: 1,
+        producer: 'bob',
       },
-      { sequence: 2, index: 0, timestamp: 8, kind: 'lock_expired', name: 'l', holder: 'bob' },
-      { sequence: 2, index: 1, timestamp: 8, kind: 'task_created', taskId: 't', creator: 'carol' },
+      // A timer's event is charged to the holder whose lease ended.
+      {
+        sequence: 2,
+        index: 0,
+        timestamp: 8,
+        kind: 'lock_expired',
+        name: 'l',
+        holder: 'bob',
+        producer: 'bob',
+      },
+      {
+        sequence: 2,
+        index: 1,
+        timestamp: 8,
+        kind: 'task_created',
+        taskId: 't',
+        creator: 'carol',
+        producer: 'carol',
+      },
     ]);
     expect(page.earliestSequence).toBe(1);
     expect(page.missed).toBe(false);
@@ -50,8 +77,8 @@ describe('events for watch', () => {
     expect(second.events.map((e) => e.index)).toEqual([2, 3, 4]);
   });
 
-  it('is a ring buffer of the latest eventsMax; a watcher that fell behind learns it missed events', () => {
-    const d = new Driver({ limits: { eventsMax: 3 } });
+  it("keeps each producer's latest eventsPerAgentMax; a watcher that fell behind learns it missed events", () => {
+    const d = new Driver({ limits: { eventsPerAgentMax: 3 } });
     for (let i = 0; i < 5; i++) {
       d.batch(i);
       d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes(String(i)) }));
@@ -62,8 +89,9 @@ describe('events for watch', () => {
     expect(all.missed).toBe(true);
     expect(events(d, 2).missed).toBe(true);
     expect(events(d, 3).missed).toBe(false);
-    // The ring buffer is part of the snapshot.
-    const copy = new Driver({ limits: { eventsMax: 3 } });
+    expect(all.gapFreeFrom).toEqual({ sequence: 2, index: 1 });
+    // The log is part of the snapshot.
+    const copy = new Driver({ limits: { eventsPerAgentMax: 3 } });
     copy.sm.restore(d.sm.snapshot());
     expect(copy.queryOk('events', ops.events({ fromSequence: 0 })).events).toEqual(all.events);
   });

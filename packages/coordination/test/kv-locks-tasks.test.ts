@@ -6,14 +6,22 @@ describe('kv', () => {
   it('put increments the version; get reads it (as a query and as an ordered read)', () => {
     const d = new Driver();
     expect(d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('a') })).entry.version).toBe(1);
-    const second = d.ok('kv', 'bob', ops.kvPut({ key: 'k', value: bytes('b') })).entry;
-    expect(second).toMatchObject({ key: 'k', version: 2, updatedBy: 'bob', value: bytes('b') });
+    const second = d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('b') })).entry;
+    expect(second).toMatchObject({
+      key: 'k',
+      version: 2,
+      owner: 'alice',
+      updatedBy: 'alice',
+      value: bytes('b'),
+    });
     expect(d.queryOk('kv', ops.kvGet({ key: 'k' })).entry).toEqual(second);
     expect(d.ok('kv', 'carol', ops.kvGet({ key: 'k' })).entry).toEqual(second);
     expect(d.queryOk('kv', ops.kvGet({ key: 'absent' })).entry).toEqual({
       key: 'absent',
       value: null,
       version: 0,
+      owner: null,
+      writers: [],
       updatedBy: null,
       updatedAt: null,
     });
@@ -27,27 +35,29 @@ describe('kv', () => {
     expect(
       d.error('bob', ops.kvCas({ key: 'k', expectedVersion: 0, value: bytes('b') }), 'VERSION_MISMATCH'),
     ).toMatch(/version 1/);
-    d.error('bob', ops.kvCas({ key: 'k', expectedVersion: 2, value: bytes('b') }), 'VERSION_MISMATCH');
+    d.error('alice', ops.kvCas({ key: 'k', expectedVersion: 2, value: bytes('b') }), 'VERSION_MISMATCH');
     expect(
-      d.ok('kv', 'bob', ops.kvCas({ key: 'k', expectedVersion: 1, value: bytes('b') })).entry.version,
+      d.ok('kv', 'alice', ops.kvCas({ key: 'k', expectedVersion: 1, value: bytes('b') })).entry.version,
     ).toBe(2);
     expect(d.queryOk('kv', ops.kvGet({ key: 'k' })).entry.value).toEqual(bytes('b'));
   });
 
-  it('delete, optionally conditional; a deleted key starts again at version 1', () => {
+  it('delete, optionally conditional; a re-created key gets a higher version, so an old CAS fails (no ABA)', () => {
     const d = new Driver();
     d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('a') }));
     d.error('alice', ops.kvDelete({ key: 'k', expectedVersion: 2 }), 'VERSION_MISMATCH');
     d.ok('kv', 'alice', ops.kvDelete({ key: 'k', expectedVersion: 1 }));
     d.error('alice', ops.kvDelete({ key: 'k' }), 'NOT_FOUND');
-    expect(d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('c') })).entry.version).toBe(1);
+    expect(d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('c') })).entry.version).toBe(2);
+    d.error('alice', ops.kvCas({ key: 'k', expectedVersion: 1, value: bytes('stale') }), 'VERSION_MISMATCH');
   });
 
   it('is bounded: keys, key size, value size', () => {
-    const d = new Driver({ limits: { kvKeysMax: 2, kvKeyBytesMax: 4, kvValueBytesMax: 3 } });
+    const d = new Driver({ limits: { kvKeysPerAgentMax: 2, kvKeyBytesMax: 4, kvValueBytesMax: 3 } });
     d.ok('kv', 'alice', ops.kvPut({ key: 'a', value: bytes('1') }));
     d.ok('kv', 'alice', ops.kvPut({ key: 'b', value: bytes('1') }));
-    d.error('alice', ops.kvPut({ key: 'c', value: bytes('1') }), 'LIMIT');
+    d.error('alice', ops.kvPut({ key: 'c', value: bytes('1') }), 'QUOTA');
+    d.ok('kv', 'bob', ops.kvPut({ key: 'c', value: bytes('1') })); // alice's quota is hers alone
     d.ok('kv', 'alice', ops.kvPut({ key: 'a', value: bytes('123') })); // overwriting is fine at the bound
     d.error('alice', ops.kvPut({ key: 'a', value: bytes('1234') }), 'INVALID');
     d.error('alice', ops.kvPut({ key: 'abcde', value: bytes('1') }), 'INVALID');
@@ -93,10 +103,11 @@ describe('locks and leases in agreed time', () => {
   });
 
   it('is bounded: locks, ttl, name size', () => {
-    const d = new Driver({ limits: { locksMax: 1, leaseTicksMax: 100, lockNameBytesMax: 3 } });
+    const d = new Driver({ limits: { locksPerAgentMax: 1, leaseTicksMax: 100, lockNameBytesMax: 3 } });
     d.ok('lock', 'alice', ops.lockAcquire({ name: 'a', ttl: 1 }));
-    d.error('alice', ops.lockAcquire({ name: 'b', ttl: 1 }), 'LIMIT');
-    d.at(1); // 'a' expires and is removed
+    d.error('alice', ops.lockAcquire({ name: 'b', ttl: 1 }), 'QUOTA');
+    d.ok('lock', 'bob', ops.lockAcquire({ name: 'b', ttl: 1 }));
+    d.at(1); // 'a' and 'b' expire and are removed
     d.ok('lock', 'alice', ops.lockAcquire({ name: 'b', ttl: 100 }));
     d.error('alice', ops.lockAcquire({ name: 'c', ttl: 101 }), 'INVALID');
     d.error('alice', ops.lockAcquire({ name: 'c', ttl: 0 }), 'INVALID');
@@ -142,14 +153,14 @@ describe('task board', () => {
   });
 
   it('a malicious agent that claims everything hits claimsPerAgentMax; double-claims get CONFLICT', () => {
-    const d = new Driver({ limits: { claimsPerAgentMax: 3 } });
+    const d = new Driver({ limits: { claimsPerAgentMax: 3, tasksPerAgentMax: 10 } });
     for (let i = 0; i < 10; i++)
       d.ok('task', 'alice', ops.taskCreate({ taskId: `t${i}`, payload: bytes('') }));
     const results = Array.from({ length: 10 }, (_, i) =>
       d.apply('erin', ops.taskClaim({ taskId: `t${i}`, ttl: 100 })),
     );
     expect(results.filter((r) => r.ok)).toHaveLength(3);
-    expect(results.slice(3).every((r) => !r.ok && r.code === 'LIMIT')).toBe(true);
+    expect(results.slice(3).every((r) => !r.ok && r.code === 'QUOTA' && r.resource === 'claims')).toBe(true);
     d.error('erin', ops.taskClaim({ taskId: 't0', ttl: 100 }), 'CONFLICT');
     d.error('bob', ops.taskClaim({ taskId: 't0', ttl: 100 }), 'CONFLICT');
     // Honest agents still find work.
@@ -181,7 +192,7 @@ describe('task board', () => {
   it('is bounded: tasks, id, payload and result sizes', () => {
     const d = new Driver({
       limits: {
-        tasksMax: 1,
+        tasksPerAgentMax: 1,
         claimsPerAgentMax: 1,
         taskIdBytesMax: 2,
         taskPayloadBytesMax: 2,
@@ -191,7 +202,7 @@ describe('task board', () => {
     d.error('alice', ops.taskCreate({ taskId: 'abc', payload: bytes('') }), 'INVALID');
     d.error('alice', ops.taskCreate({ taskId: 'a', payload: bytes('abc') }), 'INVALID');
     d.ok('task', 'alice', ops.taskCreate({ taskId: 'a', payload: bytes('ab') }));
-    d.error('alice', ops.taskCreate({ taskId: 'b', payload: bytes('') }), 'LIMIT');
+    d.error('alice', ops.taskCreate({ taskId: 'b', payload: bytes('') }), 'QUOTA');
     d.ok('task', 'bob', ops.taskClaim({ taskId: 'a', ttl: 5 }));
     d.error('bob', ops.taskComplete({ taskId: 'a', result: bytes('ab') }), 'INVALID');
   });

@@ -67,16 +67,15 @@ describe('query', () => {
 });
 
 describe('bounds', () => {
-  it('proposalsMax and openProposalsPerAgentMax', () => {
-    const d = new Driver({ limits: { proposalsMax: 3, openProposalsPerAgentMax: 2 } });
+  it('openProposalsPerAgentMax and retainedProposalsPerAgentMax', () => {
+    const d = new Driver({ limits: { openProposalsPerAgentMax: 2, retainedProposalsPerAgentMax: 1 } });
     d.ok('proposal', 'alice', ops.propose({ ...base, proposalId: 'a1' }));
     d.ok('proposal', 'alice', ops.propose({ ...base, proposalId: 'a2' }));
-    d.error('alice', ops.propose({ ...base, proposalId: 'a3' }), 'LIMIT');
+    d.error('alice', ops.propose({ ...base, proposalId: 'a3' }), 'QUOTA');
     d.ok('proposal', 'carol', ops.propose({ ...base, proposalId: 'c1' }));
-    d.error('carol', ops.propose({ ...base, proposalId: 'c2' }), 'LIMIT');
-    // A decided proposal no longer counts as open, but still counts toward proposalsMax until pruned.
+    // A decided proposal no longer counts as open, but counts as retained until pruned.
     d.vote('a1', 'bob', 'approve');
-    d.error('alice', ops.propose({ ...base, proposalId: 'a3' }), 'LIMIT');
+    d.error('alice', ops.propose({ ...base, proposalId: 'a3' }), 'QUOTA');
   });
 
   it('votersMax, weightMax, candidatesMax and field sizes', () => {
@@ -133,7 +132,7 @@ describe('bounds', () => {
   });
 
   it('evidencePerAgentMax and evidenceMax: further equivocation is still voided, the drop is announced', () => {
-    const d = new Driver({ limits: { evidenceMax: 3, evidencePerAgentMax: 2 } });
+    const d = new Driver({ limits: { evidenceMax: 3, evidencePerAgentMax: 2, openProposalsPerAgentMax: 4 } });
     for (const id of ['p1', 'p2', 'p3', 'p4'])
       d.ok(
         'proposal',
@@ -169,7 +168,15 @@ describe('bounds', () => {
 
   it('a read result over the reply bound (core resultBytesMax) becomes LIMIT; a smaller page fits', () => {
     const d = new Driver({
-      limits: { proposalsMax: 64, openProposalsPerAgentMax: 64, evidencePerAgentMax: 64 },
+      limits: {
+        openProposalsPerAgentMax: 64,
+        retainedProposalsPerAgentMax: 64,
+        evidencePerAgentMax: 64,
+        votersMax: 2,
+        reasonBytesMax: 1024,
+        ballotBytesMax: 2048,
+        eventsPerWindowPerAgentMax: 1000,
+      },
     });
     const reason = 'x'.repeat(1000);
     for (let i = 0; i < 40; i++) {
@@ -190,9 +197,11 @@ describe('bounds', () => {
 
   it('limits are checked against each other', () => {
     expect(resolveLimits()).toEqual(DEFAULT_COORDINATION_LIMITS);
-    expect(() => resolveLimits({ eventsMax: 0 })).toThrow(CoordinationConfigError);
-    expect(() => resolveLimits({ tasksMax: 1.5 })).toThrow(CoordinationConfigError);
-    expect(() => resolveLimits({ openProposalsPerAgentMax: 1000 })).toThrow(CoordinationConfigError);
+    expect(() => resolveLimits({ eventsPerAgentMax: 0 })).toThrow(CoordinationConfigError);
+    expect(() => resolveLimits({ tasksPerAgentMax: 1.5 })).toThrow(CoordinationConfigError);
+    expect(() => resolveLimits({ kvKeyBytesMax: 1000, kvBytesPerAgentMax: 999 })).toThrow(
+      CoordinationConfigError,
+    );
     expect(() => resolveLimits({ evidencePerAgentMax: 5000 })).toThrow(CoordinationConfigError);
     expect(() => resolveLimits({ votersMax: 1_000_000, scoreMax: 1_000_000_000 })).toThrow(
       CoordinationConfigError,

@@ -313,7 +313,7 @@ describe('propose', () => {
   });
 
   it('lists open and decided proposals in id order, with paging', () => {
-    const d = new Driver();
+    const d = new Driver({ limits: { openProposalsPerAgentMax: 3 } });
     for (const id of ['c', 'a', 'b']) d.ok('proposal', 'alice', ops.propose({ ...base, proposalId: id }));
     d.vote('b', 'bob', 'approve');
     const open = d.queryOk('proposals', ops.listProposals({ status: 'open' }));

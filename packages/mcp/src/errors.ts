@@ -3,13 +3,16 @@
  * `structuredContent.error` for programs. A tool never throws: a failure is an answer, and the
  * server keeps serving.
  */
-import { ConclaveError, RejectedError } from '@conclave/sdk';
+import { ConclaveError, QuotaError, RejectedError } from '@conclave/sdk';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 /** What to do about each refusal of the coordination state machine. */
 const REJECTION_HINTS: Readonly<Record<string, string>> = {
   NOT_FOUND: 'check the id (list_proposals / list_tasks show what exists)',
-  FORBIDDEN: 'this agent is not a voter, holder or claimant here; only the named agents may act',
+  FORBIDDEN:
+    'this agent is not a voter, holder or claimant here, or the kv key belongs to another agent who has not granted it (keys under shared/ anyone may write); only the named agents may act',
+  QUOTA:
+    "this agent's own quota of the named resource is used up; free some (delete keys, release locks, finish tasks) or wait for decided proposals and done tasks to be pruned",
   EXPIRED: 'the deadline or lease has passed; propose again or claim again',
   CLOSED: 'the proposal is already decided; read it with get_decision',
   CONFLICT: 'the id is taken, the lock is held or the task is already claimed or done; read its state first',
@@ -43,6 +46,8 @@ const CODE_HINTS: Readonly<Record<string, string>> = {
 export interface ToolFailure {
   readonly code: string;
   readonly reason?: string;
+  /** QUOTA refusals: the resource whose quota is used up. */
+  readonly resource?: string;
   readonly message: string;
 }
 
@@ -51,8 +56,10 @@ export function failureOf(error: unknown): ToolFailure {
   if (error instanceof RejectedError) {
     const hint = REJECTION_HINTS[error.reason];
     return {
-      code: error.code,
+      // Every refusal is REJECTED here (QUOTA and FORBIDDEN included); `reason` says which.
+      code: 'REJECTED',
       reason: error.reason,
+      ...(error instanceof QuotaError ? { resource: error.resource } : {}),
       message: oneLine(
         `REJECTED (${error.reason}): ${error.message}${hint === undefined ? '' : ` — ${hint}`}`,
       ),

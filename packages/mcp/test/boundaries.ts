@@ -75,6 +75,9 @@ export function boundaries(env: Env): Boundary[] {
 }
 
 const PROPOSER = 'agent-0';
+/** Each accepted propose row proposes as its own agent, so no row runs into an open-proposals quota. */
+let proposerNext = 0;
+const nextProposer = () => `agent-${10 + (proposerNext++ % 53)}`;
 const VOTER = 'agent-3';
 
 /** A threshold proposal by PROPOSER with `fields` replaced, as propose takes it. */
@@ -110,7 +113,7 @@ function proposeRows(env: Env): Boundary[] {
     row<V>({
       name: `propose ${name}`,
       tool: 'propose',
-      agent: PROPOSER,
+      agent: nextProposer(),
       cluster: (v) => proposeDirect(env, r.args(v)),
       ...r,
     });
@@ -204,7 +207,7 @@ function proposeRows(env: Env): Boundary[] {
     row({
       name: 'propose ttlSeconds',
       tool: 'propose',
-      agent: PROPOSER,
+      agent: nextProposer(),
       ...ttl,
       says: `ttlSeconds must be at most ${ttl.largest} s`,
       clusterSays: `deadline is more than ${L.deadlineTicksMax} ticks ahead`,
@@ -214,9 +217,9 @@ function proposeRows(env: Env): Boundary[] {
   ];
 }
 
-/** A proposal VOTER may vote on, opened straight on the cluster. */
+/** A proposal VOTER may vote on, opened straight on the cluster (each by its own proposer, within its quota). */
 async function openForVoter(env: Env, proposalId: string, fields: Record<string, unknown> = {}) {
-  const c = await env.sdk(VOTER);
+  const c = await env.sdk(nextProposer());
   await c.propose({
     proposalId,
     title: 'a vote',

@@ -53,7 +53,7 @@ type ToolResult = { isError?: boolean; content: { text?: string }[]; structuredC
 
 /** A cluster run with `overrides`, MCP servers told the same, and the rows' view of them. */
 function harness(overrides: Partial<CoordinationLimits> | undefined) {
-  const limits = resolveLimits(overrides);
+  const limits = resolveLimits(overrides, AGENTS.length);
   let cluster: InProcessCluster;
   const clients = new Map<string, Promise<Coordination>>();
   const servers = new Map<string, Promise<Client>>();
@@ -78,7 +78,7 @@ function harness(overrides: Partial<CoordinationLimits> | undefined) {
     const server = createConclaveMcpServer({
       coordination: await sdk(agent),
       tickMs: TICK_MS,
-      ...(overrides === undefined ? {} : { limits: overrides }),
+      limits,
     });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);

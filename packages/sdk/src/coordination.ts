@@ -2,7 +2,8 @@
  * The coordination primitives, typed: proposals and signed ballots, decisions, evidence, a
  * versioned kv, locks and leases, a task board, and a watch on committed events. Every write is
  * a request ordered by the cluster; every read takes a consistency (see `ReadConsistency`).
- * Refusals by the state machine become `RejectedError` with its code (e.g. VERSION_MISMATCH).
+ * Refusals by the state machine become `RejectedError` with its code (e.g. VERSION_MISMATCH);
+ * QUOTA and FORBIDDEN refusals become its subclasses `QuotaError` and `ForbiddenError`.
  */
 import {
   type Ballot,
@@ -25,7 +26,7 @@ import {
 } from '@conclave/coordination';
 import type { Receipt } from '@conclave/core';
 import type { CallOptions, ConclaveClient, ReadConsistency } from './client.ts';
-import { AbortedError, ConclaveError, RejectedError, TimeoutError } from './errors.ts';
+import { AbortedError, ConclaveError, refusalError, TimeoutError } from './errors.ts';
 
 /** A read's consistency, and which replica a `local` read asks. */
 export interface ReadOptions extends CallOptions {
@@ -81,7 +82,11 @@ export interface WaitOptions extends CallOptions {
 
 /** Where `watch` starts, how often it looks, and how it reads. */
 export interface WatchOptions {
-  /** Where to start: events at or after this position. Default: from the first retained event. */
+  /**
+   * Where to start: events at or after this position. Default: the oldest position from which
+   * the replicas' log has no gap (`gapFreeFrom`). Either way, a gap after the start raises
+   * EVENTS_LOST; events are never skipped silently.
+   */
   readonly from?: EventCursor;
   readonly signal?: AbortSignal;
   /** How often to ask for new events; default 100 ms. */
@@ -103,7 +108,7 @@ export class Coordination {
   }
 
   #unwrap<K extends string>(result: CoordinationResult, kind: K): OkKind<K> {
-    if (!result.ok) throw new RejectedError(result.code, result.message);
+    if (!result.ok) throw refusalError(result.code, result.message, result.resource);
     if (result.kind !== kind)
       throw new ConclaveError('INVALID_ARGUMENT', `expected a ${kind} result, got ${result.kind}`);
     return result as OkKind<K>;
@@ -246,8 +251,18 @@ export class Coordination {
   readonly kv = {
     get: async (key: string, options: ReadOptions = {}): Promise<KvEntry> =>
       (await this.#read(ops.kvGet({ key }), 'kv', options)).entry,
-    put: async (key: string, value: Uint8Array, options: CallOptions = {}): Promise<KvEntry> =>
-      (await this.#write(ops.kvPut({ key, value }), 'kv', options)).entry,
+    /**
+     * Writes a key. A new key is the caller's (it counts against the caller's kv quotas); only
+     * its owner, and agents the owner lists in `writers`, may write it (else ForbiddenError);
+     * keys under `shared/` anyone may write. `writers` (owner only) replaces the grant; omitted,
+     * the grant stays as it is.
+     */
+    put: async (
+      key: string,
+      value: Uint8Array,
+      options: CallOptions & { readonly writers?: readonly string[] } = {},
+    ): Promise<KvEntry> =>
+      (await this.#write(ops.kvPut({ key, value, writers: options.writers ?? null }), 'kv', options)).entry,
     /** Writes only if the key is at `expectedVersion` (0: only if absent); else RejectedError VERSION_MISMATCH. */
     cas: async (
       key: string,
@@ -303,6 +318,8 @@ export class Coordination {
    * events were dropped from the replicas' bounded log before they were read.
    */
   async *watch(options: WatchOptions = {}): AsyncGenerator<CoordinationEvent, void, undefined> {
+    // Without `from`, the first page decides where the watch starts: at the replicas' gap-free point.
+    let started = options.from !== undefined;
     let cursor: EventCursor = options.from ?? { sequence: 0, index: 0 };
     const pollMs = options.pollMs ?? 100;
     while (!options.signal?.aborted) {
@@ -322,12 +339,18 @@ export class Coordination {
           throw error;
         });
       if (page !== undefined) {
-        if (page.missed && options.from !== undefined) {
+        if (page.missed && !started && page.gapFreeFrom !== undefined) {
+          started = true;
+          cursor = page.gapFreeFrom;
+          continue;
+        }
+        if (page.missed) {
           throw new ConclaveError(
             'EVENTS_LOST',
             `events after ${cursor.sequence}:${cursor.index} were dropped; the oldest kept is at ${page.earliestSequence}`,
           );
         }
+        started = true;
         for (const event of page.events) yield event;
         cursor = page.next;
         if (page.events.length > 0) continue;

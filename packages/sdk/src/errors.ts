@@ -12,7 +12,9 @@ export type ConclaveErrorCode =
   | 'NOT_CONNECTED'
   | 'CLOSED'
   | 'INVALID_ARGUMENT'
-  | 'EVENTS_LOST';
+  | 'EVENTS_LOST'
+  | 'QUOTA'
+  | 'FORBIDDEN';
 
 /** The base of every SDK error; `code` is stable and safe to branch on. */
 export class ConclaveError extends Error {
@@ -46,11 +48,41 @@ export class AbortedError extends ConclaveError {
  */
 export class RejectedError extends ConclaveError {
   readonly reason: string;
-  constructor(reason: string, message: string) {
-    super('REJECTED', message);
+  /** `code` is REJECTED, or for the refusals with their own class (QUOTA, FORBIDDEN) that code. */
+  constructor(reason: string, message: string, code: ConclaveErrorCode = 'REJECTED') {
+    super(code, message);
     this.name = 'RejectedError';
     this.reason = reason;
   }
+}
+
+/**
+ * The state machine refused the request because one of the caller's per-agent quotas is used up
+ * (`resource`: 'kv-keys', 'kv-bytes', 'locks', 'tasks', 'claims', 'open-proposals',
+ * 'retained-proposals' or 'events'). Free some of it (delete keys, release locks…) or wait.
+ */
+export class QuotaError extends RejectedError {
+  readonly resource: string;
+  constructor(resource: string, message: string) {
+    super('QUOTA', message, 'QUOTA');
+    this.name = 'QuotaError';
+    this.resource = resource;
+  }
+}
+
+/** The state machine refused the request: the caller may not do this (e.g. write another agent's kv key without a grant). */
+export class ForbiddenError extends RejectedError {
+  constructor(message: string) {
+    super('FORBIDDEN', message, 'FORBIDDEN');
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** The SDK error for a state machine's refusal: `QuotaError`, `ForbiddenError`, or `RejectedError`. */
+export function refusalError(code: string, message: string, resource?: string): RejectedError {
+  if (code === 'QUOTA') return new QuotaError(resource ?? 'unknown', message);
+  if (code === 'FORBIDDEN') return new ForbiddenError(message);
+  return new RejectedError(code, message);
 }
 
 /** Replicas answered, but not enough of them agreed (e.g. 2f+1 for a quorum read) in time. */

@@ -52,10 +52,13 @@ export {
   ClosedError,
   ConclaveError,
   type ConclaveErrorCode,
+  ForbiddenError,
   InvalidReceiptError,
   InvalidSignatureError,
   NoQuorumError,
+  QuotaError,
   RejectedError,
+  refusalError,
   TimeoutError,
 } from './errors.ts';
 export {

@@ -1,16 +1,42 @@
-import { decodeResult, encodeBallot, ops, verifyEvidence } from '@conclave/coordination';
+import {
+  type CoordinationLimits,
+  CoordinationStateMachine,
+  decodeResult,
+  encodeBallot,
+  ops,
+  verifyEvidence,
+} from '@conclave/coordination';
 import { createRequest, verifyReceipt } from '@conclave/core';
 import { replicaPeer } from '@conclave/transport';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coordination, type InProcessCluster, RejectedError, startInProcessCluster } from '../src/index.ts';
+import {
+  ConclaveError,
+  coordination,
+  ForbiddenError,
+  type InProcessCluster,
+  QuotaError,
+  RejectedError,
+  startInProcessCluster,
+} from '../src/index.ts';
 
 const clusters: InProcessCluster[] = [];
 afterEach(async () => {
   for (const cluster of clusters.splice(0)) await cluster.stop();
 });
 
-async function start(agents = ['alice', 'bob', 'carol', 'mallory']): Promise<InProcessCluster> {
-  const cluster = await startInProcessCluster({ agents });
+async function start(
+  agents = ['alice', 'bob', 'carol', 'mallory'],
+  limits?: Partial<CoordinationLimits>,
+): Promise<InProcessCluster> {
+  const cluster = await startInProcessCluster({
+    agents,
+    ...(limits === undefined
+      ? {}
+      : {
+          stateMachine: ({ cluster: c, crypto }) =>
+            new CoordinationStateMachine({ crypto, agents: c.agents, limits }),
+        }),
+  });
   clusters.push(cluster);
   return cluster;
 }
@@ -163,5 +189,52 @@ describe('coordination through the SDK', () => {
     );
     await alice.client.close();
     await bob.client.close();
+  });
+
+  it('QUOTA and FORBIDDEN refusals are QuotaError (naming the resource) and ForbiddenError; writers grant access', async () => {
+    const cluster = await start(undefined, { kvKeysPerAgentMax: 1 });
+    const alice = coordination(await cluster.connect('alice'));
+    const bob = coordination(await cluster.connect('bob'));
+    await alice.kv.put('notes', bytes('a'));
+    const over = await alice.kv.put('second', bytes('b')).catch((e: unknown) => e);
+    expect(over).toBeInstanceOf(QuotaError);
+    expect(over).toBeInstanceOf(RejectedError);
+    expect((over as QuotaError).code).toBe('QUOTA');
+    expect((over as QuotaError).resource).toBe('kv-keys');
+    expect((over as QuotaError).message).toMatch(/kv-keys/);
+    // Alice's quota is hers: bob's first key is still his to write.
+    expect((await bob.kv.put('second', bytes('b'))).owner).toBe('bob');
+    const forbidden = await bob.kv.put('notes', bytes('mine now')).catch((e: unknown) => e);
+    expect(forbidden).toBeInstanceOf(ForbiddenError);
+    expect((forbidden as ForbiddenError).code).toBe('FORBIDDEN');
+    await alice.kv.put('notes', bytes('a2'), { writers: ['bob'] });
+    const granted = await bob.kv.put('notes', bytes('b2'));
+    expect(granted).toMatchObject({ owner: 'alice', writers: ['bob'], updatedBy: 'bob' });
+    await alice.client.close();
+    await bob.client.close();
+  });
+
+  it('a watch without `from` raises EVENTS_LOST on a gap instead of skipping it', async () => {
+    const cluster = await start(undefined, { eventsPerAgentMax: 2 });
+    const alice = coordination(await cluster.connect('alice'));
+    await alice.kv.put('k', bytes('0'));
+    const watch = alice.watch({ pollMs: 20 });
+    const first = await watch.next();
+    expect(first.value).toMatchObject({ kind: 'kv_put', key: 'k' });
+    // While the watcher holds its cursor, alice produces more events than her share keeps.
+    for (let i = 1; i <= 4; i++) await alice.kv.put('k', bytes(String(i)));
+    const lost = await watch.next().catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(ConclaveError);
+    expect((lost as ConclaveError).code).toBe('EVENTS_LOST');
+    // A new watch without `from` starts where the log is gap-free, and reads alice's last 2 events.
+    const fresh = alice.watch({ pollMs: 20 });
+    const values: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const next = await fresh.next();
+      if (!next.done && next.value.kind === 'kv_put') values.push(String(next.value.version));
+    }
+    expect(values).toHaveLength(2);
+    await fresh.return(undefined);
+    await alice.client.close();
   });
 });

@@ -103,19 +103,25 @@ export class EvidenceStore {
     const aboutAgent = this.#items.filter((e) => e.agent === item.agent).length;
     if (this.#items.length >= evidenceMax || aboutAgent >= evidencePerAgentMax) {
       this.#dropped += 1;
-      this.#context.emit({ kind: 'evidence_dropped', agent: item.agent, evidenceKind: item.kind });
+      this.#context.emit(
+        { kind: 'evidence_dropped', agent: item.agent, evidenceKind: item.kind },
+        item.agent,
+      );
       return null;
     }
     const id = this.#nextId;
     this.#nextId += 1;
     this.#items.push({ ...item, id, recordedAt: this.#context.position() });
-    this.#context.emit({
-      kind: 'evidence_recorded',
-      evidenceId: id,
-      agent: item.agent,
-      evidenceKind: item.kind,
-      proposalId: item.proposalId,
-    });
+    this.#context.emit(
+      {
+        kind: 'evidence_recorded',
+        evidenceId: id,
+        agent: item.agent,
+        evidenceKind: item.kind,
+        proposalId: item.proposalId,
+      },
+      item.agent,
+    );
     return id;
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { ReadOperation, WriteOperation } from '../operations.ts';
 import type { CoordinationResult, ErrorResult, LockView } from '../results.ts';
-import { type DomainContext, fail, sortedEntries } from './shared.ts';
+import { type DomainContext, fail, quota, sortedEntries } from './shared.ts';
 
 type LockWrite = Extract<WriteOperation, { op: 'lock_acquire' | 'lock_renew' | 'lock_release' }>;
 
@@ -38,7 +38,7 @@ export class LockTable {
     const held = current !== undefined && current.expiresAt > now ? current : undefined;
     const refusal =
       op.op === 'lock_acquire'
-        ? this.#acquire(op, agent, current, held, now)
+        ? this.#acquire(op, agent, held, now)
         : op.op === 'lock_renew'
           ? this.#renew(op, agent, held, now)
           : this.#release(op, agent, held);
@@ -65,7 +65,7 @@ export class LockTable {
     for (const [name, lock] of sortedEntries(this.#locks)) {
       if (lock.expiresAt > now) continue;
       this.#locks.delete(name);
-      this.#context.emit({ kind: 'lock_expired', name, holder: lock.holder });
+      this.#context.emit({ kind: 'lock_expired', name, holder: lock.holder }, lock.holder);
     }
   }
 
@@ -87,7 +87,6 @@ export class LockTable {
   #acquire(
     op: Extract<LockWrite, { op: 'lock_acquire' }>,
     agent: string,
-    current: LockRecord | undefined,
     held: LockRecord | undefined,
     now: number,
   ): ErrorResult | undefined {
@@ -98,14 +97,15 @@ export class LockTable {
           ? `${agent} already holds ${op.name}; renew it`
           : `${op.name} is held by ${held.holder} until ${held.expiresAt}`,
       );
-    // An expired lock still in the table is replaced, so it does not count against locksMax.
-    const { locksMax } = this.#context.limits;
-    if (current === undefined && this.#locks.size >= locksMax)
-      return fail('LIMIT', `${locksMax} locks at most (locksMax)`);
+    // An expired lock still in the table counts as free: against no one's quota.
+    const { locksPerAgentMax } = this.#context.limits;
+    const heldByAgent = this.#heldBy(agent, now);
+    if (heldByAgent >= locksPerAgentMax)
+      return quota('locks', agent, heldByAgent, locksPerAgentMax, 'locksPerAgentMax');
     const lock = { holder: agent, expiresAt: now + op.ttl, token: this.#tokenNext };
     this.#tokenNext += 1;
     this.#locks.set(op.name, lock);
-    this.#context.emit({ kind: 'lock_acquired', name: op.name, ...lock });
+    this.#context.emit({ kind: 'lock_acquired', name: op.name, ...lock }, agent);
     return undefined;
   }
 
@@ -118,7 +118,10 @@ export class LockTable {
     if (held === undefined) return fail('NOT_FOUND', `${op.name} is not held`);
     if (held.holder !== agent) return fail('FORBIDDEN', `${op.name} is held by ${held.holder}`);
     held.expiresAt = now + op.ttl;
-    this.#context.emit({ kind: 'lock_renewed', name: op.name, holder: agent, expiresAt: held.expiresAt });
+    this.#context.emit(
+      { kind: 'lock_renewed', name: op.name, holder: agent, expiresAt: held.expiresAt },
+      agent,
+    );
     return undefined;
   }
 
@@ -130,8 +133,15 @@ export class LockTable {
     if (held === undefined) return fail('NOT_FOUND', `${op.name} is not held`);
     if (held.holder !== agent) return fail('FORBIDDEN', `${op.name} is held by ${held.holder}`);
     this.#locks.delete(op.name);
-    this.#context.emit({ kind: 'lock_released', name: op.name, holder: agent });
+    this.#context.emit({ kind: 'lock_released', name: op.name, holder: agent }, agent);
     return undefined;
+  }
+
+  /** Unexpired locks `agent` holds. */
+  #heldBy(agent: string, now: number): number {
+    let held = 0;
+    for (const lock of this.#locks.values()) if (lock.holder === agent && lock.expiresAt > now) held += 1;
+    return held;
   }
 
   #view(name: string): LockView {

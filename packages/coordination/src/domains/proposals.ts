@@ -19,7 +19,7 @@ import type { CoordinationResult, ErrorResult, ProposalSummary, ProposalView } f
 import { computeTally, decide, type ProposalRecord, type StoredBallot, sortVoters } from '../tally.ts';
 import type { AgentRegistry } from './agents.ts';
 import type { EvidenceStore } from './evidence-store.ts';
-import { type DomainContext, fail, pageOf, present, sortedEntries } from './shared.ts';
+import { type DomainContext, fail, pageOf, present, quota, sortedEntries } from './shared.ts';
 
 type Propose = Extract<WriteOperation, { op: 'propose' }>;
 type Vote = Extract<WriteOperation, { op: 'vote' }>;
@@ -92,7 +92,7 @@ export class ProposalBook {
       confidencePermille: ballot.confidencePermille,
       castAt: this.#context.position(),
     });
-    this.#context.emit({ kind: 'ballot_cast', proposalId: proposal.proposalId, agent });
+    this.#context.emit({ kind: 'ballot_cast', proposalId: proposal.proposalId, agent }, agent);
     this.#evaluate(proposal, false);
     return this.#voteResult(proposal, false);
   }
@@ -118,7 +118,7 @@ export class ProposalBook {
     )
       return;
     proposal.excluded.set(agent, evidenceId);
-    this.#context.emit({ kind: 'ballot_voided', proposalId, agent, evidenceId });
+    this.#context.emit({ kind: 'ballot_voided', proposalId, agent, evidenceId }, agent);
     this.#evaluate(proposal, false);
   }
 
@@ -173,7 +173,7 @@ export class ProposalBook {
     for (const [proposalId, proposal] of sortedEntries(this.#proposals)) {
       if (proposal.decidedAt === null || proposal.decidedAt.timestamp + retention > now) continue;
       this.#proposals.delete(proposalId);
-      this.#context.emit({ kind: 'proposal_pruned', proposalId });
+      this.#context.emit({ kind: 'proposal_pruned', proposalId }, proposal.proposer);
     }
   }
 
@@ -258,12 +258,15 @@ export class ProposalBook {
       decidedAt: null,
     };
     this.#proposals.set(proposal.proposalId, proposal);
-    this.#context.emit({
-      kind: 'proposal_created',
-      proposalId: proposal.proposalId,
-      proposer: agent,
-      deadline: proposal.deadline,
-    });
+    this.#context.emit(
+      {
+        kind: 'proposal_created',
+        proposalId: proposal.proposalId,
+        proposer: agent,
+        deadline: proposal.deadline,
+      },
+      agent,
+    );
     this.#evaluate(proposal, false);
     return { ok: true, kind: 'proposal', at: this.#context.position(), proposal: proposalView(proposal) };
   }
@@ -280,15 +283,30 @@ export class ProposalBook {
     return undefined;
   }
 
-  /** Room for one more proposal by `agent`: within `proposalsMax` and its `openProposalsPerAgentMax`. */
+  /**
+   * Room for one more proposal by `agent`, within its quotas of open and of retained (decided,
+   * not yet pruned) proposals. Refusing while retained ≥ its quota keeps every agent's kept
+   * proposals at most open + retained quota, since deciding only moves one from open to retained.
+   */
   #checkRoomFor(agent: string): ErrorResult | undefined {
-    const { proposalsMax, openProposalsPerAgentMax } = this.#context.limits;
-    if (this.#proposals.size >= proposalsMax)
-      return fail('LIMIT', `${proposalsMax} proposals are kept at most (proposalsMax)`);
+    const { openProposalsPerAgentMax, retainedProposalsPerAgentMax } = this.#context.limits;
     let open = 0;
-    for (const p of this.#proposals.values()) if (p.proposer === agent && p.status === 'open') open += 1;
+    let retained = 0;
+    for (const p of this.#proposals.values()) {
+      if (p.proposer !== agent) continue;
+      if (p.status === 'open') open += 1;
+      else retained += 1;
+    }
     if (open >= openProposalsPerAgentMax)
-      return fail('LIMIT', `${agent} has ${open} open proposals (openProposalsPerAgentMax)`);
+      return quota('open-proposals', agent, open, openProposalsPerAgentMax, 'openProposalsPerAgentMax');
+    if (retained >= retainedProposalsPerAgentMax)
+      return quota(
+        'retained-proposals',
+        agent,
+        retained,
+        retainedProposalsPerAgentMax,
+        'retainedProposalsPerAgentMax',
+      );
     return undefined;
   }
 
@@ -337,12 +355,15 @@ export class ProposalBook {
     if (status === 'open') return;
     proposal.status = status;
     proposal.decidedAt = this.#context.position();
-    this.#context.emit({
-      kind: 'proposal_decided',
-      proposalId: proposal.proposalId,
-      outcome: status,
-      winner: status === 'approved' ? tally.winner : null,
-    });
+    this.#context.emit(
+      {
+        kind: 'proposal_decided',
+        proposalId: proposal.proposalId,
+        outcome: status,
+        winner: status === 'approved' ? tally.winner : null,
+      },
+      proposal.proposer,
+    );
   }
 }
 

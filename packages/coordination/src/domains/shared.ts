@@ -7,7 +7,7 @@ import { InvariantError } from '@conclave/core';
 import type { LogPosition } from '../evidence.ts';
 import type { CoordinationLimits } from '../limits.ts';
 import { compareStrings } from '../record.ts';
-import type { ErrorCode, ErrorResult, EventBody } from '../results.ts';
+import type { ErrorCode, ErrorResult, EventBody, QuotaResource } from '../results.ts';
 
 /**
  * Given by the dispatcher to every domain at construction. Domains hold no other shared state:
@@ -18,13 +18,29 @@ export interface DomainContext {
   readonly limits: CoordinationLimits;
   /** The last sequence and agreed time the state has seen: the `at` of every result. */
   readonly position: () => LogPosition;
-  /** Appends an event to the log. */
-  readonly emit: (body: EventBody) => void;
+  /** Appends an event to the log, charged to `producer`'s share of it. */
+  readonly emit: (body: EventBody, producer: string) => void;
 }
 
 /** Refuses an agent's operation. Bad input is answered with this, never thrown. */
 export function fail(code: ErrorCode, message: string): ErrorResult {
   return { ok: false, code, message };
+}
+
+/** Refuses an operation that would take `agent` over its quota of `resource`; the message says use and quota. */
+export function quota(
+  resource: QuotaResource,
+  agent: string,
+  used: number,
+  max: number,
+  limitName: keyof CoordinationLimits,
+): ErrorResult {
+  return {
+    ok: false,
+    code: 'QUOTA',
+    resource,
+    message: `${agent} uses ${used} of its ${resource} quota of ${max} (${limitName})`,
+  };
 }
 
 /** A map's keys in the one order every replica iterates in (insertion order differs after `restore`). */

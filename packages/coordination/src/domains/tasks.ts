@@ -6,7 +6,7 @@
 import type { LogPosition } from '../evidence.ts';
 import type { ReadOperation, WriteOperation } from '../operations.ts';
 import type { CoordinationResult, ErrorResult, TaskStatus, TaskView } from '../results.ts';
-import { type DomainContext, fail, invariant, pageOf, sortedEntries } from './shared.ts';
+import { type DomainContext, fail, invariant, pageOf, quota, sortedEntries } from './shared.ts';
 
 type TaskWrite = Extract<
   WriteOperation,
@@ -80,7 +80,7 @@ export class TaskBoard {
       task.claimant = null;
       task.claimExpiresAt = null;
       task.lapsedClaimant = claimant;
-      this.#context.emit({ kind: 'task_claim_expired', taskId, claimant });
+      this.#context.emit({ kind: 'task_claim_expired', taskId, claimant }, claimant);
     }
   }
 
@@ -90,7 +90,7 @@ export class TaskBoard {
     for (const [taskId, task] of sortedEntries(this.#tasks)) {
       if (task.doneAt === null || task.doneAt.timestamp + retention > now) continue;
       this.#tasks.delete(taskId);
-      this.#context.emit({ kind: 'task_pruned', taskId });
+      this.#context.emit({ kind: 'task_pruned', taskId }, task.creator);
     }
   }
 
@@ -104,8 +104,11 @@ export class TaskBoard {
 
   #create(op: Extract<TaskWrite, { op: 'task_create' }>, agent: string): CoordinationResult {
     if (this.#tasks.has(op.taskId)) return fail('CONFLICT', `task ${op.taskId} exists`);
-    const { tasksMax } = this.#context.limits;
-    if (this.#tasks.size >= tasksMax) return fail('LIMIT', `${tasksMax} tasks at most (tasksMax)`);
+    const { tasksPerAgentMax } = this.#context.limits;
+    let created = 0;
+    for (const t of this.#tasks.values()) if (t.creator === agent) created += 1;
+    if (created >= tasksPerAgentMax)
+      return quota('tasks', agent, created, tasksPerAgentMax, 'tasksPerAgentMax');
     const task: TaskRecord = {
       taskId: op.taskId,
       creator: agent,
@@ -120,7 +123,7 @@ export class TaskBoard {
       doneAt: null,
     };
     this.#tasks.set(op.taskId, task);
-    this.#context.emit({ kind: 'task_created', taskId: op.taskId, creator: agent });
+    this.#context.emit({ kind: 'task_created', taskId: op.taskId, creator: agent }, agent);
     return this.#result(task);
   }
 
@@ -135,14 +138,15 @@ export class TaskBoard {
       return fail('CONFLICT', `task ${op.taskId} is claimed by ${task.claimant}`);
     let active = 0;
     for (const t of this.#tasks.values()) if (t.status === 'claimed' && t.claimant === agent) active += 1;
-    if (active >= this.#context.limits.claimsPerAgentMax)
-      return fail('LIMIT', `${agent} holds ${active} claims (claimsPerAgentMax)`);
+    const { claimsPerAgentMax } = this.#context.limits;
+    if (active >= claimsPerAgentMax)
+      return quota('claims', agent, active, claimsPerAgentMax, 'claimsPerAgentMax');
     const expiresAt = this.#context.position().timestamp + op.ttl;
     task.status = 'claimed';
     task.claimant = agent;
     task.claimExpiresAt = expiresAt;
     task.lapsedClaimant = null;
-    this.#context.emit({ kind: 'task_claimed', taskId: op.taskId, claimant: agent, expiresAt });
+    this.#context.emit({ kind: 'task_claimed', taskId: op.taskId, claimant: agent, expiresAt }, agent);
     return undefined;
   }
 
@@ -165,10 +169,10 @@ export class TaskBoard {
       task.result = op.result;
       task.completedBy = agent;
       task.doneAt = this.#context.position();
-      this.#context.emit({ kind: 'task_completed', taskId: op.taskId, claimant: agent });
+      this.#context.emit({ kind: 'task_completed', taskId: op.taskId, claimant: agent }, agent);
     } else {
       task.status = 'open';
-      this.#context.emit({ kind: 'task_released', taskId: op.taskId, claimant: agent });
+      this.#context.emit({ kind: 'task_released', taskId: op.taskId, claimant: agent }, agent);
     }
     return undefined;
   }

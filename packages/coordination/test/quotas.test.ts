@@ -1,0 +1,165 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CoordinationConfigError, type CoordinationResult, ops, resolveLimits } from '../src/index.ts';
+import { bytes, Driver } from './support.ts';
+
+const SEED = 20_261_205;
+const SMALL = {
+  kvKeysPerAgentMax: 2,
+  kvBytesPerAgentMax: 16,
+  kvKeyBytesMax: 8,
+  locksPerAgentMax: 2,
+  tasksPerAgentMax: 2,
+  openProposalsPerAgentMax: 1,
+  retainedProposalsPerAgentMax: 1,
+  retentionTicks: 50,
+  eventsPerWindowPerAgentMax: 1000,
+};
+
+const propose = (proposalId: string) =>
+  ops.propose({
+    proposalId,
+    title: '',
+    rule: { kind: 'threshold', k: 1 },
+    voters: [{ agent: 'bob', weight: 1 }],
+    deadline: 1000,
+  });
+
+/** Each resource: an operation that uses one more unit of it, by name `n`. */
+const USES: Record<string, (n: number) => Uint8Array> = {
+  'kv-keys': (n) => ops.kvPut({ key: `k${n}`, value: bytes('v') }),
+  locks: (n) => ops.lockAcquire({ name: `l${n}`, ttl: 500 }),
+  tasks: (n) => ops.taskCreate({ taskId: `t${n}`, payload: bytes('') }),
+  'open-proposals': (n) => propose(`p${n}`),
+};
+
+describe('per-agent quotas', () => {
+  it("one agent exhausting any resource, in any interleaving, never makes another agent's first use fail", () => {
+    const agents = ['alice', 'bob', 'carol', 'dave'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...agents.slice(1)), fc.constantFrom(...Object.keys(USES))), {
+          maxLength: 40,
+        }),
+        fc.constantFrom(...Object.keys(USES)),
+        (attack, resource) => {
+          const d = new Driver({ limits: SMALL });
+          let n = 0;
+          for (const [agent, use] of attack) d.apply(agent, (USES[use] as (n: number) => Uint8Array)(n++));
+          // alice has done nothing yet: her first use of the resource succeeds.
+          const result: CoordinationResult = d.apply(
+            'alice',
+            (USES[resource] as (n: number) => Uint8Array)(n++),
+          );
+          expect(result.ok).toBe(true);
+        },
+      ),
+      { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it('QUOTA names the resource, the use and the quota', () => {
+    const d = new Driver({ limits: SMALL });
+    d.ok('kv', 'alice', ops.kvPut({ key: 'a', value: bytes('123456') }));
+    const bytesOver = d.apply('alice', ops.kvPut({ key: 'b', value: bytes('1234567890') }));
+    expect(bytesOver).toMatchObject({ ok: false, code: 'QUOTA', resource: 'kv-bytes' });
+    expect(!bytesOver.ok && bytesOver.message).toMatch(/alice uses 7 of its kv-bytes quota of 16/);
+    d.ok('kv', 'alice', ops.kvPut({ key: 'b', value: bytes('1') }));
+    expect(d.apply('alice', ops.kvPut({ key: 'c', value: bytes('') }))).toMatchObject({
+      resource: 'kv-keys',
+    });
+    d.ok('proposal', 'alice', propose('p1'));
+    expect(d.apply('alice', propose('p2'))).toMatchObject({ code: 'QUOTA', resource: 'open-proposals' });
+  });
+
+  it('a decided proposal counts as retained until retentionTicks pass, then frees the quota', () => {
+    const d = new Driver({ limits: SMALL });
+    d.batch(1);
+    d.ok('proposal', 'alice', propose('p1'));
+    d.vote('p1', 'bob', 'approve');
+    expect(d.apply('alice', propose('p2'))).toMatchObject({ code: 'QUOTA', resource: 'retained-proposals' });
+    d.at(50);
+    expect(d.apply('alice', propose('p2'))).toMatchObject({ code: 'QUOTA' });
+    d.at(51);
+    d.ok('proposal', 'alice', propose('p2'));
+  });
+
+  it("a done task frees its creator's quota after retentionTicks", () => {
+    const d = new Driver({ limits: SMALL });
+    d.ok('task', 'alice', ops.taskCreate({ taskId: 't1', payload: bytes('') }));
+    d.ok('task', 'alice', ops.taskCreate({ taskId: 't2', payload: bytes('') }));
+    expect(d.apply('alice', ops.taskCreate({ taskId: 't3', payload: bytes('') }))).toMatchObject({
+      resource: 'tasks',
+    });
+    d.ok('task', 'bob', ops.taskClaim({ taskId: 't1', ttl: 10 }));
+    d.ok('task', 'bob', ops.taskComplete({ taskId: 't1', result: bytes('') }));
+    d.at(d.time + 50);
+    d.ok('task', 'alice', ops.taskCreate({ taskId: 't3', payload: bytes('') }));
+  });
+
+  it('an agent over its event rate is refused QUOTA events until the next window', () => {
+    const d = new Driver({ limits: { eventsPerWindowPerAgentMax: 2, eventWindowTicks: 10 } });
+    d.batch(10);
+    d.ok('kv', 'alice', ops.kvPut({ key: 'a', value: bytes('') }));
+    d.ok('kv', 'alice', ops.kvPut({ key: 'a', value: bytes('') }));
+    expect(d.apply('alice', ops.kvPut({ key: 'a', value: bytes('') }))).toMatchObject({ resource: 'events' });
+    d.ok('kv', 'bob', ops.kvPut({ key: 'b', value: bytes('') }));
+    d.at(20);
+    d.ok('kv', 'alice', ops.kvPut({ key: 'a', value: bytes('') }));
+  });
+
+  it("an agent's events evict only its own: others' stay readable", () => {
+    const d = new Driver({ limits: { eventsPerAgentMax: 2 } });
+    d.ok('kv', 'bob', ops.kvPut({ key: 'b', value: bytes('') }));
+    for (let i = 0; i < 10; i++) d.ok('kv', 'alice', ops.kvPut({ key: 'a', value: bytes(String(i)) }));
+    const page = d.queryOk('events', ops.events({ fromSequence: 0 }));
+    expect(page.events.filter((e) => e.producer === 'bob')).toHaveLength(1);
+    expect(page.events.filter((e) => e.producer === 'alice')).toHaveLength(2);
+    expect(page.missed).toBe(true);
+  });
+
+  it('limits whose worst case does not fit a snapshot frame are refused, naming what to lower', () => {
+    expect(() => resolveLimits({}, 70)).not.toThrow();
+    expect(() => resolveLimits({}, 1000)).toThrow(CoordinationConfigError);
+    expect(() => resolveLimits({}, 1000)).toThrow(/proposals weigh most.*openProposalsPerAgentMax/);
+    expect(() => resolveLimits({ tasksPerAgentMax: 100_000 }, 4)).toThrow(/tasksPerAgentMax/);
+    expect(() => resolveLimits({ kvKeyMax: 1 } as never)).toThrow(/unknown coordination limit/);
+  });
+});
+
+describe('kv ownership', () => {
+  it('others may not write, CAS or delete a key without a grant; the owner grants with writers', () => {
+    const d = new Driver();
+    d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('a') }));
+    d.error('bob', ops.kvPut({ key: 'k', value: bytes('b') }), 'FORBIDDEN');
+    d.error('bob', ops.kvCas({ key: 'k', expectedVersion: 1, value: bytes('b') }), 'FORBIDDEN');
+    d.error('bob', ops.kvDelete({ key: 'k' }), 'FORBIDDEN');
+    d.error('bob', ops.kvPut({ key: 'k', value: bytes('b'), writers: ['bob'] }), 'FORBIDDEN');
+    d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('a'), writers: ['carol', 'bob', 'bob'] }));
+    const entry = d.ok('kv', 'bob', ops.kvPut({ key: 'k', value: bytes('b') })).entry;
+    expect(entry).toMatchObject({ owner: 'alice', writers: ['bob', 'carol'], updatedBy: 'bob' });
+    d.error('carol', ops.kvPut({ key: 'k', value: bytes('c'), writers: [] }), 'FORBIDDEN');
+    d.error('dave', ops.kvDelete({ key: 'k' }), 'FORBIDDEN');
+    d.ok('kv', 'carol', ops.kvDelete({ key: 'k' }));
+  });
+
+  it('shared/ keys: anyone writes or deletes; charged to the last writer; no writers list', () => {
+    const d = new Driver({ limits: { kvKeysPerAgentMax: 1 } });
+    d.ok('kv', 'alice', ops.kvPut({ key: 'shared/x', value: bytes('a') }));
+    expect(d.ok('kv', 'bob', ops.kvPut({ key: 'shared/x', value: bytes('b') })).entry.owner).toBe('bob');
+    // alice's key quota is free again: the shared key now counts against bob.
+    d.ok('kv', 'alice', ops.kvPut({ key: 'mine', value: bytes('') }));
+    d.error('alice', ops.kvPut({ key: 'shared/y', value: bytes(''), writers: ['bob'] }), 'INVALID');
+    d.ok('kv', 'carol', ops.kvDelete({ key: 'shared/x' }));
+  });
+
+  it('ownership, revision and usage survive snapshot and restore', () => {
+    const d = new Driver({ limits: { kvKeysPerAgentMax: 1 } });
+    d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('a'), writers: ['bob'] }));
+    const copy = new Driver({ limits: { kvKeysPerAgentMax: 1 } });
+    copy.sm.restore(d.sm.snapshot());
+    expect(copy.sm.snapshot()).toEqual(d.sm.snapshot());
+    copy.error('alice', ops.kvPut({ key: 'k2', value: bytes('') }), 'QUOTA');
+    expect(copy.ok('kv', 'bob', ops.kvPut({ key: 'k', value: bytes('b') })).entry.version).toBe(2);
+  });
+});
