@@ -141,6 +141,7 @@ export class SimulatedCluster {
     this.#agents = honestAgents(agentContext, root.fork('agents'));
     this.#mallories = lyingAgents(agentContext, root);
     this.#malloryIds = new Set(identities.malloryIds);
+    this.#commons.recordOperations = options.fairness !== undefined;
     this.#agentsById = new Map<string, SimulatedAgent | ByzantineAgent>(
       [...this.#agents, ...this.#mallories].map((agent) => [agent.id, agent] as const),
     );
@@ -260,6 +261,14 @@ export class SimulatedCluster {
         replicas,
         this.options.healTick,
       ),
+      ...(this.options.fairness === undefined
+        ? {}
+        : {
+            fairness: {
+              latencyBoundTicks: this.options.fairness.latencyBoundTicks,
+              operations: this.#commons.operations,
+            },
+          }),
     };
     return { record, statuses, stats: this.#stats(endTick, summary) };
   }

@@ -1,0 +1,153 @@
+/**
+ * The fairness checker: while lying agents attack shared coordination state, honest agents are
+ * still served. It reads a fairness run's record (see `FairnessRecord`) and finds:
+ *
+ * - slow: an honest request issued after the heal not accepted within `latencyBoundTicks`;
+ * - starved: an honest agent's first use of a resource (a kv write, a lock, a proposal, a task,
+ *   a claim) refused `LIMIT` or `QUOTA` — it cannot have exhausted anything itself yet, so the
+ *   table was filled by someone else;
+ * - locked out: an honest agent refused `FORBIDDEN` on a key in its own namespace (one it wrote
+ *   before, or, if it never wrote it, one a liar squatted on first);
+ * - overwritten: another agent's write to a key in an honest agent's namespace succeeded.
+ *
+ * Honest agents in fairness runs write only their own keys (`ownKeyPrefix`), so any foreign
+ * write there is an attack, not contention.
+ */
+import { decodeResult } from '@conclave/coordination';
+import type { Violation } from './checkers.ts';
+import type { AgentRecord, FairnessRecord, OperationSummary, RunRecord } from './record.ts';
+
+/** Violations reported per run at most (like every checker). */
+export const FAIRNESS_VIOLATIONS_MAX = 20;
+
+/** Codes that mean "a bound would be exceeded": unfair when the honest agent used nothing yet. */
+const EXHAUSTED_CODES: ReadonlySet<string> = new Set(['LIMIT', 'QUOTA']);
+
+/** Operations that write a kv key. */
+const KV_WRITES: ReadonlySet<string> = new Set(['kv_put', 'kv_cas', 'kv_delete']);
+
+/** The resource an operation takes a share of, for "first use" (operations not listed take none). */
+const RESOURCE_OF: Readonly<Record<string, string>> = {
+  kv_put: 'kv',
+  kv_cas: 'kv',
+  lock_acquire: 'lock',
+  propose: 'proposal',
+  task_create: 'task',
+  task_claim: 'claim',
+};
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+function namespaceOwner(key: string | undefined, honest: ReadonlySet<string>): string | undefined {
+  if (key === undefined) return undefined;
+  const slash = key.indexOf('/');
+  if (slash < 0) return undefined;
+  const owner = key.slice(0, slash);
+  return honest.has(owner) ? owner : undefined;
+}
+
+class Findings {
+  readonly violations: Violation[] = [];
+  add(message: string, tick: number): void {
+    if (this.violations.length < FAIRNESS_VIOLATIONS_MAX)
+      this.violations.push({ checker: 'fairness', message, tick });
+  }
+}
+
+/** Every fairness violation in a run; none for runs that do not judge fairness. */
+export function checkFairness(record: RunRecord): Violation[] {
+  const fairness = record.fairness;
+  if (fairness === undefined) return [];
+  const out = new Findings();
+  const honest = record.agents.filter((agent) => agent.honest);
+  for (const agent of honest) {
+    checkLatency(agent, record, fairness.latencyBoundTicks, out);
+    checkRefusals(agent, fairness, out);
+  }
+  checkOverwrites(record, fairness, new Set(honest.map((agent) => agent.id)), out);
+  return out.violations;
+}
+
+/** Requests issued after the heal are accepted within the bound (or the run ended too soon to tell). */
+function checkLatency(agent: AgentRecord, record: RunRecord, boundTicks: number, out: Findings): void {
+  const acceptedAt = new Map<number, number>();
+  for (const accepted of agent.accepted)
+    if (!acceptedAt.has(accepted.requestId)) acceptedAt.set(accepted.requestId, accepted.tick);
+  for (const issued of agent.issued) {
+    if (issued.issuedTick < record.healTick) continue;
+    const doneTick = acceptedAt.get(issued.requestId);
+    const waitedTicks = (doneTick ?? record.endTick) - issued.issuedTick;
+    if (waitedTicks <= boundTicks) continue;
+    out.add(
+      `agent ${agent.id} request ${issued.requestId} issued at tick ${issued.issuedTick} ${
+        doneTick === undefined ? `still waiting at tick ${record.endTick}` : `accepted at tick ${doneTick}`
+      }: ${waitedTicks} ticks, bound ${boundTicks}`,
+      doneTick ?? record.endTick,
+    );
+  }
+}
+
+/** No LIMIT/QUOTA on a first use of a resource; no FORBIDDEN on its own keys. */
+function checkRefusals(agent: AgentRecord, fairness: FairnessRecord, out: Findings): void {
+  const used = new Set<string>();
+  const wroteKeys = new Set<string>();
+  const seen = new Set<number>();
+  for (const accepted of agent.accepted) {
+    if (seen.has(accepted.requestId)) continue;
+    seen.add(accepted.requestId);
+    const operation = fairness.operations.get(`${agent.id}#${accepted.requestId}`);
+    if (operation === undefined) continue;
+    const result = decodeResult(hexBytes(accepted.result));
+    const resource = RESOURCE_OF[operation.op];
+    const first = resource !== undefined && !used.has(resource);
+    if (resource !== undefined) used.add(resource);
+    if (result.ok) {
+      if (KV_WRITES.has(operation.op) && operation.target !== undefined) wroteKeys.add(operation.target);
+      continue;
+    }
+    const what = `agent ${agent.id} request ${accepted.requestId} (${describe(operation)})`;
+    if (first && EXHAUSTED_CODES.has(result.code)) {
+      out.add(`${what}: first ${resource} refused ${result.code} (${result.message})`, accepted.tick);
+    } else if (result.code === 'FORBIDDEN' && operation.target?.startsWith(`${agent.id}/`) === true) {
+      const whose = wroteKeys.has(operation.target)
+        ? 'its own key'
+        : 'a key in its namespace squatted by another agent';
+      out.add(`${what}: refused FORBIDDEN on ${whose} (${result.message})`, accepted.tick);
+    }
+  }
+}
+
+/** No successful write by anyone else to a key in an honest agent's namespace (one honest replica's log). */
+function checkOverwrites(
+  record: RunRecord,
+  fairness: FairnessRecord,
+  honest: ReadonlySet<string>,
+  out: Findings,
+): void {
+  // Honest replicas agree on every sequence, so each sequence is read once, from whichever has it.
+  const read = new Set<number>();
+  for (const replica of record.replicas) {
+    if (!replica.honest) continue;
+    for (const entry of replica.executed) {
+      if (read.has(entry.sequence)) continue;
+      read.add(entry.sequence);
+      for (const request of entry.requests) {
+        const operation = fairness.operations.get(`${request.agent}#${request.requestId}`);
+        if (operation === undefined || !KV_WRITES.has(operation.op)) continue;
+        const owner = namespaceOwner(operation.target, honest);
+        if (owner === undefined || owner === request.agent) continue;
+        if (!decodeResult(hexBytes(request.result)).ok) continue;
+        out.add(
+          `agent ${request.agent} changed ${owner}'s key ${operation.target} (${operation.op}, request ${request.requestId}) at sequence ${entry.sequence}`,
+          entry.tick,
+        );
+      }
+    }
+  }
+}
+
+function describe(operation: OperationSummary): string {
+  return operation.target === undefined ? operation.op : `${operation.op} ${operation.target}`;
+}
