@@ -42,10 +42,11 @@ import {
   simulationCrypto,
 } from './cluster-setup.ts';
 import { equivocationsSeen, RequestBodiesSeen } from './equivocations.ts';
+import { retainedEvents } from './fairness-events.ts';
 import { HonestReplica, ReceiptAudit } from './honest-replica.ts';
 import { type Address, type Envelope, Network } from './network.ts';
 import { Prng } from './prng.ts';
-import type { ReplicaRecord, RunRecord } from './record.ts';
+import type { ReplicaRecord, RetainedEventRecord, RunRecord } from './record.ts';
 import {
   type ScenarioOptions,
   type ScenarioResult,
@@ -267,6 +268,7 @@ export class SimulatedCluster {
             fairness: {
               latencyBoundTicks: this.options.fairness.latencyBoundTicks,
               operations: this.#commons.operations,
+              events: this.#eventLog(),
             },
           }),
     };
@@ -477,6 +479,17 @@ export class SimulatedCluster {
   }
 
   // ---- the record ----------------------------------------------------------------------------
+
+  /** The lowest-numbered honest replica's event log at the end, for the fairness checker. */
+  #eventLog(): { replica: number; lastExecuted: number; retained: RetainedEventRecord[] } {
+    const [id, node] = [...this.#replicas.honest.entries()].sort(([a], [b]) => a - b)[0] ?? [];
+    if (id === undefined || node === undefined) return { replica: -1, lastExecuted: 0, retained: [] };
+    return {
+      replica: id,
+      lastExecuted: node.replica.status().lastExecuted,
+      retained: retainedEvents(node.stateMachine),
+    };
+  }
 
   #replicaRecords(): { replicas: ReplicaRecord[]; statuses: ReplicaStatus[]; summary: ReplicaSummary } {
     const replicas: ReplicaRecord[] = [];

@@ -8,7 +8,9 @@
  *   table was filled by someone else;
  * - locked out: an honest agent refused `FORBIDDEN` on a key in its own namespace (one it wrote
  *   before, or, if it never wrote it, one a liar squatted on first);
- * - overwritten: another agent's write to a key in an honest agent's namespace succeeded.
+ * - overwritten: another agent's write to a key in an honest agent's namespace succeeded;
+ * - forgotten: the shared event log at the end holds no event of an honest agent's last
+ *   successful write (others' events pushed it out).
  *
  * Honest agents in fairness runs write only their own keys (`ownKeyPrefix`), so any foreign
  * write there is an attack, not contention.
@@ -67,6 +69,7 @@ export function checkFairness(record: RunRecord): Violation[] {
     checkRefusals(agent, fairness, out);
   }
   checkOverwrites(record, fairness, new Set(honest.map((agent) => agent.id)), out);
+  for (const agent of honest) checkLastEvent(agent, fairness, record.endTick, out);
   return out.violations;
 }
 
@@ -146,6 +149,42 @@ function checkOverwrites(
       }
     }
   }
+}
+
+/** Writes whose event names the writer (kv, lock, task, proposal and ballot events all do). */
+const EVENT_WRITES: ReadonlySet<string> = new Set([
+  'kv_put',
+  'kv_cas',
+  'kv_delete',
+  'lock_acquire',
+  'lock_renew',
+  'lock_release',
+  'task_create',
+  'task_claim',
+  'task_complete',
+  'task_release',
+  'propose',
+  'vote',
+]);
+
+/** The event of an honest agent's last successful write is still in the log at the end. */
+function checkLastEvent(agent: AgentRecord, fairness: FairnessRecord, endTick: number, out: Findings): void {
+  const log = fairness.events;
+  let last: { requestId: number; sequence: number; operation: OperationSummary } | undefined;
+  for (const accepted of agent.accepted) {
+    const operation = fairness.operations.get(`${agent.id}#${accepted.requestId}`);
+    if (operation === undefined || !EVENT_WRITES.has(operation.op)) continue;
+    if (accepted.sequence > log.lastExecuted || !decodeResult(hexBytes(accepted.result)).ok) continue;
+    if (last === undefined || accepted.sequence > last.sequence)
+      last = { requestId: accepted.requestId, sequence: accepted.sequence, operation };
+  }
+  if (last === undefined) return;
+  const sequence = last.sequence;
+  if (log.retained.some((event) => event.sequence === sequence && event.names.includes(agent.id))) return;
+  out.add(
+    `agent ${agent.id}'s last write (request ${last.requestId}, ${describe(last.operation)}, sequence ${sequence}) left no event in replica ${log.replica}'s log at the end (${log.retained.length} events retained, oldest at sequence ${log.retained[0]?.sequence ?? 'none'})`,
+    endTick,
+  );
 }
 
 function describe(operation: OperationSummary): string {

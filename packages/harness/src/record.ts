@@ -123,12 +123,25 @@ export interface OperationSummary {
   readonly target?: string;
 }
 
+/** An event the shared log still held at the end of a run. */
+export interface RetainedEventRecord {
+  readonly sequence: number;
+  /** Every string field of the event (agent ids among them: agent, holder, creator, ...). */
+  readonly names: readonly string[];
+}
+
 /** Present in fairness runs only: what the fairness checker reads besides the rest of the record. */
 export interface FairnessRecord {
   /** Ticks within which an honest request issued after the heal must be accepted. */
   readonly latencyBoundTicks: number;
   /** `agent#requestId` → what that request does, for every agent (honest or lying). */
   readonly operations: ReadonlyMap<string, OperationSummary>;
+  /** The event log of the lowest-numbered honest replica at the end, and how far it had executed. */
+  readonly events: {
+    readonly replica: number;
+    readonly lastExecuted: number;
+    readonly retained: readonly RetainedEventRecord[];
+  };
 }
 
 export interface RunRecord {
