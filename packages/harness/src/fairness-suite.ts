@@ -7,8 +7,7 @@
 import type { CoordinationLimits } from '@conclave/coordination';
 import { PRESSURE_STRATEGY_NAMES } from './pressure.ts';
 import { type ScenarioShape, SIMULATION_PROTOCOL, scenarioFromSeed } from './scenario.ts';
-import type { ScenarioOptions } from './scenario-options.ts';
-import type { SuiteOverrides } from './suites.ts';
+import type { ScenarioOptions, SuiteOverrides } from './scenario-options.ts';
 
 /**
  * Small tables, so that two liars at 2 requests a tick fill them within their head start; each still holds every honest agent's whole workload (3 agents x 6 requests). Global

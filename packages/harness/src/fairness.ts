@@ -16,8 +16,14 @@
  * write there is an attack, not contention.
  */
 import { decodeResult } from '@conclave/coordination';
-import type { Violation } from './checkers.ts';
 import type { AgentRecord, FairnessRecord, OperationSummary, RunRecord } from './record.ts';
+
+/** A fairness violation (a `Violation` of checker `fairness`; declared here so checkers.ts can import this file). */
+export interface FairnessViolation {
+  readonly checker: 'fairness';
+  readonly message: string;
+  readonly tick: number;
+}
 
 /** Violations reported per run at most (like every checker). */
 export const FAIRNESS_VIOLATIONS_MAX = 20;
@@ -51,7 +57,7 @@ function namespaceOwner(key: string | undefined, honest: ReadonlySet<string>): s
 }
 
 class Findings {
-  readonly violations: Violation[] = [];
+  readonly violations: FairnessViolation[] = [];
   add(message: string, tick: number): void {
     if (this.violations.length < FAIRNESS_VIOLATIONS_MAX)
       this.violations.push({ checker: 'fairness', message, tick });
@@ -59,7 +65,7 @@ class Findings {
 }
 
 /** Every fairness violation in a run; none for runs that do not judge fairness. */
-export function checkFairness(record: RunRecord): Violation[] {
+export function checkFairness(record: RunRecord): FairnessViolation[] {
   const fairness = record.fairness;
   if (fairness === undefined) return [];
   const out = new Findings();

@@ -5,7 +5,7 @@
  */
 import type { CoordinationLimits } from '@conclave/coordination';
 import type { ProtocolConfig, ReplicaStatus } from '@conclave/core';
-import type { ByzantinePlan } from './byzantine.ts';
+import type { ByzantinePlan, StrategyName } from './byzantine.ts';
 import type { AgentStrategyName } from './byzantine-agent.ts';
 import type { Violation } from './checkers.ts';
 import type { FaultConfig, NetworkStats, Partition } from './network.ts';
@@ -118,6 +118,21 @@ export interface ScenarioResult {
     readonly groupB: readonly number[];
     readonly proposals: number;
   };
+}
+
+/** What a user may set on top of a suite (each is also a `pnpm sim` flag). */
+export interface SuiteOverrides {
+  readonly replicas?: number;
+  readonly byzantine?: number;
+  readonly agents?: number;
+  readonly requests?: number;
+  readonly byzantineAgents?: number;
+  readonly strategies?: readonly StrategyName[];
+  readonly agentStrategies?: readonly AgentStrategyName[];
+  readonly drop?: number;
+  readonly duplicate?: number;
+  readonly delay?: number;
+  readonly ticks?: number;
 }
 
 /** Refuses options no run can be made of. */

@@ -8,14 +8,17 @@
  * view (and so the primary) the cluster starts in; a seed picks one schedule of that
  * enumeration.
  */
-import type { StrategyName } from './byzantine.ts';
-import type { AgentStrategyName } from './byzantine-agent.ts';
 import { isSafetyViolation } from './checkers.ts';
 import { fairnessScenario } from './fairness-suite.ts';
 import type { Address, Partition } from './network.ts';
 import { Prng } from './prng.ts';
 import { defaultByzantine, type ScenarioShape, scenarioFromSeed } from './scenario.ts';
-import { type ScenarioOptions, type ScenarioResult, twinAddress } from './scenario-options.ts';
+import {
+  type ScenarioOptions,
+  type ScenarioResult,
+  type SuiteOverrides,
+  twinAddress,
+} from './scenario-options.ts';
 
 export const SUITE_NAMES = [
   'default',
@@ -28,20 +31,7 @@ export const SUITE_NAMES = [
 ] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
-/** What a user may set on top of a suite (each is also a `pnpm sim` flag). */
-export interface SuiteOverrides {
-  readonly replicas?: number;
-  readonly byzantine?: number;
-  readonly agents?: number;
-  readonly requests?: number;
-  readonly byzantineAgents?: number;
-  readonly strategies?: readonly StrategyName[];
-  readonly agentStrategies?: readonly AgentStrategyName[];
-  readonly drop?: number;
-  readonly duplicate?: number;
-  readonly delay?: number;
-  readonly ticks?: number;
-}
+export type { SuiteOverrides } from './scenario-options.ts';
 
 export interface Suite {
   readonly name: SuiteName;

@@ -154,9 +154,12 @@ function describeSuiteFailure(
     const more = violations.length > 3 ? ` (+${violations.length - 3} more)` : '';
     const kind = violations.some(isSafetyViolation)
       ? 'SAFETY'
-      : violations.some((v) => v.checker === 'evidence') && !violations.some((v) => v.checker === 'liveness')
-        ? 'EVIDENCE'
-        : 'LIVENESS';
+      : violations.every((v) => v.checker === 'fairness')
+        ? 'FAIRNESS'
+        : violations.some((v) => v.checker === 'evidence') &&
+            !violations.some((v) => v.checker === 'liveness')
+          ? 'EVIDENCE'
+          : 'LIVENESS';
     lines.push(`seed ${result.seed} FAILED (${kind}): ${first.join('; ')}${more}`);
   }
   lines.push(`  replay: pnpm sim ${replayArguments(suite, result.seed, overrides).join(' ')}`);
