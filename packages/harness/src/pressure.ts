@@ -46,8 +46,12 @@ export const PRESSURE_LIMITS = Object.freeze({
   framesMax: 1200,
   /** Bytes of each value or payload it stores: enough to weigh on byte quotas, small enough for the sim. */
   valueBytes: 64,
-  /** Lease of hoarded locks and deadline of hoarded proposals: far beyond any run (at most 100k ticks). */
-  longTicks: 1_000_000,
+  /**
+   * Lease of hoarded locks and deadline of hoarded proposals: beyond any run (at most 100k ticks)
+   * yet within every `leaseTicksMax` in use (360,000 with per-agent quotas), or it would be refused
+   * INVALID and hoard nothing.
+   */
+  longTicks: 300_000,
   /** Honest keys are overwritten only this long after the honest write was issued, so it ran first (healed: ~10 ticks). */
   overwriteDelayTicks: 20,
   /** Churned lock leases all end at multiples of this many ticks: expiries timed together. */
