@@ -16,6 +16,7 @@ const SEEDS_DEFAULT: Readonly<Record<SuiteName, number>> = {
   agents: 12,
   twins: 12,
   'must-fail': 6,
+  fairness: 8,
 };
 
 /** JSON with bytes as hex, maps and sets as arrays, so equal runs serialise equally. */

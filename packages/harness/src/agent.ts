@@ -51,6 +51,8 @@ export interface AgentOptions {
   readonly commons?: Commons;
   /** Every registered agent: the voters of proposals this agent opens. */
   readonly voters?: readonly string[];
+  /** Fairness runs: write only keys in its own namespace (see `ownKeyPrefix`). */
+  readonly ownKeys?: boolean;
 }
 
 export interface AgentSend {
@@ -137,6 +139,7 @@ export class SimulatedAgent {
       secretKey: options.secretKey,
       voters: options.voters ?? [this.id],
       now,
+      ...(options.ownKeys === true ? { ownKeys: true } : {}),
     };
     const operation =
       options.stateMachine === 'coordination' && options.commons !== undefined

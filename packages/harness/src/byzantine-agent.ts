@@ -19,6 +19,12 @@ import {
   signBody,
 } from '@conclave/core';
 import type { AgentSend } from './agent.ts';
+import {
+  PRESSURE_LIMITS,
+  PRESSURE_STRATEGY_NAMES,
+  PressureAttack,
+  type PressureStrategyName,
+} from './pressure.ts';
 import type { Prng } from './prng.ts';
 import type { AgentRecord } from './record.ts';
 import {
@@ -58,7 +64,9 @@ export const AGENT_STRATEGY_NAMES = [
   /** Validly signed requests whose operation is nonsense. */
   'malformed',
 ] as const;
-export type AgentStrategyName = (typeof AGENT_STRATEGY_NAMES)[number];
+/** Every strategy a lying agent may be given: the misdeeds above and the pressure strategies (pressure.ts). */
+export const ALL_AGENT_STRATEGY_NAMES = [...AGENT_STRATEGY_NAMES, ...PRESSURE_STRATEGY_NAMES] as const;
+export type AgentStrategyName = (typeof ALL_AGENT_STRATEGY_NAMES)[number];
 
 /** Strategies that only make sense against the coordination state machine. */
 export const COORDINATION_AGENT_STRATEGIES: readonly AgentStrategyName[] = [
@@ -66,7 +74,12 @@ export const COORDINATION_AGENT_STRATEGIES: readonly AgentStrategyName[] = [
   'equivocateBallots',
   'proposalSpam',
   'leaseHijack',
+  ...PRESSURE_STRATEGY_NAMES,
 ];
+
+function isPressure(name: AgentStrategyName): name is PressureStrategyName {
+  return (PRESSURE_STRATEGY_NAMES as readonly string[]).includes(name);
+}
 
 export const BYZANTINE_AGENT_LIMITS = Object.freeze({
   /** Frames one Byzantine agent sends over a run. */
@@ -105,7 +118,11 @@ export class ByzantineAgent {
   #nextRequestId = 1;
   #sent = 0;
   #now = 0;
-  readonly #actions: readonly AgentStrategyName[];
+  readonly #actions: readonly Exclude<AgentStrategyName, PressureStrategyName>[];
+  /** Pressure strategies, applied every tick (one per tick), with their own frame budget. */
+  readonly #pressure: readonly PressureStrategyName[];
+  readonly #attack: PressureAttack;
+  #pressureSent = 0;
   /** Misdeeds done, by kind, for verbose output and tests. */
   readonly counts: Record<string, number> = {};
 
@@ -115,9 +132,25 @@ export class ByzantineAgent {
     const coordination = options.stateMachine === 'coordination';
     // KV runs keep the original seven by default, so that old seeds replay the same runs.
     const defaults = coordination ? AGENT_STRATEGY_NAMES : AGENT_STRATEGY_NAMES.slice(0, 7);
-    this.#actions = (options.strategies ?? defaults).filter(
+    const chosen = (options.strategies ?? defaults).filter(
       (name) => coordination || !COORDINATION_AGENT_STRATEGIES.includes(name),
     );
+    this.#actions = chosen.filter((name) => !isPressure(name)) as Exclude<
+      AgentStrategyName,
+      PressureStrategyName
+    >[];
+    this.#pressure = chosen.filter(isPressure);
+    this.#attack = new PressureAttack({
+      id: options.id,
+      prng: options.prng,
+      keyCount: options.keyCount,
+      victims: options.victims,
+      commons: options.commons as Commons,
+      remembered: this.#remembered,
+      nextRequestId: () => this.#nextRequestId++,
+      sign: (requestId, operation) => this.#request(requestId, operation),
+      context: (requestId, now) => ({ ...this.#context(requestId), now }),
+    });
   }
 
   /** A Byzantine agent has no answers to wait for. */
@@ -135,8 +168,24 @@ export class ByzantineAgent {
   }
 
   tick(now: number): AgentSend[] {
-    const prng = this.#options.prng;
     this.#now = now;
+    // Pressure draws nothing from the stream unless chosen, so runs without it replay as before.
+    return this.#pressure.length === 0 ? this.#misdeed() : [...this.#press(now), ...this.#misdeed()];
+  }
+
+  /** One pressure strategy's requests this tick, within its run budget. */
+  #press(now: number): AgentSend[] {
+    if (this.#pressureSent >= PRESSURE_LIMITS.framesMax) return [];
+    const name = this.#options.prng.pick(this.#pressure);
+    this.counts[name] = (this.counts[name] ?? 0) + 1;
+    const sends = this.#attack.sends(name, now).slice(0, PRESSURE_LIMITS.framesMax - this.#pressureSent);
+    this.#pressureSent += sends.length;
+    return sends;
+  }
+
+  /** Now and then, one misdeed of the original kinds. */
+  #misdeed(): AgentSend[] {
+    const prng = this.#options.prng;
     if (this.#actions.length === 0) return [];
     if (this.#sent >= BYZANTINE_AGENT_LIMITS.framesMax || !prng.chance(ACTION_PER_TICK)) return [];
     const action = prng.pick(this.#actions);
@@ -147,7 +196,7 @@ export class ByzantineAgent {
     return allowed;
   }
 
-  #act(action: AgentStrategyName): AgentSend[] {
+  #act(action: Exclude<AgentStrategyName, PressureStrategyName>): AgentSend[] {
     const prng = this.#options.prng;
     switch (action) {
       case 'doubleVote': {

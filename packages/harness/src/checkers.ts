@@ -6,6 +6,7 @@
  * only after the network healed. Each message names the replicas, sequences and ticks involved,
  * so a failing seed can be read without replaying it.
  */
+import { checkFairness } from './fairness.ts';
 import type { ExecutedRecord, ReplicaRecord, RunRecord } from './record.ts';
 
 export type CheckerName =
@@ -20,7 +21,9 @@ export type CheckerName =
   /** Every agent equivocation the replicas saw left evidence at every honest replica. */
   | 'evidence'
   /** An honest replica threw: a broken invariant of its own state. */
-  | 'replicaCrash';
+  | 'replicaCrash'
+  /** Fairness runs: honest agents served within the bound while liars attack (fairness.ts). */
+  | 'fairness';
 
 export interface Violation {
   readonly checker: CheckerName;
@@ -492,5 +495,6 @@ export function checkRun(record: RunRecord): Violation[] {
     ...SAFETY_CHECKERS.flatMap((check) => check(record)),
     ...checkLiveness(record),
     ...checkEvidence(record),
+    ...checkFairness(record),
   ];
 }

@@ -107,7 +107,13 @@ export class ReplicaFactory {
 
   stateMachine(): StateMachine {
     return this.#options.stateMachine === 'coordination'
-      ? new CoordinationStateMachine({ crypto: this.#crypto, agents: this.#config.agents })
+      ? new CoordinationStateMachine({
+          crypto: this.#crypto,
+          agents: this.#config.agents,
+          ...(this.#options.coordinationLimits === undefined
+            ? {}
+            : { limits: this.#options.coordinationLimits }),
+        })
       : new KvStateMachine(this.#crypto.hash);
   }
 
@@ -281,7 +287,7 @@ export function honestAgents(context: AgentContext, agentStream: Prng): Simulate
         prng: agentStream.fork(id),
         requests: options.requestsPerAgent,
         keyCount: options.keyCount,
-        startTick: agentStream.int(options.agentStartTicksMax + 1),
+        startTick: (options.agentStartTicksMin ?? 0) + agentStream.int(options.agentStartTicksMax + 1),
         thinkTicksMax: options.agentThinkTicksMax,
         retryTicks: options.agentRetryTicks,
         retryTicksMax: options.agentRetryTicksMax,
@@ -289,6 +295,7 @@ export function honestAgents(context: AgentContext, agentStream: Prng): Simulate
         stateMachine: options.stateMachine ?? 'kv',
         commons: context.commons,
         voters: context.voters,
+        ...(options.fairness === undefined ? {} : { ownKeys: true }),
       }),
   );
 }

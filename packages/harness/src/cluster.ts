@@ -42,10 +42,11 @@ import {
   simulationCrypto,
 } from './cluster-setup.ts';
 import { equivocationsSeen, RequestBodiesSeen } from './equivocations.ts';
+import { retainedEvents } from './fairness-events.ts';
 import { HonestReplica, ReceiptAudit } from './honest-replica.ts';
 import { type Address, type Envelope, Network } from './network.ts';
 import { Prng } from './prng.ts';
-import type { ReplicaRecord, RunRecord } from './record.ts';
+import type { ReplicaRecord, RetainedEventRecord, RunRecord } from './record.ts';
 import {
   type ScenarioOptions,
   type ScenarioResult,
@@ -141,6 +142,7 @@ export class SimulatedCluster {
     this.#agents = honestAgents(agentContext, root.fork('agents'));
     this.#mallories = lyingAgents(agentContext, root);
     this.#malloryIds = new Set(identities.malloryIds);
+    this.#commons.recordOperations = options.fairness !== undefined;
     this.#agentsById = new Map<string, SimulatedAgent | ByzantineAgent>(
       [...this.#agents, ...this.#mallories].map((agent) => [agent.id, agent] as const),
     );
@@ -260,6 +262,15 @@ export class SimulatedCluster {
         replicas,
         this.options.healTick,
       ),
+      ...(this.options.fairness === undefined
+        ? {}
+        : {
+            fairness: {
+              latencyBoundTicks: this.options.fairness.latencyBoundTicks,
+              operations: this.#commons.operations,
+              events: this.#eventLog(),
+            },
+          }),
     };
     return { record, statuses, stats: this.#stats(endTick, summary) };
   }
@@ -468,6 +479,17 @@ export class SimulatedCluster {
   }
 
   // ---- the record ----------------------------------------------------------------------------
+
+  /** The lowest-numbered honest replica's event log at the end, for the fairness checker. */
+  #eventLog(): { replica: number; lastExecuted: number; retained: RetainedEventRecord[] } {
+    const [id, node] = [...this.#replicas.honest.entries()].sort(([a], [b]) => a - b)[0] ?? [];
+    if (id === undefined || node === undefined) return { replica: -1, lastExecuted: 0, retained: [] };
+    return {
+      replica: id,
+      lastExecuted: node.replica.status().lastExecuted,
+      retained: retainedEvents(node.stateMachine),
+    };
+  }
 
   #replicaRecords(): { replicas: ReplicaRecord[]; statuses: ReplicaStatus[]; summary: ReplicaSummary } {
     const replicas: ReplicaRecord[] = [];

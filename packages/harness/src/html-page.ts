@@ -67,7 +67,9 @@ function agentLabel({ result }: Drawing, id: string): LaneLabel {
 /** `passed`, or which kind of property failed (safety outranks liveness). */
 function verdictOf(violations: readonly Violation[]): string {
   if (violations.length === 0) return 'passed';
-  return `FAILED (${violations.some((v) => v.checker !== 'liveness') ? 'SAFETY' : 'LIVENESS'})`;
+  if (violations.every((v) => v.checker === 'fairness')) return 'FAILED (FAIRNESS)';
+  const unsafe = violations.some((v) => v.checker !== 'liveness' && v.checker !== 'fairness');
+  return `FAILED (${unsafe ? 'SAFETY' : 'LIVENESS'})`;
 }
 
 /** Every violation, the first marked; or a line saying there were none. */

@@ -16,6 +16,7 @@ export {
 export {
   AGENT_STRATEGY_NAMES,
   type AgentStrategyName,
+  ALL_AGENT_STRATEGY_NAMES,
   COORDINATION_AGENT_STRATEGIES,
 } from './byzantine-agent.ts';
 export { type ChaosOptions, type ChaosReport, runChaos } from './chaos/run.ts';
@@ -37,6 +38,13 @@ export {
   type Violation,
 } from './checkers.ts';
 export { type ClusterRecord, DELIVERIES_PER_TICK_MAX, type RunHooks, SimulatedCluster } from './cluster.ts';
+export { checkFairness, FAIRNESS_VIOLATIONS_MAX, type FairnessViolation } from './fairness.ts';
+export {
+  FAIRNESS_AGENT_START_SPREAD_TICKS,
+  FAIRNESS_COORDINATION_LIMITS,
+  fairnessLatencyBoundTicks,
+  fairnessScenario,
+} from './fairness-suite.ts';
 export { RECEIPTS_PER_REPLICA_MAX } from './honest-replica.ts';
 export { type RenderOptions, renderRunHtml, traceRun } from './html.ts';
 export {
@@ -63,6 +71,13 @@ export {
   type SentCopy,
   validateFaults,
 } from './network.ts';
+export {
+  PRESSURE_LIMITS,
+  PRESSURE_STRATEGY_NAMES,
+  type PressureActor,
+  PressureAttack,
+  type PressureStrategyName,
+} from './pressure.ts';
 export { Prng, prng } from './prng.ts';
 export type {
   AcceptedRecord,
@@ -71,10 +86,13 @@ export type {
   EquivocationRecord,
   ExecutedRecord,
   ExecutedRequestRecord,
+  FairnessRecord,
   IssuedRequestRecord,
+  OperationSummary,
   ReceiptRecord,
   ReplicaRecord,
   RestartRecord,
+  RetainedEventRecord,
   RunRecord,
 } from './record.ts';
 export {
@@ -90,6 +108,7 @@ export {
 } from './scenario.ts';
 export {
   type CrashPlan,
+  type FairnessPlan,
   type ScenarioOptions,
   type ScenarioResult,
   type ScenarioStats,

@@ -115,6 +115,35 @@ export interface BatchRecord {
   }[];
 }
 
+/** What the fairness checker needs to know of one signed request: what it does, and to what. */
+export interface OperationSummary {
+  /** The coordination operation (`kv_put`, `lock_acquire`, ...), or `undecodable`. */
+  readonly op: string;
+  /** The key, lock name, task id or proposal id it names, if any. */
+  readonly target?: string;
+}
+
+/** An event the shared log still held at the end of a run. */
+export interface RetainedEventRecord {
+  readonly sequence: number;
+  /** Every string field of the event (agent ids among them: agent, holder, creator, ...). */
+  readonly names: readonly string[];
+}
+
+/** Present in fairness runs only: what the fairness checker reads besides the rest of the record. */
+export interface FairnessRecord {
+  /** Ticks within which an honest request issued after the heal must be accepted. */
+  readonly latencyBoundTicks: number;
+  /** `agent#requestId` → what that request does, for every agent (honest or lying). */
+  readonly operations: ReadonlyMap<string, OperationSummary>;
+  /** The event log of the lowest-numbered honest replica at the end, and how far it had executed. */
+  readonly events: {
+    readonly replica: number;
+    readonly lastExecuted: number;
+    readonly retained: readonly RetainedEventRecord[];
+  };
+}
+
 export interface RunRecord {
   readonly replicaCount: number;
   readonly faultsMax: number;
@@ -131,4 +160,6 @@ export interface RunRecord {
   readonly agentsDone: boolean;
   /** Agent equivocations the replicas saw (see `EquivocationRecord`). */
   readonly equivocations?: readonly EquivocationRecord[];
+  /** Fairness runs only (see fairness.ts). */
+  readonly fairness?: FairnessRecord;
 }

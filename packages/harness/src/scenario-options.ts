@@ -3,8 +3,9 @@
  * and statistics. Its own module, so that the simulator, the tracer and the scenario builders can
  * all name these without importing one another.
  */
+import type { CoordinationLimits } from '@conclave/coordination';
 import type { ProtocolConfig, ReplicaStatus } from '@conclave/core';
-import type { ByzantinePlan } from './byzantine.ts';
+import type { ByzantinePlan, StrategyName } from './byzantine.ts';
 import type { AgentStrategyName } from './byzantine-agent.ts';
 import type { Violation } from './checkers.ts';
 import type { FaultConfig, NetworkStats, Partition } from './network.ts';
@@ -48,7 +49,9 @@ export interface ScenarioOptions {
   readonly drainTicks: number;
   /** Initial clock reading of each replica (clocks are skewed, not drifting). */
   readonly clockStarts: readonly number[];
+  /** Honest agents start at `agentStartTicksMin` (0 by default) plus up to this many ticks. */
   readonly agentStartTicksMax: number;
+  readonly agentStartTicksMin?: number;
   readonly agentThinkTicksMax: number;
   readonly agentRetryTicks: number;
   readonly agentRetryTicksMax: number;
@@ -67,6 +70,19 @@ export interface ScenarioOptions {
    * daemon steps its inbox), instead of one `message` input each.
    */
   readonly burstDelivery?: boolean;
+  /** Overrides of the coordination state machine's limits (every replica gets the same). */
+  readonly coordinationLimits?: Partial<CoordinationLimits>;
+  /**
+   * Judge fairness (see fairness.ts): honest agents write only their own keys, every signed
+   * operation is summarised in the record, and honest requests must finish within the bound.
+   */
+  readonly fairness?: FairnessPlan;
+}
+
+/** What a fairness run promises honest agents. */
+export interface FairnessPlan {
+  /** Ticks within which an honest request issued after the heal must be accepted. */
+  readonly latencyBoundTicks: number;
 }
 
 export interface ScenarioStats {
@@ -102,6 +118,21 @@ export interface ScenarioResult {
     readonly groupB: readonly number[];
     readonly proposals: number;
   };
+}
+
+/** What a user may set on top of a suite (each is also a `pnpm sim` flag). */
+export interface SuiteOverrides {
+  readonly replicas?: number;
+  readonly byzantine?: number;
+  readonly agents?: number;
+  readonly requests?: number;
+  readonly byzantineAgents?: number;
+  readonly strategies?: readonly StrategyName[];
+  readonly agentStrategies?: readonly AgentStrategyName[];
+  readonly drop?: number;
+  readonly duplicate?: number;
+  readonly delay?: number;
+  readonly ticks?: number;
 }
 
 /** Refuses options no run can be made of. */

@@ -8,31 +8,30 @@
  * view (and so the primary) the cluster starts in; a seed picks one schedule of that
  * enumeration.
  */
-import type { StrategyName } from './byzantine.ts';
-import type { AgentStrategyName } from './byzantine-agent.ts';
 import { isSafetyViolation } from './checkers.ts';
+import { fairnessScenario } from './fairness-suite.ts';
 import type { Address, Partition } from './network.ts';
 import { Prng } from './prng.ts';
 import { defaultByzantine, type ScenarioShape, scenarioFromSeed } from './scenario.ts';
-import { type ScenarioOptions, type ScenarioResult, twinAddress } from './scenario-options.ts';
+import {
+  type ScenarioOptions,
+  type ScenarioResult,
+  type SuiteOverrides,
+  twinAddress,
+} from './scenario-options.ts';
 
-export const SUITE_NAMES = ['default', 'n7', 'crash-restart', 'agents', 'twins', 'must-fail'] as const;
+export const SUITE_NAMES = [
+  'default',
+  'n7',
+  'crash-restart',
+  'agents',
+  'twins',
+  'must-fail',
+  'fairness',
+] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
-/** What a user may set on top of a suite (each is also a `pnpm sim` flag). */
-export interface SuiteOverrides {
-  readonly replicas?: number;
-  readonly byzantine?: number;
-  readonly agents?: number;
-  readonly requests?: number;
-  readonly byzantineAgents?: number;
-  readonly strategies?: readonly StrategyName[];
-  readonly agentStrategies?: readonly AgentStrategyName[];
-  readonly drop?: number;
-  readonly duplicate?: number;
-  readonly delay?: number;
-  readonly ticks?: number;
-}
+export type { SuiteOverrides } from './scenario-options.ts';
 
 export interface Suite {
   readonly name: SuiteName;
@@ -227,6 +226,13 @@ export const SUITES: Readonly<Record<SuiteName, Suite>> = {
     description: 'f+1 colluding Byzantine replicas: passes when the checkers find a safety violation',
     expect: 'violation',
     scenario: mustFailScenario,
+  },
+  fairness: {
+    name: 'fairness',
+    description:
+      'n=4 coordination, two lying agents applying one pressure strategy (by seed) against small tables: honest agents must be served within the bound',
+    expect: 'clean',
+    scenario: fairnessScenario,
   },
 };
 

@@ -8,9 +8,10 @@
  * an agent signed (its ballot, if it is a vote), all bounded.
  */
 
-import { type Choice, ops, signBallot } from '@conclave/coordination';
+import { type Choice, decodeOperation, ops, resolveLimits, signBallot } from '@conclave/coordination';
 import { type CryptoBackend, createRequest, encodeKvOperation, toHex } from '@conclave/core';
 import type { Prng } from './prng.ts';
+import type { OperationSummary } from './record.ts';
 
 export type StateMachineKind = 'kv' | 'coordination';
 
@@ -21,7 +22,26 @@ export const WORKLOAD_LIMITS = Object.freeze({
   framesMax: 64,
   /** Locks agents compete for: few, so that they collide. */
   lockCount: 2,
+  /** Operations summarised for the fairness checker per run at most (honest and lying agents together). */
+  operationsMax: 20_000,
 });
+
+/** Decoding limits for summaries: the defaults, generous enough for anything an agent signs here. */
+const SUMMARY_LIMITS = resolveLimits();
+
+/** The op and the object an encoded coordination operation names (never throws). */
+export function summariseOperation(bytes: Uint8Array): OperationSummary {
+  const decoded = decodeOperation(bytes, SUMMARY_LIMITS);
+  if (!decoded.ok) return { op: 'undecodable' };
+  const operation = decoded.operation as { readonly op: string } & Record<string, unknown>;
+  const target = operation.key ?? operation.name ?? operation.taskId ?? operation.proposalId;
+  return typeof target === 'string' ? { op: operation.op, target } : { op: operation.op };
+}
+
+/** The key namespace of an agent in fairness runs: keys under it are that agent's alone. */
+export function ownKeyPrefix(agent: string): string {
+  return `${agent}/`;
+}
 
 /** What the simulator knows about one signed request, by the digest of its body. */
 export interface RequestInfo {
@@ -42,6 +62,15 @@ export class Commons {
   readonly byFrame = new WeakMap<Uint8Array, RequestInfo>();
   /** Every request an agent signed that is a vote, by body digest. */
   readonly ballotsByDigest = new Map<string, RequestInfo>();
+  /**
+   * Fairness runs only (see `recordOperations`): what each signed request does, by
+   * `agent#requestId` (the first operation signed under it), for the fairness checker.
+   */
+  readonly operations = new Map<string, OperationSummary>();
+  /** Fairness runs only: keys honest agents wrote in their own namespace, and the tick they first did. */
+  readonly honestKeys = new Map<string, number>();
+  /** Off unless the run checks fairness, so other runs do no extra work. */
+  recordOperations = false;
 
   addProposal(id: string): void {
     if (this.proposals.length < WORKLOAD_LIMITS.idsMax) this.proposals.push(id);
@@ -52,6 +81,19 @@ export class Commons {
   }
 
   #honestRegistered = 0;
+
+  /** Remembers what a signed request does (fairness runs only), bounded by `operationsMax`. */
+  recordOperation(agent: string, requestId: number, bytes: Uint8Array): void {
+    if (!this.recordOperations || this.operations.size >= WORKLOAD_LIMITS.operationsMax) return;
+    const key = `${agent}#${requestId}`;
+    if (!this.operations.has(key)) this.operations.set(key, summariseOperation(bytes));
+  }
+
+  /** An honest agent is about to write `key` (its own): liars that overwrite learn it here. */
+  addHonestKey(key: string, tick: number): void {
+    if (!this.honestKeys.has(key) && this.honestKeys.size < WORKLOAD_LIMITS.idsMax)
+      this.honestKeys.set(key, tick);
+  }
 
   register(frame: Uint8Array, info: RequestInfo, honest: boolean): void {
     this.byFrame.set(frame, info);
@@ -92,6 +134,7 @@ export function signAndRecord(
   );
   const digest = toHex(recorder.crypto.hash(request.bytes));
   recorder.created.set(digest, { agent, requestId });
+  recorder.commons?.recordOperation(agent, requestId, operation.bytes);
   recorder.commons?.register(
     frame,
     { agent, requestId, digest, ...(operation.ballot === undefined ? {} : { ballot: operation.ballot }) },
@@ -112,6 +155,8 @@ export interface WorkloadContext {
   readonly voters: readonly string[];
   /** The simulator's tick, a fair guess at agreed time (deadlines, leases). */
   readonly now: number;
+  /** Fairness runs: kv keys are the agent's own (`agent/k0`...), so a write by anyone else is an attack. */
+  readonly ownKeys?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -154,13 +199,19 @@ export function proposeOperation(context: WorkloadContext, proposalId: string): 
   };
 }
 
+/** Rolls of `coordinationOperation` for a kv put, lock acquire, proposal, task creation and claim. */
+const FIRST_USE_ROLLS: readonly number[] = [3, 5, 0, 7, 8];
+
 /** What an honest agent does next on the coordination state machine. */
 export function coordinationOperation(context: WorkloadContext, voted: Set<string>): Operation {
   const { prng, commons, agent, requestId } = context;
   const value = encoder.encode(`${agent}.${requestId}`);
-  const key = `k${prng.int(context.keyCount)}`;
+  const key = `${context.ownKeys === true ? ownKeyPrefix(agent) : ''}k${prng.int(context.keyCount)}`;
   const lock = `lock-${prng.int(WORKLOAD_LIMITS.lockCount)}`;
-  const roll = prng.int(10);
+  const drawn = prng.int(10);
+  // Fairness runs: an agent's first requests each take a first share of one resource (kv key,
+  // lock, proposal, task, claim), the shares lying agents hoard; the draw is made all the same.
+  const roll = context.ownKeys === true ? (FIRST_USE_ROLLS[requestId - 1] ?? drawn) : drawn;
   switch (roll) {
     case 0:
       return proposeOperation(context, `${agent}.p${requestId}`);
@@ -173,8 +224,10 @@ export function coordinationOperation(context: WorkloadContext, voted: Set<strin
       return voteOperation(context, proposalId, prng.pick(['approve', 'reject', 'abstain'] as const));
     }
     case 3:
+      if (context.ownKeys === true) commons.addHonestKey(key, context.now);
       return { bytes: ops.kvPut({ key, value }) };
     case 4:
+      if (context.ownKeys === true) commons.addHonestKey(key, context.now);
       return { bytes: ops.kvCas({ key, expectedVersion: prng.int(4), value }) };
     case 5:
       return { bytes: ops.lockAcquire({ name: lock, ttl: prng.range(30, 400) }) };
@@ -188,7 +241,10 @@ export function coordinationOperation(context: WorkloadContext, voted: Set<strin
       return { bytes: ops.taskCreate({ taskId, payload: value }) };
     }
     case 8: {
-      if (commons.tasks.length === 0) return { bytes: ops.kvPut({ key, value }) };
+      if (commons.tasks.length === 0) {
+        if (context.ownKeys === true) commons.addHonestKey(key, context.now);
+        return { bytes: ops.kvPut({ key, value }) };
+      }
       return { bytes: ops.taskClaim({ taskId: prng.pick(commons.tasks), ttl: prng.range(50, 500) }) };
     }
     default: {

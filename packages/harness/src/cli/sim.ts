@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { quorumsOf } from '@conclave/core';
 import { STRATEGY_NAMES, type StrategyName } from '../byzantine.ts';
-import { AGENT_STRATEGY_NAMES, type AgentStrategyName } from '../byzantine-agent.ts';
+import { type AgentStrategyName, ALL_AGENT_STRATEGY_NAMES } from '../byzantine-agent.ts';
 import { isSafetyViolation } from '../checkers.ts';
 import { renderRunHtml, traceRun } from '../html.ts';
 import { defaultByzantine, requestsCompletedIn, SCENARIO_DEFAULTS, type ScenarioShape } from '../scenario.ts';
@@ -40,7 +40,7 @@ const USAGE = `usage: pnpm sim [--seeds N] [--start S] [--seed S] [--replicas n]
   --html FILE    with --seed: rerun that seed traced and write a space-time diagram (one HTML file) to FILE
   --suite NAME   ${SUITE_NAMES.join(' | ')} (default: default)
   --strategies a,b          Byzantine replica strategies to draw from: ${STRATEGY_NAMES.join(', ')}
-  --agent-strategies a,b    lying agent strategies: ${AGENT_STRATEGY_NAMES.join(', ')}
+  --agent-strategies a,b    lying agent strategies: ${ALL_AGENT_STRATEGY_NAMES.join(', ')}
   --byzantine-agents m      lying agents per run
   --drop p, --duplicate p   fault probabilities (0..1) until the heal
   --delay t      longest network delay in ticks until the heal
@@ -108,7 +108,7 @@ function parseArgs(argv: readonly string[]): Flags {
     if (name === 'strategies' || name === 'agent-strategies') {
       if (value === undefined) throw new UsageError(`--${name} needs a comma-separated list`);
       if (name === 'strategies') out.strategies = listOf(name, value, STRATEGY_NAMES);
-      else out['agent-strategies'] = listOf(name, value, AGENT_STRATEGY_NAMES);
+      else out['agent-strategies'] = listOf(name, value, ALL_AGENT_STRATEGY_NAMES);
       continue;
     }
     if (name === 'drop' || name === 'duplicate') {
@@ -154,9 +154,12 @@ function describeSuiteFailure(
     const more = violations.length > 3 ? ` (+${violations.length - 3} more)` : '';
     const kind = violations.some(isSafetyViolation)
       ? 'SAFETY'
-      : violations.some((v) => v.checker === 'evidence') && !violations.some((v) => v.checker === 'liveness')
-        ? 'EVIDENCE'
-        : 'LIVENESS';
+      : violations.every((v) => v.checker === 'fairness')
+        ? 'FAIRNESS'
+        : violations.some((v) => v.checker === 'evidence') &&
+            !violations.some((v) => v.checker === 'liveness')
+          ? 'EVIDENCE'
+          : 'LIVENESS';
     lines.push(`seed ${result.seed} FAILED (${kind}): ${first.join('; ')}${more}`);
   }
   lines.push(`  replay: pnpm sim ${replayArguments(suite, result.seed, overrides).join(' ')}`);
