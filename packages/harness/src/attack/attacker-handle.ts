@@ -52,7 +52,7 @@ export function startAttacker(options: {
       options.attack,
       String(options.durationMs),
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stats: Record<string, number | string> = {};
   let stderr = '';

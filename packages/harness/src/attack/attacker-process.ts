@@ -27,6 +27,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), durationMs);
   process.once('SIGTERM', () => stop.abort());
+  // The runner holds our stdin: when it goes, however it goes, so do we.
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
   const stats: Record<string, number | string> = {};
   let exhaustedSent = false;
   const context: AttackContext = {

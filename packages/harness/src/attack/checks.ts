@@ -2,6 +2,7 @@
  * The attack-specific checks: what the honest agent must still be able to do, or still own,
  * when the attacker has done its worst. Each returns null on success, else why it failed.
  */
+import { DEFAULT_COORDINATION_LIMITS } from '@conclave/coordination';
 import { type Coordination, decodeResult, ops, RejectedError } from '@conclave/sdk';
 import type { AttackerHandle } from './attacker-handle.ts';
 import type { CheckKind } from './catalog.ts';
@@ -11,10 +12,13 @@ import { HONEST_OWNED_KEY } from './names.ts';
 export const EXHAUST_WAIT_MS = 90_000;
 const CHECK_CALL_TIMEOUT_MS = 10_000;
 export const HONEST_OWNED_VALUE = 'written by the honest agent';
+/** The coordination state's event ring (DEFAULT_COORDINATION_LIMITS.eventsMax). */
+const EVENTS_RETAINED = DEFAULT_COORDINATION_LIMITS.eventsMax;
 
-/** What the runner prepares before the attack, and what it checks after. */
+/** What the runner prepares before the attack, does halfway through it, and checks after. */
 export interface SpecificCheck {
   prepare(): Promise<void>;
+  midway(): Promise<void>;
   /** Null when the honest agent was unharmed, else the failure in a few words. */
   verify(): Promise<string | null>;
 }
@@ -27,13 +31,19 @@ function describeError(error: unknown): string {
 }
 
 /** Waits (bounded) until the attacker says it is refused; then `attempt` must succeed. */
-function afterExhaustion(attacker: AttackerHandle, attempt: () => Promise<unknown>): SpecificCheck {
+function afterExhaustion(
+  attacker: () => AttackerHandle | undefined,
+  attempt: () => Promise<unknown>,
+): SpecificCheck {
   return {
     prepare: async () => {},
+    midway: async () => {},
     verify: async () => {
+      const exhausted = attacker()?.exhausted;
+      if (exhausted === undefined) return 'no attacker was started';
       let timer: ReturnType<typeof setTimeout> | undefined;
       const reason = await Promise.race([
-        attacker.exhausted,
+        exhausted,
         new Promise<undefined>((done) => (timer = setTimeout(() => done(undefined), EXHAUST_WAIT_MS))),
       ]);
       clearTimeout(timer);
@@ -54,6 +64,7 @@ function ownedKey(honest: Coordination): SpecificCheck {
     prepare: async () => {
       await honest.kv.put(HONEST_OWNED_KEY, value, { timeoutMs: CHECK_CALL_TIMEOUT_MS });
     },
+    midway: async () => {},
     verify: async () => {
       const entry = await honest.kv.get(HONEST_OWNED_KEY, { timeoutMs: CHECK_CALL_TIMEOUT_MS });
       const now = entry.value === null ? 'deleted' : new TextDecoder().decode(entry.value);
@@ -64,26 +75,38 @@ function ownedKey(honest: Coordination): SpecificCheck {
   };
 }
 
-/** The honest agent's event, written as the attack starts, is still in the log when it ends. */
-function ownEvents(honest: Coordination): SpecificCheck {
+/**
+ * The honest agent's event, written halfway through the attack, is still in the log at its end.
+ * The honest agent's own writes also push events out, so an eviction counts against the
+ * attacker only when the honest agent wrote fewer than EVENTS_RETAINED events since.
+ */
+function ownEvents(honest: Coordination, honestWrites: () => number): SpecificCheck {
   let sequence = -1;
+  let writesAtMarker = 0;
   return {
-    prepare: async () => {
+    prepare: async () => {},
+    midway: async () => {
       const answer = await honest.client.request(
         ops.kvPut({ key: 'honest/marker', value: new Uint8Array(1) }),
-        { timeoutMs: CHECK_CALL_TIMEOUT_MS },
+        {
+          timeoutMs: CHECK_CALL_TIMEOUT_MS,
+        },
       );
       sequence = answer.sequence;
+      writesAtMarker = honestWrites();
     },
     verify: async () => {
+      if (sequence < 0) return 'the honest marker was never written';
       const answer = await honest.client.query(ops.events({ fromSequence: sequence, limit: 1 }), 'quorum', {
         timeoutMs: CHECK_CALL_TIMEOUT_MS,
       });
       const result = decodeResult(answer.result);
       if (!result.ok || result.kind !== 'events')
         return `events read failed: ${JSON.stringify(result).slice(0, 80)}`;
-      if (result.missed || (result.earliestSequence ?? Number.POSITIVE_INFINITY) > sequence)
-        return `honest event at ${sequence} evicted (oldest kept ${result.earliestSequence})`;
+      const evicted = result.missed || (result.earliestSequence ?? Number.POSITIVE_INFINITY) > sequence;
+      const ownWrites = honestWrites() - writesAtMarker;
+      if (evicted && ownWrites < EVENTS_RETAINED)
+        return `honest event at ${sequence} evicted (oldest kept ${result.earliestSequence}; honest wrote ${ownWrites} since)`;
       return null;
     },
   };
@@ -92,17 +115,18 @@ function ownEvents(honest: Coordination): SpecificCheck {
 export function specificCheck(
   kind: CheckKind,
   honest: Coordination,
-  attacker: () => AttackerHandle,
+  attacker: () => AttackerHandle | undefined,
+  honestWrites: () => number,
 ): SpecificCheck {
   const id = `${Date.now()}`;
   const options = { timeoutMs: CHECK_CALL_TIMEOUT_MS };
   switch (kind) {
     case 'new-kv-key':
-      return afterExhaustion(attacker(), () => honest.kv.put(`honest/new-${id}`, new Uint8Array(4), options));
+      return afterExhaustion(attacker, () => honest.kv.put(`honest/new-${id}`, new Uint8Array(4), options));
     case 'new-lock':
-      return afterExhaustion(attacker(), () => honest.locks.acquire(`honest/lock-${id}`, 1_000, options));
+      return afterExhaustion(attacker, () => honest.locks.acquire(`honest/lock-${id}`, 1_000, options));
     case 'new-proposal':
-      return afterExhaustion(attacker(), () =>
+      return afterExhaustion(attacker, () =>
         honest.propose({
           proposalId: `honest-${id}`,
           title: 'honest',
@@ -113,12 +137,10 @@ export function specificCheck(
         }),
       );
     case 'new-task':
-      return afterExhaustion(attacker(), () =>
-        honest.tasks.create(`honest-${id}`, new Uint8Array(4), options),
-      );
+      return afterExhaustion(attacker, () => honest.tasks.create(`honest-${id}`, new Uint8Array(4), options));
     case 'owned-key':
       return ownedKey(honest);
     case 'own-events':
-      return ownEvents(honest);
+      return ownEvents(honest, honestWrites);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `pnpm attack [--only NAME[,NAME]] [--duration S] [--json]`: the attacks of issue 14 against
  * real daemons, one fresh cluster each, one table row each, last line `N passed, M failed`.
- * Exit 0 iff all pass; 1 if one fails; 2 (one line) if a cluster cannot be set up or an option is bad.
+ * Exit 0 iff all pass; 1 if one fails; 2 (one line) if a cluster cannot be set up or an option is
+ * bad; 130 on SIGINT/SIGTERM.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,12 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // A bundle of this run's own, built from the current sources: replicas run as plain JS.
   const bundleDir = options.source ? undefined : join(ROOT, 'packages/cli/dist', `attack-${process.pid}`);
+  // On an interrupt the daemons and the attacker stop by themselves as their stdin closes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      if (bundleDir !== undefined) rmSync(bundleDir, { recursive: true, force: true });
+      process.exit(130);
+    });
   try {
     const bundle = bundleDir === undefined ? undefined : await buildDaemon(bundleDir);
     const rows = await runAll(options, bundle);

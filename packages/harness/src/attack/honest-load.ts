@@ -17,6 +17,8 @@ export interface HonestLoad {
   open(): void;
   /** The figures of the window opened last. */
   close(): WindowFigures;
+  /** Writes completed since the loop started. */
+  completed(): number;
   /** Stops the loop; resolves once the write in flight has ended. */
   stop(): Promise<void>;
 }
@@ -27,12 +29,14 @@ export function startHonestLoad(coord: Coordination): HonestLoad {
   let errors = 0;
   let openedAt = performance.now();
   let running = true;
+  let completed = 0;
   const loop = (async () => {
     for (let i = 0; running; i++) {
       const began = performance.now();
       try {
         await coord.kv.put(`honest/k${i % HONEST_KEYS}`, value, { timeoutMs: HONEST_CALL_TIMEOUT_MS });
         latencies.push(performance.now() - began);
+        completed++;
       } catch {
         errors++;
         await new Promise((done) => setTimeout(done, ERROR_PAUSE_MS));
@@ -45,6 +49,7 @@ export function startHonestLoad(coord: Coordination): HonestLoad {
       errors = 0;
       openedAt = performance.now();
     },
+    completed: () => completed,
     close: () => windowFigures(latencies, (performance.now() - openedAt) / 1000, errors),
     stop: async () => {
       running = false;

@@ -19,9 +19,9 @@ import {
 import { type ConclaveClient, coordination } from '@conclave/sdk';
 import { type AttackerHandle, startAttacker } from './attacker-handle.ts';
 import type { AttackEntry } from './catalog.ts';
-import { specificCheck } from './checks.ts';
+import { type SpecificCheck, specificCheck } from './checks.ts';
 import { type AttackMeasurement, RSS_RESIDUAL_MB_MAX, RSS_RETURN_WAIT_MS } from './criteria.ts';
-import { startHonestLoad } from './honest-load.ts';
+import { type HonestLoad, startHonestLoad } from './honest-load.ts';
 import { ATTACKER_AGENT, FRESH_AGENT, HONEST_AGENT } from './names.ts';
 import { largestRssMb, RSS_SAMPLE_MS, sampleRssPeak, viewChanges, viewsOf } from './replica-probe.ts';
 
@@ -36,6 +36,11 @@ const FRESH_PROBE_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Honest writes before the baseline opens, so the cluster is warm. */
 const WARMUP_MS = 1_000;
+/**
+ * The attacker stops by itself this long after its window even if the runner never stops it
+ * (the runner stops it after the check, which may wait EXHAUST_WAIT_MS).
+ */
+const ATTACKER_BACKSTOP_MS = 120_000;
 
 export interface RunOptions {
   readonly durationS: number;
@@ -128,69 +133,109 @@ async function rssAfterMb(dir: string, beforeMb: number): Promise<number> {
   return now;
 }
 
+/** What the run has going while the attack is measured. */
+interface Running {
+  readonly entry: AttackEntry;
+  readonly options: RunOptions;
+  readonly dir: string;
+  readonly replicas: readonly RunningReplica[];
+  readonly load: HonestLoad;
+  readonly check: SpecificCheck | undefined;
+}
+
+/** Before the attacker exists: where views and memory start, and the honest baseline. */
+async function measureBaseline(run: Running) {
+  await sleep(WARMUP_MS);
+  await run.check?.prepare();
+  const views = await viewsOf(run.dir, ATTACK_REPLICAS);
+  const rssMb = await largestRssMb(run.dir, ATTACK_REPLICAS);
+  run.load.open();
+  await sleep(run.options.baselineS * 1000);
+  return { views, rssMb, window: run.load.close() };
+}
+
+/** The attack window: the honest load, a fresh agent's write and the check's midway step halfway through. */
+async function measureUnderAttack(run: Running) {
+  const halfMs = (run.options.durationS * 1000) / 2;
+  run.load.open();
+  const midway = sleep(halfMs).then(() =>
+    Promise.all([freshWriteMs(run.dir), run.check?.midway().catch(() => {})]),
+  );
+  await sleep(run.options.durationS * 1000);
+  const window = run.load.close();
+  const [freshMs] = await midway;
+  return { window, freshMs };
+}
+
+async function measure(
+  run: Running,
+  attackerOf: () => AttackerHandle | undefined,
+  start: () => AttackerHandle,
+) {
+  const before = await measureBaseline(run);
+  const attacker = start();
+  await withTimeout(attacker.ready, ATTACKER_READY_TIMEOUT_MS, 'attacker start');
+  const peak = sampleRssPeak(run.dir, ATTACK_REPLICAS);
+  const during = await measureUnderAttack(run);
+  const failure = await run.check?.verify().catch((e: unknown) => `check failed: ${String(e)}`);
+  await attackerOf()?.stop();
+  const peakMb = await peak.stop();
+  await run.load.stop();
+  const viewsAfter = await viewsOf(run.dir, ATTACK_REPLICAS);
+  const afterMb = await rssAfterMb(run.dir, before.rssMb);
+  const measurement: AttackMeasurement = {
+    attack: run.entry.name,
+    baseline: before.window,
+    during: during.window,
+    viewChanges: viewChanges(before.views, viewsAfter),
+    rssMb: { before: before.rssMb, peak: Math.max(peakMb, afterMb), after: afterMb },
+    freshWriteMs: during.freshMs,
+    crashedReplicas: run.replicas
+      .filter((r) => r.process.exitCode !== null || r.process.signalCode !== null)
+      .map((r) => r.id),
+    specific: run.entry.check === undefined ? undefined : { name: run.entry.check, failure: failure ?? null },
+    attacker: { ...attacker.stats() },
+  };
+  return measurement;
+}
+
+async function connectHonest(dir: string): Promise<ConclaveClient> {
+  try {
+    return await withTimeout(
+      connectAgent({ dir, agent: HONEST_AGENT, connectTimeoutMs: CONNECT_TIMEOUT_MS }),
+      CONNECT_TIMEOUT_MS,
+      'honest agent connect',
+    );
+  } catch (error) {
+    throw new SetupError(`honest agent could not connect: ${String(error)}`);
+  }
+}
+
+/** One attack, measured, against a cluster of its own; the cluster and the attacker are gone after. */
 export async function runAttack(entry: AttackEntry, options: RunOptions): Promise<AttackMeasurement> {
   const { dir, replicas } = await startCluster(options);
   let attacker: AttackerHandle | undefined;
   try {
-    const honestClient = await withTimeout(
-      connectAgent({ dir, agent: HONEST_AGENT, connectTimeoutMs: CONNECT_TIMEOUT_MS }),
-      CONNECT_TIMEOUT_MS,
-      'honest agent connect',
-    ).catch((error: unknown) => {
-      throw new SetupError(`honest agent could not connect: ${String(error)}`);
-    });
+    const honestClient = await connectHonest(dir);
     const honest = coordination(honestClient);
+    const load = startHonestLoad(honest);
     const check =
       entry.check === undefined
         ? undefined
-        : specificCheck(entry.check, honest, () => attacker as AttackerHandle);
-    const load = startHonestLoad(honest);
-    try {
-      await sleep(WARMUP_MS);
-      await check?.prepare();
-      const viewsBefore = await viewsOf(dir, ATTACK_REPLICAS);
-      const rssBeforeMb = await largestRssMb(dir, ATTACK_REPLICAS);
-      load.open();
-      await sleep(options.baselineS * 1000);
-      const baseline = load.close();
-
+        : specificCheck(entry.check, honest, () => attacker, load.completed);
+    const start = () => {
       attacker = startAttacker({
         dir,
         agent: ATTACKER_AGENT,
         honestAgent: HONEST_AGENT,
         replicas: ATTACK_REPLICAS,
         attack: entry.name,
-        durationMs: options.durationS * 1000 + 120_000, // it is stopped by the runner; this is a backstop
+        durationMs: options.durationS * 1000 + ATTACKER_BACKSTOP_MS,
       });
-      await withTimeout(attacker.ready, ATTACKER_READY_TIMEOUT_MS, 'attacker start');
-      const peak = sampleRssPeak(dir, ATTACK_REPLICAS);
-      load.open();
-      const fresh = sleep((options.durationS * 1000) / 2).then(() => freshWriteMs(dir));
-      await sleep(options.durationS * 1000);
-      const during = load.close();
-      const freshMs = await fresh;
-      const failure =
-        check === undefined
-          ? undefined
-          : await check.verify().catch((e: unknown) => `check failed: ${String(e)}`);
-      await attacker.stop();
-      const peakMb = await peak.stop();
-      await load.stop();
-      const viewsAfter = await viewsOf(dir, ATTACK_REPLICAS);
-      const afterMb = await rssAfterMb(dir, rssBeforeMb);
-      return {
-        attack: entry.name,
-        baseline,
-        during,
-        viewChanges: viewChanges(viewsBefore, viewsAfter),
-        rssMb: { before: rssBeforeMb, peak: Math.max(peakMb, afterMb), after: afterMb },
-        freshWriteMs: freshMs,
-        crashedReplicas: replicas
-          .filter((r) => r.process.exitCode !== null || r.process.signalCode !== null)
-          .map((r) => r.id),
-        specific: entry.check === undefined ? undefined : { name: entry.check, failure: failure ?? null },
-        attacker: { ...attacker.stats() },
-      };
+      return attacker;
+    };
+    try {
+      return await measure({ entry, options, dir, replicas, load, check }, () => attacker, start);
     } finally {
       await load.stop();
       await honestClient.close().catch(() => {});
