@@ -4,6 +4,7 @@
  */
 import { connectionFlood } from './attacks/connection-flood.ts';
 import type { Attack } from './attacks/context.ts';
+import { control } from './attacks/control.ts';
 import { eventWipe } from './attacks/event-wipe.ts';
 import { kvExhaust, lockExhaust, proposalExhaust, taskExhaust } from './attacks/exhaust.ts';
 import { giantFrameAttack } from './attacks/giant-frame.ts';
@@ -23,6 +24,11 @@ export interface AttackEntry {
 }
 
 export const ATTACKS: readonly AttackEntry[] = [
+  {
+    name: 'control',
+    summary: 'no attack: the attacker connects and idles (what the criteria give unattacked)',
+    run: control,
+  },
   {
     name: 'kv-exhaust',
     summary: 'one agent puts kv keys until refused',

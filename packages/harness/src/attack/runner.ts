@@ -36,6 +36,8 @@ const FRESH_PROBE_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Honest writes before the baseline opens, so the cluster is warm. */
 const WARMUP_MS = 1_000;
+/** Characters of the attacker's last error line shown in the report. */
+const ATTACKER_ERROR_CHARS = 160;
 /**
  * The attacker stops by itself this long after its window even if the runner never stops it
  * (the runner stops it after the check, which may wait EXHAUST_WAIT_MS).
@@ -148,10 +150,13 @@ async function measureBaseline(run: Running) {
   await sleep(WARMUP_MS);
   await run.check?.prepare();
   const views = await viewsOf(run.dir, ATTACK_REPLICAS);
-  const rssMb = await largestRssMb(run.dir, ATTACK_REPLICAS);
+  // The honest load alone grows a young replica's heap for a while: "before" is the largest
+  // RSS seen over the whole baseline, so that growth is not blamed on the attack.
+  const baselinePeak = sampleRssPeak(run.dir, ATTACK_REPLICAS);
   run.load.open();
   await sleep(run.options.baselineS * 1000);
-  return { views, rssMb, window: run.load.close() };
+  const window = run.load.close();
+  return { views, rssMb: await baselinePeak.stop(), window };
 }
 
 /** The attack window: the honest load, a fresh agent's write and the check's midway step halfway through. */
@@ -194,9 +199,15 @@ async function measure(
       .filter((r) => r.process.exitCode !== null || r.process.signalCode !== null)
       .map((r) => r.id),
     specific: run.entry.check === undefined ? undefined : { name: run.entry.check, failure: failure ?? null },
-    attacker: { ...attacker.stats() },
+    attacker: { ...attacker.stats(), ...attackerError(attacker) },
   };
   return measurement;
+}
+
+/** The attacker's own error output, if any: an attack that broke down is not a measured attack. */
+function attackerError(attacker: AttackerHandle): { error?: string } {
+  const text = attacker.errors().trim().split('\n').at(-1) ?? '';
+  return text === '' ? {} : { error: text.slice(0, ATTACKER_ERROR_CHARS) };
 }
 
 async function connectHonest(dir: string): Promise<ConclaveClient> {
