@@ -19,8 +19,8 @@ export interface AttackerHandle {
   readonly exhausted: Promise<string>;
   /** The attacker's latest counts. */
   stats(): Readonly<Record<string, number | string>>;
-  /** What it wrote to stderr (the tail), for errors. */
-  errors(): string;
+  /** The error the attack process ended with, if it ended with one. */
+  failure(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -56,6 +56,7 @@ export function startAttacker(options: {
   );
   let stats: Record<string, number | string> = {};
   let stderr = '';
+  let failure: string | undefined;
   let onReady!: () => void;
   let onFailed!: (error: Error) => void;
   let onExhausted!: (reason: string) => void;
@@ -83,7 +84,7 @@ export function startAttacker(options: {
       if (line.event === 'ready') onReady();
       else if (line.event === 'exhausted') onExhausted(line.reason ?? '?');
       else if (line.event === 'stats' && line.stats !== undefined) stats = line.stats;
-      else if (line.event === 'error') stderr += `${line.message}\n`;
+      else if (line.event === 'error') failure = line.message ?? 'unknown error';
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -97,7 +98,7 @@ export function startAttacker(options: {
     ready,
     exhausted,
     stats: () => stats,
-    errors: () => stderr,
+    failure: () => failure,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGCONT'); // a stopped process cannot act on SIGTERM

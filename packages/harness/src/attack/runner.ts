@@ -36,7 +36,7 @@ const FRESH_PROBE_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Honest writes before the baseline opens, so the cluster is warm. */
 const WARMUP_MS = 1_000;
-/** Characters of the attacker's last error line shown in the report. */
+/** Characters of the attacker's error shown in the report. */
 const ATTACKER_ERROR_CHARS = 160;
 /**
  * The attacker stops by itself this long after its window even if the runner never stops it
@@ -204,10 +204,10 @@ async function measure(
   return measurement;
 }
 
-/** The attacker's own error output, if any: an attack that broke down is not a measured attack. */
+/** The attacker's error, if it broke down: an attack that did not run is not a measured attack. */
 function attackerError(attacker: AttackerHandle): { error?: string } {
-  const text = attacker.errors().trim().split('\n').at(-1) ?? '';
-  return text === '' ? {} : { error: text.slice(0, ATTACKER_ERROR_CHARS) };
+  const failure = attacker.failure();
+  return failure === undefined ? {} : { error: failure.slice(0, ATTACKER_ERROR_CHARS) };
 }
 
 async function connectHonest(dir: string): Promise<ConclaveClient> {

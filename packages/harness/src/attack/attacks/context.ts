@@ -31,17 +31,16 @@ export type Attack = (context: AttackContext) => Promise<void>;
 export const ATTACK_IN_FLIGHT_MAX = 32;
 export const ATTACK_CALL_TIMEOUT_MS = 10_000;
 
+/** Waits `ms`, or less if the signal aborts; leaves no listener behind (attacks sleep often). */
 export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((done) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        done();
-      },
-      { once: true },
-    );
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      done();
+    };
+    const timer = setTimeout(finish, ms);
+    signal?.addEventListener('abort', finish, { once: true });
   });
 
 /** The attacker's SDK client with the coordination operations. */
