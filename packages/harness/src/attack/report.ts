@@ -69,6 +69,6 @@ export function detailLines(rows: readonly AttackRow[]): string[] {
       .join(' ');
     const specific = m.specific === undefined ? '' : ` ${m.specific.name}: ${m.specific.failure ?? 'ok'};`;
     const crashed = m.crashedReplicas.length > 0 ? ` crashed replicas: ${m.crashedReplicas.join(',')};` : '';
-    return `  ${m.attack}:${specific}${crashed} honest errors ${m.baseline.errors}/${m.during.errors}; attacker ${attacker}`;
+    return `  ${m.attack}:${specific}${crashed} honest errors ${m.baseline.errors}/${m.during.errors}; attacker ${attacker === '' ? '—' : attacker}`;
   });
 }
