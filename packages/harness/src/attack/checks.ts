@@ -119,7 +119,8 @@ async function countEventsOf(honest: Coordination, fromSequence: number): Promis
       timeoutMs: CHECK_CALL_TIMEOUT_MS,
     });
     const result = decodeResult(answer.result);
-    if (!result.ok || result.kind !== 'events') return `events read failed: ${JSON.stringify(result).slice(0, 80)}`;
+    if (!result.ok || result.kind !== 'events')
+      return `events read failed: ${JSON.stringify(result).slice(0, 80)}`;
     for (const event of result.events) if (event.producer === honest.client.agent) count += 1;
     if (result.events.length < EVENT_PAGE_SIZE) return count;
     cursor = { fromSequence: result.next.sequence, fromIndex: result.next.index };
