@@ -38,7 +38,7 @@ describe('the built daemon', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('conclave start');
 
-    const { dir, file } = await makeCluster(4, 1, {}, 'kv');
+    const { dir } = await makeCluster(4, 1, {}, 'kv');
     clusterDir = dir;
     for (let id = 0; id < 4; id++)
       running.push(startReplica(dir, id, ['--verify-workers', '1', '--log-level', 'warn'], { bundle }));

@@ -21,7 +21,7 @@ afterAll(async () => {
 
 describe('a cluster of real processes', () => {
   it('keeps every acknowledged write through kill -9 of the primary, restarts and a rolling restart', async () => {
-    const { dir, file } = await makeCluster(
+    const { dir } = await makeCluster(
       4,
       2,
       {

@@ -19,7 +19,7 @@ const alive = (pid: number) => {
 
 describe('replicas started by startReplica', () => {
   it('still stop promptly and cleanly on SIGTERM (stdin is a pipe they listen to)', async () => {
-    const { dir, file } = await makeCluster(4, 1, {}, 'kv');
+    const { dir } = await makeCluster(4, 1, {}, 'kv');
     const replica = startReplica(dir, 0, ['--log-level', 'warn']);
     try {
       await waitFor('the replica to serve /status', () => statusOf(dir, 0), 30_000);
@@ -33,7 +33,7 @@ describe('replicas started by startReplica', () => {
   });
 
   it('stop when the process that started them is killed with SIGKILL', async () => {
-    const { dir, file } = await makeCluster(4, 1, {}, 'kv');
+    const { dir } = await makeCluster(4, 1, {}, 'kv');
     const script = `import { startReplica } from ${JSON.stringify(join(ROOT, 'packages/cli/src/local-cluster.ts'))};
 const replica = startReplica(${JSON.stringify(dir)}, 0, ['--log-level', 'warn']);
 console.log(replica.process.pid);
