@@ -27,7 +27,7 @@ import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
 
 Usage:
-  conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P]
+  conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P] [--coordination JSON]
   conclave start  --dir DIR --replica I [--sync full|buffered] [--verify-workers N] [--log-level LEVEL]
                   [--stop-on-stdin-close]
   conclave status --dir DIR [--json]
@@ -36,7 +36,9 @@ Usage:
   conclave mcp    --dir DIR --agent J [--http PORT] [--host H] [--session-idle-minutes M]
 
   init     writes DIR/cluster.json and owner-only secret keys (default: 4 replicas, 4 agents,
-           ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT})
+           ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT}); --coordination '{"kvKeysPerAgentMax": 8}'
+           overrides coordination limits (cluster.json "coordination"); beyond ~70 agents the
+           default per-agent quotas do not fit a snapshot and must be lowered this way
   start    runs replica I in the foreground: JSON logs on stdout, stops cleanly on SIGTERM/SIGINT.
            --sync full (default) fsyncs every write; buffered survives a process crash, not a power cut
            --stop-on-stdin-close: stop when stdin closes (when the process that started it dies)
@@ -90,6 +92,7 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       replicas: { type: 'string' },
       agents: { type: 'string' },
       'base-port': { type: 'string' },
+      coordination: { type: 'string' },
       replica: { type: 'string' },
       agent: { type: 'string' },
       sync: { type: 'string' },
@@ -134,12 +137,23 @@ export interface CliOptions {
   readonly decorateTransport?: DaemonOptions['decorateTransport'];
 }
 
+/** `--coordination JSON`: an object of limits, checked by `initCluster` (unknown names, values, fit). */
+function coordinationFlag(value: string | boolean | undefined): { coordination?: Record<string, number> } {
+  if (typeof value !== 'string') return {};
+  try {
+    return { coordination: JSON.parse(value) as Record<string, number> };
+  } catch (error) {
+    throw new UsageError(`--coordination takes a JSON object of limits: ${(error as Error).message}`);
+  }
+}
+
 function init(values: Values): number {
   const { dir, cluster } = initCluster({
     dir: typeof values.dir === 'string' ? values.dir : undefined,
     replicas: integer(values.replicas, '--replicas', 4),
     agents: integer(values.agents, '--agents', 4),
     basePort: integer(values['base-port'], '--base-port', DEFAULT_BASE_PORT),
+    ...coordinationFlag(values.coordination),
   });
   print(`created a ${cluster.replicas.length}-replica, ${cluster.agents.length}-agent cluster in ${dir}`);
   print(`  replicas listen on ${cluster.replicas.map((r) => `${r.host}:${r.port}`).join(', ')}`);

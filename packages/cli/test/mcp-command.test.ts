@@ -18,7 +18,7 @@ describe('coordination limits from cluster.json for conclave mcp', () => {
   it('refuse what the replicas would refuse, an unknown name and a non-object, as CONFIG_INVALID', () => {
     const cases: [unknown, RegExp][] = [
       [{ titleBytesMax: 0 }, /coordination: titleBytesMax must be a positive safe integer/],
-      [{ openProposalsPerAgentMax: 1_000, proposalsMax: 10 }, /must not exceed proposalsMax/],
+      [{ evidencePerAgentMax: 2_000, evidenceMax: 10 }, /must not exceed evidenceMax/],
       [{ titelBytesMax: 32 }, /unknown coordination limit titelBytesMax/],
       [[1, 2], /coordination must be an object/],
       [null, /coordination must be an object/],

@@ -24,8 +24,10 @@ import {
   toHex,
   validateCluster,
 } from '@conclave/core';
+import type { CoordinationLimits } from '@conclave/coordination';
 import type { Directory, TlsOptions } from '@conclave/transport';
 import { type AgentLimits, resolveAgentLimits } from './agent-limits.ts';
+import { resolveCoordinationConfig } from './coordination-config.ts';
 import { CliError } from './errors.ts';
 import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
 
@@ -80,6 +82,11 @@ export interface ClusterFile {
   readonly verifyWorkers?: number;
   /** What one agent may ask of one replica (rates, bursts, queue); absent fields take `DEFAULT_AGENT_LIMITS`. */
   readonly agentLimits?: Partial<AgentLimits>;
+  /**
+   * The coordination state machine's limits (per-agent quotas, field sizes); absent fields take
+   * `DEFAULT_COORDINATION_LIMITS`. Every replica must use the same: they are part of what it executes.
+   */
+  readonly coordination?: Partial<CoordinationLimits>;
   readonly tls?: TlsFiles;
   readonly protocol: Partial<ProtocolConfig>;
   readonly replicas: readonly ReplicaEntry[];
@@ -96,7 +103,14 @@ export interface InitOptions {
   readonly protocol?: Partial<ProtocolConfig>;
   readonly stateMachine?: StateMachineKind;
   readonly replyAuth?: ReplyAuth;
+  /** Written as `coordination`; checked first against the agent count, so nothing is written if it does not fit. */
+  readonly coordination?: Partial<CoordinationLimits>;
 }
+
+/** How `conclave init` is told lower quotas: they are written to cluster.json as `coordination`. */
+const INIT_LOWER_QUOTAS_HINT =
+  'pass lower per-agent quotas with --coordination \'{"retainedProposalsPerAgentMax": 1, …}\' ' +
+  '(written to cluster.json "coordination"; see docs/limits.md)';
 
 export const agentName = (index: number): string => `agent-${index}`;
 export const replicaKeyName = (id: number): string => `replica-${id}`;
@@ -122,6 +136,10 @@ export function initCluster(
       `--base-port must leave room for ${2 * replicas} ports between 1024 and 65535`,
     );
   }
+  // Before any key is written: a registry too large for the default quotas is refused here, with
+  // the quotas to lower, rather than by every replica at start.
+  if ((options.stateMachine ?? 'coordination') === 'coordination')
+    resolveCoordinationConfig(options.coordination, agents, `--agents ${agents}`, INIT_LOWER_QUOTAS_HINT);
   if (existsSync(join(dir, CLUSTER_FILE))) {
     throw new CliError(
       'ALREADY_EXISTS',
@@ -141,6 +159,7 @@ export function initCluster(
     tickMs: options.tickMs ?? DEFAULT_TICK_MS,
     stateMachine: options.stateMachine ?? 'coordination',
     replyAuth: options.replyAuth ?? 'channel',
+    ...(options.coordination === undefined ? {} : { coordination: options.coordination }),
     protocol: options.protocol ?? {},
     replicas: Array.from({ length: replicas }, (_, id) => ({
       id,
@@ -199,6 +218,10 @@ export function loadClusterFile(dir: string): ClusterFile {
     );
   }
   checkAgentLimits(path, parsed.agentLimits);
+  // The kv state machine keeps no per-agent state: its registry need not fit the quotas, but a
+  // stray block is still checked field by field, so a typo never waits for a switch back.
+  const quotaHolders = parsed.stateMachine === 'kv' ? 1 : parsed.agents.length;
+  resolveCoordinationConfig(parsed.coordination, quotaHolders, path);
   try {
     validateCluster(clusterConfigOf(parsed));
   } catch (error) {
@@ -224,6 +247,11 @@ function checkAgentLimits(path: string, agentLimits: unknown): void {
 /** The agent limits a cluster file sets, with defaults for the rest. */
 export function resolvedAgentLimits(file: ClusterFile): AgentLimits {
   return resolveAgentLimits(file.agentLimits);
+}
+
+/** The coordination limits a cluster file sets, with defaults for the rest (checked by `loadClusterFile`). */
+export function resolvedCoordinationLimits(file: ClusterFile): CoordinationLimits {
+  return resolveCoordinationConfig(file.coordination, file.agents.length);
 }
 
 /** The transport's TLS options for a replica (cert, key, ca) or an agent (ca only); undefined without TLS. */

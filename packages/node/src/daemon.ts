@@ -50,6 +50,7 @@ import {
   loadSecretKey,
   replicaKeyName,
   resolvedAgentLimits,
+  resolvedCoordinationLimits,
   tlsOptionsOf,
 } from './cluster-file.ts';
 import { CliError } from './errors.ts';
@@ -223,7 +224,11 @@ export class ReplicaDaemon {
       ? options.stateMachine({ cluster, crypto })
       : file.stateMachine === 'kv'
         ? new KvStateMachine(crypto.hash)
-        : new CoordinationStateMachine({ crypto, agents: cluster.agents });
+        : new CoordinationStateMachine({
+            crypto,
+            agents: cluster.agents,
+            limits: resolvedCoordinationLimits(file),
+          });
     const replica = new Replica({
       id: entry.id,
       cluster,

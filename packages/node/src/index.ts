@@ -31,11 +31,13 @@ export {
   loadClusterFile,
   loadSecretKey,
   type ReplicaEntry,
+  resolvedCoordinationLimits,
   STATE_MACHINE_KINDS,
   type StateMachineKind,
   type TlsFiles,
   tlsOptionsOf,
 } from './cluster-file.ts';
+export { resolveCoordinationConfig } from './coordination-config.ts';
 export {
   type DaemonOptions,
   type DaemonStatus,
