@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { CoordinationLimits } from '@conclave/coordination';
 import {
   type ClusterFile,
   type DaemonStatus,
@@ -24,16 +25,17 @@ const CLI = join(ROOT, 'packages/cli/src/cli.ts');
  * A fresh cluster directory whose replicas listen on ports the OS chooses when each starts
  * (port 0 in cluster.json): each daemon reports its ports in the directory (`DIR/run`), where
  * peers, agents, `statusOf` and `metricsOf` read them. No port is chosen in advance, so none
- * can be taken by another process in between.
+ * can be taken by another process in between. `coordination` is written to cluster.json as is.
  */
 export async function makeCluster(
   replicas = 4,
   agents = 4,
   protocol: Record<string, number> = {},
   stateMachine: StateMachineKind = 'coordination',
+  coordination?: Partial<CoordinationLimits>,
 ): Promise<{ dir: string; file: ClusterFile }> {
   const dir = join(mkdtempSync(join(tmpdir(), 'conclave-')), 'cluster');
-  initCluster({ dir, replicas, agents, protocol, stateMachine });
+  initCluster({ dir, replicas, agents, protocol, stateMachine, ...(coordination ? { coordination } : {}) });
   const path = join(dir, 'cluster.json');
   const file = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
   const patched: ClusterFile = {

@@ -111,7 +111,7 @@ export class CoordinationStateMachine implements StateMachine {
     this.#agents = new AgentRegistry(context, options.agents);
     this.#evidence = new EvidenceStore(context);
     this.#proposals = new ProposalBook(context, this.#agents, this.#evidence, this.#crypto);
-    this.#kv = new KvStore(context);
+    this.#kv = new KvStore(context, this.#agents);
     this.#locks = new LockTable(context);
     this.#tasks = new TaskBoard(context);
   }

@@ -143,6 +143,25 @@ describe('kv ownership', () => {
     d.ok('kv', 'carol', ops.kvDelete({ key: 'k' }));
   });
 
+  it("<agent>/ keys: only that agent creates them (no squatting); its grant lets others write", () => {
+    const d = new Driver({ names: ['alice', 'bob', 'carol', 'alice/team'] });
+    // bob cannot take alice's predictable names first, by put or by a create-only CAS.
+    d.error('bob', ops.kvPut({ key: 'alice/k0', value: bytes('b') }), 'FORBIDDEN');
+    d.error('bob', ops.kvCas({ key: 'alice/k0', expectedVersion: 0, value: bytes('b') }), 'FORBIDDEN');
+    d.error('bob', ops.kvDelete({ key: 'alice/k0' }), 'NOT_FOUND');
+    expect(d.ok('kv', 'alice', ops.kvPut({ key: 'alice/k0', value: bytes('a') })).entry.owner).toBe('alice');
+    d.error('bob', ops.kvPut({ key: 'alice/k0', value: bytes('b') }), 'FORBIDDEN');
+    d.ok('kv', 'alice', ops.kvPut({ key: 'alice/k0', value: bytes('a'), writers: ['bob'] }));
+    expect(d.ok('kv', 'bob', ops.kvPut({ key: 'alice/k0', value: bytes('b') })).entry.owner).toBe('alice');
+    // The longest registered id reserves: alice/team/… is alice/team's, not alice's.
+    d.error('alice', ops.kvPut({ key: 'alice/team/x', value: bytes('a') }), 'FORBIDDEN');
+    d.ok('kv', 'alice/team', ops.kvPut({ key: 'alice/team/x', value: bytes('t') }));
+    // Not a registered id, or not followed by a slash: first creator owns, as before.
+    d.ok('kv', 'bob', ops.kvPut({ key: 'dave/k0', value: bytes('b') }));
+    d.ok('kv', 'bob', ops.kvPut({ key: 'alice-k0', value: bytes('b') }));
+    d.ok('kv', 'bob', ops.kvPut({ key: 'shared/alice/k0', value: bytes('b') }));
+  });
+
   it('shared/ keys: anyone writes or deletes; charged to the last writer; no writers list', () => {
     const d = new Driver({ limits: { kvKeysPerAgentMax: 1 } });
     d.ok('kv', 'alice', ops.kvPut({ key: 'shared/x', value: bytes('a') }));

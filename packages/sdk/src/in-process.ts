@@ -4,7 +4,7 @@
  * Nothing is written to disk. Some replicas can be made Byzantine to watch the cluster cope.
  */
 import { randomBytes } from 'node:crypto';
-import { CoordinationStateMachine } from '@conclave/coordination';
+import { type CoordinationLimits, CoordinationStateMachine } from '@conclave/coordination';
 import {
   type AgentIdentity as AgentKey,
   type ClusterConfig,
@@ -51,6 +51,11 @@ export interface InProcessClusterOptions {
     crypto: CryptoBackend;
   }) => StateMachine;
   readonly protocol?: Partial<ProtocolConfig>;
+  /**
+   * Coordination limits over the defaults (per-agent quotas, field sizes), as `coordination` in
+   * cluster.json; every replica gets the same. Ignored when `stateMachine` is given.
+   */
+  readonly coordination?: Partial<CoordinationLimits>;
   /** Milliseconds per protocol tick; default 5. */
   readonly tickMs?: number;
   /** Replicas made Byzantine by wrapping their transport. At most f of them keep the cluster safe. */
@@ -113,8 +118,10 @@ export async function startInProcessCluster(
     agents,
   };
   const network: MemoryNetwork = memoryNetwork({ crypto });
+  const limits = options.coordination ?? {};
   const makeMachine =
-    options.stateMachine ?? (({ cluster: c }) => new CoordinationStateMachine({ crypto, agents: c.agents }));
+    options.stateMachine ??
+    (({ cluster: c }) => new CoordinationStateMachine({ crypto, agents: c.agents, limits }));
   const tickMs = options.tickMs ?? 5;
   const replyAuth = options.replyAuth ?? 'channel';
 

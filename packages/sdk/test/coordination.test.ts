@@ -28,15 +28,7 @@ async function start(
   agents = ['alice', 'bob', 'carol', 'mallory'],
   limits?: Partial<CoordinationLimits>,
 ): Promise<InProcessCluster> {
-  const cluster = await startInProcessCluster({
-    agents,
-    ...(limits === undefined
-      ? {}
-      : {
-          stateMachine: ({ cluster: c, crypto }) =>
-            new CoordinationStateMachine({ crypto, agents: c.agents, limits }),
-        }),
-  });
+  const cluster = await startInProcessCluster({ agents, ...(limits === undefined ? {} : { coordination: limits }) });
   clusters.push(cluster);
   return cluster;
 }

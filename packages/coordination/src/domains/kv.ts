@@ -12,6 +12,12 @@
  * it granted (`writers`, set by the owner with `kv_put`) may write or delete it; anyone else is
  * refused `FORBIDDEN`. Keys under `shared/` are a commons: any registered agent may write or
  * delete them, they take no writers list, and each counts against whoever wrote it last.
+ *
+ * Reserved prefixes: a key under `<agentId>/` (a registered agent's id, then a slash) may be
+ * created only by that agent; anyone else is refused `FORBIDDEN`, so no one can take an agent's
+ * predictable key names before it does ("squatting"). Once created, the key follows the rules
+ * above: its owner may grant writers. When several registered ids prefix a key, the longest
+ * reserves it. `shared/` is never reserved.
  */
 import type { LogPosition } from '../evidence.ts';
 import type { ReadOperation, WriteOperation } from '../operations.ts';
@@ -19,6 +25,11 @@ import { compareStrings } from '../record.ts';
 import type { CoordinationResult, ErrorResult, KvEntry } from '../results.ts';
 import { utf8Bytes } from '../validate.ts';
 import { type DomainContext, fail, quota, sortedEntries } from './shared.ts';
+
+/** Who is registered: reserved prefixes belong to registered agents only. */
+export interface KvAgents {
+  has(agent: string): boolean;
+}
 
 /** Keys under this prefix may be written and deleted by every registered agent. */
 export const KV_SHARED_PREFIX = 'shared/';
@@ -54,16 +65,31 @@ function entryBytes(key: string, value: Uint8Array, writers: readonly string[]):
 
 const isShared = (key: string): boolean => key.startsWith(KV_SHARED_PREFIX);
 
+/**
+ * The registered agent whose prefix `<agentId>/` reserves `key` (the longest such id), or
+ * undefined. Keys are at most `kvKeyBytesMax` long, so the scan is short.
+ */
+export function reservedOwnerOf(key: string, agents: KvAgents): string | undefined {
+  if (isShared(key)) return undefined;
+  for (let slash = key.lastIndexOf('/'); slash > 0; slash = key.lastIndexOf('/', slash - 1)) {
+    const prefix = key.slice(0, slash);
+    if (agents.has(prefix)) return prefix;
+  }
+  return undefined;
+}
+
 /** The key-value store. */
 export class KvStore {
   readonly #context: DomainContext;
+  readonly #agents: KvAgents;
   #entries = new Map<string, KvRecord>();
   /** Per owner (derived from `#entries`; rebuilt on restore). */
   #usage = new Map<string, Usage>();
   #revision = 0;
 
-  constructor(context: DomainContext) {
+  constructor(context: DomainContext, agents: KvAgents) {
     this.#context = context;
+    this.#agents = agents;
   }
 
   write(op: KvWrite, agent: string): CoordinationResult {
@@ -139,11 +165,23 @@ export class KvStore {
       if (current !== undefined && current.owner !== agent)
         return fail('FORBIDDEN', `only ${op.key}'s owner ${current.owner} may set its writers`);
     }
-    if (current === undefined || isShared(op.key) || current.owner === agent) return undefined;
+    if (current === undefined) return this.#checkReserved(op, agent);
+    if (isShared(op.key) || current.owner === agent) return undefined;
     if (current.writers.includes(agent)) return undefined;
     return fail(
       'FORBIDDEN',
       `${op.key} belongs to ${current.owner}, who has not granted ${agent} write access`,
+    );
+  }
+
+  /** Creating a key under another agent's reserved prefix is refused (deleting an absent one is NOT_FOUND). */
+  #checkReserved(op: KvWrite, agent: string): ErrorResult | undefined {
+    if (op.op === 'kv_delete') return undefined;
+    const reservedFor = reservedOwnerOf(op.key, this.#agents);
+    if (reservedFor === undefined || reservedFor === agent) return undefined;
+    return fail(
+      'FORBIDDEN',
+      `${op.key} is under ${reservedFor}/, which only ${reservedFor} may create keys in`,
     );
   }
 
