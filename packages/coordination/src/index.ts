@@ -47,6 +47,7 @@ export {
   type Voter,
   type WriteOperation,
 } from './operations.ts';
+export { operationBounds } from './operation-bounds.ts';
 export {
   type AgentView,
   type CandidateTally,

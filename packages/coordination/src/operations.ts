@@ -7,6 +7,7 @@
  */
 import { type Canonical, decodeCanonical, encodeCanonical, SIGNATURE_BYTES } from '@conclave/core';
 import type { CoordinationLimits } from './limits.ts';
+import { operationBounds } from './operation-bounds.ts';
 import {
   AGENT_ID_BYTES_MAX,
   arity,
@@ -546,10 +547,17 @@ function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
 
 /**
  * Decodes and validates operation bytes. `MALFORMED`: not a canonical tuple; `INVALID`: a field
- * has the wrong type, size or range, or the operation is unknown. Never throws.
+ * has the wrong type, size or range, the operation is unknown, or a header declares more than the
+ * largest valid operation holds (`operationBounds`: refused before it is read). Never throws.
  */
 export function decodeOperation(bytes: Uint8Array, limits: CoordinationLimits): DecodedOperation {
-  const decoded = decodeCanonical(bytes);
+  const decoded = decodeCanonical(bytes, operationBounds(limits));
+  if (!decoded.ok && decoded.reason === 'DECLARED_TOO_LARGE')
+    return {
+      ok: false,
+      code: 'INVALID',
+      message: `operation declares more than any valid one holds (${decoded.detail})`,
+    };
   if (!decoded.ok)
     return {
       ok: false,
