@@ -70,6 +70,19 @@ describe('conclave CLI', () => {
     expectOneLineError(result, /3f\+1/);
   });
 
+  it('init --agents 100 says which quotas to lower, and --coordination writes ones that fit', () => {
+    const big = join(work, 'hundred');
+    const refused = conclave('init', '--dir', big, '--agents', '100');
+    expect(refused.status).toBe(1);
+    expectOneLineError(refused, /100 agents at full quota .* lower openProposalsPerAgentMax.*--coordination/);
+    const lowered = '{"openProposalsPerAgentMax":1,"retainedProposalsPerAgentMax":1,"votersMax":16}';
+    const created = conclave('init', '--dir', big, '--agents', '100', '--coordination', lowered);
+    expect(created.status, created.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(big, 'cluster.json'), 'utf8')).coordination).toEqual(JSON.parse(lowered));
+    const typo = conclave('init', '--dir', join(work, 'typo'), '--coordination', '{"kvKeys":2}');
+    expectOneLineError(typo, /unknown coordination limit kvKeys/);
+  });
+
   it('says how to create a missing config', () => {
     const result = conclave('status', '--dir', join(work, 'nowhere'));
     expect(result.status).toBe(1);

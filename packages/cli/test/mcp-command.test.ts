@@ -20,8 +20,8 @@ describe('coordination limits from cluster.json for conclave mcp', () => {
       [{ titleBytesMax: 0 }, /coordination: titleBytesMax must be a positive safe integer/],
       [{ evidencePerAgentMax: 2_000, evidenceMax: 10 }, /must not exceed evidenceMax/],
       [{ titelBytesMax: 32 }, /unknown coordination limit titelBytesMax/],
-      [[1, 2], /coordination must be an object/],
-      [null, /coordination must be an object/],
+      [[1, 2], /"coordination" must be an object/],
+      [null, /"coordination" must be an object/],
     ];
     for (const [coordination, message] of cases) {
       let thrown: unknown;

@@ -206,6 +206,23 @@ describe('coordination through the SDK', () => {
     await bob.client.close();
   });
 
+  it('`coordination` limits reach every replica: with kvKeysPerAgentMax 2 the third key is QUOTA', async () => {
+    const cluster = await start(undefined, { kvKeysPerAgentMax: 2 });
+    for (let replica = 0; replica < 4; replica++)
+      expect((cluster.stateMachine(replica) as CoordinationStateMachine).limits.kvKeysPerAgentMax).toBe(2);
+    const alice = coordination(await cluster.connect('alice'));
+    await alice.kv.put('alice/a', bytes('1'));
+    await alice.kv.put('alice/b', bytes('2'));
+    const third = await alice.kv.put('alice/c', bytes('3')).catch((e: unknown) => e);
+    expect(third).toBeInstanceOf(QuotaError);
+    expect((third as QuotaError).resource).toBe('kv-keys');
+    // And nobody else may create a key under alice/.
+    const bob = coordination(await cluster.connect('bob'));
+    expect(await bob.kv.put('alice/d', bytes('4')).catch((e: unknown) => e)).toBeInstanceOf(ForbiddenError);
+    await alice.client.close();
+    await bob.client.close();
+  });
+
   it('a watch without `from` raises EVENTS_LOST on a gap instead of skipping it', async () => {
     const cluster = await start(undefined, { eventsPerAgentMax: 2 });
     const alice = coordination(await cluster.connect('alice'));
