@@ -25,13 +25,16 @@ describe('cluster.json coordination limits on real daemons', () => {
     for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
     await waitFor(
       'all replicas up',
-      async () => ((await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) || undefined),
+      async () =>
+        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) || undefined,
       30_000,
     );
     const agent = await connectAgent({ dir, agent: 'agent-0', timeoutMs: 10_000 });
     try {
       const put = async (key: string) =>
-        decodeResult((await agent.request(ops.kvPut({ key, value: new Uint8Array([1]) }), { timeoutMs: 10_000 })).result);
+        decodeResult(
+          (await agent.request(ops.kvPut({ key, value: new Uint8Array([1]) }), { timeoutMs: 10_000 })).result,
+        );
       expect(await put('agent-0/a')).toMatchObject({ ok: true });
       expect(await put('agent-0/b')).toMatchObject({ ok: true });
       expect(await put('agent-0/c')).toMatchObject({ ok: false, code: 'QUOTA', resource: 'kv-keys' });

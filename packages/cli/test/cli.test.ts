@@ -78,7 +78,9 @@ describe('conclave CLI', () => {
     const lowered = '{"openProposalsPerAgentMax":1,"retainedProposalsPerAgentMax":1,"votersMax":16}';
     const created = conclave('init', '--dir', big, '--agents', '100', '--coordination', lowered);
     expect(created.status, created.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(big, 'cluster.json'), 'utf8')).coordination).toEqual(JSON.parse(lowered));
+    expect(JSON.parse(readFileSync(join(big, 'cluster.json'), 'utf8')).coordination).toEqual(
+      JSON.parse(lowered),
+    );
     const typo = conclave('init', '--dir', join(work, 'typo'), '--coordination', '{"kvKeys":2}');
     expectOneLineError(typo, /unknown coordination limit kvKeys/);
   });

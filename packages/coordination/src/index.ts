@@ -27,6 +27,7 @@ export {
   DEFAULT_COORDINATION_LIMITS,
   resolveLimits,
 } from './limits.ts';
+export { operationBounds } from './operation-bounds.ts';
 export {
   type Choice,
   DEFAULT_PAGE_LIMIT,
@@ -47,7 +48,6 @@ export {
   type Voter,
   type WriteOperation,
 } from './operations.ts';
-export { operationBounds } from './operation-bounds.ts';
 export {
   type AgentView,
   type CandidateTally,

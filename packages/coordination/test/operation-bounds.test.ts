@@ -43,7 +43,12 @@ function largestOperations(l: CoordinationLimits): Operation[] {
       value: new Uint8Array(l.kvValueBytesMax),
       writers: Array.from({ length: l.kvWritersMax }, (_, i) => agentId(i)),
     },
-    { op: 'kv_cas', key: text(l.kvKeyBytesMax), expectedVersion: 1, value: new Uint8Array(l.kvValueBytesMax) },
+    {
+      op: 'kv_cas',
+      key: text(l.kvKeyBytesMax),
+      expectedVersion: 1,
+      value: new Uint8Array(l.kvValueBytesMax),
+    },
     { op: 'kv_delete', key: text(l.kvKeyBytesMax), expectedVersion: 7 },
     { op: 'kv_get', key: text(l.kvKeyBytesMax) },
     { op: 'lock_acquire', name: text(l.lockNameBytesMax), ttl: l.leaseTicksMax },
@@ -101,15 +106,26 @@ describe('decodeOperation bounds', () => {
     const limits = DEFAULT_COORDINATION_LIMITS;
     const decoded = decodeOperation(declaringHugeArray(true), limits);
     expect(decoded).toMatchObject({ ok: false, code: 'INVALID' });
-    expect(!decoded.ok && decoded.message).toMatch(/declares more than any valid one holds \(array of 16777216 items/);
+    expect(!decoded.ok && decoded.message).toMatch(
+      /declares more than any valid one holds \(array of 16777216 items/,
+    );
     // Without the bytes, the same header is a truncation.
-    expect(decodeOperation(declaringHugeArray(false), limits)).toMatchObject({ ok: false, code: 'MALFORMED' });
+    expect(decodeOperation(declaringHugeArray(false), limits)).toMatchObject({
+      ok: false,
+      code: 'MALFORMED',
+    });
   });
 
   it('bounds follow the limits: one voter over votersMax is refused unread', () => {
     const limits = resolveLimits({ votersMax: 3 });
-    const [propose] = largestOperations(DEFAULT_COORDINATION_LIMITS) as [Extract<Operation, { op: 'propose' }>];
-    const tooMany = { ...propose, voters: propose.voters.slice(0, 4), candidates: propose.candidates.slice(0, 2) };
+    const [propose] = largestOperations(DEFAULT_COORDINATION_LIMITS) as [
+      Extract<Operation, { op: 'propose' }>,
+    ];
+    const tooMany = {
+      ...propose,
+      voters: propose.voters.slice(0, 4),
+      candidates: propose.candidates.slice(0, 2),
+    };
     const decoded = decodeOperation(encodeOperation(tooMany), limits);
     // The voters list is within arrayLengthMax (candidatesMax 16), so the field check names it;
     // a list longer than every bound is refused by the header.

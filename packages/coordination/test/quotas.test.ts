@@ -143,7 +143,7 @@ describe('kv ownership', () => {
     d.ok('kv', 'carol', ops.kvDelete({ key: 'k' }));
   });
 
-  it("<agent>/ keys: only that agent creates them (no squatting); its grant lets others write", () => {
+  it('<agent>/ keys: only that agent creates them (no squatting); its grant lets others write', () => {
     const d = new Driver({ names: ['alice', 'bob', 'carol', 'alice/team'] });
     // bob cannot take alice's predictable names first, by put or by a create-only CAS.
     d.error('bob', ops.kvPut({ key: 'alice/k0', value: bytes('b') }), 'FORBIDDEN');

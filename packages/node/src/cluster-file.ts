@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { CoordinationLimits } from '@conclave/coordination';
 import {
   type ClusterConfig,
   ConfigError,
@@ -24,7 +25,6 @@ import {
   toHex,
   validateCluster,
 } from '@conclave/core';
-import type { CoordinationLimits } from '@conclave/coordination';
 import type { Directory, TlsOptions } from '@conclave/transport';
 import { type AgentLimits, resolveAgentLimits } from './agent-limits.ts';
 import { resolveCoordinationConfig } from './coordination-config.ts';

@@ -80,7 +80,9 @@ describe('coordination in cluster.json', () => {
     const dir = clusterWith(undefined, 100);
     const message = refusal(() => loadClusterFile(dir)).message;
     expect(message).toMatch(/100 agents at full quota could fill \d+ snapshot bytes/);
-    expect(message).toMatch(/proposals weigh most .* lower openProposalsPerAgentMax, retainedProposalsPerAgentMax/);
+    expect(message).toMatch(
+      /proposals weigh most .* lower openProposalsPerAgentMax, retainedProposalsPerAgentMax/,
+    );
     expect(message).toMatch(/lower per-agent quotas in the "coordination" object of cluster.json/);
     // The same registry with lower quotas loads, and the daemon's limits are those.
     const lowered = { openProposalsPerAgentMax: 1, retainedProposalsPerAgentMax: 1, votersMax: 16 };

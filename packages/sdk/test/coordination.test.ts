@@ -1,6 +1,6 @@
 import {
   type CoordinationLimits,
-  CoordinationStateMachine,
+  type CoordinationStateMachine,
   decodeResult,
   encodeBallot,
   ops,
@@ -28,7 +28,10 @@ async function start(
   agents = ['alice', 'bob', 'carol', 'mallory'],
   limits?: Partial<CoordinationLimits>,
 ): Promise<InProcessCluster> {
-  const cluster = await startInProcessCluster({ agents, ...(limits === undefined ? {} : { coordination: limits }) });
+  const cluster = await startInProcessCluster({
+    agents,
+    ...(limits === undefined ? {} : { coordination: limits }),
+  });
   clusters.push(cluster);
   return cluster;
 }
