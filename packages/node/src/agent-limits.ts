@@ -65,6 +65,32 @@ export function agentFrameKind(frame: Uint8Array): AgentFrameKind {
   return peekMessageType(frame) === MessageType.request ? 'request' : 'read';
 }
 
+/**
+ * The message types an agent sends: a request, a query, a receipt fetch. Every other type is
+ * between replicas (agreement, checkpoints, view changes, state transfer) or from a replica to an
+ * agent; from an agent's connection it can only be an attack or a relayed replica message, and a
+ * prePrepare alone would queue up to 1 + 64 × 64 signature checks.
+ */
+export const AGENT_MESSAGE_TYPES: ReadonlySet<number> = new Set([
+  MessageType.request,
+  MessageType.query,
+  MessageType.fetchReceipt,
+]);
+
+/**
+ * Whether the frame peeks as a known type an agent never sends. A frame that does not peek (not
+ * canonical) is left to the decoder, which refuses it without any signature work.
+ */
+export function isReplicaOnlyFrame(frame: Uint8Array): boolean {
+  const type = peekMessageType(frame);
+  return (
+    type !== undefined &&
+    type >= MessageType.request &&
+    type <= MessageType.receipt &&
+    !AGENT_MESSAGE_TYPES.has(type)
+  );
+}
+
 export function peekMessageType(frame: Uint8Array): number | undefined {
   if (frame[0] !== 0x93) return undefined; // fixarray of 3
   const bodyAt = frame[1] === 0xc4 ? 3 : frame[1] === 0xc5 ? 4 : frame[1] === 0xc6 ? 6 : undefined;

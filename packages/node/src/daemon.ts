@@ -56,6 +56,7 @@ import {
 import { CliError } from './errors.ts';
 import { type AgentRefusal, FairInbox, type Sender } from './fair-inbox.ts';
 import { AgentRefusalLog, createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
+import { precheckSignatures } from './signature-precheck.ts';
 import { openReplicaStore, type ReplicaStore, type SyncMode } from './store.ts';
 import { defaultVerifyWorkers, VerifyPool } from './verify-pool.ts';
 
@@ -371,25 +372,21 @@ export class ReplicaDaemon {
 
   /**
    * With a pool: decode now (the replica reuses it) and hand the frame's signatures to the
-   * workers, whose verdicts land in the replica's cache before the frame is stepped.
+   * workers, the sender's first (`precheckSignatures`), whose verdicts land in the replica's cache
+   * before the frame is stepped.
    */
   #inbound(frame: Uint8Array): Inbound {
     const pool = this.#pool;
     if (pool === undefined || pool.closed) return { frame, decoded: undefined, ready: undefined };
     const decoded = this.#replica.decode(frame);
     if (!decoded.ok) return { frame, decoded, ready: undefined };
-    // What the cache already knows is not checked again: a replayed frame costs a lookup.
-    const checks = this.#replica
-      .signatureChecks(decoded.value)
-      .filter((check) => this.#crypto.known(check.data, check.signature, check.publicKey) === undefined);
-    if (checks.length === 0) return { frame, decoded, ready: undefined };
     const inbound: Inbound = { frame, decoded, ready: undefined };
-    inbound.ready = pool.verify(checks).then(
-      (valid) => {
-        valid.forEach((ok, index) => {
-          const check = checks[index];
-          if (check !== undefined) this.#crypto.remember(check.data, check.signature, check.publicKey, ok);
-        });
+    const checked = precheckSignatures(this.#replica.signatureChecks(decoded.value), this.#crypto, (checks) =>
+      pool.verify(checks),
+    );
+    if (checked === undefined) return inbound;
+    inbound.ready = checked.then(
+      () => {
         inbound.ready = undefined;
       },
       (error: unknown) => {

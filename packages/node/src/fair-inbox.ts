@@ -8,10 +8,12 @@
  *   left of the round, and token buckets (requests, reads, bytes) from `agentLimits`. A frame
  *   that would exceed them is refused before it is decoded or its signature is looked at, and
  *   the refusal is reported with its reason and agent.
+ * - An agent's frame of a type only replicas send (prePrepare, votes, checkpoints, view changes,
+ *   state transfer) is refused first (`REPLICA_ONLY_TYPE`), from a peek at its type byte.
  *
  * Pure but for the injected clock: the daemon passes `performance.now()`, tests a fake.
  */
-import { type AgentLimits, agentFrameKind } from './agent-limits.ts';
+import { type AgentLimits, agentFrameKind, isReplicaOnlyFrame } from './agent-limits.ts';
 import { DeficitRoundRobin } from './deficit-round-robin.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -27,7 +29,13 @@ export const FRAME_COST_BYTES = 1_024;
 export const DRR_QUANTUM_BYTES = 4 * 1_024;
 
 /** Why an agent's frame was refused (the label of `conclave_agent_refused_total`). */
-export type AgentRefusal = 'REQUEST_RATE' | 'READ_RATE' | 'BYTE_RATE' | 'AGENT_QUEUE_FULL' | 'AGENTS_BUSY';
+export type AgentRefusal =
+  | 'REPLICA_ONLY_TYPE'
+  | 'REQUEST_RATE'
+  | 'READ_RATE'
+  | 'BYTE_RATE'
+  | 'AGENT_QUEUE_FULL'
+  | 'AGENTS_BUSY';
 
 export type Offer =
   | { readonly ok: true }
@@ -84,6 +92,9 @@ export class FairInbox<T> {
   }
 
   #agentRefusal(agent: string, frame: Uint8Array): AgentRefusal | undefined {
+    // First and without spending the agent's budget: a replica's message type from an agent is
+    // never decoded, and none of its (possibly thousands of) signatures is looked at.
+    if (isReplicaOnlyFrame(frame)) return 'REPLICA_ONLY_TYPE';
     const queued = this.#agents.refusal(agent);
     if (queued !== undefined) return queued === 'QUEUE_FULL' ? 'AGENT_QUEUE_FULL' : 'AGENTS_BUSY';
     const now = this.nowMs();

@@ -14,9 +14,11 @@ export {
   writeListeningAddress,
 } from './addresses.ts';
 export {
+  AGENT_MESSAGE_TYPES,
   AGENT_QUEUE_FRAMES_LIMIT,
   type AgentLimits,
   DEFAULT_AGENT_LIMITS,
+  isReplicaOnlyFrame,
   resolveAgentLimits,
 } from './agent-limits.ts';
 export {
@@ -53,5 +55,12 @@ export {
   REPLICA_ROUND_SHARE,
 } from './fair-inbox.ts';
 export { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
-export { openReplicaStore, type ReplicaStore, SYNC_MODES, type SyncMode } from './store.ts';
+export { precheckSignatures, type VerdictCache, type VerifyChecks } from './signature-precheck.ts';
+export {
+  openReplicaStore,
+  type ReplicaStore,
+  STORED_CHECKPOINT_DECODE_LIMITS,
+  SYNC_MODES,
+  type SyncMode,
+} from './store.ts';
 export { defaultVerifyWorkers, VERIFY_WORKERS_MAX, VerifyPool } from './verify-pool.ts';

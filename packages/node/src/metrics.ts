@@ -160,7 +160,7 @@ export function createReplicaMetrics(replica: number): ReplicaMetrics {
     }),
     agentRefused: new Counter({
       name: 'conclave_agent_refused_total',
-      help: 'Agent frames refused before decoding, by agent and reason (rate, queue full)',
+      help: 'Agent frames refused before decoding, by agent and reason (replica-only type, rate, queue full)',
       labelNames: ['agent', 'reason'],
       registers: r,
     }),

@@ -17,10 +17,12 @@
  */
 import {
   type Checkpoint,
-  DEFAULT_DECODE_LIMITS,
+  type DecodeLimits,
   type DurableState,
   decodeFrame,
   encodeFrame,
+  LIMITS,
+  MessageType,
   nodeCrypto,
   type PersistRecord,
   type Signed,
@@ -55,6 +57,25 @@ interface StoredLogRecord {
 
 const hash = nodeCrypto().hash;
 
+/**
+ * How a stored checkpoint certificate's frames are decoded. A checkpoint is
+ * `[6, sequence, stateDigest, replica]` with no batch, operation, list or snapshot, so each of
+ * these limits is zero; the decoder's own bounds (digest sizes, `LIMITS.replicasMax`) do the
+ * rest. Deliberately not an agent's defaults or this cluster's protocol limits: what any replica
+ * wrote must read back whatever the configuration says now.
+ *
+ * Everything else is stored as raw bytes (log frames, the snapshot) inside lmdb's msgpack
+ * records, which have no length bound of their own: a 16 MiB frame (`LIMITS.frameBytesMax`) and
+ * a snapshot of the same size read back (tested). The disk is trusted; only our own writes are
+ * read.
+ */
+export const STORED_CHECKPOINT_DECODE_LIMITS: DecodeLimits = Object.freeze({
+  batchSizeMax: 0,
+  operationBytesMax: 0,
+  entriesMax: 0,
+  snapshotBytesMax: 0,
+});
+
 export function openReplicaStore(path: string, sync: SyncMode = 'full'): ReplicaStore {
   const root: RootDatabase = open({ path, noSync: sync === 'buffered', compression: false });
   const meta: Database<StoredView | StoredCheckpoint, string> = root.openDB({ name: 'meta' });
@@ -81,7 +102,7 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
           : {
               sequence: stored.sequence,
               stateDigest: new Uint8Array(stored.stateDigest),
-              proof: stored.proof.map(decodeCheckpoint),
+              proof: decodeCheckpoints(stored.proof),
               snapshot: new Uint8Array(stored.snapshot),
             };
       const records = [...log.getRange({})].map(({ value }) => ({
@@ -132,9 +153,16 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
   };
 }
 
+function decodeCheckpoints(frames: readonly Uint8Array[]): Signed<Checkpoint>[] {
+  // A certificate holds one checkpoint per replica at most: more means the store is not ours.
+  if (frames.length > LIMITS.replicasMax)
+    throw new Error(`replica store is corrupt: a checkpoint certificate of ${frames.length} checkpoints`);
+  return frames.map(decodeCheckpoint);
+}
+
 function decodeCheckpoint(frame: Uint8Array): Signed<Checkpoint> {
-  const decoded = decodeFrame(new Uint8Array(frame), DEFAULT_DECODE_LIMITS, hash);
-  if (!decoded.ok || decoded.value.body.type !== 6) {
+  const decoded = decodeFrame(new Uint8Array(frame), STORED_CHECKPOINT_DECODE_LIMITS, hash);
+  if (!decoded.ok || decoded.value.body.type !== MessageType.checkpoint) {
     throw new Error('replica store is corrupt: a stored checkpoint certificate does not decode');
   }
   return decoded.value as Signed<Checkpoint>;

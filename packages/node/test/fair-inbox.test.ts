@@ -2,13 +2,27 @@
  * The daemon's inbox on a fake clock: one agent's flood cannot delay another agent's frame or
  * the replicas', and every refusal says which agent and why.
  */
-import { createQuery, createRequest, nodeCrypto } from '@conclave/core';
+import {
+  createFetchReceipt,
+  createQuery,
+  createRequest,
+  encodeCanonical,
+  MessageType,
+  nodeCrypto,
+} from '@conclave/core';
 import { describe, expect, it } from 'vitest';
-import { agentFrameKind, DEFAULT_AGENT_LIMITS, resolveAgentLimits } from '../src/agent-limits.ts';
+import {
+  AGENT_MESSAGE_TYPES,
+  agentFrameKind,
+  DEFAULT_AGENT_LIMITS,
+  isReplicaOnlyFrame,
+  resolveAgentLimits,
+} from '../src/agent-limits.ts';
 import { ROUND_INPUTS_MAX } from '../src/daemon.ts';
 import { DeficitRoundRobin } from '../src/deficit-round-robin.ts';
 import { AGENT_FRAMES_QUEUED_MAX, FairInbox, REPLICA_ROUND_SHARE } from '../src/fair-inbox.ts';
 import { TokenBucket } from '../src/token-bucket.ts';
+import { largestPrePrepare } from './support/forged-pre-prepare.ts';
 
 const crypto = nodeCrypto();
 const keys = crypto.keyPairFromSeed(new Uint8Array(32).fill(3));
@@ -45,7 +59,57 @@ describe('agentFrameKind', () => {
   });
 });
 
+/** A canonical frame `[body, signature, []]` whose body is `[type, 0]`: enough for the type peek. */
+const frameOfType = (type: number) => encodeCanonical([encodeCanonical([type, 0]), new Uint8Array(64), []]);
+const fetchReceipt = createFetchReceipt(
+  { agent: 'honest', requestId: 1, sequence: 1 },
+  crypto,
+  keys.secretKey,
+);
+const replicaOnlyTypes = Object.values(MessageType).filter((type) => !AGENT_MESSAGE_TYPES.has(type));
+
+describe('isReplicaOnlyFrame', () => {
+  it('knows every type but request, query and fetchReceipt as a replica’s, from a peek', () => {
+    expect(replicaOnlyTypes).toHaveLength(13);
+    for (const type of replicaOnlyTypes)
+      expect(isReplicaOnlyFrame(frameOfType(type)), `type ${type}`).toBe(true);
+    expect(isReplicaOnlyFrame(largestPrePrepare(true))).toBe(true);
+    for (const frame of [request, query, fetchReceipt]) expect(isReplicaOnlyFrame(frame)).toBe(false);
+    // Unknown types and frames that do not peek are left to the decoder.
+    for (const frame of [frameOfType(0), frameOfType(17), new Uint8Array([0x93]), new Uint8Array(0)])
+      expect(isReplicaOnlyFrame(frame)).toBe(false);
+  });
+});
+
 describe('FairInbox', () => {
+  it('refuses a replica’s message type from an agent before any work, counted by agent', () => {
+    const { box } = inbox();
+    let made = 0;
+    const make = () => {
+      made++;
+      return 'made';
+    };
+    for (const frame of [largestPrePrepare(true), ...replicaOnlyTypes.map(frameOfType)])
+      expect(box.offer(flooder, frame, make)).toEqual({
+        ok: false,
+        lane: 'agent',
+        agent: 'flooder',
+        reason: 'REPLICA_ONLY_TYPE',
+      });
+    expect(made).toBe(0);
+    expect(box.agentFrames).toBe(0);
+    // The same frames from a replica are admitted; the agent's own kinds still are.
+    expect(box.offer(replica1, largestPrePrepare(true), make).ok).toBe(true);
+    for (const frame of [request, query, fetchReceipt]) expect(box.offer(flooder, frame, make).ok).toBe(true);
+    expect(made).toBe(4);
+  });
+
+  it('does not spend an agent’s budget on a refused replica type', () => {
+    const { box } = inbox({ readsPerSecond: 1, burstFrames: 1 });
+    for (let i = 0; i < 10; i++) box.offer(flooder, frameOfType(MessageType.prepare), () => 'p');
+    expect(box.offer(flooder, query, () => 'q').ok).toBe(true);
+  });
+
   it('puts an honest agent’s one frame in the next round, behind 10,000 of a flooder', () => {
     const { box } = inbox(unlimitedRates);
     let admitted = 0;

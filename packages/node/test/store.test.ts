@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   applyPersistRecords,
+  DEFAULT_PROTOCOL_CONFIG,
   type DurableState,
   emptyDurableState,
+  LIMITS,
+  MessageType,
+  nodeCrypto,
   type PersistRecord,
+  signBody,
 } from '@conclave/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster } from '../../core/test/support/cluster.ts';
@@ -83,5 +88,62 @@ describe.each(SYNC_MODES)('lmdb replica store (sync %s)', (sync) => {
     expect(sequences).toContain(checkpoint.sequence + 3);
     expect(normalise(reopened.load())).toEqual(normalise(reference));
     await reopened.close();
+  });
+});
+
+describe('lmdb replica store at the legitimate maxima', () => {
+  it('reads back a checkpoint of replicasMax signed checkpoints and a frameBytesMax snapshot, and frameBytesMax log frames', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-store-'));
+    dirs.push(dir);
+    const crypto = nodeCrypto();
+    const sequence = 2 ** 40;
+    const stateDigest = new Uint8Array(32).fill(0xd1);
+    const proof = Array.from({ length: LIMITS.replicasMax }, (_, replica) =>
+      signBody(
+        { type: MessageType.checkpoint, sequence, stateDigest, replica },
+        crypto,
+        crypto.keyPairFromSeed(new Uint8Array(32).fill(replica + 1)).secretKey,
+      ),
+    );
+    const snapshot = new Uint8Array(LIMITS.frameBytesMax).map((_, index) => index % 251);
+    const records: PersistRecord[] = [
+      { kind: 'view', view: 2 ** 40, changing: true },
+      { kind: 'checkpoint', sequence, stateDigest, proof, snapshot },
+      { kind: 'log', sequence: sequence + 1, frame: new Uint8Array(LIMITS.frameBytesMax).fill(0xf1) },
+      ...Array.from({ length: 2 * DEFAULT_PROTOCOL_CONFIG.watermarkWindow }, (_, index) => ({
+        kind: 'log' as const,
+        sequence: sequence + 2 + index,
+        frame: new Uint8Array(1_024).fill(index),
+      })),
+    ];
+    const reference = applyPersistRecords(emptyDurableState(), records);
+    const store = openReplicaStore(join(dir, 'db'), 'buffered');
+    await store.commit(records);
+    await store.close();
+    const reopened = openReplicaStore(join(dir, 'db'), 'buffered');
+    const loaded = reopened.load();
+    expect(loaded.checkpoint?.proof).toHaveLength(LIMITS.replicasMax);
+    expect(loaded.checkpoint?.snapshot.byteLength).toBe(LIMITS.frameBytesMax);
+    expect(normalise(loaded)).toEqual(normalise(reference));
+    await reopened.close();
+  });
+
+  it('refuses, as corrupt, a stored certificate with more checkpoints than there can be replicas', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conclave-store-'));
+    dirs.push(dir);
+    const crypto = nodeCrypto();
+    const stateDigest = new Uint8Array(32).fill(0xd2);
+    const one = signBody(
+      { type: MessageType.checkpoint, sequence: 16, stateDigest, replica: 0 },
+      crypto,
+      crypto.keyPairFromSeed(new Uint8Array(32).fill(1)).secretKey,
+    );
+    const store = openReplicaStore(join(dir, 'db'), 'buffered');
+    const proof = Array.from({ length: LIMITS.replicasMax + 1 }, () => one);
+    await store.commit([
+      { kind: 'checkpoint', sequence: 16, stateDigest, proof, snapshot: new Uint8Array(1) },
+    ]);
+    expect(() => store.load()).toThrow(/corrupt/);
+    await store.close();
   });
 });

@@ -32,6 +32,7 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { bytesEqual, ED25519_SIGNATURE_BYTES, type TransportCrypto } from './crypto.ts';
+import { hasHandshakeShape } from './handshake-shape.ts';
 import { type PeerId, parsePeer, TransportInvariantError } from './transport.ts';
 
 export const NONCE_BYTES = 32;
@@ -125,10 +126,13 @@ function encode(fields: readonly Field[]): Uint8Array {
  * comparing, accepts one byte form per message: no wider integer or length, no float for an
  * integer, no map, extension or record, no malformed UTF-8, nothing after the array. (A message is
  * at most HANDSHAKE_BYTES_MAX bytes and a connection sends three, so the second pass costs nothing
- * that matters.)
+ * that matters.) The unpack comes only after `hasHandshakeShape` has checked every header, so
+ * nothing a header declares is allocated unless the bytes are really there.
  */
 function decodeTuple(bytes: Uint8Array, type: number, length: number): readonly Field[] | undefined {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength > HANDSHAKE_BYTES_MAX) return undefined;
+  // Headers first: msgpackr would allocate whatever a stranger's header declares.
+  if (!hasHandshakeShape(bytes, length)) return undefined;
   let value: unknown;
   try {
     value = packr.unpack(bytes);

@@ -358,6 +358,22 @@ describe('WebSocket transport: authentication and hostile input', () => {
     }
   });
 
+  it('refuses a client proof whose 5-byte header declares a huge array, counted, and keeps serving', async () => {
+    const { replica, alice, port } = await replicaWithAlice();
+    const attempts = 8;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const client = await rawHello(port);
+      client.socket.send(new Uint8Array([0xdd, 0x01, 0x00, 0x00, 0x00])); // array32 of 2^24
+      await withTimeout(client.closed, 2000, 'close after a hostile array header');
+    }
+    await waitFor(
+      'every hostile header counted',
+      () => replica.stats().rejected.HANDSHAKE_FAILED === attempts,
+    );
+    expect(replica.stats().handshakesPending).toBe(0);
+    await stillServes(replica, alice);
+  });
+
   it('refuses a handshake message over HANDSHAKE_BYTES_MAX before buffering a whole frame', async () => {
     const { replica } = await replicaWithAlice();
     const client = await rawHello(network.portOf(0));
