@@ -248,6 +248,9 @@ export class ReplicaDaemon {
       identity: { peer: replicaPeer(entry.id), secretKey },
       directory: directoryOf(file),
       crypto,
+      // Counted as conclave_transport_rejected_total{reason="SLOW_READER"}; logged here once per connection.
+      onSlowReader: (peer) =>
+        logger.warn({ event: 'slow-reader', peer }, 'agent connection closed: it does not read its replies'),
       ...(tls === undefined ? {} : { tls }),
       ...(entry.listenPort === undefined ? {} : { listenPort: entry.listenPort }),
       // Peers on OS-chosen ports are found through what their daemons report (addresses.ts).

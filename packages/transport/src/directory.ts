@@ -118,6 +118,8 @@ export function checkFrameLimits(limits: FrameLimits): void {
   checkPositive('sendQueueFramesMax', limits.sendQueueFramesMax);
   checkPositive('sendQueueBytesMax', limits.sendQueueBytesMax);
   checkPositive('agentFrameBytesMax', limits.agentFrameBytesMax);
+  checkPositive('agentSendQueueFramesMax', limits.agentSendQueueFramesMax);
+  checkPositive('agentSendQueueBytesMax', limits.agentSendQueueBytesMax);
   // Otherwise a frame that `send` accepts by size could never fit in the queue.
   if (limits.frameBytesMax > limits.sendQueueBytesMax)
     throw new TransportError('INVALID_OPTIONS', 'frameBytesMax must not exceed sendQueueBytesMax');

@@ -78,7 +78,10 @@ export type SendResult = 'queued' | 'queue-full' | 'not-connected' | 'too-large'
  * - `TOO_MANY_CONNECTIONS`: over `connectionsMax` connections (or no handshake slot could be freed);
  * - `HANDSHAKE_EVICTED`: every `handshakesPendingMax` slot was taken and a newcomer arrived, so
  *   the connection longest in the handshake was closed to admit it;
- * - `PING_TIMEOUT`: the peer missed its pongs for two ping intervals.
+ * - `PING_TIMEOUT`: the peer missed its pongs for two ping intervals;
+ * - `SLOW_READER`: an agent that does not read what it is sent: its send queue filled
+ *   (`agentSendQueueFramesMax` / `agentSendQueueBytesMax`), or bytes handed to its socket did not
+ *   drain for `slowReaderMs`. Its queued frames are dropped (counted `DISCONNECTED`); it may reconnect.
  *
  * From this side's own sends (the frame is not sent):
  * - `QUEUE_FULL`, `SEND_TOO_LARGE`, `NOT_CONNECTED`: the matching {@link SendResult};
@@ -97,6 +100,7 @@ export type RejectReason =
   | 'TOO_MANY_CONNECTIONS'
   | 'HANDSHAKE_EVICTED'
   | 'PING_TIMEOUT'
+  | 'SLOW_READER'
   | 'QUEUE_FULL'
   | 'SEND_TOO_LARGE'
   | 'NOT_CONNECTED'
@@ -116,6 +120,7 @@ export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
   'TOO_MANY_CONNECTIONS',
   'HANDSHAKE_EVICTED',
   'PING_TIMEOUT',
+  'SLOW_READER',
   'QUEUE_FULL',
   'SEND_TOO_LARGE',
   'NOT_CONNECTED',
@@ -239,6 +244,17 @@ export interface FrameLimits {
    * larger frame from one; an agent's own `send` refuses larger frames as `too-large`.
    */
   readonly agentFrameBytesMax: number;
+  /**
+   * Frames waiting to be sent to one agent at most. Replicas answer an agent only with replies,
+   * query replies and receipts, a few per request it has pending; an agent that lets more pile up
+   * is not reading, and its connection is closed (`SLOW_READER`).
+   */
+  readonly agentSendQueueFramesMax: number;
+  /**
+   * Bytes waiting to be sent to one agent at most; past it the agent's connection is closed
+   * (`SLOW_READER`), and a single frame to an agent larger than it is refused as `too-large`.
+   */
+  readonly agentSendQueueBytesMax: number;
 }
 
 /**
@@ -253,6 +269,12 @@ export const FRAME_LIMITS_DEFAULT: FrameLimits = Object.freeze({
   // 16 × the default operation bound: room for the request's envelope and for clusters that raise
   // `operationBytesMax`, yet 16 times less than a replica's frame for a hostile agent to make us read.
   agentFrameBytesMax: 1024 * 1024,
+  // The largest frame a replica sends an agent is a receipt: its request (64 KiB operation plus
+  // envelope), 64 request digests (2 KiB) and up to 64 signed commits (~16 KiB), under 100 KiB; a
+  // reply or query reply carries at most `resultBytesMax` (64 KiB). 1 MiB holds ten of the largest,
+  // and 256 frames hold 8 requests × 3 answers × 4 replica retries with room to spare.
+  agentSendQueueFramesMax: 256,
+  agentSendQueueBytesMax: 1024 * 1024,
 });
 
 /** The limits with every default applied (`FRAME_LIMITS_DEFAULT`). */
@@ -262,6 +284,8 @@ export function frameLimitsOf(options: Partial<FrameLimits>): FrameLimits {
     sendQueueFramesMax: options.sendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.sendQueueFramesMax,
     sendQueueBytesMax: options.sendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.sendQueueBytesMax,
     agentFrameBytesMax: options.agentFrameBytesMax ?? FRAME_LIMITS_DEFAULT.agentFrameBytesMax,
+    agentSendQueueFramesMax: options.agentSendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.agentSendQueueFramesMax,
+    agentSendQueueBytesMax: options.agentSendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.agentSendQueueBytesMax,
   };
 }
 
@@ -270,4 +294,24 @@ export function frameBytesMaxOf(limits: FrameLimits, peer: PeerId): number {
   return parsePeer(peer)?.kind === 'agent'
     ? Math.min(limits.frameBytesMax, limits.agentFrameBytesMax)
     : limits.frameBytesMax;
+}
+
+/** One peer's send queue bound: frames and bytes. */
+export interface SendQueueBounds {
+  readonly framesMax: number;
+  readonly bytesMax: number;
+}
+
+/**
+ * The send queue bound towards `peer`: the small agent bounds for agents (one that does not read
+ * must not hold megabytes of replies), the large ones for replicas (state transfer needs them). An agent bound never exceeds the
+ * matching replica bound.
+ */
+export function sendQueueBoundsOf(limits: FrameLimits, peer: PeerId): SendQueueBounds {
+  return parsePeer(peer)?.kind === 'agent'
+    ? {
+        framesMax: Math.min(limits.sendQueueFramesMax, limits.agentSendQueueFramesMax),
+        bytesMax: Math.min(limits.sendQueueBytesMax, limits.agentSendQueueBytesMax),
+      }
+    : { framesMax: limits.sendQueueFramesMax, bytesMax: limits.sendQueueBytesMax };
 }

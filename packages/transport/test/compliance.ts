@@ -42,6 +42,8 @@ export const COMPLIANCE_LIMITS: FrameLimits = Object.freeze({
   sendQueueFramesMax: 64,
   sendQueueBytesMax: 1024 * 1024,
   agentFrameBytesMax: 16 * 1024,
+  agentSendQueueFramesMax: 16,
+  agentSendQueueBytesMax: 256 * 1024,
 });
 
 export function transportCompliance(name: string, factory: ComplianceFactory): void {

@@ -12,6 +12,7 @@ import {
   type PeerQueueStats,
   type RejectReason,
   type SendResult,
+  sendQueueBoundsOf,
   TransportError,
   type TransportStats,
 } from '../transport.ts';
@@ -109,10 +110,15 @@ export class MemoryEndpoint implements HubMember {
       link = { frames: [], bytes: 0, deliveryScheduled: false };
       this.links.set(to, link);
     }
-    if (
-      link.frames.length >= limits.sendQueueFramesMax ||
-      link.bytes + frame.byteLength > limits.sendQueueBytesMax
-    ) {
+    // The same per-peer bounds as the WebSocket transport (small ones towards agents). A link has
+    // no connection to close, so an agent that does not read is answered `queue-full` here, not
+    // cut off as `SLOW_READER`.
+    const bounds = sendQueueBoundsOf(limits, to);
+    if (frame.byteLength > bounds.bytesMax) {
+      this.#tally.reject('SEND_TOO_LARGE');
+      return 'too-large';
+    }
+    if (link.frames.length >= bounds.framesMax || link.bytes + frame.byteLength > bounds.bytesMax) {
       this.#tally.reject('QUEUE_FULL');
       return 'queue-full';
     }

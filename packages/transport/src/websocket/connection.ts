@@ -35,6 +35,8 @@ export interface Connection {
   handshakeTimer: NodeJS.Timeout | undefined;
   /** Bytes handed to the socket and not yet flushed. */
   bytesInFlight: number;
+  /** When the socket last took bytes off `bytesInFlight` (or, if none yet, when they were first handed to it). */
+  drainedAtMs: number;
   pongsMissed: number;
   /** Outbound: the replica id, to redial when this connection ends. */
   readonly replica: number | undefined;
@@ -52,6 +54,7 @@ export function inboundConnection(socket: WebSocket, hello: ServerHelloSecrets):
     channel: undefined,
     handshakeTimer: undefined,
     bytesInFlight: 0,
+    drainedAtMs: 0,
     pongsMissed: 0,
     replica: undefined,
   };
@@ -69,6 +72,7 @@ export function outboundConnection(socket: WebSocket, replica: ReplicaEntry): Co
     channel: undefined,
     handshakeTimer: undefined,
     bytesInFlight: 0,
+    drainedAtMs: 0,
     pongsMissed: 0,
     replica: replica.id,
   };

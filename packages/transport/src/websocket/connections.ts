@@ -4,7 +4,7 @@
  * and the pings that close a peer gone silent.
  */
 import { WebSocket } from 'ws';
-import type { PeerId, RejectReason } from '../transport.ts';
+import { type PeerId, parsePeer, type RejectReason } from '../transport.ts';
 import { type Connection, limitMessageBytes } from './connection.ts';
 
 /** Pings a peer may leave unanswered before its connection is closed. */
@@ -12,6 +12,12 @@ const PONGS_MISSED_MAX = 2;
 
 export interface ConnectionsContext {
   readonly handshakeTimeoutMs: number;
+  /** An agent's connection whose socket has not drained for this long is closed (`SLOW_READER`). */
+  readonly slowReaderMs: number;
+  /** Monotonic milliseconds (see `Connection.drainedAtMs`). */
+  readonly nowMs: () => number;
+  /** Told once per connection closed as a slow reader, for the host's log. */
+  readonly onSlowReader: (peer: PeerId, bytesInFlight: number) => void;
   /** A frame plus its channel tag: what authenticated `peer` may send in one message. */
   readonly messageBytesMaxOf: (peer: PeerId) => number;
   readonly isClosed: () => boolean;
@@ -123,10 +129,19 @@ export class Connections {
     older.socket.terminate();
   }
 
-  /** Every `pingIntervalMs`: pings each open connection, and fails those that missed too many pongs. */
+  /**
+   * Every `pingIntervalMs`: pings each open connection, and fails those that missed too many pongs
+   * or, for agents, that have not drained their socket for `slowReaderMs` (checked here rather than
+   * with a timer per frame, so a slow reader is closed within `slowReaderMs + pingIntervalMs`).
+   */
   ping(): void {
+    const nowMs = this.#context.nowMs();
     for (const connection of [...this.#all]) {
       if (connection.state !== 'open') continue;
+      if (this.#isSlowReader(connection, nowMs)) {
+        this.failSlowReader(connection);
+        continue;
+      }
       if (connection.pongsMissed >= PONGS_MISSED_MAX) {
         this.fail(connection, 'PING_TIMEOUT');
         continue;
@@ -134,6 +149,22 @@ export class Connections {
       connection.pongsMissed++;
       if (connection.socket.readyState === WebSocket.OPEN) connection.socket.ping();
     }
+  }
+
+  /** Closes an agent's connection that does not read, counted `SLOW_READER` and told to the host once. */
+  failSlowReader(connection: Connection): void {
+    if (connection.state !== 'open') return;
+    this.#context.onSlowReader(connection.peer as PeerId, connection.bytesInFlight);
+    this.fail(connection, 'SLOW_READER');
+  }
+
+  /** An agent's socket holding bytes it has not drained for `slowReaderMs`. Replicas are never: the protocol needs their links. */
+  #isSlowReader(connection: Connection, nowMs: number): boolean {
+    return (
+      connection.bytesInFlight > 0 &&
+      nowMs - connection.drainedAtMs >= this.#context.slowReaderMs &&
+      parsePeer(connection.peer as PeerId)?.kind === 'agent'
+    );
   }
 
   /** Test hook: stop (or start again) reading the open connections, as a stuck peer would. */

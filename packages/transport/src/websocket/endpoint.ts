@@ -4,6 +4,7 @@
  * or dialled, the handshake, open (its peer is up and frames flow), ended (its peer may go down,
  * and we redial what we dialled). The parts do the work; this file says what follows what.
  */
+import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { CHANNEL_TAG_BYTES, type Channel } from '../channel.ts';
 import { HANDSHAKE_BYTES_MAX } from '../handshake.ts';
@@ -46,8 +47,12 @@ export class WebSocketEndpoint {
     const tally = this.#tally;
     const isClosed = () => this.#closed;
     const reject = (reason: RejectReason) => tally.reject(reason);
+    const nowMs = () => performance.now();
     this.#connections = new Connections({
       handshakeTimeoutMs: settings.handshakeTimeoutMs,
+      slowReaderMs: settings.slowReaderMs,
+      nowMs,
+      onSlowReader: (peer) => settings.onSlowReader(peer),
       messageBytesMaxOf: (peer) => messageBytesMaxOf(settings, peer),
       isClosed,
       reject,
@@ -55,18 +60,34 @@ export class WebSocketEndpoint {
       onEnded: (connection, wasOpen) => this.#ended(connection, wasOpen),
     });
     const { limits, socketBufferBytesMax } = settings;
-    this.#peers = new Peers({ self: settings.self, limits, socketBufferBytesMax, tally, isClosed });
+    const failSlowReader = (connection: Connection) => this.#connections.failSlowReader(connection);
+    this.#peers = new Peers({
+      self: settings.self,
+      limits,
+      socketBufferBytesMax,
+      tally,
+      isClosed,
+      failSlowReader,
+      nowMs,
+    });
     const attach = (connection: Connection) => this.#connections.attach(connection);
     this.#dialers = new Dialers({ settings, tally, isClosed, attach });
     const accept = (socket: WebSocket) => this.#accept(socket);
     this.#listener = new Listener({ settings, connections: this.#connections, isClosed, reject, accept });
   }
 
-  /** Listens (replicas) and dials every replica; once only. */
+  /**
+   * Listens (replicas) and dials every replica; once only. A start that failed (say the port was
+   * taken, `ADDRESS_IN_USE`) is forgotten, so a later `start()` tries again instead of repeating
+   * the old rejection.
+   */
   start(): Promise<void> {
     if (this.#closed)
       return Promise.reject(new TransportError('CLOSED', `${this.#settings.self}: transport is closed`));
-    this.#startPromise ??= this.#startOnce();
+    this.#startPromise ??= this.#startOnce().catch((error: unknown) => {
+      this.#startPromise = undefined;
+      throw error;
+    });
     return this.#startPromise;
   }
 

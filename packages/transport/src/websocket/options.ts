@@ -56,6 +56,16 @@ export interface WebSocketTransportOptions extends Partial<FrameLimits> {
    * (so at most this plus one frame); the rest wait in the peer's send queue. Default 1 MiB.
    */
   readonly socketBufferBytesMax?: number;
+  /**
+   * An agent's connection whose socket holds bytes it has not drained for this long is closed
+   * (`SLOW_READER`); checked at each ping, so within `slowReaderMs + pingIntervalMs`. Default 5000.
+   */
+  readonly slowReaderMs?: number;
+  /**
+   * Told once for each agent connection closed as a slow reader (the host logs it; the count is
+   * `stats().rejected.SLOW_READER`). Must not throw.
+   */
+  readonly onSlowReader?: (peer: PeerId) => void;
   /** When set, replicas listen with HTTPS (wss) and everyone dials wss, verifying with `ca`. */
   readonly tls?: TlsOptions;
   /** Interface to listen on. Default: this replica's `host` in the directory. */
@@ -80,6 +90,7 @@ export const WEBSOCKET_DEFAULTS = Object.freeze({
   reconnectInitialMs: 100,
   reconnectMaxMs: 5000,
   socketBufferBytesMax: 1024 * 1024,
+  slowReaderMs: 5000,
 });
 
 /** A host and port to listen on or dial. */
@@ -97,6 +108,7 @@ export interface SocketBounds {
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
   readonly socketBufferBytesMax: number;
+  readonly slowReaderMs: number;
 }
 
 /** The options with every default applied and every check passed: what the parts of the transport read. */
@@ -114,6 +126,7 @@ export interface WebSocketSettings extends SocketBounds {
   readonly tls: TlsOptions | undefined;
   /** Jitter source in [0, 1). */
   readonly random: () => number;
+  readonly onSlowReader: (peer: PeerId) => void;
   /** Where to listen, read from the options when the listener starts. */
   listenAddress(entry: ReplicaEntry): Address;
   /** Where to dial `replica` now (`addressOf` is asked at every dial); `undefined` counts as a failed dial. */
@@ -154,6 +167,7 @@ export function resolveOptions(options: WebSocketTransportOptions): WebSocketSet
     messageBytesMax: limits.frameBytesMax + CHANNEL_TAG_BYTES,
     tls,
     random,
+    onSlowReader: options.onSlowReader ?? (() => {}),
     listenAddress: (entry) => ({
       host: options.listenHost ?? entry.host,
       port: options.listenPort ?? entry.port,
@@ -172,6 +186,7 @@ function resolveSocketBounds(options: WebSocketTransportOptions): SocketBounds {
     reconnectInitialMs: options.reconnect?.initialMs ?? WEBSOCKET_DEFAULTS.reconnectInitialMs,
     reconnectMaxMs: options.reconnect?.maxMs ?? WEBSOCKET_DEFAULTS.reconnectMaxMs,
     socketBufferBytesMax: options.socketBufferBytesMax ?? WEBSOCKET_DEFAULTS.socketBufferBytesMax,
+    slowReaderMs: options.slowReaderMs ?? WEBSOCKET_DEFAULTS.slowReaderMs,
   };
   checkPositive('connectionsMax', bounds.connectionsMax);
   checkPositive('handshakesPendingMax', bounds.handshakesPendingMax);
@@ -180,6 +195,9 @@ function resolveSocketBounds(options: WebSocketTransportOptions): SocketBounds {
   checkPositive('reconnect.initialMs', bounds.reconnectInitialMs);
   checkPositive('reconnect.maxMs', bounds.reconnectMaxMs);
   checkPositive('socketBufferBytesMax', bounds.socketBufferBytesMax);
+  checkPositive('slowReaderMs', bounds.slowReaderMs);
+  if (options.onSlowReader !== undefined && typeof options.onSlowReader !== 'function')
+    throw new TransportError('INVALID_OPTIONS', 'onSlowReader must be a function');
   if (bounds.reconnectInitialMs > bounds.reconnectMaxMs)
     throw new TransportError('INVALID_OPTIONS', 'reconnect.initialMs must not exceed reconnect.maxMs');
   return bounds;

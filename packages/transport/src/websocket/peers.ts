@@ -14,7 +14,9 @@ import {
   frameBytesMaxOf,
   type PeerId,
   type PeerQueueStats,
+  parsePeer,
   type SendResult,
+  sendQueueBoundsOf,
 } from '../transport.ts';
 import type { Connection } from './connection.ts';
 
@@ -34,6 +36,10 @@ export interface PeersContext {
   readonly socketBufferBytesMax: number;
   readonly tally: Tally;
   readonly isClosed: () => boolean;
+  /** Closes an agent's connection that does not read what it is sent, counted `SLOW_READER`. */
+  readonly failSlowReader: (connection: Connection) => void;
+  /** Monotonic milliseconds, to date when a connection's socket last drained. */
+  readonly nowMs: () => number;
 }
 
 export class Peers {
@@ -99,11 +105,15 @@ export class Peers {
       tally.reject('NOT_CONNECTED');
       return 'not-connected';
     }
-    if (
-      state.queue.length >= limits.sendQueueFramesMax ||
-      state.bytesQueued + frame.byteLength > limits.sendQueueBytesMax
-    ) {
+    const bounds = sendQueueBoundsOf(limits, to);
+    if (frame.byteLength > bounds.bytesMax) {
+      // Only a frame to an agent can be this large: it could never fit that agent's queue.
+      tally.reject('SEND_TOO_LARGE');
+      return 'too-large';
+    }
+    if (state.queue.length >= bounds.framesMax || state.bytesQueued + frame.byteLength > bounds.bytesMax) {
       tally.reject('QUEUE_FULL');
+      this.#closeIfSlowAgent(to, state);
       return 'queue-full';
     }
     state.queue.push(frame);
@@ -114,6 +124,16 @@ export class Peers {
       // ws throws only on misuse (a socket not open), which openSendVia() excludes; never let it escape.
     }
     return 'queued';
+  }
+
+  /**
+   * An agent whose queue is full is not reading: its connection is closed (`SLOW_READER`) and its
+   * queued frames dropped, rather than kept for it at a replica's expense. It may reconnect.
+   * A replica keeps its connection: the protocol retransmits what a full queue refused.
+   */
+  #closeIfSlowAgent(peer: PeerId, state: PeerState): void {
+    if (parsePeer(peer)?.kind !== 'agent' || state.sendVia === undefined) return;
+    this.#context.failSlowReader(state.sendVia);
   }
 
   /** Hands queued frames to the peer's socket while fewer than `socketBufferBytesMax` bytes sit there unflushed. */
@@ -129,11 +149,14 @@ export class Peers {
       // Sealed here, on the connection it leaves by, in the order it is written: the counter
       // inside the tag is this connection's.
       const message = sealer.seal(frame);
+      if (connection.bytesInFlight === 0) connection.drainedAtMs = this.#context.nowMs();
       connection.bytesInFlight += message.byteLength;
       this.#context.tally.frameOut(frame.byteLength);
-      // The callback runs once the socket has taken the bytes (or failed): room for more.
+      // The callback runs once the socket has taken the bytes (or failed): room for more, and
+      // proof the peer is reading (see `Connections.ping`, which closes slow readers).
       connection.socket.send(message, { binary: true }, () => {
         connection.bytesInFlight -= message.byteLength;
+        connection.drainedAtMs = this.#context.nowMs();
         if (!this.#context.isClosed() && connection.state === 'open') this.flush(peer);
       });
     }
