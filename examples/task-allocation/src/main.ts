@@ -173,8 +173,8 @@ export async function taskAllocation(
       ['t1', 't2', 't3'].every((t) => refusals.includes(`${HOARDER} ${t} CONFLICT`)),
     );
     check(
-      `${HOARDER} stops at ${CLAIMS_PER_AGENT_MAX} claims (LIMIT on the next)`,
-      hoarded.length === CLAIMS_PER_AGENT_MAX && refusals.includes(`${HOARDER} t8 LIMIT`),
+      `${HOARDER} stops at ${CLAIMS_PER_AGENT_MAX} claims (QUOTA on the next)`,
+      hoarded.length === CLAIMS_PER_AGENT_MAX && refusals.includes(`${HOARDER} t8 QUOTA`),
     );
     print(`   ${HOARDER} holds ${hoarded.join(', ')} and never works on them`);
 

@@ -13,7 +13,7 @@ describe('task allocation', () => {
       'hoarder t1 CONFLICT',
       'hoarder t2 CONFLICT',
       'hoarder t3 CONFLICT',
-      'hoarder t8 LIMIT',
+      'hoarder t8 QUOTA',
       'ghost t3 EXPIRED',
     ]);
     expect([...summary.expired].sort()).toEqual(['t3', 't4', 't5', 't6', 't7']);

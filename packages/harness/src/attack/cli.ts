@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '@conclave/cli';
-import { buildDaemon } from '../../../cli/scripts/build.ts';
+import { buildDaemon } from '@conclave/cli/build';
 import { ATTACKS } from './catalog.ts';
 import { ATTACK_USAGE, type AttackOptions, parseAttackArgs } from './options.ts';
 import { type AttackRow, detailLines, formatTable, rowOf, summaryLine } from './report.ts';
