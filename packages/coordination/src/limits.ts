@@ -99,7 +99,9 @@ export const DEFAULT_COORDINATION_LIMITS: CoordinationLimits = Object.freeze({
   leaseTicksMax: 360_000,
   retentionTicks: 60_000,
   eventsPerAgentMax: 32,
-  eventsPerWindowPerAgentMax: 32,
+  // Above what one agent writing one request at a time can reach (a ~10 ms round trip: ~100/s),
+  // so only a flood is refused; what it bounds is how fast an agent turns over its own share.
+  eventsPerWindowPerAgentMax: 256,
   eventWindowTicks: 100,
   pageMax: 100,
 });
