@@ -6,8 +6,12 @@ import { performance } from 'node:perf_hooks';
 import type { Coordination } from '@conclave/sdk';
 import { type WindowFigures, windowFigures } from './criteria.ts';
 
-/** Keys the honest agent rotates over: its kv use stays small and fixed. */
-const HONEST_KEYS = 32;
+/**
+ * Keys the honest agent rotates over: its kv use stays small and fixed, and well inside its
+ * quota (kvKeysPerAgentMax, 32 by default), which the checks' keys (`honest/owned`,
+ * `honest/new-…`) share.
+ */
+const HONEST_KEYS = 16;
 export const HONEST_CALL_TIMEOUT_MS = 10_000;
 /** After a failed write, pause before the next, so an error storm does not spin. */
 const ERROR_PAUSE_MS = 50;
