@@ -120,6 +120,7 @@ export function checkFrameLimits(limits: FrameLimits): void {
   checkPositive('agentFrameBytesMax', limits.agentFrameBytesMax);
   checkPositive('agentSendQueueFramesMax', limits.agentSendQueueFramesMax);
   checkPositive('agentSendQueueBytesMax', limits.agentSendQueueBytesMax);
+  checkPositive('agentSendQueueTotalBytesMax', limits.agentSendQueueTotalBytesMax);
   // Otherwise a frame that `send` accepts by size could never fit in the queue.
   if (limits.frameBytesMax > limits.sendQueueBytesMax)
     throw new TransportError('INVALID_OPTIONS', 'frameBytesMax must not exceed sendQueueBytesMax');

@@ -85,6 +85,8 @@ export type SendResult = 'queued' | 'queue-full' | 'not-connected' | 'too-large'
  *
  * From this side's own sends (the frame is not sent):
  * - `QUEUE_FULL`, `SEND_TOO_LARGE`, `NOT_CONNECTED`: the matching {@link SendResult};
+ * - `QUEUE_TOTAL_FULL`: a frame to an agent while all agents' frames together held
+ *   `agentSendQueueTotalBytesMax` (answered `queue-full`; the agent's connection stays open);
  * - `DISCONNECTED`: a frame still queued when the last connection to its peer closed.
  */
 export type RejectReason =
@@ -102,6 +104,7 @@ export type RejectReason =
   | 'PING_TIMEOUT'
   | 'SLOW_READER'
   | 'QUEUE_FULL'
+  | 'QUEUE_TOTAL_FULL'
   | 'SEND_TOO_LARGE'
   | 'NOT_CONNECTED'
   | 'DISCONNECTED';
@@ -122,6 +125,7 @@ export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
   'PING_TIMEOUT',
   'SLOW_READER',
   'QUEUE_FULL',
+  'QUEUE_TOTAL_FULL',
   'SEND_TOO_LARGE',
   'NOT_CONNECTED',
   'DISCONNECTED',
@@ -255,6 +259,13 @@ export interface FrameLimits {
    * (`SLOW_READER`), and a single frame to an agent larger than it is refused as `too-large`.
    */
   readonly agentSendQueueBytesMax: number;
+  /**
+   * Bytes waiting for all agents together, queued or handed to their sockets and not yet flushed.
+   * Per-agent bounds alone allow `connectionsMax` × (queue + socket buffer), about 2 GiB; past this
+   * total, a frame to an agent is refused (`queue-full`, counted `QUEUE_TOTAL_FULL`). Replicas'
+   * queues are not part of it: they are bounded per replica, and agents cannot take their room.
+   */
+  readonly agentSendQueueTotalBytesMax: number;
 }
 
 /**
@@ -275,6 +286,8 @@ export const FRAME_LIMITS_DEFAULT: FrameLimits = Object.freeze({
   // and 256 frames hold 8 requests × 3 answers × 4 replica retries with room to spare.
   agentSendQueueFramesMax: 256,
   agentSendQueueBytesMax: 1024 * 1024,
+  // 64 agents with full queues, or 640 of the largest frames a replica sends an agent.
+  agentSendQueueTotalBytesMax: 64 * 1024 * 1024,
 });
 
 /** The limits with every default applied (`FRAME_LIMITS_DEFAULT`). */
@@ -286,6 +299,8 @@ export function frameLimitsOf(options: Partial<FrameLimits>): FrameLimits {
     agentFrameBytesMax: options.agentFrameBytesMax ?? FRAME_LIMITS_DEFAULT.agentFrameBytesMax,
     agentSendQueueFramesMax: options.agentSendQueueFramesMax ?? FRAME_LIMITS_DEFAULT.agentSendQueueFramesMax,
     agentSendQueueBytesMax: options.agentSendQueueBytesMax ?? FRAME_LIMITS_DEFAULT.agentSendQueueBytesMax,
+    agentSendQueueTotalBytesMax:
+      options.agentSendQueueTotalBytesMax ?? FRAME_LIMITS_DEFAULT.agentSendQueueTotalBytesMax,
   };
 }
 

@@ -44,6 +44,7 @@ export const COMPLIANCE_LIMITS: FrameLimits = Object.freeze({
   agentFrameBytesMax: 16 * 1024,
   agentSendQueueFramesMax: 16,
   agentSendQueueBytesMax: 256 * 1024,
+  agentSendQueueTotalBytesMax: 1024 * 1024,
 });
 
 export function transportCompliance(name: string, factory: ComplianceFactory): void {

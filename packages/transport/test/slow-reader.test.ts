@@ -121,6 +121,40 @@ describe('WebSocket transport: slow readers', () => {
     await replicaLinkUnaffected(replica, other);
   });
 
+  it('bounds bytes for all agents together: past the total a frame to any agent is refused, no one is cut off', async () => {
+    const agentSendQueueTotalBytesMax = 512 * 1024;
+    // Per-agent bounds too large to act: only the total can.
+    const { replica, alice } = await stuckAlice({
+      frameBytesMax: 1024 * 1024,
+      agentSendQueueBytesMax: 64 * 1024 * 1024,
+      agentSendQueueFramesMax: 4096,
+      agentSendQueueTotalBytesMax,
+    });
+    const bob = create(cluster.agents[1] as Identity);
+    await bob.start();
+    await waitConnected(replica, [bob.self]);
+    let sent = 0;
+    // Kernel buffers absorb some megabytes first (those bytes are no longer held); then the total fills.
+    while (replica.send(alice.self, numberedFrame(sent, FRAME_BYTES)) === 'queued') {
+      sent++;
+      expect(replica.stats().queues[alice.self]?.bytesQueued ?? 0).toBeLessThanOrEqual(agentSendQueueTotalBytesMax);
+      expect(sent).toBeLessThan(2000);
+      if (sent % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(replica.stats().rejected.QUEUE_TOTAL_FULL).toBe(1);
+    // bob reads, but the room is all alice's: his frame is refused too, and nobody is cut off.
+    expect(replica.send(bob.self, numberedFrame(0, FRAME_BYTES))).toBe('queue-full');
+    expect(replica.stats().rejected.QUEUE_TOTAL_FULL).toBe(2);
+    expect(replica.stats().rejected.SLOW_READER).toBe(0);
+    expect(replica.connected()).toEqual(expect.arrayContaining([alice.self, bob.self]));
+    // Once alice reads, what she held is released and bob is served again.
+    const inbox = record(bob);
+    setReadingPaused(alice, false);
+    await waitFor('alice drained', () => replica.stats().queues[alice.self]?.bytesQueued === 0, 5000);
+    await waitFor('room for bob', () => replica.send(bob.self, text('your turn')) === 'queued', 5000);
+    await waitFor('a frame to bob', () => inbox.length >= 1, 2000);
+  });
+
   it('lets a cut-off agent reconnect once it reads again', async () => {
     const { replica, alice } = await stuckAlice({ agentSendQueueBytesMax: 128 * 1024 });
     let sent = 0;
@@ -154,6 +188,7 @@ describe('WebSocket transport: slow readers', () => {
       { slowReaderMs: 1.5 },
       { agentSendQueueBytesMax: 0 },
       { agentSendQueueFramesMax: -1 },
+      { agentSendQueueTotalBytesMax: 0 },
       { onSlowReader: 'log' as never },
     ]) {
       expect(() => webSocketTransport({ ...base, ...bad })).toThrow(TransportError);

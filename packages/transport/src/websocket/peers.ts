@@ -45,6 +45,11 @@ export interface PeersContext {
 export class Peers {
   readonly #context: PeersContext;
   readonly #states = new Map<PeerId, PeerState>();
+  /**
+   * Bytes for agents queued here or handed to their sockets and not yet flushed, all agents
+   * together, bounded by `agentSendQueueTotalBytesMax`.
+   */
+  #agentBytesHeld = 0;
 
   constructor(context: PeersContext) {
     this.#context = context;
@@ -89,6 +94,7 @@ export class Peers {
       return false;
     }
     this.#states.delete(peer);
+    if (isAgent(peer)) this.#agentBytesHeld -= state.bytesQueued;
     this.#context.tally.reject('DISCONNECTED', state.queue.length);
     return true;
   }
@@ -116,8 +122,15 @@ export class Peers {
       this.#closeIfSlowAgent(to, state);
       return 'queue-full';
     }
+    const agent = isAgent(to);
+    if (agent && this.#agentBytesHeld + frame.byteLength > limits.agentSendQueueTotalBytesMax) {
+      // Not this agent's fault alone: refuse the frame (the agent retries), keep its connection.
+      tally.reject('QUEUE_TOTAL_FULL');
+      return 'queue-full';
+    }
     state.queue.push(frame);
     state.bytesQueued += frame.byteLength;
+    if (agent) this.#agentBytesHeld += frame.byteLength;
     try {
       this.flush(to);
     } catch {
@@ -132,7 +145,7 @@ export class Peers {
    * A replica keeps its connection: the protocol retransmits what a full queue refused.
    */
   #closeIfSlowAgent(peer: PeerId, state: PeerState): void {
-    if (parsePeer(peer)?.kind !== 'agent' || state.sendVia === undefined) return;
+    if (!isAgent(peer) || state.sendVia === undefined) return;
     this.#context.failSlowReader(state.sendVia);
   }
 
@@ -143,6 +156,7 @@ export class Peers {
     const connection = openSendVia(state);
     if (connection === undefined) return;
     const sealer = connection.channel as Channel;
+    const agent = isAgent(peer);
     while (state.queue.length > 0 && connection.bytesInFlight < this.#context.socketBufferBytesMax) {
       const frame = state.queue.shift() as Uint8Array;
       state.bytesQueued -= frame.byteLength;
@@ -151,11 +165,13 @@ export class Peers {
       const message = sealer.seal(frame);
       if (connection.bytesInFlight === 0) connection.drainedAtMs = this.#context.nowMs();
       connection.bytesInFlight += message.byteLength;
+      if (agent) this.#agentBytesHeld += message.byteLength - frame.byteLength;
       this.#context.tally.frameOut(frame.byteLength);
       // The callback runs once the socket has taken the bytes (or failed): room for more, and
       // proof the peer is reading (see `Connections.ping`, which closes slow readers).
       connection.socket.send(message, { binary: true }, () => {
         connection.bytesInFlight -= message.byteLength;
+        if (agent) this.#agentBytesHeld -= message.byteLength;
         connection.drainedAtMs = this.#context.nowMs();
         if (!this.#context.isClosed() && connection.state === 'open') this.flush(peer);
       });
@@ -174,8 +190,14 @@ export class Peers {
   }
 
   clear(): void {
+    // Bytes in sockets are released by their send callbacks; only the queues go here.
+    for (const [peer, state] of this.#states) if (isAgent(peer)) this.#agentBytesHeld -= state.bytesQueued;
     this.#states.clear();
   }
+}
+
+function isAgent(peer: PeerId): boolean {
+  return parsePeer(peer)?.kind === 'agent';
 }
 
 /** The connection the peer's frames leave by, if its socket is open to write to. */
