@@ -4,11 +4,19 @@
  * every case, including a process that stopped itself (slow-reader).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '@conclave/cli';
 
 const ATTACKER_SCRIPT = join(import.meta.dirname, 'attacker-process.ts');
 const STOP_GRACE_MS = 2_000;
+/**
+ * The attacker runs at the lowest CPU priority. In a deployment it is on its own machine and its
+ * CPU is not the replicas'; here all share two cores, and an attacker at equal priority would
+ * measure how a busy neighbour slows every process, not what its traffic makes a replica do. At
+ * niceness 19 it still sends as fast as whatever CPU the cluster leaves idle allows.
+ */
+export const ATTACKER_NICENESS = 19;
 const OUTPUT_KEPT_CHARS = 4_000;
 
 export interface AttackerHandle {
@@ -54,6 +62,7 @@ export function startAttacker(options: {
     ],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  if (child.pid !== undefined) setPriority(child.pid, ATTACKER_NICENESS);
   let stats: Record<string, number | string> = {};
   let stderr = '';
   let failure: string | undefined;

@@ -84,6 +84,8 @@ export async function fillUntilRefused(
       } catch (error) {
         const reason = refusalOf(error);
         context.count(`refused_${reason}`);
+        // An operation the cluster calls malformed is a bug in the attack, not a defence: stop loudly.
+        if (reason === 'INVALID') throw error;
         if (FULL_REASONS.has(reason)) {
           full = true;
           context.set('filled', next);

@@ -3,11 +3,12 @@
  * (kv keys, locks, proposals, tasks) until refused. Before quotas per agent, the honest agent's
  * next new entry is refused too (LIMIT); with them, only the attacker is (QUOTA).
  */
+import { DEFAULT_COORDINATION_LIMITS } from '@conclave/coordination';
 import { type Attack, connectAttacker, fillUntilRefused } from './context.ts';
 
 const VALUE = new TextEncoder().encode('x'.repeat(64));
-/** Long leases, so the locks outlive the attack (well below leaseTicksMax). */
-const LOCK_LEASE_TICKS = 1_000_000;
+/** The longest lease the cluster grants, so the locks outlive the attack. */
+const LOCK_LEASE_TICKS = DEFAULT_COORDINATION_LIMITS.leaseTicksMax;
 const PROPOSAL_TTL_TICKS = 1_000_000;
 
 export const kvExhaust: Attack = async (context) => {
