@@ -54,7 +54,7 @@ import {
   tlsOptionsOf,
 } from './cluster-file.ts';
 import { CliError } from './errors.ts';
-import { type AgentRefusal, FairInbox, type Sender } from './fair-inbox.ts';
+import { AGENT_HOLD_BACK_MS, type AgentRefusal, FairInbox, holdsBack, type Sender } from './fair-inbox.ts';
 import { AgentRefusalLog, createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
 import { precheckSignatures } from './signature-precheck.ts';
 import { openReplicaStore, type ReplicaStore, type SyncMode } from './store.ts';
@@ -368,6 +368,8 @@ export class ReplicaDaemon {
 
   #refuseAgent(agent: string, reason: AgentRefusal): void {
     const count = this.#agentRefusals.count(agent, reason);
+    // The agent's further frames wait in its own socket instead of each costing a read and a refusal.
+    if (holdsBack(reason)) this.#transport.holdBack?.(agentPeer(agent), AGENT_HOLD_BACK_MS);
     // Logged at 1, 2, 4, 8 … refusals: a flood is visible in the log without flooding it.
     if ((count & (count - 1)) === 0)
       this.logger.warn({ event: 'agent-refused', agent, reason, count }, 'agent frame refused');

@@ -37,6 +37,21 @@ export type AgentRefusal =
   | 'AGENT_QUEUE_FULL'
   | 'AGENTS_BUSY';
 
+/**
+ * How long a replica stops reading an agent whose frame it refused for the agent's own excess
+ * (over a rate, a full queue, a replica-only type). Its further frames wait in its own socket
+ * buffers and send queue instead of each costing this replica a read, a MAC check and a refusal:
+ * a flood is slowed at its source. Not for `AGENTS_BUSY`, which is no one agent's doing. Short
+ * enough that an honest agent that strayed over its rate barely notices; far below the ping's
+ * dead-peer bound (two intervals), so a held agent is never taken for dead.
+ */
+export const AGENT_HOLD_BACK_MS = 200;
+
+/** The refusals after which the agent is held back (`AGENT_HOLD_BACK_MS`). */
+export function holdsBack(reason: AgentRefusal): boolean {
+  return reason !== 'AGENTS_BUSY';
+}
+
 export type Offer =
   | { readonly ok: true }
   | { readonly ok: false; readonly lane: 'replica'; readonly reason: 'INBOX_FULL' }

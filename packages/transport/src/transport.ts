@@ -194,6 +194,13 @@ export interface Transport {
   onPeer?(handler: (peer: PeerId, up: boolean) => void): void;
   /** Peers with at least one authenticated connection now. */
   connected(): PeerId[];
+  /**
+   * Stops reading what `peer` sends for `ms` milliseconds (TCP backpressure): its frames wait in
+   * its own buffers rather than cost this side a read and a refusal each. For a peer that sends
+   * faster than it is allowed. A no-op for a peer not connected or already held back, and where
+   * the transport has no such control (memory).
+   */
+  holdBack?(peer: PeerId, ms: number): void;
   stats(): TransportStats;
   /** Closes every connection, listener and timer. Idempotent; after it no handler is called. */
   close(): Promise<void>;

@@ -58,6 +58,7 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     onFrame: (handler) => endpoint.onFrame(handler),
     onPeer: (handler) => endpoint.onPeer(handler),
     connected: () => endpoint.connected(),
+    holdBack: (peer, ms) => endpoint.holdBack(peer, ms),
     stats: () => endpoint.stats(),
     close: () => endpoint.close(),
     address: () => endpoint.address(),

@@ -137,7 +137,9 @@ describe('WebSocket transport: slow readers', () => {
     // Kernel buffers absorb some megabytes first (those bytes are no longer held); then the total fills.
     while (replica.send(alice.self, numberedFrame(sent, FRAME_BYTES)) === 'queued') {
       sent++;
-      expect(replica.stats().queues[alice.self]?.bytesQueued ?? 0).toBeLessThanOrEqual(agentSendQueueTotalBytesMax);
+      expect(replica.stats().queues[alice.self]?.bytesQueued ?? 0).toBeLessThanOrEqual(
+        agentSendQueueTotalBytesMax,
+      );
       expect(sent).toBeLessThan(2000);
       if (sent % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
     }

@@ -38,6 +38,8 @@ export class Connections {
   readonly #inboundHandshakes = new Set<Connection>();
   /** Test hook only (see `setReadingPaused`). */
   #readingPaused = false;
+  /** Peers whose connections are not read for now, each with the timer that resumes them (see `holdBack`). */
+  readonly #heldBack = new Map<PeerId, ReturnType<typeof setTimeout>>();
 
   constructor(context: ConnectionsContext) {
     this.#context = context;
@@ -116,7 +118,7 @@ export class Connections {
     clearTimeout(connection.handshakeTimer);
     connection.handshakeTimer = undefined;
     this.#inboundHandshakes.delete(connection);
-    if (this.#readingPaused) connection.socket.pause();
+    if (this.#readingPaused || this.#heldBack.has(peer)) connection.socket.pause();
   }
 
   /**
@@ -177,6 +179,28 @@ export class Connections {
     }
   }
 
+  /**
+   * Stops reading `peer`'s open connections for `ms`: what it sends meanwhile waits in its own
+   * socket buffers, then in its own send queue, and a flood slows to what the replica reads. A
+   * peer already held back is left as it is (one timer per peer).
+   */
+  holdBack(peer: PeerId, ms: number): void {
+    if (this.#heldBack.has(peer)) return;
+    const held = this.#openOf(peer);
+    if (held.length === 0) return;
+    for (const connection of held) connection.socket.pause();
+    const timer = setTimeout(() => {
+      this.#heldBack.delete(peer);
+      if (this.#readingPaused) return;
+      for (const connection of this.#openOf(peer)) connection.socket.resume();
+    }, ms);
+    this.#heldBack.set(peer, timer);
+  }
+
+  #openOf(peer: PeerId): Connection[] {
+    return [...this.#all].filter((connection) => connection.state === 'open' && connection.peer === peer);
+  }
+
   /** Connections open, and still in the handshake. */
   countByState(): { open: number; handshakes: number } {
     let open = 0;
@@ -190,6 +214,8 @@ export class Connections {
 
   /** The transport is closing: every connection ends at once, and no one is told. */
   closeAll(): void {
+    for (const timer of this.#heldBack.values()) clearTimeout(timer);
+    this.#heldBack.clear();
     for (const connection of [...this.#all]) {
       clearTimeout(connection.handshakeTimer);
       connection.state = 'closed';

@@ -123,6 +123,10 @@ export class WebSocketEndpoint {
     return this.#listener.address();
   }
 
+  holdBack(peer: PeerId, ms: number): void {
+    if (!this.#closed) this.#connections.holdBack(peer, ms);
+  }
+
   setReadingPaused(paused: boolean): void {
     this.#connections.setReadingPaused(paused);
   }
