@@ -1,7 +1,7 @@
 /**
  * What an operation may declare before `decodeOperation` reads it: the largest array, the items
  * of all arrays together and the longest string of the largest legitimate operation under a
- * set of limits. A header beyond them (say, an array of 2^24 items, with the bytes present) is
+ * set of limits, with room to spare (`SLACK`). A header beyond them (say, an array of 2^24 items, with the bytes present) is
  * refused by core's decoder (`DECLARED_TOO_LARGE`) before anything is allocated, so a hostile
  * operation costs time linear in the bytes read, never in what it declares.
  */
@@ -17,6 +17,12 @@ const RULE_FIELDS_MAX = 4;
 const VOTER_FIELDS = 2;
 /** The longest fixed string an operation holds: an operation name (`list_proposals`) or a rule word. */
 const NAME_BYTES_MAX = 16;
+/**
+ * Headers may declare up to twice the largest legitimate operation: one just over a field's limit
+ * then reaches validation, which names the field and its bound (as the SDK and MCP do), while a
+ * hostile size is still refused unread.
+ */
+const SLACK = 2;
 
 // Computed once per limits object: a replica decodes every operation with the same one.
 const cache = new WeakMap<CoordinationLimits, CanonicalBounds>();
@@ -35,17 +41,19 @@ function boundsOf(l: CoordinationLimits): CanonicalBounds {
   const propose = TUPLE_FIELDS_MAX + RULE_FIELDS_MAX + l.votersMax * (1 + VOTER_FIELDS) + l.candidatesMax;
   const kvPut = 4 + l.kvWritersMax;
   return {
-    arrayLengthMax: Math.max(TUPLE_FIELDS_MAX, l.votersMax, l.candidatesMax, l.kvWritersMax),
-    itemsMax: Math.max(propose, kvPut),
-    stringBytesMax: Math.max(
-      NAME_BYTES_MAX,
-      AGENT_ID_BYTES_MAX,
-      l.proposalIdBytesMax,
-      l.titleBytesMax,
-      l.candidateBytesMax,
-      l.kvKeyBytesMax,
-      l.lockNameBytesMax,
-      l.taskIdBytesMax,
-    ),
+    arrayLengthMax: SLACK * Math.max(TUPLE_FIELDS_MAX, l.votersMax, l.candidatesMax, l.kvWritersMax),
+    itemsMax: SLACK * Math.max(propose, kvPut),
+    stringBytesMax:
+      SLACK *
+      Math.max(
+        NAME_BYTES_MAX,
+        AGENT_ID_BYTES_MAX,
+        l.proposalIdBytesMax,
+        l.titleBytesMax,
+        l.candidateBytesMax,
+        l.kvKeyBytesMax,
+        l.lockNameBytesMax,
+        l.taskIdBytesMax,
+      ),
   };
 }

@@ -127,16 +127,16 @@ describe('decodeOperation bounds', () => {
       candidates: propose.candidates.slice(0, 2),
     };
     const decoded = decodeOperation(encodeOperation(tooMany), limits);
-    // The voters list is within arrayLengthMax (candidatesMax 16), so the field check names it;
+    // The voters list is within arrayLengthMax (2 × candidatesMax 16), so the field check names it;
     // a list longer than every bound is refused by the header.
     expect(decoded).toMatchObject({ ok: false, code: 'INVALID' });
     expect(operationBounds(limits)).toBe(operationBounds(limits));
-    expect(operationBounds(limits).arrayLengthMax).toBe(16);
-    const longList = { ...propose, voters: propose.voters.slice(0, 17), candidates: [] };
+    expect(operationBounds(limits).arrayLengthMax).toBe(32);
+    const longList = { ...propose, voters: propose.voters.slice(0, 33), candidates: [] };
     expect(decodeOperation(encodeOperation(longList), limits)).toMatchObject({
       ok: false,
       code: 'INVALID',
-      message: expect.stringMatching(/array of 17 items, at most 16/),
+      message: expect.stringMatching(/array of 33 items, at most 32/),
     });
   });
 });

@@ -1,7 +1,10 @@
 /**
  * `pnpm attack`, short: the criteria and the report on their own, then the real command against
- * real daemons for two cheap attacks. Today's code has no fixes, so the real run asserts the
- * machinery (rows, criteria evaluated, sane numbers, the attacks really happen), not PASS.
+ * real daemons for two cheap attacks. The real run asserts the machinery (rows, criteria
+ * evaluated, sane numbers, the attacks really happen) and the defences whose outcome does not
+ * depend on how busy the machine is: the honest agent's key is never overwritten (FORBIDDEN), a
+ * fresh agent gets in past a slowloris, no view change, no crash. Throughput, p99 and RSS ratios
+ * over three seconds on a shared CI machine are noise; `pnpm attack` measures them.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -139,10 +142,16 @@ describe('pnpm attack against real daemons (short)', () => {
     // The attacker really went after the honest key, and the check saw what it did.
     const overwrites = Number(overwrite.measurement.attacker.overwrites ?? 0);
     const forbidden = Number(overwrite.measurement.attacker.refused_FORBIDDEN ?? 0);
-    expect(overwrites + forbidden).toBeGreaterThan(0);
-    expect(overwrite.measurement.specific?.name).toBe('owned-key');
-    if (overwrites > 0) expect(overwrite.measurement.specific?.failure).not.toBeNull();
-    // Slowloris really held upgraded, silent sockets open at the replicas.
+    expect(forbidden).toBeGreaterThan(0);
+    expect(overwrites).toBe(0);
+    expect(overwrite.measurement.specific).toEqual({ name: 'owned-key', failure: null });
+    // Slowloris really held upgraded, silent sockets open at the replicas, and yet a fresh agent
+    // connected and wrote within the bound.
     expect(Number(slowloris.measurement.attacker.held_max)).toBeGreaterThanOrEqual(100);
+    expect(slowloris.verdict.failed).not.toContain('fresh-agent');
+    for (const row of rows) {
+      expect(row.measurement.viewChanges).toBe(0);
+      expect(row.measurement.crashedReplicas).toEqual([]);
+    }
   });
 });
