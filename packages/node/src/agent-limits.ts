@@ -22,11 +22,12 @@ export interface AgentLimits {
 
 /**
  * Sane for `pnpm bench` (16 closed-loop agents, one request in flight each: well under 100
- * frames/s per agent) with room for bursts, and small enough that one agent alone cannot keep a
- * replica's step loop busy.
+ * frames/s per agent) and for one agent writing one request at a time (~100/s on two cores), with
+ * room for bursts; small enough that one agent alone cannot keep a replica's step loop busy. Every
+ * ordered request costs all replicas, so requests get less than reads.
  */
 export const DEFAULT_AGENT_LIMITS: AgentLimits = {
-  requestsPerSecond: 500,
+  requestsPerSecond: 200,
   readsPerSecond: 500,
   burstFrames: 250,
   bytesPerSecond: 4 * 1024 * 1024,
