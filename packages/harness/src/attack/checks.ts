@@ -115,7 +115,8 @@ async function countEventsOf(honest: Coordination, fromSequence: number): Promis
   let count = 0;
   let cursor = { fromSequence, fromIndex: 0 };
   for (let page = 0; page < EVENT_PAGES_MAX; page++) {
-    const answer = await honest.client.query(ops.events({ ...cursor, limit: EVENT_PAGE_SIZE }), 'linearizable', {
+    // Ordered (linearizable): a quorum read can find the replicas mid-commit and not agree.
+    const answer = await honest.client.request(ops.events({ ...cursor, limit: EVENT_PAGE_SIZE }), {
       timeoutMs: CHECK_CALL_TIMEOUT_MS,
     });
     const result = decodeResult(answer.result);
