@@ -311,11 +311,14 @@ export function frameLimitsOf(options: Partial<FrameLimits>): FrameLimits {
   };
 }
 
+/** Whether `peer` names an agent (the small agent bounds apply to it). */
+export function isAgentPeer(peer: PeerId): boolean {
+  return parsePeer(peer)?.kind === 'agent';
+}
+
 /** The largest frame `peer` may send: `agentFrameBytesMax` for agents, `frameBytesMax` for replicas. */
 export function frameBytesMaxOf(limits: FrameLimits, peer: PeerId): number {
-  return parsePeer(peer)?.kind === 'agent'
-    ? Math.min(limits.frameBytesMax, limits.agentFrameBytesMax)
-    : limits.frameBytesMax;
+  return isAgentPeer(peer) ? Math.min(limits.frameBytesMax, limits.agentFrameBytesMax) : limits.frameBytesMax;
 }
 
 /** One peer's send queue bound: frames and bytes. */
@@ -330,7 +333,7 @@ export interface SendQueueBounds {
  * matching replica bound.
  */
 export function sendQueueBoundsOf(limits: FrameLimits, peer: PeerId): SendQueueBounds {
-  return parsePeer(peer)?.kind === 'agent'
+  return isAgentPeer(peer)
     ? {
         framesMax: Math.min(limits.sendQueueFramesMax, limits.agentSendQueueFramesMax),
         bytesMax: Math.min(limits.sendQueueBytesMax, limits.agentSendQueueBytesMax),

@@ -4,43 +4,21 @@
  * Real sockets on 127.0.0.1, OS-chosen ports, bounded waits.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Identity, type WebSocketTransport, webSocketTransport } from '../src/index.ts';
-import { crypto, record, testCluster, text, waitConnected, waitFor } from './support.ts';
+import type { Identity } from '../src/index.ts';
+import { localhostTransports, record, testCluster, text, waitConnected, waitFor } from './support.ts';
 
-const LOCALHOST = '127.0.0.1';
 const HOLD_MS = 400;
 
 describe('WebSocket transport: holdBack', () => {
   const cluster = testCluster(4);
-  const created: WebSocketTransport[] = [];
-  afterEach(async () => {
-    await Promise.all(created.map((transport) => transport.close()));
-    created.length = 0;
-  });
-
-  function create(identity: Identity, replicaPort?: () => number | undefined) {
-    const transport = webSocketTransport({
-      identity,
-      directory: cluster.directory,
-      crypto,
-      listenHost: LOCALHOST,
-      listenPort: 0,
-      addressOf: (id) => {
-        const port = id === 0 ? replicaPort?.() : undefined;
-        return port === undefined ? undefined : { host: LOCALHOST, port };
-      },
-      reconnect: { initialMs: 10, maxMs: 100 },
-    });
-    created.push(transport);
-    return transport;
-  }
+  const { create, closeAll } = localhostTransports(cluster);
+  afterEach(closeAll);
 
   it('stops reading only the held peer, and delivers what it sent once the hold ends', async () => {
     const replica = create(cluster.replicas[0] as Identity);
     await replica.start();
-    const port = () => replica.address()?.port;
-    const alice = create(cluster.agents[0] as Identity, port);
-    const bob = create(cluster.agents[1] as Identity, port);
+    const alice = create(cluster.agents[0] as Identity);
+    const bob = create(cluster.agents[1] as Identity);
     await Promise.all([alice.start(), bob.start()]);
     await waitConnected(replica, [alice.self, bob.self]);
     await Promise.all([waitConnected(alice, [replica.self]), waitConnected(bob, [replica.self])]);
@@ -63,7 +41,7 @@ describe('WebSocket transport: holdBack', () => {
   it('ignores a peer that is not connected and a second hold of a held peer', async () => {
     const replica = create(cluster.replicas[0] as Identity);
     await replica.start();
-    const alice = create(cluster.agents[0] as Identity, () => replica.address()?.port);
+    const alice = create(cluster.agents[0] as Identity);
     await alice.start();
     await waitConnected(replica, [alice.self]);
     await waitConnected(alice, [replica.self]);

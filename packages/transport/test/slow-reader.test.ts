@@ -14,40 +14,23 @@ import {
   webSocketTransport,
 } from '../src/index.ts';
 import { setReadingPaused } from '../src/websocket.ts';
-import { crypto, numberedFrame, record, testCluster, text, waitConnected, waitFor } from './support.ts';
+import {
+  crypto,
+  localhostTransports,
+  numberedFrame,
+  record,
+  testCluster,
+  text,
+  waitConnected,
+  waitFor,
+} from './support.ts';
 
-const LOCALHOST = '127.0.0.1';
 const FRAME_BYTES = 64 * 1024;
 
 describe('WebSocket transport: slow readers', () => {
   const cluster = testCluster(4);
-  const created: WebSocketTransport[] = [];
-  const live = new Map<number, WebSocketTransport>();
-  afterEach(async () => {
-    await Promise.all(created.map((transport) => transport.close()));
-    created.length = 0;
-    live.clear();
-  });
-
-  function create(identity: Identity, options: Partial<WebSocketTransportOptions> = {}) {
-    const transport = webSocketTransport({
-      identity,
-      directory: cluster.directory,
-      crypto,
-      listenHost: LOCALHOST,
-      listenPort: 0,
-      addressOf: (id) => {
-        const port = live.get(id)?.address()?.port;
-        return port === undefined ? undefined : { host: LOCALHOST, port };
-      },
-      reconnect: { initialMs: 10, maxMs: 100 },
-      ...options,
-    });
-    const replica = cluster.replicas.findIndex((entry) => entry.peer === identity.peer);
-    if (replica >= 0) live.set(replica, transport);
-    created.push(transport);
-    return transport;
-  }
+  const { create, closeAll } = localhostTransports(cluster);
+  afterEach(closeAll);
 
   /** Replicas 0 and 1 linked, agent alice connected to replica 0 and no longer reading. */
   async function stuckAlice(options: Partial<WebSocketTransportOptions>) {

@@ -8,6 +8,9 @@ import {
   type PeerId,
   replicaPeer,
   type Transport,
+  type WebSocketTransport,
+  type WebSocketTransportOptions,
+  webSocketTransport,
 } from '../src/index.ts';
 
 /** The crypto backend every test transport is given (transport has no default of its own). */
@@ -49,6 +52,41 @@ export function testCluster(replicaCount = 4): TestCluster {
       secretKey: (agentKeys[index] as TestKey).secretKey,
     })),
     outsider: { peer: agentPeer('mallory'), secretKey: mallory.secretKey, publicKey: mallory.publicKey },
+  };
+}
+
+/**
+ * WebSocket transports on 127.0.0.1 with OS-chosen ports: each replica is dialled at the port it
+ * listens on. Call `closeAll` after each test.
+ */
+export function localhostTransports(cluster: TestCluster) {
+  const created: WebSocketTransport[] = [];
+  const live = new Map<number, WebSocketTransport>();
+  return {
+    create(identity: Identity, options: Partial<WebSocketTransportOptions> = {}): WebSocketTransport {
+      const transport = webSocketTransport({
+        identity,
+        directory: cluster.directory,
+        crypto,
+        listenHost: '127.0.0.1',
+        listenPort: 0,
+        addressOf: (id) => {
+          const port = live.get(id)?.address()?.port;
+          return port === undefined ? undefined : { host: '127.0.0.1', port };
+        },
+        reconnect: { initialMs: 10, maxMs: 100 },
+        ...options,
+      });
+      const replica = cluster.replicas.findIndex((entry) => entry.peer === identity.peer);
+      if (replica >= 0) live.set(replica, transport);
+      created.push(transport);
+      return transport;
+    },
+    async closeAll(): Promise<void> {
+      await Promise.all(created.map((transport) => transport.close()));
+      created.length = 0;
+      live.clear();
+    },
   };
 }
 

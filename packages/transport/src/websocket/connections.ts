@@ -4,7 +4,7 @@
  * and the pings that close a peer gone silent.
  */
 import { WebSocket } from 'ws';
-import { type PeerId, parsePeer, type RejectReason } from '../transport.ts';
+import { isAgentPeer, type PeerId, type RejectReason } from '../transport.ts';
 import { type Connection, limitMessageBytes } from './connection.ts';
 
 /** Pings a peer may leave unanswered before its connection is closed. */
@@ -165,7 +165,7 @@ export class Connections {
     return (
       connection.bytesInFlight > 0 &&
       nowMs - connection.drainedAtMs >= this.#context.slowReaderMs &&
-      parsePeer(connection.peer as PeerId)?.kind === 'agent'
+      isAgentPeer(connection.peer as PeerId)
     );
   }
 

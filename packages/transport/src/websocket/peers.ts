@@ -12,9 +12,9 @@ import type { Tally } from '../tally.ts';
 import {
   type FrameLimits,
   frameBytesMaxOf,
+  isAgentPeer,
   type PeerId,
   type PeerQueueStats,
-  parsePeer,
   type SendResult,
   sendQueueBoundsOf,
 } from '../transport.ts';
@@ -27,6 +27,8 @@ interface PeerState {
   sendVia: Connection | undefined;
   readonly queue: Uint8Array[];
   bytesQueued: number;
+  /** The peer is an agent: its bytes count towards `agentSendQueueTotalBytesMax`. */
+  readonly agent: boolean;
 }
 
 export interface PeersContext {
@@ -68,7 +70,13 @@ export class Peers {
   add(connection: Connection, peer: PeerId): { older: Connection | undefined; wasUp: boolean } {
     let state = this.#states.get(peer);
     if (state === undefined) {
-      state = { connections: new Set(), sendVia: undefined, queue: [], bytesQueued: 0 };
+      state = {
+        connections: new Set(),
+        sendVia: undefined,
+        queue: [],
+        bytesQueued: 0,
+        agent: isAgentPeer(peer),
+      };
       this.#states.set(peer, state);
     }
     const older = [...state.connections].find((other) => other.direction === connection.direction);
@@ -94,7 +102,7 @@ export class Peers {
       return false;
     }
     this.#states.delete(peer);
-    if (isAgent(peer)) this.#agentBytesHeld -= state.bytesQueued;
+    if (state.agent) this.#agentBytesHeld -= state.bytesQueued;
     this.#context.tally.reject('DISCONNECTED', state.queue.length);
     return true;
   }
@@ -119,18 +127,17 @@ export class Peers {
     }
     if (state.queue.length >= bounds.framesMax || state.bytesQueued + frame.byteLength > bounds.bytesMax) {
       tally.reject('QUEUE_FULL');
-      this.#closeIfSlowAgent(to, state);
+      this.#closeIfSlowAgent(state);
       return 'queue-full';
     }
-    const agent = isAgent(to);
-    if (agent && this.#agentBytesHeld + frame.byteLength > limits.agentSendQueueTotalBytesMax) {
+    if (state.agent && this.#agentBytesHeld + frame.byteLength > limits.agentSendQueueTotalBytesMax) {
       // Not this agent's fault alone: refuse the frame (the agent retries), keep its connection.
       tally.reject('QUEUE_TOTAL_FULL');
       return 'queue-full';
     }
     state.queue.push(frame);
     state.bytesQueued += frame.byteLength;
-    if (agent) this.#agentBytesHeld += frame.byteLength;
+    if (state.agent) this.#agentBytesHeld += frame.byteLength;
     try {
       this.flush(to);
     } catch {
@@ -144,8 +151,8 @@ export class Peers {
    * queued frames dropped, rather than kept for it at a replica's expense. It may reconnect.
    * A replica keeps its connection: the protocol retransmits what a full queue refused.
    */
-  #closeIfSlowAgent(peer: PeerId, state: PeerState): void {
-    if (!isAgent(peer) || state.sendVia === undefined) return;
+  #closeIfSlowAgent(state: PeerState): void {
+    if (!state.agent || state.sendVia === undefined) return;
     this.#context.failSlowReader(state.sendVia);
   }
 
@@ -156,7 +163,7 @@ export class Peers {
     const connection = openSendVia(state);
     if (connection === undefined) return;
     const sealer = connection.channel as Channel;
-    const agent = isAgent(peer);
+    const { agent } = state;
     while (state.queue.length > 0 && connection.bytesInFlight < this.#context.socketBufferBytesMax) {
       const frame = state.queue.shift() as Uint8Array;
       state.bytesQueued -= frame.byteLength;
@@ -191,13 +198,9 @@ export class Peers {
 
   clear(): void {
     // Bytes in sockets are released by their send callbacks; only the queues go here.
-    for (const [peer, state] of this.#states) if (isAgent(peer)) this.#agentBytesHeld -= state.bytesQueued;
+    for (const state of this.#states.values()) if (state.agent) this.#agentBytesHeld -= state.bytesQueued;
     this.#states.clear();
   }
-}
-
-function isAgent(peer: PeerId): boolean {
-  return parsePeer(peer)?.kind === 'agent';
 }
 
 /** The connection the peer's frames leave by, if its socket is open to write to. */
