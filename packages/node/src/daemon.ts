@@ -149,6 +149,8 @@ export class ReplicaDaemon {
   #pool: VerifyPool | undefined;
   readonly #inbox: FairInbox<Inbound>;
   readonly #agentRefusals: AgentRefusalLog;
+  /** Replicas' public keys by id: the key each replica's connection was authenticated with. */
+  readonly #replicaKeys: readonly Uint8Array[];
   #checksSeen = { pool: 0, hits: 0, misses: 0, redundant: 0 };
   #inboxDropped = 0;
   #ticksDue = 0;
@@ -186,6 +188,7 @@ export class ReplicaDaemon {
     this.#transport = parts.transport;
     this.logger = parts.logger;
     this.#tickMs = parts.file.tickMs;
+    this.#replicaKeys = clusterConfigOf(parts.file).replicas.map((replica) => replica.publicKey);
     this.metrics = createReplicaMetrics(parts.id);
     this.#inbox = new FairInbox(resolvedAgentLimits(parts.file), parts.file.replicas.length, () =>
       performance.now(),
@@ -353,7 +356,7 @@ export class ReplicaDaemon {
       this.metrics.rejected.inc({ reason: 'UNKNOWN_PEER' });
       return;
     }
-    const offer = this.#inbox.offer(sender, frame, () => this.#inbound(frame));
+    const offer = this.#inbox.offer(sender, frame, () => this.#inbound(sender, frame));
     if (offer.ok) {
       this.#schedule();
       return;
@@ -380,14 +383,18 @@ export class ReplicaDaemon {
    * workers, the sender's first (`precheckSignatures`), whose verdicts land in the replica's cache
    * before the frame is stepped.
    */
-  #inbound(frame: Uint8Array): Inbound {
+  #inbound(sender: Sender, frame: Uint8Array): Inbound {
     const pool = this.#pool;
     if (pool === undefined || pool.closed) return { frame, decoded: undefined, ready: undefined };
     const decoded = this.#replica.decode(frame);
     if (!decoded.ok) return { frame, decoded, ready: undefined };
     const inbound: Inbound = { frame, decoded, ready: undefined };
-    const checked = precheckSignatures(this.#replica.signatureChecks(decoded.value), this.#crypto, (checks) =>
-      pool.verify(checks),
+    const connectionKey = sender.kind === 'replica' ? this.#replicaKeys[sender.id] : undefined;
+    const checked = precheckSignatures(
+      this.#replica.signatureChecks(decoded.value),
+      this.#crypto,
+      (checks) => pool.verify(checks),
+      connectionKey,
     );
     if (checked === undefined) return inbound;
     inbound.ready = checked.then(

@@ -56,6 +56,23 @@ describe('precheckSignatures', () => {
       expect(cache.known(check.data, check.signature, check.publicKey)).toBe(false); // garbage signatures
   });
 
+  it('sends a frame signed with its connection’s own key to the pool in one trip, forged or not', async () => {
+    const { counting, cache, verify, calls, checksOf } = setUp();
+    const { checks } = checksOf(largestPrePrepare(false));
+    const connectionKey = (checks[0] as SignatureCheck).publicKey;
+    await precheckSignatures(checks, cache, verify, connectionKey);
+    expect(calls).toEqual([1 + BATCHES * REQUESTS_PER_BATCH]);
+    expect(counting.verified).toBe(1 + BATCHES * REQUESTS_PER_BATCH);
+  });
+
+  it('keeps the sender-first order for a frame relayed over another peer’s connection', async () => {
+    const { verify, calls, cache, checksOf } = setUp();
+    const { checks } = checksOf(largestPrePrepare(true));
+    const otherKey = new Uint8Array(32).fill(7);
+    await precheckSignatures(checks, cache, verify, otherKey);
+    expect(calls).toEqual([1]);
+  });
+
   it('does nothing for a frame whose verdicts are all known: a replay costs lookups', async () => {
     const { cache, verify, calls, checksOf } = setUp();
     const forged = checksOf(largestPrePrepare(true)).checks;
