@@ -78,6 +78,8 @@ export type SendResult = 'queued' | 'queue-full' | 'not-connected' | 'too-large'
  * - `TOO_MANY_CONNECTIONS`: over `connectionsMax` connections (or no handshake slot could be freed);
  * - `HANDSHAKE_EVICTED`: every `handshakesPendingMax` slot was taken and a newcomer arrived, so
  *   the connection longest in the handshake was closed to admit it;
+ * - `ADDRESS_BUSY`: a TCP connection from an address that already holds
+ *   `handshakesPendingPerAddressMax` connections not yet authenticated; closed before HTTP or TLS;
  * - `PING_TIMEOUT`: the peer missed its pongs for two ping intervals;
  * - `SLOW_READER`: an agent that does not read what it is sent: its send queue filled
  *   (`agentSendQueueFramesMax` / `agentSendQueueBytesMax`), or bytes handed to its socket did not
@@ -101,6 +103,7 @@ export type RejectReason =
   | 'HANDSHAKE_TIMEOUT'
   | 'TOO_MANY_CONNECTIONS'
   | 'HANDSHAKE_EVICTED'
+  | 'ADDRESS_BUSY'
   | 'PING_TIMEOUT'
   | 'SLOW_READER'
   | 'QUEUE_FULL'
@@ -122,6 +125,7 @@ export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
   'HANDSHAKE_TIMEOUT',
   'TOO_MANY_CONNECTIONS',
   'HANDSHAKE_EVICTED',
+  'ADDRESS_BUSY',
   'PING_TIMEOUT',
   'SLOW_READER',
   'QUEUE_FULL',

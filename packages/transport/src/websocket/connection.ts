@@ -40,10 +40,16 @@ export interface Connection {
   pongsMissed: number;
   /** Outbound: the replica id, to redial when this connection ends. */
   readonly replica: number | undefined;
+  /** Inbound: gives back its source address's pending-handshake slot; called once it authenticates. */
+  readonly releaseAddressSlot: () => void;
 }
 
 /** A connection a client opened to our listener; it starts with our hello. */
-export function inboundConnection(socket: WebSocket, hello: ServerHelloSecrets): Connection {
+export function inboundConnection(
+  socket: WebSocket,
+  hello: ServerHelloSecrets,
+  releaseAddressSlot: () => void,
+): Connection {
   return {
     socket,
     direction: 'inbound',
@@ -57,6 +63,7 @@ export function inboundConnection(socket: WebSocket, hello: ServerHelloSecrets):
     drainedAtMs: 0,
     pongsMissed: 0,
     replica: undefined,
+    releaseAddressSlot,
   };
 }
 
@@ -75,6 +82,7 @@ export function outboundConnection(socket: WebSocket, replica: ReplicaEntry): Co
     drainedAtMs: 0,
     pongsMissed: 0,
     replica: replica.id,
+    releaseAddressSlot: () => {},
   };
 }
 

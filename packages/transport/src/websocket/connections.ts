@@ -118,6 +118,7 @@ export class Connections {
     clearTimeout(connection.handshakeTimer);
     connection.handshakeTimer = undefined;
     this.#inboundHandshakes.delete(connection);
+    connection.releaseAddressSlot();
     if (this.#readingPaused || this.#heldBack.has(peer)) connection.socket.pause();
   }
 

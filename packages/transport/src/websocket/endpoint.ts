@@ -72,7 +72,8 @@ export class WebSocketEndpoint {
     });
     const attach = (connection: Connection) => this.#connections.attach(connection);
     this.#dialers = new Dialers({ settings, tally, isClosed, attach });
-    const accept = (socket: WebSocket) => this.#accept(socket);
+    const accept = (socket: WebSocket, releaseAddressSlot: () => void) =>
+      this.#accept(socket, releaseAddressSlot);
     this.#listener = new Listener({ settings, connections: this.#connections, isClosed, reject, accept });
   }
 
@@ -153,8 +154,8 @@ export class WebSocketEndpoint {
   }
 
   /** A client finished the WebSocket upgrade: the handshake starts with our hello. */
-  #accept(socket: WebSocket): void {
-    const connection = inboundConnection(socket, freshServerHello());
+  #accept(socket: WebSocket, releaseAddressSlot: () => void): void {
+    const connection = inboundConnection(socket, freshServerHello(), releaseAddressSlot);
     this.#connections.attach(connection);
     sendServerHello(connection, this.#settings.self);
   }

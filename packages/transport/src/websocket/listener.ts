@@ -2,15 +2,18 @@
  * The listener of a replica: an HTTP (or, with `tls`, HTTPS) server that takes WebSocket upgrades
  * and nothing else. It bounds what strangers can hold before they authenticate: raw TCP
  * connections (`maxConnections`), time to send HTTP headers and finish TLS
- * (`handshakeTimeoutMs`), and slots for sockets mid-upgrade plus connections mid-handshake
- * (`handshakesPendingMax`, within `connectionsMax` in all).
+ * (`handshakeTimeoutMs`), slots for sockets mid-upgrade plus connections mid-handshake
+ * (`handshakesPendingMax`, within `connectionsMax` in all), and of those slots what one source
+ * address may hold (`handshakesPendingPerAddressMax`, `address-slots.ts`).
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { ReplicaEntry } from '../directory.ts';
 import { type PeerId, type RejectReason, TransportError } from '../transport.ts';
+import { AddressSlots } from './address-slots.ts';
 import type { Address, WebSocketSettings } from './options.ts';
 
 /** Connections held (any state, either direction), and inbound ones still in the handshake. */
@@ -27,8 +30,11 @@ export interface ListenerContext {
   readonly connections: ConnectionCounts;
   readonly isClosed: () => boolean;
   readonly reject: (reason: RejectReason) => void;
-  /** Takes in a socket that finished the WebSocket upgrade while the transport is open. */
-  readonly accept: (socket: WebSocket) => void;
+  /**
+   * Takes in a socket that finished the WebSocket upgrade while the transport is open;
+   * `releaseAddressSlot` is to be called once it authenticates.
+   */
+  readonly accept: (socket: WebSocket, releaseAddressSlot: () => void) => void;
 }
 
 export class Listener {
@@ -38,9 +44,11 @@ export class Listener {
   #address: Address | undefined;
   /** Inbound sockets whose WebSocket upgrade is under way (not yet connections). */
   #upgrading = 0;
+  readonly #addressSlots: AddressSlots;
 
   constructor(context: ListenerContext) {
     this.#context = context;
+    this.#addressSlots = new AddressSlots(context.settings.handshakesPendingPerAddressMax);
   }
 
   /** Where this replica listens, once `listen` has resolved. */
@@ -107,6 +115,8 @@ export class Listener {
           });
     // Raw TCP connections that never finish HTTP are bounded too.
     server.maxConnections = connectionsMax + handshakesPendingMax;
+    // Emitted for every TCP connection, before HTTP and (with tls) before the TLS handshake.
+    server.on('connection', (socket: Socket) => this.#onSocket(socket));
     server.on('request', (_request, response) => {
       response.writeHead(426, { connection: 'close' }).end();
     });
@@ -115,6 +125,21 @@ export class Listener {
     );
     server.on('clientError', (_error, socket) => socket.destroy());
     return server;
+  }
+
+  /** A TCP connection arrived: it takes a slot of its source address, or is refused (`ADDRESS_BUSY`). */
+  #onSocket(socket: Socket): void {
+    const { remoteAddress, remotePort } = socket;
+    const slot =
+      remoteAddress === undefined || remotePort === undefined
+        ? undefined
+        : this.#addressSlots.take(remoteAddress, remotePort);
+    if (slot === undefined) {
+      if (remoteAddress !== undefined) this.#context.reject('ADDRESS_BUSY');
+      socket.destroy();
+      return;
+    }
+    socket.once('close', slot.release);
   }
 
   /**
@@ -153,7 +178,12 @@ export class Listener {
         webSocket.terminate();
         return;
       }
-      this.#context.accept(webSocket);
+      const { remoteAddress, remotePort } = request.socket;
+      const slot =
+        remoteAddress === undefined || remotePort === undefined
+          ? undefined
+          : this.#addressSlots.find(remoteAddress, remotePort);
+      this.#context.accept(webSocket, slot?.release ?? (() => {}));
     });
   }
 }

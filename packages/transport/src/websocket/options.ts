@@ -45,6 +45,12 @@ export interface WebSocketTransportOptions extends Partial<FrameLimits> {
   readonly connectionsMax?: number;
   /** Inbound connections that have not finished the handshake, at most. Default 64. */
   readonly handshakesPendingMax?: number;
+  /**
+   * Of those, what one source address may hold (from its TCP connect until it authenticates);
+   * beyond it a connection is closed at once (`ADDRESS_BUSY`). At most `handshakesPendingMax`.
+   * Default 16.
+   */
+  readonly handshakesPendingPerAddressMax?: number;
   /** A connection that has not finished the handshake by then is closed (also HTTP header and TLS time). Default 2000. */
   readonly handshakeTimeoutMs?: number;
   /** Ping every open connection this often; a peer that misses pongs for two intervals is closed. Default 5000. */
@@ -85,6 +91,7 @@ export interface WebSocketTransportOptions extends Partial<FrameLimits> {
 export const WEBSOCKET_DEFAULTS = Object.freeze({
   connectionsMax: 1024,
   handshakesPendingMax: 64,
+  handshakesPendingPerAddressMax: 16,
   handshakeTimeoutMs: 2000,
   pingIntervalMs: 5000,
   reconnectInitialMs: 100,
@@ -103,6 +110,7 @@ export interface Address {
 export interface SocketBounds {
   readonly connectionsMax: number;
   readonly handshakesPendingMax: number;
+  readonly handshakesPendingPerAddressMax: number;
   readonly handshakeTimeoutMs: number;
   readonly pingIntervalMs: number;
   readonly reconnectInitialMs: number;
@@ -181,6 +189,9 @@ function resolveSocketBounds(options: WebSocketTransportOptions): SocketBounds {
   const bounds: SocketBounds = {
     connectionsMax: options.connectionsMax ?? WEBSOCKET_DEFAULTS.connectionsMax,
     handshakesPendingMax: options.handshakesPendingMax ?? WEBSOCKET_DEFAULTS.handshakesPendingMax,
+    handshakesPendingPerAddressMax:
+      options.handshakesPendingPerAddressMax ??
+      Math.min(WEBSOCKET_DEFAULTS.handshakesPendingPerAddressMax, options.handshakesPendingMax ?? Infinity),
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? WEBSOCKET_DEFAULTS.handshakeTimeoutMs,
     pingIntervalMs: options.pingIntervalMs ?? WEBSOCKET_DEFAULTS.pingIntervalMs,
     reconnectInitialMs: options.reconnect?.initialMs ?? WEBSOCKET_DEFAULTS.reconnectInitialMs,
@@ -190,6 +201,12 @@ function resolveSocketBounds(options: WebSocketTransportOptions): SocketBounds {
   };
   checkPositive('connectionsMax', bounds.connectionsMax);
   checkPositive('handshakesPendingMax', bounds.handshakesPendingMax);
+  checkPositive('handshakesPendingPerAddressMax', bounds.handshakesPendingPerAddressMax);
+  if (bounds.handshakesPendingPerAddressMax > bounds.handshakesPendingMax)
+    throw new TransportError(
+      'INVALID_OPTIONS',
+      'handshakesPendingPerAddressMax must not exceed handshakesPendingMax',
+    );
   checkPositive('handshakeTimeoutMs', bounds.handshakeTimeoutMs);
   checkPositive('pingIntervalMs', bounds.pingIntervalMs);
   checkPositive('reconnect.initialMs', bounds.reconnectInitialMs);
