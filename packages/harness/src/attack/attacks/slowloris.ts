@@ -2,6 +2,10 @@
  * slowloris: no key needed. Raw TCP sockets to every replica's port ask for the WebSocket
  * upgrade, get it, and never send the client's handshake proof; each one closed by the replica
  * is opened again. SLOWLORIS_SOCKETS in total, spread over the replicas.
+ *
+ * The stranger dials from STRANGER_ADDRESS, not from the honest agents' 127.0.0.1: it stands for
+ * a host of its own, as a keyless stranger is (Linux routes all of 127/8 to loopback). A stranger
+ * sharing the honest agents' address shares their pending-handshake slots (transport README).
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -9,6 +13,7 @@ import { readListeningAddress } from '@conclave/node';
 import { type Attack, type AttackContext, sleep } from './context.ts';
 
 export const SLOWLORIS_SOCKETS = 500;
+export const STRANGER_ADDRESS = '127.0.0.2';
 /** Pause before re-opening a socket the replica closed, so a refusing replica is not spun on. */
 const REOPEN_DELAY_MS = 50;
 const REPORT_EVERY_MS = 250;
@@ -35,7 +40,7 @@ interface Holder {
 async function holdSlot(context: AttackContext, port: number, holder: Holder): Promise<void> {
   while (!context.signal.aborted) {
     await new Promise<void>((closed) => {
-      const socket: Socket = connect({ host: '127.0.0.1', port });
+      const socket: Socket = connect({ host: '127.0.0.1', port, localAddress: STRANGER_ADDRESS });
       let upgraded = false;
       const abort = () => socket.destroy();
       context.signal.addEventListener('abort', abort, { once: true });
@@ -54,6 +59,8 @@ async function holdSlot(context: AttackContext, port: number, holder: Holder): P
       socket.on('error', () => context.count('errors'));
       socket.on('close', () => {
         if (upgraded) holder.held--;
+        // Closed before the upgrade was answered: refused (ADDRESS_BUSY, or the replica was full).
+        else context.count('refused_before_upgrade');
         context.signal.removeEventListener('abort', abort);
         closed();
       });
