@@ -1,5 +1,5 @@
 /**
- * `pnpm attack [--only NAME[,NAME]] [--duration S] [--json]`: the attacks of issue 14 against
+ * `pnpm attack [--only NAME[,NAME]] [--duration S] [--runs N] [--json]`: the attacks of issue 14 against
  * real daemons, one fresh cluster each, one table row each, last line `N passed, M failed`.
  * Exit 0 iff all pass; 1 if one fails; 2 (one line) if a cluster cannot be set up or an option is
  * bad; 130 on SIGINT/SIGTERM.
@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { ROOT } from '@conclave/cli';
 import { buildDaemon } from '@conclave/cli/build';
 import { ATTACKS } from './catalog.ts';
+import type { AttackMeasurement } from './criteria.ts';
 import { ATTACK_USAGE, type AttackOptions, parseAttackArgs } from './options.ts';
-import { type AttackRow, detailLines, formatTable, rowOf, summaryLine } from './report.ts';
+import { type AttackRow, detailLines, formatTable, rowOfRuns, summaryLine } from './report.ts';
 import { runAttack } from './runner.ts';
 
 async function runAll(options: AttackOptions, bundle: string | undefined): Promise<AttackRow[]> {
@@ -18,7 +19,9 @@ async function runAll(options: AttackOptions, bundle: string | undefined): Promi
   const rows: AttackRow[] = [];
   for (const [index, entry] of chosen.entries()) {
     process.stderr.write(`[${index + 1}/${chosen.length}] ${entry.name}: ${entry.summary}…\n`);
-    const row = rowOf(await runAttack(entry, { ...options, bundle }));
+    const runs: AttackMeasurement[] = [];
+    for (let run = 0; run < options.runs; run++) runs.push(await runAttack(entry, { ...options, bundle }));
+    const row = rowOfRuns(runs);
     process.stderr.write(`  ${row.verdict.pass ? 'PASS' : `FAIL ${row.verdict.failed.join(',')}`}\n`);
     rows.push(row);
   }

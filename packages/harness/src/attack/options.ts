@@ -4,6 +4,7 @@ import { ATTACKS } from './catalog.ts';
 
 export const ATTACK_DURATION_S_DEFAULT = 10;
 export const ATTACK_DURATION_S_MAX = 600;
+export const ATTACK_RUNS_MAX = 9;
 /** The baseline window is half the attack window, at least this long. */
 const BASELINE_S_MIN = 2;
 
@@ -11,6 +12,8 @@ export interface AttackOptions {
   readonly only: readonly string[];
   readonly durationS: number;
   readonly baselineS: number;
+  /** Times each attack is measured, each on a fresh cluster; judged on the median run. */
+  readonly runs: number;
   readonly json: boolean;
   /** Run the daemons from the TypeScript sources (tsx) instead of a bundle built for this run. */
   readonly source: boolean;
@@ -21,6 +24,8 @@ export const ATTACK_USAGE = `pnpm attack [options]   each attack against a fresh
 
   --only NAME[,NAME]  run only these attacks (${ATTACKS.map((a) => a.name).join(', ')})
   --duration S        seconds of each attack window (default ${ATTACK_DURATION_S_DEFAULT}); the baseline is half, at least ${BASELINE_S_MIN} s
+  --runs N            measure each attack N times (default 1, at most ${ATTACK_RUNS_MAX}): speed and memory
+                      are judged on the median run, everything else must hold in every run
   --json              also print every row as one JSON line before the summary line
   --source            run the daemons from the TypeScript sources instead of a bundle
   --help              this text
@@ -46,6 +51,7 @@ export function parseAttackArgs(argv: readonly string[]): AttackOptions {
       options: {
         only: { type: 'string' },
         duration: { type: 'string' },
+        runs: { type: 'string' },
         json: { type: 'boolean' },
         source: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -68,10 +74,17 @@ export function parseAttackArgs(argv: readonly string[]): AttackOptions {
     throw new AttackUsageError(
       `--duration takes seconds above 0 and at most ${ATTACK_DURATION_S_MAX}, got ${JSON.stringify(durationText)}`,
     );
+  const runsText = values.runs as string | undefined;
+  const runs = runsText === undefined ? 1 : Number(runsText);
+  if (!/^\d+$/.test(runsText ?? '1') || runs < 1 || runs > ATTACK_RUNS_MAX)
+    throw new AttackUsageError(
+      `--runs takes a whole number from 1 to ${ATTACK_RUNS_MAX}, got ${JSON.stringify(runsText)}`,
+    );
   return {
     only,
     durationS,
     baselineS: Math.max(BASELINE_S_MIN, durationS / 2),
+    runs,
     json: values.json === true,
     source: values.source === true,
     help: values.help === true,

@@ -3,15 +3,25 @@
  * `N passed, M failed`. Pure: takes measurements and verdicts, returns text.
  */
 import { type AttackMeasurement, evaluate, throughputRatio, type Verdict } from './criteria.ts';
+import { judgeRuns } from './runs.ts';
 
 export interface AttackRow {
+  /** The run shown: the only one, or the median of several (`runs.ts`). */
   readonly measurement: AttackMeasurement;
   readonly verdict: Verdict;
+  /** With `--runs` above 1: every run's honest throughput ratio, in the order run. */
+  readonly throughputRatios?: readonly number[];
 }
 
 /** A measured attack with its verdict. */
 export function rowOf(measurement: AttackMeasurement): AttackRow {
   return { measurement, verdict: evaluate(measurement) };
+}
+
+/** An attack measured several times, judged as `judgeRuns` says. */
+export function rowOfRuns(runs: readonly AttackMeasurement[]): AttackRow {
+  if (runs.length === 1) return rowOf(runs[0] as AttackMeasurement);
+  return judgeRuns(runs);
 }
 
 const HEADER = [
@@ -69,6 +79,10 @@ export function detailLines(rows: readonly AttackRow[]): string[] {
       .join(' ');
     const specific = m.specific === undefined ? '' : ` ${m.specific.name}: ${m.specific.failure ?? 'ok'};`;
     const crashed = m.crashedReplicas.length > 0 ? ` crashed replicas: ${m.crashedReplicas.join(',')};` : '';
-    return `  ${m.attack}:${specific}${crashed} honest errors ${m.baseline.errors}/${m.during.errors}; attacker ${attacker === '' ? '—' : attacker}`;
+    const ratios =
+      row.throughputRatios === undefined
+        ? ''
+        : ` throughput ratios of ${row.throughputRatios.length} runs ${row.throughputRatios.map((r) => r.toFixed(2)).join(' ')} (median run shown);`;
+    return `  ${m.attack}:${ratios}${specific}${crashed} honest errors ${m.baseline.errors}/${m.during.errors}; attacker ${attacker === '' ? '—' : attacker}`;
   });
 }
