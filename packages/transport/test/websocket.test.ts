@@ -102,8 +102,11 @@ interface RawClient {
   isClosed(): boolean;
 }
 
-function rawClient(port: number): RawClient {
-  const socket = new WebSocket(`ws://${LOCALHOST}:${port}/`, { perMessageDeflate: false });
+function rawClient(port: number, localAddress?: string): RawClient {
+  const socket = new WebSocket(`ws://${LOCALHOST}:${port}/`, {
+    perMessageDeflate: false,
+    ...(localAddress === undefined ? {} : { localAddress }),
+  });
   const messages: Buffer[] = [];
   let closed = false;
   socket.on('message', (data: Buffer) => messages.push(data));
@@ -116,6 +119,12 @@ function rawClient(port: number): RawClient {
   );
   return { socket, messages, closed: closedPromise, isClosed: () => closed };
 }
+
+/**
+ * The i-th of many strangers on hosts of their own (127.0.0.2, 127.0.0.3, …: Linux routes all of
+ * 127/8 to loopback), each under its address's share of pending handshakes.
+ */
+const strangerAddress = (i: number) => `127.0.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
 
 /** Opens a raw connection and waits for the server's hello. */
 async function rawHello(port: number): Promise<RawClient & ServerHello> {
@@ -449,14 +458,14 @@ describe('WebSocket transport: authentication and hostile input', () => {
     await stillServes(replica, alice);
   });
 
-  it('bounds a flood of connections that never handshake by evicting the stalest, and keeps serving', async () => {
+  it('bounds a flood of connections from many hosts that never handshake by evicting the stalest, and keeps serving', async () => {
     const pendingMax = 4;
     // A deadline far beyond the test: only eviction can let the newcomer in.
     const { replica, alice, port } = await replicaWithAlice({
       handshakesPendingMax: pendingMax,
       handshakeTimeoutMs: 60_000,
     });
-    const flood = Array.from({ length: 12 }, () => rawClient(port));
+    const flood = Array.from({ length: 12 }, (_, i) => rawClient(port, strangerAddress(i)));
     await waitFor(
       'the stalest evicted',
       () => replica.stats().rejected.HANDSHAKE_EVICTED === 12 - pendingMax,
@@ -475,10 +484,10 @@ describe('WebSocket transport: authentication and hostile input', () => {
     expect(replica.stats().handshakesPending).toBeLessThanOrEqual(pendingMax);
   });
 
-  it('lets an honest agent in quickly past more stalled sockets than the default handshake slots', async () => {
+  it('lets an honest agent in quickly past more stalled sockets from many hosts than the default handshake slots', async () => {
     const { replica, port } = await replicaWithAlice({ handshakeTimeoutMs: 60_000 });
     const stalled = WEBSOCKET_DEFAULTS.handshakesPendingMax + 16;
-    const flood = Array.from({ length: stalled }, () => rawClient(port));
+    const flood = Array.from({ length: stalled }, (_, i) => rawClient(port, strangerAddress(i)));
     await waitFor(
       'every stalled socket in or evicted',
       () => replica.stats().handshakesPending + replica.stats().rejected.HANDSHAKE_EVICTED === stalled,
