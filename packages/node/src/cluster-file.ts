@@ -25,8 +25,9 @@ import {
   toHex,
   validateCluster,
 } from '@conclave/core';
-import type { Directory, TlsOptions } from '@conclave/transport';
+import type { Directory, TlsOptions, WebSocketTransportOptions } from '@conclave/transport';
 import { type AgentLimits, resolveAgentLimits } from './agent-limits.ts';
+import { type ConnectionLimits, resolveConnectionLimits } from './connection-limits.ts';
 import { resolveCoordinationConfig } from './coordination-config.ts';
 import { CliError } from './errors.ts';
 import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
@@ -82,6 +83,8 @@ export interface ClusterFile {
   readonly verifyWorkers?: number;
   /** What one agent may ask of one replica (rates, bursts, queue); absent fields take `DEFAULT_AGENT_LIMITS`. */
   readonly agentLimits?: Partial<AgentLimits>;
+  /** What a replica's transport holds for peers (connections, pending handshakes, agents' queues); absent fields take the transport's defaults. */
+  readonly connectionLimits?: ConnectionLimits;
   /**
    * The coordination state machine's limits (per-agent quotas, field sizes); absent fields take
    * `DEFAULT_COORDINATION_LIMITS`. Every replica must use the same: they are part of what it executes.
@@ -218,6 +221,7 @@ export function loadClusterFile(dir: string): ClusterFile {
     );
   }
   checkAgentLimits(path, parsed.agentLimits);
+  checkConnectionLimits(path, parsed.connectionLimits);
   // The kv state machine keeps no per-agent state: its registry need not fit the quotas, but a
   // stray block is still checked field by field, so a typo never waits for a switch back.
   const quotaHolders = parsed.stateMachine === 'kv' ? 1 : parsed.agents.length;
@@ -242,6 +246,21 @@ function checkAgentLimits(path: string, agentLimits: unknown): void {
     if (error instanceof RangeError) throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
     throw error;
   }
+}
+
+function checkConnectionLimits(path: string, connectionLimits: unknown): void {
+  if (connectionLimits === undefined) return;
+  try {
+    resolveConnectionLimits(connectionLimits);
+  } catch (error) {
+    if (error instanceof RangeError) throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The transport options a cluster file's `connectionLimits` set (checked by `loadClusterFile`). */
+export function connectionOptionsOf(file: ClusterFile): Partial<WebSocketTransportOptions> {
+  return resolveConnectionLimits(file.connectionLimits ?? {});
 }
 
 /** The agent limits a cluster file sets, with defaults for the rest. */

@@ -45,6 +45,7 @@ import { dialOptions, type ListeningAddress, writeListeningAddress } from './add
 import {
   type ClusterFile,
   clusterConfigOf,
+  connectionOptionsOf,
   directoryOf,
   loadClusterFile,
   loadSecretKey,
@@ -251,6 +252,7 @@ export class ReplicaDaemon {
       identity: { peer: replicaPeer(entry.id), secretKey },
       directory: directoryOf(file),
       crypto,
+      ...connectionOptionsOf(file),
       // Counted as conclave_transport_rejected_total{reason="SLOW_READER"}; logged here once per connection.
       onSlowReader: (peer) =>
         logger.warn({ event: 'slow-reader', peer }, 'agent connection closed: it does not read its replies'),

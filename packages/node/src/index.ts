@@ -39,6 +39,12 @@ export {
   type TlsFiles,
   tlsOptionsOf,
 } from './cluster-file.ts';
+export {
+  CONNECTION_LIMIT_NAMES,
+  type ConnectionLimitName,
+  type ConnectionLimits,
+  resolveConnectionLimits,
+} from './connection-limits.ts';
 export { resolveCoordinationConfig } from './coordination-config.ts';
 export {
   type DaemonOptions,

@@ -42,6 +42,7 @@ export {
   type TransportStats,
 } from './transport.ts';
 export {
+  checkConnectionLimits,
   type TlsOptions,
   WEBSOCKET_DEFAULTS,
   type WebSocketTransport,

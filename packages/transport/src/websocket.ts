@@ -31,6 +31,7 @@ import { WebSocketEndpoint } from './websocket/endpoint.ts';
 import { resolveOptions, type WebSocketTransportOptions } from './websocket/options.ts';
 
 export {
+  checkConnectionLimits,
   type TlsOptions,
   WEBSOCKET_DEFAULTS,
   type WebSocketTransportOptions,

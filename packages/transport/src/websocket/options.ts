@@ -185,7 +185,22 @@ export function resolveOptions(options: WebSocketTransportOptions): WebSocketSet
   };
 }
 
-function resolveSocketBounds(options: WebSocketTransportOptions): SocketBounds {
+/**
+ * Checks connection and frame limits on their own, as a configuration file gives them (no
+ * identity, directory or crypto): the same checks, in the same order, as `webSocketTransport`.
+ * Throws `TransportError` (`INVALID_OPTIONS`) naming the first limit that could never work.
+ */
+export function checkConnectionLimits(
+  limits: Partial<FrameLimits> &
+    Omit<WebSocketTransportOptions, 'identity' | 'directory' | 'crypto' | keyof FrameLimits>,
+): void {
+  checkFrameLimits(frameLimitsOf(limits));
+  resolveSocketBounds(limits);
+}
+
+function resolveSocketBounds(
+  options: Omit<WebSocketTransportOptions, 'identity' | 'directory' | 'crypto' | keyof FrameLimits>,
+): SocketBounds {
   const bounds: SocketBounds = {
     connectionsMax: options.connectionsMax ?? WEBSOCKET_DEFAULTS.connectionsMax,
     handshakesPendingMax: options.handshakesPendingMax ?? WEBSOCKET_DEFAULTS.handshakesPendingMax,
