@@ -30,13 +30,14 @@ import { type EvidenceSnapshot, EvidenceStore } from './domains/evidence-store.t
 import { type KvSnapshot, KvStore } from './domains/kv.ts';
 import { type LockSnapshot, LockTable } from './domains/locks.ts';
 import { ProposalBook, type ProposalsSnapshot } from './domains/proposals.ts';
+import { reservedRefusal } from './domains/reserved-names.ts';
 import { type DomainContext, fail } from './domains/shared.ts';
 import { TaskBoard, type TaskSnapshot } from './domains/tasks.ts';
 import { decodeRequestBody, type LogPosition, type SignedObject } from './evidence.ts';
 import { type CoordinationLimits, resolveLimits } from './limits.ts';
 import { decodeOperation, isReadOperation, type Operation, type ReadOperation } from './operations.ts';
 import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
-import { type CoordinationResult, encodeResult } from './results.ts';
+import { type CoordinationResult, type ErrorResult, encodeResult } from './results.ts';
 
 /** Options of `CoordinationStateMachine`. */
 export interface CoordinationOptions {
@@ -250,6 +251,8 @@ export class CoordinationStateMachine implements StateMachine {
   // Dispatch.
 
   #execute(operation: Operation, agent: string): CoordinationResult {
+    const reserved = this.#reservedRefusal(operation, agent);
+    if (reserved !== undefined) return reserved;
     switch (operation.op) {
       case 'propose':
         return this.#proposals.propose(operation, agent);
@@ -270,6 +273,23 @@ export class CoordinationStateMachine implements StateMachine {
         return this.#tasks.write(operation, agent);
       default:
         return this.#read(operation);
+    }
+  }
+
+  /**
+   * A lock, task or proposal named under another agent's `<agentId>/` is not created (kv keys
+   * are checked by the store, which also knows whether the key exists).
+   */
+  #reservedRefusal(operation: Operation, agent: string): ErrorResult | undefined {
+    switch (operation.op) {
+      case 'lock_acquire':
+        return reservedRefusal('lock', operation.name, agent, this.#agents);
+      case 'task_create':
+        return reservedRefusal('task', operation.taskId, agent, this.#agents);
+      case 'propose':
+        return reservedRefusal('proposal', operation.proposalId, agent, this.#agents);
+      default:
+        return undefined;
     }
   }
 

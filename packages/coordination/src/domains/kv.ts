@@ -24,15 +24,11 @@ import type { ReadOperation, WriteOperation } from '../operations.ts';
 import { compareStrings } from '../record.ts';
 import type { CoordinationResult, ErrorResult, KvEntry } from '../results.ts';
 import { utf8Bytes } from '../validate.ts';
+import { type RegisteredAgents, reservedRefusal, SHARED_PREFIX } from './reserved-names.ts';
 import { type DomainContext, fail, quota, sortedEntries } from './shared.ts';
 
-/** Who is registered: reserved prefixes belong to registered agents only. */
-export interface KvAgents {
-  has(agent: string): boolean;
-}
-
 /** Keys under this prefix may be written and deleted by every registered agent. */
-export const KV_SHARED_PREFIX = 'shared/';
+export const KV_SHARED_PREFIX = SHARED_PREFIX;
 
 type KvWrite = Extract<WriteOperation, { op: 'kv_put' | 'kv_cas' | 'kv_delete' }>;
 
@@ -65,29 +61,16 @@ function entryBytes(key: string, value: Uint8Array, writers: readonly string[]):
 
 const isShared = (key: string): boolean => key.startsWith(KV_SHARED_PREFIX);
 
-/**
- * The registered agent whose prefix `<agentId>/` reserves `key` (the longest such id), or
- * undefined. Keys are at most `kvKeyBytesMax` long, so the scan is short.
- */
-export function reservedOwnerOf(key: string, agents: KvAgents): string | undefined {
-  if (isShared(key)) return undefined;
-  for (let slash = key.lastIndexOf('/'); slash > 0; slash = key.lastIndexOf('/', slash - 1)) {
-    const prefix = key.slice(0, slash);
-    if (agents.has(prefix)) return prefix;
-  }
-  return undefined;
-}
-
 /** The key-value store. */
 export class KvStore {
   readonly #context: DomainContext;
-  readonly #agents: KvAgents;
+  readonly #agents: RegisteredAgents;
   #entries = new Map<string, KvRecord>();
   /** Per owner (derived from `#entries`; rebuilt on restore). */
   #usage = new Map<string, Usage>();
   #revision = 0;
 
-  constructor(context: DomainContext, agents: KvAgents) {
+  constructor(context: DomainContext, agents: RegisteredAgents) {
     this.#context = context;
     this.#agents = agents;
   }
@@ -177,12 +160,7 @@ export class KvStore {
   /** Creating a key under another agent's reserved prefix is refused (deleting an absent one is NOT_FOUND). */
   #checkReserved(op: KvWrite, agent: string): ErrorResult | undefined {
     if (op.op === 'kv_delete') return undefined;
-    const reservedFor = reservedOwnerOf(op.key, this.#agents);
-    if (reservedFor === undefined || reservedFor === agent) return undefined;
-    return fail(
-      'FORBIDDEN',
-      `${op.key} is under ${reservedFor}/, which only ${reservedFor} may create keys in`,
-    );
+    return reservedRefusal('key', op.key, agent, this.#agents);
   }
 
   /** The owner's quotas hold with the new entry in place of the current one. */
