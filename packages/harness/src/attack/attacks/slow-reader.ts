@@ -1,17 +1,20 @@
 /**
- * slow-reader: the attacker asks every replica for large answers (pages of tasks with 4 KB
- * payloads), then stops reading its socket: this process stops itself (SIGSTOP), so the kernel
- * buffers fill and the answers pile up in each replica's send queue. The runner kills it.
+ * slow-reader: the attacker asks every replica for the largest answers its quotas let it build
+ * (its whole task list: `tasksPerAgentMax` tasks with `taskPayloadBytesMax` payloads, ~8.5 KB),
+ * then stops reading its socket: this process stops itself (SIGSTOP), so the kernel buffers fill
+ * and the answers pile up in each replica's send queue, past the per-agent bound (1 MiB). The
+ * runner kills it.
  */
+import { DEFAULT_COORDINATION_LIMITS } from '@conclave/coordination';
 import { createQuery } from '@conclave/core';
 import { ops } from '@conclave/sdk';
 import { type Attack, connectAttacker, refusalOf } from './context.ts';
 import { openRawLink, sendCounted } from './raw-link.ts';
 
-/** Tasks created so one page of the task list is large (one page holds at most pageMax = 100). */
-const TASKS = 100;
-const TASK_PAYLOAD_BYTES = 4_000;
-/** Large queries sent to each replica before reading stops: ~400 KB of answer each. */
+/** Tasks created so the task list is large: as many as the attacker's quota allows, each as large. */
+const TASKS = DEFAULT_COORDINATION_LIMITS.tasksPerAgentMax;
+const TASK_PAYLOAD_BYTES = DEFAULT_COORDINATION_LIMITS.taskPayloadBytesMax;
+/** Large queries sent to each replica before reading stops: ~2 MB of answers each. */
 export const SLOW_READER_QUERIES_PER_REPLICA = 256;
 /** How long the attacker spends creating its large tasks before it asks for them. */
 const SLOW_READER_FILL_MS = 3_000;
@@ -29,7 +32,12 @@ export const slowReader: Attack = async (context) => {
       const i = next++;
       await coord.tasks.create(`attacker-big-${i}`, payload).then(
         () => created++,
-        (error) => context.count(`refused_${refusalOf(error)}`),
+        (error) => {
+          const reason = refusalOf(error);
+          context.count(`refused_${reason}`);
+          // A task the cluster calls malformed is a bug in the attack, not a defence: stop loudly.
+          if (reason === 'INVALID') throw error;
+        },
       );
     }
   };
