@@ -10,7 +10,7 @@
  * Verdicts only feed the replica's cache of checked signatures; the replica still checks every
  * signature it relies on, so this order costs time, never safety.
  *
- * The order costs a second trip to the pool, which every prePrepare paid on every backup (~10% of
+ * The order costs a second trip to the pool, which every prePrepare paid on every backup (~4% of
  * `pnpm bench` throughput). It buys nothing for a frame signed by the replica whose
  * authenticated connection brought it: a forged signature there means that replica is
  * Byzantine, and it could as well sign the frame and have every request checked. So such a
