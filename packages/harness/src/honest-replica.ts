@@ -28,10 +28,12 @@ import {
   verifyReceipt,
 } from '@conclave/core';
 import type { Address } from './network.ts';
-import type { ExecutedRecord, ReceiptRecord, ReplicaRecord, RestartRecord } from './record.ts';
+import type { ExecutedRecord, ReceiptRecord, ReplicaRecord, RestartRecord, ViewRecord } from './record.ts';
 
 /** Receipts fetched per honest replica at most (each costs a few signature checks). */
 export const RECEIPTS_PER_REPLICA_MAX = 2000;
+/** View changes recorded per replica at most (see `views`). */
+export const VIEW_RECORDS_MAX = 10_000;
 
 export interface HonestReplicaOptions {
   readonly id: number;
@@ -59,6 +61,8 @@ export class HonestReplica {
   readonly executed: ExecutedRecord[] = [];
   readonly restarts: RestartRecord[] = [];
   readonly receipts: ReceiptRecord[] = [];
+  /** Its view over time, one entry per change (see `#noteView`). */
+  readonly views: ViewRecord[] = [];
   /** Rejections counted by earlier incarnations. */
   readonly pastRejections: Record<string, number> = {};
   /** The highest requestId executed per agent. */
@@ -101,6 +105,16 @@ export class HonestReplica {
   finishRound(): void {
     // Persistence is in memory, so a round is carried out before this returns.
     if (this.#host.finishRound() !== undefined) throw new InvariantError('simulated persistence went async');
+    this.#noteView();
+  }
+
+  /** Records the replica's view when it (or whether it is changing views) differs from the last one recorded. */
+  #noteView(): void {
+    const { view, changingView } = this.replica.status();
+    const last = this.views.at(-1);
+    if (last !== undefined && last.view === view && last.changingView === changingView) return;
+    // A run's views change at most once per view-change timeout; the bound only guards a runaway.
+    if (this.views.length < VIEW_RECORDS_MAX) this.views.push({ tick: this.#tick, view, changingView });
   }
 
   /** Counts this incarnation's rejections as past ones: it is about to be replaced. */
@@ -136,6 +150,7 @@ export class HonestReplica {
       receipts: this.receipts,
       evidence: evidenceKeys(this.stateMachine),
       ...(this.restarts.length === 0 ? {} : { restarts: this.restarts }),
+      views: this.views,
     };
   }
 

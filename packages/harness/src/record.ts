@@ -66,6 +66,13 @@ export interface EquivocationRecord {
   readonly sequence?: number;
 }
 
+/** A replica's view, and whether it was changing views, from `tick` on (recorded when either changes). */
+export interface ViewRecord {
+  readonly tick: number;
+  readonly view: number;
+  readonly changingView: boolean;
+}
+
 export interface ReplicaRecord {
   readonly id: number;
   readonly honest: boolean;
@@ -78,6 +85,8 @@ export interface ReplicaRecord {
   /** Evidence keys in its final state (the coordination state machine's evidence list). */
   readonly evidence?: readonly string[];
   readonly restarts?: readonly RestartRecord[];
+  /** Its view over time: one entry per change, the first at its first step (honest replicas only). */
+  readonly views?: readonly ViewRecord[];
 }
 
 export interface IssuedRequestRecord {

@@ -8,6 +8,7 @@ import type { ProtocolConfig, ReplicaStatus } from '@conclave/core';
 import type { ByzantinePlan, StrategyName } from './byzantine.ts';
 import type { AgentStrategyName } from './byzantine-agent.ts';
 import type { Violation } from './checkers.ts';
+import type { LivenessFigures } from './liveness.ts';
 import type { FaultConfig, NetworkStats, Partition } from './network.ts';
 import type { RunRecord } from './record.ts';
 import type { StateMachineKind } from './workload.ts';
@@ -112,6 +113,8 @@ export interface ScenarioResult {
   readonly stats: ScenarioStats;
   /** Each honest replica's status at the end. */
   readonly statuses: readonly ReplicaStatus[];
+  /** How live the run was after the heal (`liveness.ts`). */
+  readonly liveness: LivenessFigures;
   readonly conspiracy?: {
     readonly members: readonly number[];
     readonly groupA: readonly number[];

@@ -9,6 +9,7 @@
  */
 import { checkRun, SAFETY_CHECKERS } from './checkers.ts';
 import { type RunHooks, SimulatedCluster } from './cluster.ts';
+import { livenessOf } from './liveness.ts';
 import type { ScenarioOptions, ScenarioResult } from './scenario-options.ts';
 
 export { OBSERVED_BATCHES_MAX } from './batch-log.ts';
@@ -52,6 +53,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
     record,
     statuses,
     stats,
+    liveness: livenessOf(record),
     ...(conspiracy === undefined ? {} : { conspiracy }),
   };
 }

@@ -14,6 +14,9 @@ describe('pnpm sim', () => {
     const { status, lines } = sim('--seeds', '2');
     expect(lines.at(-1)).toBe('2 passed, 0 failed');
     expect(lines.at(-2)).toMatch(/scenarios\/s, \d+ simulated messages\/s, \d+ simulated requests\/s$/);
+    expect(lines.at(-3)).toMatch(
+      /^liveness after the heal: longest stall \d+ ticks \(seed \d\); one view after at most \d+ ticks \(seed \d\)/,
+    );
     expect(status).toBe(0);
   });
 
@@ -31,6 +34,13 @@ describe('pnpm sim', () => {
   it('runs one seed verbosely', () => {
     const { status, lines } = sim('--seed', '3');
     expect(lines[0]).toBe('seed 3: n=4 f=1, 3 agents x 6 requests');
+    expect(
+      lines.some((line) =>
+        /^ {2}liveness from tick \d+: (no stall|longest stall \d+ ticks \(ended at tick \d+\)); honest replicas (shared one view after \d+ ticks|never shared one view by the end)$/.test(
+          line,
+        ),
+      ),
+    ).toBe(true);
     expect(lines.at(-1)).toBe('1 passed, 0 failed');
     expect(status).toBe(0);
   });

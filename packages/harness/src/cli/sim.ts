@@ -10,6 +10,7 @@ import { STRATEGY_NAMES, type StrategyName } from '../byzantine.ts';
 import { type AgentStrategyName, ALL_AGENT_STRATEGY_NAMES } from '../byzantine-agent.ts';
 import { isSafetyViolation } from '../checkers.ts';
 import { renderRunHtml, traceRun } from '../html.ts';
+import type { LivenessFigures } from '../liveness.ts';
 import { defaultByzantine, requestsCompletedIn, SCENARIO_DEFAULTS, type ScenarioShape } from '../scenario.ts';
 import type { ScenarioOptions, ScenarioResult } from '../scenario-options.ts';
 import { describeSchedule, shrinkScenario } from '../shrink.ts';
@@ -229,10 +230,46 @@ function printVerbose(result: ScenarioResult): void {
     );
   }
   log(`  rejections: ${JSON.stringify(stats.rejections)}`);
+  log(`  ${describeLiveness(result.liveness)}`);
   for (const violation of result.violations) {
     log(
       `  VIOLATION [${violation.checker}${violation.tick === undefined ? '' : ` @${violation.tick}`}] ${violation.message}`,
     );
+  }
+}
+
+function describeLiveness(l: LivenessFigures): string {
+  const stall =
+    l.longestStallEndTick === undefined
+      ? 'no stall'
+      : `longest stall ${l.longestStallTicks} ticks (ended at tick ${l.longestStallEndTick})`;
+  const views =
+    l.viewsAgreeAfterTicks === undefined
+      ? 'honest replicas never shared one view by the end'
+      : `honest replicas shared one view after ${l.viewsAgreeAfterTicks} ticks`;
+  return `liveness from tick ${l.fromTick}: ${stall}; ${views}`;
+}
+
+/** The worst liveness figures over many seeds, and which seed gave each. */
+class WorstLiveness {
+  stall = { ticks: 0, seed: 0 };
+  views = { ticks: 0, seed: 0 };
+  neverAgreed: number[] = [];
+
+  add(result: ScenarioResult): void {
+    const { longestStallTicks, viewsAgreeAfterTicks } = result.liveness;
+    if (longestStallTicks > this.stall.ticks) this.stall = { ticks: longestStallTicks, seed: result.seed };
+    if (viewsAgreeAfterTicks === undefined) this.neverAgreed.push(result.seed);
+    else if (viewsAgreeAfterTicks > this.views.ticks)
+      this.views = { ticks: viewsAgreeAfterTicks, seed: result.seed };
+  }
+
+  line(seeds: number): string {
+    const never =
+      this.neverAgreed.length === 0
+        ? ''
+        : `; never in one view by the end: ${this.neverAgreed.length} of ${seeds} seeds (${this.neverAgreed.slice(0, 10).join(', ')}${this.neverAgreed.length > 10 ? ', …' : ''})`;
+    return `liveness after the heal: longest stall ${this.stall.ticks} ticks (seed ${this.stall.seed}); one view after at most ${this.views.ticks} ticks (seed ${this.views.seed})${never}`;
   }
 }
 
@@ -332,8 +369,10 @@ function main(argv: readonly string[]): number {
     const start = flags.start ?? 1;
     const count = flags.seeds ?? 100;
     let shrunk = 0;
+    const worst = new WorstLiveness();
     for (let seed = start; seed < start + count; seed++) {
       const result = runScenario(suite.scenario(seed, overrides));
+      worst.add(result);
       messages += result.stats.network.delivered;
       requests += requestsCompletedIn(result);
       if (passes(suite, result)) passed++;
@@ -346,6 +385,7 @@ function main(argv: readonly string[]): number {
     }
     if (suite.expect === 'violation')
       process.stdout.write(`${suiteName}: violations found in ${passed} of ${count} seeds\n`);
+    process.stdout.write(`${worst.line(count)}\n`);
     scenarios = count;
   }
   const seconds = (performance.now() - startedAt) / 1000;

@@ -1,0 +1,154 @@
+/** The liveness figures of a run, from hand-built records: stalls while work waits, and when views agree. */
+import { describe, expect, it } from 'vitest';
+import { livenessOf } from '../src/liveness.ts';
+import type {
+  AgentRecord,
+  ExecutedRecord,
+  ReplicaRecord,
+  RestartRecord,
+  RunRecord,
+  ViewRecord,
+} from '../src/record.ts';
+
+const HEAL = 100;
+const END = 1_000;
+
+function executedAt(tick: number, requests = 1): ExecutedRecord {
+  return {
+    tick,
+    sequence: tick,
+    view: 0,
+    digest: `d${tick}`,
+    timestamp: tick,
+    via: 'protocol',
+    requests: Array.from({ length: requests }, (_, i) => ({ agent: 'a', requestId: i, result: 'ok' })),
+  };
+}
+
+function replica(
+  id: number,
+  fields: { executed?: number[]; views?: ViewRecord[]; restarts?: RestartRecord[]; honest?: boolean } = {},
+): ReplicaRecord {
+  return {
+    id,
+    honest: fields.honest ?? true,
+    executed: (fields.executed ?? []).map((tick) => executedAt(tick)),
+    views: fields.views ?? [{ tick: 0, view: 0, changingView: false }],
+    ...(fields.restarts === undefined ? {} : { restarts: fields.restarts }),
+  };
+}
+
+/** An honest agent whose requests were issued and accepted at these ticks (accepted undefined: never). */
+function agent(requests: [issued: number, accepted: number | undefined][]): AgentRecord {
+  return {
+    id: 'a',
+    honest: true,
+    requestsPlanned: requests.length,
+    issued: requests.map(([issuedTick], i) => ({ requestId: i + 1, digest: `r${i}`, issuedTick })),
+    accepted: requests.flatMap(([, tick], i) =>
+      tick === undefined ? [] : [{ requestId: i + 1, sequence: i + 1, result: 'ok', tick }],
+    ),
+  };
+}
+
+/** Only what `livenessOf` reads is meaningful; the rest is empty. */
+function run(replicas: ReplicaRecord[], agents: AgentRecord[]): RunRecord {
+  return {
+    replicaCount: replicas.length,
+    faultsMax: 1,
+    checkpointInterval: 16,
+    replicas,
+    agents,
+    created: new Map(),
+    batches: new Map(),
+    healTick: HEAL,
+    endTick: END,
+    agentsDone: true,
+    equivocations: [],
+  } as unknown as RunRecord;
+}
+
+describe('livenessOf: stalls', () => {
+  it('is the longest gap between executions while a request waits, counted from the heal', () => {
+    const record = run(
+      [replica(0, { executed: [60, 105, 140] }), replica(1, { executed: [150] })],
+      [agent([[50, 150]])],
+    );
+    // Waiting from 50, but measured from the heal at 100: 100→105, 105→140, 140→150.
+    expect(livenessOf(record)).toMatchObject({
+      longestStallTicks: 35,
+      longestStallEndTick: 140,
+      fromTick: HEAL,
+    });
+  });
+
+  it('does not count time with nothing waiting, nor what a Byzantine replica executed', () => {
+    const record = run(
+      [replica(0, { executed: [110, 500] }), replica(1, { executed: [495], honest: false })],
+      [
+        agent([
+          [105, 110],
+          [490, 500],
+        ]),
+      ],
+    );
+    expect(livenessOf(record).longestStallTicks).toBe(10);
+  });
+
+  it('runs a request that never completes to the end of the run', () => {
+    const record = run([replica(0, { executed: [200] })], [agent([[150, undefined]])]);
+    expect(livenessOf(record)).toMatchObject({ longestStallTicks: END - 200, longestStallEndTick: END });
+  });
+
+  it('reports no stall when nothing waited', () => {
+    expect(livenessOf(run([replica(0)], []))).toMatchObject({
+      longestStallTicks: 0,
+      longestStallEndTick: undefined,
+    });
+  });
+});
+
+describe('livenessOf: one view', () => {
+  const changeTo = (tick: number, view: number, doneAt: number): ViewRecord[] => [
+    { tick: 0, view: 0, changingView: false },
+    { tick, view, changingView: true },
+    { tick: doneAt, view, changingView: false },
+  ];
+
+  it('is how long after the heal the honest replicas last disagreed, or were changing views', () => {
+    const record = run(
+      [replica(0, { views: changeTo(200, 1, 230) }), replica(1, { views: changeTo(210, 1, 240) })],
+      [],
+    );
+    expect(livenessOf(record).viewsAgreeAfterTicks).toBe(240 - HEAL);
+  });
+
+  it('is 0 when they agreed from the heal on', () => {
+    expect(livenessOf(run([replica(0), replica(1)], [])).viewsAgreeAfterTicks).toBe(0);
+  });
+
+  it('is undefined when one is still changing views, or in another view, at the end', () => {
+    const stuck: ViewRecord[] = [
+      { tick: 0, view: 0, changingView: false },
+      { tick: 300, view: 1, changingView: true },
+    ];
+    expect(
+      livenessOf(run([replica(0), replica(1, { views: stuck })], [])).viewsAgreeAfterTicks,
+    ).toBeUndefined();
+    const alone: ViewRecord[] = [{ tick: 0, view: 4, changingView: false }];
+    expect(
+      livenessOf(run([replica(0), replica(1, { views: alone })], [])).viewsAgreeAfterTicks,
+    ).toBeUndefined();
+  });
+
+  it('leaves out a replica while it is down, and counts from its restart after the heal', () => {
+    const restarts: RestartRecord[] = [{ crashTick: 150, restartTick: 300, durable: true, lastExecuted: 0 }];
+    const views: ViewRecord[] = [
+      { tick: 0, view: 0, changingView: false },
+      { tick: 300, view: 0, changingView: true },
+      { tick: 340, view: 1, changingView: false },
+    ];
+    const record = run([replica(0, { views: changeTo(200, 1, 210) }), replica(1, { views, restarts })], []);
+    expect(livenessOf(record)).toMatchObject({ fromTick: 300, viewsAgreeAfterTicks: 40 });
+  });
+});
