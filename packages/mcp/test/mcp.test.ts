@@ -252,6 +252,14 @@ describe('the Conclave MCP server, driven by the MCP client against real daemons
         { proposalId: PROPOSAL, timeoutSeconds: 40 },
         { timeout: 45_000, onprogress: (p) => progress.push(p) },
       );
+      // Votes start once bob has seen the proposal open. Otherwise his quorum reads can all land
+      // while a vote is mid-commit at some honest replica (NO_QUORUM, asked again: the lying
+      // replica leaves no slack), and the first answer he gets is the decision, with no progress.
+      await waitFor(
+        'bob to see the proposal open',
+        () => (progress.length > 0 ? true : undefined),
+        STEP_TIMEOUT_MS,
+      );
 
       const vote = await ok<VoteOut>(alice, 'cast_vote', {
         proposalId: PROPOSAL,

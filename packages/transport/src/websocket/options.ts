@@ -48,7 +48,7 @@ export interface WebSocketTransportOptions extends Partial<FrameLimits> {
   /**
    * Of those, what one source address may hold (from its TCP connect until it authenticates);
    * beyond it a connection is closed at once (`ADDRESS_BUSY`). At most `handshakesPendingMax`.
-   * Default 16.
+   * Default 32.
    */
   readonly handshakesPendingPerAddressMax?: number;
   /** A connection that has not finished the handshake by then is closed (also HTTP header and TLS time). Default 2000. */
@@ -91,7 +91,9 @@ export interface WebSocketTransportOptions extends Partial<FrameLimits> {
 export const WEBSOCKET_DEFAULTS = Object.freeze({
   connectionsMax: 1024,
   handshakesPendingMax: 64,
-  handshakesPendingPerAddressMax: 16,
+  // Half the slots: one address's stranger leaves the other half free without any eviction, and
+  // up to 32 agents on one host (the bench's 16 plus replicas) may be mid-handshake at once.
+  handshakesPendingPerAddressMax: 32,
   handshakeTimeoutMs: 2000,
   pingIntervalMs: 5000,
   reconnectInitialMs: 100,
