@@ -20,7 +20,10 @@ export interface LivenessFigures {
    * change, for the rest of the run; undefined when they never did by the end.
    */
   readonly viewsAgreeAfterTicks: number | undefined;
-  /** Where both figures were measured from: the heal, or the last restart of an honest replica after it. */
+  /**
+   * Where both figures were measured from: the heal, or the last restart of an honest replica
+   * after it; the run's end when that came first (its agents were done before the heal).
+   */
   readonly fromTick: number;
 }
 
@@ -28,7 +31,12 @@ export interface LivenessFigures {
 export function livenessOf(record: RunRecord): LivenessFigures {
   const { healTick, endTick } = record;
   const honest = record.replicas.filter((replica) => replica.honest);
-  const fromTick = Math.max(healTick, ...honest.flatMap((r) => (r.restarts ?? []).map((s) => s.restartTick)));
+  // A run whose agents finished before the heal ends before it: then measure at its end.
+  const lastFault = Math.max(
+    healTick,
+    ...honest.flatMap((r) => (r.restarts ?? []).map((s) => s.restartTick)),
+  );
+  const fromTick = Math.min(lastFault, endTick);
   const stall = longestStall(honest, record.agents, fromTick, endTick);
   return {
     longestStallTicks: stall.ticks,

@@ -141,6 +141,15 @@ describe('livenessOf: one view', () => {
     ).toBeUndefined();
   });
 
+  it('measures a run that ended before its heal at its end', () => {
+    const record = { ...run([replica(0), replica(1)], []), endTick: HEAL - 40 };
+    expect(livenessOf(record)).toMatchObject({
+      fromTick: HEAL - 40,
+      viewsAgreeAfterTicks: 0,
+      longestStallTicks: 0,
+    });
+  });
+
   it('leaves out a replica while it is down, and counts from its restart after the heal', () => {
     const restarts: RestartRecord[] = [{ crashTick: 150, restartTick: 300, durable: true, lastExecuted: 0 }];
     const views: ViewRecord[] = [
