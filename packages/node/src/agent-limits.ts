@@ -4,6 +4,7 @@
  * lives here in the daemon, never in core.
  */
 import { MessageType } from '@conclave/core';
+import { checkSettings } from './settings-check.ts';
 
 export interface AgentLimits {
   /** Request frames (ordered writes) per second. */
@@ -40,16 +41,9 @@ export const DEFAULT_AGENT_LIMITS: AgentLimits = {
 export const AGENT_QUEUE_FRAMES_LIMIT = 4_096;
 
 /** Defaults for what is absent; a RangeError naming the field for what is not a positive whole number. */
-export function resolveAgentLimits(partial: Partial<Record<keyof AgentLimits, unknown>> = {}): AgentLimits {
-  const known = Object.keys(DEFAULT_AGENT_LIMITS);
-  for (const key of Object.keys(partial))
-    if (!known.includes(key))
-      throw new RangeError(`"agentLimits.${key}" is not a setting (known: ${known.join(', ')})`);
-  const resolved = { ...DEFAULT_AGENT_LIMITS, ...partial } as Record<keyof AgentLimits, unknown>;
-  for (const [key, value] of Object.entries(resolved))
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-      throw new RangeError(`"agentLimits.${key}" must be a whole number of at least 1, got ${String(value)}`);
-  const limits = resolved as unknown as AgentLimits;
+export function resolveAgentLimits(partial: unknown = {}): AgentLimits {
+  checkSettings('agentLimits', partial, Object.keys(DEFAULT_AGENT_LIMITS));
+  const limits: AgentLimits = { ...DEFAULT_AGENT_LIMITS, ...(partial as Partial<AgentLimits>) };
   if (limits.queueFramesMax > AGENT_QUEUE_FRAMES_LIMIT)
     throw new RangeError(`"agentLimits.queueFramesMax" must be at most ${AGENT_QUEUE_FRAMES_LIMIT}`);
   return limits;

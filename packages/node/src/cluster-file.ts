@@ -220,8 +220,8 @@ export function loadClusterFile(dir: string): ClusterFile {
       `${path}: "verifyWorkers" must be a whole number from 0 to ${VERIFY_WORKERS_MAX}`,
     );
   }
-  checkAgentLimits(path, parsed.agentLimits);
-  checkConnectionLimits(path, parsed.connectionLimits);
+  checkSettingsIn(path, parsed.agentLimits, resolveAgentLimits);
+  checkSettingsIn(path, parsed.connectionLimits, resolveConnectionLimits);
   // The kv state machine keeps no per-agent state: its registry need not fit the quotas, but a
   // stray block is still checked field by field, so a typo never waits for a switch back.
   const quotaHolders = parsed.stateMachine === 'kv' ? 1 : parsed.agents.length;
@@ -236,22 +236,11 @@ export function loadClusterFile(dir: string): ClusterFile {
   return parsed;
 }
 
-function checkAgentLimits(path: string, agentLimits: unknown): void {
-  if (agentLimits === undefined) return;
-  if (typeof agentLimits !== 'object' || agentLimits === null || Array.isArray(agentLimits))
-    throw new CliError('CONFIG_INVALID', `${path}: "agentLimits" must be an object`);
+/** Runs a settings block's check, its RangeError reported as CONFIG_INVALID naming the file. */
+function checkSettingsIn(path: string, value: unknown, check: (value: unknown) => unknown): void {
+  if (value === undefined) return;
   try {
-    resolveAgentLimits(agentLimits);
-  } catch (error) {
-    if (error instanceof RangeError) throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
-    throw error;
-  }
-}
-
-function checkConnectionLimits(path: string, connectionLimits: unknown): void {
-  if (connectionLimits === undefined) return;
-  try {
-    resolveConnectionLimits(connectionLimits);
+    check(value);
   } catch (error) {
     if (error instanceof RangeError) throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
     throw error;

@@ -6,6 +6,7 @@
  * replica must agree on them, and they follow from the protocol's.
  */
 import { checkConnectionLimits, TransportError, type WebSocketTransportOptions } from '@conclave/transport';
+import { checkSettings } from './settings-check.ts';
 
 /** The settings an operator may set, each a positive whole number. */
 export const CONNECTION_LIMIT_NAMES = [
@@ -28,17 +29,7 @@ export type ConnectionLimits = Partial<Record<ConnectionLimitName, number>>;
  * not a positive whole number, or a combination the transport would refuse.
  */
 export function resolveConnectionLimits(partial: unknown = {}): Partial<WebSocketTransportOptions> {
-  if (typeof partial !== 'object' || partial === null || Array.isArray(partial))
-    throw new RangeError('"connectionLimits" must be an object');
-  const names: readonly string[] = CONNECTION_LIMIT_NAMES;
-  for (const [key, value] of Object.entries(partial)) {
-    if (!names.includes(key))
-      throw new RangeError(`"connectionLimits.${key}" is not a setting (known: ${names.join(', ')})`);
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-      throw new RangeError(
-        `"connectionLimits.${key}" must be a whole number of at least 1, got ${String(value)}`,
-      );
-  }
+  checkSettings('connectionLimits', partial, CONNECTION_LIMIT_NAMES);
   const limits = partial as ConnectionLimits;
   try {
     checkConnectionLimits(limits);
