@@ -41,27 +41,33 @@ async function admittedWithin(port: number, deadlineMs: number): Promise<boolean
   return false;
 }
 
+const end = (remoteAddress: string, remotePort: number) => ({ remoteAddress, remotePort });
+
 describe('AddressSlots', () => {
   it('gives an address at most its share, and a released slot back once', () => {
     const slots = new AddressSlots(2);
-    const a = slots.take('10.0.0.1', 1);
-    const b = slots.take('10.0.0.1', 2);
+    const a = slots.take(end('10.0.0.1', 1));
+    const b = slots.take(end('10.0.0.1', 2));
     expect(a).toBeDefined();
     expect(b).toBeDefined();
-    expect(slots.take('10.0.0.1', 3)).toBeUndefined();
-    expect(slots.take('10.0.0.2', 1)).toBeDefined();
-    expect(slots.find('10.0.0.1', 2)).toBe(b);
+    expect(slots.take(end('10.0.0.1', 3))).toBeUndefined();
+    expect(slots.take(end('10.0.0.2', 1))).toBeDefined();
+    expect(slots.find(end('10.0.0.1', 2))).toBe(b);
     b?.release();
     b?.release();
     expect(slots.heldBy('10.0.0.1')).toBe(1);
-    expect(slots.find('10.0.0.1', 2)).toBeUndefined();
-    expect(slots.take('10.0.0.1', 4)).toBeDefined();
-    expect(slots.take('10.0.0.1', 5)).toBeUndefined();
+    expect(slots.find(end('10.0.0.1', 2))).toBeUndefined();
+    expect(slots.take(end('10.0.0.1', 4))).toBeDefined();
+    expect(slots.take(end('10.0.0.1', 5))).toBeUndefined();
+  });
+
+  it('gives no slot to a socket already gone (no address)', () => {
+    expect(new AddressSlots(1).take({ remoteAddress: undefined, remotePort: undefined })).toBeUndefined();
   });
 
   it('forgets an address that holds nothing', () => {
     const slots = new AddressSlots(1);
-    slots.take('10.0.0.1', 1)?.release();
+    slots.take(end('10.0.0.1', 1))?.release();
     expect(slots.addresses).toBe(0);
   });
 });

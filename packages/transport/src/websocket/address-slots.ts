@@ -10,6 +10,12 @@
  * there competes with them, not with everyone.
  */
 
+/** Where a socket comes from, as `net.Socket` (and `tls.TLSSocket`) tell it; undefined once it is gone. */
+export interface RemoteEnd {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
 /** One connection's slot; `release` is idempotent (authentication and close both call it). */
 export interface AddressSlot {
   readonly address: string;
@@ -27,8 +33,12 @@ export class AddressSlots {
     this.#perAddressMax = perAddressMax;
   }
 
-  /** Takes a slot for a socket just accepted; undefined when its address holds every one it may. */
-  take(address: string, port: number): AddressSlot | undefined {
+  /**
+   * Takes a slot for a socket just accepted; undefined when its address holds every one it may,
+   * or the socket is already gone (no address).
+   */
+  take({ remoteAddress: address, remotePort: port }: RemoteEnd): AddressSlot | undefined {
+    if (address === undefined || port === undefined) return undefined;
     const held = this.#held.get(address) ?? 0;
     if (held >= this.#perAddressMax) return undefined;
     this.#held.set(address, held + 1);
@@ -49,9 +59,9 @@ export class AddressSlots {
     return slot;
   }
 
-  /** The slot of the connection from `address:port`, if it still holds one. */
-  find(address: string, port: number): AddressSlot | undefined {
-    return this.#byConnection.get(`${address}|${port}`);
+  /** The slot of the connection from this socket's address and port, if it still holds one. */
+  find({ remoteAddress, remotePort }: RemoteEnd): AddressSlot | undefined {
+    return this.#byConnection.get(`${remoteAddress}|${remotePort}`);
   }
 
   /** Slots held by `address` now. */

@@ -129,13 +129,10 @@ export class Listener {
 
   /** A TCP connection arrived: it takes a slot of its source address, or is refused (`ADDRESS_BUSY`). */
   #onSocket(socket: Socket): void {
-    const { remoteAddress, remotePort } = socket;
-    const slot =
-      remoteAddress === undefined || remotePort === undefined
-        ? undefined
-        : this.#addressSlots.take(remoteAddress, remotePort);
+    const slot = this.#addressSlots.take(socket);
     if (slot === undefined) {
-      if (remoteAddress !== undefined) this.#context.reject('ADDRESS_BUSY');
+      // A socket already gone has no address; it is closed, not counted.
+      if (socket.remoteAddress !== undefined) this.#context.reject('ADDRESS_BUSY');
       socket.destroy();
       return;
     }
@@ -178,11 +175,7 @@ export class Listener {
         webSocket.terminate();
         return;
       }
-      const { remoteAddress, remotePort } = request.socket;
-      const slot =
-        remoteAddress === undefined || remotePort === undefined
-          ? undefined
-          : this.#addressSlots.find(remoteAddress, remotePort);
+      const slot = this.#addressSlots.find(request.socket);
       this.#context.accept(webSocket, slot?.release ?? (() => {}));
     });
   }

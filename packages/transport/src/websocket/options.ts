@@ -192,17 +192,15 @@ export function resolveOptions(options: WebSocketTransportOptions): WebSocketSet
  * identity, directory or crypto): the same checks, in the same order, as `webSocketTransport`.
  * Throws `TransportError` (`INVALID_OPTIONS`) naming the first limit that could never work.
  */
-export function checkConnectionLimits(
-  limits: Partial<FrameLimits> &
-    Omit<WebSocketTransportOptions, 'identity' | 'directory' | 'crypto' | keyof FrameLimits>,
-): void {
+export function checkConnectionLimits(limits: Partial<FrameLimits> & SocketOptions): void {
   checkFrameLimits(frameLimitsOf(limits));
   resolveSocketBounds(limits);
 }
 
-function resolveSocketBounds(
-  options: Omit<WebSocketTransportOptions, 'identity' | 'directory' | 'crypto' | keyof FrameLimits>,
-): SocketBounds {
+/** The options that set socket-level bounds: all but who this side is and the frame limits. */
+type SocketOptions = Omit<WebSocketTransportOptions, 'identity' | 'directory' | 'crypto' | keyof FrameLimits>;
+
+function resolveSocketBounds(options: SocketOptions): SocketBounds {
   const bounds: SocketBounds = {
     connectionsMax: options.connectionsMax ?? WEBSOCKET_DEFAULTS.connectionsMax,
     handshakesPendingMax: options.handshakesPendingMax ?? WEBSOCKET_DEFAULTS.handshakesPendingMax,
