@@ -166,24 +166,16 @@ describe('kv ownership', () => {
     const d = new Driver({ names: ['alice', 'bob'] });
     d.error('bob', ops.lockAcquire({ name: 'alice/leader', ttl: 10 }), 'FORBIDDEN');
     d.error('bob', ops.taskCreate({ taskId: 'alice/t1', payload: bytes('b') }), 'FORBIDDEN');
-    const proposal = (proposalId: string) =>
-      ops.propose({
-        proposalId,
-        title: 't',
-        rule: { kind: 'threshold', k: 1 },
-        voters: [{ agent: 'alice', weight: 1 }],
-        deadline: 1_000,
-      });
-    d.error('bob', proposal('alice/p1'), 'FORBIDDEN');
+    d.error('bob', propose('alice/p1'), 'FORBIDDEN');
     d.ok('lock', 'alice', ops.lockAcquire({ name: 'alice/leader', ttl: 10 }));
     d.ok('task', 'alice', ops.taskCreate({ taskId: 'alice/t1', payload: bytes('a') }));
-    d.ok('proposal', 'alice', proposal('alice/p1'));
+    d.ok('proposal', 'alice', propose('alice/p1'));
     // Others still use what alice created: claim her task.
     d.ok('task', 'bob', ops.taskClaim({ taskId: 'alice/t1', ttl: 10 }));
     // Not reserved: shared/, an unregistered prefix, or no slash.
     d.ok('lock', 'bob', ops.lockAcquire({ name: 'shared/alice/leader', ttl: 10 }));
     d.ok('task', 'bob', ops.taskCreate({ taskId: 'carol/t1', payload: bytes('b') }));
-    d.ok('proposal', 'bob', proposal('alice-p2'));
+    d.ok('proposal', 'bob', propose('alice-p2'));
   });
 
   it('shared/ keys: anyone writes or deletes; charged to the last writer; no writers list', () => {

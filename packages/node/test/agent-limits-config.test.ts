@@ -1,26 +1,13 @@
 /** `agentLimits` in cluster.json: defaults when absent, a clear CONFIG_INVALID when wrong. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_AGENT_LIMITS } from '../src/agent-limits.ts';
-import { initCluster, loadClusterFile, resolvedAgentLimits } from '../src/cluster-file.ts';
+import { loadClusterFile, resolvedAgentLimits } from '../src/cluster-file.ts';
 import { CliError } from '../src/errors.ts';
+import { clusterDirs } from './support/cluster-with.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function clusterWith(agentLimits: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'conclave-limits-'));
-  dirs.push(dir);
-  initCluster({ dir, replicas: 4, agents: 1 });
-  const path = join(dir, 'cluster.json');
-  const file = JSON.parse(readFileSync(path, 'utf8'));
-  writeFileSync(path, JSON.stringify({ ...file, agentLimits }));
-  return dir;
-}
+const clusters = clusterDirs();
+afterEach(() => clusters.removeAll());
+const clusterWith = (value: unknown) => clusters.with('agentLimits', value);
 
 describe('agentLimits in cluster.json', () => {
   it('takes defaults for what is absent', () => {

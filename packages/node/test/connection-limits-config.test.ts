@@ -1,25 +1,12 @@
 /** `connectionLimits` in cluster.json: the transport's defaults when absent, a clear CONFIG_INVALID when wrong. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectionOptionsOf, initCluster, loadClusterFile } from '../src/cluster-file.ts';
+import { connectionOptionsOf, loadClusterFile } from '../src/cluster-file.ts';
 import { CliError } from '../src/errors.ts';
+import { clusterDirs } from './support/cluster-with.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function clusterWith(connectionLimits: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'conclave-connection-limits-'));
-  dirs.push(dir);
-  initCluster({ dir, replicas: 4, agents: 1 });
-  const path = join(dir, 'cluster.json');
-  const file = JSON.parse(readFileSync(path, 'utf8'));
-  writeFileSync(path, JSON.stringify({ ...file, connectionLimits }));
-  return dir;
-}
+const clusters = clusterDirs();
+afterEach(() => clusters.removeAll());
+const clusterWith = (value: unknown) => clusters.with('connectionLimits', value);
 
 describe('connectionLimits in cluster.json', () => {
   it('passes what is set to the transport and leaves the rest to its defaults', () => {
