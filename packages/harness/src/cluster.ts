@@ -507,7 +507,7 @@ export class SimulatedCluster {
       summary.executedBatches += node.executed.length;
       addCounts(summary.rejections, node.replica.rejections());
       addCounts(summary.rejections, node.pastRejections);
-      replicas.push(node.record(status));
+      replicas.push(node.record(status, this.isDown(id) ? this.#outages.get(id)?.crashTick : undefined));
     }
     return { replicas, statuses, summary };
   }

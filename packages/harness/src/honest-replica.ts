@@ -137,7 +137,7 @@ export class HonestReplica {
   }
 
   /** What the checkers read about this replica at the end of the run. */
-  record(status: ReplicaStatus): ReplicaRecord {
+  record(status: ReplicaStatus, downSince: number | undefined): ReplicaRecord {
     return {
       id: this.id,
       honest: true,
@@ -150,6 +150,7 @@ export class HonestReplica {
       receipts: this.receipts,
       evidence: evidenceKeys(this.stateMachine),
       ...(this.restarts.length === 0 ? {} : { restarts: this.restarts }),
+      ...(downSince === undefined ? {} : { downSince }),
       views: this.views,
     };
   }

@@ -92,8 +92,9 @@ function longestStall(
   return longest;
 }
 
-/** Whether `replica` was down at `tick`: from its crash tick until its restart tick. */
+/** Whether `replica` was down at `tick`: from its crash tick until its restart tick, or the end. */
 function downAt(replica: ReplicaRecord, tick: number): boolean {
+  if (replica.downSince !== undefined && tick >= replica.downSince) return true;
   return (replica.restarts ?? []).some((s) => tick >= s.crashTick && tick < s.restartTick);
 }
 
@@ -130,6 +131,7 @@ function viewsAgreeAfter(
     for (const record of replica.views ?? []) if (record.tick > fromTick) moments.add(record.tick);
     for (const s of replica.restarts ?? [])
       for (const tick of [s.crashTick, s.restartTick]) if (tick > fromTick) moments.add(tick);
+    if (replica.downSince !== undefined && replica.downSince > fromTick) moments.add(replica.downSince);
   }
   const ordered = [...moments].filter((tick) => tick <= endTick).sort((a, b) => a - b);
   let agreedSince: number | undefined;

@@ -85,6 +85,8 @@ export interface ReplicaRecord {
   /** Evidence keys in its final state (the coordination state machine's evidence list). */
   readonly evidence?: readonly string[];
   readonly restarts?: readonly RestartRecord[];
+  /** The tick it crashed at, when it was still down at the end of the run (its restart was due later). */
+  readonly downSince?: number;
   /** Its view over time: one entry per change, the first at its first step (honest replicas only). */
   readonly views?: readonly ViewRecord[];
 }

@@ -202,6 +202,8 @@ function printVerbose(result: ScenarioResult): void {
     );
   }
   log(`  clocks start at ${options.clockStarts.join(', ')}`);
+  for (const crash of options.crashes ?? [])
+    log(`  honest replica ${crash.id} crashes at tick ${crash.crashTick}, restarts at ${crash.restartTick}`);
   for (const plan of options.byzantine) {
     log(
       `  Byzantine replica ${plan.id}: ${plan.strategies.join(', ')}${plan.crashTick === undefined ? '' : ` (crashes at tick ${plan.crashTick})`}${plan.colluding && options.collusion ? ' [colluding]' : ''}`,
