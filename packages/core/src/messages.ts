@@ -33,6 +33,7 @@ export const MessageType = {
   queryReply: 14,
   fetchReceipt: 15,
   receipt: 16,
+  suspect: 17,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -98,6 +99,17 @@ export interface NewView {
   readonly view: number;
   readonly viewChanges: readonly Signed<ViewChange>[];
   readonly prePrepares: readonly Signed<PrePrepare>[];
+  readonly replica: number;
+}
+/**
+ * "The primary of `view` has failed me": sent when a replica's timer runs out in `view`. A
+ * replica leaves a view only once f+1 replicas suspect it (one of them honest), so a replica
+ * whose timer alone fired stays at work; and a replica in a later view answers a suspicion of an
+ * older one with the NEW-VIEW it entered by, which is how a replica that missed views catches up.
+ */
+export interface Suspect {
+  readonly type: typeof MessageType.suspect;
+  readonly view: number;
   readonly replica: number;
 }
 export interface FetchState {
@@ -190,7 +202,8 @@ export type Body =
   | Query
   | QueryReply
   | FetchReceipt
-  | ReceiptReply;
+  | ReceiptReply
+  | Suspect;
 
 /** Messages signed by an agent. */
 export type AgentBody = Request | Query | FetchReceipt;
@@ -258,6 +271,8 @@ export function bodyTuple(body: Body): Canonical {
       return [body.type, body.sequence, body.snapshot, body.checkpointProof.map(signedTuple), body.replica];
     case MessageType.fetchCommitted:
       return [body.type, body.fromSequence, body.replica];
+    case MessageType.suspect:
+      return [body.type, body.view, body.replica];
     case MessageType.query:
       return [body.type, body.agent, body.queryId, body.operation];
     case MessageType.queryReply:
@@ -505,6 +520,10 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
     case MessageType.fetchCommitted: {
       const [, fromSequence, replica] = tuple(value, 3);
       return { type, fromSequence: natural(fromSequence), replica: replicaId(replica) };
+    }
+    case MessageType.suspect: {
+      const [, view, replica] = tuple(value, 3);
+      return { type, view: natural(view), replica: replicaId(replica) };
     }
     case MessageType.query: {
       const [, agent, queryId, operation] = tuple(value, 4);

@@ -35,6 +35,7 @@ import {
   type Request,
   type Signed,
   type State,
+  type Suspect,
   type ViewChange,
 } from './messages.ts';
 import type { Receipt } from './receipt.ts';
@@ -56,6 +57,7 @@ import { reject } from './replica/output.ts';
 import { onRequest, propose } from './replica/requests.ts';
 import { restore } from './replica/restore.ts';
 import { onCommitted, onFetchCommitted, onFetchState, onState } from './replica/state-transfer.ts';
+import { onSuspect } from './replica/suspicion.ts';
 import { onTick } from './replica/timers.ts';
 import { onViewChange } from './replica/view-change.ts';
 import type { StateMachine } from './state-machine.ts';
@@ -110,7 +112,8 @@ const HANDLERS: Readonly<Record<MessageType, Handler>> = {
   [MessageType.commit]: (ctx, frame, raw) => onCommit(ctx, frame as Frame<Commit>, raw),
   [MessageType.checkpoint]: (ctx, frame, raw) => onCheckpoint(ctx, frame as Frame<Checkpoint>, raw),
   [MessageType.viewChange]: (ctx, frame) => onViewChange(ctx, frame as Frame<ViewChange>),
-  [MessageType.newView]: (ctx, frame) => onNewView(ctx, frame as Frame<NewView>),
+  [MessageType.newView]: (ctx, frame, raw) => onNewView(ctx, frame as Frame<NewView>, raw),
+  [MessageType.suspect]: (ctx, frame, raw) => onSuspect(ctx, frame.body as Suspect, raw),
   [MessageType.fetchState]: (ctx, frame) => onFetchState(ctx, frame as Frame<FetchState>),
   [MessageType.state]: (ctx, frame) => onState(ctx, frame as Frame<State>),
   [MessageType.fetchCommitted]: (ctx, frame) => onFetchCommitted(ctx, frame as Frame<FetchCommitted>),
@@ -190,6 +193,7 @@ export class Replica {
     }
     if (!this.#verifySender(frame)) return;
     const signer = claimedSigner(frame.body);
+    if (signer.kind === 'replica') ctx.timers.heardAt.set(signer.id, ctx.now);
     if (
       signer.kind === 'replica' &&
       signer.id === primaryOf(ctx, ctx.view) &&

@@ -3,27 +3,51 @@ import { MessageType } from '../src/index.ts';
 import { TestCluster } from './support/cluster.ts';
 
 describe('view change timing', () => {
-  it('doubles the timeout on consecutive view changes and still makes progress (n=7, primaries of views 0 and 1 down)', () => {
-    const c = new TestCluster(7, 1);
-    c.down.add(0);
-    c.down.add(1);
-    const id = c.submit(0, 'k', 'v');
-    const viewAt: number[] = [];
+  /** The ticks at which replica `observer`'s view changed, over `ticks` ticks. */
+  function viewChangeTicks(c: TestCluster, observer: number, ticks: number): number[] {
+    const at: number[] = [];
     let lastView = 0;
-    for (let tick = 1; tick <= 600; tick++) {
+    for (let tick = 1; tick <= ticks; tick++) {
       c.run(1);
-      const view = c.replicas[2]!.status().view;
+      const view = c.replicas[observer]!.status().view;
       if (view !== lastView) {
-        viewAt.push(tick);
+        at.push(tick);
         lastView = view;
       }
     }
+    return at;
+  }
+
+  it('doubles the timeout on consecutive view changes and still makes progress (n=7, view 1 never starts)', () => {
+    const c = new TestCluster(7, 1);
+    c.down.add(0);
+    // Replica 1 is alive (it votes, so no one passes over it) but its new-views are lost.
+    c.interceptor = (envelope, frame) =>
+      frame?.body.type === MessageType.newView && envelope.from === 'r1' ? [] : undefined;
+    const id = c.submit(0, 'k', 'v');
+    const viewAt = viewChangeTicks(c, 2, 600);
     expect(c.accepted(0, id)).toBeDefined();
     expect(c.replicas[2]!.status().view).toBe(2);
     // View 1 started after one request timeout (50 ticks); view 2 only after the view-change
-    // timer ran for twice as long, since view 1's primary never sent a new-view.
+    // timer ran for twice as long, since view 1's new-view never arrived.
     expect(viewAt[0]).toBeGreaterThanOrEqual(50);
     expect(viewAt[1]! - viewAt[0]!).toBeGreaterThanOrEqual(100);
+    c.checkAgreement([2, 3, 4, 5, 6]);
+  });
+
+  it('passes over a next primary that has long been silent within a few ticks, not a timeout (n=7)', () => {
+    const c = new TestCluster(7, 1);
+    c.down.add(1); // the next in line has been down all along
+    c.submit(0, 'k', 'v');
+    c.run(150);
+    c.down.add(0); // then the primary fails
+    const id = c.submit(0, 'k2', 'v2');
+    const viewAt = viewChangeTicks(c, 2, 400);
+    expect(c.accepted(0, id)).toBeDefined();
+    expect(c.replicas[2]!.status().view).toBe(2);
+    // View 1's primary is suspected as soon as the view change starts: f+1 suspicions and a
+    // message delay later the replicas are changing into view 2, with no view-change timeout.
+    expect(viewAt[1]! - viewAt[0]!).toBeLessThanOrEqual(5);
     c.checkAgreement([2, 3, 4, 5, 6]);
   });
 

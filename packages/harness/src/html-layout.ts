@@ -36,6 +36,7 @@ export const TYPE_COLOURS: readonly (readonly [name: string, colour: string, gro
   ['checkpoint', '#8c564b', 'checkpoint'],
   ['view-change', '#d62728', 'view change'],
   ['new-view', '#e377c2', 'view change'],
+  ['suspect', '#ff9896', 'view change'],
   ['fetch-state', '#7f7f7f', 'state transfer'],
   ['state', '#bcbd22', 'state transfer'],
   ['fetch-committed', '#637939', 'state transfer'],

@@ -253,6 +253,7 @@ function labelOf(from: Address, type: MessageType | 0, frame: Uint8Array): Messa
       fields.sequence = body.stableSequence;
       break;
     case MessageType.newView:
+    case MessageType.suspect:
       fields.view = body.view;
       break;
     case MessageType.fetchCommitted:

@@ -34,6 +34,7 @@ import type {
   ExecutionState,
   ReplicaMode,
   RequestsState,
+  SuspicionState,
   TimersState,
   TransferState,
   ViewChangeState,
@@ -69,6 +70,7 @@ export interface ReplicaContext {
   readonly checkpoints: CheckpointsState;
   readonly transfer: TransferState;
   readonly viewChange: ViewChangeState;
+  readonly suspicion: SuspicionState;
   readonly timers: TimersState;
 
   /**
@@ -151,12 +153,15 @@ export function createContext(
       newViewFrame: undefined,
       validated: new Set(),
     },
+    suspicion: { held: new Map(), cause: [] },
     timers: {
       lastProposalAt: now,
       lastProgressSeenAt: now,
       heardFromPrimary: false,
       viewEnteredAt: 0,
       lastExecutedAt: now,
+      // Every replica counts as heard from at start: who is down shows only after a while.
+      heardAt: new Map(options.cluster.replicas.map((_, id) => [id, now])),
     },
     dispatch,
   };

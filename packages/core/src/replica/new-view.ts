@@ -27,6 +27,7 @@ import {
 import { nullBatchFor } from './execution.ts';
 import { broadcast, persistLog, persistView, reject, sign } from './output.ts';
 import { forwardConflict, propose } from './requests.ts';
+import { forgetSuspicionsBelow } from './suspicion.ts';
 import { validateViewChange, viewChangesFor } from './view-change.ts';
 
 /**
@@ -120,7 +121,7 @@ export function maybeSendNewView(ctx: ReplicaContext): void {
 }
 
 /** A backup checks a NEW-VIEW by recomputing it from its view-changes, then enters the view. */
-export function onNewView(ctx: ReplicaContext, frame: Frame<NewView>): void {
+export function onNewView(ctx: ReplicaContext, frame: Frame<NewView>, raw: Uint8Array): void {
   const newView = frame.body;
   if (newView.view < ctx.view || (newView.view === ctx.view && ctx.mode === 'normal')) {
     reject(ctx, 'STALE_VIEW', `new-view for ${newView.view}, in view ${ctx.view}`);
@@ -137,6 +138,8 @@ export function onNewView(ctx: ReplicaContext, frame: Frame<NewView>): void {
     return;
   }
   ctx.view = newView.view;
+  // Kept to hand to a replica that missed it: a NEW-VIEW proves itself, whoever relays it.
+  ctx.viewChange.newViewFrame = { view: newView.view, frame: raw };
   enterView(
     ctx,
     frame,
@@ -204,6 +207,8 @@ export function enterView(
   ctx.viewChange.armedAt = undefined;
   ctx.timers.heardFromPrimary = true; // its new-view is a message from it
   ctx.timers.viewEnteredAt = ctx.now;
+  forgetSuspicionsBelow(ctx, ctx.view);
+  ctx.suspicion.cause = [];
   persistView(ctx);
   adoptHighestCheckpoint(ctx, viewChanges);
   restartRequestTimers(ctx);

@@ -186,6 +186,22 @@ export interface ViewChangeState {
   readonly validated: Set<string>;
 }
 
+/** A suspicion of a view's primary (`Suspect`), as a frame that can be sent on as it is. */
+export interface HeldSuspicion {
+  readonly view: number;
+  readonly frame: Uint8Array;
+  /** When it arrived (or, for our own, when we last sent it): suspicions lapse unless renewed. */
+  at: number;
+}
+
+/** Suspicions: ours, each replica's latest, and the f+1 that made us leave our last view. */
+export interface SuspicionState {
+  /** The latest live suspicion of each replica, ours included (bounded: one per replica). */
+  readonly held: Map<number, HeldSuspicion>;
+  /** The f+1 suspicions we left our last view on, relayed so every honest replica leaves it too. */
+  cause: readonly Uint8Array[];
+}
+
 /** When things last happened, for the timeouts checked on each tick. */
 export interface TimersState {
   lastProposalAt: number;
@@ -195,4 +211,6 @@ export interface TimersState {
   /** When we last entered a view (its NEW-VIEW, or start): a new primary's stall is measured from here. */
   viewEnteredAt: number;
   lastExecutedAt: number;
+  /** When each replica last sent us a message with a valid signature: who is alive (`isHeardFrom`). */
+  readonly heardAt: Map<number, number>;
 }

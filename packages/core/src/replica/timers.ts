@@ -4,11 +4,11 @@
  */
 import { assert } from '../errors.ts';
 import { MessageType } from '../messages.ts';
-import { high, isPrimary, type ReplicaContext, timeoutTicks } from './context.ts';
+import { high, isPrimary, primaryOf, type ReplicaContext, timeoutTicks } from './context.ts';
 import { conflictOverdue, forwardConflict, propose, proposeBatch } from './requests.ts';
 import type { PendingRequest } from './state.ts';
 import { fetchMissing } from './state-transfer.ts';
-import { startViewChange } from './view-change.ts';
+import { isHeardFrom, relaySuspicions, suspectView, withdrawSuspicion } from './suspicion.ts';
 
 /** Time passes: timeouts are checked, lost messages re-sent, and a replica that is behind fetches. */
 export function onTick(ctx: ReplicaContext, ticks: number): void {
@@ -22,10 +22,13 @@ export function onTick(ctx: ReplicaContext, ticks: number): void {
         type: MessageType.viewChange,
         frame: ctx.viewChange.ownFrame,
       });
+      relaySuspicions(ctx);
     }
-    if (ctx.viewChange.armedAt !== undefined && ctx.now - ctx.viewChange.armedAt >= timeoutTicks(ctx)) {
-      startViewChange(ctx, ctx.view + 1);
-    }
+    // The view we are changing into did not start in time, or its primary has been silent
+    // since well before (it is down, and waiting for it would cost a whole timeout): suspect it.
+    const timerRanOut =
+      ctx.viewChange.armedAt !== undefined && ctx.now - ctx.viewChange.armedAt >= timeoutTicks(ctx);
+    if (timerRanOut || !isHeardFrom(ctx, primaryOf(ctx, ctx.view))) suspectView(ctx);
   } else {
     const timeout = timeoutTicks(ctx);
     const oldest = ctx.requests.pending.values().next().value as PendingRequest | undefined;
@@ -66,7 +69,7 @@ function onPrimaryTick(ctx: ReplicaContext, timeout: number, requestOverdue: boo
   const inFlight = ctx.requests.nextSequence - 1 > ctx.execution.lastExecuted;
   const stalled =
     inFlight && ctx.now - Math.max(ctx.timers.lastExecutedAt, ctx.timers.viewEnteredAt) >= timeout;
-  if (requestOverdue || stalled) startViewChange(ctx, ctx.view + 1);
+  suspectIf(ctx, requestOverdue || stalled);
 }
 
 /** A backup starts a view change when a request is overdue or the primary has gone silent. */
@@ -75,5 +78,24 @@ function onBackupTick(ctx: ReplicaContext, timeout: number, requestOverdue: bool
   // is still connecting, or is itself cut off, would otherwise start a view change alone and,
   // having promised to leave the view, could not come back to it.
   const primarySilent = ctx.timers.heardFromPrimary && ctx.now - ctx.timers.lastProgressSeenAt >= timeout;
-  if (requestOverdue || primarySilent) startViewChange(ctx, ctx.view + 1);
+  suspectIf(ctx, requestOverdue || primarySilent);
+}
+
+/**
+ * In normal mode: suspect the view while a timer runs out or f+1 replicas are past it, and stop
+ * suspecting it once neither holds (a replica that was paused catches up and goes on).
+ */
+function suspectIf(ctx: ReplicaContext, timedOut: boolean): void {
+  if (timedOut || othersAhead(ctx)) suspectView(ctx);
+  else withdrawSuspicion(ctx);
+}
+
+/**
+ * Whether f+1 replicas sent us messages of views above ours: at least one honest replica has
+ * left our view, so it will not make progress again and we must find the view they are in.
+ */
+function othersAhead(ctx: ReplicaContext): boolean {
+  const senders = new Set<number>();
+  for (const item of ctx.agreement.earlyFrames) if (item.view > ctx.view) senders.add(item.sender);
+  return senders.size >= ctx.quorums.weak;
 }

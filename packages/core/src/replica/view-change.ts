@@ -18,7 +18,7 @@ import { low, primaryOf, type ReplicaContext, verifyReplicaSignature } from './c
 import { maybeSendNewView } from './new-view.ts';
 import { broadcast, persistLog, persistView, reject, sign } from './output.ts';
 import type { StoredViewChange } from './state.ts';
-import { rateLimited } from './state-transfer.ts';
+import { forgetSuspicionsBelow, sendNewViewTo } from './suspicion.ts';
 
 /** Leaves the current view for `newView`: from here nothing is ordered until its NEW-VIEW. */
 export function startViewChange(ctx: ReplicaContext, newView: number): void {
@@ -29,6 +29,8 @@ export function startViewChange(ctx: ReplicaContext, newView: number): void {
   ctx.viewChange.armedAt = undefined;
   ctx.timers.heardFromPrimary = false;
   ctx.agreement.earlyFrames = ctx.agreement.earlyFrames.filter((item) => item.view >= newView);
+  forgetSuspicionsBelow(ctx, newView);
+  ctx.suspicion.cause = [];
   persistView(ctx);
   sendViewChange(ctx);
 }
@@ -68,19 +70,10 @@ export function sendViewChange(ctx: ReplicaContext): void {
  */
 export function onViewChange(ctx: ReplicaContext, frame: Frame<ViewChange>): void {
   const viewChange = frame.body;
-  if (
-    viewChange.newView === ctx.view &&
-    ctx.mode === 'normal' &&
-    ctx.viewChange.newViewFrame?.view === ctx.view
-  ) {
-    // A replica still changing into the view we lead missed our new-view: send it again.
-    if (!rateLimited(ctx, viewChange.replica)) {
-      ctx.out.send.push({
-        to: { kind: 'replica', id: viewChange.replica },
-        type: MessageType.newView,
-        frame: ctx.viewChange.newViewFrame.frame,
-      });
-    }
+  if (viewChange.newView === ctx.view && ctx.mode === 'normal') {
+    // A replica still changing into our view missed its NEW-VIEW: any replica that holds it
+    // sends it (not only the primary, which may be the one that never sent it to everyone).
+    sendNewViewTo(ctx, viewChange.replica);
     return;
   }
   if (viewChange.newView < ctx.view || (viewChange.newView === ctx.view && ctx.mode === 'normal')) {

@@ -157,6 +157,8 @@ export class Printer {
         const proposals = body.prePrepares.map((pp) => `s${pp.body.sequence}:${this.digest(pp.body.digest)}`);
         return `${name} v${body.view} view-changes=[${from.join(' ')}] proposals=[${proposals.join(' ')}]`;
       }
+      case MessageType.suspect:
+        return `${name} v${body.view}`;
       case MessageType.fetchState:
         return `${name} s${body.sequence}`;
       case MessageType.state: {

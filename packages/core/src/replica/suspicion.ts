@@ -1,0 +1,128 @@
+/**
+ * Suspicion: how a replica leaves a view, and how one that fell behind finds the view the others
+ * are in.
+ *
+ * A replica whose timer runs out does not leave its view: it broadcasts SUSPECT(view) and keeps
+ * working. It leaves only once f+1 replicas suspect the view (so at least one honest replica
+ * does), and then relays those f+1 suspicions, so that every honest replica holds them and leaves
+ * too. A replica whose timer alone fired (a paused or slow one) therefore never sits alone in a
+ * higher view ("lone view change"): it goes on in the view the others are in, and its suspicion
+ * lapses once it no longer holds.
+ *
+ * A suspicion of a view older than ours comes from a replica that missed a view change: we send
+ * it the NEW-VIEW we entered our view by. That message proves itself (2f+1 signed view-changes
+ * and the pre-prepares they imply), so the replica checks it and follows no one's word. A replica
+ * suspects its own view when it holds messages of later views from f+1 replicas: at least one
+ * honest replica is past it.
+ */
+import { MessageType, type Suspect } from '../messages.ts';
+import type { ReplicaContext } from './context.ts';
+import { broadcast, sign } from './output.ts';
+import type { HeldSuspicion } from './state.ts';
+import { rateLimited } from './state-transfer.ts';
+import { startViewChange } from './view-change.ts';
+
+/**
+ * Our timer ran out in the current view: suspect it (again every `retryTicks`, while it holds),
+ * and leave it if f+1 replicas now do.
+ */
+export function suspectView(ctx: ReplicaContext): void {
+  const own = ctx.suspicion.held.get(ctx.id);
+  if (own?.view === ctx.view && ctx.now - own.at < ctx.protocol.retryTicks) return;
+  if (own?.view === ctx.view) {
+    own.at = ctx.now;
+    ctx.out.send.push({ to: { kind: 'replicas' }, type: MessageType.suspect, frame: own.frame });
+  } else {
+    const signed = sign<Suspect>(ctx, { type: MessageType.suspect, view: ctx.view, replica: ctx.id });
+    ctx.suspicion.held.set(ctx.id, { view: ctx.view, frame: broadcast(ctx, signed), at: ctx.now });
+  }
+  maybeLeaveView(ctx);
+}
+
+/** Our timer no longer runs out (the view made progress after all): we stop suspecting it. */
+export function withdrawSuspicion(ctx: ReplicaContext): void {
+  ctx.suspicion.held.delete(ctx.id);
+}
+
+/** A replica's suspicion: an older view's is answered with our NEW-VIEW; others are counted. */
+export function onSuspect(ctx: ReplicaContext, suspect: Suspect, raw: Uint8Array): void {
+  if (suspect.replica === ctx.id) return;
+  if (suspect.view < ctx.view) {
+    sendNewViewTo(ctx, suspect.replica);
+    return;
+  }
+  const previous = ctx.suspicion.held.get(suspect.replica);
+  if (previous !== undefined && previous.view > suspect.view) return;
+  ctx.suspicion.held.set(suspect.replica, { view: suspect.view, frame: raw, at: ctx.now });
+  maybeLeaveView(ctx);
+}
+
+/**
+ * Sends a replica that is behind the NEW-VIEW we entered the current view by, if we hold it and
+ * have not just sent it something (a relayed suspicion reaches us once per relayer). Not in the
+ * first `retryTicks` of the view: the NEW-VIEW that went to everyone is still on its way, and
+ * the replica asks again (view-changes and suspicions are re-sent) if it was lost.
+ */
+export function sendNewViewTo(ctx: ReplicaContext, replica: number): void {
+  const held = ctx.viewChange.newViewFrame;
+  if (ctx.mode !== 'normal' || held?.view !== ctx.view) return;
+  if (ctx.now - ctx.timers.viewEnteredAt < ctx.protocol.retryTicks || rateLimited(ctx, replica)) return;
+  ctx.out.send.push({ to: { kind: 'replica', id: replica }, type: MessageType.newView, frame: held.frame });
+}
+
+/**
+ * f+1 live suspicions of our view or later ones: at least one honest replica has given up on
+ * the f+1-th highest view suspected, so we leave for the view after it, and relay those
+ * suspicions so every honest replica holding them does the same. The next view is always the
+ * one after: a target every replica computes alike, so none is left alone in a view the others
+ * skipped (a primary that is down is passed over by suspecting its view at once, see `timers`).
+ */
+function maybeLeaveView(ctx: ReplicaContext): void {
+  const live = liveSuspicions(ctx)
+    .filter((held) => held.view >= ctx.view)
+    .sort((a, b) => b.view - a.view);
+  const quorum = live.slice(0, ctx.quorums.weak);
+  const lowest = quorum.at(-1);
+  if (quorum.length < ctx.quorums.weak || lowest === undefined) return;
+  startViewChange(ctx, lowest.view + 1);
+  ctx.suspicion.cause = quorum.map((held) => held.frame);
+  relaySuspicions(ctx);
+}
+
+/** Sends the suspicions we left our last view on to every replica (again on each view-change retry). */
+export function relaySuspicions(ctx: ReplicaContext): void {
+  for (const frame of ctx.suspicion.cause)
+    ctx.out.send.push({ to: { kind: 'replicas' }, type: MessageType.suspect, frame });
+}
+
+/**
+ * Suspicions not renewed within the request timeout lapse: a replica re-sends its own every
+ * `retryTicks` while its timer keeps running out, so only those that stopped holding go.
+ */
+function liveSuspicions(ctx: ReplicaContext): HeldSuspicion[] {
+  const live: HeldSuspicion[] = [];
+  for (const [replica, held] of ctx.suspicion.held) {
+    if (ctx.now - held.at > ctx.protocol.requestTimeoutTicks) ctx.suspicion.held.delete(replica);
+    else live.push(held);
+  }
+  return live;
+}
+
+/** Entering a view: suspicions of the views before it are settled. */
+export function forgetSuspicionsBelow(ctx: ReplicaContext, view: number): void {
+  for (const [replica, held] of ctx.suspicion.held) if (held.view < view) ctx.suspicion.held.delete(replica);
+}
+
+/**
+ * Whether we have heard from `replica` lately: within a timeout and two heartbeats. Until the primary fell silent, every live
+ * backup voted on its batches (heartbeats at least), and the timeout is how long it has been
+ * silent since; so a replica that was alive when the primary failed still counts, and one that
+ * fell silent well before it does not.
+ */
+export function isHeardFrom(ctx: ReplicaContext, replica: number): boolean {
+  if (replica === ctx.id) return true;
+  const at = ctx.timers.heardAt.get(replica);
+  return (
+    at !== undefined && ctx.now - at <= ctx.protocol.requestTimeoutTicks + 2 * ctx.protocol.heartbeatTicks
+  );
+}

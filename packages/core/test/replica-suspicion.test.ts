@@ -1,0 +1,105 @@
+/**
+ * Suspicion (replica/suspicion.ts): a replica leaves a view only on f+1 suspicions, and one that
+ * fell behind the others' view is handed the NEW-VIEW that proves where they are.
+ */
+import { describe, expect, it } from 'vitest';
+import { MessageType } from '../src/index.ts';
+import { type Envelope, TestCluster } from './support/cluster.ts';
+
+/** Counts the frames of one type a replica sends, through the cluster's interceptor. */
+function countSends(c: TestCluster, type: number, from: string): { count: number } {
+  const counter = { count: 0 };
+  const previous = c.interceptor;
+  c.interceptor = (envelope, frame) => {
+    if (frame?.body.type === type && envelope.from === from) counter.count++;
+    return previous?.(envelope, frame);
+  };
+  return counter;
+}
+
+/** Drops every frame between `replica` and the others while `cut()` holds. */
+function isolate(c: TestCluster, replica: number, cut: () => boolean): void {
+  const name = `r${replica}`;
+  const touches = (e: Envelope) => e.from === name || e.to === name;
+  c.interceptor = (envelope) => (cut() && touches(envelope) ? [] : undefined);
+}
+
+describe('suspicion', () => {
+  it('a replica whose timer alone fires suspects its view but stays in it, and goes on working there', () => {
+    const c = new TestCluster(4, 1);
+    let cut = false;
+    // Replica 3 hears nothing for a while, and is not heard (a paused or cut-off backup).
+    isolate(c, 3, () => cut);
+    const suspicions = countSends(c, MessageType.suspect, 'r3');
+    c.submit(0, 'a', '1');
+    c.run(30);
+    cut = true;
+    c.run(120); // well past the 50-tick timeout: no progress reaches it
+    expect(suspicions.count).toBeGreaterThan(0);
+    cut = false;
+    const id = c.submit(0, 'b', '2');
+    c.run(100);
+    for (const replica of c.replicas)
+      expect(replica.status()).toMatchObject({ view: 0, changingView: false });
+    expect(c.accepted(0, id)).toBeDefined();
+    c.checkAgreement();
+    expect(c.replicas[3]!.status().lastExecuted).toBe(c.replicas[0]!.status().lastExecuted);
+  });
+
+  it('f+1 suspicions move every replica, one whose own timer never fired included', () => {
+    const c = new TestCluster(4, 1);
+    c.down.add(0);
+    // Only replicas 1 and 2 learn of the request, so only their timers fire.
+    const id = c.submit(0, 'k', 'v', [1, 2]);
+    c.run(150);
+    for (const id of [1, 2, 3])
+      expect(c.replicas[id]!.status()).toMatchObject({ view: 1, changingView: false });
+    expect(c.accepted(0, id)).toBeDefined();
+  });
+
+  it('a replica cut off while the others changed views rejoins their view once it hears them (n=7)', () => {
+    const c = new TestCluster(7, 1);
+    let cut = true;
+    isolate(c, 6, () => cut);
+    c.down.add(0);
+    c.submit(0, 'k', 'v', [1, 2, 3, 4, 5]);
+    c.run(200);
+    expect(c.replicas[1]!.status()).toMatchObject({ view: 1, changingView: false });
+    expect(c.replicas[6]!.status().view).toBe(0);
+    cut = false;
+    const healedAt = c.ticks;
+    let rejoinedAt: number | undefined;
+    for (let tick = 0; tick < 200 && rejoinedAt === undefined; tick++) {
+      c.run(1);
+      const status = c.replicas[6]!.status();
+      if (status.view === 1 && !status.changingView) rejoinedAt = c.ticks;
+    }
+    // It sees f+1 replicas' messages of view 1 (heartbeats at least every 20 ticks), suspects
+    // view 0, and is answered with view 1's NEW-VIEW: a few heartbeats, not a timeout.
+    expect(rejoinedAt).toBeDefined();
+    expect(rejoinedAt! - healedAt).toBeLessThan(50);
+    const id = c.submit(0, 'k2', 'v2', [1, 2, 3, 4, 5, 6]);
+    c.run(60);
+    expect(c.accepted(0, id)).toBeDefined();
+    expect(c.replicas[6]!.status().lastExecuted).toBe(c.replicas[1]!.status().lastExecuted);
+    c.checkAgreement([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a replica that missed the NEW-VIEW gets it from a backup when the new primary never resends it', () => {
+    const c = new TestCluster(4, 1);
+    c.down.add(0);
+    // The primary of view 1 never sends replica 3 its NEW-VIEW (it may be Byzantine); the rest
+    // of what it sends arrives.
+    c.interceptor = (envelope, frame) =>
+      frame?.body.type === MessageType.newView && envelope.from === 'r1' && envelope.to === 'r3'
+        ? []
+        : undefined;
+    const relayed = countSends(c, MessageType.newView, 'r2');
+    const id = c.submit(0, 'k', 'v');
+    c.run(200);
+    expect(relayed.count).toBeGreaterThan(0);
+    for (const id of [1, 2, 3])
+      expect(c.replicas[id]!.status()).toMatchObject({ view: 1, changingView: false });
+    expect(c.accepted(0, id)).toBeDefined();
+  });
+});
