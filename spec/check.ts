@@ -5,7 +5,8 @@
  *   for n = 7 (f = 2);
  * - the witnesses (deliberately false invariants: "no commit ever happens", ...) are violated in
  *   the explored runs, or a passing invariant would prove nothing;
- * - must fail: with 2 Byzantine replicas of 4 the simulator finds an agreement violation.
+ * - must fail: with 2 Byzantine replicas of 4 the simulator finds an agreement violation, and
+ *   with a replica that leaves its view on its own suspicion it finds a lone view change.
  * Exits non-zero if any of these does not come out as expected. `spec/check.test.ts` runs it in CI.
  */
 import { spawnSync } from 'node:child_process';
@@ -32,7 +33,7 @@ export interface Simulation {
   readonly expectViolation?: boolean;
 }
 
-const safety = ['agreement', 'validity', 'viewChangeSafety'];
+const safety = ['agreement', 'validity', 'viewChangeSafety', 'suspicionsJustifyViews'];
 const f1Witnesses = {
   commitHappens: true,
   viewChangeCompletes: true,
@@ -65,7 +66,9 @@ export const SIMULATIONS: readonly Simulation[] = [
     main: 'n7',
     seed: '0x5eed03',
     samplesMax: 10,
-    stepsMax: 300,
+    // Leaving a view takes f+1 = 3 suspicions, so view 1 starts later in a run than when one
+    // timeout sufficed; 300 steps left no room for a commit after it (0 of 10 runs), 450 do.
+    stepsMax: 450,
     invariants: safety,
     witnesses: { commitHappens: true, viewChangeCompletes: true },
   },
@@ -77,6 +80,16 @@ export const SIMULATIONS: readonly Simulation[] = [
     stepsMax: 80,
     step: 'adversarialStep',
     invariants: ['agreement'],
+    witnesses: {},
+    expectViolation: true,
+  },
+  {
+    name: 'MUST FAIL: n=4, a replica leaves its view on its own suspicion',
+    main: 'n4LoneLeave',
+    seed: '0x9',
+    samplesMax: 200,
+    stepsMax: 100,
+    invariants: ['suspicionsJustifyViews'],
     witnesses: {},
     expectViolation: true,
   },
@@ -171,7 +184,7 @@ export function simulate(simulation: Simulation): CheckResult {
   }
   const outcome = simulation.expectViolation
     ? violated
-      ? 'agreement violated, as expected'
+      ? `${simulation.invariants.join(', ')} violated, as expected`
       : 'no violation'
     : clean
       ? `${simulation.invariants.join(', ')} hold`

@@ -96,9 +96,10 @@ describe('model-based tests: Quint traces replayed on real replicas', () => {
         'byzantineVote',
         'byzantineCheckpoint',
         'byzantineViewChange',
+        'byzantineSuspect',
       ])
         expect(actions[action] ?? 0, action).toBeGreaterThan(0);
-      for (const tag of ['PrePrepare', 'Prepare', 'Commit', 'Checkpoint', 'ViewChange', 'NewView'])
+      for (const tag of ['PrePrepare', 'Prepare', 'Commit', 'Checkpoint', 'ViewChange', 'NewView', 'Suspect'])
         expect(delivered[tag] ?? 0, tag).toBeGreaterThan(0);
       expect(results.some((r) => r.executedMax > 0)).toBe(true);
       expect(results.some((r) => r.stableCheckpointMax > 0)).toBe(true);

@@ -43,6 +43,7 @@ import {
   type ReplicaInspection,
   type ReplicaOutput,
   type Signed,
+  type Suspect,
   signBody,
   toHex,
   type ViewChange,
@@ -123,7 +124,8 @@ type AbstractMessage =
   | { tag: 'PrePrepare' | 'Prepare' | 'Commit'; value: VoteMessage }
   | { tag: 'Checkpoint'; value: CheckpointMessage }
   | { tag: 'ViewChange'; value: ViewChangeMessage }
-  | { tag: 'NewView'; value: NewViewMessage };
+  | { tag: 'NewView'; value: NewViewMessage }
+  | { tag: 'Suspect'; value: { view: number; sender: number } };
 
 const keyOf = (message: Value | AbstractMessage): string => JSON.stringify(message);
 
@@ -159,6 +161,7 @@ const REPLICA_TYPES = new Set<number>([
   MessageType.checkpoint,
   MessageType.viewChange,
   MessageType.newView,
+  MessageType.suspect,
 ]);
 
 export class ReplayMismatch extends Error {
@@ -306,7 +309,8 @@ class Replay {
         case 'byzantineVote':
         case 'byzantineCheckpoint':
         case 'byzantineViewChange':
-        case 'byzantineNewView': {
+        case 'byzantineNewView':
+        case 'byzantineSuspect': {
           if (added.length !== 1 || !this.#byzantine.has(added[0]?.value.sender as number))
             this.#fail(`a Byzantine step must add one Byzantine message, added ${JSON.stringify(added)}`);
           this.#craft(added[0] as AbstractMessage);
@@ -554,6 +558,11 @@ class Replay {
             ),
           }),
         }) as unknown as AbstractMessage;
+      case MessageType.suspect:
+        return record({
+          tag: 'Suspect',
+          value: record({ view: body.view, sender: body.replica }),
+        }) as unknown as AbstractMessage;
       default:
         this.#fail(`unexpected message type ${body.type}`);
     }
@@ -630,6 +639,11 @@ class Replay {
         };
         const batches = proposals.filter((p) => p.digest !== 'N').map((p) => this.#batches[p.digest]);
         frame = encodeFrame(sign<NewView>(body), batches);
+        break;
+      }
+      case 'Suspect': {
+        const { view, sender } = message.value;
+        frame = encodeFrame(sign<Suspect>({ type: MessageType.suspect, view, replica: sender }));
         break;
       }
     }
