@@ -1,7 +1,7 @@
 /**
  * The chaos cluster: `conclave start` daemons on 127.0.0.1, each source (replica or agent)
  * reaching every replica through its own listener of the fault-injecting proxy, and the SDK
- * clients of the agents. It starts, kills and restarts daemons, notices daemons that exit by
+ * clients of the agents. It starts, kills, pauses and restarts daemons, notices daemons that exit by
  * themselves, and tears everything down at the end.
  */
 import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,16 +35,26 @@ export const sourceOfAgent = (agent: string): Source => `agent:${agent}`;
 
 type StartDaemon = (dir: string, id: number, sync: SyncMode) => RunningReplica;
 
+/** What the cluster is made of: the part of a run's options it reads (`pnpm faults` shares it). */
+export interface ChaosClusterOptions extends Pick<ChaosOptions, 'replicas' | 'agents' | 'sync'> {
+  /**
+   * Run this built daemon (`buildDaemon`) instead of the sources through tsx: a restarted
+   * replica is up in a fraction of the time, so restart measurements are about the protocol.
+   */
+  readonly bundle?: string;
+}
+
 /**
  * The one place that makes the cluster directory and spawns daemons. Every replica listens on
  * an OS-chosen port (port 0) and reports it in its own directory; the proxy reads it there.
  */
 async function launchCluster(
-  replicas: number,
+  options: ChaosClusterOptions,
   agents: number,
 ): Promise<{ base: { dir: string; file: ClusterFile }; startDaemon: StartDaemon }> {
-  const base = await makeCluster(replicas, agents, CHAOS_PROTOCOL, 'kv');
-  const startDaemon: StartDaemon = (dir, id, sync) => startReplica(dir, id, ['--sync', sync]);
+  const base = await makeCluster(options.replicas, agents, CHAOS_PROTOCOL, 'kv');
+  const startDaemon: StartDaemon = (dir, id, sync) =>
+    startReplica(dir, id, ['--sync', sync], { bundle: options.bundle });
   return { base, startDaemon };
 }
 
@@ -72,14 +82,16 @@ export class ChaosCluster {
   /** Daemons running now, by replica id, in the order they were (re)started. */
   readonly #running = new Map<number, RunningReplica>();
   readonly #killedByUs = new Set<RunningReplica>();
+  /** Replicas stopped with SIGSTOP and not yet continued. */
+  readonly #paused = new Set<number>();
   readonly #clients: ConclaveClient[] = [];
 
   /**
    * Makes the cluster directory (with one more agent, the reader), starts the proxy and writes
    * one directory per source; starts no daemon yet.
    */
-  static async create(options: ChaosOptions, random: () => number): Promise<ChaosCluster> {
-    const { base, startDaemon } = await launchCluster(options.replicas, options.agents + 1);
+  static async create(options: ChaosClusterOptions, random: () => number): Promise<ChaosCluster> {
+    const { base, startDaemon } = await launchCluster(options, options.agents + 1);
     const root = dirname(base.dir);
     const proxy = await startFaultProxy({
       sources: [
@@ -150,7 +162,23 @@ export class ChaosCluster {
     if (replica === undefined) return;
     this.#killedByUs.add(replica);
     this.#running.delete(id);
+    this.#paused.delete(id);
     await stopReplica(replica, signal, CHAOS_LIMITS.stopTimeoutMs);
+  }
+
+  /** SIGSTOP: the daemon keeps its sockets but does nothing, as if its machine froze. */
+  pause(id: number): void {
+    const replica = this.#running.get(id);
+    if (replica === undefined || this.#paused.has(id)) return;
+    replica.process.kill('SIGSTOP');
+    this.#paused.add(id);
+  }
+
+  /** SIGCONT: a paused daemon goes on from where it stopped. */
+  resume(id: number): void {
+    const replica = this.#running.get(id);
+    if (replica === undefined || !this.#paused.delete(id)) return;
+    replica.process.kill('SIGCONT');
   }
 
   /** Starts every daemon and waits until each answers GET /status. */
@@ -200,12 +228,15 @@ export class ChaosCluster {
   healAll(): void {
     this.proxy.healAll();
     this.proxy.setDelay(0, 0);
+    for (const id of [...this.#paused]) this.resume(id);
     for (let id = 0; id < this.replicaCount; id++) if (!this.#running.has(id)) this.start(id);
   }
 
   /** Closes the clients, stops the daemons and the proxy; removes the directory unless kept. */
   async close(keepDirectory: boolean): Promise<void> {
     await Promise.allSettled(this.#clients.map((client) => client.close()));
+    // A stopped daemon would not see SIGTERM (nor its stdin closing) until continued.
+    for (const id of [...this.#paused]) this.resume(id);
     await Promise.allSettled([...this.#running.keys()].map((id) => this.kill(id, 'SIGTERM')));
     await this.proxy.close();
     if (!keepDirectory) rmSync(this.root, { recursive: true, force: true });
