@@ -141,6 +141,7 @@ export const MBT_PROTOCOL: ProtocolConfig = {
   pendingRequestsPerAgentMax: 8,
   operationBytesMax: 1024,
   requestTimeoutTicks: 10,
+  silenceTimeoutMinTicks: 5,
   heartbeatTicks: 5,
   // Clocks jump by a whole timeout per model timeout; timestamps (0, 1, 2) are never too far off.
   timestampSkewMaxTicks: 1_000_000_000,

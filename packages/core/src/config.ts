@@ -33,8 +33,14 @@ export interface ProtocolConfig {
   readonly pendingRequestsPerAgentMax: number;
   /** Bytes of a request's operation at most. */
   readonly operationBytesMax: number;
-  /** Ticks a backup waits for a request it knows of to execute before it starts a view change (doubles per consecutive view change). */
+  /** Ticks a backup waits for a request it knows of to execute before it suspects the primary (doubles per consecutive view change). */
   readonly requestTimeoutTicks: number;
+  /**
+   * The shortest silence after which a backup with work outstanding suspects its primary. The
+   * silence timeout adapts: four times the longest gap between protocol messages seen lately,
+   * at least this, at most `requestTimeoutTicks` (see `silenceTimeoutTicks`).
+   */
+  readonly silenceTimeoutMinTicks: number;
   /** Ticks the primary waits with nothing to order before it sends an empty batch so agreed time advances. */
   readonly heartbeatTicks: number;
   /** A pre-prepare's timestamp may differ from the backup's clock by at most this many ticks. */
@@ -55,6 +61,7 @@ export const DEFAULT_PROTOCOL_CONFIG: ProtocolConfig = Object.freeze({
   pendingRequestsPerAgentMax: 8,
   operationBytesMax: 64 * 1024,
   requestTimeoutTicks: 200,
+  silenceTimeoutMinTicks: 30,
   heartbeatTicks: 50,
   timestampSkewMaxTicks: 2_000,
   retryTicks: 40,
@@ -144,6 +151,8 @@ export function validateProtocol(protocol: ProtocolConfig): void {
   }
   if (protocol.pipelineDepthMax > protocol.watermarkWindow)
     throw new ConfigError('pipelineDepthMax must not exceed watermarkWindow');
+  if (protocol.silenceTimeoutMinTicks > protocol.requestTimeoutTicks)
+    throw new ConfigError('silenceTimeoutMinTicks must not exceed requestTimeoutTicks');
   if (protocol.heartbeatTicks >= protocol.requestTimeoutTicks) {
     throw new ConfigError(
       'heartbeatTicks must be below requestTimeoutTicks, or idle backups would suspect an honest primary',

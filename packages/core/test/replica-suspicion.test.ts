@@ -103,3 +103,39 @@ describe('suspicion', () => {
     expect(c.accepted(0, id)).toBeDefined();
   });
 });
+
+describe('silence timeout', () => {
+  /** Submits a put every `every` ticks for `ticks` ticks; returns the last request id. */
+  function load(c: TestCluster, ticks: number, every: number): number {
+    let id = 0;
+    for (let tick = 0; tick < ticks; tick++) {
+      if (tick % every === 0) id = c.submit(0, `k${c.ticks}`, 'v');
+      c.run(1);
+    }
+    return id;
+  }
+
+  it('under load, a crashed primary is suspected after the short silence timeout, not the request timeout', () => {
+    const c = new TestCluster(4, 1);
+    load(c, 100, 2);
+    c.down.add(0);
+    const crashedAt = c.ticks;
+    let changedAt: number | undefined;
+    for (let tick = 0; tick < 200 && changedAt === undefined; tick++) {
+      load(c, 1, 2);
+      if (c.replicas[1]!.status().view > 0) changedAt = c.ticks;
+    }
+    // silenceTimeoutMinTicks is 30, the request timeout 50: messages came every tick or two.
+    expect(changedAt! - crashedAt).toBeLessThan(40);
+    const id = load(c, 60, 2);
+    expect(c.accepted(0, id)).toBeDefined();
+  });
+
+  it('once the load stops, idle heartbeats (every 20 ticks) are not taken for a silent primary', () => {
+    const c = new TestCluster(4, 1);
+    load(c, 100, 2);
+    c.run(600);
+    for (const replica of c.replicas)
+      expect(replica.status()).toMatchObject({ view: 0, changingView: false });
+  });
+});

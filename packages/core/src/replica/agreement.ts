@@ -16,7 +16,16 @@ import {
   type Prepare,
   type Signed,
 } from '../messages.ts';
-import { high, inWatermarks, isPrimary, low, primaryOf, type ReplicaContext, requestKey } from './context.ts';
+import {
+  high,
+  inWatermarks,
+  isPrimary,
+  low,
+  noteProgress,
+  primaryOf,
+  type ReplicaContext,
+  requestKey,
+} from './context.ts';
 import { executeReady } from './execution.ts';
 import { persistLog, reject, sign } from './output.ts';
 import { addPendingQuietly } from './requests.ts';
@@ -115,7 +124,7 @@ export function onPrePrepare(ctx: ReplicaContext, frame: Frame<PrePrepare>, raw:
   if (!inWatermarks(ctx, prePrepare.sequence)) {
     if (prePrepare.sequence > high(ctx)) {
       // The primary is alive and we are behind: not silence, and a reason to catch up.
-      ctx.timers.lastProgressSeenAt = ctx.now;
+      noteProgress(ctx);
       noteSequence(ctx, prePrepare.sequence);
     }
     reject(
@@ -145,7 +154,7 @@ export function onPrePrepare(ctx: ReplicaContext, frame: Frame<PrePrepare>, raw:
   entry.prePrepare = frame;
   entry.batches.set(toHex(batch.digest), batch);
   noteSequence(ctx, prePrepare.sequence);
-  ctx.timers.lastProgressSeenAt = ctx.now;
+  noteProgress(ctx);
   persistLog(ctx, prePrepare.sequence, raw);
   for (const [index, request] of batch.requests.entries()) {
     const { agent, requestId } = request.body;
@@ -216,7 +225,7 @@ export function onPrepare(ctx: ReplicaContext, frame: Frame<Prepare>, raw: Uint8
   const entry = entryFor(ctx, prepare.sequence);
   if (!recordVote(ctx, entry.prepares, frame)) return;
   noteSequence(ctx, prepare.sequence);
-  ctx.timers.lastProgressSeenAt = ctx.now;
+  noteProgress(ctx);
   persistLog(ctx, prepare.sequence, raw);
   checkPrepared(ctx, entry);
 }
@@ -233,7 +242,7 @@ export function onCommit(ctx: ReplicaContext, frame: Frame<Commit>, raw: Uint8Ar
   const entry = entryFor(ctx, commit.sequence);
   if (!recordVote(ctx, entry.commits, frame)) return;
   noteSequence(ctx, commit.sequence);
-  ctx.timers.lastProgressSeenAt = ctx.now;
+  noteProgress(ctx);
   persistLog(ctx, commit.sequence, raw);
   checkCommitted(ctx, entry);
 }

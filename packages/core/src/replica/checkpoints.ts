@@ -7,7 +7,7 @@ import { LIMITS } from '../config.ts';
 import { assert } from '../errors.ts';
 import { type Checkpoint, encodeFrame, type Frame, MessageType, type Signed } from '../messages.ts';
 import { noteSequence } from './agreement.ts';
-import { high, low, type ReplicaContext, verifyReplicaSignature } from './context.ts';
+import { high, low, noteProgress, type ReplicaContext, verifyReplicaSignature } from './context.ts';
 import { archiveReceipts } from './execution.ts';
 import { persistLog, reject, sign } from './output.ts';
 import { propose } from './requests.ts';
@@ -45,7 +45,7 @@ export function onCheckpoint(ctx: ReplicaContext, frame: Frame<Checkpoint>, raw:
   }
   if (checkpoint.sequence <= high(ctx)) persistLog(ctx, checkpoint.sequence, raw);
   noteSequence(ctx, checkpoint.sequence);
-  ctx.timers.lastProgressSeenAt = ctx.now;
+  noteProgress(ctx);
   recordCheckpoint(ctx, frame);
 }
 

@@ -160,6 +160,8 @@ export function createContext(
       heardFromPrimary: false,
       viewEnteredAt: 0,
       lastExecutedAt: now,
+      progressGapPeak: 0,
+      progressGapPeakAt: now,
       // Every replica counts as heard from at start: who is down shows only after a while.
       heardAt: new Map(options.cluster.replicas.map((_, id) => [id, now])),
     },
@@ -237,6 +239,48 @@ export function timeoutTicks(ctx: ReplicaContext): number {
   return (
     ctx.protocol.requestTimeoutTicks * 2 ** Math.min(ctx.viewChange.streak, ctx.protocol.viewChangeBackoffMax)
   );
+}
+
+/** How many times the longest recent gap between protocol messages a silence must last to count. */
+const SILENCE_GAP_FACTOR = 4;
+/** Gaps seen longer ago than this many request timeouts no longer set the silence timeout. */
+const GAP_PEAK_TIMEOUTS = 5;
+
+/**
+ * A protocol message of the current view arrived: the view is alive. The gap since the last one
+ * is kept if it is the longest seen lately, for the silence timeout.
+ */
+export function noteProgress(ctx: ReplicaContext): void {
+  const timers = ctx.timers;
+  const gap = ctx.now - timers.lastProgressSeenAt;
+  const peakExpired =
+    ctx.now - timers.progressGapPeakAt > GAP_PEAK_TIMEOUTS * ctx.protocol.requestTimeoutTicks;
+  if (gap >= timers.progressGapPeak || peakExpired) {
+    timers.progressGapPeak = gap;
+    timers.progressGapPeakAt = ctx.now;
+  }
+  timers.lastProgressSeenAt = ctx.now;
+}
+
+/**
+ * How long a backup waits, with work outstanding, before silence counts against its primary.
+ * Under load messages arrive every few ticks, so a silence four times the longest recent gap
+ * (at least `silenceTimeoutMinTicks`) is already far outside what a working primary does; a busy
+ * primary that is slow now and then sets a longer gap, and with it a longer timeout. With
+ * nothing outstanding the primary sends only heartbeats, and the full timeout applies. Both
+ * double with each consecutive view change, like `timeoutTicks`.
+ */
+export function silenceTimeoutTicks(ctx: ReplicaContext): number {
+  const full = timeoutTicks(ctx);
+  const outstanding =
+    ctx.requests.pending.size > 0 || ctx.agreement.highestSeenSequence > ctx.execution.lastExecuted;
+  if (!outstanding) return full;
+  const backoff = 2 ** Math.min(ctx.viewChange.streak, ctx.protocol.viewChangeBackoffMax);
+  const adaptive = Math.max(
+    ctx.protocol.silenceTimeoutMinTicks,
+    SILENCE_GAP_FACTOR * ctx.timers.progressGapPeak,
+  );
+  return Math.min(full, adaptive * backoff);
 }
 
 /** The registered key of the replica or agent a message claims as its signer. */

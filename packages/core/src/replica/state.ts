@@ -211,6 +211,9 @@ export interface TimersState {
   /** When we last entered a view (its NEW-VIEW, or start): a new primary's stall is measured from here. */
   viewEnteredAt: number;
   lastExecutedAt: number;
+  /** The longest gap between protocol messages seen lately, and when it was seen (`noteProgress`). */
+  progressGapPeak: number;
+  progressGapPeakAt: number;
   /** When each replica last sent us a message with a valid signature: who is alive (`isHeardFrom`). */
   readonly heardAt: Map<number, number>;
 }

@@ -4,7 +4,14 @@
  */
 import { assert } from '../errors.ts';
 import { MessageType } from '../messages.ts';
-import { high, isPrimary, primaryOf, type ReplicaContext, timeoutTicks } from './context.ts';
+import {
+  high,
+  isPrimary,
+  primaryOf,
+  type ReplicaContext,
+  silenceTimeoutTicks,
+  timeoutTicks,
+} from './context.ts';
 import { conflictOverdue, forwardConflict, propose, proposeBatch } from './requests.ts';
 import type { PendingRequest } from './state.ts';
 import { fetchMissing } from './state-transfer.ts';
@@ -77,7 +84,8 @@ function onBackupTick(ctx: ReplicaContext, timeout: number, requestOverdue: bool
   // Silence is only evidence against a primary we have heard from in this view: a replica that
   // is still connecting, or is itself cut off, would otherwise start a view change alone and,
   // having promised to leave the view, could not come back to it.
-  const primarySilent = ctx.timers.heardFromPrimary && ctx.now - ctx.timers.lastProgressSeenAt >= timeout;
+  const primarySilent =
+    ctx.timers.heardFromPrimary && ctx.now - ctx.timers.lastProgressSeenAt >= silenceTimeoutTicks(ctx);
   suspectIf(ctx, requestOverdue || primarySilent);
 }
 
