@@ -37,7 +37,7 @@ export interface ProtocolConfig {
   readonly requestTimeoutTicks: number;
   /**
    * The shortest silence after which a backup with work outstanding suspects its primary. The
-   * silence timeout adapts: four times the longest gap between protocol messages seen lately,
+   * silence timeout adapts: twice the longest gap between protocol messages seen lately,
    * at least this, at most `requestTimeoutTicks` (see `silenceTimeoutTicks`).
    */
   readonly silenceTimeoutMinTicks: number;

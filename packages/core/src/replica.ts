@@ -49,6 +49,7 @@ import {
   primaryOf,
   type ReplicaContext,
   senderKey,
+  silenceTimeoutTicks,
 } from './replica/context.ts';
 import { onFetchReceipt, onQuery, receiptFor } from './replica/execution.ts';
 import { checkInvariants } from './replica/invariants.ts';
@@ -244,6 +245,10 @@ export class Replica {
       logSize: this.#ctx.agreement.log.size,
       pendingRequests: this.#ctx.requests.pending.size,
       redundantVotesDropped: this.#ctx.agreement.redundantVotes,
+      silenceTimeoutTicks: silenceTimeoutTicks(this.#ctx),
+      progressGapPeakTicks: this.#ctx.timers.progressGapPeak,
+      suspicionsHeld: [...this.#ctx.suspicion.held.values()].filter((held) => held.view >= this.#ctx.view)
+        .length,
     };
   }
 

@@ -140,6 +140,12 @@ export interface ReplicaStatus {
   readonly pendingRequests: number;
   /** Prepares and commits dropped before their signature was checked, as they could not change anything. */
   readonly redundantVotesDropped: number;
+  /** How long a silence now must last before this replica suspects its primary (`silenceTimeoutTicks`). */
+  readonly silenceTimeoutTicks: number;
+  /** The longest gap between protocol messages seen lately, which that timeout adapts to. */
+  readonly progressGapPeakTicks: number;
+  /** Replicas whose suspicion of this view (or a later one) this replica holds, itself included. */
+  readonly suspicionsHeld: number;
 }
 
 /** One signature a replica will check: `signature` over `data` by the holder of `publicKey`. */

@@ -132,6 +132,12 @@ export interface DaemonStatus {
   readonly externalBytes: number;
   /** Signatures the verify cache remembers. */
   readonly verifyCacheEntries: number;
+  /** How long a silence of the primary must now last before this replica suspects it. */
+  readonly silenceTimeoutMs: number;
+  /** The longest gap between protocol messages seen lately, which that timeout adapts to. */
+  readonly progressGapPeakMs: number;
+  /** Replicas whose suspicion of the current view this replica holds, itself included. */
+  readonly suspicionsHeld: number;
 }
 
 export class ReplicaDaemon {
@@ -611,6 +617,9 @@ export class ReplicaDaemon {
       heapUsedBytes: memory.heapUsed,
       externalBytes: memory.external,
       verifyCacheEntries: this.#crypto.stats.size,
+      silenceTimeoutMs: status.silenceTimeoutTicks * this.#tickMs,
+      progressGapPeakMs: status.progressGapPeakTicks * this.#tickMs,
+      suspicionsHeld: status.suspicionsHeld,
     };
   }
 

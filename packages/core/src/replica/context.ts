@@ -242,20 +242,24 @@ export function timeoutTicks(ctx: ReplicaContext): number {
 }
 
 /** How many times the longest recent gap between protocol messages a silence must last to count. */
-const SILENCE_GAP_FACTOR = 4;
+const SILENCE_GAP_FACTOR = 2;
 /** Gaps seen longer ago than this many request timeouts no longer set the silence timeout. */
 const GAP_PEAK_TIMEOUTS = 5;
 
 /**
  * A protocol message of the current view arrived: the view is alive. The gap since the last one
- * is kept if it is the longest seen lately, for the silence timeout.
+ * is kept if it is the longest seen lately, for the silence timeout. A gap as long as the request
+ * timeout is not a busy primary's jitter: this replica was paused (its clock jumped), or the view
+ * had failed; counting it would stretch the timeout for the next real failure.
  */
 export function noteProgress(ctx: ReplicaContext): void {
   const timers = ctx.timers;
   const gap = ctx.now - timers.lastProgressSeenAt;
-  const peakExpired =
-    ctx.now - timers.progressGapPeakAt > GAP_PEAK_TIMEOUTS * ctx.protocol.requestTimeoutTicks;
-  if (gap >= timers.progressGapPeak || peakExpired) {
+  if (ctx.now - timers.progressGapPeakAt > GAP_PEAK_TIMEOUTS * ctx.protocol.requestTimeoutTicks) {
+    timers.progressGapPeak = 0;
+    timers.progressGapPeakAt = ctx.now;
+  }
+  if (gap < ctx.protocol.requestTimeoutTicks && gap >= timers.progressGapPeak) {
     timers.progressGapPeak = gap;
     timers.progressGapPeakAt = ctx.now;
   }
@@ -264,7 +268,7 @@ export function noteProgress(ctx: ReplicaContext): void {
 
 /**
  * How long a backup waits, with work outstanding, before silence counts against its primary.
- * Under load messages arrive every few ticks, so a silence four times the longest recent gap
+ * Under load messages arrive every few ticks, so a silence twice the longest recent gap
  * (at least `silenceTimeoutMinTicks`) is already far outside what a working primary does; a busy
  * primary that is slow now and then sets a longer gap, and with it a longer timeout. With
  * nothing outstanding the primary sends only heartbeats, and the full timeout applies. Both
