@@ -291,6 +291,8 @@ export interface RunObservation {
   /** Latency of every request counted, ascending. */
   readonly latenciesMsSorted: ArrayLike<number>;
   readonly rssBytesMax: number;
+  /** The highest view any replica was in after the window: view changes in a run (clusters start in view 0). */
+  readonly viewChanges: number;
   /** Largest RSS of any replica in samples taken every few seconds during the window. */
   readonly rssBytesPeak: number;
   readonly requestsPerBatch: number | undefined;
@@ -325,6 +327,8 @@ export interface BenchResult {
   /** Largest replica RSS seen in the window (sampled every few seconds) or right after it. */
   readonly rssMbPeak: number;
   readonly requestsPerBatch: number | null;
+  /** View changes during the run (warm-up included); several runs: the most in any one. */
+  readonly viewChanges: number;
   /** CPU time per committed request in one replica (the replicas' mean), µs; null where unreadable. */
   readonly replicaCpuUsPerRequest: number | null;
   /** CPU time per committed request in the bench's clients (all in one process), µs. */
@@ -373,6 +377,7 @@ export function benchResult(
     rssMbPeak: round(Math.max(observation.rssBytesPeak, observation.rssBytesMax) / MB, 1),
     requestsPerBatch:
       observation.requestsPerBatch === undefined ? null : round(observation.requestsPerBatch, 2),
+    viewChanges: observation.viewChanges,
     replicaCpuUsPerRequest: perRequestUs(observation.replicaCpuS, observation.committed * point.replicas),
     clientCpuUsPerRequest: perRequestUs(observation.clientCpuS, observation.committed),
     cores: machine.cores,
@@ -413,6 +418,8 @@ export function medianResult(results: readonly BenchResult[]): BenchResult {
     merged[field] = known.length === 0 ? null : round(median(known), 1);
   }
   merged.committed = Math.round(merged.committed as number);
+  // A view change in any run is one too many for an honest, busy primary: not a median.
+  merged.viewChanges = Math.max(...results.map((r) => r.viewChanges));
   return merged as unknown as BenchResult;
 }
 
@@ -429,6 +436,7 @@ export function summaryLines(result: BenchResult): string[] {
     `${label('bench')}${result.replicas} replicas, ${result.clients} clients, payload ${result.payloadBytes} B, batch ${result.batchMax}, sync ${result.sync}, verify workers ${workers}, daemon from ${result.daemon}`,
     `${label('result')}${fixed(result.opsPerSec, 1)} ops/s, ${result.committed} committed in ${fixed(result.durationS, 3)} s${perBatch}${runs}`,
     `${label('latency')}p50 ${fixed(result.p50Ms, 3)} ms, p90 ${fixed(result.p90Ms, 3)} ms, p99 ${fixed(result.p99Ms, 3)} ms`,
+    `${label('views')}${result.viewChanges} view changes${result.runs > 1 ? ' (the most in one run)' : ''}`,
     `${label('memory')}rss ${fixed(result.rssMbMax, 1)} MB (largest replica after the window), peak ${fixed(result.rssMbPeak, 1)} MB (sampled during it)`,
     ...(result.replicaCpuUsPerRequest === null || result.clientCpuUsPerRequest === null
       ? []

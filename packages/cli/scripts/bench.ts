@@ -230,7 +230,7 @@ async function closedLoop(
   dir: string,
   replicaCount: number,
   replicaPids: readonly (number | undefined)[],
-): Promise<Omit<RunObservation, 'rssBytesMax'>> {
+): Promise<Omit<RunObservation, 'rssBytesMax' | 'viewChanges'>> {
   const value = payloadValue(point.payloadBytes, new Uint8Array(randomBytes(96)));
   const operations = Array.from({ length: KEYS }, (_, i) =>
     encodeKvOperation({ op: 'put', key: `k${i}`, value }),
@@ -398,7 +398,8 @@ async function runOnce(
     if (silent.length > 0)
       throw new Error(`replicas ${silent.join(', ')} did not report status after the run`);
     const rssBytesMax = Math.max(...statuses.map((s) => s?.rssBytes ?? 0));
-    return benchResult(point, options, machine, { ...observation, rssBytesMax });
+    const viewChanges = Math.max(...statuses.map((s) => s?.view ?? 0));
+    return benchResult(point, options, machine, { ...observation, rssBytesMax, viewChanges });
   } finally {
     closing = true;
     await Promise.allSettled(clients.map((client) => client.close()));

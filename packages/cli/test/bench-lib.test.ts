@@ -30,6 +30,7 @@ function result(overrides: Partial<BenchResult> = {}): BenchResult {
       latenciesMsSorted: Float64Array.from({ length: 100 }, (_, i) => i + 1),
       rssBytesMax: 150 * 2 ** 20,
       rssBytesPeak: 180 * 2 ** 20,
+      viewChanges: 0,
       requestsPerBatch: 4,
       replicaCpuS: 2,
       clientCpuS: 0.5,
@@ -245,6 +246,7 @@ describe('figures', () => {
         latenciesMsSorted: [1],
         rssBytesMax: 0,
         rssBytesPeak: 0,
+        viewChanges: 0,
         requestsPerBatch: undefined,
         replicaCpuS: undefined,
         clientCpuS: 0.1,
@@ -282,6 +284,13 @@ describe('figures', () => {
       result({ replicaCpuUsPerRequest: 100 }),
     ]);
     expect(cpu.replicaCpuUsPerRequest).toBe(200);
+    // One run with a view change is not hidden by two without.
+    const views = medianResult([
+      result({ viewChanges: 0 }),
+      result({ viewChanges: 2 }),
+      result({ viewChanges: 0 }),
+    ]);
+    expect(views.viewChanges).toBe(2);
     expect(() => medianResult([])).toThrow(RangeError);
   });
 });
