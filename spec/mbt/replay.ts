@@ -644,7 +644,10 @@ class Replay {
       }
       case 'Suspect': {
         const { view, sender } = message.value;
-        frame = encodeFrame(sign<Suspect>({ type: MessageType.suspect, view, replica: sender }));
+        // Crafted in step order, so a liar's later suspicion is always its newer one.
+        frame = encodeFrame(
+          sign<Suspect>({ type: MessageType.suspect, view, round: this.#stepIndex, replica: sender }),
+        );
         break;
       }
     }

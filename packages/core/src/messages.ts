@@ -110,6 +110,11 @@ export interface NewView {
 export interface Suspect {
   readonly type: typeof MessageType.suspect;
   readonly view: number;
+  /**
+   * The suspecter's clock when it signed: it signs anew each time it renews the suspicion, so a
+   * copy replayed later is never newer than what its receiver has seen, and cannot revive it.
+   */
+  readonly round: number;
   readonly replica: number;
 }
 export interface FetchState {
@@ -272,7 +277,7 @@ export function bodyTuple(body: Body): Canonical {
     case MessageType.fetchCommitted:
       return [body.type, body.fromSequence, body.replica];
     case MessageType.suspect:
-      return [body.type, body.view, body.replica];
+      return [body.type, body.view, body.round, body.replica];
     case MessageType.query:
       return [body.type, body.agent, body.queryId, body.operation];
     case MessageType.queryReply:
@@ -522,8 +527,8 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
       return { type, fromSequence: natural(fromSequence), replica: replicaId(replica) };
     }
     case MessageType.suspect: {
-      const [, view, replica] = tuple(value, 3);
-      return { type, view: natural(view), replica: replicaId(replica) };
+      const [, view, round, replica] = tuple(value, 4);
+      return { type, view: natural(view), round: natural(round), replica: replicaId(replica) };
     }
     case MessageType.query: {
       const [, agent, queryId, operation] = tuple(value, 4);

@@ -3,7 +3,7 @@
  * fell behind the others' view is handed the NEW-VIEW that proves where they are.
  */
 import { describe, expect, it } from 'vitest';
-import { MessageType } from '../src/index.ts';
+import { encodeFrame, MessageType, type Suspect, signBody } from '../src/index.ts';
 import { type Envelope, TEST_PROTOCOL, TestCluster } from './support/cluster.ts';
 
 /** Counts the frames of one type a replica sends, through the cluster's interceptor. */
@@ -103,6 +103,36 @@ describe('suspicion', () => {
     for (const id of [1, 2, 3])
       expect(c.replicas[id]!.status()).toMatchObject({ view: 1, changingView: false });
     expect(c.accepted(0, id)).toBeDefined();
+  });
+
+  it('a Byzantine replica cannot replay an honest suspicion its author dropped to reach f+1 with its own', () => {
+    const c = new TestCluster(4, 1);
+    let cut = false;
+    const captured: Uint8Array[] = [];
+    // Replica 3 is cut off, but its suspicions reach replica 1 (and are kept by "Byzantine" replica 2).
+    c.interceptor = (envelope, frame) => {
+      if (!cut || (envelope.from !== 'r3' && envelope.to !== 'r3')) return undefined;
+      if (frame?.body.type === MessageType.suspect && envelope.from === 'r3' && envelope.to === 'r1') {
+        captured.push(envelope.frame);
+        return undefined;
+      }
+      return [];
+    };
+    c.submit(0, 'a', '1');
+    c.run(30);
+    cut = true;
+    c.run(100);
+    cut = false;
+    c.run(100); // replica 3 catches up and stops suspecting; its suspicion lapses at replica 1
+    expect(captured.length).toBeGreaterThan(0);
+    const liar = signBody<Suspect>(
+      { type: MessageType.suspect, view: 0, round: 1_000_000, replica: 2 },
+      c.crypto,
+      c.replicaKeys[2]!.secretKey,
+    );
+    c.inject(1, captured[0]!);
+    c.inject(1, encodeFrame(liar));
+    expect(c.replicas[1]!.status()).toMatchObject({ view: 0, changingView: false });
   });
 });
 

@@ -153,7 +153,7 @@ export function createContext(
       newViewFrame: undefined,
       validated: new Set(),
     },
-    suspicion: { held: new Map(), cause: [] },
+    suspicion: { held: new Map(), seen: new Map(), cause: [] },
     timers: {
       lastProposalAt: now,
       lastProgressSeenAt: now,

@@ -198,6 +198,8 @@ export interface HeldSuspicion {
 export interface SuspicionState {
   /** The latest live suspicion of each replica, ours included (bounded: one per replica). */
   readonly held: Map<number, HeldSuspicion>;
+  /** The newest suspicion seen from each replica (view, then round), lapsed or not: older copies are replays. */
+  readonly seen: Map<number, { readonly view: number; readonly round: number }>;
   /** The f+1 suspicions we left our last view on, relayed so every honest replica leaves it too. */
   cause: readonly Uint8Array[];
 }

@@ -18,24 +18,23 @@
 import { MessageType, type Suspect } from '../messages.ts';
 import type { ReplicaContext } from './context.ts';
 import { broadcast, sign } from './output.ts';
+
+/** Retry periods after which a suspicion its author did not renew lapses. */
+const SUSPICION_LAPSE_RETRIES = 2;
+
 import type { HeldSuspicion } from './state.ts';
 import { rateLimited } from './state-transfer.ts';
 import { startViewChange } from './view-change.ts';
 
 /**
- * Our timer ran out in the current view: suspect it (again every `retryTicks`, while it holds),
- * and leave it if f+1 replicas now do.
+ * Our timer ran out in the current view: suspect it (signed anew every `retryTicks` while it
+ * holds, so that it stays live at the others), and leave it if f+1 replicas now do.
  */
 export function suspectView(ctx: ReplicaContext): void {
   const own = ctx.suspicion.held.get(ctx.id);
   if (own?.view === ctx.view && ctx.now - own.at < ctx.protocol.retryTicks) return;
-  if (own?.view === ctx.view) {
-    own.at = ctx.now;
-    ctx.out.send.push({ to: { kind: 'replicas' }, type: MessageType.suspect, frame: own.frame });
-  } else {
-    const signed = sign<Suspect>(ctx, { type: MessageType.suspect, view: ctx.view, replica: ctx.id });
-    ctx.suspicion.held.set(ctx.id, { view: ctx.view, frame: broadcast(ctx, signed), at: ctx.now });
-  }
+  const body: Suspect = { type: MessageType.suspect, view: ctx.view, round: ctx.now, replica: ctx.id };
+  ctx.suspicion.held.set(ctx.id, { view: ctx.view, frame: broadcast(ctx, sign(ctx, body)), at: ctx.now });
   maybeLeaveView(ctx);
 }
 
@@ -44,15 +43,24 @@ export function withdrawSuspicion(ctx: ReplicaContext): void {
   ctx.suspicion.held.delete(ctx.id);
 }
 
-/** A replica's suspicion: an older view's is answered with our NEW-VIEW; others are counted. */
+/**
+ * A replica's suspicion: an older view's is answered with our NEW-VIEW; a newer one than we have
+ * seen from that replica is counted. Copies that are not newer (relayed, or replayed by a
+ * Byzantine replica to revive a suspicion its author has dropped) change nothing.
+ */
 export function onSuspect(ctx: ReplicaContext, suspect: Suspect, raw: Uint8Array): void {
   if (suspect.replica === ctx.id) return;
   if (suspect.view < ctx.view) {
     sendNewViewTo(ctx, suspect.replica);
     return;
   }
-  const previous = ctx.suspicion.held.get(suspect.replica);
-  if (previous !== undefined && previous.view > suspect.view) return;
+  const seen = ctx.suspicion.seen.get(suspect.replica);
+  if (
+    seen !== undefined &&
+    (suspect.view < seen.view || (suspect.view === seen.view && suspect.round <= seen.round))
+  )
+    return;
+  ctx.suspicion.seen.set(suspect.replica, { view: suspect.view, round: suspect.round });
   ctx.suspicion.held.set(suspect.replica, { view: suspect.view, frame: raw, at: ctx.now });
   maybeLeaveView(ctx);
 }
@@ -96,13 +104,15 @@ export function relaySuspicions(ctx: ReplicaContext): void {
 }
 
 /**
- * Suspicions not renewed within the request timeout lapse: a replica re-sends its own every
- * `retryTicks` while its timer keeps running out, so only those that stopped holding go.
+ * Suspicions not renewed within two `retryTicks` lapse: a replica signs its own anew every
+ * `retryTicks` while its timer keeps running out, so only those whose author stopped suspecting
+ * go, and soon, before f Byzantine replicas could add theirs to a suspicion that no longer holds.
  */
 function liveSuspicions(ctx: ReplicaContext): HeldSuspicion[] {
   const live: HeldSuspicion[] = [];
   for (const [replica, held] of ctx.suspicion.held) {
-    if (ctx.now - held.at > ctx.protocol.requestTimeoutTicks) ctx.suspicion.held.delete(replica);
+    if (ctx.now - held.at > SUSPICION_LAPSE_RETRIES * ctx.protocol.retryTicks)
+      ctx.suspicion.held.delete(replica);
     else live.push(held);
   }
   return live;

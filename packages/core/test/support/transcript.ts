@@ -158,7 +158,7 @@ export class Printer {
         return `${name} v${body.view} view-changes=[${from.join(' ')}] proposals=[${proposals.join(' ')}]`;
       }
       case MessageType.suspect:
-        return `${name} v${body.view}`;
+        return `${name} v${body.view} round ${body.round}`;
       case MessageType.fetchState:
         return `${name} s${body.sequence}`;
       case MessageType.state: {
