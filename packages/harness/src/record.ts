@@ -51,6 +51,12 @@ export interface RestartRecord {
   readonly lastExecuted: number;
 }
 
+/** A pause of an honest replica that ended (it resumed with its memory) by the end of the run. */
+export interface PauseRecord {
+  readonly pauseTick: number;
+  readonly resumeTick: number;
+}
+
 /**
  * An agent equivocation the replicas saw, so evidence of it must exist at every honest replica
  * by the end: two different signed requests with one requestId that both reached honest
@@ -87,6 +93,10 @@ export interface ReplicaRecord {
   readonly restarts?: readonly RestartRecord[];
   /** The tick it crashed at, when it was still down at the end of the run (its restart was due later). */
   readonly downSince?: number;
+  /** Its pauses that ended by the end of the run. */
+  readonly pauses?: readonly PauseRecord[];
+  /** The tick it was paused at, when it was still paused at the end of the run. */
+  readonly pausedSince?: number;
   /** Its view over time: one entry per change, the first at its first step (honest replicas only). */
   readonly views?: readonly ViewRecord[];
 }

@@ -20,6 +20,18 @@ export interface CrashPlan {
   readonly restartTick: number;
 }
 
+/**
+ * An honest replica paused (the SIGSTOP/SIGCONT analogue) from `pauseTick` (inclusive) to
+ * `resumeTick` (exclusive): it is not stepped and receives nothing meanwhile, but what is sent to
+ * it is kept and delivered once it resumes; it keeps its memory. At `resumeTick` it first gets one
+ * tick input of `resumeTick - pauseTick` ticks (its clock jumps over the pause), then what was kept.
+ */
+export interface PausePlan {
+  readonly id: number;
+  readonly pauseTick: number;
+  readonly resumeTick: number;
+}
+
 /** The network address of the second copy of a twinned replica. */
 export function twinAddress(id: number): string {
   return `twin-${id}`;
@@ -60,6 +72,8 @@ export interface ScenarioOptions {
   readonly stateMachine?: StateMachineKind;
   /** Honest replicas that crash and restart from their durable state (not a Byzantine act). */
   readonly crashes?: readonly CrashPlan[];
+  /** Honest replicas paused and resumed (not a Byzantine act either); see `PausePlan`. */
+  readonly pauses?: readonly PausePlan[];
   /** What lying agents may do; by default everything that fits the state machine. */
   readonly byzantineAgentStrategies?: readonly AgentStrategyName[];
   /** The view every replica starts in (its primary leads first); 0 by default. */
@@ -103,6 +117,9 @@ export interface ScenarioStats {
   readonly receiptsChecked: number;
   readonly receiptsUnavailable: number;
   readonly restarts: number;
+  /** Runs with pauses only: pauses begun, and frames the network kept for paused replicas. */
+  readonly pauses?: number;
+  readonly keptWhilePaused?: number;
 }
 
 export interface ScenarioResult {
@@ -160,4 +177,30 @@ export function validateOptions(options: ScenarioOptions): void {
   }
   if (options.healTick < 0 || options.livenessTicksMax < 1)
     throw new RangeError('healTick must be >= 0 and livenessTicksMax >= 1');
+  validatePauses(options, ids);
+}
+
+/** Pauses are of honest replicas, each window non-empty, none overlapping another or a crash of the same replica. */
+function validatePauses(options: ScenarioOptions, byzantineIds: ReadonlySet<number>): void {
+  const windows = new Map<number, [number, number][]>();
+  const add = (id: number, from: number, to: number) =>
+    windows.set(id, [...(windows.get(id) ?? []), [from, to]]);
+  for (const crash of options.crashes ?? []) add(crash.id, crash.crashTick, crash.restartTick);
+  for (const pause of options.pauses ?? []) {
+    const { id, pauseTick, resumeTick } = pause;
+    if (!Number.isSafeInteger(id) || id < 0 || id >= options.replicas)
+      throw new RangeError(`paused replica ${id} out of range`);
+    if (byzantineIds.has(id))
+      throw new RangeError(`replica ${id} is Byzantine: only honest replicas are paused`);
+    if (!Number.isSafeInteger(pauseTick) || pauseTick < 0 || !Number.isSafeInteger(resumeTick))
+      throw new RangeError(`replica ${id}: pause ticks must be non-negative integers`);
+    if (resumeTick <= pauseTick)
+      throw new RangeError(`replica ${id} must resume after its pause at ${pauseTick}, not at ${resumeTick}`);
+    for (const [from, to] of windows.get(id) ?? [])
+      if (pauseTick < to && from < resumeTick)
+        throw new RangeError(
+          `replica ${id}: its pause [${pauseTick}, ${resumeTick}) overlaps another outage`,
+        );
+    add(id, pauseTick, resumeTick);
+  }
 }

@@ -17,6 +17,7 @@ export { type ClusterRecord, DELIVERIES_PER_TICK_MAX, type RunHooks, SimulatedCl
 export { RECEIPTS_PER_REPLICA_MAX } from './honest-replica.ts';
 export {
   type CrashPlan,
+  type PausePlan,
   type ScenarioOptions,
   type ScenarioResult,
   type ScenarioStats,
