@@ -176,10 +176,7 @@ function describeSuiteFailure(
     const shrunk = shrinkScenario(result.options, stillFails, { runsMax: SHRINK_RUNS_MAX });
     lines.push(`  shrunk schedule (${shrunk.runs} runs):`);
     for (const line of describeSchedule(shrunk.options)) lines.push(`    ${line}`);
-    for (const crash of shrunk.options.crashes ?? [])
-      lines.push(
-        `    honest replica ${crash.id} crashes at tick ${crash.crashTick}, restarts at ${crash.restartTick}`,
-      );
+    for (const line of describeOutages(shrunk.options)) lines.push(`    ${line}`);
     if (shrunk.options.stateMachine === 'coordination') lines.push('    coordination state machine');
     if (shrunk.options.startView !== undefined) lines.push(`    start view ${shrunk.options.startView}`);
   }
@@ -202,8 +199,7 @@ function printVerbose(result: ScenarioResult): void {
     );
   }
   log(`  clocks start at ${options.clockStarts.join(', ')}`);
-  for (const crash of options.crashes ?? [])
-    log(`  honest replica ${crash.id} crashes at tick ${crash.crashTick}, restarts at ${crash.restartTick}`);
+  for (const line of describeOutages(options)) log(`  ${line}`);
   for (const plan of options.byzantine) {
     log(
       `  Byzantine replica ${plan.id}: ${plan.strategies.join(', ')}${plan.crashTick === undefined ? '' : ` (crashes at tick ${plan.crashTick})`}${plan.colluding && options.collusion ? ' [colluding]' : ''}`,
@@ -219,6 +215,8 @@ function printVerbose(result: ScenarioResult): void {
   log(
     `  ran ${stats.ticks} ticks; network: ${JSON.stringify(stats.network)}; honest steps ${stats.replicaSteps}; persist records ${stats.persistRecords}`,
   );
+  if (stats.pauses !== undefined)
+    log(`  pauses begun ${stats.pauses}; frames kept for paused replicas ${stats.keptWhilePaused ?? 0}`);
   for (const status of result.statuses) {
     const record = result.record.replicas[status.id];
     log(
@@ -238,6 +236,20 @@ function printVerbose(result: ScenarioResult): void {
       `  VIOLATION [${violation.checker}${violation.tick === undefined ? '' : ` @${violation.tick}`}] ${violation.message}`,
     );
   }
+}
+
+/** Honest replicas' crashes and pauses, one line each. */
+function describeOutages(options: ScenarioOptions): string[] {
+  const after = (tick: number) => (tick >= Number.MAX_SAFE_INTEGER ? 'never' : `at ${tick}`);
+  return [
+    ...(options.crashes ?? []).map(
+      (c) => `honest replica ${c.id} crashes at tick ${c.crashTick}, restarts ${after(c.restartTick)}`,
+    ),
+    ...(options.pauses ?? []).map(
+      (p) =>
+        `honest replica ${p.id} paused at tick ${p.pauseTick}, resumes ${after(p.resumeTick)}${p.resumeTick >= Number.MAX_SAFE_INTEGER ? '' : ` (${p.resumeTick - p.pauseTick} ticks)`}`,
+    ),
+  ];
 }
 
 function describeLiveness(l: LivenessFigures): string {
