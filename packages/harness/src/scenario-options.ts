@@ -74,6 +74,11 @@ export interface ScenarioOptions {
   readonly crashes?: readonly CrashPlan[];
   /** Honest replicas paused and resumed (not a Byzantine act either); see `PausePlan`. */
   readonly pauses?: readonly PausePlan[];
+  /**
+   * The run goes on at least to this tick even when every agent is done (within the tick limit),
+   * so what follows a late fault is seen.
+   */
+  readonly runTicksMin?: number;
   /** What lying agents may do; by default everything that fits the state machine. */
   readonly byzantineAgentStrategies?: readonly AgentStrategyName[];
   /** The view every replica starts in (its primary leads first); 0 by default. */
