@@ -288,6 +288,7 @@ export class SimulatedCluster {
               events: this.#eventLog(),
             },
           }),
+      ...(this.options.liveness === undefined ? {} : { liveness: this.options.liveness }),
     };
     return { record, statuses, stats: this.#stats(endTick, summary) };
   }

@@ -165,6 +165,38 @@ export interface FairnessRecord {
   };
 }
 
+/** One bound a liveness figure must keep, with the rule it came from (e.g. `3 × requestTimeoutTicks`). */
+export interface LivenessBound {
+  readonly ticks: number;
+  readonly rule: string;
+}
+
+/**
+ * Present in runs that hold liveness to bounds (the liveness suite, see liveness-bounds.ts): the
+ * shape of the run, the fault it planned first, and the bounds.
+ */
+export interface LivenessPlan {
+  /** The named shape of the scenario, for reports. */
+  readonly shape: string;
+  /** The first fault the scenario planned: the stall across the faults is measured from it. */
+  readonly faultTick: number;
+  /** The last tick a planned fault began or ended (a crash for good counts at its start). */
+  readonly lastFaultTick: number;
+  /**
+   * The longest stall after the faults: from the stabilisation (`livenessOf`'s `fromTick`), or
+   * from `lastFaultTick` when that is later (see liveness-bounds.ts `settledTick`).
+   */
+  readonly stall: LivenessBound;
+  /** Until every honest replica is in one view, from the same tick; never by the end breaks it too. */
+  readonly oneView: LivenessBound;
+  /** The longest stall from `faultTick`: what the faults themselves cost (a view change, say). */
+  readonly faultStall: LivenessBound;
+  /** The highest view an honest replica may enter (outside a view change), when the shape says. */
+  readonly viewMax?: number;
+  /** A view (whose primary is dead) every honest replica that entered must leave within the bound. */
+  readonly viewPass?: { readonly view: number; readonly within: LivenessBound };
+}
+
 export interface RunRecord {
   readonly replicaCount: number;
   readonly faultsMax: number;
@@ -183,4 +215,6 @@ export interface RunRecord {
   readonly equivocations?: readonly EquivocationRecord[];
   /** Fairness runs only (see fairness.ts). */
   readonly fairness?: FairnessRecord;
+  /** Runs whose liveness is bounded only (see liveness-bounds.ts). */
+  readonly liveness?: LivenessPlan;
 }

@@ -10,7 +10,7 @@ import type { AgentStrategyName } from './byzantine-agent.ts';
 import type { Violation } from './checkers.ts';
 import type { LivenessFigures } from './liveness.ts';
 import type { FaultConfig, NetworkStats, Partition } from './network.ts';
-import type { RunRecord } from './record.ts';
+import type { LivenessPlan, RunRecord } from './record.ts';
 import type { StateMachineKind } from './workload.ts';
 
 /** An honest replica that crashes at `crashTick` and restarts from its durable state at `restartTick`. */
@@ -97,6 +97,11 @@ export interface ScenarioOptions {
    * operation is summarised in the record, and honest requests must finish within the bound.
    */
   readonly fairness?: FairnessPlan;
+  /**
+   * Hold liveness to bounds (see liveness-bounds.ts): the figures measured from the stabilisation
+   * and across the planned faults must keep them, or the run fails under `livenessBound`.
+   */
+  readonly liveness?: LivenessPlan;
 }
 
 /** What a fairness run promises honest agents. */
