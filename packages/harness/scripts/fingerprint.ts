@@ -17,6 +17,7 @@ const SEEDS_DEFAULT: Readonly<Record<SuiteName, number>> = {
   twins: 12,
   'must-fail': 6,
   fairness: 8,
+  liveness: 10,
 };
 
 /** JSON with bytes as hex, maps and sets as arrays, so equal runs serialise equally. */

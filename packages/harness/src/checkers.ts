@@ -7,6 +7,7 @@
  * so a failing seed can be read without replaying it.
  */
 import { checkFairness } from './fairness.ts';
+import { checkLivenessBounds } from './liveness-bounds.ts';
 import type { ExecutedRecord, ReplicaRecord, RunRecord } from './record.ts';
 
 export type CheckerName =
@@ -23,7 +24,9 @@ export type CheckerName =
   /** An honest replica threw: a broken invariant of its own state. */
   | 'replicaCrash'
   /** Fairness runs: honest agents served within the bound while liars attack (fairness.ts). */
-  | 'fairness';
+  | 'fairness'
+  /** Runs with a liveness plan: stalls and time to one view within its bounds (liveness-bounds.ts). */
+  | 'livenessBound';
 
 export interface Violation {
   readonly checker: CheckerName;
@@ -496,5 +499,6 @@ export function checkRun(record: RunRecord): Violation[] {
     ...checkLiveness(record),
     ...checkEvidence(record),
     ...checkFairness(record),
+    ...checkLivenessBounds(record),
   ];
 }

@@ -2,7 +2,8 @@
  * The simulated cluster: replicas (honest, Byzantine, twin copies), agents, the network and the
  * clock, advanced one tick at a time. Each tick delivers the frames due (in (deliverAt,
  * insertion) order), then ticks every replica in id order (restarting those whose outage ends),
- * then the twin copies, then lets every agent act. Nothing reads a clock or `Math.random`: the
+ * then the twin copies, then lets every agent act. A replica that resumes from a pause is first
+ * given the ticks it missed, as one tick input, and then what was kept for it. Nothing reads a clock or `Math.random`: the
  * same options give the same run, byte for byte.
  *
  * Faults come from the network until `healTick`; from then on it is healed (no drops, no
@@ -46,8 +47,9 @@ import { retainedEvents } from './fairness-events.ts';
 import { HonestReplica, ReceiptAudit } from './honest-replica.ts';
 import { type Address, type Envelope, Network } from './network.ts';
 import { Prng } from './prng.ts';
-import type { ReplicaRecord, RetainedEventRecord, RunRecord } from './record.ts';
+import type { PauseRecord, ReplicaRecord, RetainedEventRecord, RunRecord } from './record.ts';
 import {
+  type PausePlan,
   type ScenarioOptions,
   type ScenarioResult,
   type ScenarioStats,
@@ -63,7 +65,8 @@ export const DELIVERIES_PER_TICK_MAX = 20_000;
 /** Optional observers, for debugging a seed; they must not feed anything back into the run. */
 export interface RunHooks {
   readonly onDeliver?: (envelope: Envelope, tick: number) => void;
-  readonly onHonestOutput?: (id: number, output: ReplicaOutput, tick: number) => void;
+  /** Every step of an honest replica: what it was given and what it gave back. */
+  readonly onHonestOutput?: (id: number, output: ReplicaOutput, tick: number, input: ReplicaInput) => void;
   readonly onByzantineOutput?: (id: number, sends: readonly SimOutbound[], tick: number) => void;
   /** Every send (with its fate), delivery, replica step worth showing, accepted result and partition: see trace.ts. */
   readonly trace?: TraceSink;
@@ -86,6 +89,8 @@ export class SimulatedCluster {
   readonly #conspiracy: Conspiracy | undefined;
   /** Who is down when; a replica is down from `crashTick` until it restarts at `restartTick`. */
   readonly #outages: Map<number, Outage>;
+  /** Honest replicas paused and resumed (see `PausePlan`), in the options' order. */
+  readonly #pauses: readonly PausePlan[];
   readonly #replicas: ReplicaSet;
   readonly #agents: readonly SimulatedAgent[];
   readonly #mallories: readonly ByzantineAgent[];
@@ -116,6 +121,7 @@ export class SimulatedCluster {
     this.#conspiracy = conspiracyOf(options, root.fork('conspiracy'));
     this.#factory = new ReplicaFactory(options, identities.config, crypto, identities.replicaKeys);
     this.#outages = outagesOf(options, root.fork('restarts'));
+    this.#pauses = options.pauses ?? [];
     this.#receipts = new ReceiptAudit(identities.config, crypto);
     this.#replicas = replicaSetOf({
       options,
@@ -177,6 +183,16 @@ export class SimulatedCluster {
     return outage !== undefined && this.#now >= outage.crashTick && this.#now < outage.restartTick;
   }
 
+  /**
+   * True while replica `id` is paused at the current tick: it is not stepped, and frames to it are
+   * kept for it until it resumes.
+   */
+  isPaused(id: number): boolean {
+    return this.#pauses.some(
+      (pause) => pause.id === id && this.#now >= pause.pauseTick && this.#now < pause.resumeTick,
+    );
+  }
+
   /** Runs the next tick; returns its number. */
   tick(): number {
     const now = ++this.#now;
@@ -187,6 +203,7 @@ export class SimulatedCluster {
     }
     if (this.#hooks.trace !== undefined)
       tracePartitions(this.#hooks.trace, this.options.partitions, this.options.healTick, now);
+    this.#pauseAndResume();
     this.#deliverDue();
     this.#stepBursts();
     this.#tickReplicas();
@@ -271,6 +288,7 @@ export class SimulatedCluster {
               events: this.#eventLog(),
             },
           }),
+      ...(this.options.liveness === undefined ? {} : { liveness: this.options.liveness }),
     };
     return { record, statuses, stats: this.#stats(endTick, summary) };
   }
@@ -301,6 +319,22 @@ export class SimulatedCluster {
     }
   }
 
+  /**
+   * Pauses start and end at the top of the tick: a paused replica's frames are kept by the
+   * network; a resuming one first gets the ticks it missed as one tick input (its clock jumps),
+   * then (in `#deliverDue`) what was kept for it, then its tick like every replica.
+   */
+  #pauseAndResume(): void {
+    for (const pause of this.#pauses) {
+      if (pause.pauseTick === this.#now) this.#network.hold(pause.id);
+      if (pause.resumeTick !== this.#now) continue;
+      this.#network.release(pause.id);
+      const node = this.#replicas.honest.get(pause.id);
+      if (node !== undefined && this.#replicaFailure === undefined)
+        this.#stepHonest(node, { kind: 'tick', ticks: pause.resumeTick - pause.pauseTick });
+    }
+  }
+
   #stepBursts(): void {
     for (const [id, frames] of this.#bursts) {
       const node = this.#replicas.honest.get(id);
@@ -317,7 +351,7 @@ export class SimulatedCluster {
   #tickReplicas(): void {
     for (let id = 0; id < this.options.replicas && this.#replicaFailure === undefined; id++) {
       if (this.#now === this.#outages.get(id)?.restartTick) this.restart(id);
-      if (this.isDown(id) || this.#replicaFailure !== undefined) continue;
+      if (this.isDown(id) || this.isPaused(id) || this.#replicaFailure !== undefined) continue;
       const node = this.#replicas.honest.get(id);
       if (node !== undefined) this.#stepHonest(node, TICK_INPUT);
       else {
@@ -410,7 +444,7 @@ export class SimulatedCluster {
       this.#fail(`honest replica ${node.id} threw on ${describeInput(input)}`, error);
       return;
     }
-    this.#hooks.onHonestOutput?.(node.id, output, this.#now);
+    this.#hooks.onHonestOutput?.(node.id, output, this.#now, input);
     if (this.#hooks.trace !== undefined) traceReplicaOutput(this.#hooks.trace, node.id, output, this.#now);
     // Batches are read off the wire once per message, not once per copy.
     for (const out of output.send) this.#batchLog.observe(out);
@@ -507,9 +541,26 @@ export class SimulatedCluster {
       summary.executedBatches += node.executed.length;
       addCounts(summary.rejections, node.replica.rejections());
       addCounts(summary.rejections, node.pastRejections);
-      replicas.push(node.record(status, this.isDown(id) ? this.#outages.get(id)?.crashTick : undefined));
+      const record = node.record(status, this.isDown(id) ? this.#outages.get(id)?.crashTick : undefined);
+      replicas.push(this.#withPauses(record));
     }
     return { replicas, statuses, summary };
+  }
+
+  /** A replica's pauses up to now: those it resumed from, and the one it is still in. */
+  #withPauses(record: ReplicaRecord): ReplicaRecord {
+    const pauses: PauseRecord[] = [];
+    let pausedSince: number | undefined;
+    for (const { id, pauseTick, resumeTick } of this.#pauses) {
+      if (id !== record.id || pauseTick > this.#now) continue;
+      if (resumeTick <= this.#now) pauses.push({ pauseTick, resumeTick });
+      else pausedSince = pauseTick;
+    }
+    return {
+      ...record,
+      ...(pauses.length === 0 ? {} : { pauses }),
+      ...(pausedSince === undefined ? {} : { pausedSince }),
+    };
   }
 
   #stats(endTick: number, summary: ReplicaSummary): ScenarioStats {
@@ -528,6 +579,12 @@ export class SimulatedCluster {
       receiptsChecked: this.#receipts.checked,
       receiptsUnavailable: this.#receipts.unavailable,
       restarts: this.#restarts,
+      ...(this.#pauses.length === 0
+        ? {}
+        : {
+            pauses: this.#pauses.filter((pause) => pause.pauseTick <= this.#now).length,
+            keptWhilePaused: this.#network.keptTotal,
+          }),
     };
   }
 }

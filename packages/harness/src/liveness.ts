@@ -21,22 +21,28 @@ export interface LivenessFigures {
    */
   readonly viewsAgreeAfterTicks: number | undefined;
   /**
-   * Where both figures were measured from: the heal, or the last restart of an honest replica
-   * after it; the run's end when that came first (its agents were done before the heal).
+   * Where both figures were measured from: the heal, or the last restart or resume of an honest
+   * replica after it; the run's end when that came first (its agents were done before the heal).
    */
   readonly fromTick: number;
 }
 
-/** Measures `record` from its heal (or a later restart) to its end. */
-export function livenessOf(record: RunRecord): LivenessFigures {
+/**
+ * Measures `record` from its heal (or a later restart or resume from a pause) to its end; or,
+ * given `fromTick`, from there (a suite may measure from the fault it planned).
+ */
+export function livenessOf(record: RunRecord, from: { readonly fromTick?: number } = {}): LivenessFigures {
   const { healTick, endTick } = record;
   const honest = record.replicas.filter((replica) => replica.honest);
   // A run whose agents finished before the heal ends before it: then measure at its end.
   const lastFault = Math.max(
     healTick,
-    ...honest.flatMap((r) => (r.restarts ?? []).map((s) => s.restartTick)),
+    ...honest.flatMap((r) => [
+      ...(r.restarts ?? []).map((s) => s.restartTick),
+      ...(r.pauses ?? []).map((p) => p.resumeTick),
+    ]),
   );
-  const fromTick = Math.min(lastFault, endTick);
+  const fromTick = Math.min(from.fromTick ?? lastFault, endTick);
   const stall = longestStall(honest, record.agents, fromTick, endTick);
   return {
     longestStallTicks: stall.ticks,
@@ -92,10 +98,17 @@ function longestStall(
   return longest;
 }
 
-/** Whether `replica` was down at `tick`: from its crash tick until its restart tick, or the end. */
+/**
+ * Whether `replica` was down or paused at `tick`: from its crash (pause) tick until its restart
+ * (resume) tick, or the end.
+ */
 function downAt(replica: ReplicaRecord, tick: number): boolean {
   if (replica.downSince !== undefined && tick >= replica.downSince) return true;
-  return (replica.restarts ?? []).some((s) => tick >= s.crashTick && tick < s.restartTick);
+  if (replica.pausedSince !== undefined && tick >= replica.pausedSince) return true;
+  return (
+    (replica.restarts ?? []).some((s) => tick >= s.crashTick && tick < s.restartTick) ||
+    (replica.pauses ?? []).some((p) => tick >= p.pauseTick && tick < p.resumeTick)
+  );
 }
 
 /** `r`'s view and whether it was changing views at `tick`: its last recorded change at or before it. */
@@ -131,7 +144,10 @@ function viewsAgreeAfter(
     for (const record of replica.views ?? []) if (record.tick > fromTick) moments.add(record.tick);
     for (const s of replica.restarts ?? [])
       for (const tick of [s.crashTick, s.restartTick]) if (tick > fromTick) moments.add(tick);
-    if (replica.downSince !== undefined && replica.downSince > fromTick) moments.add(replica.downSince);
+    for (const p of replica.pauses ?? [])
+      for (const tick of [p.pauseTick, p.resumeTick]) if (tick > fromTick) moments.add(tick);
+    for (const since of [replica.downSince, replica.pausedSince])
+      if (since !== undefined && since > fromTick) moments.add(since);
   }
   const ordered = [...moments].filter((tick) => tick <= endTick).sort((a, b) => a - b);
   let agreedSince: number | undefined;

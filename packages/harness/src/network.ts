@@ -6,6 +6,10 @@
  * delay within a range, and reorder (an extra random delay). Partitions cut two sets of nodes
  * apart for a window of ticks; they are checked both when a frame is sent and when it would be
  * delivered, so a partition also cuts off what was in flight when it started.
+ *
+ * A paused replica (`hold`) receives nothing: frames due for it are kept, in order, until it is
+ * resumed (`release`), as a stopped process's socket buffers keep what reaches it. Kept frames
+ * still count as in flight, so the one bound on frames in flight holds them too.
  */
 import type { Destination, MessageType } from '@conclave/core';
 import type { Prng } from './prng.ts';
@@ -171,6 +175,10 @@ export class Network {
   };
   readonly #prng: Prng;
   readonly #queue = new EnvelopeHeap();
+  /** Frames due for a held address, in delivery order, kept until it is released. */
+  readonly #held = new Map<Address, Envelope[]>();
+  #heldCount = 0;
+  #keptTotal = 0;
   #faults: FaultConfig;
   #partitions: readonly Partition[];
   #order = 0;
@@ -197,8 +205,36 @@ export class Network {
     return this.#now;
   }
 
+  /** Frames in flight, those kept for a held address among them. */
   get inFlight(): number {
-    return this.#queue.size;
+    return this.#queue.size + this.#heldCount;
+  }
+
+  /** Frames kept for a held address so far, over the run (each counted once, when kept). */
+  get keptTotal(): number {
+    return this.#keptTotal;
+  }
+
+  /** Frames kept for `address` while it is held. */
+  heldFor(address: Address): number {
+    return this.#held.get(address)?.length ?? 0;
+  }
+
+  /** Keeps every frame due for `address` from now on, instead of delivering it, until `release`. */
+  hold(address: Address): void {
+    if (!this.#held.has(address)) this.#held.set(address, []);
+  }
+
+  /**
+   * Stops holding `address`: what was kept for it is due again now, in the order it was kept, ahead
+   * of later frames to it (it keeps its insertion counter); a partition in force still cuts it off.
+   */
+  release(address: Address): void {
+    const kept = this.#held.get(address);
+    if (kept === undefined) return;
+    this.#held.delete(address);
+    this.#heldCount -= kept.length;
+    for (const envelope of kept) this.#queue.push({ ...envelope, deliverAt: this.#now });
   }
 
   get faults(): FaultConfig {
@@ -292,7 +328,7 @@ export class Network {
 
   /** Queues one copy with its delay; false when the queue is full (the copy is lost and counted). */
   #enqueue(from: Address, to: Address, type: MessageType | 0, frame: Uint8Array): boolean {
-    if (this.#queue.size >= IN_FLIGHT_FRAMES_MAX) {
+    if (this.inFlight >= IN_FLIGHT_FRAMES_MAX) {
       this.stats.droppedOverflow++;
       return false;
     }
@@ -319,7 +355,8 @@ export class Network {
 
   /**
    * Removes and returns the next frame due at or before the current tick, skipping (and counting)
-   * frames a partition now cuts off; undefined when nothing more is due.
+   * frames a partition now cuts off and keeping those for a held address; undefined when nothing
+   * more is due.
    */
   nextDue(): Envelope | undefined {
     for (;;) {
@@ -328,6 +365,13 @@ export class Network {
       this.#queue.pop();
       if (this.partitioned(head.from, head.to)) {
         this.stats.droppedByPartition++;
+        continue;
+      }
+      const kept = this.#held.get(head.to);
+      if (kept !== undefined) {
+        kept.push(head);
+        this.#heldCount++;
+        this.#keptTotal++;
         continue;
       }
       this.stats.delivered++;

@@ -51,6 +51,12 @@ export interface RestartRecord {
   readonly lastExecuted: number;
 }
 
+/** A pause of an honest replica that ended (it resumed with its memory) by the end of the run. */
+export interface PauseRecord {
+  readonly pauseTick: number;
+  readonly resumeTick: number;
+}
+
 /**
  * An agent equivocation the replicas saw, so evidence of it must exist at every honest replica
  * by the end: two different signed requests with one requestId that both reached honest
@@ -87,6 +93,10 @@ export interface ReplicaRecord {
   readonly restarts?: readonly RestartRecord[];
   /** The tick it crashed at, when it was still down at the end of the run (its restart was due later). */
   readonly downSince?: number;
+  /** Its pauses that ended by the end of the run. */
+  readonly pauses?: readonly PauseRecord[];
+  /** The tick it was paused at, when it was still paused at the end of the run. */
+  readonly pausedSince?: number;
   /** Its view over time: one entry per change, the first at its first step (honest replicas only). */
   readonly views?: readonly ViewRecord[];
 }
@@ -155,6 +165,38 @@ export interface FairnessRecord {
   };
 }
 
+/** One bound a liveness figure must keep, with the rule it came from (e.g. `3 × requestTimeoutTicks`). */
+export interface LivenessBound {
+  readonly ticks: number;
+  readonly rule: string;
+}
+
+/**
+ * Present in runs that hold liveness to bounds (the liveness suite, see liveness-bounds.ts): the
+ * shape of the run, the fault it planned first, and the bounds.
+ */
+export interface LivenessPlan {
+  /** The named shape of the scenario, for reports. */
+  readonly shape: string;
+  /** The first fault the scenario planned: the stall across the faults is measured from it. */
+  readonly faultTick: number;
+  /** The last tick a planned fault began or ended (a crash for good counts at its start). */
+  readonly lastFaultTick: number;
+  /**
+   * The longest stall after the faults: from the stabilisation (`livenessOf`'s `fromTick`), or
+   * from `lastFaultTick` when that is later (see liveness-bounds.ts `settledTick`).
+   */
+  readonly stall: LivenessBound;
+  /** Until every honest replica is in one view, from the same tick; never by the end breaks it too. */
+  readonly oneView: LivenessBound;
+  /** The longest stall from `faultTick`: what the faults themselves cost (a view change, say). */
+  readonly faultStall: LivenessBound;
+  /** The highest view an honest replica may enter (outside a view change), when the shape says. */
+  readonly viewMax?: number;
+  /** A view (whose primary is dead) every honest replica that entered must leave within the bound. */
+  readonly viewPass?: { readonly view: number; readonly within: LivenessBound };
+}
+
 export interface RunRecord {
   readonly replicaCount: number;
   readonly faultsMax: number;
@@ -173,4 +215,6 @@ export interface RunRecord {
   readonly equivocations?: readonly EquivocationRecord[];
   /** Fairness runs only (see fairness.ts). */
   readonly fairness?: FairnessRecord;
+  /** Runs whose liveness is bounded only (see liveness-bounds.ts). */
+  readonly liveness?: LivenessPlan;
 }

@@ -10,7 +10,7 @@ import type { AgentStrategyName } from './byzantine-agent.ts';
 import type { Violation } from './checkers.ts';
 import type { LivenessFigures } from './liveness.ts';
 import type { FaultConfig, NetworkStats, Partition } from './network.ts';
-import type { RunRecord } from './record.ts';
+import type { LivenessPlan, RunRecord } from './record.ts';
 import type { StateMachineKind } from './workload.ts';
 
 /** An honest replica that crashes at `crashTick` and restarts from its durable state at `restartTick`. */
@@ -18,6 +18,18 @@ export interface CrashPlan {
   readonly id: number;
   readonly crashTick: number;
   readonly restartTick: number;
+}
+
+/**
+ * An honest replica paused (the SIGSTOP/SIGCONT analogue) from `pauseTick` (inclusive) to
+ * `resumeTick` (exclusive): it is not stepped and receives nothing meanwhile, but what is sent to
+ * it is kept and delivered once it resumes; it keeps its memory. At `resumeTick` it first gets one
+ * tick input of `resumeTick - pauseTick` ticks (its clock jumps over the pause), then what was kept.
+ */
+export interface PausePlan {
+  readonly id: number;
+  readonly pauseTick: number;
+  readonly resumeTick: number;
 }
 
 /** The network address of the second copy of a twinned replica. */
@@ -60,6 +72,13 @@ export interface ScenarioOptions {
   readonly stateMachine?: StateMachineKind;
   /** Honest replicas that crash and restart from their durable state (not a Byzantine act). */
   readonly crashes?: readonly CrashPlan[];
+  /** Honest replicas paused and resumed (not a Byzantine act either); see `PausePlan`. */
+  readonly pauses?: readonly PausePlan[];
+  /**
+   * The run goes on at least to this tick even when every agent is done (within the tick limit),
+   * so what follows a late fault is seen.
+   */
+  readonly runTicksMin?: number;
   /** What lying agents may do; by default everything that fits the state machine. */
   readonly byzantineAgentStrategies?: readonly AgentStrategyName[];
   /** The view every replica starts in (its primary leads first); 0 by default. */
@@ -78,6 +97,11 @@ export interface ScenarioOptions {
    * operation is summarised in the record, and honest requests must finish within the bound.
    */
   readonly fairness?: FairnessPlan;
+  /**
+   * Hold liveness to bounds (see liveness-bounds.ts): the figures measured from the stabilisation
+   * and across the planned faults must keep them, or the run fails under `livenessBound`.
+   */
+  readonly liveness?: LivenessPlan;
 }
 
 /** What a fairness run promises honest agents. */
@@ -103,6 +127,9 @@ export interface ScenarioStats {
   readonly receiptsChecked: number;
   readonly receiptsUnavailable: number;
   readonly restarts: number;
+  /** Runs with pauses only: pauses begun, and frames the network kept for paused replicas. */
+  readonly pauses?: number;
+  readonly keptWhilePaused?: number;
 }
 
 export interface ScenarioResult {
@@ -160,4 +187,30 @@ export function validateOptions(options: ScenarioOptions): void {
   }
   if (options.healTick < 0 || options.livenessTicksMax < 1)
     throw new RangeError('healTick must be >= 0 and livenessTicksMax >= 1');
+  validatePauses(options, ids);
+}
+
+/** Pauses are of honest replicas, each window non-empty, none overlapping another or a crash of the same replica. */
+function validatePauses(options: ScenarioOptions, byzantineIds: ReadonlySet<number>): void {
+  const windows = new Map<number, [number, number][]>();
+  const add = (id: number, from: number, to: number) =>
+    windows.set(id, [...(windows.get(id) ?? []), [from, to]]);
+  for (const crash of options.crashes ?? []) add(crash.id, crash.crashTick, crash.restartTick);
+  for (const pause of options.pauses ?? []) {
+    const { id, pauseTick, resumeTick } = pause;
+    if (!Number.isSafeInteger(id) || id < 0 || id >= options.replicas)
+      throw new RangeError(`paused replica ${id} out of range`);
+    if (byzantineIds.has(id))
+      throw new RangeError(`replica ${id} is Byzantine: only honest replicas are paused`);
+    if (!Number.isSafeInteger(pauseTick) || pauseTick < 0 || !Number.isSafeInteger(resumeTick))
+      throw new RangeError(`replica ${id}: pause ticks must be non-negative integers`);
+    if (resumeTick <= pauseTick)
+      throw new RangeError(`replica ${id} must resume after its pause at ${pauseTick}, not at ${resumeTick}`);
+    for (const [from, to] of windows.get(id) ?? [])
+      if (pauseTick < to && from < resumeTick)
+        throw new RangeError(
+          `replica ${id}: its pause [${pauseTick}, ${resumeTick}) overlaps another outage`,
+        );
+    add(id, pauseTick, resumeTick);
+  }
 }

@@ -17,6 +17,7 @@ export { type ClusterRecord, DELIVERIES_PER_TICK_MAX, type RunHooks, SimulatedCl
 export { RECEIPTS_PER_REPLICA_MAX } from './honest-replica.ts';
 export {
   type CrashPlan,
+  type PausePlan,
   type ScenarioOptions,
   type ScenarioResult,
   type ScenarioStats,
@@ -36,7 +37,7 @@ export function runScenario(options: ScenarioOptions, hooks: RunHooks = {}): Sce
   for (; tick <= tickLimit && cluster.replicaFailure === undefined; tick++) {
     cluster.tick();
     const doneAt = cluster.agentsDoneAt;
-    if (doneAt !== undefined && tick >= doneAt + drainTicks) break;
+    if (doneAt !== undefined && tick >= doneAt + drainTicks && tick >= (options.runTicksMin ?? 0)) break;
   }
   const { record, statuses, stats } = cluster.record(Math.min(tick, tickLimit));
   const failure = cluster.replicaFailure;

@@ -10,6 +10,8 @@
  */
 import { isSafetyViolation } from './checkers.ts';
 import { fairnessScenario } from './fairness-suite.ts';
+import { LIVENESS_SHAPES } from './liveness-bounds.ts';
+import { livenessScenario } from './liveness-suite.ts';
 import type { Address, Partition } from './network.ts';
 import { Prng } from './prng.ts';
 import { defaultByzantine, type ScenarioShape, scenarioFromSeed } from './scenario.ts';
@@ -28,6 +30,7 @@ export const SUITE_NAMES = [
   'twins',
   'must-fail',
   'fairness',
+  'liveness',
 ] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
@@ -233,6 +236,12 @@ export const SUITES: Readonly<Record<SuiteName, Suite>> = {
       'n=4 coordination, two lying agents applying one pressure strategy (by seed) against small tables: honest agents must be served within the bound',
     expect: 'clean',
     scenario: fairnessScenario,
+  },
+  liveness: {
+    name: 'liveness',
+    description: `honest faults by named shape (seed picks, round robin: ${LIVENESS_SHAPES.join(', ')}); stalls and time to one view held to bounds`,
+    expect: 'clean',
+    scenario: livenessScenario,
   },
 };
 

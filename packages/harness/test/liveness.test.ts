@@ -4,6 +4,7 @@ import { livenessOf } from '../src/liveness.ts';
 import type {
   AgentRecord,
   ExecutedRecord,
+  PauseRecord,
   ReplicaRecord,
   RestartRecord,
   RunRecord,
@@ -27,7 +28,14 @@ function executedAt(tick: number, requests = 1): ExecutedRecord {
 
 function replica(
   id: number,
-  fields: { executed?: number[]; views?: ViewRecord[]; restarts?: RestartRecord[]; honest?: boolean } = {},
+  fields: {
+    executed?: number[];
+    views?: ViewRecord[];
+    restarts?: RestartRecord[];
+    pauses?: PauseRecord[];
+    pausedSince?: number;
+    honest?: boolean;
+  } = {},
 ): ReplicaRecord {
   return {
     id,
@@ -35,6 +43,8 @@ function replica(
     executed: (fields.executed ?? []).map((tick) => executedAt(tick)),
     views: fields.views ?? [{ tick: 0, view: 0, changingView: false }],
     ...(fields.restarts === undefined ? {} : { restarts: fields.restarts }),
+    ...(fields.pauses === undefined ? {} : { pauses: fields.pauses }),
+    ...(fields.pausedSince === undefined ? {} : { pausedSince: fields.pausedSince }),
   };
 }
 
@@ -159,5 +169,47 @@ describe('livenessOf: one view', () => {
     ];
     const record = run([replica(0, { views: changeTo(200, 1, 210) }), replica(1, { views, restarts })], []);
     expect(livenessOf(record)).toMatchObject({ fromTick: 300, viewsAgreeAfterTicks: 40 });
+  });
+});
+
+describe('livenessOf: pauses', () => {
+  it('leaves out a replica while it is paused, and counts from its resume after the heal', () => {
+    const views: ViewRecord[] = [
+      { tick: 0, view: 0, changingView: false },
+      { tick: 420, view: 1, changingView: false },
+    ];
+    const record = run(
+      [
+        replica(0, {
+          views: [
+            { tick: 0, view: 0, changingView: false },
+            { tick: 250, view: 1, changingView: false },
+          ],
+        }),
+        replica(1, { views, pauses: [{ pauseTick: 200, resumeTick: 400 }] }),
+      ],
+      [],
+    );
+    expect(livenessOf(record)).toMatchObject({ fromTick: 400, viewsAgreeAfterTicks: 20 });
+  });
+
+  it('leaves out a replica still paused at the end', () => {
+    const stale: ViewRecord[] = [{ tick: 0, view: 0, changingView: false }];
+    const moved: ViewRecord[] = [
+      { tick: 0, view: 0, changingView: false },
+      { tick: 200, view: 1, changingView: false },
+    ];
+    // They disagree from 200 until replica 1 is paused, in its stale view, at 250.
+    const record = run([replica(0, { views: moved }), replica(1, { views: stale, pausedSince: 250 })], []);
+    expect(livenessOf(record)).toMatchObject({ fromTick: HEAL, viewsAgreeAfterTicks: 250 - HEAL });
+  });
+
+  it('measures from a given tick instead, when asked', () => {
+    const record = run(
+      [replica(0, { executed: [110, 180], pauses: [{ pauseTick: 150, resumeTick: 170 }] })],
+      [agent([[105, 180]])],
+    );
+    expect(livenessOf(record)).toMatchObject({ fromTick: 170, longestStallTicks: 10 });
+    expect(livenessOf(record, { fromTick: 100 })).toMatchObject({ fromTick: 100, longestStallTicks: 70 });
   });
 });

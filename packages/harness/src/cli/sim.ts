@@ -10,7 +10,9 @@ import { STRATEGY_NAMES, type StrategyName } from '../byzantine.ts';
 import { type AgentStrategyName, ALL_AGENT_STRATEGY_NAMES } from '../byzantine-agent.ts';
 import { isSafetyViolation } from '../checkers.ts';
 import { renderRunHtml, traceRun } from '../html.ts';
-import type { LivenessFigures } from '../liveness.ts';
+import { type LivenessFigures, livenessOf } from '../liveness.ts';
+import { LIVENESS_SHAPES, settledTick, viewsEntered } from '../liveness-bounds.ts';
+import type { LivenessPlan } from '../record.ts';
 import { defaultByzantine, requestsCompletedIn, SCENARIO_DEFAULTS, type ScenarioShape } from '../scenario.ts';
 import type { ScenarioOptions, ScenarioResult } from '../scenario-options.ts';
 import { describeSchedule, shrinkScenario } from '../shrink.ts';
@@ -40,6 +42,10 @@ const USAGE = `usage: pnpm sim [--seeds N] [--start S] [--seed S] [--replicas n]
   --requests r   requests per agent (default ${SCENARIO_DEFAULTS.requests})
   --html FILE    with --seed: rerun that seed traced and write a space-time diagram (one HTML file) to FILE
   --suite NAME   ${SUITE_NAMES.join(' | ')} (default: default)
+                 liveness: honest crashes and pauses (SIGSTOP/SIGCONT), one named shape per seed, round robin:
+                   ${LIVENESS_SHAPES.join(', ')};
+                 a seed fails when its stalls or time to one view exceed the shape's bounds
+                 (src/liveness-bounds.ts); the sweep prints the figures per shape
   --strategies a,b          Byzantine replica strategies to draw from: ${STRATEGY_NAMES.join(', ')}
   --agent-strategies a,b    lying agent strategies: ${ALL_AGENT_STRATEGY_NAMES.join(', ')}
   --byzantine-agents m      lying agents per run
@@ -157,10 +163,12 @@ function describeSuiteFailure(
       ? 'SAFETY'
       : violations.every((v) => v.checker === 'fairness')
         ? 'FAIRNESS'
-        : violations.some((v) => v.checker === 'evidence') &&
-            !violations.some((v) => v.checker === 'liveness')
-          ? 'EVIDENCE'
-          : 'LIVENESS';
+        : violations.every((v) => v.checker === 'livenessBound')
+          ? 'LIVENESS BOUND'
+          : violations.some((v) => v.checker === 'evidence') &&
+              !violations.some((v) => v.checker === 'liveness')
+            ? 'EVIDENCE'
+            : 'LIVENESS';
     lines.push(`seed ${result.seed} FAILED (${kind}): ${first.join('; ')}${more}`);
   }
   lines.push(`  replay: pnpm sim ${replayArguments(suite, result.seed, overrides).join(' ')}`);
@@ -176,10 +184,7 @@ function describeSuiteFailure(
     const shrunk = shrinkScenario(result.options, stillFails, { runsMax: SHRINK_RUNS_MAX });
     lines.push(`  shrunk schedule (${shrunk.runs} runs):`);
     for (const line of describeSchedule(shrunk.options)) lines.push(`    ${line}`);
-    for (const crash of shrunk.options.crashes ?? [])
-      lines.push(
-        `    honest replica ${crash.id} crashes at tick ${crash.crashTick}, restarts at ${crash.restartTick}`,
-      );
+    for (const line of describeOutages(shrunk.options)) lines.push(`    ${line}`);
     if (shrunk.options.stateMachine === 'coordination') lines.push('    coordination state machine');
     if (shrunk.options.startView !== undefined) lines.push(`    start view ${shrunk.options.startView}`);
   }
@@ -202,8 +207,7 @@ function printVerbose(result: ScenarioResult): void {
     );
   }
   log(`  clocks start at ${options.clockStarts.join(', ')}`);
-  for (const crash of options.crashes ?? [])
-    log(`  honest replica ${crash.id} crashes at tick ${crash.crashTick}, restarts at ${crash.restartTick}`);
+  for (const line of describeOutages(options)) log(`  ${line}`);
   for (const plan of options.byzantine) {
     log(
       `  Byzantine replica ${plan.id}: ${plan.strategies.join(', ')}${plan.crashTick === undefined ? '' : ` (crashes at tick ${plan.crashTick})`}${plan.colluding && options.collusion ? ' [colluding]' : ''}`,
@@ -219,6 +223,8 @@ function printVerbose(result: ScenarioResult): void {
   log(
     `  ran ${stats.ticks} ticks; network: ${JSON.stringify(stats.network)}; honest steps ${stats.replicaSteps}; persist records ${stats.persistRecords}`,
   );
+  if (stats.pauses !== undefined)
+    log(`  pauses begun ${stats.pauses}; frames kept for paused replicas ${stats.keptWhilePaused ?? 0}`);
   for (const status of result.statuses) {
     const record = result.record.replicas[status.id];
     log(
@@ -233,11 +239,36 @@ function printVerbose(result: ScenarioResult): void {
   }
   log(`  rejections: ${JSON.stringify(stats.rejections)}`);
   log(`  ${describeLiveness(result.liveness)}`);
+  const plan = options.liveness;
+  if (plan !== undefined) {
+    const settled = livenessOf(result.record, { fromTick: settledTick(result.record, plan) });
+    const across = livenessOf(result.record, { fromTick: plan.faultTick });
+    log(
+      `  ${plan.shape}: after the faults (from tick ${settled.fromTick}) longest stall ${settled.longestStallTicks} ticks, one view after ${settled.viewsAgreeAfterTicks ?? 'never'}; from the first fault at tick ${plan.faultTick}, longest stall ${across.longestStallTicks} ticks; views entered ${viewsEntered(result.record).join(', ')}`,
+    );
+    log(
+      `  bounds: stall ${plan.stall.rule} = ${plan.stall.ticks}, one view ${plan.oneView.rule} = ${plan.oneView.ticks}, stall from the first fault ${plan.faultStall.rule} = ${plan.faultStall.ticks}${plan.viewMax === undefined ? '' : `, view at most ${plan.viewMax}`}`,
+    );
+  }
   for (const violation of result.violations) {
     log(
       `  VIOLATION [${violation.checker}${violation.tick === undefined ? '' : ` @${violation.tick}`}] ${violation.message}`,
     );
   }
+}
+
+/** Honest replicas' crashes and pauses, one line each. */
+function describeOutages(options: ScenarioOptions): string[] {
+  const after = (tick: number) => (tick >= Number.MAX_SAFE_INTEGER ? 'never' : `at ${tick}`);
+  return [
+    ...(options.crashes ?? []).map(
+      (c) => `honest replica ${c.id} crashes at tick ${c.crashTick}, restarts ${after(c.restartTick)}`,
+    ),
+    ...(options.pauses ?? []).map(
+      (p) =>
+        `honest replica ${p.id} paused at tick ${p.pauseTick}, resumes ${after(p.resumeTick)}${p.resumeTick >= Number.MAX_SAFE_INTEGER ? '' : ` (${p.resumeTick - p.pauseTick} ticks)`}`,
+    ),
+  ];
 }
 
 function describeLiveness(l: LivenessFigures): string {
@@ -272,6 +303,65 @@ class WorstLiveness {
         ? ''
         : `; never in one view by the end: ${this.neverAgreed.length} of ${seeds} seeds (${this.neverAgreed.slice(0, 10).join(', ')}${this.neverAgreed.length > 10 ? ', …' : ''})`;
     return `liveness after the heal: longest stall ${this.stall.ticks} ticks (seed ${this.stall.seed}); one view after at most ${this.views.ticks} ticks (seed ${this.views.seed})${never}`;
+  }
+}
+
+/** One figure over many seeds: its median and its worst, with the seed that gave it. */
+class Figure {
+  readonly #values: { value: number; seed: number }[] = [];
+
+  add(value: number, seed: number): void {
+    this.#values.push({ value, seed });
+  }
+
+  toString(): string {
+    if (this.#values.length === 0) return '-';
+    const sorted = [...this.#values].sort((a, b) => a.value - b.value);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)]?.value ?? 0;
+    const worst = sorted.at(-1) ?? { value: 0, seed: 0 };
+    return `median ${median}, worst ${worst.value} (seed ${worst.seed})`;
+  }
+}
+
+/** Runs with a liveness plan (the liveness suite): their figures per shape, against the bounds. */
+class LivenessByShape {
+  readonly #shapes = new Map<
+    string,
+    { seeds: number; stall: Figure; oneView: Figure; faultStall: Figure; never: number[]; plan: LivenessPlan }
+  >();
+
+  add(result: ScenarioResult): void {
+    const plan = result.options.liveness;
+    if (plan === undefined) return;
+    let shape = this.#shapes.get(plan.shape);
+    if (shape === undefined) {
+      shape = {
+        seeds: 0,
+        stall: new Figure(),
+        oneView: new Figure(),
+        faultStall: new Figure(),
+        never: [],
+        plan,
+      };
+      this.#shapes.set(plan.shape, shape);
+    }
+    const settled = livenessOf(result.record, { fromTick: settledTick(result.record, plan) });
+    shape.seeds++;
+    shape.stall.add(settled.longestStallTicks, result.seed);
+    if (settled.viewsAgreeAfterTicks === undefined) shape.never.push(result.seed);
+    else shape.oneView.add(settled.viewsAgreeAfterTicks, result.seed);
+    shape.faultStall.add(
+      livenessOf(result.record, { fromTick: plan.faultTick }).longestStallTicks,
+      result.seed,
+    );
+  }
+
+  lines(): string[] {
+    return [...this.#shapes.entries()].map(([name, s]) => {
+      const never =
+        s.never.length === 0 ? '' : `; never in one view: seeds ${s.never.slice(0, 10).join(', ')}`;
+      return `  ${name} (${s.seeds} seeds): stall after the faults ${s.stall} [bound ${s.plan.stall.ticks}]; one view ${s.oneView} [bound ${s.plan.oneView.ticks}]${never}; stall from the first fault ${s.faultStall} [bound ${s.plan.faultStall.ticks}]`;
+    });
   }
 }
 
@@ -372,9 +462,11 @@ function main(argv: readonly string[]): number {
     const count = flags.seeds ?? 100;
     let shrunk = 0;
     const worst = new WorstLiveness();
+    const byShape = new LivenessByShape();
     for (let seed = start; seed < start + count; seed++) {
       const result = runScenario(suite.scenario(seed, overrides));
       worst.add(result);
+      byShape.add(result);
       messages += result.stats.network.delivered;
       requests += requestsCompletedIn(result);
       if (passes(suite, result)) passed++;
@@ -388,6 +480,7 @@ function main(argv: readonly string[]): number {
     if (suite.expect === 'violation')
       process.stdout.write(`${suiteName}: violations found in ${passed} of ${count} seeds\n`);
     process.stdout.write(`${worst.line(count)}\n`);
+    for (const line of byShape.lines()) process.stdout.write(`${line}\n`);
     scenarios = count;
   }
   const seconds = (performance.now() - startedAt) / 1000;
