@@ -42,7 +42,7 @@ export function onTick(ctx: ReplicaContext, ticks: number): void {
     const requestOverdue =
       (oldest !== undefined && ctx.now - oldest.receivedAt >= timeout) || conflictOverdue(ctx, timeout);
     if (isPrimary(ctx)) onPrimaryTick(ctx, timeout, requestOverdue);
-    else onBackupTick(ctx, timeout, requestOverdue);
+    else onBackupTick(ctx, requestOverdue);
   }
   // Evidence that has not been ordered yet goes out again (forwards can be lost), also while
   // changing views: the replicas that must join the change may not know of it yet.
@@ -80,7 +80,7 @@ function onPrimaryTick(ctx: ReplicaContext, timeout: number, requestOverdue: boo
 }
 
 /** A backup starts a view change when a request is overdue or the primary has gone silent. */
-function onBackupTick(ctx: ReplicaContext, timeout: number, requestOverdue: boolean): void {
+function onBackupTick(ctx: ReplicaContext, requestOverdue: boolean): void {
   // Silence is only evidence against a primary we have heard from in this view: a replica that
   // is still connecting, or is itself cut off, would otherwise start a view change alone and,
   // having promised to leave the view, could not come back to it.
