@@ -79,13 +79,11 @@ export const AGENT_MESSAGE_TYPES: ReadonlySet<number> = new Set([
  */
 export function isReplicaOnlyFrame(frame: Uint8Array): boolean {
   const type = peekMessageType(frame);
-  return (
-    type !== undefined &&
-    type >= MessageType.request &&
-    type <= MessageType.receipt &&
-    !AGENT_MESSAGE_TYPES.has(type)
-  );
+  return type !== undefined && KNOWN_TYPES.has(type) && !AGENT_MESSAGE_TYPES.has(type);
 }
+
+/** Every message type the decoder knows (a new type is a replica's unless listed above). */
+const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(MessageType));
 
 export function peekMessageType(frame: Uint8Array): number | undefined {
   if (frame[0] !== 0x93) return undefined; // fixarray of 3
