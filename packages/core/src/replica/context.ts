@@ -236,9 +236,12 @@ export function inWatermarks(ctx: ReplicaContext, sequence: number): boolean {
 
 /** The request and view-change timeout: doubles with each consecutive view change, up to a bound. */
 export function timeoutTicks(ctx: ReplicaContext): number {
-  return (
-    ctx.protocol.requestTimeoutTicks * 2 ** Math.min(ctx.viewChange.streak, ctx.protocol.viewChangeBackoffMax)
-  );
+  return ctx.protocol.requestTimeoutTicks * backoffFactor(ctx);
+}
+
+/** 2 to the number of consecutive view changes, up to `viewChangeBackoffMax`: every timeout doubles. */
+function backoffFactor(ctx: ReplicaContext): number {
+  return 2 ** Math.min(ctx.viewChange.streak, ctx.protocol.viewChangeBackoffMax);
 }
 
 /** How many times the longest recent gap between protocol messages a silence must last to count. */
@@ -279,12 +282,11 @@ export function silenceTimeoutTicks(ctx: ReplicaContext): number {
   const outstanding =
     ctx.requests.pending.size > 0 || ctx.agreement.highestSeenSequence > ctx.execution.lastExecuted;
   if (!outstanding) return full;
-  const backoff = 2 ** Math.min(ctx.viewChange.streak, ctx.protocol.viewChangeBackoffMax);
   const adaptive = Math.max(
     ctx.protocol.silenceTimeoutMinTicks,
     SILENCE_GAP_FACTOR * ctx.timers.progressGapPeak,
   );
-  return Math.min(full, adaptive * backoff);
+  return Math.min(full, adaptive * backoffFactor(ctx));
 }
 
 /** The registered key of the replica or agent a message claims as its signer. */

@@ -208,7 +208,6 @@ export function enterView(
   ctx.timers.heardFromPrimary = true; // its new-view is a message from it
   ctx.timers.viewEnteredAt = ctx.now;
   forgetSuspicionsBelow(ctx, ctx.view);
-  ctx.suspicion.cause = [];
   persistView(ctx);
   adoptHighestCheckpoint(ctx, viewChanges);
   restartRequestTimers(ctx);

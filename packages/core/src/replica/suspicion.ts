@@ -18,13 +18,12 @@
 import { MessageType, type Suspect } from '../messages.ts';
 import type { ReplicaContext } from './context.ts';
 import { broadcast, sign } from './output.ts';
-
-/** Retry periods after which a suspicion its author did not renew lapses. */
-const SUSPICION_LAPSE_RETRIES = 2;
-
 import type { HeldSuspicion } from './state.ts';
 import { rateLimited } from './state-transfer.ts';
 import { startViewChange } from './view-change.ts';
+
+/** Retry periods after which a suspicion its author did not renew lapses. */
+const SUSPICION_LAPSE_RETRIES = 2;
 
 /**
  * Our timer ran out in the current view: suspect it (signed anew every `retryTicks` while it
@@ -118,16 +117,20 @@ function liveSuspicions(ctx: ReplicaContext): HeldSuspicion[] {
   return live;
 }
 
-/** Entering a view: suspicions of the views before it are settled. */
+/**
+ * Changing into or entering `view`: suspicions of the views before it are settled, and so is the
+ * cause we left our last view on (`maybeLeaveView` sets it again after `startViewChange`).
+ */
 export function forgetSuspicionsBelow(ctx: ReplicaContext, view: number): void {
   for (const [replica, held] of ctx.suspicion.held) if (held.view < view) ctx.suspicion.held.delete(replica);
+  ctx.suspicion.cause = [];
 }
 
 /**
- * Whether we have heard from `replica` lately: within a timeout and two heartbeats. Until the primary fell silent, every live
- * backup voted on its batches (heartbeats at least), and the timeout is how long it has been
- * silent since; so a replica that was alive when the primary failed still counts, and one that
- * fell silent well before it does not.
+ * Whether we have heard from `replica` lately: within a request timeout and two heartbeats.
+ * Until the primary fell silent, every live backup voted on its batches (heartbeats at least),
+ * and the timeout is how long it has been silent since; so a replica that was alive when the
+ * primary failed still counts, and one that fell silent well before it does not.
  */
 export function isHeardFrom(ctx: ReplicaContext, replica: number): boolean {
   if (replica === ctx.id) return true;

@@ -30,7 +30,6 @@ export function startViewChange(ctx: ReplicaContext, newView: number): void {
   ctx.timers.heardFromPrimary = false;
   ctx.agreement.earlyFrames = ctx.agreement.earlyFrames.filter((item) => item.view >= newView);
   forgetSuspicionsBelow(ctx, newView);
-  ctx.suspicion.cause = [];
   persistView(ctx);
   sendViewChange(ctx);
 }
@@ -70,19 +69,15 @@ export function sendViewChange(ctx: ReplicaContext): void {
  */
 export function onViewChange(ctx: ReplicaContext, frame: Frame<ViewChange>): void {
   const viewChange = frame.body;
-  if (viewChange.newView <= ctx.view && ctx.mode === 'normal') {
-    // A replica still changing into our view, or into an older one (it restarted, or was cut
-    // off), missed the NEW-VIEW of the view we are in: any replica that holds it sends it (not
-    // only the primary, which may be the one that never sent it to everyone).
-    sendNewViewTo(ctx, viewChange.replica);
-    if (viewChange.newView < ctx.view)
-      reject(ctx, 'STALE_VIEW', `view-change to ${viewChange.newView}, in view ${ctx.view}`);
-    return;
-  }
-  if (viewChange.newView < ctx.view || (viewChange.newView === ctx.view && ctx.mode === 'normal')) {
+  // A replica still changing into our view, or into an older one (it restarted, or was cut
+  // off), missed the NEW-VIEW of the view we are in: any replica that holds it sends it (not only
+  // the primary, which may be the one that never sent it to everyone).
+  if (viewChange.newView <= ctx.view && ctx.mode === 'normal') sendNewViewTo(ctx, viewChange.replica);
+  if (viewChange.newView < ctx.view) {
     reject(ctx, 'STALE_VIEW', `view-change to ${viewChange.newView}, in view ${ctx.view}`);
     return;
   }
+  if (viewChange.newView === ctx.view && ctx.mode === 'normal') return;
   const previous = ctx.viewChange.latest.get(viewChange.replica);
   if (previous !== undefined && previous.signed.body.newView >= viewChange.newView) return;
   if (!validateViewChange(ctx, frame)) {
