@@ -8,10 +8,11 @@ import {
   viewsEntered,
 } from '../src/liveness-bounds.ts';
 import { livenessScenario, livenessShapeOf } from '../src/liveness-suite.ts';
-import type { AgentRecord, LivenessPlan, ReplicaRecord, RunRecord, ViewRecord } from '../src/record.ts';
+import type { LivenessPlan, ReplicaRecord, RunRecord, ViewRecord } from '../src/record.ts';
 import { SIMULATION_PROTOCOL } from '../src/scenario.ts';
 import type { ScenarioResult } from '../src/scenario-options.ts';
 import { passes, SUITES } from '../src/suites.ts';
+import { agentRecord as agent, replicaRecord } from './support/liveness-records.ts';
 
 const T = SIMULATION_PROTOCOL.requestTimeoutTicks;
 const HEAL = 50;
@@ -25,38 +26,14 @@ const PLAN: LivenessPlan = livenessPlanFor('pause-primary', SIMULATION_PROTOCOL,
 /** Far enough after the resume for any of the bounds to be broken before it. */
 const END = RESUME + 2 * Math.max(PLAN.stall.ticks, PLAN.oneView.ticks, PLAN.faultStall.ticks) + 100;
 
+/** A replica that executed one request at each of `executed`, with these views (and `extra`). */
 function replica(
   id: number,
   executed: number[],
   views: ViewRecord[],
   extra: Partial<ReplicaRecord> = {},
 ): ReplicaRecord {
-  return {
-    id,
-    honest: true,
-    executed: executed.map((tick) => ({
-      tick,
-      sequence: tick,
-      view: 0,
-      digest: `d${tick}`,
-      timestamp: tick,
-      via: 'protocol' as const,
-      requests: [{ agent: 'a', requestId: tick, result: 'ok' }],
-    })),
-    views,
-    ...extra,
-  };
-}
-
-/** An agent with one request outstanding over each [issued, accepted). */
-function agent(requests: [number, number][]): AgentRecord {
-  return {
-    id: 'a',
-    honest: true,
-    requestsPlanned: requests.length,
-    issued: requests.map(([issuedTick], i) => ({ requestId: i + 1, digest: `r${i}`, issuedTick })),
-    accepted: requests.map(([, tick], i) => ({ requestId: i + 1, sequence: i + 1, result: 'ok', tick })),
-  };
+  return { ...replicaRecord(id, { executed, views }), ...extra };
 }
 
 const VIEW_0: ViewRecord = { tick: 0, view: 0, changingView: false };

@@ -1,65 +1,11 @@
 /** The liveness figures of a run, from hand-built records: stalls while work waits, and when views agree. */
 import { describe, expect, it } from 'vitest';
 import { livenessOf } from '../src/liveness.ts';
-import type {
-  AgentRecord,
-  ExecutedRecord,
-  PauseRecord,
-  ReplicaRecord,
-  RestartRecord,
-  RunRecord,
-  ViewRecord,
-} from '../src/record.ts';
+import type { AgentRecord, ReplicaRecord, RestartRecord, RunRecord, ViewRecord } from '../src/record.ts';
+import { agentRecord as agent, replicaRecord as replica } from './support/liveness-records.ts';
 
 const HEAL = 100;
 const END = 1_000;
-
-function executedAt(tick: number, requests = 1): ExecutedRecord {
-  return {
-    tick,
-    sequence: tick,
-    view: 0,
-    digest: `d${tick}`,
-    timestamp: tick,
-    via: 'protocol',
-    requests: Array.from({ length: requests }, (_, i) => ({ agent: 'a', requestId: i, result: 'ok' })),
-  };
-}
-
-function replica(
-  id: number,
-  fields: {
-    executed?: number[];
-    views?: ViewRecord[];
-    restarts?: RestartRecord[];
-    pauses?: PauseRecord[];
-    pausedSince?: number;
-    honest?: boolean;
-  } = {},
-): ReplicaRecord {
-  return {
-    id,
-    honest: fields.honest ?? true,
-    executed: (fields.executed ?? []).map((tick) => executedAt(tick)),
-    views: fields.views ?? [{ tick: 0, view: 0, changingView: false }],
-    ...(fields.restarts === undefined ? {} : { restarts: fields.restarts }),
-    ...(fields.pauses === undefined ? {} : { pauses: fields.pauses }),
-    ...(fields.pausedSince === undefined ? {} : { pausedSince: fields.pausedSince }),
-  };
-}
-
-/** An honest agent whose requests were issued and accepted at these ticks (accepted undefined: never). */
-function agent(requests: [issued: number, accepted: number | undefined][]): AgentRecord {
-  return {
-    id: 'a',
-    honest: true,
-    requestsPlanned: requests.length,
-    issued: requests.map(([issuedTick], i) => ({ requestId: i + 1, digest: `r${i}`, issuedTick })),
-    accepted: requests.flatMap(([, tick], i) =>
-      tick === undefined ? [] : [{ requestId: i + 1, sequence: i + 1, result: 'ok', tick }],
-    ),
-  };
-}
 
 /** Only what `livenessOf` reads is meaningful; the rest is empty. */
 function run(replicas: ReplicaRecord[], agents: AgentRecord[]): RunRecord {
