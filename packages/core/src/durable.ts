@@ -21,9 +21,19 @@ export interface DurableLogRecord {
   readonly frame: Uint8Array;
 }
 
+/** Views above `above` through `through`. */
+export interface ViewInterval {
+  readonly above: number;
+  readonly through: number;
+}
+
 export interface DurableState {
   readonly view: number;
   readonly changingView: boolean;
+  /** The last view the replica was in normal mode; -1 if unknown (a store written before it was kept). */
+  readonly leftView: number;
+  /** The views the replica will never enter (`replica/return.ts`). */
+  readonly skips: readonly ViewInterval[];
   /** The last stable checkpoint, with its certificate and snapshot; absent before the first. */
   readonly checkpoint: DurableCheckpoint | undefined;
   /** Accepted and own protocol messages above the stable checkpoint, in the order they were persisted. */
@@ -31,7 +41,7 @@ export interface DurableState {
 }
 
 export function emptyDurableState(): DurableState {
-  return { view: 0, changingView: false, checkpoint: undefined, log: [] };
+  return { view: 0, changingView: false, leftView: 0, skips: [], checkpoint: undefined, log: [] };
 }
 
 /**
@@ -39,7 +49,8 @@ export function emptyDurableState(): DurableState {
  * sequence: the certified snapshot replaces them (garbage collection).
  */
 export function applyPersistRecords(state: DurableState, records: readonly PersistRecord[]): DurableState {
-  let { view, changingView, checkpoint } = state;
+  let { view, changingView, leftView, checkpoint } = state;
+  let skips = state.skips;
   let log = state.log;
   let copied = false;
   for (const record of records) {
@@ -47,6 +58,10 @@ export function applyPersistRecords(state: DurableState, records: readonly Persi
       case 'view':
         view = record.view;
         changingView = record.changing;
+        leftView = record.left;
+        break;
+      case 'skips':
+        skips = record.intervals;
         break;
       case 'log':
         if (checkpoint !== undefined && record.sequence < checkpoint.sequence) break; // below the stable checkpoint
@@ -70,5 +85,5 @@ export function applyPersistRecords(state: DurableState, records: readonly Persi
       }
     }
   }
-  return { view, changingView, checkpoint, log };
+  return { view, changingView, leftView, skips, checkpoint, log };
 }

@@ -34,6 +34,8 @@ export const MessageType = {
   fetchReceipt: 15,
   receipt: 16,
   suspect: 17,
+  return: 18,
+  returnAck: 19,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -115,6 +117,32 @@ export interface Suspect {
    * copy replayed later is never newer than what its receiver has seen, and cannot revive it.
    */
   readonly round: number;
+  readonly replica: number;
+}
+
+/**
+ * "I am stranded in a view change to `through` that the others did not follow; let me back into
+ * `view`, where they work": sent by a replica changing views whose last view in normal mode was
+ * `left` (`left` <= `view` < `through`). Whoever acknowledges it never enters the views above
+ * `view` through `through`; the sender goes back once 2f replicas have (see `replica/return.ts`).
+ */
+export interface Return {
+  readonly type: typeof MessageType.return;
+  readonly view: number;
+  readonly through: number;
+  readonly left: number;
+  readonly replica: number;
+}
+
+/**
+ * "I am working in `view`, and I will never enter the views above it through `through`": the
+ * acknowledgement a returning replica needs 2f of.
+ */
+export interface ReturnAck {
+  readonly type: typeof MessageType.returnAck;
+  readonly view: number;
+  readonly through: number;
+  readonly returner: number;
   readonly replica: number;
 }
 export interface FetchState {
@@ -208,7 +236,9 @@ export type Body =
   | QueryReply
   | FetchReceipt
   | ReceiptReply
-  | Suspect;
+  | Suspect
+  | Return
+  | ReturnAck;
 
 /** Messages signed by an agent. */
 export type AgentBody = Request | Query | FetchReceipt;
@@ -278,6 +308,10 @@ export function bodyTuple(body: Body): Canonical {
       return [body.type, body.fromSequence, body.replica];
     case MessageType.suspect:
       return [body.type, body.view, body.round, body.replica];
+    case MessageType.return:
+      return [body.type, body.view, body.through, body.left, body.replica];
+    case MessageType.returnAck:
+      return [body.type, body.view, body.through, body.returner, body.replica];
     case MessageType.query:
       return [body.type, body.agent, body.queryId, body.operation];
     case MessageType.queryReply:
@@ -529,6 +563,26 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
     case MessageType.suspect: {
       const [, view, round, replica] = tuple(value, 4);
       return { type, view: natural(view), round: natural(round), replica: replicaId(replica) };
+    }
+    case MessageType.return: {
+      const [, view, through, left, replica] = tuple(value, 5);
+      return {
+        type,
+        view: natural(view),
+        through: natural(through),
+        left: natural(left),
+        replica: replicaId(replica),
+      };
+    }
+    case MessageType.returnAck: {
+      const [, view, through, returner, replica] = tuple(value, 5);
+      return {
+        type,
+        view: natural(view),
+        through: natural(through),
+        returner: replicaId(returner),
+        replica: replicaId(replica),
+      };
     }
     case MessageType.query: {
       const [, agent, queryId, operation] = tuple(value, 4);

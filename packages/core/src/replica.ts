@@ -33,6 +33,8 @@ import {
   type Prepare,
   type Query,
   type Request,
+  type Return,
+  type ReturnAck,
   type Signed,
   type State,
   type Suspect,
@@ -57,6 +59,7 @@ import { onNewView } from './replica/new-view.ts';
 import { reject } from './replica/output.ts';
 import { onRequest, propose } from './replica/requests.ts';
 import { restore } from './replica/restore.ts';
+import { onReturn, onReturnAck } from './replica/return.ts';
 import { onCommitted, onFetchCommitted, onFetchState, onState } from './replica/state-transfer.ts';
 import { onSuspect } from './replica/suspicion.ts';
 import { onTick } from './replica/timers.ts';
@@ -115,6 +118,8 @@ const HANDLERS: Readonly<Record<MessageType, Handler>> = {
   [MessageType.viewChange]: (ctx, frame) => onViewChange(ctx, frame as Frame<ViewChange>),
   [MessageType.newView]: (ctx, frame, raw) => onNewView(ctx, frame as Frame<NewView>, raw),
   [MessageType.suspect]: (ctx, frame, raw) => onSuspect(ctx, frame.body as Suspect, raw),
+  [MessageType.return]: (ctx, frame) => onReturn(ctx, frame.body as Return),
+  [MessageType.returnAck]: (ctx, frame) => onReturnAck(ctx, frame.body as ReturnAck),
   [MessageType.fetchState]: (ctx, frame) => onFetchState(ctx, frame as Frame<FetchState>),
   [MessageType.state]: (ctx, frame) => onState(ctx, frame as Frame<State>),
   [MessageType.fetchCommitted]: (ctx, frame) => onFetchCommitted(ctx, frame as Frame<FetchCommitted>),

@@ -43,8 +43,19 @@ export interface Outbound {
  * Replaying these records in order onto an empty store yields the replica's durable state.
  */
 export type PersistRecord =
-  /** The view and whether the replica is changing views. */
-  | { readonly kind: 'view'; readonly view: number; readonly changing: boolean }
+  /**
+   * The view, whether the replica is changing views, and the last view it was in normal mode
+   * (`left`: the only view it may return to, see `replica/return.ts`).
+   */
+  | { readonly kind: 'view'; readonly view: number; readonly changing: boolean; readonly left: number }
+  /**
+   * The views this replica will never enter (`replica/return.ts`), replacing what was recorded
+   * before: intervals (above, through].
+   */
+  | {
+      readonly kind: 'skips';
+      readonly intervals: readonly { readonly above: number; readonly through: number }[];
+    }
   /** A protocol message accepted into the log (own or a peer's), with its batch when it carries one. */
   | { readonly kind: 'log'; readonly sequence: number; readonly frame: Uint8Array }
   /** A new stable checkpoint: its certificate and snapshot. Log records at or below `sequence` may be discarded. */
@@ -106,6 +117,9 @@ export type RejectionCode =
   | 'INVALID_CERTIFICATE'
   | 'INVALID_VIEW_CHANGE'
   | 'INVALID_NEW_VIEW'
+  | 'SKIPPED_VIEW'
+  | 'INVALID_RETURN'
+  | 'RETURN_RATE_LIMITED'
   | 'INVALID_STATE'
   | 'FETCH_RATE_LIMITED';
 

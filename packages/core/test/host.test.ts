@@ -12,7 +12,7 @@ import {
   type Steppable,
 } from '../src/index.ts';
 
-const RECORD: PersistRecord = { kind: 'view', view: 3, changing: false };
+const RECORD: PersistRecord = { kind: 'view', view: 3, changing: false, left: 3 };
 const BROADCAST: Outbound = {
   to: { kind: 'replicas' },
   type: MessageType.prepare,

@@ -37,6 +37,8 @@ export const TYPE_COLOURS: readonly (readonly [name: string, colour: string, gro
   ['view-change', '#d62728', 'view change'],
   ['new-view', '#e377c2', 'view change'],
   ['suspect', '#ff9896', 'view change'],
+  ['return', '#c49c94', 'view change'],
+  ['return-ack', '#f7b6d2', 'view change'],
   ['fetch-state', '#7f7f7f', 'state transfer'],
   ['state', '#bcbd22', 'state transfer'],
   ['fetch-committed', '#637939', 'state transfer'],

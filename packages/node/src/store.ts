@@ -42,7 +42,11 @@ export interface ReplicaStore {
 interface StoredView {
   readonly view: number;
   readonly changing: boolean;
+  /** Absent in stores written before it was kept. */
+  readonly left?: number;
 }
+/** The views this replica will never enter (`PersistRecord` 'skips'): a few intervals. */
+type StoredSkips = readonly { readonly above: number; readonly through: number }[];
 interface StoredCheckpoint {
   readonly sequence: number;
   readonly stateDigest: Uint8Array;
@@ -78,7 +82,7 @@ export const STORED_CHECKPOINT_DECODE_LIMITS: DecodeLimits = Object.freeze({
 
 export function openReplicaStore(path: string, sync: SyncMode = 'full'): ReplicaStore {
   const root: RootDatabase = open({ path, noSync: sync === 'buffered', compression: false });
-  const meta: Database<StoredView | StoredCheckpoint, string> = root.openDB({ name: 'meta' });
+  const meta: Database<StoredView | StoredCheckpoint | StoredSkips, string> = root.openDB({ name: 'meta' });
   const log: Database<StoredLogRecord, number> = root.openDB({ name: 'log' });
   // Kept in memory so writes never read back: the sequence of every stored log record by key
   // (a checkpoint deletes what it covers without decoding the log), and the stable checkpoint's
@@ -94,7 +98,8 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
 
   return {
     load(): DurableState {
-      const view = (meta.get('view') as StoredView | undefined) ?? { view: 0, changing: false };
+      const view = (meta.get('view') as StoredView | undefined) ?? { view: 0, changing: false, left: 0 };
+      const skips = (meta.get('skips') as StoredSkips | undefined) ?? [];
       const stored = meta.get('checkpoint') as StoredCheckpoint | undefined;
       const checkpoint =
         stored === undefined
@@ -109,7 +114,15 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
         sequence: value.sequence,
         frame: new Uint8Array(value.frame),
       }));
-      return { view: view.view, changingView: view.changing, checkpoint, log: records };
+      return {
+        view: view.view,
+        changingView: view.changing,
+        // Stores written before `left` was kept: a replica changing views cannot return (-1).
+        leftView: view.left ?? (view.changing ? -1 : view.view),
+        skips,
+        checkpoint,
+        log: records,
+      };
     },
 
     async commit(records: readonly PersistRecord[]): Promise<void> {
@@ -118,7 +131,10 @@ export function openReplicaStore(path: string, sync: SyncMode = 'full'): Replica
         for (const record of records) {
           switch (record.kind) {
             case 'view':
-              meta.put('view', { view: record.view, changing: record.changing });
+              meta.put('view', { view: record.view, changing: record.changing, left: record.left });
+              break;
+            case 'skips':
+              meta.put('skips', record.intervals);
               break;
             case 'log': {
               if (record.sequence < checkpointSequence) break;

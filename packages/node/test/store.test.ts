@@ -107,7 +107,7 @@ describe('lmdb replica store at the legitimate maxima', () => {
     );
     const snapshot = new Uint8Array(LIMITS.frameBytesMax).map((_, index) => index % 251);
     const records: PersistRecord[] = [
-      { kind: 'view', view: 2 ** 40, changing: true },
+      { kind: 'view', view: 2 ** 40, changing: true, left: 2 ** 40 - 1 },
       { kind: 'checkpoint', sequence, stateDigest, proof, snapshot },
       { kind: 'log', sequence: sequence + 1, frame: new Uint8Array(LIMITS.frameBytesMax).fill(0xf1) },
       ...Array.from({ length: 2 * DEFAULT_PROTOCOL_CONFIG.watermarkWindow }, (_, index) => ({

@@ -29,6 +29,7 @@ import {
 import { executeReady } from './execution.ts';
 import { persistLog, reject, sign } from './output.ts';
 import { addPendingQuietly } from './requests.ts';
+import { noteVoteBelow } from './return.ts';
 import type { LogEntry } from './state.ts';
 
 /**
@@ -58,6 +59,7 @@ export function redundantVote(ctx: ReplicaContext, body: Body): boolean {
  */
 function acceptView(ctx: ReplicaContext, view: number, frame: Frame, raw: Uint8Array): boolean {
   if (view < ctx.view) {
+    noteVoteBelow(ctx, view, (frame.body as { replica: number }).replica);
     reject(ctx, 'STALE_VIEW', `view ${view} < ${ctx.view}`);
     return false;
   }

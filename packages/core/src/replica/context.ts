@@ -34,6 +34,7 @@ import type {
   ExecutionState,
   ReplicaMode,
   RequestsState,
+  ReturnState,
   SuspicionState,
   TimersState,
   TransferState,
@@ -71,6 +72,7 @@ export interface ReplicaContext {
   readonly transfer: TransferState;
   readonly viewChange: ViewChangeState;
   readonly suspicion: SuspicionState;
+  readonly returning: ReturnState;
   readonly timers: TimersState;
 
   /**
@@ -154,6 +156,14 @@ export function createContext(
       validated: new Set(),
     },
     suspicion: { held: new Map(), seen: new Map(), cause: [] },
+    returning: {
+      left: 0,
+      changingSince: now,
+      votesBelow: new Map(),
+      asked: undefined,
+      skips: [],
+      handled: new Map(),
+    },
     timers: {
       lastProposalAt: now,
       lastProgressSeenAt: now,

@@ -27,6 +27,7 @@ import {
 import { nullBatchFor } from './execution.ts';
 import { broadcast, persistLog, persistView, reject, sign } from './output.ts';
 import { forwardConflict, propose } from './requests.ts';
+import { isSkipped, onNewViewToReturnTo } from './return.ts';
 import { forgetSuspicionsBelow } from './suspicion.ts';
 import { validateViewChange, viewChangesFor } from './view-change.ts';
 
@@ -123,28 +124,48 @@ export function maybeSendNewView(ctx: ReplicaContext): void {
 /** A backup checks a NEW-VIEW by recomputing it from its view-changes, then enters the view. */
 export function onNewView(ctx: ReplicaContext, frame: Frame<NewView>, raw: Uint8Array): void {
   const newView = frame.body;
+  if (newView.view < ctx.view && onNewViewToReturnTo(ctx, frame, raw)) return;
   if (newView.view < ctx.view || (newView.view === ctx.view && ctx.mode === 'normal')) {
     reject(ctx, 'STALE_VIEW', `new-view for ${newView.view}, in view ${ctx.view}`);
     return;
   }
+  if (checkNewView(ctx, frame)) acceptNewView(ctx, frame, raw);
+}
+
+/**
+ * Whether a NEW-VIEW is one we may enter its view by: from that view's primary, for a view we
+ * have not skipped, with 2f+1 valid view-changes and exactly the proposals they imply (rejected
+ * with the reason otherwise).
+ */
+export function checkNewView(ctx: ReplicaContext, frame: Frame<NewView>): boolean {
+  const newView = frame.body;
   if (newView.replica !== primaryOf(ctx, newView.view)) {
     reject(ctx, 'NOT_PRIMARY', `new-view for ${newView.view} from ${newView.replica}`);
-    return;
+    return false;
   }
-  if (!hasQuorumOfViewChanges(ctx, newView)) return;
+  if (isSkipped(ctx, newView.view)) {
+    reject(ctx, 'SKIPPED_VIEW', `new-view for ${newView.view}: we never enter it (return)`);
+    return false;
+  }
+  if (!hasQuorumOfViewChanges(ctx, newView)) return false;
   // Recompute what the new primary had to propose, and accept nothing else.
   if (!proposesWhatViewChangesImply(ctx, newView)) {
     reject(ctx, 'INVALID_NEW_VIEW', `new-view ${newView.view} proposals differ from the recomputation`);
-    return;
+    return false;
   }
-  ctx.view = newView.view;
+  return true;
+}
+
+/** Enters the view of a NEW-VIEW that `checkNewView` accepted. */
+export function acceptNewView(ctx: ReplicaContext, frame: Frame<NewView>, raw: Uint8Array): void {
+  ctx.view = frame.body.view;
   // Kept to hand to a replica that missed it: a NEW-VIEW proves itself, whoever relays it.
-  ctx.viewChange.newViewFrame = { view: newView.view, frame: raw };
+  ctx.viewChange.newViewFrame = { view: frame.body.view, frame: raw };
   enterView(
     ctx,
     frame,
     frame.batches,
-    newView.viewChanges.map((vc) => vc.body),
+    frame.body.viewChanges.map((vc) => vc.body),
   );
 }
 
@@ -204,6 +225,7 @@ export function enterView(
   viewChanges: readonly ViewChange[],
 ): void {
   ctx.mode = 'normal';
+  ctx.returning.left = ctx.view;
   ctx.viewChange.armedAt = undefined;
   ctx.timers.heardFromPrimary = true; // its new-view is a message from it
   ctx.timers.viewEnteredAt = ctx.now;

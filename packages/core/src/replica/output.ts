@@ -42,5 +42,10 @@ export function persistLog(ctx: ReplicaContext, sequence: number, frame: Uint8Ar
 
 /** The view and mode, for the durable state (a restart resumes a view change). */
 export function persistView(ctx: ReplicaContext): void {
-  ctx.out.persist.push({ kind: 'view', view: ctx.view, changing: ctx.mode === 'view-change' });
+  ctx.out.persist.push({
+    kind: 'view',
+    view: ctx.view,
+    changing: ctx.mode === 'view-change',
+    left: ctx.returning.left,
+  });
 }

@@ -67,6 +67,8 @@ export function restore(ctx: ReplicaContext, state: DurableState): void {
     'requests pending during a restore',
   );
   ctx.mode = state.changingView ? 'view-change' : 'normal';
+  ctx.returning.left = ctx.mode === 'normal' ? ctx.view : state.leftView;
+  ctx.returning.skips = [...state.skips];
   if (ctx.mode === 'view-change' && ctx.viewChange.latest.get(ctx.id)?.signed.body.newView !== ctx.view) {
     sendViewChange(ctx); // ours was garbage-collected with the log: make it again
   }

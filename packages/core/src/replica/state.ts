@@ -10,10 +10,12 @@ import type {
   Checkpoint,
   Commit,
   Frame,
+  NewView,
   PrePrepare,
   Prepare,
   PreparedProof,
   Request,
+  ReturnAck,
   Signed,
   ViewChange,
 } from '../messages.ts';
@@ -202,6 +204,49 @@ export interface SuspicionState {
   readonly seen: Map<number, { readonly view: number; readonly round: number }>;
   /** The f+1 suspicions we left our last view on, relayed so every honest replica leaves it too. */
   cause: readonly Uint8Array[];
+}
+
+/** Views above `above` through `through`. */
+export interface ViewInterval {
+  readonly above: number;
+  readonly through: number;
+}
+
+/** The last RETURN handled from a replica, and our acknowledgement of it if we gave one. */
+export interface HandledReturn {
+  readonly view: number;
+  readonly through: number;
+  readonly at: number;
+  ack: Signed<ReturnAck> | undefined;
+}
+
+/** The return we asked for: re-sent until 2f replicas acknowledge it. */
+export interface AskedReturn {
+  readonly view: number;
+  readonly through: number;
+  readonly frame: Uint8Array;
+  sentAt: number;
+  readonly acks: Set<number>;
+  /** The NEW-VIEW of `view`, checked, when we never were in it (`left` < `view`). */
+  newView: { readonly frame: Frame<NewView>; readonly raw: Uint8Array } | undefined;
+}
+
+/** Returning from a view change the others did not follow (`return.ts`). */
+export interface ReturnState {
+  /** The last view we were in normal mode: we never go back below it. */
+  left: number;
+  /** When we began changing views (or restarted while changing): others still at work below after that did not follow us. */
+  changingSince: number;
+  /** While we change views: the view of the last vote each replica sent us from a view below ours, and when. */
+  readonly votesBelow: Map<number, { readonly view: number; readonly at: number }>;
+  asked: AskedReturn | undefined;
+  /** The views we will never enter: those we returned from, or acknowledged a return from. */
+  skips: ViewInterval[];
+  /**
+   * The last RETURN handled from each replica: a new one costs a durable write and a signature
+   * (rate-limited), a copy of it only a send of what we signed.
+   */
+  readonly handled: Map<number, HandledReturn>;
 }
 
 /** When things last happened, for the timeouts checked on each tick. */

@@ -13,6 +13,7 @@ import {
   timeoutTicks,
 } from './context.ts';
 import { conflictOverdue, forwardConflict, propose, proposeBatch } from './requests.ts';
+import { maybeAskToReturn } from './return.ts';
 import type { PendingRequest } from './state.ts';
 import { fetchMissing } from './state-transfer.ts';
 import { isHeardFrom, relaySuspicions, suspectView, withdrawSuspicion } from './suspicion.ts';
@@ -36,6 +37,7 @@ export function onTick(ctx: ReplicaContext, ticks: number): void {
     const timerRanOut =
       ctx.viewChange.armedAt !== undefined && ctx.now - ctx.viewChange.armedAt >= timeoutTicks(ctx);
     if (timerRanOut || !isHeardFrom(ctx, primaryOf(ctx, ctx.view))) suspectView(ctx);
+    maybeAskToReturn(ctx);
   } else {
     const timeout = timeoutTicks(ctx);
     const oldest = ctx.requests.pending.values().next().value as PendingRequest | undefined;

@@ -17,19 +17,24 @@ import { adoptCheckpointCertificate, verifyCheckpointProof } from './checkpoints
 import { low, primaryOf, type ReplicaContext, verifyReplicaSignature } from './context.ts';
 import { maybeSendNewView } from './new-view.ts';
 import { broadcast, persistLog, persistView, reject, sign } from './output.ts';
+import { firstUnskipped, restartReturn } from './return.ts';
 import type { StoredViewChange } from './state.ts';
 import { forgetSuspicionsBelow, sendNewViewTo } from './suspicion.ts';
 
-/** Leaves the current view for `newView`: from here nothing is ordered until its NEW-VIEW. */
+/**
+ * Leaves the current view for `newView` (or the first view above it we have not skipped, see
+ * `return.ts`): from here nothing is ordered until its NEW-VIEW.
+ */
 export function startViewChange(ctx: ReplicaContext, newView: number): void {
   assert(newView > ctx.view, 'view change must move forward');
-  ctx.view = newView;
+  ctx.view = firstUnskipped(ctx, newView);
   ctx.mode = 'view-change';
   ctx.viewChange.streak = Math.min(ctx.viewChange.streak + 1, ctx.protocol.viewChangeBackoffMax);
   ctx.viewChange.armedAt = undefined;
   ctx.timers.heardFromPrimary = false;
-  ctx.agreement.earlyFrames = ctx.agreement.earlyFrames.filter((item) => item.view >= newView);
-  forgetSuspicionsBelow(ctx, newView);
+  ctx.agreement.earlyFrames = ctx.agreement.earlyFrames.filter((item) => item.view >= ctx.view);
+  forgetSuspicionsBelow(ctx, ctx.view);
+  restartReturn(ctx);
   persistView(ctx);
   sendViewChange(ctx);
 }

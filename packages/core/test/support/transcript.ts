@@ -159,6 +159,10 @@ export class Printer {
       }
       case MessageType.suspect:
         return `${name} v${body.view} round ${body.round}`;
+      case MessageType.return:
+        return `${name} to v${body.view} from v${body.through} (left v${body.left})`;
+      case MessageType.returnAck:
+        return `${name} r${body.returner} to v${body.view}, skipping v${body.view + 1}..v${body.through}`;
       case MessageType.fetchState:
         return `${name} s${body.sequence}`;
       case MessageType.state: {
@@ -483,6 +487,11 @@ export class TranscriptCluster {
         'persist',
         `${r} persist stable checkpoint s${record.sequence} state=${short(record.stateDigest)} proof=[${proof}]`,
       );
+      return;
+    }
+    if (record.kind === 'skips') {
+      const views = record.intervals.map((i) => `v${i.above + 1}..v${i.through}`).join(' ');
+      this.#emit('persist', `${r} persist skipped views [${views}]`);
       return;
     }
     const frame = this.#cluster.decode(record.frame);
