@@ -89,7 +89,7 @@ export const SIMULATIONS: readonly Simulation[] = [
     invariants: safety,
     witnesses: {
       returnHappens: true,
-      returnAboveLeftHappens: false,
+      returnAboveLeftHappens: true,
       skipHappens: true,
       commitAfterViewChange: true,
     },
