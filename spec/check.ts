@@ -2,11 +2,17 @@
  * `pnpm spec`: the formal model's checks, all with Quint's TypeScript backend (the one that works
  * offline). Typecheck, scenario tests, then random simulation with fixed seeds:
  * - the safety invariants hold for f = 1 (n = 4, a Byzantine primary or a Byzantine backup) and
- *   for n = 7 (f = 2);
- * - the witnesses (deliberately false invariants: "no commit ever happens", ...) are violated in
- *   the explored runs, or a passing invariant would prove nothing;
- * - must fail: with 2 Byzantine replicas of 4 the simulator finds an agreement violation, and
- *   with a replica that leaves its view on its own suspicion it finds a lone view change.
+ *   for n = 7 (f = 2), return moves included (the skip rule: a replica stranded in a view change
+ *   goes back to the view the others work in once 2f of them skip the views in between; the
+ *   invariant `returnedViewsDead` says at most f honest replicas ever enter a view a return
+ *   skipped), and with a scheduler where returns are frequent (`strandStep`);
+ * - the witnesses (deliberately false invariants: "no commit ever happens", "no replica ever
+ *   returns", ...) are violated in the explored runs, or a passing invariant would prove nothing;
+ * - must fail: with 2 Byzantine replicas of 4 the simulator finds an agreement violation, with a
+ *   replica that leaves its view on its own suspicion it finds a lone view change, and with
+ *   returns that need no RETURN-ACK (ReturnQuorum = 0) it finds a skipped view that f+1 honest
+ *   replicas entered (`returnedViewsDead`; `hasty_return_test` drives that on to a broken
+ *   agreement deterministically).
  * Exits non-zero if any of these does not come out as expected. `spec/check.test.ts` runs it in CI.
  */
 import { spawnSync } from 'node:child_process';
@@ -33,13 +39,14 @@ export interface Simulation {
   readonly expectViolation?: boolean;
 }
 
-const safety = ['agreement', 'validity', 'viewChangeSafety', 'suspicionsJustifyViews'];
+const safety = ['agreement', 'validity', 'viewChangeSafety', 'suspicionsJustifyViews', 'returnedViewsDead'];
 const f1Witnesses = {
   commitHappens: true,
   viewChangeCompletes: true,
   checkpointBecomesStable: true,
   commitAfterViewChange: true,
   nullCommits: false,
+  returnHappens: false,
 };
 
 export const SIMULATIONS: readonly Simulation[] = [
@@ -73,6 +80,21 @@ export const SIMULATIONS: readonly Simulation[] = [
     witnesses: { commitHappens: true, viewChangeCompletes: true },
   },
   {
+    name: 'n=4 f=1, Byzantine primary of view 0, frequent returns',
+    main: 'n4',
+    seed: '0x5eed04',
+    samplesMax: 30,
+    stepsMax: 200,
+    step: 'strandStep',
+    invariants: safety,
+    witnesses: {
+      returnHappens: true,
+      returnAboveLeftHappens: true,
+      skipHappens: true,
+      commitAfterViewChange: true,
+    },
+  },
+  {
     name: 'MUST FAIL: n=4 with 2 Byzantine',
     main: 'n4TwoByzantine',
     seed: '0x7',
@@ -90,6 +112,17 @@ export const SIMULATIONS: readonly Simulation[] = [
     samplesMax: 200,
     stepsMax: 100,
     invariants: ['suspicionsJustifyViews'],
+    witnesses: {},
+    expectViolation: true,
+  },
+  {
+    name: 'MUST FAIL: n=4, a return without RETURN-ACKs',
+    main: 'n4HastyReturn',
+    seed: '0xb',
+    samplesMax: 200,
+    stepsMax: 150,
+    step: 'strandStep',
+    invariants: ['agreement', 'returnedViewsDead'],
     witnesses: {},
     expectViolation: true,
   },
@@ -126,7 +159,7 @@ export function typecheck(): CheckResult {
 }
 
 export function scenarioTests(): CheckResult[] {
-  return ['conclave_test', 'two_byzantine_test'].map((main) => {
+  return ['conclave_test', 'two_byzantine_test', 'hasty_return_test', 'two_returns_test'].map((main) => {
     const { value, seconds } = timed(() =>
       runQuint(['test', tests, '--main', main, '--backend', 'typescript', '--seed', '0x1']),
     );
@@ -169,7 +202,7 @@ export function simulate(simulation: Simulation): CheckResult {
   const clean = /\[ok\] No violation found/.test(value.output);
   const problems: string[] = [];
   if (simulation.expectViolation) {
-    if (!violated) problems.push('expected an agreement violation, none found');
+    if (!violated) problems.push(`expected a violation of ${simulation.invariants.join(' or ')}, none found`);
   } else if (!clean || value.status !== 0) {
     problems.push(violated ? 'INVARIANT VIOLATED' : `quint failed:\n${value.output}`);
   }
@@ -182,9 +215,10 @@ export function simulate(simulation: Simulation): CheckResult {
     reached.push(`${witness} ${count}/${match?.[2] ?? '?'}`);
     if (required && count === 0) problems.push(`witness ${witness} never reached: its false invariant holds`);
   }
+  const broken = [...value.output.matchAll(/❌ (\w+)/g)].map((match) => match[1]);
   const outcome = simulation.expectViolation
     ? violated
-      ? `${simulation.invariants.join(', ')} violated, as expected`
+      ? `${broken.length > 0 ? broken.join(', ') : simulation.invariants.join(', ')} violated, as expected`
       : 'no violation'
     : clean
       ? `${simulation.invariants.join(', ')} hold`
