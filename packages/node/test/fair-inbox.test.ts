@@ -70,13 +70,13 @@ const replicaOnlyTypes = Object.values(MessageType).filter((type) => !AGENT_MESS
 
 describe('isReplicaOnlyFrame', () => {
   it('knows every type but request, query and fetchReceipt as a replica’s, from a peek', () => {
-    expect(replicaOnlyTypes).toHaveLength(14);
+    expect(replicaOnlyTypes).toHaveLength(16);
     for (const type of replicaOnlyTypes)
       expect(isReplicaOnlyFrame(frameOfType(type)), `type ${type}`).toBe(true);
     expect(isReplicaOnlyFrame(largestPrePrepare(true))).toBe(true);
     for (const frame of [request, query, fetchReceipt]) expect(isReplicaOnlyFrame(frame)).toBe(false);
     // Unknown types and frames that do not peek are left to the decoder.
-    for (const frame of [frameOfType(0), frameOfType(18), new Uint8Array([0x93]), new Uint8Array(0)])
+    for (const frame of [frameOfType(0), frameOfType(20), new Uint8Array([0x93]), new Uint8Array(0)])
       expect(isReplicaOnlyFrame(frame)).toBe(false);
   });
 });
