@@ -88,6 +88,7 @@ describe('the conclave CLI against real daemons', () => {
     const parsed = JSON.parse(status.stdout.trim()) as { replicas: Record<string, unknown>[] };
     expect(parsed.replicas).toHaveLength(4);
     for (const [id, replica] of parsed.replicas.entries()) {
+      if (replica.view !== 0) for (const r of running) console.error(`--- replica ${r.id}\n${r.output}`);
       expect(replica).toMatchObject({ id, reachable: true, view: 0 });
       expect(replica.executedSequence).toEqual(expect.any(Number));
       expect(replica.stableCheckpoint).toEqual(expect.any(Number));

@@ -170,7 +170,9 @@ export function createContext(
       heardFromPrimary: false,
       viewEnteredAt: 0,
       lastExecutedAt: now,
+      lastResentAt: now,
       progressGapPeak: 0,
+      progressGapsSeen: 0,
       progressGapPeakAt: now,
       // Every replica counts as heard from at start: who is down shows only after a while.
       heardAt: new Map(options.cluster.replicas.map((_, id) => [id, now])),
@@ -258,6 +260,13 @@ function backoffFactor(ctx: ReplicaContext): number {
 const SILENCE_GAP_FACTOR = 2;
 /** Gaps seen longer ago than this many request timeouts no longer set the silence timeout. */
 const GAP_PEAK_TIMEOUTS = 5;
+/**
+ * Gaps that must have been measured (within the window above) before the silence timeout adapts.
+ * With fewer, the rhythm of the view is unknown — a cluster that is still connecting, a replica
+ * that just started — and the longest gap seen so far says nothing about the next one; the
+ * full timeout applies. Under load this many messages arrive within a few ticks.
+ */
+export const SILENCE_SAMPLES_MIN = 8;
 
 /**
  * A protocol message of the current view arrived: the view is alive. The gap since the last one
@@ -271,7 +280,9 @@ export function noteProgress(ctx: ReplicaContext): void {
   if (ctx.now - timers.progressGapPeakAt > GAP_PEAK_TIMEOUTS * ctx.protocol.requestTimeoutTicks) {
     timers.progressGapPeak = 0;
     timers.progressGapPeakAt = ctx.now;
+    timers.progressGapsSeen = 0;
   }
+  timers.progressGapsSeen++;
   if (gap < ctx.protocol.requestTimeoutTicks && gap >= timers.progressGapPeak) {
     timers.progressGapPeak = gap;
     timers.progressGapPeakAt = ctx.now;
@@ -284,14 +295,15 @@ export function noteProgress(ctx: ReplicaContext): void {
  * Under load messages arrive every few ticks, so a silence twice the longest recent gap
  * (at least `silenceTimeoutMinTicks`) is already far outside what a working primary does; a busy
  * primary that is slow now and then sets a longer gap, and with it a longer timeout. With
- * nothing outstanding the primary sends only heartbeats, and the full timeout applies. Both
+ * nothing outstanding the primary sends only heartbeats, and the full timeout applies; so it
+ * does until `SILENCE_SAMPLES_MIN` gaps have been measured. Both
  * double with each consecutive view change, like `timeoutTicks`.
  */
 export function silenceTimeoutTicks(ctx: ReplicaContext): number {
   const full = timeoutTicks(ctx);
   const outstanding =
     ctx.requests.pending.size > 0 || ctx.agreement.highestSeenSequence > ctx.execution.lastExecuted;
-  if (!outstanding) return full;
+  if (!outstanding || ctx.timers.progressGapsSeen < SILENCE_SAMPLES_MIN) return full;
   const adaptive = Math.max(
     ctx.protocol.silenceTimeoutMinTicks,
     SILENCE_GAP_FACTOR * ctx.timers.progressGapPeak,

@@ -258,8 +258,12 @@ export interface TimersState {
   /** When we last entered a view (its NEW-VIEW, or start): a new primary's stall is measured from here. */
   viewEnteredAt: number;
   lastExecutedAt: number;
+  /** When we last re-sent our messages for sequences that stopped executing (`resendStuck`). */
+  lastResentAt: number;
   /** The longest gap between protocol messages seen lately, and when it was seen (`noteProgress`). */
   progressGapPeak: number;
+  /** How many gaps were measured since the peak was last reset: too few, and it means nothing. */
+  progressGapsSeen: number;
   progressGapPeakAt: number;
   /** When each replica last sent us a message with a valid signature: who is alive (`isHeardFrom`). */
   readonly heardAt: Map<number, number>;

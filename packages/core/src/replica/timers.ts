@@ -1,6 +1,7 @@
 /**
  * Time: each tick checks the timeouts — a primary's heartbeat and stall, a backup's overdue
- * request or silent primary, the view-change timer — and re-sends what the network may have lost.
+ * request or silent primary, the view-change timer — and re-sends what the network may have lost
+ * (view-changes, suspicions, and agreement messages of sequences that stopped executing).
  */
 import { assert } from '../errors.ts';
 import { MessageType } from '../messages.ts';
@@ -13,6 +14,7 @@ import {
   timeoutTicks,
 } from './context.ts';
 import { conflictOverdue, forwardConflict, propose, proposeBatch } from './requests.ts';
+import { resendStuck } from './retransmit.ts';
 import { maybeAskToReturn } from './return.ts';
 import type { PendingRequest } from './state.ts';
 import { fetchMissing } from './state-transfer.ts';
@@ -45,6 +47,7 @@ export function onTick(ctx: ReplicaContext, ticks: number): void {
       (oldest !== undefined && ctx.now - oldest.receivedAt >= timeout) || conflictOverdue(ctx, timeout);
     if (isPrimary(ctx)) onPrimaryTick(ctx, timeout, requestOverdue);
     else onBackupTick(ctx, requestOverdue);
+    resendStuck(ctx);
   }
   // Evidence that has not been ordered yet goes out again (forwards can be lost), also while
   // changing views: the replicas that must join the change may not know of it yet.
