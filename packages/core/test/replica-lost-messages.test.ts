@@ -4,8 +4,10 @@
  * partition that healed — must not cost the view its primary.
  */
 import { describe, expect, it } from 'vitest';
-import { MessageType } from '../src/index.ts';
+import { encodeFrame, MessageType } from '../src/index.ts';
 import { TEST_PROTOCOL, TestCluster } from './support/cluster.ts';
+
+const RETRY_TICKS = TEST_PROTOCOL.retryTicks as number;
 
 const AGREEMENT_TYPES: ReadonlySet<number> = new Set([
   MessageType.prePrepare,
@@ -31,7 +33,7 @@ describe('lost agreement messages', () => {
     expect(c.accepted(0, id)).toBeUndefined(); // the first copies are gone
     // The pre-prepare is re-sent a retry period after it stopped executing; the prepares and
     // commits it starts are lost too, and re-sent a retry period later each.
-    c.run(4 * TEST_PROTOCOL.retryTicks);
+    c.run(4 * RETRY_TICKS);
     expect(dropped).toBeGreaterThanOrEqual(3 + 3 * 3 + 4 * 3);
     expect(c.accepted(0, id)).toBeDefined();
     for (const replica of c.replicas)
@@ -49,8 +51,29 @@ describe('lost agreement messages', () => {
     // re-sends its prepare and commit once; r1 holds both already.
     expect(c.replicas[3]?.status().lastExecuted).toBe(0);
     const before = c.replicas[1]?.status().redundantVotesDropped ?? 0;
-    c.run(TEST_PROTOCOL.retryTicks);
+    c.run(RETRY_TICKS);
     expect(c.replicas[1]?.status().redundantVotesDropped).toBe(before + 2);
+  });
+  it('a copy of a logged pre-prepare is dropped before any signature is checked', () => {
+    const c = new TestCluster(4, 1);
+    let prePrepare: Uint8Array | undefined;
+    c.interceptor = (envelope, frame) => {
+      if (frame?.body.type === MessageType.prePrepare && envelope.to === 'r1') prePrepare = envelope.frame;
+      // Commits never reach r1, so it keeps the sequence in its log, prepared, in view 0.
+      return frame?.body.type === MessageType.commit && envelope.to === 'r1' ? [] : undefined;
+    };
+    c.submit(0, 'k', 'v');
+    c.run(1);
+    // A copy with a broken signature: were it checked, it would be refused as BAD_SIGNATURE.
+    const decoded = c.decode(prePrepare as Uint8Array)!;
+    const signature = Uint8Array.from(decoded.signature);
+    signature[0] = (signature[0] as number) ^ 0xff;
+    const copy = encodeFrame({ ...decoded, signature }, decoded.batches);
+    const r1 = c.replicas[1]!;
+    const before = r1.status().redundantVotesDropped;
+    const output = c.inject(1, copy);
+    expect(output.rejected).toEqual([]);
+    expect(r1.status().redundantVotesDropped).toBe(before + 1);
   });
 });
 
@@ -65,6 +88,6 @@ describe('silence timeout before the view has a rhythm', () => {
     c.run(1);
     const status = c.replicas[1]?.status();
     expect(status?.lastExecuted).toBe(0);
-    expect(status?.silenceTimeoutTicks).toBe(TEST_PROTOCOL.requestTimeoutTicks);
+    expect(status?.silenceTimeoutTicks).toBe(TEST_PROTOCOL.requestTimeoutTicks as number);
   });
 });

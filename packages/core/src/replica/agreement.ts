@@ -37,13 +37,25 @@ import type { LogEntry } from './state.ts';
  * already prepared (for a prepare) or committed (for a commit) in this view, or a second vote
  * from a replica we already have the same vote from. It is dropped before its signature is
  * checked — the most expensive thing a replica does — since a quorum needs only 2f prepares and
- * 2f+1 commits and the rest of the n-1 votes that arrive would be checked for nothing.
+ * 2f+1 commits and the rest of the n-1 votes that arrive would be checked for nothing. So is a
+ * copy of the pre-prepare we logged for a sequence of the current view (the primary re-sends it
+ * when the sequence stops executing, `retransmit.ts`): checking it, and its batch's requests,
+ * again would cost the most for nothing.
  */
 export function redundantVote(ctx: ReplicaContext, body: Body): boolean {
-  if (body.type !== MessageType.prepare && body.type !== MessageType.commit) return false;
+  if (
+    body.type !== MessageType.prepare &&
+    body.type !== MessageType.commit &&
+    body.type !== MessageType.prePrepare
+  )
+    return false;
   if (body.view !== ctx.view || ctx.mode !== 'normal') return false;
   const entry = ctx.agreement.log.get(body.sequence);
   if (entry === undefined || entry.view !== body.view) return false;
+  if (body.type === MessageType.prePrepare) {
+    // A different digest is checked, so that the primary's equivocation is reported.
+    return entry.prePrepare !== undefined && bytesEqual(entry.prePrepare.body.digest, body.digest);
+  }
   const votes: Map<number, Signed<Prepare | Commit>> = body.type === MessageType.prepare
     ? entry.prepares
     : entry.commits;

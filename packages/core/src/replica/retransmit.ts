@@ -4,8 +4,8 @@
  * partition that just healed — and when it lost enough of them that no replica committed a
  * sequence, fetching from peers cannot help: nobody has the certificate. Without this the view
  * would stall until a timer replaced a primary that did nothing wrong. Re-sending a message we
- * already signed is always safe; receivers drop a copy they hold before checking it
- * (`redundantVote`, a pre-prepare already logged), so copies cost little and never count as progress.
+ * already signed is always safe; receivers drop a copy they hold before checking its signature
+ * (`redundantVote`, pre-prepares included), so copies cost little and never count as progress.
  */
 import { toHex } from '../codec.ts';
 import type { ReplicaContext } from './context.ts';

@@ -159,7 +159,9 @@ export function onReturn(ctx: ReplicaContext, ret: Return): void {
 
 /**
  * The returner's view-changes for the views it leaves no longer tell where it is: dropped, so
- * they cannot make us join a view it left (it never sends them again).
+ * they cannot make us join a view it left. Until its return completes it still re-sends its
+ * view-change, which we accept again; its next RETURN (every `retryTicks`) drops it again, and
+ * the views it names are dead anyway (see above).
  */
 function forgetViewChangeOf(ctx: ReplicaContext, ret: Return): void {
   const held = ctx.viewChange.latest.get(ret.replica);
