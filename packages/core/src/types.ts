@@ -45,7 +45,8 @@ export interface Outbound {
 export type PersistRecord =
   /**
    * The view, whether the replica is changing views, and the last view it was in normal mode
-   * (`left`: the only view it may return to, see `replica/return.ts`).
+   * (`left`: the view it may return to with its log; a return to a later one goes by that view's
+   * NEW-VIEW, see `replica/return.ts`).
    */
   | { readonly kind: 'view'; readonly view: number; readonly changing: boolean; readonly left: number }
   /**

@@ -108,9 +108,11 @@ function viewTheOthersWorkIn(ctx: ReplicaContext): number | undefined {
   const voters = new Map<number, number>();
   for (const { view, at } of ctx.returning.votesBelow.values())
     if (at >= followedBy) voters.set(view, (voters.get(view) ?? 0) + 1);
+  // A view we skip ourselves we could never enter (its NEW-VIEW would be SKIPPED_VIEW).
   const candidates = [...voters]
     .filter(([view, count]) => count >= 2 * ctx.quorums.f && ctx.view - view <= RETURN_SPAN_MAX)
-    .map(([view]) => view);
+    .map(([view]) => view)
+    .filter((view) => !isSkipped(ctx, view));
   return candidates.length === 0 ? undefined : Math.max(...candidates);
 }
 
@@ -137,7 +139,9 @@ export function onReturn(ctx: ReplicaContext, ret: Return): void {
     reject(ctx, 'RETURN_RATE_LIMITED', `replica ${ret.replica}`);
     return;
   }
-  const record = same ? handled : { view: ret.view, through: ret.through, at: ctx.now, ack: undefined };
+  const record = same
+    ? handled
+    : { view: ret.view, through: ret.through, at: ctx.now, ack: undefined, newViewSentAt: undefined };
   ctx.returning.handled.set(ret.replica, record);
   skipViews(ctx, ret.view, ret.through);
   record.ack ??= sign<ReturnAck>(ctx, {
@@ -148,13 +152,19 @@ export function onReturn(ctx: ReplicaContext, ret: Return): void {
     replica: ctx.id,
   });
   send(ctx, { kind: 'replica', id: ret.replica }, record.ack);
+  // The NEW-VIEW is kilobytes where a RETURN is tens of bytes: copies of one RETURN (the
+  // returner re-sends it every retry, a Byzantine replica may replay it) draw at most one per retry.
   const held = ctx.viewChange.newViewFrame;
-  if (ret.left < ret.view && held?.view === ctx.view)
+  const sentLately =
+    record.newViewSentAt !== undefined && ctx.now - record.newViewSentAt < ctx.protocol.retryTicks;
+  if (ret.left < ret.view && held?.view === ctx.view && !sentLately) {
+    record.newViewSentAt = ctx.now;
     ctx.out.send.push({
       to: { kind: 'replica', id: ret.replica },
       type: MessageType.newView,
       frame: held.frame,
     });
+  }
 }
 
 /**
@@ -227,8 +237,9 @@ function goBack(ctx: ReplicaContext): void {
 export function skipViews(ctx: ReplicaContext, above: number, through: number): void {
   const before = ctx.returning.skips;
   // Views at or below the last one we worked in are behind us for good: no need to keep them.
-  const skips = mergeIntervals([...before, { above, through }]).filter(
-    (interval) => interval.through > ctx.returning.left,
+  // Dropped before merging, so that a stale interval is never joined with a live one.
+  const skips = mergeIntervals(
+    [...before, { above, through }].filter((interval) => interval.through > ctx.returning.left),
   );
   if (sameIntervals(before, skips)) return;
   ctx.returning.skips = skips;

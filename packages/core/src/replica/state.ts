@@ -218,6 +218,8 @@ export interface HandledReturn {
   readonly through: number;
   readonly at: number;
   ack: Signed<ReturnAck> | undefined;
+  /** When we last sent the returner our NEW-VIEW with the ack: at most once per `retryTicks`. */
+  newViewSentAt: number | undefined;
 }
 
 /** The return we asked for: re-sent until 2f replicas acknowledge it. */
