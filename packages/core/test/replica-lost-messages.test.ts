@@ -77,6 +77,25 @@ describe('lost agreement messages', () => {
   });
 });
 
+describe('lost requests', () => {
+  it('a request only a backup holds, whose forward to the primary was lost, is forwarded again and executes in the same view', () => {
+    const c = new TestCluster(4, 1);
+    let lost = 0;
+    c.interceptor = (envelope, frame) => {
+      if (frame?.body.type !== MessageType.request || envelope.from !== 'r1' || lost > 0) return undefined;
+      lost++;
+      return [];
+    };
+    const id = c.submit(0, 'k', 'v', [1]); // an agent that tells one backup only
+    c.run(1);
+    expect(lost).toBe(1);
+    c.run(3 * RETRY_TICKS);
+    expect(c.accepted(0, id)).toBeDefined();
+    for (const replica of c.replicas)
+      expect(replica.status()).toMatchObject({ view: 0, changingView: false });
+  });
+});
+
 describe('silence timeout before the view has a rhythm', () => {
   it('a backup that has measured few gaps between messages waits the full timeout, not the short floor', () => {
     const c = new TestCluster(4, 1);

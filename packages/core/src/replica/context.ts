@@ -136,6 +136,7 @@ export function createContext(
       lastProposedTimestamp: 0,
       inBurst: false,
       proposalDeferred: false,
+      lastForwardAt: now,
     },
     agreement: { log: new Map(), highestSeenSequence: 0, redundantVotes: 0, earlyFrames: [] },
     execution: { lastExecuted: 0, agreedTime: 0, clients: new Map(), receiptArchive: new Map() },

@@ -18,7 +18,7 @@ import type { SignedBytes } from '../receipt.ts';
 import { checkPrepared, entryFor } from './agreement.ts';
 import { high, inWatermarks, isPrimary, low, primaryOf, type ReplicaContext, requestKey } from './context.ts';
 import { sendReply } from './execution.ts';
-import { persistLog, reject, sign } from './output.ts';
+import { persistLog, reject, send, sign } from './output.ts';
 import type { ConflictPair } from './state.ts';
 
 /**
@@ -171,6 +171,27 @@ function addPending(
     assigned,
   });
   return true;
+}
+
+/**
+ * A backup forwards the requests it holds that the primary has not ordered to the primary again,
+ * every `retryTicks`, oldest first, a batch's worth at most. The first forward may have been
+ * lost, or have gone to the primary of an earlier view, and an agent (a lying one, say) need not
+ * send its request to everyone: without this, a request only a backup holds would time out
+ * every primary in turn, each one honest and never shown the request — one honest suspicion a
+ * Byzantine replica can bring to f+1, view after view.
+ */
+export function forwardUnordered(ctx: ReplicaContext): void {
+  const retry = ctx.protocol.retryTicks;
+  if (isPrimary(ctx) || ctx.mode !== 'normal' || ctx.now - ctx.requests.lastForwardAt < retry) return;
+  ctx.requests.lastForwardAt = ctx.now;
+  let forwarded = 0;
+  for (const pending of ctx.requests.pending.values()) {
+    if (forwarded >= ctx.protocol.batchSizeMax) return;
+    if (pending.assigned !== undefined || ctx.now - pending.receivedAt < retry) continue;
+    send(ctx, { kind: 'replica', id: primaryOf(ctx, ctx.view) }, pending.request);
+    forwarded++;
+  }
 }
 
 /** Requests learnt from a batch also start the view-change timer, but a full table is not the batch's fault. */

@@ -127,6 +127,8 @@ export interface RequestsState {
   inBurst: boolean;
   /** A proposal was asked for during the burst. */
   proposalDeferred: boolean;
+  /** When a backup last forwarded its unordered requests to the primary again (`forwardUnordered`). */
+  lastForwardAt: number;
 }
 
 /** Agreement: the log of pre-prepares and votes inside the watermark window. */

@@ -13,7 +13,7 @@ import {
   silenceTimeoutTicks,
   timeoutTicks,
 } from './context.ts';
-import { conflictOverdue, forwardConflict, propose, proposeBatch } from './requests.ts';
+import { conflictOverdue, forwardConflict, forwardUnordered, propose, proposeBatch } from './requests.ts';
 import { resendStuck } from './retransmit.ts';
 import { maybeAskToReturn } from './return.ts';
 import type { PendingRequest } from './state.ts';
@@ -92,6 +92,7 @@ function onBackupTick(ctx: ReplicaContext, requestOverdue: boolean): void {
   const primarySilent =
     ctx.timers.heardFromPrimary && ctx.now - ctx.timers.lastProgressSeenAt >= silenceTimeoutTicks(ctx);
   suspectIf(ctx, requestOverdue || primarySilent);
+  forwardUnordered(ctx);
 }
 
 /**
