@@ -327,6 +327,23 @@ describe('acknowledging a return', () => {
     expect(c.durable[2]!.skips).toEqual([]);
   });
 
+  it("a replica that holds another replica's suspicion of the view does not acknowledge a return into it", () => {
+    const c = new TestCluster(4, 1);
+    load(c, 20);
+    // Replica 1 suspects view 0 (one suspicion: replica 0 stays in it). A view being given up
+    // is no view to return into: were replica 0 to skip view 1, the others could form view 1
+    // without it, with a returner that lied about being stranded.
+    c.inject(0, suspicion(c, 1, 0));
+    expect(inNormal(c, 0, 0)).toBe(true);
+    const refused = c.inject(0, returnFrame(c, 3, 0, 1, 0));
+    expect(sent(refused, MessageType.returnAck)).toHaveLength(0);
+    expect(c.durable[0]!.skips).toEqual([]);
+    // The returner's own suspicion does not count against its return: control on replica 2.
+    c.inject(2, suspicion(c, 3, 0));
+    const acked = c.inject(2, returnFrame(c, 3, 0, 1, 0));
+    expect(sent(acked, MessageType.returnAck)).toHaveLength(1);
+  });
+
   it("the returner's view-change into a view it returns over is dropped: it no longer counts towards a join", () => {
     const c = new TestCluster(4, 1);
     load(c, 20);

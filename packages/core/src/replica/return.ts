@@ -32,6 +32,7 @@ import { acceptNewView, checkNewView } from './new-view.ts';
 import { broadcast, persistView, reject, send, sign } from './output.ts';
 import { propose } from './requests.ts';
 import type { ViewInterval } from './state.ts';
+import { othersSuspect } from './suspicion.ts';
 
 /**
  * The most views one return may skip. A stranded replica is one view (rarely two) above the
@@ -133,6 +134,9 @@ export function onReturn(ctx: ReplicaContext, ret: Return): void {
   }
   forgetViewChangeOf(ctx, ret);
   if (ctx.mode !== 'normal' || ctx.view !== ret.view) return;
+  // A view that others suspect is being given up: skipping the views after it would keep us out
+  // of the one the others are about to form (with the returner, if it lied about being stranded).
+  if (othersSuspect(ctx, ret.view, ret.replica)) return;
   const handled = ctx.returning.handled.get(ret.replica);
   const same = handled?.view === ret.view && handled.through === ret.through;
   if (!same && handled !== undefined && ctx.now - handled.at < ctx.protocol.retryTicks) {

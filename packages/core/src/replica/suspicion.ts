@@ -107,6 +107,17 @@ export function relaySuspicions(ctx: ReplicaContext): void {
  * `retryTicks` while its timer keeps running out, so only those whose author stopped suspecting
  * go, and soon, before f Byzantine replicas could add theirs to a suspicion that no longer holds.
  */
+/**
+ * Whether a replica other than `except` (ourselves included) suspects `view` now: the view is
+ * being given up, or may be soon.
+ */
+export function othersSuspect(ctx: ReplicaContext, view: number, except: number): boolean {
+  const live = liveSuspicions(ctx);
+  for (const [replica, held] of ctx.suspicion.held)
+    if (replica !== except && held.view === view && live.includes(held)) return true;
+  return false;
+}
+
 function liveSuspicions(ctx: ReplicaContext): HeldSuspicion[] {
   const live: HeldSuspicion[] = [];
   for (const [replica, held] of ctx.suspicion.held) {
