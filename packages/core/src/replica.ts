@@ -270,6 +270,21 @@ export class Replica {
   }
 
   /**
+   * Why this replica left its last view: the f+1 suspicions (who, of which view) it left on,
+   * empty when it joined a view change on others' view-changes or came back by a return. For
+   * the operator's log line when the view changes; it decodes frames, so not per message.
+   */
+  viewChangeCause(): readonly { readonly replica: number; readonly view: number }[] {
+    const cause: { replica: number; view: number }[] = [];
+    for (const raw of this.#ctx.suspicion.cause) {
+      const decoded = this.decode(raw);
+      if (decoded.ok && decoded.value.body.type === MessageType.suspect)
+        cause.push({ replica: decoded.value.body.replica, view: decoded.value.body.view });
+    }
+    return cause;
+  }
+
+  /**
    * A read-only copy of the protocol state — view, stable checkpoint, execution and the log with
    * its votes — for model-based tests (spec/mbt) and debugging. Changes nothing.
    */

@@ -53,7 +53,19 @@ describe('suspicion', () => {
     c.down.add(0);
     // Only replicas 1 and 2 learn of the request, so only their timers fire.
     const id = c.submit(0, 'k', 'v', [1, 2]);
+    let cause: readonly { replica: number; view: number }[] = [];
+    c.observer = (step) => {
+      const replica = c.replicas[step.replica]!;
+      if (step.replica === 1 && cause.length === 0 && replica.status().changingView)
+        cause = replica.viewChangeCause();
+    };
     c.run(150);
+    c.observer = undefined;
+    // Replica 1 says why it left: the suspicions of view 0 by replicas 1 and 2.
+    expect([...cause].sort((a, b) => a.replica - b.replica)).toEqual([
+      { replica: 1, view: 0 },
+      { replica: 2, view: 0 },
+    ]);
     for (const id of [1, 2, 3])
       expect(c.replicas[id]!.status()).toMatchObject({ view: 1, changingView: false });
     expect(c.accepted(0, id)).toBeDefined();

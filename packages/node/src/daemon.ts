@@ -542,7 +542,14 @@ export class ReplicaDaemon {
     if (status.view !== this.#lastView) {
       this.metrics.viewChanges.inc(Math.max(0, status.view - this.#lastView));
       this.logger.info(
-        { event: 'view', view: status.view, primary: status.primary, changing: status.changingView },
+        {
+          event: 'view',
+          view: status.view,
+          primary: status.primary,
+          changing: status.changingView,
+          // Who suspected which view: why we left (empty: we joined others' view-changes).
+          leftOn: status.changingView ? this.#replica.viewChangeCause() : undefined,
+        },
         'view changed',
       );
       this.#lastView = status.view;
