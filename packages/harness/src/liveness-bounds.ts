@@ -68,6 +68,32 @@ export const LIVENESS_BOUNDS: Readonly<Record<LivenessShape, ShapeBounds>> = {
   },
 };
 
+/**
+ * The bounds of the random-fault suites (default, n7, crash-restart), in request timeouts, from
+ * the heal or the last honest restart after it: random drops, partitions and a Byzantine mix
+ * (lying view-changes, a primary crashing after the heal) may cost a view change or two, each
+ * with a doubled timeout, so the bounds are wider than the liveness suite's. Measured on seeds
+ * 1..500 (n7: 1..300), worst in brackets: longest stall [default 241 ticks, crash-restart 251,
+ * n7 87], one view [default 284, crash-restart 266, n7 238].
+ */
+export const RANDOM_FAULT_BOUNDS = { stall: 6, oneView: 6 } as const;
+
+/**
+ * The plan a random-fault scenario is held to: from `settleTick` (its heal, or the last honest
+ * restart after it), stalls and the time to one view within `RANDOM_FAULT_BOUNDS`.
+ */
+export function randomFaultPlanFor(protocol: ProtocolConfig, settleTick: number): LivenessPlan {
+  const stall = bound(RANDOM_FAULT_BOUNDS.stall, protocol);
+  return {
+    shape: 'random faults',
+    faultTick: settleTick,
+    lastFaultTick: settleTick,
+    stall,
+    oneView: bound(RANDOM_FAULT_BOUNDS.oneView, protocol),
+    faultStall: stall,
+  };
+}
+
 function bound(timeouts: number, protocol: ProtocolConfig): LivenessBound {
   return {
     ticks: Math.round(timeouts * protocol.requestTimeoutTicks),

@@ -74,6 +74,12 @@ const COLLUSION_PROBABILITY = 0.85;
 const FIRST_PRIMARY_BYZANTINE_PROBABILITY = 0.5;
 /** Probability that an honest replica crashes and restarts from its durable state. */
 const HONEST_CRASH_PROBABILITY = 0.35;
+/**
+ * Request timeouts a run lasts at least after its heal or last honest restart, agents done or
+ * not: long enough to see every honest replica settle into one view (the liveness figures
+ * measure it), so that a run that ends right after its heal does not read as "never in one view".
+ */
+export const SETTLE_TIMEOUTS = 5;
 
 export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOptions {
   const n = shape.replicas;
@@ -199,6 +205,9 @@ export function scenarioFromSeed(seed: number, shape: ScenarioShape): ScenarioOp
       ? {}
       : { stateMachine: shape.stateMachine }),
     ...(crashes.length === 0 ? {} : { crashes }),
+    runTicksMin:
+      Math.max(healTick, ...crashes.map((crash) => crash.restartTick)) +
+      SETTLE_TIMEOUTS * SIMULATION_PROTOCOL.requestTimeoutTicks,
     ...(shape.agentStrategies === undefined ? {} : { byzantineAgentStrategies: shape.agentStrategies }),
     ...(permanentPartitions.length === 0 ? {} : { permanentPartitions }),
     burstDelivery: root.fork('delivery').chance(0.5),

@@ -10,7 +10,7 @@
  */
 import { isSafetyViolation } from './checkers.ts';
 import { fairnessScenario } from './fairness-suite.ts';
-import { LIVENESS_SHAPES } from './liveness-bounds.ts';
+import { LIVENESS_SHAPES, randomFaultPlanFor } from './liveness-bounds.ts';
 import { livenessScenario } from './liveness-suite.ts';
 import type { Address, Partition } from './network.ts';
 import { Prng } from './prng.ts';
@@ -62,13 +62,22 @@ function shapeOf(base: ScenarioShape, o: SuiteOverrides): ScenarioShape {
   };
 }
 
-/** A suite from a base shape. */
-function shaped(name: SuiteName, description: string, base: ScenarioShape): Suite {
+/**
+ * A suite from a base shape; with `bounded`, its runs are held to `RANDOM_FAULT_BOUNDS` after
+ * they settle (the suites where every fault heals and at most f replicas are Byzantine).
+ */
+function shaped(name: SuiteName, description: string, base: ScenarioShape, bounded = false): Suite {
   return {
     name,
     description,
     expect: 'clean',
-    scenario: (seed, overrides) => scenarioFromSeed(seed, shapeOf(base, overrides)),
+    scenario: (seed, overrides) => {
+      const options = scenarioFromSeed(seed, shapeOf(base, overrides));
+      // Beyond f Byzantine replicas (an override) the protocol promises no liveness to hold to.
+      if (!bounded || options.byzantine.length > Math.floor((options.replicas - 1) / 3)) return options;
+      const settleTick = Math.max(options.healTick, ...(options.crashes ?? []).map((c) => c.restartTick));
+      return { ...options, liveness: randomFaultPlanFor(options.protocol, settleTick) };
+    },
   };
 }
 
@@ -198,19 +207,18 @@ function mustFailScenario(seed: number, overrides: SuiteOverrides): ScenarioOpti
 }
 
 export const SUITES: Readonly<Record<SuiteName, Suite>> = {
-  default: shaped('default', 'n=4, f Byzantine replicas from the random mix, honest crashes, lying agents', {
-    replicas: 4,
-    byzantine: 1,
-  }),
-  n7: shaped('n7', 'n=7, f=2 Byzantine replicas from the random mix', { replicas: 7, byzantine: 2 }),
+  default: shaped(
+    'default',
+    'n=4, f Byzantine replicas from the random mix, honest crashes, lying agents',
+    { replicas: 4, byzantine: 1 },
+    true,
+  ),
+  n7: shaped('n7', 'n=7, f=2 Byzantine replicas from the random mix', { replicas: 7, byzantine: 2 }, true),
   'crash-restart': shaped(
     'crash-restart',
     'n=4: two honest replicas crash and restart from durable state, one Byzantine',
-    {
-      replicas: 4,
-      byzantine: 1,
-      honestCrashes: 2,
-    },
+    { replicas: 4, byzantine: 1, honestCrashes: 2 },
+    true,
   ),
   agents: shaped('agents', 'n=4 running the coordination state machine, two lying agents', {
     replicas: 4,

@@ -14,7 +14,11 @@ describe('pnpm sim', () => {
     const { status, lines } = sim('--seeds', '2');
     expect(lines.at(-1)).toBe('2 passed, 0 failed');
     expect(lines.at(-2)).toMatch(/scenarios\/s, \d+ simulated messages\/s, \d+ simulated requests\/s$/);
+    // The default suite is held to the random-fault bounds: their figures, then the heal's.
     expect(lines.at(-3)).toMatch(
+      /^ {2}random faults \(2 seeds\): stall after the faults median \d+, worst \d+ .*\[bound 360\]/,
+    );
+    expect(lines.at(-4)).toMatch(
       /^liveness after the heal: longest stall \d+ ticks \(seed \d\); one view after at most \d+ ticks \(seed \d\)/,
     );
     expect(status).toBe(0);

@@ -5,11 +5,13 @@ import {
   checkLivenessBounds,
   LIVENESS_SHAPES,
   livenessPlanFor,
+  RANDOM_FAULT_BOUNDS,
+  randomFaultPlanFor,
   viewsEntered,
 } from '../src/liveness-bounds.ts';
 import { livenessScenario, livenessShapeOf } from '../src/liveness-suite.ts';
 import type { LivenessPlan, ReplicaRecord, RunRecord, ViewRecord } from '../src/record.ts';
-import { SIMULATION_PROTOCOL } from '../src/scenario.ts';
+import { SETTLE_TIMEOUTS, SIMULATION_PROTOCOL } from '../src/scenario.ts';
 import type { ScenarioResult } from '../src/scenario-options.ts';
 import { passes, SUITES } from '../src/suites.ts';
 import { agentRecord as agent, replicaRecord } from './support/liveness-records.ts';
@@ -190,5 +192,24 @@ describe('the liveness suite', () => {
       expect(options.faults.dropProbability).toBe(0);
       expect((options.crashes?.length ?? 0) + (options.pauses?.length ?? 0)).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('the random-fault suites', () => {
+  it('hold default, n7 and crash-restart to the random-fault bounds from their settle tick, and last long enough to settle', () => {
+    for (const suite of [SUITES.default, SUITES.n7, SUITES['crash-restart']]) {
+      for (const seed of [1, 2, 3]) {
+        const options = suite.scenario(seed, {});
+        const settle = Math.max(options.healTick, ...(options.crashes ?? []).map((c) => c.restartTick));
+        expect(options.liveness).toEqual(randomFaultPlanFor(SIMULATION_PROTOCOL, settle));
+        expect(options.liveness?.oneView.ticks).toBe(RANDOM_FAULT_BOUNDS.oneView * T);
+        expect(options.runTicksMin).toBe(settle + SETTLE_TIMEOUTS * T);
+      }
+    }
+  });
+
+  it('hold no bound beyond f Byzantine replicas, nor in the must-fail suite', () => {
+    expect(SUITES.default.scenario(1, { byzantine: 2 }).liveness).toBeUndefined();
+    expect(SUITES['must-fail'].scenario(1, {}).liveness).toBeUndefined();
   });
 });

@@ -85,4 +85,23 @@ describe('regression seeds', () => {
     const result = runScenario(SUITES.default.scenario(30542, {}));
     expect(result.violations).toEqual([]);
   });
+
+  // Liveness bound, n=4 f=1 (fixed in core): `pnpm sim --suite crash-restart --seed 248`, found
+  // once these runs lasted until they settle. A lying agent's request reached honest replica 0
+  // alone and its one forward to the primary was lost; replica 0 timed out every primary in
+  // turn, the Byzantine replica added its suspicion (f+1), and the cluster changed views every
+  // ~90 ticks for good. Fixed: backups forward unordered requests to the primary every retry.
+  it('a request one backup holds does not drive the cluster from view to view', () => {
+    const result = runScenario(SUITES['crash-restart'].scenario(248, {}));
+    expect(result.violations).toEqual([]);
+  });
+
+  // Liveness bound, n=4 f=1 (fixed in core): `pnpm sim --suite default --seed 46`. Byzantine
+  // replica 0 asked to return into view 0 while the others were leaving it; honest replica 2
+  // acknowledged (so skipped view 1) and the others formed view 1 with replica 0, leaving replica
+  // 2 out for good. Fixed: no acknowledgement of a return into a view another replica suspects.
+  it('a Byzantine RETURN cannot keep an honest replica out of the view the others form', () => {
+    const result = runScenario(SUITES.default.scenario(46, {}));
+    expect(result.violations).toEqual([]);
+  });
 });
