@@ -92,8 +92,12 @@ export const SIMULATIONS: readonly Simulation[] = [
   {
     name: 'n=4 f=1, Byzantine primary of view 0, frequent returns',
     main: 'n4',
-    seed: '0x5eed04',
-    // returnAboveLeftHappens is reached in 1 of these 30 runs: no quick count.
+    // Since an acknowledger holding a suspicion of x from anyone but the returner withholds its
+    // ack (`othersSuspect`), returns are rarer: a return above `left` comes in about 1 run in 200
+    // (0 of 30 with the former seed 0x5eed04). 0x5eed11 is the first seed of 0x5eed05.. whose 30
+    // runs reach it (once), so this witness is thin: a model change may need another seed. For
+    // the same reason this simulation has no quick count.
+    seed: '0x5eed11',
     samplesMax: 30,
     stepsMax: 200,
     step: 'strandStep',
