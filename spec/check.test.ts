@@ -8,8 +8,8 @@ import { runAll } from './check.ts';
 
 describe('pnpm spec', () => {
   it('typechecks, passes its tests, keeps its invariants, reaches its witnesses and finds the must-fail violation', () => {
-    const results = runAll((result) =>
-      console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.name}: ${result.summary}`),
+    const results = runAll(
+      (result) => console.log(`${result.ok ? 'ok  ' : 'FAIL'} ${result.name}: ${result.summary}`),
       true,
     );
     expect(
