@@ -8,11 +8,15 @@
  *   primary with it (a primary takes its own pre-prepare exactly as #proposeBatch records it);
  * - timeoutStep: the replica steps a tick long enough for any timeout;
  * - byzantine*: the driver crafts and signs the Byzantine message (certificates are assembled
- *   from the real signed frames in the pool).
+ *   from the real signed frames in the pool), RETURNs and RETURN-ACKs (byzantineReturn) included;
+ * - sendReturnStep: the driver signs the honest returner's RETURN (an input the real returner is
+ *   not made to mirror: it asks on its own trigger); completing a return is not replayed.
+ * Where a documented difference of model and implementation applies (see #deliverReturn and
+ * #stepReplica; spec/README.md), the replay stops early (`ReplayResult.stopped`).
  * Every frame an honest replica sends is turned back into an abstract message; after each step the
  * messages the implementation sent must be exactly those the model sent, and every honest
- * replica's view, stable checkpoint, execution and log (pre-prepare, votes, prepared, prepared
- * proof, committed) must equal the model's. A difference throws a `ReplayMismatch` with a diff.
+ * replica's view, stable checkpoint, execution, log (pre-prepare, votes, prepared, prepared
+ * proof, committed) and skipped views must equal the model's. A difference throws a `ReplayMismatch` with a diff.
  *
  * Abstract digests are empty batches told apart by timestamp: A = 1, B = 2, the null batch N = 0
  * (no requests: no pending requests, so the real primary never proposes on its own).
@@ -35,6 +39,7 @@ import {
   type NewView,
   nodeCrypto,
   type Outbound,
+  type PersistRecord,
   type PrePrepare,
   type Prepare,
   type ProtocolConfig,
@@ -42,6 +47,8 @@ import {
   ReplicaHost,
   type ReplicaInspection,
   type ReplicaOutput,
+  type Return,
+  type ReturnAck,
   type Signed,
   type Suspect,
   signBody,
@@ -125,7 +132,9 @@ type AbstractMessage =
   | { tag: 'Checkpoint'; value: CheckpointMessage }
   | { tag: 'ViewChange'; value: ViewChangeMessage }
   | { tag: 'NewView'; value: NewViewMessage }
-  | { tag: 'Suspect'; value: { view: number; sender: number } };
+  | { tag: 'Suspect'; value: { view: number; sender: number } }
+  | { tag: 'Return'; value: { view: number; through: number; left: number; sender: number } }
+  | { tag: 'ReturnAck'; value: { view: number; through: number; returner: number; sender: number } };
 
 const keyOf = (message: Value | AbstractMessage): string => JSON.stringify(message);
 
@@ -148,6 +157,8 @@ export const MBT_PROTOCOL: ProtocolConfig = {
   retryTicks: 4,
   viewChangeBackoffMax: 2,
 };
+/** The model's MaxView in the instances replayed (n4, n4backup: views 0..2). */
+const MODEL_MAX_VIEW = 2;
 const TIMEOUT_TICKS = MBT_PROTOCOL.requestTimeoutTicks * 2 ** MBT_PROTOCOL.viewChangeBackoffMax;
 
 const DIGEST_TIMESTAMPS: Readonly<Record<Digest, number>> = { N: 0, A: 1, B: 2 };
@@ -163,7 +174,12 @@ const REPLICA_TYPES = new Set<number>([
   MessageType.viewChange,
   MessageType.newView,
   MessageType.suspect,
+  MessageType.return,
+  MessageType.returnAck,
 ]);
+
+/** Thrown to end a replay early where a documented difference of model and implementation applies. */
+class StopReplay extends Error {}
 
 export class ReplayMismatch extends Error {
   constructor(message: string) {
@@ -183,6 +199,13 @@ export interface ReplayResult {
   readonly executedMax: number;
   readonly stableCheckpointMax: number;
   readonly viewMax: number;
+  /** RETURNs delivered to a real replica that acknowledged them (skipping views), as the model did. */
+  readonly returnsAcknowledged: number;
+  /**
+   * Where the replay stopped before the end of the trace, and why: a documented difference of
+   * model and implementation made the states part from there on (see spec/README.md).
+   */
+  readonly stopped: { readonly step: number; readonly reason: string } | undefined;
 }
 
 export interface ReplayOptions {
@@ -214,6 +237,10 @@ class Replay {
   readonly #actions: Record<string, number> = {};
   readonly #delivered: Record<string, number> = {};
   #unmodelledSends = 0;
+  #returnsAcknowledged = 0;
+  /** Each honest replica's skipped views as last persisted (the durable `skips` record). */
+  readonly #skips = new Map<number, readonly { above: number; through: number }[]>();
+  #stopped: { step: number; reason: string } | undefined;
   #stepIndex = 0;
   #action = 'init';
 
@@ -272,6 +299,27 @@ class Replay {
 
   run(): ReplayResult {
     this.#compareStates();
+    try {
+      this.#replaySteps();
+    } catch (error) {
+      if (!(error instanceof StopReplay)) throw error;
+      this.#stopped = { step: this.#stepIndex, reason: error.message };
+    }
+    const final = [...this.#replicas.values()].map((replica) => replica.inspect());
+    return {
+      steps: this.#states.length - 1,
+      actions: { ...this.#actions },
+      unmodelledSends: this.#unmodelledSends,
+      delivered: { ...this.#delivered },
+      executedMax: Math.max(...final.map((r) => r.lastExecuted)),
+      stableCheckpointMax: Math.max(...final.map((r) => r.stableCheckpoint)),
+      viewMax: Math.max(...final.map((r) => (r.changingView ? r.view - 1 : r.view))),
+      returnsAcknowledged: this.#returnsAcknowledged,
+      stopped: this.#stopped,
+    };
+  }
+
+  #replaySteps(): void {
     for (this.#stepIndex = 1; this.#stepIndex < this.#states.length; this.#stepIndex++) {
       const state = this.#states[this.#stepIndex] as Record<string, unknown>;
       this.#action = state['mbt::actionTaken'] as string;
@@ -288,8 +336,26 @@ class Replay {
           const [replica, message] = pick('delivery') as [number, AbstractMessage];
           const frame = this.#pool.get(keyOf(message));
           if (frame === undefined) this.#fail(`delivering a message never sent: ${keyOf(message)}`);
+          if (message.tag === 'Return') {
+            this.#deliverReturn(replica, message, frame as Uint8Array, added);
+            break;
+          }
           this.#delivered[message.tag] = (this.#delivered[message.tag] ?? 0) + 1;
           this.#stepReplica(replica, { kind: 'message', frame: frame as Uint8Array }, added);
+          break;
+        }
+        case 'sendReturnStep': {
+          // The model lets a stranded replica ask to return at any time; the real one asks only on
+          // its own trigger (2f votes below, 2 x retryTicks after it left). The RETURN is an input
+          // the real returner is not made to mirror: the driver signs it with the returner's key
+          // (as it signs a proposal) and it joins the pool; the real returner's state is untouched,
+          // as the model's is (sending changes nothing else). It never asked, so RETURN-ACKs for
+          // it are ignored there (`onReturnAck`), as the model holds them unused:
+          // `completeReturnStep` is not in the replay's scheduler.
+          const stranded = pick('stranded') as number;
+          if (added.length !== 1 || added[0]?.tag !== 'Return' || added[0].value.sender !== stranded)
+            this.#fail(`sendReturnStep must add one RETURN of ${stranded}, added ${JSON.stringify(added)}`);
+          this.#craft(added[0] as AbstractMessage);
           break;
         }
         case 'proposeStep': {
@@ -311,7 +377,8 @@ class Replay {
         case 'byzantineCheckpoint':
         case 'byzantineViewChange':
         case 'byzantineNewView':
-        case 'byzantineSuspect': {
+        case 'byzantineSuspect':
+        case 'byzantineReturn': {
           if (added.length !== 1 || !this.#byzantine.has(added[0]?.value.sender as number))
             this.#fail(`a Byzantine step must add one Byzantine message, added ${JSON.stringify(added)}`);
           this.#craft(added[0] as AbstractMessage);
@@ -322,16 +389,53 @@ class Replay {
       }
       this.#compareStates();
     }
-    const final = [...this.#replicas.values()].map((replica) => replica.inspect());
-    return {
-      steps: this.#states.length - 1,
-      actions: { ...this.#actions },
-      unmodelledSends: this.#unmodelledSends,
-      delivered: { ...this.#delivered },
-      executedMax: Math.max(...final.map((r) => r.lastExecuted)),
-      stableCheckpointMax: Math.max(...final.map((r) => r.stableCheckpoint)),
-      viewMax: Math.max(...final.map((r) => (r.changingView ? r.view - 1 : r.view))),
-    };
+  }
+
+  /**
+   * A RETURN delivered to a real replica (`onReturn`). Where a documented difference of model and
+   * implementation (spec/README.md, the return rule's list) decides the outcome, the replay stops
+   * there instead of comparing states that are meant to differ:
+   * - `RETURN_RATE_LIMITED`: the implementation handles one (x, w) per returner per retryTicks (and
+   *   the replay's clock moves only on timeouts); the model acknowledges each;
+   * - the acknowledgement guard (`othersSuspect`): the model withholds the ack while it holds a
+   *   suspicion of x from another replica; the implementation's suspicions lapse sooner (2 x
+   *   retryTicks unrenewed; its own is withdrawn on progress), so it may acknowledge. Only the case
+   *   where the model withheld for that reason and the real replica acknowledged is let through;
+   * - `forgetViewChangeOf`: a valid RETURN drops the returner's held view-change for a view in
+   *   x+1..w at the real replica, the model keeps it. The step itself is compared in full (the
+   *   drop changes nothing compared); the replay stops after it, as later steps may read the dropped
+   *   view-change (the join rule, the NEW-VIEW, the view-change timer).
+   */
+  #deliverReturn(
+    replica: number,
+    message: Extract<AbstractMessage, { tag: 'Return' }>,
+    frame: Uint8Array,
+    added: readonly AbstractMessage[],
+  ): void {
+    const { view: x, through: w, sender } = message.value;
+    const before = this.#modelReplicas(this.#stepIndex - 1).get(replica) as Record<string, Value>;
+    const suspicions = before.suspicions as [number, number][];
+    const guarded =
+      before.changing === false && before.view === x && suspicions.some(([q, v]) => q !== sender && v === x);
+    const latest = before.latestViewChange as [number, Record<string, Value>][];
+    const heldView = latest.find(([q]) => q === sender)?.[1].newView as number | undefined;
+    const forgets = heldView !== undefined && heldView > x && heldView <= w;
+    this.#delivered.Return = (this.#delivered.Return ?? 0) + 1;
+    this.#stepReplica(replica, { kind: 'message', frame }, added, (sent, out) => {
+      if (out.rejected.some((r) => r.code === 'RETURN_RATE_LIMITED'))
+        return 'RETURN_RATE_LIMITED (the model does not rate-limit RETURNs)';
+      const acked = [...sent.values()].some((m) => m.tag === 'ReturnAck');
+      if (guarded && acked && added.length === 0)
+        return 'acknowledged a RETURN the model withholds (othersSuspect: the model holds suspicions longer)';
+      return undefined;
+    });
+    if (added.some((m) => m.tag === 'ReturnAck')) this.#returnsAcknowledged++;
+    if (forgets) {
+      this.#compareStates();
+      throw new StopReplay(
+        `after delivering RETURN(${x}, ${w}) of ${sender} to ${replica}: forgetViewChangeOf dropped the view-change for ${heldView} (the model keeps it)`,
+      );
+    }
   }
 
   #fail(message: string): never {
@@ -371,7 +475,9 @@ class Replay {
       id,
       replicaCount: this.#n,
       effects: {
-        persist: () => {},
+        persist: (records: readonly PersistRecord[]) => {
+          for (const r of records) if (r.kind === 'skips') this.#skips.set(id, r.intervals);
+        },
         send: (_peer, outbound) => {
           if (outbound === previous) return; // another copy of a broadcast
           previous = outbound;
@@ -397,6 +503,8 @@ class Replay {
     id: number,
     input: Parameters<Replica['step']>[0],
     expected: readonly AbstractMessage[],
+    /** A documented difference that applies to this step's outcome (then the replay stops). */
+    differs?: (sent: ReadonlyMap<string, AbstractMessage>, out: ReplicaOutput) => string | undefined,
   ): void {
     const replica = this.#replicas.get(id);
     if (replica === undefined) this.#fail(`replica ${id} is not honest`);
@@ -407,6 +515,24 @@ class Replay {
     } catch (error) {
       this.#fail(`replica ${id} threw: ${(error as Error).message}`);
     }
+    // When to ask: the real replica asks to return on its own trigger (on a tick while changing
+    // views), the model's honest RETURNs are the driver's inputs; a real replica that asked could
+    // complete a return the model never makes, so the replay stops there.
+    const asked = [...sent.values()].find((m) => m.tag === 'Return');
+    if (asked !== undefined)
+      throw new StopReplay(
+        `replica ${id} asked to return on its own: ${describe(asked)} (when to ask differs)`,
+      );
+    // `firstUnskipped` always finds a view; the model's views end at MaxView (MODEL_MAX_VIEW), where
+    // its `startViewChange` stays put when every view up to it is skipped. The real replica changes
+    // into a view the model does not have: the replay stops there.
+    const beyond = [...sent.values()].find((m) => m.tag === 'ViewChange' && m.value.newView > MODEL_MAX_VIEW);
+    if (beyond !== undefined)
+      throw new StopReplay(
+        `replica ${id} changes into a view above the model's MaxView (firstUnskipped): ${describe(beyond)}`,
+      );
+    const reason = differs?.(sent, out as ReplicaOutput);
+    if (reason !== undefined) throw new StopReplay(`replica ${id}: ${reason}`);
     const expectedKeys = new Set(expected.map(keyOf));
     const missing = expected.filter((m) => !sent.has(keyOf(m)));
     const extra = [...sent.entries()].filter(([key]) => !expectedKeys.has(key)).map(([, m]) => m);
@@ -426,8 +552,18 @@ class Replay {
     const model = this.#modelReplicas(this.#stepIndex);
     const differences: string[] = [];
     for (const [id, replica] of this.#replicas) {
-      const expected = projectModel(model.get(id) as Record<string, Value>);
+      const modelState = model.get(id) as Record<string, Value>;
+      const expected = projectModel(modelState);
       const actual = this.#projectImplementation(replica.inspect());
+      // The skipped views above `left`, the last view it worked in: the implementation drops
+      // intervals at or below `left` when it records a skip (they are behind it for good), the model
+      // keeps every skipped view. The implementation's are its durable `skips` record.
+      const left = modelState.left as number;
+      expected.skips = (modelState.skipped as number[]).filter((v) => v > left);
+      actual.skips = (this.#skips.get(id) ?? [])
+        .flatMap((i) => Array.from({ length: i.through - i.above }, (_, k) => i.above + 1 + k))
+        .filter((v) => v > left)
+        .sort((a, b) => a - b);
       for (const field of Object.keys(expected)) {
         const a = JSON.stringify(expected[field]);
         const b = JSON.stringify(actual[field]);
@@ -564,6 +700,21 @@ class Replay {
           tag: 'Suspect',
           value: record({ view: body.view, sender: body.replica }),
         }) as unknown as AbstractMessage;
+      case MessageType.return:
+        return record({
+          tag: 'Return',
+          value: record({ view: body.view, through: body.through, left: body.left, sender: body.replica }),
+        }) as unknown as AbstractMessage;
+      case MessageType.returnAck:
+        return record({
+          tag: 'ReturnAck',
+          value: record({
+            view: body.view,
+            through: body.through,
+            returner: body.returner,
+            sender: body.replica,
+          }),
+        }) as unknown as AbstractMessage;
       default:
         this.#fail(`unexpected message type ${body.type}`);
     }
@@ -647,6 +798,18 @@ class Replay {
         // Crafted in step order, so a liar's later suspicion is always its newer one.
         frame = encodeFrame(
           sign<Suspect>({ type: MessageType.suspect, view, round: this.#stepIndex, replica: sender }),
+        );
+        break;
+      }
+      case 'Return': {
+        const { view, through, left, sender } = message.value;
+        frame = encodeFrame(sign<Return>({ type: MessageType.return, view, through, left, replica: sender }));
+        break;
+      }
+      case 'ReturnAck': {
+        const { view, through, returner, sender } = message.value;
+        frame = encodeFrame(
+          sign<ReturnAck>({ type: MessageType.returnAck, view, through, returner, replica: sender }),
         );
         break;
       }
