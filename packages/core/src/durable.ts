@@ -7,7 +7,7 @@
  * with one it signed before (`new Replica({ ..., restored })`).
  */
 import type { Checkpoint, Signed } from './messages.ts';
-import type { PersistRecord } from './types.ts';
+import type { PersistRecord, ViewInterval } from './types.ts';
 
 export interface DurableCheckpoint {
   readonly sequence: number;
@@ -19,12 +19,6 @@ export interface DurableCheckpoint {
 export interface DurableLogRecord {
   readonly sequence: number;
   readonly frame: Uint8Array;
-}
-
-/** Views above `above` through `through`. */
-export interface ViewInterval {
-  readonly above: number;
-  readonly through: number;
 }
 
 export interface DurableState {

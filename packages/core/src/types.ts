@@ -42,6 +42,12 @@ export interface Outbound {
  * What must be durable before any message of the same output leaves the process.
  * Replaying these records in order onto an empty store yields the replica's durable state.
  */
+/** Views above `above` through `through`: an interval of views a replica skips (`replica/return.ts`). */
+export interface ViewInterval {
+  readonly above: number;
+  readonly through: number;
+}
+
 export type PersistRecord =
   /**
    * The view, whether the replica is changing views, and the last view it was in normal mode
@@ -55,7 +61,7 @@ export type PersistRecord =
    */
   | {
       readonly kind: 'skips';
-      readonly intervals: readonly { readonly above: number; readonly through: number }[];
+      readonly intervals: readonly ViewInterval[];
     }
   /** A protocol message accepted into the log (own or a peer's), with its batch when it carries one. */
   | { readonly kind: 'log'; readonly sequence: number; readonly frame: Uint8Array }

@@ -26,6 +26,7 @@ import {
   nodeCrypto,
   type PersistRecord,
   type Signed,
+  type ViewInterval,
 } from '@conclave/core';
 import { type Database, open, type RootDatabase } from 'lmdb';
 
@@ -46,7 +47,7 @@ interface StoredView {
   readonly left?: number;
 }
 /** The views this replica will never enter (`PersistRecord` 'skips'): a few intervals. */
-type StoredSkips = readonly { readonly above: number; readonly through: number }[];
+type StoredSkips = readonly ViewInterval[];
 interface StoredCheckpoint {
   readonly sequence: number;
   readonly stateDigest: Uint8Array;

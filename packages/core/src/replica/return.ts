@@ -27,11 +27,11 @@
  * argument and the Quint model's evidence are in docs/protocol.md and spec/README.md.
  */
 import { type Frame, MessageType, type NewView, type Return, type ReturnAck } from '../messages.ts';
+import type { ViewInterval } from '../types.ts';
 import type { ReplicaContext } from './context.ts';
 import { acceptNewView, checkNewView } from './new-view.ts';
 import { broadcast, persistView, reject, send, sign } from './output.ts';
 import { propose } from './requests.ts';
-import type { ViewInterval } from './state.ts';
 import { othersSuspect } from './suspicion.ts';
 
 /**

@@ -20,7 +20,7 @@ import type {
   ViewChange,
 } from '../messages.ts';
 import type { SignedBytes } from '../receipt.ts';
-import type { CommitProof } from '../types.ts';
+import type { CommitProof, ViewInterval } from '../types.ts';
 
 /**
  * What the replica is doing, as one value:
@@ -206,12 +206,6 @@ export interface SuspicionState {
   readonly seen: Map<number, { readonly view: number; readonly round: number }>;
   /** The f+1 suspicions we left our last view on, relayed so every honest replica leaves it too. */
   cause: readonly Uint8Array[];
-}
-
-/** Views above `above` through `through`. */
-export interface ViewInterval {
-  readonly above: number;
-  readonly through: number;
 }
 
 /** The last RETURN handled from a replica, and our acknowledgement of it if we gave one. */

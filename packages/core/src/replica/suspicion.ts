@@ -112,20 +112,21 @@ export function relaySuspicions(ctx: ReplicaContext): void {
  * being given up, or may be soon.
  */
 export function othersSuspect(ctx: ReplicaContext, view: number, except: number): boolean {
-  const live = liveSuspicions(ctx);
-  for (const [replica, held] of ctx.suspicion.held)
-    if (replica !== except && held.view === view && live.includes(held)) return true;
+  dropLapsedSuspicions(ctx);
+  for (const [replica, held] of ctx.suspicion.held) if (replica !== except && held.view === view) return true;
   return false;
 }
 
 function liveSuspicions(ctx: ReplicaContext): HeldSuspicion[] {
-  const live: HeldSuspicion[] = [];
-  for (const [replica, held] of ctx.suspicion.held) {
+  dropLapsedSuspicions(ctx);
+  return [...ctx.suspicion.held.values()];
+}
+
+/** Forgets the suspicions their authors did not renew in time: only live ones remain held. */
+function dropLapsedSuspicions(ctx: ReplicaContext): void {
+  for (const [replica, held] of ctx.suspicion.held)
     if (ctx.now - held.at > SUSPICION_LAPSE_RETRIES * ctx.protocol.retryTicks)
       ctx.suspicion.held.delete(replica);
-    else live.push(held);
-  }
-  return live;
 }
 
 /**
