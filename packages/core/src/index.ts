@@ -86,6 +86,22 @@ export {
   type ReplicaHostOptions,
   type Steppable,
 } from './host.ts';
+export {
+  checkJoinStatement,
+  decodeJoinStatement,
+  encodeJoinClaim,
+  encodeJoinStatement,
+  JOIN_HOST_BYTES_MAX,
+  JOIN_ID_BYTES_MAX,
+  JOIN_TAG,
+  type JoinClaim,
+  type JoinRole,
+  type JoinStatement,
+  type JoinStatementJson,
+  joinStatementFromJson,
+  joinStatementToJson,
+  signJoinStatement,
+} from './join.ts';
 export * from './messages.ts';
 export {
   decodeReceipt,
@@ -102,6 +118,7 @@ export {
   type ReplicaOptions,
 } from './replica.ts';
 export {
+  type AgentKeys,
   type BatchContext,
   decodeKvResult,
   type ExecutionContext,

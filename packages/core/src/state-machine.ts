@@ -39,6 +39,16 @@ export interface RequestEquivocation {
   readonly second: SignedBytes;
 }
 
+/**
+ * The agents whose requests a replica accepts, and the key each must sign with, as a state
+ * machine that manages its own registry holds them (see `StateMachine.agentKeys`).
+ */
+export interface AgentKeys {
+  /** Changes whenever `keys` changes; the replica re-reads `keys` only then. */
+  readonly version: number;
+  readonly keys: ReadonlyMap<string, Uint8Array>;
+}
+
 export interface StateMachine {
   /** Applies one operation and returns its result. Must not throw on bad operations: return an error result. */
   apply(operation: Uint8Array, context: ExecutionContext): Uint8Array;
@@ -59,6 +69,15 @@ export interface StateMachine {
    * here, at agreed time, and so at the same point on every replica.
    */
   advanceTime?(context: BatchContext): void;
+  /**
+   * Optional: the agent registry, for a state machine whose membership changes at run time
+   * (registrations, removals, key rotations executed as operations). The replica reads it after
+   * construction, after `restore` and after every executed batch, and from the next batch on
+   * executes a request only if it is signed with its agent's key here; requests signed with any
+   * other key are refused without reaching `apply`. Without it the registry is the cluster
+   * config's agents, fixed.
+   */
+  agentKeys?(): AgentKeys;
   /** Optional: the ordered log proved that an agent equivocated (see `RequestEquivocation`). */
   onEquivocation?(evidence: RequestEquivocation, context: BatchContext): void;
 }
