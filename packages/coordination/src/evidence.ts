@@ -8,6 +8,7 @@ import {
   bytesEqual,
   type CryptoBackend,
   decodeCanonical,
+  decodeRequestBody as decodeCoreRequestBody,
   MessageType,
   type RequestEquivocation,
 } from '@conclave/core';
@@ -58,17 +59,21 @@ export type Evidence =
 /** The outcome of checking evidence offline. */
 export type EvidenceVerification = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-/** Decodes a signed request body `[1, agent, requestId, operation]`; undefined if it is not one. */
+/**
+ * Decodes a signed request body `[1, agent, requestId, operation, publicKey]`; undefined if it
+ * is not one. The same as core's `decodeRequestBody`, re-exported here for evidence readers.
+ */
 export function decodeRequestBody(
   bytes: Uint8Array,
-): { readonly agent: string; readonly requestId: number; readonly operation: Uint8Array } | undefined {
-  const decoded = decodeCanonical(bytes);
-  if (!decoded.ok || !Array.isArray(decoded.value) || decoded.value.length !== 4) return undefined;
-  const [type, agent, requestId, operation] = decoded.value as unknown[];
-  if (type !== MessageType.request || typeof agent !== 'string') return undefined;
-  if (typeof requestId !== 'number' || !Number.isSafeInteger(requestId) || requestId < 0) return undefined;
-  if (!(operation instanceof Uint8Array)) return undefined;
-  return { agent, requestId, operation };
+):
+  | {
+      readonly agent: string;
+      readonly requestId: number;
+      readonly operation: Uint8Array;
+      readonly publicKey: Uint8Array;
+    }
+  | undefined {
+  return decodeCoreRequestBody(bytes);
 }
 
 /**

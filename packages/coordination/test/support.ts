@@ -125,14 +125,15 @@ export class Driver {
     return this.apply(agent, this.voteOp({ proposalId, agent, choice, reason }));
   }
 
-  /** A signed request body [1, agent, requestId, operation], as the replicas would report it. */
+  /** A signed request body [1, agent, requestId, operation, publicKey], as the replicas would report it. */
   signedRequest(
     agent: string,
     requestId: number,
     operation: Uint8Array,
   ): { bytes: Uint8Array; signature: Uint8Array } {
-    const bytes = encodeBody({ type: MessageType.request, agent, requestId, operation });
-    return { bytes, signature: crypto.sign(bytes, keyPairOf(agent).secretKey) };
+    const { publicKey, secretKey } = keyPairOf(agent);
+    const bytes = encodeBody({ type: MessageType.request, agent, requestId, operation, publicKey });
+    return { bytes, signature: crypto.sign(bytes, secretKey) };
   }
 }
 

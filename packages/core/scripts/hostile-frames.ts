@@ -87,6 +87,7 @@ function fullBatches(): Uint8Array {
       agent: 'a',
       requestId,
       operation: new Uint8Array(operationBytes),
+      publicKey: new Uint8Array(32),
     });
   const batches = Array.from({ length: entriesMax }, (_, b) =>
     makeBatch(

@@ -6,7 +6,7 @@
 import type { ReplyVerifier } from './auth.ts';
 import { signBody } from './auth.ts';
 import { DEFAULT_PROTOCOL_CONFIG } from './config.ts';
-import type { CryptoBackend } from './crypto.ts';
+import { type CryptoBackend, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES } from './crypto.ts';
 import {
   type AgentBody,
   type DecodeLimits,
@@ -41,7 +41,10 @@ export function signAgentMessage<B extends AgentBody>(
   return { signed, frame: encodeFrame(signed) };
 }
 
-export interface RequestFields extends Fields<Request> {}
+/** A request's fields; `publicKey` defaults to the signing key's (the last 32 bytes of the secret key). */
+export interface RequestFields extends Omit<Fields<Request>, 'publicKey'> {
+  readonly publicKey?: Uint8Array;
+}
 
 /** A signed request (ordered and executed exactly once), and the frame to send to replicas. */
 export function createRequest(
@@ -49,12 +52,20 @@ export function createRequest(
   crypto: CryptoBackend,
   secretKey: Uint8Array,
 ): { readonly request: Signed<Request>; readonly frame: Uint8Array } {
+  const publicKey = fields.publicKey ?? publicKeyOf(secretKey);
   const { signed, frame } = signAgentMessage<Request>(
-    { type: MessageType.request, ...fields },
+    { type: MessageType.request, ...fields, publicKey },
     crypto,
     secretKey,
   );
   return { request: signed, frame };
+}
+
+/** The public half of a 64-byte Ed25519 secret key (seed ‖ public key), copied. */
+export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
+  if (secretKey.byteLength !== SECRET_KEY_BYTES)
+    throw new TypeError(`an Ed25519 secret key is ${SECRET_KEY_BYTES} bytes, got ${secretKey.byteLength}`);
+  return secretKey.slice(SECRET_KEY_BYTES - PUBLIC_KEY_BYTES);
 }
 
 /** A signed read-only query (answered from a replica's executed state, not ordered). */

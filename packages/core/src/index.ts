@@ -26,6 +26,7 @@ export {
   openAnswer,
   openQueryReply,
   openReply,
+  publicKeyOf,
   type RequestFields,
   signAgentMessage,
 } from './client.ts';
@@ -104,6 +105,7 @@ export {
 } from './join.ts';
 export * from './messages.ts';
 export {
+  type AgentKeyAt,
   decodeReceipt,
   encodeReceipt,
   type Receipt,
@@ -111,6 +113,7 @@ export {
   type SignedBytes,
   verifyReceipt,
 } from './receipt.ts';
+export { decodeRefusal, encodeRefusal, REFUSAL_TAG, type Refusal, type RefusalCode } from './refusal.ts';
 export {
   type LogEntryInspection,
   Replica,

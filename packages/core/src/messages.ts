@@ -13,7 +13,7 @@
  */
 import { type Canonical, decodeCanonical, encodeCanonical } from './codec.ts';
 import { LIMITS } from './config.ts';
-import { DIGEST_BYTES, SIGNATURE_BYTES } from './crypto.ts';
+import { DIGEST_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './crypto.ts';
 import { bodyBounds, envelopeBounds } from './decode-bounds.ts';
 
 export const MessageType = {
@@ -45,6 +45,12 @@ export interface Request {
   /** Increases per agent; a request at or below the last executed one is answered from the reply cache or ignored. */
   readonly requestId: number;
   readonly operation: Uint8Array;
+  /**
+   * The key that signed the request. A replica executes the request only if this is the agent's
+   * key in force at that point of the log (the registry can change at run time), so the request
+   * checks itself wherever it travels and names its key when it is evidence.
+   */
+  readonly publicKey: Uint8Array;
 }
 export interface PrePrepare {
   readonly type: typeof MessageType.prePrepare;
@@ -274,7 +280,7 @@ function signedTuple(signed: Signed): Canonical {
 export function bodyTuple(body: Body): Canonical {
   switch (body.type) {
     case MessageType.request:
-      return [body.type, body.agent, body.requestId, body.operation];
+      return [body.type, body.agent, body.requestId, body.operation, body.publicKey];
     case MessageType.prePrepare:
     case MessageType.prepare:
     case MessageType.commit:
@@ -405,6 +411,27 @@ function decodeBody(raw: Uint8Array, limits: DecodeLimits): Body {
   return bodyFrom(decoded.value, limits);
 }
 
+/** Bounds for request bodies read back from evidence and receipts: as large as any frame allows. */
+const STORED_REQUEST_LIMITS: DecodeLimits = Object.freeze({
+  batchSizeMax: 1,
+  operationBytesMax: LIMITS.frameBytesMax,
+  entriesMax: 1,
+  snapshotBytesMax: 0,
+});
+
+/**
+ * A request's signed body bytes (from evidence, a receipt or our own log) decoded; undefined
+ * when they are not a canonical request body. Never throws.
+ */
+export function decodeRequestBody(bytes: Uint8Array): Request | undefined {
+  try {
+    const body = decodeBody(bytes, STORED_REQUEST_LIMITS);
+    return body.type === MessageType.request ? body : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function tuple(value: unknown, length: number): unknown[] {
   if (!Array.isArray(value) || value.length !== length) fail();
   return value;
@@ -462,7 +489,7 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
   const type = value[0];
   switch (type) {
     case MessageType.request: {
-      const [, agent, requestId, operation] = tuple(value, 4);
+      const [, agent, requestId, operation, publicKey] = tuple(value, 5);
       if (operation instanceof Uint8Array && operation.byteLength > limits.operationBytesMax)
         fail('OPERATION_TOO_LARGE');
       return {
@@ -470,6 +497,7 @@ function bodyFrom(value: unknown, limits: DecodeLimits): Body {
         agent: agentId(agent),
         requestId: natural(requestId),
         operation: bytes(operation, limits.operationBytesMax),
+        publicKey: bytes(publicKey, PUBLIC_KEY_BYTES, PUBLIC_KEY_BYTES),
       };
     }
     case MessageType.prePrepare:

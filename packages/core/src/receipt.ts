@@ -8,7 +8,7 @@
 import { bytesEqual, type Canonical, decodeCanonical, encodeCanonical } from './codec.ts';
 import { type ClusterConfig, quorumsOf } from './config.ts';
 import { type CryptoBackend, DIGEST_BYTES, SIGNATURE_BYTES } from './crypto.ts';
-import { batchDigest, MessageType, type Request } from './messages.ts';
+import { batchDigest, decodeRequestBody, MessageType, type Request } from './messages.ts';
 
 export interface SignedBytes {
   readonly bytes: Uint8Array;
@@ -79,33 +79,36 @@ export function decodeReceipt(bytes: Uint8Array): Receipt | undefined {
 }
 
 /**
- * Checks a receipt against the cluster's public keys, offline: the request is signed by a
- * registered agent, it is in the batch, and 2f+1 distinct replicas signed commits for that
- * batch's digest at the receipt's (view, sequence).
+ * The agent's key in force when the request at `sequence` executed, or undefined when the agent
+ * was not registered then. A verifier that follows a registry which changes at run time passes
+ * one built from the agents' key history; by default the cluster config's agents are used.
+ */
+export type AgentKeyAt = (agent: string, sequence: number) => Uint8Array | undefined;
+
+/**
+ * Checks a receipt against the cluster's public keys, offline: the request is signed with its
+ * agent's key in force at that sequence, it is in the batch, and 2f+1 distinct replicas signed
+ * commits for that batch's digest at the receipt's (view, sequence).
  */
 export function verifyReceipt(
   receipt: Receipt,
   cluster: ClusterConfig,
   crypto: CryptoBackend,
+  agentKeyAt: AgentKeyAt = (agent) => cluster.agents.find((a) => a.id === agent)?.publicKey,
 ): ReceiptVerification {
-  const request = decodeCanonical(receipt.request.bytes);
-  if (
-    !request.ok ||
-    !Array.isArray(request.value) ||
-    request.value.length !== 4 ||
-    request.value[0] !== MessageType.request
-  ) {
-    return { ok: false, reason: 'request is not a canonical request' };
-  }
-  const [, agent, requestId, operation] = request.value as [number, unknown, unknown, unknown];
-  if (typeof agent !== 'string' || typeof requestId !== 'number' || !(operation instanceof Uint8Array)) {
-    return { ok: false, reason: 'request is not a canonical request' };
-  }
-  const agentKey = cluster.agents.find((a) => a.id === agent)?.publicKey;
+  const request = decodeRequestBody(receipt.request.bytes);
+  if (request === undefined) return { ok: false, reason: 'request is not a canonical request' };
+  const { agent, requestId, operation, publicKey } = request;
+  const agentKey = agentKeyAt(agent, receipt.sequence);
   if (agentKey === undefined) return { ok: false, reason: `agent ${agent} is not registered` };
+  if (!bytesEqual(agentKey, publicKey))
+    return {
+      ok: false,
+      reason: `the request is signed with a key that was not agent ${agent}'s at sequence ${receipt.sequence}`,
+    };
   if (
     receipt.request.signature.byteLength !== SIGNATURE_BYTES ||
-    !crypto.verify(receipt.request.bytes, receipt.request.signature, agentKey)
+    !crypto.verify(receipt.request.bytes, receipt.request.signature, publicKey)
   ) {
     return { ok: false, reason: 'request signature does not verify' };
   }
@@ -141,6 +144,5 @@ export function verifyReceipt(
     signers.add(replica);
   }
   if (signers.size < quorum) return { ok: false, reason: `${signers.size} commits, ${quorum} needed` };
-  const body: Request = { type: MessageType.request, agent, requestId, operation };
-  return { ok: true, request: body, sequence: receipt.sequence, view: receipt.view, digest };
+  return { ok: true, request, sequence: receipt.sequence, view: receipt.view, digest };
 }

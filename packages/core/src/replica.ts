@@ -13,6 +13,7 @@
  * They all work on one `ReplicaContext`, whose state is kept in a section per part (`state.ts`).
  */
 import type { ReplyAuthenticator } from './auth.ts';
+import { bytesEqual } from './codec.ts';
 import type { ClusterConfig, ProtocolConfig } from './config.ts';
 import type { CryptoBackend } from './crypto.ts';
 import type { DurableState } from './durable.ts';
@@ -220,6 +221,10 @@ export class Replica {
       reject(ctx, 'UNKNOWN_SENDER', `${signer.kind} ${signer.id}`);
       return false;
     }
+    if (signed.body.type === MessageType.request && !bytesEqual(publicKey, signed.body.publicKey)) {
+      reject(ctx, 'REVOKED_KEY', `request from agent ${signer.id} names a key not in force`);
+      return false;
+    }
     if (!ctx.crypto.verify(signed.bytes, signed.signature, publicKey)) {
       reject(ctx, 'BAD_SIGNATURE', `type ${signed.body.type} from ${signer.kind} ${signer.id}`);
       return false;
@@ -234,6 +239,11 @@ export class Replica {
 
   // -------------------------------------------------------------------------------------------
   // Looking in: status, inspection, receipts, and help for hosts that check signatures ahead
+
+  /** Each registered agent's key in force at the last executed sequence (see replica/registry.ts). */
+  agentKeys(): ReadonlyMap<string, Uint8Array> {
+    return this.#ctx.agentKeys;
+  }
 
   status(): ReplicaStatus {
     return {
@@ -366,9 +376,11 @@ export class Replica {
     if (frame.body.type === MessageType.prePrepare) {
       for (const batch of frame.batches) {
         for (const request of batch.requests) {
-          const key = this.#ctx.agentKeys.get(request.body.agent);
-          if (key !== undefined)
-            checks.push({ data: request.bytes, signature: request.signature, publicKey: key });
+          checks.push({
+            data: request.bytes,
+            signature: request.signature,
+            publicKey: request.body.publicKey,
+          });
         }
       }
     }

@@ -78,11 +78,23 @@ export interface ExecutedRequest {
   readonly agent: string;
   readonly requestId: number;
   readonly result: Uint8Array;
+  /** The key that signed the request: its agent's key in force at this sequence. */
+  readonly publicKey: Uint8Array;
+}
+
+/** An ordered request core did not execute: its key was not its agent's key in force. */
+export interface RefusedRequest {
+  readonly agent: string;
+  readonly requestId: number;
+  readonly publicKey: Uint8Array;
+  readonly code: 'UNKNOWN_AGENT' | 'REVOKED_KEY';
 }
 
 export interface ExecutedBatch {
   readonly sequence: number;
   readonly view: number;
+  /** Requests ordered in this batch but refused for their key (see `RefusedRequest`). */
+  readonly refused: readonly RefusedRequest[];
   readonly digest: Uint8Array;
   /** Agreed time the state machine saw for this batch. */
   readonly timestamp: number;
@@ -128,7 +140,9 @@ export type RejectionCode =
   | 'INVALID_RETURN'
   | 'RETURN_RATE_LIMITED'
   | 'INVALID_STATE'
-  | 'FETCH_RATE_LIMITED';
+  | 'FETCH_RATE_LIMITED'
+  | 'UNKNOWN_AGENT'
+  | 'REVOKED_KEY';
 
 export interface Rejection {
   readonly code: RejectionCode;
@@ -143,6 +157,11 @@ export interface ReplicaOutput {
   /** State transfers completed in this step: the replica jumped to a certified checkpoint. */
   readonly stateTransfers: { readonly sequence: number; readonly stateDigest: Uint8Array }[];
   readonly rejected: Rejection[];
+  /**
+   * The agent registry, when this step changed it (an executed batch or a restored snapshot
+   * did): the host updates who may connect and with which key.
+   */
+  agentKeys?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface ReplicaStatus {

@@ -218,6 +218,7 @@ describe('frames', () => {
         agent: 'a',
         requestId: 1,
         operation: new Uint8Array(DEFAULT_DECODE_LIMITS.operationBytesMax + 1),
+        publicKey: new Uint8Array(32),
       },
       crypto,
       keys.secretKey,

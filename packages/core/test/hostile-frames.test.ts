@@ -139,7 +139,13 @@ describe('the bounds admit the largest legitimate frames', () => {
 
   it('entriesMax batches of batchSizeMax requests', () => {
     const request = (i: number) =>
-      signed<Request>({ type: MessageType.request, agent: 'a', requestId: i, operation: new Uint8Array(1) });
+      signed<Request>({
+        type: MessageType.request,
+        agent: 'a',
+        requestId: i,
+        operation: new Uint8Array(1),
+        publicKey: new Uint8Array(32),
+      });
     const batches: Batch[] = Array.from({ length: limits.entriesMax }, (_, b) =>
       makeBatch(
         b,

@@ -122,7 +122,15 @@ describe('bad input is rejected with a typed reason and counted, never thrown', 
       c.crypto,
       c.agentKeys[1]!.secretKey,
     );
-    expect(c.inject(0, impersonation.frame).rejected.map((r) => r.code)).toEqual(['BAD_SIGNATURE']);
+    // Naming its own key, the request names a key that is not agent-0's in force.
+    expect(c.inject(0, impersonation.frame).rejected.map((r) => r.code)).toEqual(['REVOKED_KEY']);
+    // Naming agent-0's key, the signature does not verify under it.
+    const claimed = createRequest(
+      { agent: 'agent-0', requestId: 1, operation: op, publicKey: c.agentKeys[0]!.publicKey },
+      c.crypto,
+      c.agentKeys[1]!.secretKey,
+    );
+    expect(c.inject(0, claimed.frame).rejected.map((r) => r.code)).toEqual(['BAD_SIGNATURE']);
     c.submit(0, 'k', 'v', [0]);
     c.submit(0, 'k', 'w', [0]);
     c.run(3);

@@ -16,6 +16,7 @@ import {
   encodeFrame,
   encodeKvOperation,
   MessageType,
+  publicKeyOf,
   signBody,
 } from '@conclave/core';
 import type { AgentSend } from './agent.ts';
@@ -283,7 +284,13 @@ export class ByzantineAgent {
         const victim = prng.pick(this.#options.victims);
         const operation = encodeKvOperation({ op: 'put', key: 'k0', value: `forged-by-${this.id}` });
         const forged = signBody(
-          { type: MessageType.request, agent: victim, requestId: 1_000_000 + prng.int(1000), operation },
+          {
+            type: MessageType.request,
+            agent: victim,
+            requestId: 1_000_000 + prng.int(1000),
+            operation,
+            publicKey: publicKeyOf(this.#options.secretKey),
+          },
           this.#options.crypto,
           this.#options.secretKey,
         );

@@ -26,6 +26,7 @@ import {
   makeBatch,
   type PersistRecord,
   type PrePrepare,
+  publicKeyOf,
   type Replica,
   type ReplicaInput,
   type ReplicaOutput,
@@ -608,7 +609,13 @@ export class ByzantineReplica {
         ]);
       case 3: {
         const request = signBody(
-          { type: MessageType.request, agent: 'stranger', requestId: 1, operation: this.#prng.bytes(16) },
+          {
+            type: MessageType.request,
+            agent: 'stranger',
+            requestId: 1,
+            operation: this.#prng.bytes(16),
+            publicKey: publicKeyOf(this.#secretKey),
+          },
           this.#crypto,
           this.#secretKey,
         );

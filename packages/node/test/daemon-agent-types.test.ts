@@ -53,6 +53,7 @@ function forgedPrePrepare(agents: readonly string[]): Uint8Array {
           agent: agents[r % agents.length] as string,
           requestId: b * 64 + r + 1,
           operation: new Uint8Array(8),
+          publicKey: new Uint8Array(32),
         };
         const signature = new Uint8Array(64).fill(0x77);
         new DataView(signature.buffer).setUint32(0, b * 64 + r);

@@ -27,6 +27,7 @@ import {
 } from '../messages.ts';
 import type { StateMachine } from '../state-machine.ts';
 import type { RejectionCode, ReplicaOutput } from '../types.ts';
+import { initialAgentKeys } from './registry.ts';
 import { encodeSnapshot } from './snapshot.ts';
 import type {
   AgreementState,
@@ -51,10 +52,14 @@ export interface ReplicaContext {
   readonly secretKey: Uint8Array;
   readonly stateMachine: StateMachine;
   readonly replyAuthenticator: ReplyAuthenticator;
-  readonly agentKeys: ReadonlyMap<string, Uint8Array>;
   readonly decodeLimits: DecodeLimits;
   /** The empty batch at timestamp 0: what a new view proposes where nothing prepared. */
   readonly nullBatch: Batch;
+
+  /** Each registered agent's key in force at the last executed sequence (see `registry.ts`). */
+  agentKeys: ReadonlyMap<string, Uint8Array>;
+  /** The state machine registry's version `agentKeys` was read at; undefined for a fixed registry. */
+  agentKeysVersion: number | undefined;
 
   /** The clock, in ticks. */
   now: number;
@@ -105,7 +110,6 @@ type FixedConfig = Pick<
   | 'secretKey'
   | 'stateMachine'
   | 'replyAuthenticator'
-  | 'agentKeys'
   | 'decodeLimits'
   | 'nullBatch'
 >;
@@ -120,8 +124,11 @@ export function createContext(
   // The stable checkpoint at sequence 0 is the initial state, with no certificate.
   const snapshot = encodeSnapshot(options.stateMachine, new Map(), 0);
   const stable = { sequence: 0, digest: options.crypto.hash(snapshot), proof: [], snapshot };
+  const registry = initialAgentKeys(options);
   return {
     ...config,
+    agentKeys: registry.keys,
+    agentKeysVersion: registry.version,
     now,
     view: 0,
     mode: 'normal',
@@ -200,7 +207,6 @@ function fixedConfig(options: ContextOptions): FixedConfig {
     secretKey: options.secretKey,
     stateMachine: options.stateMachine,
     replyAuthenticator: options.replyAuthenticator ?? signedReplies(options.crypto, options.secretKey),
-    agentKeys: new Map(options.cluster.agents.map((agent) => [agent.id, agent.publicKey])),
     decodeLimits: {
       batchSizeMax: protocol.batchSizeMax,
       operationBytesMax: protocol.operationBytesMax,

@@ -6,6 +6,7 @@ import { bytesEqual, encodeCanonical, toHex } from '../codec.ts';
 import { assert } from '../errors.ts';
 import {
   type Batch,
+  decodeRequestBody,
   encodeBody,
   type FetchReceipt,
   type Frame,
@@ -18,12 +19,14 @@ import {
   type Signed,
 } from '../messages.ts';
 import { encodeReceipt, type Receipt, type SignedBytes } from '../receipt.ts';
+import { encodeRefusal, type Refusal } from '../refusal.ts';
 import type { BatchContext, ExecutionContext, RequestEquivocation } from '../state-machine.ts';
-import type { ExecutedRequest } from '../types.ts';
+import type { ExecutedRequest, RefusedRequest } from '../types.ts';
 import { takeCheckpoint } from './checkpoints.ts';
 import { type ReplicaContext, requestKey } from './context.ts';
-import { send } from './output.ts';
-import { clearPending, propose } from './requests.ts';
+import { reject, send } from './output.ts';
+import { keyRefusal, refreshAgentKeys } from './registry.ts';
+import { clearPending, clearPendingRequest, propose } from './requests.ts';
 import { type ClientRecord, type LogEntry, RECENT_REQUESTS_PER_AGENT } from './state.ts';
 
 /** Executes committed batches in sequence order, as far as they are known without a gap. */
@@ -51,7 +54,8 @@ function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
   const timestamp = Math.max(ctx.execution.agreedTime, batch.timestamp);
   const batchContext: BatchContext = { sequence: entry.sequence, timestamp };
   ctx.stateMachine.advanceTime?.(batchContext);
-  const { executed, equivocations } = executeRequests(ctx, batch, batchContext);
+  const { executed, refused, equivocations } = executeRequests(ctx, batch, batchContext);
+  refreshAgentKeys(ctx); // changes made by this batch hold from the next one on
   ctx.execution.agreedTime = timestamp;
   ctx.execution.lastExecuted = entry.sequence;
   ctx.timers.lastExecutedAt = ctx.now;
@@ -63,6 +67,7 @@ function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
     digest: entry.committed.digest,
     timestamp,
     requests: executed,
+    refused,
     via: entry.committed.via,
     equivocations,
   });
@@ -74,18 +79,20 @@ function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
 
 /**
  * Applies a batch's requests in order, each exactly once per (agent, requestId). A request whose
- * id was executed already is skipped; if its body differs, that is evidence of equivocation.
+ * id was executed already is skipped; if its body differs, that is evidence of equivocation. A
+ * request signed with a key that is not its agent's key in force is refused, not applied.
  */
 function executeRequests(
   ctx: ReplicaContext,
   batch: Batch,
   batchContext: BatchContext,
-): { executed: ExecutedRequest[]; equivocations: RequestEquivocation[] } {
+): { executed: ExecutedRequest[]; refused: RefusedRequest[]; equivocations: RequestEquivocation[] } {
   const executed: ExecutedRequest[] = [];
+  const refused: RefusedRequest[] = [];
   const equivocations: RequestEquivocation[] = [];
   /** Requests earlier in this batch, by (agent, requestId): an ordered pair proves itself. */
   const inBatch = new Map<string, SignedBytes>();
-  for (const request of batch.requests) {
+  for (const [index, request] of batch.requests.entries()) {
     const { agent, requestId } = request.body;
     const key = requestKey(agent, requestId);
     const earlier = inBatch.get(key);
@@ -98,9 +105,43 @@ function executeRequests(
       if (evidence !== undefined) equivocations.push(evidence);
       continue;
     }
+    const refusal = keyRefusal(ctx, request.body);
+    if (refusal !== undefined) {
+      refused.push(
+        refuseRequest(ctx, request, refusal, batch.requestDigests[index] as Uint8Array, batchContext),
+      );
+      continue;
+    }
     executed.push(applyRequest(ctx, request, previous, batchContext));
   }
-  return { executed, equivocations };
+  return { executed, refused, equivocations };
+}
+
+/**
+ * An ordered request whose key is not in force: counted, answered with core's refusal, and
+ * forgotten (it is not recorded as executed, so the agent may send that requestId again under
+ * its key in force). Only this exact request leaves the pending table: a forged request in a
+ * Byzantine primary's batch must not clear the agent's real ones.
+ */
+function refuseRequest(
+  ctx: ReplicaContext,
+  request: Signed<Request>,
+  refusal: Refusal,
+  digest: Uint8Array,
+  batchContext: BatchContext,
+): RefusedRequest {
+  const { agent, requestId, publicKey } = request.body;
+  reject(ctx, refusal.code, `request ${agent}/${requestId} at ${batchContext.sequence}: ${refusal.detail}`);
+  clearPendingRequest(ctx, agent, requestId, toHex(digest));
+  const record: ClientRecord = {
+    requestId,
+    result: encodeRefusal(refusal),
+    sequence: batchContext.sequence,
+    recent: [],
+    reported: [],
+  };
+  sendReply(ctx, agent, record);
+  return { agent, requestId, publicKey, code: refusal.code };
 }
 
 /**
@@ -117,6 +158,10 @@ function equivocationOf(
   const { agent, requestId } = request.body;
   if (first === undefined || previous.reported.includes(requestId) || bytesEqual(request.bytes, first.bytes))
     return undefined;
+  // Two bodies under two keys prove nothing about one signer (one may be forged, or re-signed
+  // after a rotation): only the same key signing twice is equivocation.
+  const firstKey = decodeRequestBody(first.bytes)?.publicKey;
+  if (firstKey === undefined || !bytesEqual(firstKey, request.body.publicKey)) return undefined;
   const evidence: RequestEquivocation = {
     agent,
     requestId,
@@ -156,7 +201,7 @@ function applyRequest(
   ctx.execution.clients.set(agent, record);
   clearPending(ctx, agent, requestId);
   sendReply(ctx, agent, record);
-  return { agent, requestId, result };
+  return { agent, requestId, result, publicKey: request.body.publicKey };
 }
 
 /** Answers an agent from the reply cache: authenticated for that agent (see `auth.ts`). */

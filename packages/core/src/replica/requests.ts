@@ -6,6 +6,7 @@ import { bytesEqual, decodeCanonical, toHex } from '../codec.ts';
 import { LIMITS } from '../config.ts';
 import { assert } from '../errors.ts';
 import {
+  decodeRequestBody,
   encodeFrame,
   type Frame,
   MessageType,
@@ -36,14 +37,19 @@ export function onRequest(ctx: ReplicaContext, frame: Frame<Request>, raw: Uint8
     }
     ctx.requests.recentRequests.set(seenKey, frame);
   } else if (!bytesEqual(seen.bytes, frame.bytes)) {
-    if (!(client?.reported.includes(request.requestId) ?? false)) noteConflict(ctx, seen, frame);
-    return;
+    if (!sameKey(seen, frame)) {
+      ctx.requests.recentRequests.set(seenKey, frame); // re-signed after a key rotation
+    } else {
+      if (!(client?.reported.includes(request.requestId) ?? false)) noteConflict(ctx, seen, frame);
+      return;
+    }
   }
   if (client !== undefined && request.requestId <= client.requestId) {
     const executed = client.recent.find((r) => r.requestId === request.requestId);
     if (executed !== undefined && !bytesEqual(frame.bytes, executed.request.bytes)) {
-      if (!client.reported.includes(request.requestId))
-        noteConflict(ctx, requestOf(ctx, executed.request), frame);
+      const first = requestOf(ctx, executed.request);
+      if (!client.reported.includes(request.requestId) && sameKey(first, frame))
+        noteConflict(ctx, first, frame);
     } else if (request.requestId === client.requestId) sendReply(ctx, request.agent, client);
     else
       reject(
@@ -56,7 +62,7 @@ export function onRequest(ctx: ReplicaContext, frame: Frame<Request>, raw: Uint8
   const key = requestKey(request.agent, request.requestId);
   const existing = ctx.requests.pending.get(key);
   if (existing !== undefined) {
-    if (existing.digestHex !== toHex(ctx.crypto.hash(frame.bytes)))
+    if (existing.digestHex !== toHex(ctx.crypto.hash(frame.bytes)) && sameKey(existing.request, frame))
       noteConflict(ctx, existing.request, frame);
     return;
   }
@@ -69,6 +75,14 @@ export function onRequest(ctx: ReplicaContext, frame: Frame<Request>, raw: Uint8
       type: MessageType.request,
       frame: raw,
     });
+}
+
+/**
+ * Whether two requests are signed with the same key. Only then are two bodies with one
+ * requestId equivocation: across a key rotation an agent re-signs what was refused.
+ */
+function sameKey(a: Signed<Request>, b: Signed<Request>): boolean {
+  return bytesEqual(a.body.publicKey, b.body.publicKey);
 }
 
 /**
@@ -133,17 +147,9 @@ export function conflictOverdue(ctx: ReplicaContext, timeout: number): boolean {
 
 /** A request from its signed bytes (our own durable or replicated copy: it decodes). */
 function requestOf(_ctx: ReplicaContext, signed: SignedBytes): Signed<Request> {
-  const decoded = decodeCanonical(signed.bytes);
-  assert(
-    decoded.ok && Array.isArray(decoded.value) && decoded.value.length === 4,
-    'a remembered request does not decode',
-  );
-  const [, agent, requestId, operation] = decoded.value as [number, string, number, Uint8Array];
-  return {
-    body: { type: MessageType.request, agent, requestId, operation },
-    bytes: signed.bytes,
-    signature: signed.signature,
-  };
+  const body = decodeRequestBody(signed.bytes);
+  assert(body !== undefined, 'a remembered request does not decode');
+  return { body, bytes: signed.bytes, signature: signed.signature };
 }
 
 /** `digest` is the request body's digest when the caller already has it (a batch does). */
@@ -221,6 +227,25 @@ export function clearPending(ctx: ReplicaContext, agent: string, requestId: numb
     }
   }
   if (ids.size === 0) ctx.requests.pendingPerAgent.delete(agent);
+}
+
+/** Drops one pending request, if it is the one with this body digest. */
+export function clearPendingRequest(
+  ctx: ReplicaContext,
+  agent: string,
+  requestId: number,
+  digestHex: string,
+): void {
+  if (ctx.requests.pending.get(requestKey(agent, requestId))?.digestHex !== digestHex) return;
+  deletePending(ctx, agent, requestId);
+}
+
+/** Removes one request from the pending table. */
+export function deletePending(ctx: ReplicaContext, agent: string, requestId: number): void {
+  ctx.requests.pending.delete(requestKey(agent, requestId));
+  const ids = ctx.requests.pendingPerAgent.get(agent);
+  ids?.delete(requestId);
+  if (ids?.size === 0) ctx.requests.pendingPerAgent.delete(agent);
 }
 
 /** The primary orders pending requests: as many batches as the pipeline and the watermarks allow. */

@@ -3,6 +3,7 @@ import { bytesEqual, decodeCanonical, encodeCanonical } from '../codec.ts';
 import { assert } from '../errors.ts';
 import type { StateMachine } from '../state-machine.ts';
 import type { ReplicaContext } from './context.ts';
+import { refreshAgentKeys } from './registry.ts';
 import { clearPending } from './requests.ts';
 import type { ClientRecord } from './state.ts';
 
@@ -46,6 +47,7 @@ export function installSnapshot(ctx: ReplicaContext, sequence: number, snapshot:
     number,
   ];
   ctx.stateMachine.restore(appSnapshot);
+  refreshAgentKeys(ctx);
   assert(
     bytesEqual(ctx.stateMachine.digest(), appDigest),
     'restored state machine digest differs from its certified snapshot',

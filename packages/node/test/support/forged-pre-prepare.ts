@@ -71,7 +71,13 @@ export function largestPrePrepare(forged: boolean): Uint8Array {
 }
 
 function fakeSignedRequest(agent: string, requestId: number, index: number): Signed<Request> {
-  const body: Request = { type: MessageType.request, agent, requestId, operation: new Uint8Array(8) };
+  const body: Request = {
+    type: MessageType.request,
+    agent,
+    requestId,
+    operation: new Uint8Array(8),
+    publicKey: new Uint8Array(32),
+  };
   const signature = new Uint8Array(64).fill(0x77);
   new DataView(signature.buffer).setUint32(0, index);
   return { body, bytes: encodeBody(body), signature };
