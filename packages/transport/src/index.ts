@@ -6,6 +6,7 @@
  * One port (`Transport`), two implementations: `webSocketTransport` for real networks and
  * `memoryNetwork` for tests, both held to one compliance suite.
  */
+export { RETIRED_KEYS_PER_AGENT_MAX } from './agents.ts';
 export { CHANNEL_MESSAGES_MAX, CHANNEL_TAG_BYTES } from './channel.ts';
 export {
   ED25519_PUBLIC_KEY_BYTES,
@@ -22,6 +23,7 @@ export {
   memoryNetwork,
 } from './memory.ts';
 export {
+  type AgentEntry,
   agentPeer,
   type Directory,
   FRAME_LIMITS_DEFAULT,
@@ -31,6 +33,8 @@ export {
   type PeerId,
   type PeerQueueStats,
   parsePeer,
+  REFUSAL_REASONS,
+  type RefusalReason,
   REJECT_REASONS,
   type RejectReason,
   replicaPeer,
@@ -43,6 +47,7 @@ export {
 } from './transport.ts';
 export {
   checkConnectionLimits,
+  REFUSAL_CLOSE_CODES,
   type TlsOptions,
   WEBSOCKET_DEFAULTS,
   type WebSocketTransport,
