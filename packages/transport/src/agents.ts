@@ -53,7 +53,8 @@ function indexAgents(agents: readonly AgentEntry[], replicaKeys: Keys): Map<Peer
   const keysSeen = new Set([...replicaKeys.values()].map(hex));
   for (const entry of agents) {
     const peer = checkEntry(entry);
-    if (keys.has(peer)) throw new TransportError('INVALID_DIRECTORY', `${peer} appears twice in the directory`);
+    if (keys.has(peer))
+      throw new TransportError('INVALID_DIRECTORY', `${peer} appears twice in the directory`);
     // One key, one peer: a shared key would let one peer's proof pass as another's.
     if (keysSeen.has(hex(entry.publicKey)))
       throw new TransportError('INVALID_DIRECTORY', `${peer}: its public key is already another peer's`);
@@ -69,7 +70,10 @@ function checkEntry(entry: AgentEntry): PeerId {
     throw new TransportError('INVALID_DIRECTORY', 'agent id must be a non-empty string');
   const peer = agentPeer(entry.id);
   if (!(entry.publicKey instanceof Uint8Array) || entry.publicKey.byteLength !== ED25519_PUBLIC_KEY_BYTES)
-    throw new TransportError('INVALID_DIRECTORY', `${peer}: public key must be ${ED25519_PUBLIC_KEY_BYTES} bytes`);
+    throw new TransportError(
+      'INVALID_DIRECTORY',
+      `${peer}: public key must be ${ED25519_PUBLIC_KEY_BYTES} bytes`,
+    );
   return peer;
 }
 
@@ -100,4 +104,5 @@ function retiredAfter(
   return result;
 }
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+const hex = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');

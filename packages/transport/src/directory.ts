@@ -87,7 +87,11 @@ export type Admission =
   | { readonly ok: true; readonly publicKey: Uint8Array }
   | { readonly ok: false; readonly reason: RejectReason };
 
-export function admit(index: DirectoryIndex, peer: PeerId, holds: (publicKey: Uint8Array) => boolean): Admission {
+export function admit(
+  index: DirectoryIndex,
+  peer: PeerId,
+  holds: (publicKey: Uint8Array) => boolean,
+): Admission {
   const publicKey = index.publicKeyOf(peer);
   if (publicKey === undefined)
     return { ok: false, reason: parsePeer(peer)?.kind === 'agent' ? 'UNKNOWN_AGENT' : 'UNKNOWN_PEER' };
@@ -96,7 +100,11 @@ export function admit(index: DirectoryIndex, peer: PeerId, holds: (publicKey: Ui
 }
 
 /** Why an agent holding `publicKey` may no longer stay connected, if it may not. */
-export function revocationOf(index: DirectoryIndex, peer: PeerId, publicKey: Uint8Array): RefusalReason | undefined {
+export function revocationOf(
+  index: DirectoryIndex,
+  peer: PeerId,
+  publicKey: Uint8Array,
+): RefusalReason | undefined {
   const current = index.publicKeyOf(peer);
   if (current === undefined) return 'UNKNOWN_AGENT';
   return bytesEqual(current, publicKey) ? undefined : 'REVOKED_KEY';

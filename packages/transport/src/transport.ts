@@ -251,6 +251,12 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** A transport whose agents may change while it runs: what both implementations make. */
+export interface LiveDirectoryTransport extends Transport {
+  setAgents(agents: readonly AgentEntry[], retired?: readonly AgentEntry[]): void;
+  onRefused(handler: (peer: PeerId, reason: RefusalReason) => void): void;
+}
+
 /** Stable codes of the errors a person can act on. */
 export type TransportErrorCode =
   | 'ADDRESS_IN_USE'

@@ -26,7 +26,7 @@
  * - `peers.ts` — authenticated peers, their send queues and flushing;
  * - `connection.ts` — the record of one connection.
  */
-import type { AgentEntry, PeerId, RefusalReason, Transport } from './transport.ts';
+import type { LiveDirectoryTransport, Transport } from './transport.ts';
 import { WebSocketEndpoint } from './websocket/endpoint.ts';
 import { resolveOptions, type WebSocketTransportOptions } from './websocket/options.ts';
 
@@ -39,9 +39,7 @@ export {
 } from './websocket/options.ts';
 
 /** The WebSocket transport: the port (with its directory updates) plus the address it listens on. */
-export interface WebSocketTransport extends Transport {
-  setAgents(agents: readonly AgentEntry[], retired?: readonly AgentEntry[]): void;
-  onRefused(handler: (peer: PeerId, reason: RefusalReason) => void): void;
+export interface WebSocketTransport extends LiveDirectoryTransport {
   /** Where this replica listens, once `start()` has resolved; `undefined` for agents. */
   address(): { readonly host: string; readonly port: number } | undefined;
 }

@@ -118,7 +118,10 @@ export class Connections {
     this.#context.reject(reason);
     const { socket } = connection;
     socket.close(REFUSAL_CLOSE_CODES[reason], reason);
-    const timer = setTimeout(() => this.#closing.delete(socket) && socket.terminate(), this.#context.handshakeTimeoutMs);
+    const timer = setTimeout(
+      () => this.#closing.delete(socket) && socket.terminate(),
+      this.#context.handshakeTimeoutMs,
+    );
     this.#closing.set(socket, timer);
     socket.once('close', () => {
       clearTimeout(timer);
@@ -129,7 +132,9 @@ export class Connections {
 
   /** Open connections of agents: the ones a directory update may have to close. */
   openAgents(): Connection[] {
-    return [...this.#all].filter((connection) => connection.state === 'open' && isAgentPeer(connection.peer as PeerId));
+    return [...this.#all].filter(
+      (connection) => connection.state === 'open' && isAgentPeer(connection.peer as PeerId),
+    );
   }
 
   /** Forgets a connection that is gone and, unless the transport is closing, says so (`onEnded`). */

@@ -7,9 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { CHANNEL_TAG_BYTES, type Channel } from '../channel.ts';
+import { revocationOf } from '../directory.ts';
 import { HANDSHAKE_BYTES_MAX } from '../handshake.ts';
 import { Tally } from '../tally.ts';
-import { revocationOf } from '../directory.ts';
 import {
   type AgentEntry,
   frameBytesMaxOf,

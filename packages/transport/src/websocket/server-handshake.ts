@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { channel } from '../channel.ts';
+import { admit } from '../directory.ts';
 import {
   deriveChannelKeys,
   ephemeralKeyPair,
@@ -12,14 +13,13 @@ import {
   type HandshakeKeys,
   NONCE_BYTES,
   parseClientProof,
+  type Session,
   serverHello,
   serverProof,
   serverRefusal,
-  type Session,
   sessionOf,
   verifyClientProof,
 } from '../handshake.ts';
-import { admit } from '../directory.ts';
 import type { PeerId, RejectReason } from '../transport.ts';
 import {
   type Connection,
