@@ -118,16 +118,24 @@ export class Connections {
     this.#context.reject(reason);
     const { socket } = connection;
     socket.close(REFUSAL_CLOSE_CODES[reason], reason);
-    const timer = setTimeout(
-      () => this.#closing.delete(socket) && socket.terminate(),
-      this.#context.handshakeTimeoutMs,
-    );
-    this.#closing.set(socket, timer);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      this.#closing.delete(socket);
-    });
+    this.#awaitClose(socket);
     this.end(connection);
+  }
+
+  /** Destroys a socket we closed if its peer has not answered the close within `handshakeTimeoutMs`. */
+  #awaitClose(socket: WebSocket): void {
+    const forget = () => {
+      clearTimeout(this.#closing.get(socket));
+      this.#closing.delete(socket);
+    };
+    this.#closing.set(
+      socket,
+      setTimeout(() => {
+        forget();
+        socket.terminate();
+      }, this.#context.handshakeTimeoutMs),
+    );
+    socket.once('close', forget);
   }
 
   /** Open connections of agents: the ones a directory update may have to close. */
