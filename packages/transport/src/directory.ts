@@ -2,6 +2,7 @@
  * Looking peers up in the directory, checking this process's identity against it, and checking
  * limits against each other. Shared by both implementations so they refuse the same things.
  */
+import { AgentBook } from './agents.ts';
 import {
   bytesEqual,
   ED25519_PUBLIC_KEY_BYTES,
@@ -10,13 +11,14 @@ import {
   type TransportCrypto,
 } from './crypto.ts';
 import {
-  agentPeer,
+  type AgentEntry,
   type Directory,
   type FrameLimits,
   type Identity,
   type PeerId,
   parsePeer,
   REJECT_REASONS,
+  type RefusalReason,
   type RejectReason,
   replicaPeer,
   TransportError,
@@ -30,12 +32,19 @@ export interface ReplicaEntry {
   readonly port: number;
 }
 
-/** The directory indexed by peer id, so a handshake looks a key up in constant time. */
+/**
+ * The directory indexed by peer id, so a handshake looks a key up in constant time. Its agents
+ * change with `replaceAgents`; its replicas never do.
+ */
 export interface DirectoryIndex {
   readonly replicas: readonly ReplicaEntry[];
   /** The public key of a replica or agent, or undefined when the peer is not in the directory. */
   publicKeyOf(peer: PeerId): Uint8Array | undefined;
+  /** Keys an agent held before its current one (see `agents.ts`); none for replicas. */
+  retiredKeysOf(peer: PeerId): readonly Uint8Array[];
   isReplica(peer: PeerId): boolean;
+  /** See `Transport.setAgents`: all or nothing, `INVALID_DIRECTORY` on a bad list. */
+  replaceAgents(agents: readonly AgentEntry[], retired?: readonly AgentEntry[]): void;
 }
 
 export function indexDirectory(directory: Directory): DirectoryIndex {
@@ -58,17 +67,47 @@ export function indexDirectory(directory: Directory): DirectoryIndex {
       port: replica.port,
     });
   }
-  for (const agent of directory.agents) {
-    const peer = agentPeer(agent.id);
-    if (agent.id.length === 0) throw new TransportError('INVALID_DIRECTORY', 'agent id must not be empty');
-    checkKey(peer, agent.publicKey, keys);
-    keys.set(peer, agent.publicKey);
-  }
+  // Agent ids are `agent:…` and replica ids `replica:…`: an agent can never take a replica's place.
+  const agents = new AgentBook(directory.agents, keys);
   return {
     replicas,
-    publicKeyOf: (peer) => keys.get(peer),
+    publicKeyOf: (peer) => keys.get(peer) ?? agents.keyOf(peer),
+    retiredKeysOf: (peer) => agents.retiredKeysOf(peer),
     isReplica: (peer) => parsePeer(peer)?.kind === 'replica' && keys.has(peer),
+    replaceAgents: (list, retired) => agents.replace(list, retired),
   };
+}
+
+/**
+ * Whether `peer` may connect, given a test of the key it proves it holds (a handshake signature,
+ * or in memory the key itself): the key it holds, or why not. Both implementations decide by this,
+ * so they refuse the same peers for the same reasons.
+ */
+export type Admission =
+  | { readonly ok: true; readonly publicKey: Uint8Array }
+  | { readonly ok: false; readonly reason: RejectReason };
+
+export function admit(
+  index: DirectoryIndex,
+  peer: PeerId,
+  holds: (publicKey: Uint8Array) => boolean,
+): Admission {
+  const publicKey = index.publicKeyOf(peer);
+  if (publicKey === undefined)
+    return { ok: false, reason: parsePeer(peer)?.kind === 'agent' ? 'UNKNOWN_AGENT' : 'UNKNOWN_PEER' };
+  if (holds(publicKey)) return { ok: true, publicKey };
+  return { ok: false, reason: index.retiredKeysOf(peer).some(holds) ? 'REVOKED_KEY' : 'BAD_SIGNATURE' };
+}
+
+/** Why an agent holding `publicKey` may no longer stay connected, if it may not. */
+export function revocationOf(
+  index: DirectoryIndex,
+  peer: PeerId,
+  publicKey: Uint8Array,
+): RefusalReason | undefined {
+  const current = index.publicKeyOf(peer);
+  if (current === undefined) return 'UNKNOWN_AGENT';
+  return bytesEqual(current, publicKey) ? undefined : 'REVOKED_KEY';
 }
 
 function checkKey(peer: PeerId, publicKey: Uint8Array, seen: Map<PeerId, Uint8Array>): void {

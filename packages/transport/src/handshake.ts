@@ -6,6 +6,7 @@
  * server → client  [1, serverPeer, serverNonce, serverEphemeral]
  * client → server  [2, clientPeer, clientNonce, clientEphemeral, sign_client(transcript('conclave/handshake/v2/client'))]
  * server → client  [3, sign_server(transcript('conclave/handshake/v2/server'))]
+ *   or, refusing an agent:  [4, reason, sign_server(transcript('conclave/handshake/v2/refusal') + reason)]
  *
  * transcript(context) = [context, serverPeer, clientPeer, serverNonce, clientNonce, serverEphemeral, clientEphemeral]
  * ```
@@ -33,7 +34,13 @@ import { createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type Key
 import { Packr } from 'msgpackr';
 import { bytesEqual, ED25519_SIGNATURE_BYTES, type TransportCrypto } from './crypto.ts';
 import { hasHandshakeShape } from './handshake-shape.ts';
-import { type PeerId, parsePeer, TransportInvariantError } from './transport.ts';
+import {
+  type PeerId,
+  parsePeer,
+  REFUSAL_REASONS,
+  type RefusalReason,
+  TransportInvariantError,
+} from './transport.ts';
 
 export const NONCE_BYTES = 32;
 /** Bytes of an X25519 public key, and of the shared secret. */
@@ -48,12 +55,14 @@ export const HANDSHAKE_BYTES_MAX = 1024;
 
 const CLIENT_CONTEXT = 'conclave/handshake/v2/client';
 const SERVER_CONTEXT = 'conclave/handshake/v2/server';
+const REFUSAL_CONTEXT = 'conclave/handshake/v2/refusal';
 const CLIENT_TO_SERVER_LABEL = 'conclave/channel/v2/client-to-server';
 const SERVER_TO_CLIENT_LABEL = 'conclave/channel/v2/server-to-client';
 
 const SERVER_HELLO = 1;
 const CLIENT_PROOF = 2;
 const SERVER_PROOF = 3;
+const SERVER_REFUSAL = 4;
 
 export interface HandshakeKeys {
   readonly crypto: TransportCrypto;
@@ -144,7 +153,8 @@ function decodeTuple(bytes: Uint8Array, type: number, length: number): readonly 
   return bytesEqual(encode(value), bytes) ? value : undefined;
 }
 
-function transcript(context: string, session: Session): Uint8Array {
+/** What a signature covers; a refusal adds its reason after the session's fields. */
+function transcript(context: string, session: Session, ...more: string[]): Uint8Array {
   return encode([
     context,
     session.server,
@@ -153,6 +163,7 @@ function transcript(context: string, session: Session): Uint8Array {
     session.clientNonce,
     session.serverEphemeral,
     session.clientEphemeral,
+    ...more,
   ]);
 }
 
@@ -240,6 +251,37 @@ export function verifyServerProof(
   publicKey: Uint8Array,
 ): boolean {
   return crypto.verify(transcript(SERVER_CONTEXT, session), signature, publicKey);
+}
+
+/**
+ * The server's answer to a client proof it refuses for a reason the client should know
+ * (`[4, reason, sig_server(transcript('conclave/handshake/v2/refusal', reason))]`): signed over the
+ * session, so it names this handshake (the client's fresh nonce) and cannot be forged or replayed.
+ */
+export function serverRefusal(keys: HandshakeKeys, session: Session, reason: RefusalReason): Uint8Array {
+  const signature = keys.crypto.sign(transcript(REFUSAL_CONTEXT, session, reason), keys.secretKey);
+  return encode([SERVER_REFUSAL, reason, signature]);
+}
+
+export interface ServerRefusal {
+  readonly reason: RefusalReason;
+  readonly signature: Uint8Array;
+}
+
+export function parseServerRefusal(bytes: Uint8Array): ServerRefusal | undefined {
+  const tuple = decodeTuple(bytes, SERVER_REFUSAL, 3);
+  if (tuple === undefined || !isBytes(tuple[2], ED25519_SIGNATURE_BYTES)) return undefined;
+  const reason = REFUSAL_REASONS.find((known) => known === tuple[1]);
+  return reason === undefined ? undefined : { reason, signature: tuple[2] };
+}
+
+export function verifyServerRefusal(
+  crypto: TransportCrypto,
+  session: Session,
+  refusal: ServerRefusal,
+  publicKey: Uint8Array,
+): boolean {
+  return crypto.verify(transcript(REFUSAL_CONTEXT, session, refusal.reason), refusal.signature, publicKey);
 }
 
 /** A fresh X25519 key pair for one side of one connection. */

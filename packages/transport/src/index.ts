@@ -6,6 +6,7 @@
  * One port (`Transport`), two implementations: `webSocketTransport` for real networks and
  * `memoryNetwork` for tests, both held to one compliance suite.
  */
+export { RETIRED_KEYS_PER_AGENT_MAX } from './agents.ts';
 export { CHANNEL_MESSAGES_MAX, CHANNEL_TAG_BYTES } from './channel.ts';
 export {
   ED25519_PUBLIC_KEY_BYTES,
@@ -22,16 +23,20 @@ export {
   memoryNetwork,
 } from './memory.ts';
 export {
+  type AgentEntry,
   agentPeer,
   type Directory,
   FRAME_LIMITS_DEFAULT,
   type FrameLimits,
   type Identity,
+  type LiveDirectoryTransport,
   type ParsedPeer,
   type PeerId,
   type PeerQueueStats,
   parsePeer,
+  REFUSAL_REASONS,
   REJECT_REASONS,
+  type RefusalReason,
   type RejectReason,
   replicaPeer,
   type SendResult,
@@ -43,6 +48,7 @@ export {
 } from './transport.ts';
 export {
   checkConnectionLimits,
+  REFUSAL_CLOSE_CODES,
   type TlsOptions,
   WEBSOCKET_DEFAULTS,
   type WebSocketTransport,

@@ -20,8 +20,8 @@ import {
   type FrameLimits,
   frameLimitsOf,
   type Identity,
+  type LiveDirectoryTransport,
   type PeerId,
-  type Transport,
 } from './transport.ts';
 
 /** Options of one in-memory transport; every limit defaults to {@link FRAME_LIMITS_DEFAULT}. */
@@ -46,7 +46,11 @@ export interface MemoryNetwork {
    * replica, and no partition separates them. Starting a second live transport for the same peer
    * fails with `ADDRESS_IN_USE`, like a second replica on a port.
    */
-  transport(identity: Identity, directory: Directory, options?: MemoryTransportOptions): Transport;
+  transport(
+    identity: Identity,
+    directory: Directory,
+    options?: MemoryTransportOptions,
+  ): LiveDirectoryTransport;
   /** Cuts the link between `a` and `b` (both ways): frames queued on it are dropped and counted. */
   partition(a: PeerId, b: PeerId): void;
   /** Restores every link cut by `partition`. */
@@ -82,7 +86,7 @@ function memoryTransport(
   identity: Identity,
   directory: Directory,
   options: MemoryTransportOptions,
-): Transport {
+): LiveDirectoryTransport {
   const limits = frameLimitsOf(options);
   checkFrameLimits(limits);
   const index = indexDirectory(directory);
@@ -96,6 +100,8 @@ function memoryTransport(
     send: (to, frame) => endpoint.send(to, frame),
     onFrame: (handler) => endpoint.onFrame(handler),
     onPeer: (handler) => endpoint.onPeer(handler),
+    setAgents: (agents, retired) => endpoint.setAgents(agents, retired),
+    onRefused: (handler) => endpoint.onRefused(handler),
     connected: () => endpoint.connected(),
     stats: () => endpoint.stats(),
     close: () => endpoint.close(),

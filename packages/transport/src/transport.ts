@@ -42,8 +42,26 @@ export function parsePeer(peer: string): ParsedPeer | undefined {
 /** Who may connect, and where replicas listen. Keys are 32-byte Ed25519 public keys. */
 export interface Directory {
   readonly replicas: readonly { id: number; publicKey: Uint8Array; host: string; port: number }[];
-  readonly agents: readonly { id: string; publicKey: Uint8Array }[];
+  readonly agents: readonly AgentEntry[];
 }
+
+/** An agent of the directory: its id (without the `agent:` prefix) and 32-byte Ed25519 public key. */
+export interface AgentEntry {
+  readonly id: string;
+  readonly publicKey: Uint8Array;
+}
+
+/**
+ * Why a replica refused an agent, told to the agent in a message the replica signs (WebSocket)
+ * or by the hub (memory), and counted on both sides:
+ * - `UNKNOWN_AGENT`: the agent's id is not in the replica's directory (never registered, or removed);
+ * - `REVOKED_KEY`: the id is there, with another key, and the agent proved it holds one of the id's
+ *   retired keys (its key was rotated).
+ */
+export type RefusalReason = 'UNKNOWN_AGENT' | 'REVOKED_KEY';
+
+/** Every {@link RefusalReason}. */
+export const REFUSAL_REASONS: readonly RefusalReason[] = Object.freeze(['UNKNOWN_AGENT', 'REVOKED_KEY']);
 
 /** This process's peer id and its 64-byte Ed25519 secret key (tweetnacl format: seed ‖ public key). */
 export interface Identity {
@@ -69,7 +87,9 @@ export type SendResult = 'queued' | 'queue-full' | 'not-connected' | 'too-large'
  * - `TOO_LARGE`: an incoming message over `frameBytesMax`;
  * - `PROTOCOL_ERROR`: a malformed WebSocket frame (bad opcode, unmasked client frame, …);
  * - `HANDSHAKE_FAILED`: a handshake message that is not the expected shape;
- * - `UNKNOWN_PEER`: the claimed peer is not one this side accepts (not in the directory, or itself);
+ * - `UNKNOWN_PEER`: the claimed peer is not one this side accepts (a replica not in the directory, or itself);
+ * - `UNKNOWN_AGENT`, `REVOKED_KEY`: an agent refused (see {@link RefusalReason}), in the handshake or,
+ *   after `setAgents`, on its open connection; counted by the replica, and by the agent told so;
  * - `WRONG_PEER`: the replica we dialled answered as a different peer;
  * - `BAD_SIGNATURE`: the handshake signature does not verify with the directory's key;
  * - `BAD_MAC`: after the handshake, a message whose channel tag is missing or wrong (changed,
@@ -97,6 +117,7 @@ export type RejectReason =
   | 'PROTOCOL_ERROR'
   | 'HANDSHAKE_FAILED'
   | 'UNKNOWN_PEER'
+  | RefusalReason
   | 'WRONG_PEER'
   | 'BAD_SIGNATURE'
   | 'BAD_MAC'
@@ -119,6 +140,8 @@ export const REJECT_REASONS: readonly RejectReason[] = Object.freeze([
   'PROTOCOL_ERROR',
   'HANDSHAKE_FAILED',
   'UNKNOWN_PEER',
+  'UNKNOWN_AGENT',
+  'REVOKED_KEY',
   'WRONG_PEER',
   'BAD_SIGNATURE',
   'BAD_MAC',
@@ -205,9 +228,33 @@ export interface Transport {
    * the transport has no such control (memory).
    */
   holdBack?(peer: PeerId, ms: number): void;
+  /**
+   * Replaces the directory's agents (replicas never change). On return: an agent added may
+   * handshake at once; every open connection of an agent no longer listed, or listed with
+   * another key, is closed (`UNKNOWN_AGENT` / `REVOKED_KEY`); and every handshake decided from
+   * then on, including those already under way, is decided by the new list. A key an agent loses
+   * (its id stays, with a new key) is remembered as retired, as is each key in `retired`, so an
+   * agent that proves it holds one is told `REVOKED_KEY` rather than refused as an impostor. Throws
+   * `TransportError` `INVALID_DIRECTORY` (a duplicate id or key, an empty id, a key not 32 bytes),
+   * changing nothing; a no-op once closed.
+   */
+  setAgents?(agents: readonly AgentEntry[], retired?: readonly AgentEntry[]): void;
+  /**
+   * Registers a handler told when a replica refuses this transport (an agent): in its handshake,
+   * by a refusal the replica signed over this handshake (WebSocket), so neither a stranger nor an
+   * on-path attacker can forge one. Told once per refused handshake; the transport keeps
+   * redialling with backoff, so the host decides when to give up (e.g. when f + 1 replicas refuse).
+   */
+  onRefused?(handler: (peer: PeerId, reason: RefusalReason) => void): void;
   stats(): TransportStats;
   /** Closes every connection, listener and timer. Idempotent; after it no handler is called. */
   close(): Promise<void>;
+}
+
+/** A transport whose agents may change while it runs: what both implementations make. */
+export interface LiveDirectoryTransport extends Transport {
+  setAgents(agents: readonly AgentEntry[], retired?: readonly AgentEntry[]): void;
+  onRefused(handler: (peer: PeerId, reason: RefusalReason) => void): void;
 }
 
 /** Stable codes of the errors a person can act on. */

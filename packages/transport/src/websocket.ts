@@ -26,10 +26,11 @@
  * - `peers.ts` — authenticated peers, their send queues and flushing;
  * - `connection.ts` — the record of one connection.
  */
-import type { Transport } from './transport.ts';
+import type { LiveDirectoryTransport, Transport } from './transport.ts';
 import { WebSocketEndpoint } from './websocket/endpoint.ts';
 import { resolveOptions, type WebSocketTransportOptions } from './websocket/options.ts';
 
+export { REFUSAL_CLOSE_CODES } from './websocket/connections.ts';
 export {
   checkConnectionLimits,
   type TlsOptions,
@@ -37,8 +38,8 @@ export {
   type WebSocketTransportOptions,
 } from './websocket/options.ts';
 
-/** The WebSocket transport: the port plus the address it listens on. */
-export interface WebSocketTransport extends Transport {
+/** The WebSocket transport: the port (with its directory updates) plus the address it listens on. */
+export interface WebSocketTransport extends LiveDirectoryTransport {
   /** Where this replica listens, once `start()` has resolved; `undefined` for agents. */
   address(): { readonly host: string; readonly port: number } | undefined;
 }
@@ -60,6 +61,8 @@ export function webSocketTransport(options: WebSocketTransportOptions): WebSocke
     onPeer: (handler) => endpoint.onPeer(handler),
     connected: () => endpoint.connected(),
     holdBack: (peer, ms) => endpoint.holdBack(peer, ms),
+    setAgents: (agents, retired) => endpoint.setAgents(agents, retired),
+    onRefused: (handler) => endpoint.onRefused(handler),
     stats: () => endpoint.stats(),
     close: () => endpoint.close(),
     address: () => endpoint.address(),

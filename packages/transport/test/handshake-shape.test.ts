@@ -9,6 +9,7 @@ import {
   type Session,
   serverHello,
   serverProof,
+  serverRefusal,
 } from '../src/handshake.ts';
 import { hasHandshakeShape } from '../src/handshake-shape.ts';
 import { crypto, testCluster } from './support.ts';
@@ -47,6 +48,7 @@ describe('hasHandshakeShape', () => {
         const session = sessionFor(`agent:${name}`);
         expect(hasHandshakeShape(clientProof(keys, session), 5)).toBe(true);
         expect(hasHandshakeShape(serverProof(keys, session), 2)).toBe(true);
+        expect(hasHandshakeShape(serverRefusal(keys, session, 'REVOKED_KEY'), 3)).toBe(true);
         expect(
           hasHandshakeShape(serverHello(session.server, session.serverNonce, session.serverEphemeral), 4),
         ).toBe(true);

@@ -13,12 +13,15 @@ import {
   parseClientProof,
   parseServerHello,
   parseServerProof,
+  parseServerRefusal,
   type Session,
   serverHello,
   serverProof,
+  serverRefusal,
   sessionOf,
   verifyClientProof,
   verifyServerProof,
+  verifyServerRefusal,
 } from '../src/handshake.ts';
 import { crypto, packTuple, testCluster, testKey } from './support.ts';
 
@@ -239,6 +242,32 @@ describe('handshake v2', () => {
     // Over the size bound: refused before decoding, even when well formed.
     const huge = clientProof(clientKeys, { ...session, client: `agent:${'x'.repeat(HANDSHAKE_BYTES_MAX)}` });
     expect(parseClientProof(huge)).toBeUndefined();
+  });
+
+  it('binds a refusal to its reason, its session and the server key, and never lets it pass as a proof', () => {
+    for (const reason of ['UNKNOWN_AGENT', 'REVOKED_KEY'] as const) {
+      const bytes = serverRefusal(serverKeys, session, reason);
+      const refusal = parseServerRefusal(bytes)!;
+      expect(refusal.reason).toBe(reason);
+      expect(verifyServerRefusal(crypto, session, refusal, serverPublicKey)).toBe(true);
+      for (const [field, changed] of variants)
+        expect(verifyServerRefusal(crypto, changed, refusal, serverPublicKey), field).toBe(false);
+      expect(verifyServerRefusal(crypto, session, refusal, clientPublicKey)).toBe(false);
+      const other = reason === 'UNKNOWN_AGENT' ? 'REVOKED_KEY' : 'UNKNOWN_AGENT';
+      expect(verifyServerRefusal(crypto, session, { ...refusal, reason: other }, serverPublicKey)).toBe(
+        false,
+      );
+      // Neither a server proof nor a refusal passes as the other.
+      expect(parseServerProof(bytes)).toBeUndefined();
+      expect(verifyServerProof(crypto, session, refusal.signature, serverPublicKey)).toBe(false);
+      const proofSignature = parseServerProof(serverProof(serverKeys, session))!;
+      expect(
+        verifyServerRefusal(crypto, session, { reason, signature: proofSignature }, serverPublicKey),
+      ).toBe(false);
+    }
+    expect(parseServerRefusal(packTuple([4, 'BAD_SIGNATURE', new Uint8Array(64)]))).toBeUndefined();
+    expect(parseServerRefusal(packTuple([4, 'REVOKED_KEY', new Uint8Array(63)]))).toBeUndefined();
+    expect(parseServerRefusal(serverProof(serverKeys, session))).toBeUndefined();
   });
 
   it('keeps the largest handshake message under HANDSHAKE_BYTES_MAX', () => {

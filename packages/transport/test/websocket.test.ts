@@ -12,15 +12,21 @@ import {
   HANDSHAKE_BYTES_MAX,
   parseServerHello,
   parseServerProof,
+  parseServerRefusal,
   type ServerHello,
+  type ServerRefusal,
   type Session,
   verifyServerProof,
+  verifyServerRefusal,
 } from '../src/handshake.ts';
 import {
+  type AgentEntry,
   type Directory,
   type Identity,
   type PeerId,
   parsePeer,
+  REFUSAL_CLOSE_CODES,
+  type RefusalReason,
   replicaPeer,
   type Transport,
   TransportError,
@@ -40,6 +46,7 @@ import {
   sleep,
   type TestCluster,
   testCluster,
+  testKey,
   text,
   waitConnected,
   waitFor,
@@ -135,6 +142,24 @@ async function rawHello(port: number): Promise<RawClient & ServerHello> {
   return { ...client, ...hello };
 }
 
+/** Sends `identity`'s proof on a raw connection that has the server's hello; returns the session it signed. */
+function sendProof(
+  client: RawClient & ServerHello,
+  identity: Identity,
+  ephemeral = ephemeralKeyPair(),
+): Session {
+  const session: Session = {
+    server: client.server,
+    client: identity.peer,
+    serverNonce: client.serverNonce,
+    clientNonce: randomBytes(32),
+    serverEphemeral: client.serverEphemeral,
+    clientEphemeral: ephemeral.publicKey,
+  };
+  client.socket.send(clientProof({ crypto, secretKey: identity.secretKey }, session));
+  return session;
+}
+
 /**
  * Completes the handshake as `identity` over a raw connection; `channel` seals what the test
  * sends from then on.
@@ -213,8 +238,13 @@ describe('WebSocket transport: authentication and hostile input', () => {
       agents: [...cluster.directory.agents, { id: 'mallory', publicKey: cluster.outsider.publicKey }],
     };
     const mallory = network.create(cluster.outsider, malloryDirectory);
+    const refusals: [PeerId, RefusalReason][] = [];
+    mallory.onRefused((peer, reason) => refusals.push([peer, reason]));
     await mallory.start();
-    await waitFor('UNKNOWN_PEER', () => replica.stats().rejected.UNKNOWN_PEER >= 1);
+    await waitFor('UNKNOWN_AGENT', () => replica.stats().rejected.UNKNOWN_AGENT >= 1);
+    await waitFor('mallory told why', () => refusals.length >= 1);
+    expect(refusals[0]).toEqual([replica.self, 'UNKNOWN_AGENT']);
+    expect(replica.stats().rejected.UNKNOWN_PEER).toBe(0);
     expect(mallory.connected()).toEqual([]);
     expect(replica.connected()).not.toContain(mallory.self);
     expect(mallory.send(replica.self, text('let me in'))).toBe('not-connected');
@@ -235,6 +265,88 @@ describe('WebSocket transport: authentication and hostile input', () => {
     await waitFor('BAD_SIGNATURE', () => replica.stats().rejected.BAD_SIGNATURE >= 1);
     expect(impostor.connected()).toEqual([]);
     expect(replica.stats().connections).toBe(1);
+  });
+
+  /** Bob's entry with a key he does not hold: a rotation he has not caught up with. */
+  const bobRotated = () => [
+    cluster.directory.agents[0] as AgentEntry,
+    { id: 'bob', publicKey: testKey(151).publicKey },
+  ];
+  const closeOf = (client: RawClient) =>
+    new Promise<[number, string]>((resolve) =>
+      client.socket.once('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])),
+    );
+
+  it('closes a live agent connection on removal or rotation with a close code saying why', async () => {
+    const { replica, alice, port } = await replicaWithAlice();
+    const bob = cluster.agents[1] as Identity;
+    const rotated = await rawAuthenticated(port, bob, cluster.directory);
+    const rotatedClose = closeOf(rotated);
+    replica.setAgents(bobRotated());
+    expect(await withTimeout(rotatedClose, 2000, 'close')).toEqual([
+      REFUSAL_CLOSE_CODES.REVOKED_KEY,
+      'REVOKED_KEY',
+    ]);
+    replica.setAgents(cluster.directory.agents);
+    const removed = await rawAuthenticated(port, bob, cluster.directory);
+    const removedClose = closeOf(removed);
+    replica.setAgents([cluster.directory.agents[0] as AgentEntry]);
+    expect(await withTimeout(removedClose, 2000, 'close')).toEqual([
+      REFUSAL_CLOSE_CODES.UNKNOWN_AGENT,
+      'UNKNOWN_AGENT',
+    ]);
+    expect(replica.stats().rejected).toMatchObject({ REVOKED_KEY: 1, UNKNOWN_AGENT: 1 });
+    await stillServes(replica, alice);
+  });
+
+  it('answers a proof sent after an update that landed mid-handshake with a signed refusal', async () => {
+    const { replica, port } = await replicaWithAlice();
+    const bob = cluster.agents[1] as Identity;
+    const replicaKey = cluster.directory.replicas[0]?.publicKey as Uint8Array;
+    for (const [update, expected] of [
+      [bobRotated(), 'REVOKED_KEY'],
+      [[cluster.directory.agents[0] as AgentEntry], 'UNKNOWN_AGENT'],
+    ] as const) {
+      replica.setAgents(cluster.directory.agents);
+      const client = await rawHello(port); // the replica's hello is out: the handshake is under way
+      const closed = closeOf(client);
+      replica.setAgents(update);
+      const session = sendProof(client, bob);
+      await waitFor('the refusal', () => client.messages.length >= 2, 2000);
+      const refusal = parseServerRefusal(new Uint8Array(client.messages[1] as Buffer));
+      expect(refusal?.reason).toBe(expected);
+      expect(verifyServerRefusal(crypto, session, refusal as ServerRefusal, replicaKey)).toBe(true);
+      // Bound to this handshake: the same refusal does not verify for another session.
+      const other = { ...session, clientNonce: randomBytes(32) };
+      expect(verifyServerRefusal(crypto, other, refusal as ServerRefusal, replicaKey)).toBe(false);
+      expect((await withTimeout(closed, 2000, 'close'))[0]).toBe(REFUSAL_CLOSE_CODES[expected]);
+    }
+    expect(replica.connected()).not.toContain(bob.peer);
+  });
+
+  it('does not believe a refusal the replica dialled did not sign (BAD_SIGNATURE, not told)', async () => {
+    network = webSocketNetwork(cluster);
+    // A fake replica:0 with mallory's key, whose own directory has no alice: it refuses her, signing
+    // with a key that is not replica 0's.
+    const fakeDirectory: Directory = {
+      replicas: cluster.directory.replicas.map((entry) =>
+        entry.id === 0 ? { ...entry, publicKey: cluster.outsider.publicKey } : entry,
+      ),
+      agents: [cluster.directory.agents[1] as AgentEntry],
+    };
+    const fake = network.create(
+      { peer: replicaPeer(0), secretKey: cluster.outsider.secretKey },
+      fakeDirectory,
+    );
+    await fake.start();
+    const alice = network.create(cluster.agents[0] as Identity);
+    const refusals: RefusalReason[] = [];
+    alice.onRefused((_, reason) => refusals.push(reason));
+    await alice.start();
+    await waitFor('the fake refusal refused', () => alice.stats().rejected.BAD_SIGNATURE >= 1);
+    expect(fake.stats().rejected.UNKNOWN_AGENT).toBeGreaterThanOrEqual(1);
+    expect(refusals).toEqual([]);
+    expect(alice.stats().rejected.UNKNOWN_AGENT).toBe(0);
   });
 
   it('refuses a server that answers as another replica, or cannot prove it is the replica dialled', async () => {
@@ -394,9 +506,9 @@ describe('WebSocket transport: authentication and hostile input', () => {
   it('survives random bytes in place of a handshake, closing and counting each', async () => {
     const { replica, alice, port } = await replicaWithAlice();
     const handshakeReasons = () => {
-      const { HANDSHAKE_FAILED, UNKNOWN_PEER, BAD_SIGNATURE, NOT_BINARY, TOO_LARGE } =
+      const { HANDSHAKE_FAILED, UNKNOWN_PEER, UNKNOWN_AGENT, BAD_SIGNATURE, NOT_BINARY, TOO_LARGE } =
         replica.stats().rejected;
-      return HANDSHAKE_FAILED + UNKNOWN_PEER + BAD_SIGNATURE + NOT_BINARY + TOO_LARGE;
+      return HANDSHAKE_FAILED + UNKNOWN_PEER + UNKNOWN_AGENT + BAD_SIGNATURE + NOT_BINARY + TOO_LARGE;
     };
     const canonicalTuple = fc
       .array(

@@ -6,10 +6,12 @@
 import type { DirectoryIndex } from '../directory.ts';
 import { Tally } from '../tally.ts';
 import {
+  type AgentEntry,
   type FrameLimits,
   frameBytesMaxOf,
   type PeerId,
   type PeerQueueStats,
+  type RefusalReason,
   type RejectReason,
   type SendResult,
   sendQueueBoundsOf,
@@ -27,11 +29,13 @@ export class MemoryEndpoint implements HubMember {
   readonly linked = new Set<PeerId>();
   readonly linkedBefore = new Set<PeerId>();
   readonly links = new Map<PeerId, Link>();
+  readonly refusedBy = new Map<PeerId, RefusalReason>();
   readonly #hub: MemoryHub;
   readonly #limits: FrameLimits;
   readonly #tally = new Tally();
   readonly #frameHandlers: ((from: PeerId, frame: Uint8Array) => void)[] = [];
   readonly #peerHandlers: ((peer: PeerId, up: boolean) => void)[] = [];
+  readonly #refusalHandlers: ((peer: PeerId, reason: RefusalReason) => void)[] = [];
   #started = false;
   #closePromise: Promise<void> | undefined;
 
@@ -76,6 +80,15 @@ export class MemoryEndpoint implements HubMember {
 
   reconnected(): void {
     this.#tally.reconnect();
+  }
+
+  refused(peer: PeerId, reason: RefusalReason): void {
+    this.#tally.reject(reason);
+    // Told on a later turn, like a socket event, and never once closed.
+    setImmediate(() => {
+      if (this.closed) return;
+      for (const handler of this.#refusalHandlers) handler(peer, reason);
+    });
   }
 
   // ---- the Transport port ----
@@ -135,6 +148,17 @@ export class MemoryEndpoint implements HubMember {
 
   onPeer(handler: (peer: PeerId, up: boolean) => void): void {
     this.#peerHandlers.push(handler);
+  }
+
+  onRefused(handler: (peer: PeerId, reason: RefusalReason) => void): void {
+    this.#refusalHandlers.push(handler);
+  }
+
+  /** See `Transport.setAgents`: the hub re-decides every link of this transport at once. */
+  setAgents(agents: readonly AgentEntry[], retired?: readonly AgentEntry[]): void {
+    if (this.closed) return;
+    this.index.replaceAgents(agents, retired);
+    if (this.#hub.member(this.self) === this) this.#hub.directoryChanged();
   }
 
   connected(): PeerId[] {

@@ -4,8 +4,8 @@
  * the test hooks' state: cut pairs (`partition`) and peers that stopped reading (`pause`).
  */
 import { bytesEqual } from '../crypto.ts';
-import type { DirectoryIndex } from '../directory.ts';
-import type { PeerId, RejectReason } from '../transport.ts';
+import { admit, type DirectoryIndex } from '../directory.ts';
+import type { PeerId, RefusalReason, RejectReason } from '../transport.ts';
 
 /** The frames one member has queued for one peer, in order. */
 export interface Link {
@@ -27,11 +27,15 @@ export interface HubMember {
   readonly linkedBefore: Set<PeerId>;
   /** Outgoing links by destination. */
   readonly links: Map<PeerId, Link>;
+  /** Replicas refusing this member (an agent) now, and why, so each refusal is told once. */
+  readonly refusedBy: Map<PeerId, RefusalReason>;
   receive(from: PeerId, frame: Uint8Array): void;
   peerChanged(peer: PeerId, up: boolean): void;
   dropped(reason: RejectReason, frames: number): void;
   delivered(bytes: number): void;
   reconnected(): void;
+  /** A replica refuses this member (an agent): told once per refusal, like a refused handshake. */
+  refused(peer: PeerId, reason: RefusalReason): void;
 }
 
 export class MemoryHub {
@@ -67,6 +71,11 @@ export class MemoryHub {
 
   heal(): void {
     this.#partitions.clear();
+    this.#refresh();
+  }
+
+  /** A member's directory changed (`setAgents`): links it no longer allows go, new ones come up. */
+  directoryChanged(): void {
     this.#refresh();
   }
 
@@ -117,6 +126,26 @@ export class MemoryHub {
         member.peerChanged(other.self, true);
       }
     }
+    for (const member of this.#members.values()) if (!member.isReplica) this.#tellRefusals(member);
+  }
+
+  /**
+   * Tells `agent` each replica that refuses it now for a reason it should know, once per change:
+   * as a WebSocket replica answers a refused handshake. Both sides count it. A cut link tells nothing.
+   */
+  #tellRefusals(agent: HubMember): void {
+    for (const replica of this.#members.values()) {
+      if (!replica.isReplica || this.#partitions.has(pairKey(agent.self, replica.self))) continue;
+      const reason = refusalOf(replica, agent);
+      if (reason === agent.refusedBy.get(replica.self)) continue;
+      if (reason === undefined) {
+        agent.refusedBy.delete(replica.self);
+        continue;
+      }
+      agent.refusedBy.set(replica.self, reason);
+      replica.dropped(reason, 1);
+      agent.refused(replica.self, reason);
+    }
   }
 
   /** Two members link when one is a replica, no partition cuts them, and each one's directory holds the other's key. */
@@ -133,10 +162,20 @@ export class MemoryHub {
 
 const pairKey = (a: PeerId, b: PeerId) => (a < b ? `${a}\n${b}` : `${b}\n${a}`);
 
-/** Whether `a`'s directory lists `b` with the key `b` really has. */
+/** Whether `a`'s directory lists `b` with the key `b` really has (decided as a handshake is). */
 function accepts(a: HubMember, b: HubMember): boolean {
-  const key = a.index.publicKeyOf(b.self);
-  return key !== undefined && bytesEqual(key, b.publicKey);
+  return admission(a, b).ok;
+}
+
+function admission(a: HubMember, b: HubMember) {
+  return admit(a.index, b.self, (publicKey) => bytesEqual(publicKey, b.publicKey));
+}
+
+/** Why `replica` refuses `agent`, when it is for a reason the agent should be told. */
+function refusalOf(replica: HubMember, agent: HubMember): RefusalReason | undefined {
+  const decided = admission(replica, agent);
+  if (decided.ok) return undefined;
+  return decided.reason === 'UNKNOWN_AGENT' || decided.reason === 'REVOKED_KEY' ? decided.reason : undefined;
 }
 
 /** Drops `member`'s link to `to`, counting the frames still queued on it as `DISCONNECTED`. */

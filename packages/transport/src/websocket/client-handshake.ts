@@ -10,11 +10,14 @@ import {
   clientProof,
   deriveChannelKeys,
   ephemeralKeyPair,
+  type HandshakeKeys,
   NONCE_BYTES,
   parseServerHello,
   parseServerProof,
+  parseServerRefusal,
   type Session,
   verifyServerProof,
+  verifyServerRefusal,
 } from '../handshake.ts';
 import type { PeerId } from '../transport.ts';
 import type { Connection, HandshakeContext, HandshakeStep } from './connection.ts';
@@ -67,11 +70,25 @@ function checkServerProof(
   { keys, index }: HandshakeContext,
 ): HandshakeStep {
   const expected = connection.peer as PeerId;
-  const signature = parseServerProof(bytes);
-  if (signature === undefined) return { next: 'fail', reason: 'HANDSHAKE_FAILED' };
   const publicKey = index.publicKeyOf(expected) as Uint8Array;
+  const signature = parseServerProof(bytes);
+  if (signature === undefined) return checkServerRefusal(bytes, session, publicKey, keys);
   if (!verifyServerProof(keys.crypto, session, signature, publicKey))
     return { next: 'fail', reason: 'BAD_SIGNATURE' };
   connection.session = undefined;
   return { next: 'open', peer: expected };
+}
+
+/** The replica refused us: believed only when it signed the refusal over this very handshake. */
+function checkServerRefusal(
+  bytes: Uint8Array,
+  session: Session,
+  publicKey: Uint8Array,
+  keys: HandshakeKeys,
+): HandshakeStep {
+  const refusal = parseServerRefusal(bytes);
+  if (refusal === undefined) return { next: 'fail', reason: 'HANDSHAKE_FAILED' };
+  if (!verifyServerRefusal(keys.crypto, session, refusal, publicKey))
+    return { next: 'fail', reason: 'BAD_SIGNATURE' };
+  return { next: 'refused', reason: refusal.reason };
 }

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Channel } from '../channel.ts';
 import type { DirectoryIndex, ReplicaEntry } from '../directory.ts';
 import type { EphemeralKeyPair, HandshakeKeys, Session } from '../handshake.ts';
-import type { PeerId, RejectReason } from '../transport.ts';
+import type { PeerId, RefusalReason, RejectReason } from '../transport.ts';
 
 /** Inbound: a client dialled our listener. Outbound: we dialled a replica. */
 export type Direction = 'inbound' | 'outbound';
@@ -38,6 +38,8 @@ export interface Connection {
   /** When the socket last took bytes off `bytesInFlight` (or, if none yet, when they were first handed to it). */
   drainedAtMs: number;
   pongsMissed: number;
+  /** Inbound, once open: the key the peer proved it holds, to close it if `setAgents` revokes that key. */
+  peerKey: Uint8Array | undefined;
   /** Outbound: the replica id, to redial when this connection ends. */
   readonly replica: number | undefined;
   /** Inbound: gives back its source address's pending-handshake slot; called once it authenticates. */
@@ -62,6 +64,7 @@ export function inboundConnection(
     bytesInFlight: 0,
     drainedAtMs: 0,
     pongsMissed: 0,
+    peerKey: undefined,
     replica: undefined,
     releaseAddressSlot,
   };
@@ -81,6 +84,7 @@ export function outboundConnection(socket: WebSocket, replica: ReplicaEntry): Co
     bytesInFlight: 0,
     drainedAtMs: 0,
     pongsMissed: 0,
+    peerKey: undefined,
     replica: replica.id,
     releaseAddressSlot: () => {},
   };
@@ -95,11 +99,14 @@ export interface HandshakeContext {
 
 /**
  * After one handshake message: wait for the next (`continue`), refuse the connection and count
- * why (`fail`), or open it as the peer the handshake proved (`open`).
+ * why (`fail`), open it as the peer the handshake proved (`open`); the server refused an agent and
+ * has sent it a signed refusal (`refuse`: close the connection saying why); or, on the client, the
+ * replica refused us in a refusal it signed (`refused`: tell the host).
  */
 export type HandshakeStep =
   | { readonly next: 'continue' }
   | { readonly next: 'fail'; readonly reason: RejectReason }
+  | { readonly next: 'refuse' | 'refused'; readonly reason: RefusalReason }
   | { readonly next: 'open'; readonly peer: PeerId };
 
 /**

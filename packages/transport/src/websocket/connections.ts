@@ -4,11 +4,21 @@
  * and the pings that close a peer gone silent.
  */
 import { WebSocket } from 'ws';
-import { isAgentPeer, type PeerId, type RejectReason } from '../transport.ts';
+import { isAgentPeer, type PeerId, type RefusalReason, type RejectReason } from '../transport.ts';
 import { type Connection, limitMessageBytes } from './connection.ts';
 
 /** Pings a peer may leave unanswered before its connection is closed. */
 const PONGS_MISSED_MAX = 2;
+
+/**
+ * The WebSocket close code (private-use range) and reason sent with a connection closed because
+ * its agent was refused. A close frame is not authenticated, so it is a courtesy for logs: the
+ * agent learns why for sure from the signed refusal of its next handshake.
+ */
+export const REFUSAL_CLOSE_CODES: Readonly<Record<RefusalReason, number>> = Object.freeze({
+  UNKNOWN_AGENT: 4001,
+  REVOKED_KEY: 4002,
+});
 
 export interface ConnectionsContext {
   readonly handshakeTimeoutMs: number;
@@ -36,6 +46,8 @@ export class Connections {
    * insertion order): the listener bounds them, and evicts the stalest when full.
    */
   readonly #inboundHandshakes = new Set<Connection>();
+  /** Sockets closed with a refusal, waiting for the peer's close frame, each with the timer that ends the wait. */
+  readonly #closing = new Map<WebSocket, ReturnType<typeof setTimeout>>();
   /** Test hook only (see `setReadingPaused`). */
   #readingPaused = false;
   /** Peers whose connections are not read for now, each with the timer that resumes them (see `holdBack`). */
@@ -94,6 +106,43 @@ export class Connections {
     connection.socket.terminate();
     // 'close' follows from terminate(); end() runs there, but run it now so the state is exact.
     this.end(connection);
+  }
+
+  /**
+   * Closes a connection whose agent was refused, counted under `reason`, with a close frame saying
+   * why (after anything already sent, such as a signed refusal). The connection ends now; its
+   * socket is destroyed if the peer has not finished the close within `handshakeTimeoutMs`.
+   */
+  refuse(connection: Connection, reason: RefusalReason): void {
+    if (connection.state === 'closed') return;
+    this.#context.reject(reason);
+    const { socket } = connection;
+    socket.close(REFUSAL_CLOSE_CODES[reason], reason);
+    this.#awaitClose(socket);
+    this.end(connection);
+  }
+
+  /** Destroys a socket we closed if its peer has not answered the close within `handshakeTimeoutMs`. */
+  #awaitClose(socket: WebSocket): void {
+    const forget = () => {
+      clearTimeout(this.#closing.get(socket));
+      this.#closing.delete(socket);
+    };
+    this.#closing.set(
+      socket,
+      setTimeout(() => {
+        forget();
+        socket.terminate();
+      }, this.#context.handshakeTimeoutMs),
+    );
+    socket.once('close', forget);
+  }
+
+  /** Open connections of agents: the ones a directory update may have to close. */
+  openAgents(): Connection[] {
+    return [...this.#all].filter(
+      (connection) => connection.state === 'open' && isAgentPeer(connection.peer as PeerId),
+    );
   }
 
   /** Forgets a connection that is gone and, unless the transport is closing, says so (`onEnded`). */
@@ -217,6 +266,11 @@ export class Connections {
   closeAll(): void {
     for (const timer of this.#heldBack.values()) clearTimeout(timer);
     this.#heldBack.clear();
+    for (const [socket, timer] of this.#closing) {
+      clearTimeout(timer);
+      socket.terminate();
+    }
+    this.#closing.clear();
     for (const connection of [...this.#all]) {
       clearTimeout(connection.handshakeTimer);
       connection.state = 'closed';

@@ -7,11 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
 import { CHANNEL_TAG_BYTES, type Channel } from '../channel.ts';
+import { revocationOf } from '../directory.ts';
 import { HANDSHAKE_BYTES_MAX } from '../handshake.ts';
 import { Tally } from '../tally.ts';
 import {
+  type AgentEntry,
   frameBytesMaxOf,
   type PeerId,
+  type RefusalReason,
   type RejectReason,
   type SendResult,
   TransportError,
@@ -32,6 +35,7 @@ export class WebSocketEndpoint {
   readonly #tally = new Tally();
   readonly #frameHandlers: ((from: PeerId, frame: Uint8Array) => void)[] = [];
   readonly #peerHandlers: ((peer: PeerId, up: boolean) => void)[] = [];
+  readonly #refusalHandlers: ((peer: PeerId, reason: RefusalReason) => void)[] = [];
   readonly #connections: Connections;
   readonly #peers: Peers;
   readonly #dialers: Dialers;
@@ -109,6 +113,25 @@ export class WebSocketEndpoint {
     this.#peerHandlers.push(handler);
   }
 
+  onRefused(handler: (peer: PeerId, reason: RefusalReason) => void): void {
+    this.#refusalHandlers.push(handler);
+  }
+
+  /**
+   * Replaces the agents (checked whole first: a bad list changes nothing), then closes every open
+   * connection of an agent refused by the new list. Handshakes under way are decided when their
+   * proof arrives, by the list then in force (`answerClientProof`), so no old key gets in later.
+   */
+  setAgents(agents: readonly AgentEntry[], retired?: readonly AgentEntry[]): void {
+    if (this.#closed) return;
+    const { index } = this.#settings;
+    index.replaceAgents(agents, retired);
+    for (const connection of this.#connections.openAgents()) {
+      const reason = revocationOf(index, connection.peer as PeerId, connection.peerKey as Uint8Array);
+      if (reason !== undefined) this.#connections.refuse(connection, reason);
+    }
+  }
+
   connected(): PeerId[] {
     if (this.#closed) return [];
     return this.#peers.ids();
@@ -181,7 +204,19 @@ export class WebSocketEndpoint {
         ? answerClientProof(connection, bytes, this.#handshake)
         : answerServer(connection, bytes, this.#handshake);
     if (step.next === 'fail') this.#connections.fail(connection, step.reason);
+    else if (step.next === 'refuse') this.#connections.refuse(connection, step.reason);
+    else if (step.next === 'refused') this.#refused(connection, step.reason);
     else if (step.next === 'open') this.#open(connection, step.peer);
+  }
+
+  /** A replica refused us, in a refusal it signed: counted, closed (we redial), and told to the host. */
+  #refused(connection: Connection, reason: RefusalReason): void {
+    const peer = connection.peer as PeerId;
+    this.#connections.fail(connection, reason);
+    for (const handler of this.#refusalHandlers) {
+      if (this.#closed) return;
+      handler(peer, reason);
+    }
   }
 
   /** A message on an open connection: one frame and its channel tag. */

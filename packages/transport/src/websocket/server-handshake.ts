@@ -5,18 +5,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import { channel } from '../channel.ts';
+import { admit } from '../directory.ts';
 import {
   deriveChannelKeys,
   ephemeralKeyPair,
   HANDSHAKE_BYTES_MAX,
+  type HandshakeKeys,
   NONCE_BYTES,
   parseClientProof,
+  type Session,
   serverHello,
   serverProof,
+  serverRefusal,
   sessionOf,
   verifyClientProof,
 } from '../handshake.ts';
-import type { PeerId } from '../transport.ts';
+import type { PeerId, RejectReason } from '../transport.ts';
 import {
   type Connection,
   type HandshakeContext,
@@ -48,21 +52,38 @@ export function answerClientProof(
 ): HandshakeStep {
   const proof = parseClientProof(bytes);
   if (proof === undefined) return { next: 'fail', reason: 'HANDSHAKE_FAILED' };
-  const publicKey = proof.client === self ? undefined : index.publicKeyOf(proof.client);
   // Replicas accept replicas and registered agents; an agent never listens.
-  if (publicKey === undefined) return { next: 'fail', reason: 'UNKNOWN_PEER' };
+  if (proof.client === self) return { next: 'fail', reason: 'UNKNOWN_PEER' };
   const hello = connection.hello as ServerHelloSecrets;
   const session = sessionOf(
     { server: self, serverNonce: hello.nonce, serverEphemeral: hello.ephemeral.publicKey },
     proof,
   );
-  if (!verifyClientProof(keys.crypto, session, proof.signature, publicKey))
-    return { next: 'fail', reason: 'BAD_SIGNATURE' };
+  // Read now, as the proof arrives: a `setAgents` that returned before decides this handshake.
+  const admission = admit(index, proof.client, (publicKey) =>
+    verifyClientProof(keys.crypto, session, proof.signature, publicKey),
+  );
+  if (!admission.ok) return refuseOrFail(connection, admission.reason, { keys, session });
   // Only after the signature: an unauthenticated client cannot make us do the key exchange.
   const channelKeys = deriveChannelKeys(hello.ephemeral, 'server', session);
   if (channelKeys === undefined) return { next: 'fail', reason: 'HANDSHAKE_FAILED' };
   connection.hello = undefined;
+  connection.peerKey = admission.publicKey;
   connection.channel = channel('server', channelKeys);
   connection.socket.send(serverProof(keys, session));
   return { next: 'open', peer: proof.client };
+}
+
+/**
+ * An agent refused for a reason it should know (removed, or its key rotated) is told so in a
+ * signed refusal; any other failure is only counted, as before.
+ */
+function refuseOrFail(
+  connection: Connection,
+  reason: RejectReason,
+  { keys, session }: { keys: HandshakeKeys; session: Session },
+): HandshakeStep {
+  if (reason !== 'UNKNOWN_AGENT' && reason !== 'REVOKED_KEY') return { next: 'fail', reason };
+  connection.socket.send(serverRefusal(keys, session, reason));
+  return { next: 'refuse', reason };
 }
