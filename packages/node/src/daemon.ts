@@ -166,6 +166,8 @@ export class ReplicaDaemon {
   #tickTimer: NodeJS.Timeout | undefined;
   #running = false;
   #round: Promise<void> | undefined;
+  /** A registry change executed this round, applied to the transport once the round's replies are sent. */
+  #agentKeysChanged: ReadonlyMap<string, Uint8Array> | undefined;
   #stopping = false;
   #lastView = -1;
   #firstSeenAt = new Map<number, number>();
@@ -269,6 +271,8 @@ export class ReplicaDaemon {
     });
     const transport =
       options.decorateTransport?.(plainTransport, { replica: entry.id, secretKey, crypto }) ?? plainTransport;
+    // The registry restored from disk may differ from the cluster file's genesis agents.
+    plainTransport.setAgents([...replica.agentKeys()].map(([id, publicKey]) => ({ id, publicKey })));
     const daemon = new ReplicaDaemon({
       file,
       replica,
@@ -281,6 +285,7 @@ export class ReplicaDaemon {
       pool,
     });
     daemon.metrics.verifyWorkers.set(workers);
+    daemon.metrics.registeredAgents.set(replica.agentKeys().size);
     try {
       await daemon.#listen(entry.httpPort);
       await transport.start();
@@ -463,6 +468,7 @@ export class ReplicaDaemon {
       if (ticks > 0) this.#step({ kind: 'tick', ticks }, roundStart);
       // Persist, then send, then report: the host's order.
       await this.#host.finishRound();
+      this.#applyAgentKeys();
       this.#afterRound();
     } catch (error) {
       this.#fail(error);
@@ -491,9 +497,24 @@ export class ReplicaDaemon {
     return ticks;
   }
 
+  /**
+   * Who may connect follows the registry the replica executes: a new agent can connect at once, a
+   * removed or rotated-out key's connections close. Applied after the round's sends, so the
+   * refusal a removed agent's last request earned still reaches it.
+   */
+  #applyAgentKeys(): void {
+    const keys = this.#agentKeysChanged;
+    if (keys === undefined) return;
+    this.#agentKeysChanged = undefined;
+    this.#transport.setAgents?.([...keys].map(([id, publicKey]) => ({ id, publicKey })));
+    this.metrics.registeredAgents.set(keys.size);
+    this.logger.info({ event: 'registry', agents: keys.size }, 'agent registry changed');
+  }
+
   /** Steps the replica into the host's round, and records what only this step tells. */
   #step(input: ReplicaInput, roundStart: number): void {
     const output = this.#host.step(this.#replica, input);
+    if (output.agentKeys !== undefined) this.#agentKeysChanged = output.agentKeys;
     this.#noteFirstSeen(output, roundStart);
     for (const rejection of output.rejected) {
       this.metrics.rejected.inc({ reason: rejection.code });

@@ -26,6 +26,7 @@ export interface ReplicaMetrics {
   readonly verifyWorkers: Gauge;
   readonly agentRefused: Counter<'agent' | 'reason'>;
   readonly agentsQueued: Gauge;
+  readonly registeredAgents: Gauge;
 }
 
 /** Distinct agents named in `conclave_agent_refused_total`; refusals of any further agent count as `agent="other"`. */
@@ -130,6 +131,11 @@ export function createReplicaMetrics(replica: number): ReplicaMetrics {
       name: 'conclave_durable_write_seconds',
       help: 'Time of one durable store transaction',
       buckets: [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+      registers: r,
+    }),
+    registeredAgents: new Gauge({
+      name: 'conclave_registered_agents',
+      help: 'Agents in the registry this replica executes (who may connect and send requests)',
       registers: r,
     }),
     stateTransfers: new Counter({

@@ -6,15 +6,18 @@
  */
 import {
   type AgentAnswer,
+  type AgentKeyAt,
   type ClusterConfig,
   type CryptoBackend,
   createFetchReceipt,
   createQuery,
   createRequest,
   decodeReceipt,
+  decodeRefusal,
   MessageType,
   nodeCrypto,
   openAnswer,
+  publicKeyOf,
   type QueryReply,
   quorumsOf,
   type Receipt,
@@ -26,13 +29,14 @@ import {
   validateCluster,
   verifyReceipt,
 } from '@conclave/core';
-import { parsePeer, replicaPeer, type Transport } from '@conclave/transport';
+import { parsePeer, type RefusalReason, replicaPeer, type Transport } from '@conclave/transport';
 import {
   AbortedError,
   ClosedError,
   ConclaveError,
   InvalidReceiptError,
   InvalidSignatureError,
+  MembershipError,
   NoQuorumError,
   TimeoutError,
 } from './errors.ts';
@@ -78,6 +82,11 @@ export interface ConnectOptions {
   readonly replyVerifier?: ReplyVerifier;
   /** `connect` waits until f+1 replicas are reachable, at most this long (then NO_QUORUM). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Builds a transport for an identity: what `switchKey` uses to reconnect under the agent's new
+   * key after a rotation. Without it, a rotated agent connects anew with `connect`.
+   */
+  readonly transportFor?: (identity: AgentIdentity) => Transport;
 }
 
 /** Every call takes an AbortSignal and a timeout. */
@@ -112,27 +121,19 @@ export interface QueryResult {
 }
 
 /** Connects an agent to the cluster; resolves once f+1 replicas are reachable. */
+/**
+ * Connects an agent to the cluster; resolves once f+1 replicas are reachable. The agent need
+ * not be among the cluster config's agents (it may have been registered since); if f+1 replicas
+ * refuse it, this rejects with `MembershipError` (UNKNOWN_AGENT or REVOKED_KEY).
+ */
 export async function connect(options: ConnectOptions): Promise<ConclaveClient> {
   validateCluster(options.cluster);
-  if (!options.cluster.agents.some((a) => a.id === options.identity.agent)) {
-    throw new ConclaveError(
-      'INVALID_ARGUMENT',
-      `agent ${options.identity.agent} is not in the cluster's agent list`,
-    );
-  }
   const client = new ConclaveClient(options);
-  await options.transport.start();
-  const needed = quorumsOf(options.cluster.replicas.length).weak;
-  const deadline = Date.now() + (options.connectTimeoutMs ?? 10_000);
-  while (options.transport.connected().length < needed) {
-    if (Date.now() >= deadline) {
-      const reached = options.transport.connected().length;
-      await client.close();
-      throw new NoQuorumError(
-        `reached ${reached} of ${options.cluster.replicas.length} replicas; at least ${needed} must be up`,
-      );
-    }
-    await new Promise((done) => setTimeout(done, 10));
+  try {
+    await client.whenReachable(options.transport, options.connectTimeoutMs ?? 10_000);
+  } catch (error) {
+    await client.close();
+    throw error;
   }
   return client;
 }
@@ -147,8 +148,13 @@ export class ConclaveClient {
   readonly agent: string;
   readonly cluster: ClusterConfig;
   readonly crypto: CryptoBackend;
-  readonly #secretKey: Uint8Array;
-  readonly #transport: Transport;
+  #secretKey: Uint8Array;
+  #transport: Transport;
+  readonly #transportFor: ((identity: AgentIdentity) => Transport) | undefined;
+  /** Replicas that refused this agent's key in their handshake, and why. */
+  readonly #refusedBy = new Map<number, RefusalReason>();
+  /** Set once f+1 replicas refused the key: every call fails with it until `switchKey`. */
+  #membershipError: MembershipError | undefined;
   readonly #verifier: ReplyVerifier;
   readonly #retry: RetryPolicy;
   readonly #timeoutMs: number;
@@ -156,8 +162,8 @@ export class ConclaveClient {
   readonly #f: number;
   readonly #waiters = new Set<(answer: AgentAnswer) => void>();
   readonly #badAnswerWatchers = new Set<(replica: number | undefined) => void>();
-  /** Calls in flight, to reject when the client closes. */
-  readonly #closers = new Set<() => void>();
+  /** Calls in flight, to reject when the client closes or the cluster refuses its key. */
+  readonly #failers = new Set<(error: ConclaveError) => void>();
   #view = 0;
   #lastId = 0;
   #closed = false;
@@ -168,6 +174,7 @@ export class ConclaveClient {
     this.crypto = options.crypto ?? nodeCrypto();
     this.#secretKey = options.identity.secretKey;
     this.#transport = options.transport;
+    this.#transportFor = options.transportFor;
     const channelAuthenticated = options.transport.channelAuthenticated === true;
     const replyAuth = options.replyAuth ?? (channelAuthenticated ? 'either' : 'signature');
     if (replyAuth !== 'signature' && !channelAuthenticated)
@@ -180,7 +187,86 @@ export class ConclaveClient {
     const quorums = quorumsOf(options.cluster.replicas.length);
     this.#n = quorums.n;
     this.#f = quorums.f;
-    this.#transport.onFrame((from, frame) => this.#onFrame(from, frame));
+    this.#attach(options.transport);
+  }
+
+  /** The public key this client signs with now. */
+  get publicKey(): Uint8Array {
+    return publicKeyOf(this.#secretKey);
+  }
+
+  #attach(transport: Transport): void {
+    transport.onFrame((from, frame) => {
+      if (transport === this.#transport) this.#onFrame(from, frame);
+    });
+    transport.onRefused?.((peer, reason) => {
+      if (transport === this.#transport) this.#onRefused(peer, reason);
+    });
+    transport.onPeer?.((peer, up) => {
+      const replica = parsePeer(peer);
+      if (up && replica?.kind === 'replica') this.#refusedBy.delete(replica.id);
+    });
+  }
+
+  /**
+   * A replica refused our key. One refusal proves little (a Byzantine replica can sign a false
+   * one); f+1 with the same reason include an honest replica: calls in flight fail at once with
+   * that reason rather than time out.
+   */
+  #onRefused(peer: string, reason: RefusalReason): void {
+    const replica = parsePeer(peer);
+    if (replica?.kind !== 'replica') return;
+    this.#refusedBy.set(replica.id, reason);
+    const agreeing = [...this.#refusedBy].filter(([, r]) => r === reason).map(([id]) => id);
+    if (agreeing.length < this.#f + 1 || this.#membershipError !== undefined) return;
+    const what =
+      reason === 'UNKNOWN_AGENT' ? 'is not registered' : 'signs with a key that is no longer in force';
+    this.#membershipError = new MembershipError(
+      reason,
+      `agent ${this.agent} ${what}: refused by replicas ${agreeing.sort((a, b) => a - b).join(', ')}`,
+    );
+    for (const fail of this.#failers) fail(this.#membershipError);
+  }
+
+  /**
+   * Starts `transport` and waits until f+1 replicas are reachable, for at most `timeoutMs`.
+   * Rejects with `MembershipError` as soon as f+1 refuse the key, or `NoQuorumError` at the end.
+   */
+  async whenReachable(transport: Transport, timeoutMs: number): Promise<void> {
+    await transport.start();
+    const needed = this.#f + 1;
+    const deadline = Date.now() + timeoutMs;
+    while (transport.connected().length < needed) {
+      if (this.#membershipError !== undefined) throw this.#membershipError;
+      if (Date.now() >= deadline) {
+        const reached = transport.connected().length;
+        throw new NoQuorumError(`reached ${reached} of ${this.#n} replicas; at least ${needed} must be up`);
+      }
+      await new Promise((done) => setTimeout(done, 10));
+    }
+  }
+
+  /**
+   * Signs with `secretKey` from now on, over a new transport (`transportFor`): for after the
+   * cluster executed this agent's key rotation. Calls in flight under the old key may be refused
+   * (REVOKED_KEY); retry them. Resolves once f+1 replicas accept the new key.
+   */
+  async switchKey(secretKey: Uint8Array, timeoutMs = this.#timeoutMs): Promise<void> {
+    if (this.#closed) throw new ClosedError();
+    if (this.#transportFor === undefined)
+      throw new ConclaveError(
+        'INVALID_ARGUMENT',
+        'switchKey needs connect({ transportFor }); or connect anew with the new key',
+      );
+    const previous = this.#transport;
+    const next = this.#transportFor({ agent: this.agent, secretKey });
+    this.#secretKey = secretKey;
+    this.#transport = next;
+    this.#refusedBy.clear();
+    this.#membershipError = undefined;
+    this.#attach(next);
+    await previous.close();
+    await this.whenReachable(next, timeoutMs);
   }
 
   /** f: how many replicas may be faulty; f+1 matching answers are accepted. */
@@ -234,6 +320,7 @@ export class ConclaveClient {
     firstTargets: readonly number[],
   ): Promise<T> {
     if (this.#closed) return Promise.reject(new ClosedError());
+    if (this.#membershipError !== undefined) return Promise.reject(this.#membershipError);
     const signal = options.signal;
     if (signal?.aborted)
       return Promise.reject(new AbortedError(`${what}: aborted before it was sent`, signal.reason));
@@ -242,9 +329,9 @@ export class ConclaveClient {
       const badReplicas = new Set<number>();
       const timers: ReturnType<typeof setTimeout>[] = [];
       let resendTimer: ReturnType<typeof setInterval> | undefined;
-      const onClose = () => finish(() => reject(new ClosedError()));
+      const onFail = (error: ConclaveError) => finish(() => reject(error));
       const finish = (settle: () => void) => {
-        this.#closers.delete(onClose);
+        this.#failers.delete(onFail);
         for (const timer of timers) clearTimeout(timer);
         clearInterval(resendTimer);
         this.#waiters.delete(waiter);
@@ -299,7 +386,7 @@ export class ConclaveClient {
           timeoutMs,
         ),
       );
-      this.#closers.add(onClose);
+      this.#failers.add(onFail);
     });
   }
 
@@ -327,6 +414,12 @@ export class ConclaveClient {
         votes.set(key, voters);
         if (voters.size < this.#f + 1) return undefined;
         this.#view = Math.max(this.#view, reply.view);
+        const refusal = decodeRefusal(reply.result);
+        if (refusal !== undefined)
+          throw new MembershipError(
+            refusal.code,
+            `request ${requestId} refused at ${reply.sequence}: ${refusal.detail}`,
+          );
         return { requestId, sequence: reply.sequence, result: reply.result, replicas: [...voters] };
       },
       options,
@@ -406,7 +499,7 @@ export class ConclaveClient {
           return undefined;
         const receipt = decodeReceipt(answer.receipt);
         if (receipt === undefined) return undefined;
-        const checked = verifyReceipt(receipt, this.cluster, this.crypto);
+        const checked = verifyReceipt(receipt, this.cluster, this.crypto, this.#ownKeyAt());
         if (!checked.ok || checked.request.agent !== this.agent || checked.request.requestId !== requestId)
           return undefined;
         return receipt;
@@ -424,9 +517,20 @@ export class ConclaveClient {
   ): Promise<RequestResult & { readonly receipt: Receipt }> {
     const result = await this.request(operation, options);
     const receipt = await this.receipt(result.sequence, result.requestId, options);
-    const checked = verifyReceipt(receipt, this.cluster, this.crypto);
+    const checked = verifyReceipt(receipt, this.cluster, this.crypto, this.#ownKeyAt());
     if (!checked.ok) throw new InvalidReceiptError(checked.reason);
     return { ...result, receipt };
+  }
+
+  /**
+   * Our own requests are checked against the key we signed them with: we know it was ours, and
+   * the 2f+1 commits prove the cluster executed it (so it was in force). Other agents' are
+   * checked against the cluster config; a verifier that follows rotations passes key history.
+   */
+  #ownKeyAt(): AgentKeyAt {
+    const own = this.publicKey;
+    return (agent) =>
+      agent === this.agent ? own : this.cluster.agents.find((a) => a.id === agent)?.publicKey;
   }
 
   /**
@@ -441,8 +545,8 @@ export class ConclaveClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const close of this.#closers) close();
-    this.#closers.clear();
+    for (const fail of this.#failers) fail(new ClosedError());
+    this.#failers.clear();
     await this.#transport.close();
   }
 }

@@ -14,7 +14,9 @@ export type ConclaveErrorCode =
   | 'INVALID_ARGUMENT'
   | 'EVENTS_LOST'
   | 'QUOTA'
-  | 'FORBIDDEN';
+  | 'FORBIDDEN'
+  | 'UNKNOWN_AGENT'
+  | 'REVOKED_KEY';
 
 /** The base of every SDK error; `code` is stable and safe to branch on. */
 export class ConclaveError extends Error {
@@ -83,6 +85,19 @@ export function refusalError(code: string, message: string, resource?: string): 
   if (code === 'QUOTA') return new QuotaError(resource ?? 'unknown', message);
   if (code === 'FORBIDDEN') return new ForbiddenError(message);
   return new RejectedError(code, message);
+}
+
+/**
+ * The cluster does not accept this agent's key any more: `UNKNOWN_AGENT` when the agent is not
+ * registered (it was removed, revoked itself, or never joined), `REVOKED_KEY` when it is but
+ * its key in force is another (rotated). Refused by the replicas' ordered log (the request did
+ * not execute) or by their transport (the connection was refused or closed).
+ */
+export class MembershipError extends ConclaveError {
+  constructor(code: 'UNKNOWN_AGENT' | 'REVOKED_KEY', message: string) {
+    super(code, message);
+    this.name = 'MembershipError';
+  }
 }
 
 /** Replicas answered, but not enough of them agreed (e.g. 2f+1 for a quorum read) in time. */

@@ -27,7 +27,7 @@ import {
   replicaPeer,
   type Transport,
 } from '@conclave/transport';
-import { type ConclaveClient, type ConnectOptions, connect } from './client.ts';
+import { type AgentIdentity, type ConclaveClient, type ConnectOptions, connect } from './client.ts';
 
 /**
  * Wraps one replica's transport: how a replica is made Byzantine to watch the cluster cope
@@ -79,6 +79,14 @@ export interface InProcessCluster {
   /** Connects an agent with the SDK client. */
   connect(
     agent: string,
+    options?: Partial<Omit<ConnectOptions, 'cluster' | 'identity' | 'transport'>>,
+  ): Promise<ConclaveClient>;
+  /**
+   * Connects under any identity: an agent registered at run time, or one with a rotated key.
+   * The client can `switchKey` (it gets `transportFor`).
+   */
+  connectAs(
+    identity: AgentIdentity,
     options?: Partial<Omit<ConnectOptions, 'cluster' | 'identity' | 'transport'>>,
   ): Promise<ConclaveClient>;
   status(replica: number): ReplicaStatus;
@@ -150,7 +158,12 @@ export async function startInProcessCluster(
           transport.send(peer.kind === 'replica' ? replicaPeer(peer.id) : agentPeer(peer.id), outbound.frame),
       },
     });
-    const step = (input: Parameters<Replica['step']>[0]) => host.run(replica, input);
+    const step = (input: Parameters<Replica['step']>[0]) => {
+      const output = host.run(replica, input);
+      // Who may connect follows the registry the replica executes (as the daemon does).
+      if (output.agentKeys !== undefined)
+        plain.setAgents([...output.agentKeys].map(([agentId, publicKey]) => ({ id: agentId, publicKey })));
+    };
     transport.onFrame((_from, frame) => step({ kind: 'message', frame }));
     let last = performance.now();
     const timer = setInterval(() => {
@@ -170,22 +183,26 @@ export async function startInProcessCluster(
     return keys;
   };
   const identity = (agent: string) => ({ agent, secretKey: keysOf(agent).secretKey });
-  const transport = (agent: string) =>
-    network.transport({ peer: agentPeer(agent), secretKey: keysOf(agent).secretKey }, directory);
+  const transportFor = (who: AgentIdentity) =>
+    network.transport({ peer: agentPeer(who.agent), secretKey: who.secretKey }, directory);
+  const transport = (agent: string) => transportFor(identity(agent));
+  const connectAs = (who: AgentIdentity, extra: Partial<ConnectOptions> = {}) =>
+    connect({
+      replyAuth,
+      ...extra,
+      cluster,
+      identity: who,
+      transport: transportFor(who),
+      transportFor,
+      crypto,
+    });
   return {
     cluster,
     crypto,
     identity,
     transport,
-    connect: (agent, extra = {}) =>
-      connect({
-        replyAuth,
-        ...extra,
-        cluster,
-        identity: identity(agent),
-        transport: transport(agent),
-        crypto,
-      }),
+    connect: (agent, extra = {}) => connectAs(identity(agent), extra),
+    connectAs,
     status: (replica) => (hosts[replica] as (typeof hosts)[number]).replica.status(),
     stateMachine: (replica) => (hosts[replica] as (typeof hosts)[number]).machine,
     async stop() {

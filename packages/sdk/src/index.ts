@@ -55,6 +55,7 @@ export {
   ForbiddenError,
   InvalidReceiptError,
   InvalidSignatureError,
+  MembershipError,
   NoQuorumError,
   QuotaError,
   RejectedError,
