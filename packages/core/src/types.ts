@@ -95,6 +95,8 @@ export interface ExecutedBatch {
   readonly view: number;
   /** Requests ordered in this batch but refused for their key (see `RefusedRequest`). */
   readonly refused: readonly RefusedRequest[];
+  /** The agent registry after this batch, when the batch changed it (in force from the next). */
+  readonly agentKeys?: ReadonlyMap<string, Uint8Array>;
   readonly digest: Uint8Array;
   /** Agreed time the state machine saw for this batch. */
   readonly timestamp: number;

@@ -55,7 +55,7 @@ function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
   const batchContext: BatchContext = { sequence: entry.sequence, timestamp };
   ctx.stateMachine.advanceTime?.(batchContext);
   const { executed, refused, equivocations } = executeRequests(ctx, batch, batchContext);
-  refreshAgentKeys(ctx); // changes made by this batch hold from the next one on
+  const agentKeys = refreshAgentKeys(ctx); // changes made by this batch hold from the next one on
   ctx.execution.agreedTime = timestamp;
   ctx.execution.lastExecuted = entry.sequence;
   ctx.timers.lastExecutedAt = ctx.now;
@@ -68,6 +68,7 @@ function execute(ctx: ReplicaContext, entry: LogEntry, batch: Batch): void {
     timestamp,
     requests: executed,
     refused,
+    ...(agentKeys === undefined ? {} : { agentKeys }),
     via: entry.committed.via,
     equivocations,
   });

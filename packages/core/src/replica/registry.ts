@@ -27,13 +27,14 @@ export function initialAgentKeys(ctx: Pick<ReplicaContext, 'stateMachine' | 'clu
  * ordered, and an honest primary will not order them: kept, they would time the primary out),
  * and the new map is reported to the host, which updates who may connect.
  */
-export function refreshAgentKeys(ctx: ReplicaContext): void {
+export function refreshAgentKeys(ctx: ReplicaContext): ReadonlyMap<string, Uint8Array> | undefined {
   const registry = ctx.stateMachine.agentKeys?.();
-  if (registry === undefined || registry.version === ctx.agentKeysVersion) return;
+  if (registry === undefined || registry.version === ctx.agentKeysVersion) return undefined;
   ctx.agentKeys = registry.keys;
   ctx.agentKeysVersion = registry.version;
   dropPendingOutOfForce(ctx);
   ctx.out.agentKeys = registry.keys;
+  return registry.keys;
 }
 
 /** Why a request's key is not its agent's key in force now, or undefined when it is. */
