@@ -19,7 +19,10 @@ export function integer(value: unknown, flag: string, fallback?: number): number
 }
 
 /** `--flag JSON`: an object, parsed. */
-export function jsonObjectFlag(value: string | boolean | undefined, flag: string): Record<string, unknown> | undefined {
+export function jsonObjectFlag(
+  value: string | boolean | undefined,
+  flag: string,
+): Record<string, unknown> | undefined {
   if (typeof value !== 'string') return undefined;
   let parsed: unknown;
   try {

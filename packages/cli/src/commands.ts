@@ -22,8 +22,8 @@ import { ConclaveError, coordination, type ReadConsistency } from '@conclave/sdk
 import { TransportError } from '@conclave/transport';
 import { agentIdOf, integer, print, requireString, UsageError, type Values } from './args.ts';
 import { connectAgent } from './connect.ts';
-import { genesisCommand, genesisHashFlag, keygenCommand } from './genesis-commands.ts';
 import { coordinationLimitsOf } from './coordination-limits.ts';
+import { genesisCommand, genesisHashFlag, keygenCommand } from './genesis-commands.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other

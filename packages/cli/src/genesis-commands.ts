@@ -9,8 +9,8 @@ import { nodeCrypto, REPLY_AUTH_SCHEMES, type ReplyAuth } from '@conclave/core';
 import {
   type AssembleOptions,
   assembleGenesis,
-  CliError,
   type CheckedGenesis,
+  CliError,
   DEFAULT_CLUSTER_DIR,
   type KeygenOptions,
   keygen,
@@ -59,7 +59,9 @@ export function keygenCommand(args: readonly string[], values: Values): number {
   const options = keygenOptionsOf(values);
   const { keyPath, statementPath, statement } = keygen(options);
   const who =
-    statement.role === 'replica' ? `replica ${statement.id} at ${statement.host}:${statement.port}` : `agent ${statement.id}`;
+    statement.role === 'replica'
+      ? `replica ${statement.id} at ${statement.host}:${statement.port}`
+      : `agent ${statement.id}`;
   print(`${who}, public key ${statement.publicKey}`);
   print(`  secret key: ${keyPath} (owner only; it never leaves this machine)`);
   print(`  join statement: ${statementPath} (public; send it to whoever assembles the genesis)`);
@@ -89,8 +91,14 @@ function enumFlag<T extends string>(value: unknown, flag: string, allowed: reado
 
 function assembleOptionsOf(values: Values): AssembleOptions {
   const council =
-    typeof values.council === 'string' ? values.council.split(',').map((name) => agentIdOf(name.trim())) : undefined;
-  const stateMachine = enumFlag<StateMachineKind>(values['state-machine'], '--state-machine', STATE_MACHINE_KINDS);
+    typeof values.council === 'string'
+      ? values.council.split(',').map((name) => agentIdOf(name.trim()))
+      : undefined;
+  const stateMachine = enumFlag<StateMachineKind>(
+    values['state-machine'],
+    '--state-machine',
+    STATE_MACHINE_KINDS,
+  );
   const replyAuth = enumFlag<ReplyAuth>(values['reply-auth'], '--reply-auth', REPLY_AUTH_SCHEMES);
   const protocol = jsonObjectFlag(values.protocol, '--protocol');
   const coordination = jsonObjectFlag(values.coordination, '--coordination');
@@ -108,7 +116,8 @@ function assembleOptionsOf(values: Values): AssembleOptions {
 function assemble(files: readonly string[], values: Values): number {
   const out = resolve(requireString(values.out, '--out'));
   if (files.length === 0) throw new UsageError('genesis assemble needs the join statement files');
-  if (existsSync(out)) throw new CliError('ALREADY_EXISTS', `${out} exists; choose another --out or remove it`);
+  if (existsSync(out))
+    throw new CliError('ALREADY_EXISTS', `${out} exists; choose another --out or remove it`);
   const inputs = files.map((file) => ({ source: file, json: readJsonFile(resolve(file)) }));
   const genesis = assembleGenesis(inputs, assembleOptionsOf(values));
   writeGenesisFile(out, genesis);
@@ -132,7 +141,12 @@ function sign(files: readonly string[], values: Values): number {
   const keyPath = resolve(requireString(values.key, '--key'));
   const crypto = nodeCrypto();
   const checked = readGenesis(path, { crypto });
-  const signed = signGenesis(checked, readSecretKeyFile(keyPath, crypto), { genesisPath: path, keyPath }, crypto);
+  const signed = signGenesis(
+    checked,
+    readSecretKeyFile(keyPath, crypto),
+    { genesisPath: path, keyPath },
+    crypto,
+  );
   writeGenesisFile(path, signed.genesis);
   const count = signed.genesis.signatures.length;
   print(
@@ -153,7 +167,7 @@ function describe(checked: CheckedGenesis): string[] {
     `council ${file.council.members.join(', ')} (threshold ${file.council.threshold})`,
     `signed by replica ${list(signatures.signed)}; not yet by replica ${list(signatures.missing)}`,
     signatures.complete
-      ? 'complete: every replica operator signed; start with --genesis-hash ' + checked.hash
+      ? `complete: every replica operator signed; start with --genesis-hash ${checked.hash}`
       : `incomplete: ${signatures.missing.length} of ${file.replicas.length} replicas have not signed (see ${CEREMONY_GUIDE})`,
   ];
 }

@@ -71,7 +71,10 @@ function checkStatement(input: StatementInput, crypto: CryptoBackend): Checked {
   const problem = checkJoinStatement(statement, crypto);
   if (problem !== undefined) throw new CliError('GENESIS_BAD_PROOF', `${input.source}: ${problem}`);
   const httpPort = (input.json as { httpPort?: unknown }).httpPort ?? 0;
-  if (statement.role === 'replica' && (!Number.isInteger(httpPort) || (httpPort as number) < 0 || (httpPort as number) > 65535))
+  if (
+    statement.role === 'replica' &&
+    (!Number.isInteger(httpPort) || (httpPort as number) < 0 || (httpPort as number) > 65535)
+  )
     invalid(`${input.source}: "httpPort" must be 0..65535`);
   return { source: input.source, statement, httpPort: httpPort as number };
 }
@@ -81,7 +84,8 @@ function duplicateId(statements: readonly Checked[]): string | undefined {
   const seen = new Map<string, string>();
   for (const { source, statement } of statements) {
     const earlier = seen.get(statement.id);
-    if (earlier !== undefined) return `${statement.role} ${statement.id} has two statements: ${earlier} and ${source}`;
+    if (earlier !== undefined)
+      return `${statement.role} ${statement.id} has two statements: ${earlier} and ${source}`;
     seen.set(statement.id, source);
   }
   return undefined;
@@ -98,7 +102,9 @@ function replicasOf(statements: readonly Checked[]): GenesisReplica[] {
   if (n < 4 || (n - 1) % 3 !== 0) invalid(`a genesis needs 3f+1 replicas (4, 7, 10, …), got ${n}`);
   replicas.forEach((r, index) => {
     if (Number(r.statement.id) !== index)
-      invalid(`replica ids must be exactly 0..${n - 1}: replica ${index} is missing (${r.source} is replica ${r.statement.id})`);
+      invalid(
+        `replica ids must be exactly 0..${n - 1}: replica ${index} is missing (${r.source} is replica ${r.statement.id})`,
+      );
   });
   return replicas.map(({ statement, httpPort }) => ({
     id: Number(statement.id),
@@ -126,7 +132,9 @@ function agentsOf(statements: readonly Checked[]): GenesisAgent[] {
 function councilOf(agents: readonly GenesisAgent[], options: AssembleOptions): Council {
   const members = options.council ?? agents.map((a) => a.id);
   const council =
-    options.threshold === undefined ? defaultCouncil(members) : { members: [...members], threshold: options.threshold };
+    options.threshold === undefined
+      ? defaultCouncil(members)
+      : { members: [...members], threshold: options.threshold };
   const problem = checkCouncil(
     council,
     agents.map((a) => a.id),
@@ -135,7 +143,8 @@ function councilOf(agents: readonly GenesisAgent[], options: AssembleOptions): C
 }
 
 function checkProtocol(protocol: Partial<ProtocolConfig>, tickMs: number): void {
-  if (!Number.isSafeInteger(tickMs) || tickMs < 1) invalid(`--tick-ms must be a whole number >= 1, got ${tickMs}`);
+  if (!Number.isSafeInteger(tickMs) || tickMs < 1)
+    invalid(`--tick-ms must be a whole number >= 1, got ${tickMs}`);
   const unknown = Object.keys(protocol).filter((name) => !(name in DEFAULT_PROTOCOL_CONFIG));
   if (unknown.length > 0) invalid(`unknown protocol setting ${unknown.join(', ')}`);
   try {

@@ -57,7 +57,8 @@ export function genesisRuleProblem(file: ClusterFile): string | undefined {
   if (n < 4 || (n - 1) % 3 !== 0) return `a genesis needs 3f+1 replicas (4, 7, 10, …), got ${n}`;
   const keys = [...file.replicas, ...file.agents].map((entry) => entry.publicKey.toLowerCase());
   const repeated = keys.find((key, index) => keys.indexOf(key) !== index);
-  if (repeated !== undefined) return `public key ${repeated} belongs to two parties: every party needs its own key`;
+  if (repeated !== undefined)
+    return `public key ${repeated} belongs to two parties: every party needs its own key`;
   if (file.agents.length === 0) return 'a genesis needs at least one agent (its council)';
   if (file.council === undefined) return 'a genesis needs a "council"';
   return checkCouncil(
@@ -108,7 +109,9 @@ export function checkGenesisSignatures(
     if (signed.has(entry.replica)) bad(`replica ${entry.replica} signed twice`);
     if (typeof entry.signature !== 'string' || !SIGNATURE_HEX.test(entry.signature))
       bad(`replica ${entry.replica}'s signature must be 128 hex digits`);
-    if (!crypto.verify(message, fromHex(entry.signature), fromHex((replica as { publicKey: string }).publicKey)))
+    if (
+      !crypto.verify(message, fromHex(entry.signature), fromHex((replica as { publicKey: string }).publicKey))
+    )
       bad(`replica ${entry.replica}'s signature does not verify with its key: refuse this genesis`);
     signed.add(entry.replica);
   }

@@ -57,6 +57,13 @@ export {
   ROUND_INPUTS_MAX,
 } from './daemon.ts';
 export { CliError, type CliErrorCode } from './errors.ts';
+export {
+  AGENT_FRAMES_QUEUED_MAX,
+  type AgentRefusal,
+  FairInbox,
+  REPLICA_QUEUE_FRAMES_MAX,
+  REPLICA_ROUND_SHARE,
+} from './fair-inbox.ts';
 export { type AssembleOptions, assembleGenesis, type StatementInput } from './genesis-assemble.ts';
 export { type GenesisSignatures, genesisRuleProblem } from './genesis-check.ts';
 export {
@@ -73,13 +80,6 @@ export { type CheckedGenesis, checkGenesis, readGenesis, readJsonFile } from './
 export { type Signed, signGenesis, writeGenesisFile } from './genesis-sign.ts';
 export { type KeyPair, readSecretKeyFile, writeSecretKeyFile } from './key-file.ts';
 export { type KeygenOptions, type KeygenResult, keygen, partyName, type StatementFile } from './keygen.ts';
-export {
-  AGENT_FRAMES_QUEUED_MAX,
-  type AgentRefusal,
-  FairInbox,
-  REPLICA_QUEUE_FRAMES_MAX,
-  REPLICA_ROUND_SHARE,
-} from './fair-inbox.ts';
 export { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
 export { precheckSignatures, type VerdictCache, type VerifyChecks } from './signature-precheck.ts';
 export {
