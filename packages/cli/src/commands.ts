@@ -33,9 +33,10 @@ Usage:
   conclave keygen --replica ID --host H --port P [--http-port Q] [--out DIR]
   conclave keygen --agent NAME [--out DIR]
   conclave genesis assemble STATEMENT.json… --out genesis.json [--council A,B --threshold K]
-                  [--tick-ms MS] [--protocol JSON] [--coordination JSON] [--state-machine coordination|kv]
-                  [--reply-auth channel|signature]
+                  [--weights A=W,…] [--tick-ms MS] [--protocol JSON] [--coordination JSON]
+                  [--state-machine coordination|kv] [--reply-auth channel|signature]
   conclave genesis sign genesis.json --key DIR/keys/replica-N.secret
+  conclave genesis merge SIGNED-COPY.json… --out genesis.json
   conclave genesis verify genesis.json [--genesis-hash H] [--json]
   conclave start  --dir DIR --replica I [--genesis-hash H] [--sync full|buffered] [--verify-workers N]
                   [--log-level LEVEL] [--stop-on-stdin-close]
@@ -58,7 +59,7 @@ Usage:
   genesis  assemble checks every join statement (proof of possession, unique ids and keys, replica
            ids 0..n-1 with n = 3f+1) and writes the unsigned genesis and its hash; the council
            defaults to every agent, threshold floor(n/2)+1. sign adds a replica operator's signature
-           over the hash; verify prints the hash and who has signed, and exits 1 until every replica
+           over the hash (merge joins copies signed in parallel); verify prints the hash and who has signed, and exits 1 until every replica
            operator has. Put the complete genesis.json in each replica's DIR (with its keys/)
   start    runs replica I in the foreground: JSON logs on stdout, stops cleanly on SIGTERM/SIGINT.
            --sync full (default) fsyncs every write; buffered survives a process crash, not a power cut
@@ -109,6 +110,7 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       port: { type: 'string' },
       'http-port': { type: 'string' },
       council: { type: 'string' },
+      weights: { type: 'string' },
       threshold: { type: 'string' },
       'tick-ms': { type: 'string' },
       protocol: { type: 'string' },

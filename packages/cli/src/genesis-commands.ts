@@ -14,6 +14,7 @@ import {
   DEFAULT_CLUSTER_DIR,
   type KeygenOptions,
   keygen,
+  mergeGenesis,
   readGenesis,
   readJsonFile,
   readSecretKeyFile,
@@ -77,8 +78,10 @@ export function genesisCommand(args: readonly string[], values: Values): Promise
       return sign(files, values);
     case 'verify':
       return verify(files, values);
+    case 'merge':
+      return merge(files, values);
     default:
-      throw new UsageError('genesis takes assemble, sign or verify');
+      throw new UsageError('genesis takes assemble, sign, merge or verify');
   }
 }
 
@@ -87,6 +90,18 @@ function enumFlag<T extends string>(value: unknown, flag: string, allowed: reado
   if (typeof value !== 'string' || !allowed.includes(value as T))
     throw new UsageError(`${flag} takes ${allowed.join(' or ')}, got ${String(value)}`);
   return value as T;
+}
+
+/** `--weights alice=2,bob=3`: voting weights by agent. */
+function weightsFlag(value: string): Record<string, number> {
+  const weights: Record<string, number> = {};
+  for (const pair of value.split(',')) {
+    const [name, weight] = pair.split('=');
+    if (name === undefined || name.trim() === '' || weight === undefined)
+      throw new UsageError(`--weights takes NAME=W,… (got ${JSON.stringify(pair)})`);
+    weights[agentIdOf(name.trim())] = integer(weight.trim(), '--weights');
+  }
+  return weights;
 }
 
 function assembleOptionsOf(values: Values): AssembleOptions {
@@ -101,12 +116,14 @@ function assembleOptionsOf(values: Values): AssembleOptions {
   );
   const replyAuth = enumFlag<ReplyAuth>(values['reply-auth'], '--reply-auth', REPLY_AUTH_SCHEMES);
   const protocol = jsonObjectFlag(values.protocol, '--protocol');
+  const weights = typeof values.weights === 'string' ? weightsFlag(values.weights) : undefined;
   const coordination = jsonObjectFlag(values.coordination, '--coordination');
   return {
     ...(council === undefined ? {} : { council }),
     ...(values.threshold === undefined ? {} : { threshold: integer(values.threshold, '--threshold') }),
     ...(values['tick-ms'] === undefined ? {} : { tickMs: integer(values['tick-ms'], '--tick-ms') }),
     ...(protocol === undefined ? {} : { protocol }),
+    ...(weights === undefined ? {} : { weights }),
     ...(coordination === undefined ? {} : { coordination }),
     ...(stateMachine === undefined ? {} : { stateMachine }),
     ...(replyAuth === undefined ? {} : { replyAuth }),
@@ -154,6 +171,22 @@ function sign(files: readonly string[], values: Values): number {
       `${count} of ${signed.genesis.replicas.length} replicas have signed`,
   );
   print(`hash ${checked.hash}`);
+  return 0;
+}
+
+/** `genesis merge COPY… --out FILE`: the signatures of copies signed in parallel, in one file. */
+function merge(files: readonly string[], values: Values): number {
+  const out = resolve(requireString(values.out, '--out'));
+  if (files.length < 2) throw new UsageError('genesis merge takes two or more signed copies');
+  const crypto = nodeCrypto();
+  const copies = files.map((file) => ({
+    path: resolve(file),
+    checked: readGenesis(resolve(file), { crypto }),
+  }));
+  const merged = mergeGenesis(copies);
+  writeGenesisFile(out, merged);
+  print(`merged into ${out}: ${merged.signatures.length} of ${merged.replicas.length} replicas have signed`);
+  print(`hash ${merged.hash}`);
   return 0;
 }
 

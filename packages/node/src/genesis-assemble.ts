@@ -21,7 +21,7 @@ import {
 } from '@conclave/core';
 import { checkClusterFile, type StateMachineKind } from './cluster-check.ts';
 import { DEFAULT_TICK_MS } from './cluster-file.ts';
-import { type Council, checkCouncil, defaultCouncil } from './council.ts';
+import { type Council, checkCouncil, checkWeight, defaultCouncil } from './council.ts';
 import { CliError } from './errors.ts';
 import { genesisRuleProblem } from './genesis-check.ts';
 import {
@@ -43,6 +43,8 @@ export interface AssembleOptions {
   readonly council?: readonly string[];
   /** Default floor(members / 2) + 1. */
   readonly threshold?: number;
+  /** Voting weights by agent id (whole numbers >= 1); an agent not named has weight 1 (none written). */
+  readonly weights?: Readonly<Record<string, number>>;
   readonly tickMs?: number;
   readonly protocol?: Partial<ProtocolConfig>;
   readonly coordination?: Partial<CoordinationLimits>;
@@ -116,17 +118,25 @@ function replicasOf(statements: readonly Checked[]): GenesisReplica[] {
   }));
 }
 
-function agentsOf(statements: readonly Checked[]): GenesisAgent[] {
+function agentsOf(statements: readonly Checked[], weights: Readonly<Record<string, number>>): GenesisAgent[] {
   const agents = statements.filter((s) => s.statement.role === 'agent');
   // Agents can later be added only by the council's votes: with none there is no one to vote.
   if (agents.length === 0) invalid('a genesis needs at least one agent statement (its council)');
   const problem = duplicateId(agents);
   if (problem !== undefined) invalid(problem);
-  return agents.map(({ statement }) => ({
-    id: statement.id,
-    publicKey: toHex(statement.publicKey),
-    proof: toHex(statement.signature),
-  }));
+  const strangers = Object.keys(weights).filter((id) => !agents.some((a) => a.statement.id === id));
+  if (strangers.length > 0) invalid(`weights name ${strangers.join(', ')}, not agents of this genesis`);
+  return agents.map(({ statement }) => {
+    const weight = weights[statement.id];
+    const problem = checkWeight(weight, statement.id);
+    if (problem !== undefined) invalid(problem);
+    return {
+      id: statement.id,
+      publicKey: toHex(statement.publicKey),
+      proof: toHex(statement.signature),
+      ...(weight === undefined ? {} : { weight }),
+    };
+  });
 }
 
 function councilOf(agents: readonly GenesisAgent[], options: AssembleOptions): Council {
@@ -162,7 +172,7 @@ export function assembleGenesis(
 ): GenesisFile {
   const statements = inputs.map((input) => checkStatement(input, crypto));
   const replicas = replicasOf(statements);
-  const agents = agentsOf(statements);
+  const agents = agentsOf(statements, options.weights ?? {});
   const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
   checkProtocol(options.protocol ?? {}, tickMs);
   const body: GenesisBody = {

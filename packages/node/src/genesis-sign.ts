@@ -6,7 +6,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { type CryptoBackend, nodeCrypto, toHex } from '@conclave/core';
 import { CliError } from './errors.ts';
-import { type GenesisFile, genesisSignedBytes } from './genesis-format.ts';
+import { type GenesisFile, type GenesisSignature, genesisSignedBytes } from './genesis-format.ts';
 import type { CheckedGenesis } from './genesis-load.ts';
 import type { KeyPair } from './key-file.ts';
 
@@ -37,6 +37,28 @@ export function signGenesis(
     { replica: entry.id, signature },
   ].sort((a, b) => a.replica - b.replica);
   return { genesis: { ...checked.file, signatures }, replica: entry.id, already };
+}
+
+/**
+ * One genesis with the signatures of several copies of it (operators who signed in parallel).
+ * Every copy must be checked already and carry the same hash: a copy of another genesis is refused.
+ */
+export function mergeGenesis(
+  copies: readonly { readonly path: string; readonly checked: CheckedGenesis }[],
+): GenesisFile {
+  const [first, ...others] = copies;
+  if (first === undefined) throw new CliError('GENESIS_INVALID', 'nothing to merge');
+  const other = others.find((copy) => copy.checked.hash !== first.checked.hash);
+  if (other !== undefined)
+    throw new CliError(
+      'GENESIS_HASH_MISMATCH',
+      `${other.path} is another genesis (hash ${other.checked.hash}) than ${first.path} (hash ${first.checked.hash})`,
+    );
+  const byReplica = new Map<number, GenesisSignature>();
+  for (const copy of copies)
+    for (const signature of copy.checked.file.signatures) byReplica.set(signature.replica, signature);
+  const signatures = [...byReplica.values()].sort((a, b) => a.replica - b.replica);
+  return { ...first.checked.file, signatures };
 }
 
 /** Writes a genesis file whole or not at all (rename), so a reader never sees half of one. */

@@ -77,7 +77,7 @@ export {
   genesisSignedBytes,
 } from './genesis-format.ts';
 export { type CheckedGenesis, checkGenesis, readGenesis, readJsonFile } from './genesis-load.ts';
-export { type Signed, signGenesis, writeGenesisFile } from './genesis-sign.ts';
+export { mergeGenesis, type Signed, signGenesis, writeGenesisFile } from './genesis-sign.ts';
 export { type KeyPair, readSecretKeyFile, writeSecretKeyFile } from './key-file.ts';
 export { type KeygenOptions, type KeygenResult, keygen, partyName, type StatementFile } from './keygen.ts';
 export { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';

@@ -18,7 +18,7 @@ import { CliError } from '../src/errors.ts';
 import { assembleGenesis, type StatementInput } from '../src/genesis-assemble.ts';
 import { GENESIS_FILE, type GenesisFile, genesisHashOf } from '../src/genesis-format.ts';
 import { checkGenesis } from '../src/genesis-load.ts';
-import { signGenesis } from '../src/genesis-sign.ts';
+import { mergeGenesis, signGenesis } from '../src/genesis-sign.ts';
 import { readSecretKeyFile } from '../src/key-file.ts';
 import { type KeygenOptions, keygen } from '../src/keygen.ts';
 
@@ -313,5 +313,31 @@ describe('genesis sign and verify', () => {
         'GENESIS_HASH_MISMATCH',
       );
     });
+  });
+});
+
+describe('weights and merging copies signed in parallel', () => {
+  it('writes voting weights, and refuses a weight below 1 or for a stranger', () => {
+    const genesis = assembleGenesis(inputs, { weights: { alice: 3 } });
+    expect(genesis.agents.map((a) => a.weight)).toEqual([3, undefined, undefined]);
+    expect(refusal(() => assembleGenesis(inputs, { weights: { alice: 0 } })).message).toMatch(/weight.*>= 1/);
+    expect(refusal(() => assembleGenesis(inputs, { weights: { mallory: 2 } })).message).toMatch(
+      /mallory, not agents/,
+    );
+  });
+
+  it('merges the signatures of copies of one genesis, and refuses a copy of another', () => {
+    const genesis = assembleGenesis(inputs);
+    const copies = [[0, 1], [2], [3, 1]].map((ids, index) => ({
+      path: `copy-${index}`,
+      checked: checkGenesis(signedBy(genesis, ids), `copy-${index}`),
+    }));
+    const merged = mergeGenesis(copies);
+    expect(checkGenesis(merged, 'merged').signatures.complete).toBe(true);
+    const other = assembleGenesis(inputs, { tickMs: 20 });
+    const error = refusal(() =>
+      mergeGenesis([...copies, { path: 'other', checked: checkGenesis(other, 'other') }]),
+    );
+    expect(error.code).toBe('GENESIS_HASH_MISMATCH');
   });
 });
