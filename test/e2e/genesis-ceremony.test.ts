@@ -37,7 +37,7 @@ function conclave(...args: string[]): Promise<{ status: number | null; stdout: s
     child.stderr.on('data', (c: Buffer) => {
       stderr += c;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
     child.on('exit', (status) => {
       clearTimeout(timer);
       done({ status, stdout, stderr });
@@ -150,5 +150,5 @@ describe('a cluster from a genesis ceremony', () => {
     });
     const get = await ok('kv', 'get', 'release', '--dir', agentDir, '--agent', 'alice', '--json');
     expect(JSON.parse(get.trim())).toMatchObject({ key: 'release', value: 'v1' });
-  }, 180_000);
+  }, 300_000);
 });
