@@ -47,8 +47,13 @@ export function checkClusterFile(parsed: unknown, path: string): ClusterFile {
   // The kv state machine keeps no per-agent state: its registry need not fit the quotas, but a
   // stray block is still checked field by field, so a typo never waits for a switch back.
   const quotaHolders = file.stateMachine === 'kv' ? 1 : file.agents.length;
-  resolveCoordinationConfig(file.coordination, quotaHolders, path);
+  const limits = resolveCoordinationConfig(file.coordination, quotaHolders, path);
   checkMembership(file, path);
+  // Council members vote on one proposal: no more than a proposal may have voters.
+  if (file.council !== undefined && file.council.members.length > limits.votersMax)
+    invalid(
+      `the council has ${file.council.members.length} members, more than votersMax ${limits.votersMax} (a coordination limit)`,
+    );
   return file;
 }
 

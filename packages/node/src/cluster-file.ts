@@ -147,8 +147,10 @@ export function initCluster(
   }
   // Before any key is written: a registry too large for the default quotas is refused here, with
   // the quotas to lower, rather than by every replica at start.
-  if ((options.stateMachine ?? 'coordination') === 'coordination')
-    resolveCoordinationConfig(options.coordination, agents, `--agents ${agents}`, INIT_LOWER_QUOTAS_HINT);
+  const limits =
+    (options.stateMachine ?? 'coordination') === 'coordination'
+      ? resolveCoordinationConfig(options.coordination, agents, `--agents ${agents}`, INIT_LOWER_QUOTAS_HINT)
+      : resolveCoordinationConfig(options.coordination, 1);
   if (existsSync(join(dir, CLUSTER_FILE))) {
     throw new CliError(
       'ALREADY_EXISTS',
@@ -177,8 +179,9 @@ export function initCluster(
       httpPort: basePort + replicas + id,
     })),
     agents: agentIds.map((id) => ({ id, publicKey: writeKey(id) })),
-    // Local clusters get governance too: every agent on the council, a majority to approve.
-    ...(agents === 0 ? {} : { council: defaultCouncil(agentIds) }),
+    // Local clusters get governance too: every agent on the council (the first votersMax of
+    // them, as many as one proposal may have voters), a majority to approve.
+    ...(agents === 0 ? {} : { council: defaultCouncil(agentIds.slice(0, limits.votersMax)) }),
   };
   writeFileSync(join(dir, CLUSTER_FILE), `${JSON.stringify(cluster, null, 2)}\n`);
   return { dir, cluster };

@@ -13,7 +13,7 @@ import {
   signJoinStatement,
 } from '@conclave/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadClusterFile } from '../src/cluster-file.ts';
+import { initCluster, loadClusterFile } from '../src/cluster-file.ts';
 import { CliError } from '../src/errors.ts';
 import { assembleGenesis, type StatementInput } from '../src/genesis-assemble.ts';
 import { GENESIS_FILE, type GenesisFile, genesisHashOf } from '../src/genesis-format.ts';
@@ -339,5 +339,16 @@ describe('weights and merging copies signed in parallel', () => {
       mergeGenesis([...copies, { path: 'other', checked: checkGenesis(other, 'other') }]),
     );
     expect(error.code).toBe('GENESIS_HASH_MISMATCH');
+  });
+});
+
+describe('council size', () => {
+  it('refuses a council larger than votersMax, and init caps its default council there', () => {
+    const error = refusal(() => assembleGenesis(inputs, { coordination: { votersMax: 2 } }));
+    expect(error.message).toMatch(/council has 3 members, more than votersMax 2/);
+    const dir = join(work, 'init-capped');
+    const { cluster } = initCluster({ dir, agents: 5, coordination: { votersMax: 3 } });
+    expect(cluster.council).toEqual({ members: ['agent-0', 'agent-1', 'agent-2'], threshold: 2 });
+    expect(() => loadClusterFile(dir)).not.toThrow();
   });
 });
