@@ -20,16 +20,26 @@ import {
 } from '@conclave/node';
 import { ConclaveError, coordination, type ReadConsistency } from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
+import { agentIdOf, integer, print, requireString, UsageError, type Values } from './args.ts';
 import { connectAgent } from './connect.ts';
 import { coordinationLimitsOf } from './coordination-limits.ts';
+import { genesisCommand, genesisHashFlag, keygenCommand } from './genesis-commands.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
 
 Usage:
   conclave init   [--replicas N] [--agents K] [--dir DIR] [--base-port P] [--coordination JSON]
-  conclave start  --dir DIR --replica I [--sync full|buffered] [--verify-workers N] [--log-level LEVEL]
-                  [--stop-on-stdin-close]
+  conclave keygen --replica ID --host H --port P [--http-port Q] [--out DIR]
+  conclave keygen --agent NAME [--out DIR]
+  conclave genesis assemble STATEMENT.json… --out genesis.json [--council A,B --threshold K]
+                  [--weights A=W,…] [--tick-ms MS] [--protocol JSON] [--coordination JSON]
+                  [--state-machine coordination|kv] [--reply-auth channel|signature]
+  conclave genesis sign genesis.json --key DIR/keys/replica-N.secret
+  conclave genesis merge SIGNED-COPY.json… --out genesis.json
+  conclave genesis verify genesis.json [--genesis-hash H] [--json]
+  conclave start  --dir DIR --replica I [--genesis-hash H] [--sync full|buffered] [--verify-workers N]
+                  [--log-level LEVEL] [--stop-on-stdin-close]
   conclave status --dir DIR [--json]
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
@@ -39,8 +49,22 @@ Usage:
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT}); --coordination '{"kvKeysPerAgentMax": 8}'
            overrides coordination limits (cluster.json "coordination"); beyond ~70 agents the
            default per-agent quotas do not fit a snapshot and must be lowered this way
+           It makes every key on one machine: for local try-outs. Across organisations, run the
+           genesis ceremony instead (docs/operators-ceremony.md):
+  keygen   makes this party's own key (DIR/keys/NAME.secret, owner only, never overwritten; DIR
+           defaults to ./${DEFAULT_CLUSTER_DIR}) and its public join statement DIR/NAME.join.json,
+           signed with the new key (NAME: replica-ID, or the agent's name). --host/--port: where the
+           other replicas and agents reach this replica; --http-port: its metrics port on 127.0.0.1
+           (default 0: the OS chooses)
+  genesis  assemble checks every join statement (proof of possession, unique ids and keys, replica
+           ids 0..n-1 with n = 3f+1) and writes the unsigned genesis and its hash; the council
+           defaults to every agent, threshold floor(n/2)+1. sign adds a replica operator's signature
+           over the hash (merge joins copies signed in parallel); verify prints the hash and who has signed, and exits 1 until every replica
+           operator has. Put the complete genesis.json in each replica's DIR (with its keys/)
   start    runs replica I in the foreground: JSON logs on stdout, stops cleanly on SIGTERM/SIGINT.
            --sync full (default) fsyncs every write; buffered survives a process crash, not a power cut
+           DIR holds cluster.json or genesis.json; a genesis that is incomplete, altered, badly
+           signed, or whose hash is not --genesis-hash H is refused
            --stop-on-stdin-close: stop when stdin closes (when the process that started it dies)
            --verify-workers N: threads checking signatures ahead of the step loop (default: from
            cluster.json, else cores - 1, at most 8; 0 checks them in the loop)
@@ -59,28 +83,7 @@ Usage:
            See packages/mcp/README.md
 `;
 
-class UsageError extends Error {}
-
 const CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'quorum', 'local'];
-
-function requireString(value: unknown, flag: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`missing ${flag}`);
-  return value;
-}
-
-function integer(value: unknown, flag: string, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  const parsed = Number(value);
-  if (typeof value !== 'string' || !Number.isSafeInteger(parsed))
-    throw new UsageError(`${flag} takes a whole number, got ${String(value)}`);
-  return parsed;
-}
-
-const agentIdOf = (value: string): string => (/^\d+$/.test(value) ? `agent-${value}` : value);
-
-function print(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
 
 async function main(argv: string[], options: CliOptions): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -103,6 +106,18 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       http: { type: 'string' },
       host: { type: 'string' },
       'session-idle-minutes': { type: 'string' },
+      out: { type: 'string' },
+      port: { type: 'string' },
+      'http-port': { type: 'string' },
+      council: { type: 'string' },
+      weights: { type: 'string' },
+      threshold: { type: 'string' },
+      'tick-ms': { type: 'string' },
+      protocol: { type: 'string' },
+      'state-machine': { type: 'string' },
+      'reply-auth': { type: 'string' },
+      key: { type: 'string' },
+      'genesis-hash': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -117,6 +132,10 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       return init(values);
     case 'start':
       return start(values, options);
+    case 'keygen':
+      return keygenCommand(rest, values);
+    case 'genesis':
+      return genesisCommand(rest, values);
     case 'status':
       return status(values);
     case 'kv':
@@ -128,8 +147,6 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
-
-type Values = Record<string, string | boolean | undefined>;
 
 /** What a program embedding the command may add; the `conclave` binary passes nothing. */
 export interface CliOptions {
@@ -159,6 +176,10 @@ function init(values: Values): number {
   print(`  replicas listen on ${cluster.replicas.map((r) => `${r.host}:${r.port}`).join(', ')}`);
   print(`  metrics on 127.0.0.1 ports ${cluster.replicas.map((r) => r.httpPort).join(', ')}`);
   print(`start each replica with: pnpm conclave start --dir ${dir} --replica I`);
+  process.stderr.write(
+    'note: init made every key on this one machine, so whoever holds this directory can sign as anyone: ' +
+      'for local try-outs only; to run a cluster across organisations see docs/operators-ceremony.md\n',
+  );
   return 0;
 }
 
@@ -174,10 +195,12 @@ async function start(values: Values, options: CliOptions): Promise<number> {
       : integer(values['verify-workers'], '--verify-workers');
   if (workers !== undefined && (workers < 0 || workers > VERIFY_WORKERS_MAX))
     throw new UsageError(`--verify-workers takes 0 to ${VERIFY_WORKERS_MAX}, got ${workers}`);
+  const genesisHash = genesisHashFlag(values['genesis-hash']);
   const daemon = await ReplicaDaemon.start({
     dir,
     replica,
     sync,
+    ...(genesisHash === undefined ? {} : { genesisHash }),
     ...(workers === undefined ? {} : { verifyWorkers: workers }),
     ...(options.decorateTransport === undefined ? {} : { decorateTransport: options.decorateTransport }),
     logLevel: typeof values['log-level'] === 'string' ? values['log-level'] : 'info',

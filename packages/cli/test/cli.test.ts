@@ -37,10 +37,15 @@ describe('conclave CLI', () => {
     const first = conclave('init', '--dir', dir, '--base-port', '23400');
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/created a 4-replica, 4-agent cluster/);
+    // One line says what init is not for, and where to look instead.
+    expect(first.stderr.trim()).toMatch(
+      /^note: init made every key on this one machine.*docs\/operators-ceremony\.md$/,
+    );
     const config = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8'));
     expect(config.replicas).toHaveLength(4);
     expect(config.agents).toHaveLength(4);
     expect(config.replicas[0].port).toBe(23400);
+    expect(config.council).toEqual({ members: ['agent-0', 'agent-1', 'agent-2', 'agent-3'], threshold: 3 });
     const again = conclave('init', '--dir', dir);
     expect(again.status).toBe(1);
     expectOneLineError(again, /exists/);

@@ -10,27 +10,31 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CoordinationLimits } from '@conclave/coordination';
 import {
   type ClusterConfig,
-  ConfigError,
   type CryptoBackend,
   fromHex,
   nodeCrypto,
   type ProtocolConfig,
-  REPLY_AUTH_SCHEMES,
   type ReplyAuth,
   toHex,
-  validateCluster,
 } from '@conclave/core';
 import type { Directory, TlsOptions, WebSocketTransportOptions } from '@conclave/transport';
 import { type AgentLimits, resolveAgentLimits } from './agent-limits.ts';
+import { checkClusterFile, type StateMachineKind } from './cluster-check.ts';
 import { type ConnectionLimits, resolveConnectionLimits } from './connection-limits.ts';
 import { resolveCoordinationConfig } from './coordination-config.ts';
+import { type Council, defaultCouncil } from './council.ts';
 import { CliError } from './errors.ts';
-import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
+import { requireComplete } from './genesis-check.ts';
+import { GENESIS_FILE } from './genesis-format.ts';
+import { readGenesis, readJsonFile } from './genesis-load.ts';
+import { readSecretKeyFile, writeSecretKeyFile } from './key-file.ts';
+
+export { STATE_MACHINE_KINDS, type StateMachineKind } from './cluster-check.ts';
 
 export const CLUSTER_FILE = 'cluster.json';
 export const DEFAULT_CLUSTER_DIR = 'conclave-cluster';
@@ -65,10 +69,6 @@ export interface TlsFiles {
   readonly key: string;
 }
 
-/** What replicas execute: the coordination state machine (default), or the minimal KV. */
-export type StateMachineKind = 'coordination' | 'kv';
-export const STATE_MACHINE_KINDS: readonly StateMachineKind[] = ['coordination', 'kv'];
-
 export interface ClusterFile {
   readonly version: 1;
   readonly tickMs: number;
@@ -93,7 +93,13 @@ export interface ClusterFile {
   readonly tls?: TlsFiles;
   readonly protocol: Partial<ProtocolConfig>;
   readonly replicas: readonly ReplicaEntry[];
-  readonly agents: readonly { readonly id: string; readonly publicKey: string }[];
+  /** Agents at start; `weight` is an agent's voting weight on the council (default 1). */
+  readonly agents: readonly { readonly id: string; readonly publicKey: string; readonly weight?: number }[];
+  /**
+   * Who approves governance actions, and how many must (see council.ts). Absent: every agent,
+   * threshold floor(n/2)+1. genesis.json always has one; `conclave init` writes that default.
+   */
+  readonly council?: Council;
 }
 
 export interface InitOptions {
@@ -141,8 +147,10 @@ export function initCluster(
   }
   // Before any key is written: a registry too large for the default quotas is refused here, with
   // the quotas to lower, rather than by every replica at start.
-  if ((options.stateMachine ?? 'coordination') === 'coordination')
-    resolveCoordinationConfig(options.coordination, agents, `--agents ${agents}`, INIT_LOWER_QUOTAS_HINT);
+  const limits =
+    (options.stateMachine ?? 'coordination') === 'coordination'
+      ? resolveCoordinationConfig(options.coordination, agents, `--agents ${agents}`, INIT_LOWER_QUOTAS_HINT)
+      : resolveCoordinationConfig(options.coordination, 1);
   if (existsSync(join(dir, CLUSTER_FILE))) {
     throw new CliError(
       'ALREADY_EXISTS',
@@ -152,11 +160,10 @@ export function initCluster(
   mkdirSync(join(dir, 'keys'), { recursive: true, mode: 0o700 });
   const writeKey = (name: string): string => {
     const pair = crypto.keyPairFromSeed(new Uint8Array(randomBytes(32)));
-    const path = join(dir, 'keys', `${name}.secret`);
-    writeFileSync(path, `${toHex(pair.secretKey)}\n`, { mode: 0o600 });
-    chmodSync(path, 0o600);
+    writeSecretKeyFile(join(dir, 'keys', `${name}.secret`), pair.secretKey);
     return toHex(pair.publicKey);
   };
+  const agentIds = Array.from({ length: agents }, (_, index) => agentName(index));
   const cluster: ClusterFile = {
     version: 1,
     tickMs: options.tickMs ?? DEFAULT_TICK_MS,
@@ -171,80 +178,57 @@ export function initCluster(
       port: basePort + id,
       httpPort: basePort + replicas + id,
     })),
-    agents: Array.from({ length: agents }, (_, index) => ({
-      id: agentName(index),
-      publicKey: writeKey(agentName(index)),
-    })),
+    agents: agentIds.map((id) => ({ id, publicKey: writeKey(id) })),
+    // Local clusters get governance too: every agent on the council (the first votersMax of
+    // them, as many as one proposal may have voters), a majority to approve.
+    ...(agents === 0 ? {} : { council: defaultCouncil(agentIds.slice(0, limits.votersMax)) }),
   };
   writeFileSync(join(dir, CLUSTER_FILE), `${JSON.stringify(cluster, null, 2)}\n`);
   return { dir, cluster };
 }
 
-export function loadClusterFile(dir: string): ClusterFile {
-  const path = join(resolve(dir), CLUSTER_FILE);
-  if (!existsSync(path)) {
-    throw new CliError(
-      'CONFIG_MISSING',
-      `no cluster config at ${path}; create one with: pnpm conclave init --dir ${dir}`,
-    );
-  }
-  let parsed: ClusterFile;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8')) as ClusterFile;
-  } catch (error) {
-    throw new CliError('CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (parsed.version !== 1 || !Array.isArray(parsed.replicas) || !Array.isArray(parsed.agents)) {
-    throw new CliError('CONFIG_INVALID', `${path} is not a version 1 cluster config`);
-  }
-  if (parsed.stateMachine !== undefined && !STATE_MACHINE_KINDS.includes(parsed.stateMachine)) {
-    throw new CliError(
-      'CONFIG_INVALID',
-      `${path}: "stateMachine" must be one of ${STATE_MACHINE_KINDS.join(', ')}`,
-    );
-  }
-  if (parsed.replyAuth !== undefined && !REPLY_AUTH_SCHEMES.includes(parsed.replyAuth)) {
-    throw new CliError(
-      'CONFIG_INVALID',
-      `${path}: "replyAuth" must be one of ${REPLY_AUTH_SCHEMES.join(', ')}`,
-    );
-  }
-  if (
-    parsed.verifyWorkers !== undefined &&
-    (!Number.isSafeInteger(parsed.verifyWorkers) ||
-      parsed.verifyWorkers < 0 ||
-      parsed.verifyWorkers > VERIFY_WORKERS_MAX)
-  ) {
-    throw new CliError(
-      'CONFIG_INVALID',
-      `${path}: "verifyWorkers" must be a whole number from 0 to ${VERIFY_WORKERS_MAX}`,
-    );
-  }
-  checkSettingsIn(path, parsed.agentLimits, resolveAgentLimits);
-  checkSettingsIn(path, parsed.connectionLimits, resolveConnectionLimits);
-  // The kv state machine keeps no per-agent state: its registry need not fit the quotas, but a
-  // stray block is still checked field by field, so a typo never waits for a switch back.
-  const quotaHolders = parsed.stateMachine === 'kv' ? 1 : parsed.agents.length;
-  resolveCoordinationConfig(parsed.coordination, quotaHolders, path);
-  try {
-    validateCluster(clusterConfigOf(parsed));
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof TypeError)
-      throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
-    throw error;
-  }
-  return parsed;
+/** How `loadClusterFile` treats a genesis. */
+export interface LoadClusterOptions {
+  /** The genesis hash the operator agreed on (`--genesis-hash`): any other genesis is refused. */
+  readonly genesisHash?: string;
+  readonly crypto?: CryptoBackend;
 }
 
-/** Runs a settings block's check, its RangeError reported as CONFIG_INVALID naming the file. */
-function checkSettingsIn(path: string, value: unknown, check: (value: unknown) => unknown): void {
-  if (value === undefined) return;
-  try {
-    check(value);
-  } catch (error) {
-    if (error instanceof RangeError) throw new CliError('CONFIG_INVALID', `${path}: ${error.message}`);
-    throw error;
+/**
+ * The cluster config in `dir`: its cluster.json, or its genesis.json, which is accepted only when
+ * intact, every proof and signature holds and every replica operator signed (see genesis-check.ts).
+ * Both in one directory is refused: which one holds would be a guess.
+ */
+export function loadClusterFile(dir: string, options: LoadClusterOptions = {}): ClusterFile {
+  const clusterPath = join(resolve(dir), CLUSTER_FILE);
+  const genesisPath = join(resolve(dir), GENESIS_FILE);
+  const hasGenesis = existsSync(genesisPath);
+  if (hasGenesis && existsSync(clusterPath))
+    throw new CliError(
+      'CONFIG_INVALID',
+      `${resolve(dir)} holds both ${CLUSTER_FILE} and ${GENESIS_FILE}; keep the one this cluster runs from`,
+    );
+  if (hasGenesis) {
+    const genesis = readGenesis(genesisPath, {
+      ...(options.genesisHash === undefined ? {} : { pinnedHash: options.genesisHash }),
+      ...(options.crypto === undefined ? {} : { crypto: options.crypto }),
+    });
+    requireComplete(genesis.signatures, genesisPath);
+    return genesis.file;
   }
+  if (!existsSync(clusterPath)) {
+    throw new CliError(
+      'CONFIG_MISSING',
+      `no cluster config at ${clusterPath} (nor ${GENESIS_FILE}); create one with: pnpm conclave init --dir ${dir}, ` +
+        'or run a genesis ceremony (docs/operators-ceremony.md)',
+    );
+  }
+  if (options.genesisHash !== undefined)
+    throw new CliError(
+      'GENESIS_HASH_MISMATCH',
+      `--genesis-hash was given but ${resolve(dir)} has no ${GENESIS_FILE}, only ${CLUSTER_FILE}`,
+    );
+  return checkClusterFile(readJsonFile(clusterPath), clusterPath);
 }
 
 /** The transport options a cluster file's `connectionLimits` set (checked by `loadClusterFile`). */
@@ -309,31 +293,12 @@ export function loadSecretKey(
   crypto: CryptoBackend = nodeCrypto(),
 ): Uint8Array {
   const path = join(resolve(dir), 'keys', `${name}.secret`);
-  if (!existsSync(path)) throw new CliError('KEY_MISSING', `no key file at ${path}`);
-  const mode = statSync(path).mode & 0o077;
-  if (mode !== 0 && process.platform !== 'win32') {
-    throw new CliError(
-      'KEY_PERMISSIONS',
-      `${path} is readable by others (mode ${(statSync(path).mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
-    );
-  }
-  let secretKey: Uint8Array;
-  try {
-    secretKey = fromHex(readFileSync(path, 'utf8').trim());
-  } catch {
-    throw new CliError('KEY_INVALID', `${path} does not hold a hex secret key`);
-  }
-  if (secretKey.byteLength !== 64)
-    throw new CliError(
-      'KEY_INVALID',
-      `${path} must hold a 64-byte Ed25519 secret key, found ${secretKey.byteLength} bytes`,
-    );
-  const derived = crypto.keyPairFromSeed(secretKey.subarray(0, 32));
-  if (toHex(derived.publicKey) !== expectedPublicKey || toHex(derived.secretKey) !== toHex(secretKey)) {
+  const pair = readSecretKeyFile(path, crypto);
+  if (toHex(pair.publicKey) !== expectedPublicKey.toLowerCase()) {
     throw new CliError(
       'KEY_MISMATCH',
-      `${path} is not the key of ${name} in ${CLUSTER_FILE} (its public key differs)`,
+      `${path} is not the key of ${name} in the cluster config (its public key differs)`,
     );
   }
-  return secretKey;
+  return pair.secretKey;
 }

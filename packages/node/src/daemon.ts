@@ -51,9 +51,9 @@ import {
   loadSecretKey,
   replicaKeyName,
   resolvedAgentLimits,
-  resolvedCoordinationLimits,
   tlsOptionsOf,
 } from './cluster-file.ts';
+import { coordinationOptionsOf } from './coordination-options.ts';
 import { CliError } from './errors.ts';
 import { AGENT_HOLD_BACK_MS, type AgentRefusal, FairInbox, holdsBack, type Sender } from './fair-inbox.ts';
 import { AgentRefusalLog, createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
@@ -105,6 +105,11 @@ export interface DaemonOptions {
    * Default: cluster.json's `verifyWorkers`, else one less than the cores (at most 8).
    */
   readonly verifyWorkers?: number;
+  /**
+   * The genesis hash the operator agreed on (`conclave start --genesis-hash`): a genesis.json with
+   * any other hash, or a directory without one, is refused before anything starts.
+   */
+  readonly genesisHash?: string;
 }
 
 /** A frame waiting for the step loop, decoded, its signatures maybe being checked by the pool. */
@@ -218,14 +223,16 @@ export class ReplicaDaemon {
   /** Loads config, keys and durable state, then listens and joins the cluster. Errors are CliErrors a person can act on. */
   static async start(options: DaemonOptions): Promise<ReplicaDaemon> {
     const dir = resolve(options.dir);
-    const file = loadClusterFile(dir);
+    const file = loadClusterFile(dir, {
+      ...(options.genesisHash === undefined ? {} : { genesisHash: options.genesisHash }),
+    });
     // Each valid signature is checked once: by the pool ahead of time, or inline, then remembered.
     const crypto = verifyCache(options.crypto ?? nodeCrypto());
     const entry = file.replicas.find((r) => r.id === options.replica);
     if (entry === undefined) {
       throw new CliError(
         'UNKNOWN_REPLICA',
-        `replica ${options.replica} is not in ${join(dir, 'cluster.json')} (ids 0..${file.replicas.length - 1})`,
+        `replica ${options.replica} is not in the cluster config of ${dir} (ids 0..${file.replicas.length - 1})`,
       );
     }
     const secretKey = loadSecretKey(dir, replicaKeyName(entry.id), entry.publicKey, crypto);
@@ -237,11 +244,7 @@ export class ReplicaDaemon {
       ? options.stateMachine({ cluster, crypto })
       : file.stateMachine === 'kv'
         ? new KvStateMachine(crypto.hash)
-        : new CoordinationStateMachine({
-            crypto,
-            agents: cluster.agents,
-            limits: resolvedCoordinationLimits(file),
-          });
+        : new CoordinationStateMachine(coordinationOptionsOf(file, crypto));
     const replica = new Replica({
       id: entry.id,
       cluster,

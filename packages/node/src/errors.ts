@@ -16,7 +16,15 @@ export type CliErrorCode =
   | 'UNKNOWN_AGENT'
   | 'TIMEOUT'
   | 'NO_QUORUM'
-  | 'REJECTED';
+  | 'REJECTED'
+  // The genesis ceremony (genesis.json): see docs/operators-ceremony.md.
+  | 'GENESIS_INVALID'
+  | 'GENESIS_BAD_PROOF'
+  | 'GENESIS_ALTERED'
+  | 'GENESIS_BAD_SIGNATURE'
+  | 'GENESIS_INCOMPLETE'
+  | 'GENESIS_HASH_MISMATCH'
+  | 'GENESIS_NOT_A_SIGNER';
 
 export class CliError extends Error {
   readonly code: CliErrorCode;

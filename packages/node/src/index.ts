@@ -22,6 +22,7 @@ export {
   resolveAgentLimits,
 } from './agent-limits.ts';
 export {
+  CLUSTER_FILE,
   type ClusterFile,
   clusterConfigOf,
   DEFAULT_BASE_PORT,
@@ -30,6 +31,7 @@ export {
   directoryOf,
   type InitOptions,
   initCluster,
+  type LoadClusterOptions,
   loadClusterFile,
   loadSecretKey,
   type ReplicaEntry,
@@ -46,6 +48,8 @@ export {
   resolveConnectionLimits,
 } from './connection-limits.ts';
 export { resolveCoordinationConfig } from './coordination-config.ts';
+export { coordinationOptionsOf } from './coordination-options.ts';
+export { type Council, checkCouncil, defaultCouncil } from './council.ts';
 export {
   type DaemonOptions,
   type DaemonStatus,
@@ -60,6 +64,22 @@ export {
   REPLICA_QUEUE_FRAMES_MAX,
   REPLICA_ROUND_SHARE,
 } from './fair-inbox.ts';
+export { type AssembleOptions, assembleGenesis, type StatementInput } from './genesis-assemble.ts';
+export { type GenesisSignatures, genesisRuleProblem } from './genesis-check.ts';
+export {
+  GENESIS_FILE,
+  type GenesisAgent,
+  type GenesisBody,
+  type GenesisFile,
+  type GenesisReplica,
+  type GenesisSignature,
+  genesisHashOf,
+  genesisSignedBytes,
+} from './genesis-format.ts';
+export { type CheckedGenesis, checkGenesis, readGenesis, readJsonFile } from './genesis-load.ts';
+export { mergeGenesis, type Signed, signGenesis, writeGenesisFile } from './genesis-sign.ts';
+export { type KeyPair, readSecretKeyFile, writeSecretKeyFile } from './key-file.ts';
+export { type KeygenOptions, type KeygenResult, keygen, partyName, type StatementFile } from './keygen.ts';
 export { createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
 export { precheckSignatures, type VerdictCache, type VerifyChecks } from './signature-precheck.ts';
 export {

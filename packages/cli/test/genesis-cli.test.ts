@@ -1,0 +1,97 @@
+/**
+ * The ceremony's commands as a person meets them: exit codes, one-line refusals. The full
+ * ceremony against real daemons is test/e2e/genesis-ceremony.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assembleGenesis, keygen } from '@conclave/node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../src/local-cluster.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'conclave-genesis-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function conclave(...args: string[]) {
+  const run = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+function expectOneLineError(result: ReturnType<typeof conclave>, pattern: RegExp): void {
+  const lines = result.stderr.trim().split('\n');
+  expect(lines[0], result.stderr).toMatch(/^error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** An unsigned genesis of four replicas and one agent, made in-process; replica 0's key in `dir`. */
+function unsignedGenesis(dir: string): string {
+  const parties = [0, 1, 2, 3].map((id) =>
+    keygen({
+      role: 'replica',
+      id,
+      host: '127.0.0.1',
+      port: 21_500 + id,
+      dir: id === 0 ? dir : `${dir}-r${id}`,
+    }),
+  );
+  const alice = keygen({ role: 'agent', id: 'alice', dir: `${dir}-alice` });
+  const genesis = assembleGenesis(
+    [...parties, alice].map((p) => ({ source: p.statementPath, json: p.statement })),
+  );
+  const path = join(dir, 'genesis.json');
+  writeFileSync(path, JSON.stringify(genesis, null, 2));
+  return path;
+}
+
+describe('conclave keygen and genesis', () => {
+  it('keygen refuses to overwrite a key, and an agent with an address', () => {
+    const dir = join(work, 'keygen');
+    expect(conclave('keygen', '--agent', 'bob', '--out', dir).status).toBe(0);
+    const again = conclave('keygen', '--agent', 'bob', '--out', dir);
+    expect(again.status).toBe(1);
+    expectOneLineError(again, /bob\.secret exists; a key is never overwritten/);
+    const usage = conclave('keygen', '--agent', 'carol', '--host', 'h', '--out', dir);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/an agent has no address/);
+  });
+
+  it('verify exits 1 on an incomplete genesis and says who has not signed; start refuses it', () => {
+    const dir = join(work, 'start');
+    mkdirSync(dir);
+    const path = unsignedGenesis(dir);
+    const hash = JSON.parse(readFileSync(path, 'utf8')).hash as string;
+    const verify = conclave('genesis', 'verify', path);
+    expect(verify.status).toBe(1);
+    expect(verify.stdout).toMatch(`hash ${hash}`);
+    expect(verify.stdout).toMatch(/not yet by replica 0, 1, 2, 3/);
+    expect(verify.stdout).toMatch(/^incomplete: 4 of 4 replicas have not signed/m);
+    const start = conclave('start', '--dir', dir, '--replica', '0');
+    expect(start.status).toBe(1);
+    expectOneLineError(start, /not signed by every replica operator yet \(missing: replica 0, 1, 2, 3\)/);
+  });
+
+  it('sign refuses an altered genesis, and start a pinned hash that differs', () => {
+    const dir = join(work, 'altered');
+    mkdirSync(dir);
+    const path = unsignedGenesis(dir);
+    const genesis = JSON.parse(readFileSync(path, 'utf8'));
+    writeFileSync(path, JSON.stringify({ ...genesis, tickMs: 1 }));
+    const sign = conclave('genesis', 'sign', path, '--key', join(dir, 'keys', 'replica-0.secret'));
+    expect(sign.status).toBe(1);
+    expectOneLineError(sign, /was altered after assembly/);
+    writeFileSync(path, JSON.stringify(genesis));
+    const pinned = conclave('start', '--dir', dir, '--replica', '0', '--genesis-hash', 'ab'.repeat(32));
+    expect(pinned.status).toBe(1);
+    expectOneLineError(pinned, /not the pinned --genesis-hash/);
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * The genesis ceremony end to end, as docs/operators-ceremony.md tells it: four replica
+ * operators and one agent each make their key in their own directory, one party assembles the
+ * genesis from the public statements, each operator signs it with the key from its own
+ * directory, and four daemons start from copies of genesis.json (pinned with --genesis-hash)
+ * plus their own key; the agent writes and reads through consensus.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '@conclave/cli';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'conclave-ceremony-'));
+const running: RunningReplica[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((r) => stopReplica(r, 'SIGKILL')));
+  rmSync(work, { recursive: true, force: true });
+});
+
+function conclave(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
+      {
+        cwd: ROOT,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      done({ status, stdout, stderr });
+    });
+  });
+}
+
+async function ok(...args: string[]): Promise<string> {
+  const result = await conclave(...args);
+  expect(result.status, `conclave ${args.join(' ')}\n${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+/**
+ * Join statements sign a fixed port, so these replicas cannot take port 0. The ports are drawn
+ * below Linux's ephemeral range (32768+), where the other tests' port-0 listeners and every
+ * outgoing connection land, and away from cli.test.ts's fixed 23400-23700; nothing is bound to
+ * find them.
+ */
+const BASE_PORT = 24_000 + Math.floor(Math.random() * 8_000);
+
+describe('a cluster from a genesis ceremony', () => {
+  it('four keygens, assemble, four signatures, four daemons, kv put/get', async () => {
+    const operators = [0, 1, 2, 3].map((id) => join(work, `operator-${id}`));
+    const agentDir = join(work, 'alice');
+    const coordinator = join(work, 'coordinator');
+    mkdirSync(coordinator);
+    await Promise.all(
+      operators.map((dir, id) =>
+        ok(
+          'keygen',
+          '--replica',
+          String(id),
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(BASE_PORT + id),
+          '--out',
+          dir,
+        ),
+      ),
+    );
+    await ok('keygen', '--agent', 'alice', '--out', agentDir);
+    // Only the public statements travel to the coordinator.
+    const statements = [
+      ...operators.map((dir, id) => join(dir, `replica-${id}.join.json`)),
+      join(agentDir, 'alice.join.json'),
+    ];
+    const genesis = join(coordinator, 'genesis.json');
+    const assembled = await ok(
+      'genesis',
+      'assemble',
+      ...statements,
+      '--out',
+      genesis,
+      '--council',
+      'alice',
+      '--threshold',
+      '1',
+    );
+    const hash = /hash ([0-9a-f]{64})/.exec(assembled)?.[1] as string;
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+
+    // Each operator signs the current file with the key in its own directory, then passes it on.
+    for (const [id, dir] of operators.entries()) {
+      copyFileSync(genesis, join(dir, 'genesis.json'));
+      const signed = await ok(
+        'genesis',
+        'sign',
+        join(dir, 'genesis.json'),
+        '--key',
+        join(dir, 'keys', `replica-${id}.secret`),
+      );
+      expect(signed).toMatch(`signed as replica ${id}: ${id + 1} of 4`);
+      copyFileSync(join(dir, 'genesis.json'), genesis);
+      if (id === 0) {
+        const early = await conclave('start', '--dir', dir, '--replica', '0', '--genesis-hash', hash);
+        expect(early.status).toBe(1);
+        expect(early.stderr.trim()).toMatch(
+          /^error: .*not signed by every replica operator yet \(missing: replica 1, 2, 3\)/,
+        );
+        expect(early.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    }
+    const verified = await ok('genesis', 'verify', genesis, '--genesis-hash', hash);
+    expect(verified).toMatch(`hash ${hash}`);
+    expect(verified).toMatch(/signed by replica 0, 1, 2, 3; not yet by replica none/);
+
+    for (const [id, dir] of operators.entries()) {
+      copyFileSync(genesis, join(dir, 'genesis.json'));
+      running.push(startReplica(dir, id, ['--genesis-hash', hash]));
+    }
+    await waitFor(
+      'four replicas up from the genesis',
+      async () => {
+        const exited = running.find((r) => r.process.exitCode !== null);
+        if (exited !== undefined) throw new Error(`replica ${exited.id} exited:\n${exited.output}`);
+        const statuses = await Promise.all(operators.map((dir, id) => statusOf(dir, id)));
+        return statuses.every(Boolean) ? true : undefined;
+      },
+      30_000,
+    );
+
+    copyFileSync(genesis, join(agentDir, 'genesis.json'));
+    const put = await ok('kv', 'put', 'release', 'v1', '--dir', agentDir, '--agent', 'alice', '--json');
+    expect(JSON.parse(put.trim().split('\n').at(-1) as string)).toMatchObject({
+      key: 'release',
+      value: 'v1',
+      receiptVerified: true,
+    });
+    const get = await ok('kv', 'get', 'release', '--dir', agentDir, '--agent', 'alice', '--json');
+    expect(JSON.parse(get.trim())).toMatchObject({ key: 'release', value: 'v1' });
+  }, 300_000);
+});
