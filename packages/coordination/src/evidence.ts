@@ -63,9 +63,7 @@ export type EvidenceVerification = { readonly ok: true } | { readonly ok: false;
  * Decodes a signed request body `[1, agent, requestId, operation, publicKey]`; undefined if it
  * is not one. The same as core's `decodeRequestBody`, re-exported here for evidence readers.
  */
-export function decodeRequestBody(
-  bytes: Uint8Array,
-):
+export function decodeRequestBody(bytes: Uint8Array):
   | {
       readonly agent: string;
       readonly requestId: number;
