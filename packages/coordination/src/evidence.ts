@@ -7,9 +7,7 @@ import {
   type AgentIdentity,
   bytesEqual,
   type CryptoBackend,
-  decodeCanonical,
   decodeRequestBody as decodeCoreRequestBody,
-  MessageType,
   type RequestEquivocation,
 } from '@conclave/core';
 import { decodeBallot } from './ballot.ts';
