@@ -98,7 +98,7 @@ export function verifyReceipt(
 ): ReceiptVerification {
   const request = decodeRequestBody(receipt.request.bytes);
   if (request === undefined) return { ok: false, reason: 'request is not a canonical request' };
-  const { agent, requestId, operation, publicKey } = request;
+  const { agent, publicKey } = request;
   const agentKey = agentKeyAt(agent, receipt.sequence);
   if (agentKey === undefined) return { ok: false, reason: `agent ${agent} is not registered` };
   if (!bytesEqual(agentKey, publicKey))

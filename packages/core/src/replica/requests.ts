@@ -2,7 +2,7 @@
  * Requests: admission (signature checked by the dispatcher, exactly-once, agent equivocation),
  * the bounded pending table, and the primary's batching of pending requests into pre-prepares.
  */
-import { bytesEqual, decodeCanonical, toHex } from '../codec.ts';
+import { bytesEqual, toHex } from '../codec.ts';
 import { LIMITS } from '../config.ts';
 import { assert } from '../errors.ts';
 import {
