@@ -4,9 +4,11 @@
  * the same tally bit for bit.
  */
 import type { LogPosition } from './evidence.ts';
+import type { GovernanceAction } from './governance.ts';
 import type { Choice, Rule, ScoreChoice, Voter } from './operations.ts';
 import { compareStrings } from './record.ts';
 import type {
+  ActionOutcome,
   CandidateTally,
   ChoiceCount,
   CountedBallot,
@@ -22,6 +24,8 @@ export interface StoredBallot {
   readonly choice: Choice;
   readonly confidencePermille: number;
   readonly castAt: LogPosition;
+  /** The key its signature was checked against (the voter's key in force at `castAt`). */
+  readonly publicKey: Uint8Array;
 }
 
 /** A proposal as the state keeps it (internal). */
@@ -41,6 +45,9 @@ export interface ProposalRecord {
   readonly excluded: Map<string, number | null>;
   status: ProposalStatus;
   decidedAt: LogPosition | null;
+  /** The governance action it carries; null for an ordinary proposal. */
+  readonly action: GovernanceAction | null;
+  actionOutcome: ActionOutcome | null;
 }
 
 const zero = (): { count: number; weight: number } => ({ count: 0, weight: 0 });

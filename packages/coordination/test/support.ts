@@ -48,7 +48,9 @@ export class Driver {
 
   constructor(options: { names?: readonly string[]; limits?: Partial<CoordinationLimits> } = {}) {
     this.agents = identities(options.names ?? AGENTS);
-    this.sm = new CoordinationStateMachine({ crypto, agents: this.agents, limits: options.limits });
+    // A small registry bound, so tests may raise per-agent quotas without breaking the snapshot fit.
+    const limits = { agentsMax: 16, ...options.limits };
+    this.sm = new CoordinationStateMachine({ crypto, agents: this.agents, limits });
   }
 
   /** Starts the next batch at agreed time `timestamp` (default: unchanged), calling advanceTime. */
