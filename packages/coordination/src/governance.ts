@@ -123,3 +123,38 @@ export function decodeAction(value: unknown, limits: CoordinationLimits): Govern
     }
   }
 }
+
+/** Builders of actions for `ops.proposeAction` (weight defaults to 1, quotas to none). */
+export const actions = {
+  registerAgent: (fields: {
+    readonly joinStatement: Uint8Array;
+    readonly weight?: number;
+    readonly quotas?: AgentQuotas;
+  }): GovernanceAction => ({
+    kind: 'register_agent',
+    joinStatement: fields.joinStatement,
+    weight: fields.weight ?? 1,
+    quotas: fields.quotas ?? {},
+  }),
+  removeAgent: (agent: string): GovernanceAction => ({ kind: 'remove_agent', agent }),
+  rotateAgentKey: (agent: string, joinStatement: Uint8Array): GovernanceAction => ({
+    kind: 'rotate_agent_key',
+    agent,
+    joinStatement,
+  }),
+  setAgentQuotas: (agent: string, quotas: AgentQuotas): GovernanceAction => ({
+    kind: 'set_agent_quotas',
+    agent,
+    quotas,
+  }),
+  setAgentWeight: (agent: string, weight: number): GovernanceAction => ({
+    kind: 'set_agent_weight',
+    agent,
+    weight,
+  }),
+  setCouncil: (members: readonly string[], threshold: number): GovernanceAction => ({
+    kind: 'set_council',
+    members,
+    threshold,
+  }),
+} as const;

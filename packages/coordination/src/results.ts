@@ -357,6 +357,8 @@ export type CoordinationResult =
         readonly agent: string;
         readonly ballotBytes: Uint8Array;
         readonly signature: Uint8Array;
+        /** The voter's key the signature was checked against when cast (its key in force then). */
+        readonly publicKey: Uint8Array;
         readonly counted: boolean;
       }
     >

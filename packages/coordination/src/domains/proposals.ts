@@ -198,7 +198,7 @@ export class ProposalBook {
         const ballot = proposal?.ballots.get(op.agent);
         if (proposal === undefined || ballot === undefined)
           return fail('NOT_FOUND', `no ballot of ${op.agent} on ${op.proposalId}`);
-        const { ballotBytes, signature } = ballot;
+        const { ballotBytes, signature, publicKey } = ballot;
         const counted = !proposal.excluded.has(op.agent);
         return {
           ok: true,
@@ -208,6 +208,7 @@ export class ProposalBook {
           agent: op.agent,
           ballotBytes,
           signature,
+          publicKey,
           counted,
         };
       }
