@@ -48,12 +48,15 @@ function actionBytesMax(l: CoordinationLimits): number {
   return Math.max(JOIN_STATEMENT_BYTES_MAX, l.votersMax * AGENT_ID_BYTES) + 2 * RECORD_OVERHEAD_BYTES + 256;
 }
 
-/** One proposal at its largest: every voter listed and every ballot cast at full size (with the key that checked it). */
+/**
+ * One proposal at its largest: every voter listed and every ballot cast at full size. A ballot
+ * names the key that checked it by its interval's `from` (an integer, within the overhead).
+ */
 function proposalBytesMax(l: CoordinationLimits): number {
   const header =
     l.proposalIdBytesMax + l.titleBytesMax + l.candidatesMax * l.candidateBytesMax + actionBytesMax(l);
   const voters = l.votersMax * (AGENT_ID_BYTES + 16);
-  const ballot = l.ballotBytesMax + SIGNATURE_BYTES + PUBLIC_KEY_BYTES + AGENT_ID_BYTES;
+  const ballot = l.ballotBytesMax + SIGNATURE_BYTES + AGENT_ID_BYTES;
   const ballots = l.votersMax * (ballot + RECORD_OVERHEAD_BYTES);
   return header + voters + ballots + RECORD_OVERHEAD_BYTES;
 }

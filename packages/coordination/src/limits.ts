@@ -112,7 +112,7 @@ export const DEFAULT_COORDINATION_LIMITS: CoordinationLimits = Object.freeze({
   eventsPerWindowPerAgentMax: 256,
   eventWindowTicks: 100,
   pageMax: 100,
-  agentsMax: 60,
+  agentsMax: 64,
   keyHistoryMax: 8,
 });
 

@@ -357,8 +357,10 @@ export type CoordinationResult =
         readonly agent: string;
         readonly ballotBytes: Uint8Array;
         readonly signature: Uint8Array;
-        /** The voter's key the signature was checked against when cast (its key in force then). */
-        readonly publicKey: Uint8Array;
+        /** The voter's key the signature was checked against when cast (its key in force then); null once that key left the bounded history. */
+        readonly publicKey: Uint8Array | null;
+        /** The `from` of that key's interval in the voter's history (`list_agents`). */
+        readonly keyFrom: number;
         readonly counted: boolean;
       }
     >

@@ -24,8 +24,12 @@ export interface StoredBallot {
   readonly choice: Choice;
   readonly confidencePermille: number;
   readonly castAt: LogPosition;
-  /** The key its signature was checked against (the voter's key in force at `castAt`). */
-  readonly publicKey: Uint8Array;
+  /**
+   * Which key its signature was checked against: the `from` of the voter's key interval in force
+   * at `castAt` (see `list_agents` keys). A reference rather than the 32 key bytes, so a ballot
+   * weighs no more in the snapshot bound than before key history existed.
+   */
+  readonly keyFrom: number;
 }
 
 /** A proposal as the state keeps it (internal). */

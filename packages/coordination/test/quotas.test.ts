@@ -119,15 +119,15 @@ describe('per-agent quotas', () => {
   });
 
   it('limits whose worst case does not fit a snapshot frame are refused, naming what to lower', () => {
-    // 62 fit the defaults since agent records carry key history and ballots their key (was 70).
-    expect(() => resolveLimits({}, 62)).not.toThrow();
-    expect(() => resolveLimits({}, 63)).toThrow(/63 agents at full quota/);
+    // 64 fit the defaults since agent records carry key history and proposals may carry actions (was 70).
+    expect(() => resolveLimits({}, 64)).not.toThrow();
+    expect(() => resolveLimits({}, 65)).toThrow(/65 agents at full quota/);
     // The fit is checked for agentsMax records, not only the genesis agents: join at run time fits too.
-    expect(() => resolveLimits({ agentsMax: 63 }, 4)).toThrow(/63 agents at full quota/);
+    expect(() => resolveLimits({ agentsMax: 65 }, 4)).toThrow(/65 agents at full quota/);
     expect(() => resolveLimits({ agentsMax: 3 }, 4)).toThrow(
       /agentsMax \(3\) must be at least the 4 genesis agents/,
     );
-    expect(resolveLimits({}, 61).agentsMax).toBe(61);
+    expect(resolveLimits({}, 3).agentsMax).toBe(64);
     expect(() => resolveLimits({}, 1000)).toThrow(CoordinationConfigError);
     expect(() => resolveLimits({}, 1000)).toThrow(/proposals weigh most.*openProposalsPerAgentMax/);
     expect(() => resolveLimits({ tasksPerAgentMax: 100_000 }, 4)).toThrow(/tasksPerAgentMax/);

@@ -171,6 +171,7 @@ describe('evidence and receipts across a rotation', () => {
     d.vote('a', 'bob', 'approve');
     const ballot = d.queryOk('ballot', ops.getBallot({ proposalId: 'a', agent: 'bob' }));
     expect(ballot.publicKey).toEqual(keyPairOf('bob').publicKey);
+    expect(ballot.keyFrom).toBe(0);
   });
 });
 

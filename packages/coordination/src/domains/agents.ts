@@ -69,9 +69,19 @@ export class AgentRegistry {
     return record === undefined ? undefined : currentKey(record.keys);
   }
 
+  /** The key interval of `agent` in force at `sequence`; undefined if it had none. */
+  intervalAt(agent: string, sequence: number): KeyInterval | undefined {
+    return this.#records.get(agent)?.keys.find((k) => covers(k, sequence));
+  }
+
   /** The key requests and ballots of `agent` at `sequence` were checked against; undefined if it had none. */
   keyAt(agent: string, sequence: number): Uint8Array | undefined {
-    return this.#records.get(agent)?.keys.find((k) => covers(k, sequence))?.publicKey;
+    return this.intervalAt(agent, sequence)?.publicKey;
+  }
+
+  /** The agent's key whose interval starts at `from` (a ballot's `keyFrom`); undefined once dropped from the history. */
+  keyFrom(agent: string, from: number): Uint8Array | undefined {
+    return this.#records.get(agent)?.keys.find((k) => k.from === from)?.publicKey;
   }
 
   /** Every key of the agent the history retains, oldest first. */

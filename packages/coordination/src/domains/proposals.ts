@@ -121,7 +121,7 @@ export class ProposalBook {
   vote(op: Vote, agent: string): CoordinationResult {
     const verified = this.#verifyBallot(op, agent);
     if (!verified.ok) return verified;
-    const { ballot, publicKey } = verified;
+    const { ballot, keyFrom } = verified;
     const proposal = this.#proposals.get(ballot.proposalId);
     if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${ballot.proposalId}`);
     if (proposal.action !== null && !this.#governance.council().members.includes(agent))
@@ -144,7 +144,7 @@ export class ProposalBook {
       choice: ballot.choice,
       confidencePermille: ballot.confidencePermille,
       castAt: this.#context.position(),
-      publicKey,
+      keyFrom,
     });
     this.#context.emit({ kind: 'ballot_cast', proposalId: proposal.proposalId, agent }, agent);
     this.#evaluate(proposal, false);
@@ -198,7 +198,8 @@ export class ProposalBook {
         const ballot = proposal?.ballots.get(op.agent);
         if (proposal === undefined || ballot === undefined)
           return fail('NOT_FOUND', `no ballot of ${op.agent} on ${op.proposalId}`);
-        const { ballotBytes, signature, publicKey } = ballot;
+        const { ballotBytes, signature, keyFrom } = ballot;
+        const publicKey = this.#agents.keyFrom(op.agent, keyFrom) ?? null;
         const counted = !proposal.excluded.has(op.agent);
         return {
           ok: true,
@@ -209,6 +210,7 @@ export class ProposalBook {
           ballotBytes,
           signature,
           publicKey,
+          keyFrom,
           counted,
         };
       }
@@ -276,7 +278,7 @@ export class ProposalBook {
                 choice: b.choice,
                 confidencePermille: b.confidencePermille,
                 castAt: b.castAt,
-                publicKey: b.publicKey,
+                keyFrom: b.keyFrom,
               },
             ]),
           ),
@@ -390,20 +392,21 @@ export class ProposalBook {
   #verifyBallot(
     op: Vote,
     agent: string,
-  ): { readonly ok: true; readonly ballot: Ballot; readonly publicKey: Uint8Array } | ErrorResult {
+  ): { readonly ok: true; readonly ballot: Ballot; readonly keyFrom: number } | ErrorResult {
     const decoded = decodeBallot(op.ballotBytes, this.#context.limits);
     if (!decoded.ok) return fail('INVALID', `ballot: ${decoded.message}`);
     const ballot = decoded.ballot;
     if (ballot.agent !== agent)
       return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
     const sequence = this.#context.position().sequence;
-    const key = present(
-      this.#agents.keyAt(agent, sequence),
+    const interval = present(
+      this.#agents.intervalAt(agent, sequence),
       `${agent}, whose operation is executing, has a key in force`,
     );
+    const key = interval.publicKey;
     if (!this.#crypto.verify(op.ballotBytes, op.signature, key))
       return fail('FORGED_BALLOT', `the ballot signature does not verify against ${agent}'s key`);
-    return { ok: true, ballot, publicKey: key };
+    return { ok: true, ballot, keyFrom: interval.from };
   }
 
   /** A second vote by a voter who has a ballot on the proposal already. */
@@ -412,11 +415,12 @@ export class ProposalBook {
     if (!bytesEqual(previous.ballotBytes, op.ballotBytes)) {
       const first = { bytes: previous.ballotBytes, signature: previous.signature };
       const second = { bytes: op.ballotBytes, signature: op.signature };
-      const key = present(
+      // The first ballot's key may have left the bounded history since: then only the second's is named.
+      const keys = [
+        this.#agents.keyFrom(agent, previous.keyFrom),
         this.#agents.keyAt(agent, this.#context.position().sequence),
-        'the voter has a key in force',
-      );
-      this.recordBallotEquivocation(proposalId, agent, first, second, 'vote', [previous.publicKey, key]);
+      ].filter((k): k is Uint8Array => k !== undefined);
+      this.recordBallotEquivocation(proposalId, agent, first, second, 'vote', keys);
       return fail('EQUIVOCATION', `${agent} signed a different ballot for ${proposalId}; neither counts`);
     }
     if (proposal.excluded.has(agent))
