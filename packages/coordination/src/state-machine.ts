@@ -109,6 +109,11 @@ export class CoordinationStateMachine implements StateMachine {
   #position: LogPosition = { sequence: 0, timestamp: 0 };
   readonly #agents: AgentRegistry;
   readonly #council: Council;
+  /**
+   * Ids with a record, removed ones too: whose `<agentId>/` names are reserved. A removed agent's
+   * names stay reserved, so no one takes them over while its record (and maybe its data) remains.
+   */
+  readonly #recorded = { has: (agent: string) => this.#agents.recordOf(agent) !== undefined };
   readonly #changes: RegistryChanges;
   readonly #events: EventLog;
   readonly #evidence: EvidenceStore;
@@ -149,7 +154,7 @@ export class CoordinationStateMachine implements StateMachine {
       check: (action) => checkAction(action, scope),
       execute: (action, proposalId, proposer) => this.#changes.execute(action, proposalId, proposer),
     });
-    this.#kv = new KvStore(context, this.#agents);
+    this.#kv = new KvStore(context, this.#recorded);
     this.#locks = new LockTable(context);
     this.#tasks = new TaskBoard(context);
   }
@@ -352,12 +357,12 @@ export class CoordinationStateMachine implements StateMachine {
   #reservedRefusal(operation: Operation, agent: string): ErrorResult | undefined {
     switch (operation.op) {
       case 'lock_acquire':
-        return reservedRefusal('lock', operation.name, agent, this.#agents);
+        return reservedRefusal('lock', operation.name, agent, this.#recorded);
       case 'task_create':
-        return reservedRefusal('task', operation.taskId, agent, this.#agents);
+        return reservedRefusal('task', operation.taskId, agent, this.#recorded);
       case 'propose':
       case 'propose_action':
-        return reservedRefusal('proposal', operation.proposalId, agent, this.#agents);
+        return reservedRefusal('proposal', operation.proposalId, agent, this.#recorded);
       default:
         return undefined;
     }

@@ -118,6 +118,9 @@ describe('action proposals', () => {
     expect(d.queryOk('council', ops.getCouncil()).council.members).toEqual(['alice', 'bob', 'carol', 'dave']);
     // What it owned stays (see the README): its key is still readable.
     expect(d.queryOk('kv', ops.kvGet({ key: 'erin/last' })).entry.owner).toBe('erin');
+    // Its names stay reserved while its record remains: no one takes them over.
+    d.error('alice', ops.kvPut({ key: 'erin/new', value: new Uint8Array(1) }), 'FORBIDDEN');
+    d.error('alice', ops.lockAcquire({ name: 'erin/lock', ttl: 5 }), 'FORBIDDEN');
   });
 
   it('rotate_agent_key: ballots signed with the old key are refused from the next sequence', () => {
