@@ -18,6 +18,9 @@ export const RECORD_OVERHEAD_BYTES = 160;
 /** Ed25519 signature bytes, as stored with each ballot. */
 const SIGNATURE_BYTES = 64;
 const AGENT_ID_BYTES = LIMITS.agentIdBytesMax;
+const PUBLIC_KEY_BYTES = 32;
+/** An encoded join statement at most (claim with a 64-byte id, key and signature): what operations may carry. */
+export const JOIN_STATEMENT_BYTES_MAX = 512;
 
 /** The snapshot bytes one agent's resources can take, by resource. */
 export interface PerAgentBytes {
@@ -37,11 +40,24 @@ export const QUOTA_KNOBS: Readonly<Record<keyof PerAgentBytes, string>> = Object
   events: 'eventsPerAgentMax',
 });
 
-/** One proposal at its largest: every voter listed and every ballot cast at full size. */
+/**
+ * A governance action and its outcome as a proposal keeps them: a join statement (at most
+ * `JOIN_STATEMENT_BYTES_MAX`), a council list of `votersMax` ids, or a quota map, plus the message.
+ */
+function actionBytesMax(l: CoordinationLimits): number {
+  return Math.max(JOIN_STATEMENT_BYTES_MAX, l.votersMax * AGENT_ID_BYTES) + 2 * RECORD_OVERHEAD_BYTES + 256;
+}
+
+/**
+ * One proposal at its largest: every voter listed and every ballot cast at full size. A ballot
+ * names the key that checked it by its interval's `from` (an integer, within the overhead).
+ */
 function proposalBytesMax(l: CoordinationLimits): number {
-  const header = l.proposalIdBytesMax + l.titleBytesMax + l.candidatesMax * l.candidateBytesMax;
+  const header =
+    l.proposalIdBytesMax + l.titleBytesMax + l.candidatesMax * l.candidateBytesMax + actionBytesMax(l);
   const voters = l.votersMax * (AGENT_ID_BYTES + 16);
-  const ballots = l.votersMax * (l.ballotBytesMax + SIGNATURE_BYTES + AGENT_ID_BYTES + RECORD_OVERHEAD_BYTES);
+  const ballot = l.ballotBytesMax + SIGNATURE_BYTES + AGENT_ID_BYTES;
+  const ballots = l.votersMax * (ballot + RECORD_OVERHEAD_BYTES);
   return header + voters + ballots + RECORD_OVERHEAD_BYTES;
 }
 
@@ -67,14 +83,20 @@ export function perAgentBytes(l: CoordinationLimits): PerAgentBytes {
 /**
  * An upper bound on the snapshot of `agentCount` agents at full quota, with the per-agent
  * breakdown. Evidence is not counted here: it is bounded by `evidenceMax` on its own (see
- * docs/limits.md), and the registry itself by core's `agentsMax`.
+ * docs/limits.md). The registry is charged per agent record, key history included.
  */
 export function snapshotBytesBound(
   l: CoordinationLimits,
   agentCount: number,
 ): { readonly perAgent: PerAgentBytes; readonly total: number } {
   const perAgent = perAgentBytes(l);
-  const registry = AGENT_ID_BYTES + 32 + RECORD_OVERHEAD_BYTES;
+  // An agent record: id, quota overrides, and its key history (a key and an interval each).
+  const quotas = 16 * 32;
+  const registry =
+    AGENT_ID_BYTES +
+    quotas +
+    RECORD_OVERHEAD_BYTES +
+    l.keyHistoryMax * (PUBLIC_KEY_BYTES + RECORD_OVERHEAD_BYTES);
   const one = Object.values(perAgent).reduce((sum, bytes) => sum + bytes, 0) + registry;
   return { perAgent, total: agentCount * one };
 }

@@ -11,6 +11,7 @@ import {
   type RequestEquivocation,
 } from '@conclave/core';
 import { decodeBallot } from './ballot.ts';
+import type { AgentKeyHistory } from './key-history.ts';
 
 /** Bytes and the signature over them. */
 export type SignedObject = RequestEquivocation['first'];
@@ -41,6 +42,8 @@ export type Evidence =
       readonly second: SignedObject;
       readonly source: 'vote' | 'replicas';
       readonly recordedAt: LogPosition;
+      /** The agent's keys that `first` and `second` verified against, in that order (they differ across a rotation). */
+      readonly keys: readonly Uint8Array[];
     }
   | {
       readonly id: number;
@@ -52,6 +55,8 @@ export type Evidence =
       readonly second: SignedObject;
       readonly source: 'replicas';
       readonly recordedAt: LogPosition;
+      /** The agent's keys that `first` and `second` verified against, in that order. */
+      readonly keys: readonly Uint8Array[];
     };
 
 /** The outcome of checking evidence offline. */
@@ -72,25 +77,34 @@ export function decodeRequestBody(bytes: Uint8Array):
   return decodeCoreRequestBody(bytes);
 }
 
+/** An agent's keys as a verifier knows them: one identity, or a key history (`list_agents` entries). */
+export type KnownAgent = AgentIdentity | AgentKeyHistory;
+
+function knownKeys(agent: KnownAgent | undefined): readonly Uint8Array[] {
+  if (agent === undefined) return [];
+  return 'keys' in agent ? agent.keys.map((k) => k.publicKey) : [agent.publicKey];
+}
+
 /**
- * Checks evidence offline against the agent registry: both objects are signed by the accused
- * agent's registered key, they differ, and they claim the same slot (the same proposal and
- * voter for ballots; the same agent and requestId for requests).
+ * Checks evidence offline against the agent registry: both objects are signed by one of the
+ * accused agent's keys (its identity's, or any in its key history: equivocation across a
+ * rotation is still equivocation), they differ, and they claim the same slot (the same proposal
+ * and voter for ballots; the same agent and requestId for requests).
  */
 export function verifyEvidence(
   evidence: Evidence,
-  agents: readonly AgentIdentity[],
+  agents: readonly KnownAgent[],
   crypto: CryptoBackend,
 ): EvidenceVerification {
-  const key = agents.find((a) => a.id === evidence.agent)?.publicKey;
-  if (key === undefined) return { ok: false, reason: `agent ${evidence.agent} is not registered` };
+  const keys = knownKeys(agents.find((a) => a.id === evidence.agent));
+  if (keys.length === 0) return { ok: false, reason: `agent ${evidence.agent} is not registered` };
   if (bytesEqual(evidence.first.bytes, evidence.second.bytes))
     return { ok: false, reason: 'the two signed objects are the same' };
   for (const [name, signed] of [
     ['first', evidence.first],
     ['second', evidence.second],
   ] as const) {
-    if (!crypto.verify(signed.bytes, signed.signature, key))
+    if (!keys.some((key) => crypto.verify(signed.bytes, signed.signature, key)))
       return { ok: false, reason: `${name} signature does not verify against ${evidence.agent}'s key` };
     if (evidence.kind === 'ballot') {
       const decoded = decodeBallot(signed.bytes);

@@ -4,6 +4,13 @@
  * board, and a watchable event log), plus the typed operation builders and result decoder
  * agents use to talk to it.
  */
+
+export {
+  type AgentQuotas,
+  checkQuotas,
+  QUOTA_LIMIT_NAMES,
+  type QuotaLimitName,
+} from './agent-quotas.ts';
 export {
   BALLOT_TAG,
   type Ballot,
@@ -13,14 +20,24 @@ export {
   type SignedBallot,
   signBallot,
 } from './ballot.ts';
+export type { GenesisAgent } from './domains/agents.ts';
+export type { CouncilState } from './domains/council.ts';
 export {
   decodeRequestBody,
   type Evidence,
   type EvidenceVerification,
+  type KnownAgent,
   type LogPosition,
   type SignedObject,
   verifyEvidence,
 } from './evidence.ts';
+export {
+  ACTION_KINDS,
+  actions,
+  actionTuple,
+  type GovernanceAction,
+} from './governance.ts';
+export { type AgentKeyHistory, covers, type KeyInterval, keyInForce } from './key-history.ts';
 export {
   CoordinationConfigError,
   type CoordinationLimits,
@@ -49,11 +66,13 @@ export {
   type WriteOperation,
 } from './operations.ts';
 export {
+  type ActionOutcome,
   type AgentView,
   type CandidateTally,
   type ChoiceCount,
   type CoordinationEvent,
   type CoordinationResult,
+  type CouncilView,
   type CountedBallot,
   decodeResult,
   ERROR_CODES,

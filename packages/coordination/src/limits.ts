@@ -62,6 +62,14 @@ export interface CoordinationLimits {
   readonly eventWindowTicks: number;
   /** Items one list query returns at most (events, proposals, tasks, evidence, agents). */
   readonly pageMax: number;
+  /**
+   * Agent records the registry holds at most: registered agents plus removed ones, whose records
+   * (and whatever they still own) are kept. The snapshot fit is checked for this many agents at
+   * full quota. Raised to the genesis agent count when that is larger and not overridden.
+   */
+  readonly agentsMax: number;
+  /** Keys (current and past, with their intervals) one agent record keeps; the oldest past key gives way. */
+  readonly keyHistoryMax: number;
 }
 
 /**
@@ -104,6 +112,8 @@ export const DEFAULT_COORDINATION_LIMITS: CoordinationLimits = Object.freeze({
   eventsPerWindowPerAgentMax: 256,
   eventWindowTicks: 100,
   pageMax: 100,
+  agentsMax: 64,
+  keyHistoryMax: 8,
 });
 
 /**
@@ -131,6 +141,24 @@ export class CoordinationConfigError extends Error {
     super(message);
     this.name = 'CoordinationConfigError';
   }
+}
+
+/**
+ * `agentsMax` covers the genesis registry: an explicit value below the genesis count is refused;
+ * the default is raised to it (so a cluster file naming more agents than the default keeps
+ * loading, and the fit check below names the quotas to lower, as it always did).
+ */
+function withRegistrySize(
+  limits: CoordinationLimits,
+  overrides: Partial<CoordinationLimits>,
+  agentCount: number,
+): CoordinationLimits {
+  if (agentCount <= limits.agentsMax) return limits;
+  if (overrides.agentsMax !== undefined)
+    throw new CoordinationConfigError(
+      `agentsMax (${limits.agentsMax}) must be at least the ${agentCount} genesis agents`,
+    );
+  return { ...limits, agentsMax: agentCount };
 }
 
 /**
@@ -164,6 +192,7 @@ export function resolveLimits(
     throw new CoordinationConfigError('votersMax * weightMax must be a safe integer');
   if (limits.votersMax * limits.scoreMax * 1000 > Number.MAX_SAFE_INTEGER)
     throw new CoordinationConfigError('votersMax * scoreMax * 1000 must be a safe integer');
-  checkFits(limits, agentCount);
-  return Object.freeze(limits);
+  const sized = withRegistrySize(limits, overrides, agentCount);
+  checkFits(sized, sized.agentsMax);
+  return Object.freeze(sized);
 }

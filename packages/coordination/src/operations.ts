@@ -6,6 +6,8 @@
  * encoding is canonical and validates every field (type, size, range) against the limits.
  */
 import { type Canonical, decodeCanonical, encodeCanonical, SIGNATURE_BYTES } from '@conclave/core';
+import { JOIN_STATEMENT_BYTES_MAX } from './capacity.ts';
+import { actionTuple, decodeAction, type GovernanceAction } from './governance.ts';
 import type { CoordinationLimits } from './limits.ts';
 import { operationBounds } from './operation-bounds.ts';
 import {
@@ -92,7 +94,22 @@ export type WriteOperation =
   | { readonly op: 'task_create'; readonly taskId: string; readonly payload: Uint8Array }
   | { readonly op: 'task_claim'; readonly taskId: string; readonly ttl: number }
   | { readonly op: 'task_complete'; readonly taskId: string; readonly result: Uint8Array }
-  | { readonly op: 'task_release'; readonly taskId: string };
+  | { readonly op: 'task_release'; readonly taskId: string }
+  /**
+   * Opens a proposal that executes `action` when approved. Only a council member may propose it;
+   * its voters are the council and its rule the council threshold (see the README).
+   */
+  | {
+      readonly op: 'propose_action';
+      readonly proposalId: string;
+      readonly title: string;
+      readonly deadline: number;
+      readonly action: GovernanceAction;
+    }
+  /** Replaces the signer's key from the next sequence: `joinStatement` is for the signer's id, with the new key. */
+  | { readonly op: 'rotate_key'; readonly joinStatement: Uint8Array }
+  /** Removes the signer from the registry from the next sequence. */
+  | { readonly op: 'revoke_self' };
 
 /** Read-only operations: valid through `query` (unordered) and through `apply` (linearizable). */
 export type ReadOperation =
@@ -129,7 +146,8 @@ export type ReadOperation =
       readonly fromIndex: number;
       readonly limit: number;
     }
-  | { readonly op: 'list_agents'; readonly after: string | null; readonly limit: number };
+  | { readonly op: 'list_agents'; readonly after: string | null; readonly limit: number }
+  | { readonly op: 'get_council' };
 
 /** Every operation. */
 export type Operation = WriteOperation | ReadOperation;
@@ -146,6 +164,7 @@ export const READ_OPERATIONS: ReadonlySet<string> = new Set([
   'list_tasks',
   'events',
   'list_agents',
+  'get_council',
 ]);
 
 /** Whether an operation only reads (its name is in `READ_OPERATIONS`), so `query` may answer it. */
@@ -219,6 +238,19 @@ export function operationTuple(operation: Operation): Canonical {
       return ['events', operation.fromSequence, operation.fromIndex, operation.limit];
     case 'list_agents':
       return ['list_agents', operation.after, operation.limit];
+    case 'propose_action':
+      return [
+        'propose_action',
+        operation.proposalId,
+        operation.title,
+        operation.deadline,
+        actionTuple(operation.action),
+      ];
+    case 'rotate_key':
+      return ['rotate_key', operation.joinStatement];
+    case 'revoke_self':
+    case 'get_council':
+      return [operation.op];
   }
 }
 
@@ -334,6 +366,16 @@ export const ops = {
       fromIndex: fields.fromIndex ?? 0,
       limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
     }),
+  /** Proposes a governance action to the council (see `actions` for building one). */
+  proposeAction: (
+    fields: Omit<Fields<'propose_action'>, 'title'> & { readonly title?: string },
+  ): Uint8Array => encodeOperation({ op: 'propose_action', ...fields, title: fields.title ?? '' }),
+  /** Rotates the signer's own key: a join statement for its id, signed by the new key (the request by the old one). */
+  rotateKey: (fields: Fields<'rotate_key'>): Uint8Array => encodeOperation({ op: 'rotate_key', ...fields }),
+  /** Removes the signer from the registry. */
+  revokeSelf: (): Uint8Array => encodeOperation({ op: 'revoke_self' }),
+  /** Reads the council: members and threshold. */
+  getCouncil: (): Uint8Array => encodeOperation({ op: 'get_council' }),
   /** The agent registry, in id order. */
   listAgents: (fields: { readonly after?: string | null; readonly limit?: number } = {}): Uint8Array =>
     encodeOperation({
@@ -538,6 +580,22 @@ function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
         after: nullable(tuple[1], (v) => text(v, 'after', AGENT_ID_BYTES_MAX)),
         limit: page(tuple[2]),
       };
+    case 'propose_action':
+      arity(tuple, 5, name);
+      return {
+        op: name,
+        proposalId: text(tuple[1], 'proposalId', limits.proposalIdBytesMax),
+        title: text(tuple[2], 'title', limits.titleBytesMax, 0),
+        deadline: integer(tuple[3], 'deadline', 0, SAFE_MAX),
+        action: decodeAction(tuple[4], limits),
+      };
+    case 'rotate_key':
+      arity(tuple, 2, name);
+      return { op: name, joinStatement: binary(tuple[1], 'joinStatement', JOIN_STATEMENT_BYTES_MAX) };
+    case 'revoke_self':
+    case 'get_council':
+      arity(tuple, 1, name);
+      return { op: name };
     default:
       throw new Invalid(
         `unknown operation ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`,

@@ -5,7 +5,10 @@
  * position of the state that answered (last sequence and agreed time it has seen), so a local
  * read says how stale it may be.
  */
+import type { AgentQuotas } from './agent-quotas.ts';
 import type { Evidence, LogPosition } from './evidence.ts';
+import type { GovernanceAction } from './governance.ts';
+import type { KeyInterval } from './key-history.ts';
 import type { Choice, Rule, Voter } from './operations.ts';
 import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
 
@@ -79,6 +82,10 @@ export interface ProposalView {
   readonly status: ProposalStatus;
   readonly decidedAt: LogPosition | null;
   readonly tally: Tally;
+  /** The governance action it carries; null for an ordinary proposal. */
+  readonly action: GovernanceAction | null;
+  /** Null until an action proposal is approved (and for ordinary ones). */
+  readonly actionOutcome: ActionOutcome | null;
 }
 
 /** A proposal in a list. */
@@ -91,6 +98,9 @@ export interface ProposalSummary {
   readonly decidedAt: LogPosition | null;
   /** Score rules: the winner once approved. */
   readonly winner: string | null;
+  /** The governance action's kind, if it carries one. */
+  readonly actionKind: GovernanceAction['kind'] | null;
+  readonly actionOutcome: ActionOutcome | null;
 }
 
 /**
@@ -137,11 +147,41 @@ export interface TaskView {
   readonly doneAt: LogPosition | null;
 }
 
-/** A registered agent. */
+/** An agent record: registered, or removed (then `publicKey` is null and `removed` true). */
 export interface AgentView {
   readonly id: string;
-  readonly publicKey: Uint8Array;
+  /** The current key; null once removed. */
+  readonly publicKey: Uint8Array | null;
+  readonly removed: boolean;
+  /** Voting weight (integer ≥ 1): its weight in council actions. */
+  readonly weight: number;
+  /** Per-agent quota overrides (each at most the global limit of that name). */
+  readonly quotas: AgentQuotas;
+  /** Whether it is on the council. */
+  readonly council: boolean;
+  /** Every retained key with the sequences [from, until) it was in force, oldest first (see `keyInForce`). */
+  readonly keys: readonly KeyInterval[];
 }
+
+/** The council: who may propose and vote governance actions, and the approving weight an action needs. */
+export interface CouncilView {
+  /** Sorted. */
+  readonly members: readonly string[];
+  readonly threshold: number;
+}
+
+/**
+ * What became of an approved action proposal's action: executed at a position (its changes in
+ * force from the next sequence), or failed with the refusal it met when it was re-checked.
+ */
+export type ActionOutcome =
+  | { readonly status: 'executed'; readonly at: LogPosition; readonly code: null; readonly message: null }
+  | {
+      readonly status: 'failed';
+      readonly at: LogPosition;
+      readonly code: ErrorCode;
+      readonly message: string;
+    };
 
 /** Where an event sits: its sequence and its index among that sequence's events. */
 export interface EventCursor {
@@ -206,7 +246,20 @@ export type EventBody =
   | { readonly kind: 'task_completed'; readonly taskId: string; readonly claimant: string }
   | { readonly kind: 'task_released'; readonly taskId: string; readonly claimant: string }
   | { readonly kind: 'task_claim_expired'; readonly taskId: string; readonly claimant: string }
-  | { readonly kind: 'task_pruned'; readonly taskId: string };
+  | { readonly kind: 'task_pruned'; readonly taskId: string }
+  /** A registry or council change, by an action (`proposalId` set) or by the agent itself; in force from `effectiveFrom`. */
+  | {
+      readonly kind: 'registry_changed';
+      readonly change: GovernanceAction['kind'] | 'rotate_key' | 'revoke_self';
+      readonly agent: string | null;
+      readonly proposalId: string | null;
+      readonly effectiveFrom: number;
+    }
+  | {
+      readonly kind: 'action_failed';
+      readonly proposalId: string;
+      readonly code: ErrorCode;
+    };
 
 /** One state change, in the order it happened. */
 export type CoordinationEvent = EventBody & {
@@ -243,7 +296,21 @@ export type ErrorCode =
   /** The proposal is already decided. */
   | 'CLOSED'
   /** A write was sent to `query`. */
-  | 'READ_ONLY';
+  | 'READ_ONLY'
+  /** Only council members may propose governance actions and vote on them. */
+  | 'NOT_COUNCIL'
+  /** A join statement that does not decode, is not an agent's, or is not signed by its own key. */
+  | 'INVALID_JOIN'
+  /** The agent id is registered already. */
+  | 'AGENT_EXISTS'
+  /** The agent is not registered. */
+  | 'UNKNOWN_AGENT'
+  /** The key is, or was, some agent's. */
+  | 'KEY_IN_USE'
+  /** The registry holds `agentsMax` agent records. */
+  | 'REGISTRY_FULL'
+  /** The action would break the governance rules (an empty or unreachable council, a quota above the global one). */
+  | 'INVALID_ACTION';
 
 /** Resources with a per-agent quota (`QUOTA` results name one). */
 export type QuotaResource =
@@ -290,6 +357,10 @@ export type CoordinationResult =
         readonly agent: string;
         readonly ballotBytes: Uint8Array;
         readonly signature: Uint8Array;
+        /** The voter's key the signature was checked against when cast (its key in force then); null once that key left the bounded history. */
+        readonly publicKey: Uint8Array | null;
+        /** The `from` of that key's interval in the voter's history (`list_agents`). */
+        readonly keyFrom: number;
         readonly counted: boolean;
       }
     >
@@ -313,6 +384,9 @@ export type CoordinationResult =
       }
     >
   | Ok<'agents', { readonly agents: readonly AgentView[]; readonly next: string | null }>
+  | Ok<'council', { readonly council: CouncilView }>
+  /** `rotate_key` and `revoke_self`: the record after the change, in force from `effectiveFrom`. */
+  | Ok<'agent', { readonly agent: AgentView; readonly effectiveFrom: number }>
   | ErrorResult;
 
 /** Result kinds of successful results. */
@@ -328,6 +402,8 @@ export const RESULT_KINDS: ReadonlySet<string> = new Set([
   'tasks',
   'events',
   'agents',
+  'council',
+  'agent',
 ]);
 
 /** Error codes. */
@@ -345,6 +421,13 @@ export const ERROR_CODES: ReadonlySet<string> = new Set([
   'EQUIVOCATION',
   'CLOSED',
   'READ_ONLY',
+  'NOT_COUNCIL',
+  'INVALID_JOIN',
+  'AGENT_EXISTS',
+  'UNKNOWN_AGENT',
+  'KEY_IN_USE',
+  'REGISTRY_FULL',
+  'INVALID_ACTION',
 ]);
 
 /** The canonical bytes of a result. */

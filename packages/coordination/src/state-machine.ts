@@ -14,7 +14,7 @@
  * invariant of the state itself is a bug: it throws `InvariantError`.
  */
 import {
-  type AgentIdentity,
+  type AgentKeys,
   type BatchContext,
   bytesEqual,
   type CryptoBackend,
@@ -23,18 +23,28 @@ import {
   type RequestEquivocation,
   type StateMachine,
 } from '@conclave/core';
+import { quotaIn } from './agent-quotas.ts';
 import { decodeBallot } from './ballot.ts';
-import { AgentRegistry, type AgentsSnapshot } from './domains/agents.ts';
+import { type ActionScope, checkAction } from './domains/actions.ts';
+import { AgentRegistry, type AgentsSnapshot, type GenesisAgent } from './domains/agents.ts';
+import {
+  Council,
+  type CouncilSnapshot,
+  type CouncilState,
+  checkCouncil,
+  defaultCouncil,
+} from './domains/council.ts';
 import { EventLog, type EventLogSnapshot } from './domains/events.ts';
 import { type EvidenceSnapshot, EvidenceStore } from './domains/evidence-store.ts';
 import { type KvSnapshot, KvStore } from './domains/kv.ts';
 import { type LockSnapshot, LockTable } from './domains/locks.ts';
 import { ProposalBook, type ProposalsSnapshot } from './domains/proposals.ts';
 import { reservedRefusal } from './domains/reserved-names.ts';
-import { type DomainContext, fail } from './domains/shared.ts';
+import { RegistryChanges } from './domains/self-service.ts';
+import { type DomainContext, fail, present } from './domains/shared.ts';
 import { TaskBoard, type TaskSnapshot } from './domains/tasks.ts';
 import { decodeRequestBody, type LogPosition, type SignedObject } from './evidence.ts';
-import { type CoordinationLimits, resolveLimits } from './limits.ts';
+import { CoordinationConfigError, type CoordinationLimits, resolveLimits } from './limits.ts';
 import { decodeOperation, isReadOperation, type Operation, type ReadOperation } from './operations.ts';
 import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
 import { type CoordinationResult, type ErrorResult, encodeResult } from './results.ts';
@@ -43,8 +53,13 @@ import { type CoordinationResult, type ErrorResult, encodeResult } from './resul
 export interface CoordinationOptions {
   /** Verifies ballot and request signatures (Ed25519 verification is deterministic) and hashes snapshots. */
   readonly crypto: CryptoBackend;
-  /** The agent registry at genesis: the cluster config's agents. */
-  readonly agents: readonly AgentIdentity[];
+  /** The agent registry at genesis: the cluster config's agents, each with a voting weight (default 1). */
+  readonly agents: readonly GenesisAgent[];
+  /**
+   * The council at genesis: who may propose and vote governance actions, and the approving
+   * weight an action needs. Default: every genesis agent, threshold floor(n/2)+1.
+   */
+  readonly council?: CouncilState;
   /**
    * Overrides of `DEFAULT_COORDINATION_LIMITS` (the cluster file's `coordination`). Every replica
    * must use the same limits. Checked against the registry's size: see `resolveLimits`.
@@ -52,11 +67,13 @@ export interface CoordinationOptions {
   readonly limits?: Partial<CoordinationLimits>;
 }
 
-const SNAPSHOT_FORMAT = 'conclave/coordination/v1';
+// v2: agent records with key history, weights and quotas; the council; keys on ballots and evidence.
+const SNAPSHOT_FORMAT = 'conclave/coordination/v2';
 
 /** The whole state as `snapshot()` encodes it: the format tag, the position, and every domain's part. */
 interface SnapshotRecord
   extends AgentsSnapshot,
+    CouncilSnapshot,
     EventLogSnapshot,
     ProposalsSnapshot,
     EvidenceSnapshot,
@@ -91,6 +108,13 @@ export class CoordinationStateMachine implements StateMachine {
   readonly #limits: CoordinationLimits;
   #position: LogPosition = { sequence: 0, timestamp: 0 };
   readonly #agents: AgentRegistry;
+  readonly #council: Council;
+  /**
+   * Ids with a record, removed ones too: whose `<agentId>/` names are reserved. A removed agent's
+   * names stay reserved, so no one takes them over while its record (and maybe its data) remains.
+   */
+  readonly #recorded = { has: (agent: string) => this.#agents.recordOf(agent) !== undefined };
+  readonly #changes: RegistryChanges;
   readonly #events: EventLog;
   readonly #evidence: EvidenceStore;
   readonly #proposals: ProposalBook;
@@ -98,21 +122,39 @@ export class CoordinationStateMachine implements StateMachine {
   readonly #locks: LockTable;
   readonly #tasks: TaskBoard;
 
-  /** Throws `CoordinationConfigError` on contradictory limits, and a plain `Error` on duplicate agent ids. */
+  /**
+   * Throws `CoordinationConfigError` on contradictory limits or an invalid council, and a plain
+   * `Error` on duplicate agent ids or a bad weight.
+   */
   constructor(options: CoordinationOptions) {
     this.#crypto = options.crypto;
     this.#limits = resolveLimits(options.limits, options.agents.length);
     const position = () => this.#position;
-    this.#events = new EventLog({ limits: this.#limits, position });
+    const quotaOf: DomainContext['quotaOf'] = (agent, name) =>
+      quotaIn(this.#agents.quotasOf(agent), this.#limits, name);
+    this.#events = new EventLog({ limits: this.#limits, position, quotaOf });
     const context: DomainContext = {
       limits: this.#limits,
       position,
       emit: (body, producer) => this.#events.append(body, producer),
+      quotaOf,
     };
     this.#agents = new AgentRegistry(context, options.agents);
+    this.#council = new Council(context, this.#genesisCouncil(options));
+    const scope: ActionScope = {
+      agents: this.#agents,
+      council: this.#council,
+      crypto: this.#crypto,
+      limits: this.#limits,
+    };
+    this.#changes = new RegistryChanges(context, scope);
     this.#evidence = new EvidenceStore(context);
-    this.#proposals = new ProposalBook(context, this.#agents, this.#evidence, this.#crypto);
-    this.#kv = new KvStore(context, this.#agents);
+    this.#proposals = new ProposalBook(context, this.#agents, this.#evidence, this.#crypto, {
+      council: () => this.#council.state,
+      check: (action) => checkAction(action, scope),
+      execute: (action, proposalId, proposer) => this.#changes.execute(action, proposalId, proposer),
+    });
+    this.#kv = new KvStore(context, this.#recorded);
     this.#locks = new LockTable(context);
     this.#tasks = new TaskBoard(context);
   }
@@ -122,13 +164,22 @@ export class CoordinationStateMachine implements StateMachine {
     return this.#limits;
   }
 
+  /** The council given, checked against the genesis agents; or the default. */
+  #genesisCouncil(options: CoordinationOptions): CouncilState {
+    if (options.council === undefined) return defaultCouncil(options.agents.map((a) => a.id));
+    const refused = checkCouncil(options.council, this.#agents, this.#limits.votersMax);
+    if (refused !== undefined) throw new CoordinationConfigError(`council: ${refused}`);
+    return options.council;
+  }
+
   // -------------------------------------------------------------------------------------------
   // The StateMachine port.
 
   /** Executes one ordered operation from `context.agent`. Never throws on bad input. */
   apply(operation: Uint8Array, context: ExecutionContext): Uint8Array {
     this.#advance(context);
-    if (!this.#agents.has(context.agent))
+    // Registry changes take effect from the next sequence, as core's key check does.
+    if (this.#agents.keyAt(context.agent, context.sequence) === undefined)
       return encodeResult(fail('FORBIDDEN', `agent ${context.agent} is not registered`));
     const decoded = decodeOperation(operation, this.#limits);
     if (!decoded.ok) return encodeResult(fail(decoded.code, decoded.message));
@@ -163,8 +214,8 @@ export class CoordinationStateMachine implements StateMachine {
     this.#advance(context);
     const checked = this.#checkReport(report);
     if (checked === undefined) return;
-    const [a, b] = checked.operations.map((operation) =>
-      this.#signedBallotIn(operation, report.agent, checked.key),
+    const [a, b] = checked.operations.map((operation, i) =>
+      this.#signedBallotIn(operation, report.agent, present(checked.keys[i], 'a key per operation')),
     );
     if (
       a !== undefined &&
@@ -172,10 +223,25 @@ export class CoordinationStateMachine implements StateMachine {
       a.proposalId === b.proposalId &&
       !bytesEqual(a.signed.bytes, b.signed.bytes)
     ) {
-      this.#proposals.recordBallotEquivocation(a.proposalId, report.agent, a.signed, b.signed, 'replicas');
+      this.#proposals.recordBallotEquivocation(
+        a.proposalId,
+        report.agent,
+        a.signed,
+        b.signed,
+        'replicas',
+        checked.keys,
+      );
       return;
     }
-    this.#evidence.recordRequest(report.agent, report.requestId, report.first, report.second);
+    this.#evidence.recordRequest(report.agent, report.requestId, report.first, report.second, checked.keys);
+  }
+
+  /**
+   * The registered agents' current keys, for core's request check. A change made while sequence
+   * `s` executes shows here once that batch is done, so it applies from `s + 1`.
+   */
+  agentKeys(): AgentKeys {
+    return this.#agents.agentKeys();
   }
 
   /** The whole state, canonically encoded (sorted keys throughout). */
@@ -184,6 +250,7 @@ export class CoordinationStateMachine implements StateMachine {
       format: SNAPSHOT_FORMAT,
       position: this.#position,
       ...this.#agents.snapshot(),
+      ...this.#council.snapshot(),
       ...this.#events.snapshot(),
       ...this.#proposals.snapshot(),
       ...this.#evidence.snapshot(),
@@ -209,6 +276,7 @@ export class CoordinationStateMachine implements StateMachine {
     )
       throw new Error('CoordinationStateMachine.restore: not a coordination snapshot');
     this.#agents.restore(record);
+    this.#council.restore(record);
     this.#position = { ...record.position };
     this.#events.restore(record);
     this.#proposals.restore(record);
@@ -256,6 +324,12 @@ export class CoordinationStateMachine implements StateMachine {
     switch (operation.op) {
       case 'propose':
         return this.#proposals.propose(operation, agent);
+      case 'propose_action':
+        return this.#proposals.proposeAction(operation, agent);
+      case 'rotate_key':
+        return this.#changes.rotateKey(agent, operation.joinStatement);
+      case 'revoke_self':
+        return this.#changes.revokeSelf(agent);
       case 'vote':
         return this.#proposals.vote(operation, agent);
       case 'kv_put':
@@ -283,11 +357,12 @@ export class CoordinationStateMachine implements StateMachine {
   #reservedRefusal(operation: Operation, agent: string): ErrorResult | undefined {
     switch (operation.op) {
       case 'lock_acquire':
-        return reservedRefusal('lock', operation.name, agent, this.#agents);
+        return reservedRefusal('lock', operation.name, agent, this.#recorded);
       case 'task_create':
-        return reservedRefusal('task', operation.taskId, agent, this.#agents);
+        return reservedRefusal('task', operation.taskId, agent, this.#recorded);
       case 'propose':
-        return reservedRefusal('proposal', operation.proposalId, agent, this.#agents);
+      case 'propose_action':
+        return reservedRefusal('proposal', operation.proposalId, agent, this.#recorded);
       default:
         return undefined;
     }
@@ -312,7 +387,9 @@ export class CoordinationStateMachine implements StateMachine {
       case 'events':
         return this.#events.read(op);
       case 'list_agents':
-        return this.#agents.list(op);
+        return this.#agents.list(op, (agent) => this.#council.has(agent));
+      case 'get_council':
+        return this.#council.read(op);
     }
   }
 
@@ -320,24 +397,29 @@ export class CoordinationStateMachine implements StateMachine {
   // Equivocation reports.
 
   /**
-   * The reported agent's key and the two signed operations, if the report checks out: two
-   * different request bodies, both the agent's own with the reported requestId, both signed
-   * with its registered key.
+   * The keys that verify the two signed operations, and the operations, if the report checks
+   * out: two different request bodies, both the agent's own with the reported requestId, each
+   * signed with one of the agent's keys (current or past: the first request may predate a rotation).
    */
   #checkReport(
     report: RequestEquivocation,
-  ): { readonly key: Uint8Array; readonly operations: readonly Uint8Array[] } | undefined {
-    const key = this.#agents.keyOf(report.agent);
-    if (key === undefined) return undefined;
+  ): { readonly keys: readonly Uint8Array[]; readonly operations: readonly Uint8Array[] } | undefined {
     const first = decodeRequestBody(report.first.bytes);
     const second = decodeRequestBody(report.second.bytes);
     if (first === undefined || second === undefined) return undefined;
     for (const body of [first, second])
       if (body.agent !== report.agent || body.requestId !== report.requestId) return undefined;
     if (bytesEqual(report.first.bytes, report.second.bytes)) return undefined;
-    if (!this.#crypto.verify(report.first.bytes, report.first.signature, key)) return undefined;
-    if (!this.#crypto.verify(report.second.bytes, report.second.signature, key)) return undefined;
-    return { key, operations: [first.operation, second.operation] };
+    const firstKey = this.#keyThatSigned(report.agent, report.first);
+    const secondKey = this.#keyThatSigned(report.agent, report.second);
+    if (firstKey === undefined || secondKey === undefined) return undefined;
+    return { keys: [firstKey, secondKey], operations: [first.operation, second.operation] };
+  }
+
+  /** The agent's retained key (newest first) whose signature `signed` carries; undefined if none. */
+  #keyThatSigned(agent: string, signed: SignedObject): Uint8Array | undefined {
+    const keys = [...this.#agents.keysOf(agent)].reverse();
+    return keys.find((key) => this.#crypto.verify(signed.bytes, signed.signature, key));
   }
 
   /** The ballot a request's operation casts, if it is a vote carrying a valid ballot `agent` signed with `key`. */

@@ -4,9 +4,11 @@
  * the same tally bit for bit.
  */
 import type { LogPosition } from './evidence.ts';
+import type { GovernanceAction } from './governance.ts';
 import type { Choice, Rule, ScoreChoice, Voter } from './operations.ts';
 import { compareStrings } from './record.ts';
 import type {
+  ActionOutcome,
   CandidateTally,
   ChoiceCount,
   CountedBallot,
@@ -22,6 +24,12 @@ export interface StoredBallot {
   readonly choice: Choice;
   readonly confidencePermille: number;
   readonly castAt: LogPosition;
+  /**
+   * Which key its signature was checked against: the `from` of the voter's key interval in force
+   * at `castAt` (see `list_agents` keys). A reference rather than the 32 key bytes, so a ballot
+   * weighs no more in the snapshot bound than before key history existed.
+   */
+  readonly keyFrom: number;
 }
 
 /** A proposal as the state keeps it (internal). */
@@ -41,6 +49,9 @@ export interface ProposalRecord {
   readonly excluded: Map<string, number | null>;
   status: ProposalStatus;
   decidedAt: LogPosition | null;
+  /** The governance action it carries; null for an ordinary proposal. */
+  readonly action: GovernanceAction | null;
+  actionOutcome: ActionOutcome | null;
 }
 
 const zero = (): { count: number; weight: number } => ({ count: 0, weight: 0 });

@@ -2,6 +2,7 @@ import { encodeCanonical, toHex } from '@conclave/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  actions,
   DEFAULT_COORDINATION_LIMITS,
   decodeBallot,
   decodeOperation,
@@ -9,6 +10,7 @@ import {
   encodeBallot,
   encodeOperation,
   encodeResult,
+  type GovernanceAction,
   type Operation,
   ops,
 } from '../src/index.ts';
@@ -73,6 +75,27 @@ describe('operations', () => {
       ],
       [ops.events({ fromSequence: 4 }), { op: 'events', fromSequence: 4, fromIndex: 0, limit: 100 }],
       [ops.listAgents(), { op: 'list_agents', after: null, limit: 100 }],
+      [ops.getCouncil(), { op: 'get_council' }],
+      [ops.revokeSelf(), { op: 'revoke_self' }],
+      [ops.rotateKey({ joinStatement: value }), { op: 'rotate_key', joinStatement: value }],
+      ...(
+        [
+          actions.registerAgent({ joinStatement: value }),
+          actions.registerAgent({
+            joinStatement: value,
+            weight: 3,
+            quotas: { tasksPerAgentMax: 2, claimsPerAgentMax: 1 },
+          }),
+          actions.removeAgent('a'),
+          actions.rotateAgentKey('a', value),
+          actions.setAgentQuotas('a', {}),
+          actions.setAgentWeight('a', 7),
+          actions.setCouncil(['b', 'a'], 2),
+        ] satisfies GovernanceAction[]
+      ).map((action): [Uint8Array, Operation] => [
+        ops.proposeAction({ proposalId: 'p', deadline: 9, action }),
+        { op: 'propose_action', proposalId: 'p', title: '', deadline: 9, action },
+      ]),
     ];
     for (const [bytes, operation] of built) {
       expect(decodeOperation(bytes, limits)).toEqual({ ok: true, operation });

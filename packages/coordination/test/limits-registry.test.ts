@@ -23,10 +23,16 @@ describe('registry', () => {
   it('lists the genesis agents and their keys, in id order with paging', () => {
     const d = new Driver({ names: ['zoe', 'amy', 'kim'] });
     const page = d.queryOk('agents', ops.listAgents({ limit: 2 }));
-    expect(page.agents).toEqual([
-      { id: 'amy', publicKey: keyPairOf('amy').publicKey },
-      { id: 'kim', publicKey: keyPairOf('kim').publicKey },
-    ]);
+    const genesis = (id: string) => ({
+      id,
+      publicKey: keyPairOf(id).publicKey,
+      removed: false,
+      weight: 1,
+      quotas: {},
+      council: true,
+      keys: [{ publicKey: keyPairOf(id).publicKey, from: 0, until: null }],
+    });
+    expect(page.agents).toEqual([genesis('amy'), genesis('kim')]);
     expect(page.next).toBe('kim');
     expect(d.queryOk('agents', ops.listAgents({ after: 'kim' })).agents.map((a) => a.id)).toEqual(['zoe']);
   });

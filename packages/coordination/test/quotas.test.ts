@@ -119,7 +119,15 @@ describe('per-agent quotas', () => {
   });
 
   it('limits whose worst case does not fit a snapshot frame are refused, naming what to lower', () => {
-    expect(() => resolveLimits({}, 70)).not.toThrow();
+    // 64 fit the defaults since agent records carry key history and proposals may carry actions (was 70).
+    expect(() => resolveLimits({}, 64)).not.toThrow();
+    expect(() => resolveLimits({}, 65)).toThrow(/65 agents at full quota/);
+    // The fit is checked for agentsMax records, not only the genesis agents: join at run time fits too.
+    expect(() => resolveLimits({ agentsMax: 65 }, 4)).toThrow(/65 agents at full quota/);
+    expect(() => resolveLimits({ agentsMax: 3 }, 4)).toThrow(
+      /agentsMax \(3\) must be at least the 4 genesis agents/,
+    );
+    expect(resolveLimits({}, 3).agentsMax).toBe(64);
     expect(() => resolveLimits({}, 1000)).toThrow(CoordinationConfigError);
     expect(() => resolveLimits({}, 1000)).toThrow(/proposals weigh most.*openProposalsPerAgentMax/);
     expect(() => resolveLimits({ tasksPerAgentMax: 100_000 }, 4)).toThrow(/tasksPerAgentMax/);

@@ -2,13 +2,22 @@
  * A small driver for coordination tests: virtual agreed time, one sequence per batch, agents
  * with deterministic keys, and typed results. No real time, no global randomness.
  */
-import { type AgentIdentity, encodeBody, type KeyPair, MessageType, nodeCrypto } from '@conclave/core';
+import {
+  type AgentIdentity,
+  encodeBody,
+  encodeJoinStatement,
+  type KeyPair,
+  MessageType,
+  nodeCrypto,
+  signJoinStatement,
+} from '@conclave/core';
 import { expect } from 'vitest';
 import {
   type Ballot,
   type CoordinationLimits,
   type CoordinationResult,
   CoordinationStateMachine,
+  type CouncilState,
   decodeResult,
   ops,
   signBallot,
@@ -46,9 +55,20 @@ export class Driver {
   time = 0;
   #requestIds = new Map<string, number>();
 
-  constructor(options: { names?: readonly string[]; limits?: Partial<CoordinationLimits> } = {}) {
-    this.agents = identities(options.names ?? AGENTS);
-    this.sm = new CoordinationStateMachine({ crypto, agents: this.agents, limits: options.limits });
+  constructor(
+    options: {
+      names?: readonly string[];
+      limits?: Partial<CoordinationLimits>;
+      council?: CouncilState;
+      weights?: Readonly<Record<string, number>>;
+    } = {},
+  ) {
+    this.agents = identities(options.names ?? AGENTS).map((a) =>
+      options.weights?.[a.id] === undefined ? a : { ...a, weight: options.weights[a.id] },
+    );
+    // A small registry bound, so tests may raise per-agent quotas without breaking the snapshot fit.
+    const limits = { agentsMax: 16, ...options.limits };
+    this.sm = new CoordinationStateMachine({ crypto, agents: this.agents, limits, council: options.council });
   }
 
   /** Starts the next batch at agreed time `timestamp` (default: unchanged), calling advanceTime. */
@@ -138,3 +158,9 @@ export class Driver {
 }
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** An agent's join statement bytes for `id`, with the key of `keyName` (default: `id`), signed by `signer` (default: that key). */
+export function joinOf(id: string, keyName = id, signer = keyName): Uint8Array {
+  const claim = { role: 'agent' as const, id, publicKey: keyPairOf(keyName).publicKey, host: '', port: 0 };
+  return encodeJoinStatement(signJoinStatement(claim, keyPairOf(signer).secretKey, crypto));
+}

@@ -45,7 +45,7 @@ function compareCursors(a: EventCursor, b: EventCursor): number {
 
 /** The log every domain emits into (through `DomainContext.emit`). */
 export class EventLog {
-  readonly #context: Pick<DomainContext, 'limits' | 'position'>;
+  readonly #context: Pick<DomainContext, 'limits' | 'position' | 'quotaOf'>;
   #events: CoordinationEvent[] = [];
   /** Events in the log per producer (derived from `#events`; rebuilt on restore). */
   #kept = new Map<string, number>();
@@ -53,7 +53,7 @@ export class EventLog {
   #droppedThrough: EventCursor | null = null;
   #nextIndex = 0;
 
-  constructor(context: Pick<DomainContext, 'limits' | 'position'>) {
+  constructor(context: Pick<DomainContext, 'limits' | 'position' | 'quotaOf'>) {
     this.#context = context;
   }
 
@@ -64,7 +64,7 @@ export class EventLog {
 
   /** The refusal when `agent` has used its event rate in the current window; undefined otherwise. */
   checkRate(agent: string): ErrorResult | undefined {
-    const { eventsPerWindowPerAgentMax } = this.#context.limits;
+    const eventsPerWindowPerAgentMax = this.#context.quotaOf(agent, 'eventsPerWindowPerAgentMax');
     const used = this.#rateOf(agent).count;
     if (used < eventsPerWindowPerAgentMax) return undefined;
     return quota('events', agent, used, eventsPerWindowPerAgentMax, 'eventsPerWindowPerAgentMax');
@@ -84,7 +84,7 @@ export class EventLog {
     this.#rateOf(producer).count += 1;
     const kept = (this.#kept.get(producer) ?? 0) + 1;
     this.#kept.set(producer, kept);
-    if (kept > this.#context.limits.eventsPerAgentMax) this.#dropOldestOf(producer);
+    if (kept > this.#context.quotaOf(producer, 'eventsPerAgentMax')) this.#dropOldestOf(producer);
   }
 
   /** The `events` read: up to `limit` events at or after the cursor, and where to continue. */

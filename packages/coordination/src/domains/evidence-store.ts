@@ -44,16 +44,23 @@ export class EvidenceStore {
     first: SignedObject,
     second: SignedObject,
     source: 'vote' | 'replicas',
+    keys: readonly Uint8Array[],
   ): number | null {
     const known = this.#items.find(
       (e) => e.kind === 'ballot' && e.agent === agent && e.proposalId === proposalId,
     );
     if (known !== undefined) return known.id;
-    return this.#store({ kind: 'ballot', agent, proposalId, requestId: null, first, second, source });
+    return this.#store({ kind: 'ballot', agent, proposalId, requestId: null, first, second, source, keys });
   }
 
   /** Keeps request evidence against `agent` for `requestId`, unless some is kept already. */
-  recordRequest(agent: string, requestId: number, first: SignedObject, second: SignedObject): void {
+  recordRequest(
+    agent: string,
+    requestId: number,
+    first: SignedObject,
+    second: SignedObject,
+    keys: readonly Uint8Array[],
+  ): void {
     const duplicate = this.#items.some(
       (e) => e.kind === 'request' && e.agent === agent && e.requestId === requestId,
     );
@@ -68,6 +75,7 @@ export class EvidenceStore {
       first: { bytes: first.bytes, signature: first.signature },
       second: { bytes: second.bytes, signature: second.signature },
       source: 'replicas',
+      keys,
     });
   }
 

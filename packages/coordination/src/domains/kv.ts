@@ -171,7 +171,8 @@ export class KvStore {
     owner: string,
     current: KvRecord | undefined,
   ): ErrorResult | undefined {
-    const { kvKeysPerAgentMax, kvBytesPerAgentMax } = this.#context.limits;
+    const kvKeysPerAgentMax = this.#context.quotaOf(owner, 'kvKeysPerAgentMax');
+    const kvBytesPerAgentMax = this.#context.quotaOf(owner, 'kvBytesPerAgentMax');
     const usage = this.#usage.get(owner) ?? { keys: 0, bytes: 0 };
     const sameOwner = current !== undefined && current.owner === owner;
     const keys = usage.keys + (sameOwner ? 0 : 1);

@@ -98,7 +98,7 @@ export class LockTable {
           : `${op.name} is held by ${held.holder} until ${held.expiresAt}`,
       );
     // An expired lock still in the table counts as free: against no one's quota.
-    const { locksPerAgentMax } = this.#context.limits;
+    const locksPerAgentMax = this.#context.quotaOf(agent, 'locksPerAgentMax');
     const heldByAgent = this.#heldBy(agent, now);
     if (heldByAgent >= locksPerAgentMax)
       return quota('locks', agent, heldByAgent, locksPerAgentMax, 'locksPerAgentMax');

@@ -7,6 +7,7 @@
 import { bytesEqual, type CryptoBackend, encodeCanonical } from '@conclave/core';
 import { type Ballot, decodeBallot } from '../ballot.ts';
 import type { SignedObject } from '../evidence.ts';
+import type { GovernanceAction } from '../governance.ts';
 import {
   operationTuple,
   type ReadOperation,
@@ -18,11 +19,26 @@ import { compareStrings } from '../record.ts';
 import type { CoordinationResult, ErrorResult, ProposalSummary, ProposalView } from '../results.ts';
 import { computeTally, decide, type ProposalRecord, type StoredBallot, sortVoters } from '../tally.ts';
 import type { AgentRegistry } from './agents.ts';
+import type { CouncilState } from './council.ts';
 import type { EvidenceStore } from './evidence-store.ts';
 import { type DomainContext, fail, pageOf, present, quota, sortedEntries } from './shared.ts';
 
 type Propose = Extract<WriteOperation, { op: 'propose' }>;
 type Vote = Extract<WriteOperation, { op: 'vote' }>;
+type ProposeAction = Extract<WriteOperation, { op: 'propose_action' }>;
+
+/** What action proposals need from governance: the council, and checking and executing an action. */
+export interface Governance {
+  readonly council: () => CouncilState;
+  /** Why the action could not execute now (checked when it is proposed), or undefined. */
+  readonly check: (action: GovernanceAction) => ErrorResult | undefined;
+  /** Checks the action again and executes it; the refusal when it no longer holds. */
+  readonly execute: (
+    action: GovernanceAction,
+    proposalId: string,
+    proposer: string,
+  ) => ErrorResult | undefined;
+}
 type ProposalRead = Extract<ReadOperation, { op: 'get_proposal' | 'list_proposals' | 'get_ballot' }>;
 
 /** The proposals' part of the snapshot record, sorted by id; ballots and exclusions sorted by agent. */
@@ -39,14 +55,49 @@ export class ProposalBook {
   readonly #agents: AgentRegistry;
   readonly #evidence: EvidenceStore;
   readonly #crypto: CryptoBackend;
+  readonly #governance: Governance;
   #proposals = new Map<string, ProposalRecord>();
 
   /** `crypto` verifies ballot signatures against the keys in `agents`. */
-  constructor(context: DomainContext, agents: AgentRegistry, evidence: EvidenceStore, crypto: CryptoBackend) {
+  constructor(
+    context: DomainContext,
+    agents: AgentRegistry,
+    evidence: EvidenceStore,
+    crypto: CryptoBackend,
+    governance: Governance,
+  ) {
     this.#context = context;
     this.#agents = agents;
     this.#evidence = evidence;
     this.#crypto = crypto;
+    this.#governance = governance;
+  }
+
+  /**
+   * Opens an action proposal: only a council member may; the voters are the council now, each
+   * with its registry weight, and it is approved when the approving weight reaches the council
+   * threshold. The action is checked now too, so a bad one never goes to a vote.
+   */
+  proposeAction(op: ProposeAction, agent: string): CoordinationResult {
+    const council = this.#governance.council();
+    if (!council.members.includes(agent))
+      return fail('NOT_COUNCIL', `${agent} is not on the council; only council members propose actions`);
+    const refusal =
+      this.#governance.check(op.action) ??
+      checkDeadline(op.deadline, this.#context.position().timestamp, this.#context.limits.deadlineTicksMax);
+    if (refusal !== undefined) return refusal;
+    const existing = this.#proposals.get(op.proposalId);
+    if (existing !== undefined) return this.#proposeActionAgain(existing, op, agent);
+    const limited = this.#checkRoomFor(agent);
+    if (limited !== undefined) return limited;
+    const voters = council.members.map((member) => ({
+      agent: member,
+      weight: this.#agents.weightOf(member),
+    }));
+    const rule: Rule = { kind: 'weighted', approveWeight: council.threshold };
+    const { proposalId, title, deadline } = op;
+    const asPropose: Propose = { op: 'propose', proposalId, title, deadline, rule, voters, candidates: [] };
+    return this.#open(asPropose, agent, op.action);
   }
 
   /** Opens a proposal; proposing the very same one again answers with it (a retry is harmless). */
@@ -70,9 +121,11 @@ export class ProposalBook {
   vote(op: Vote, agent: string): CoordinationResult {
     const verified = this.#verifyBallot(op, agent);
     if (!verified.ok) return verified;
-    const { ballot } = verified;
+    const { ballot, keyFrom } = verified;
     const proposal = this.#proposals.get(ballot.proposalId);
     if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${ballot.proposalId}`);
+    if (proposal.action !== null && !this.#governance.council().members.includes(agent))
+      return fail('NOT_COUNCIL', `${agent} is not on the council; only members vote on actions`);
     if (!proposal.voters.some((v) => v.agent === agent))
       return fail('FORBIDDEN', `${agent} is not a voter of ${ballot.proposalId}`);
     const previous = proposal.ballots.get(agent);
@@ -91,6 +144,7 @@ export class ProposalBook {
       choice: ballot.choice,
       confidencePermille: ballot.confidencePermille,
       castAt: this.#context.position(),
+      keyFrom,
     });
     this.#context.emit({ kind: 'ballot_cast', proposalId: proposal.proposalId, agent }, agent);
     this.#evaluate(proposal, false);
@@ -107,8 +161,9 @@ export class ProposalBook {
     first: SignedObject,
     second: SignedObject,
     source: 'vote' | 'replicas',
+    keys: readonly Uint8Array[],
   ): void {
-    const evidenceId = this.#evidence.recordBallot(agent, proposalId, first, second, source);
+    const evidenceId = this.#evidence.recordBallot(agent, proposalId, first, second, source, keys);
     const proposal = this.#proposals.get(proposalId);
     if (
       proposal === undefined ||
@@ -143,7 +198,8 @@ export class ProposalBook {
         const ballot = proposal?.ballots.get(op.agent);
         if (proposal === undefined || ballot === undefined)
           return fail('NOT_FOUND', `no ballot of ${op.agent} on ${op.proposalId}`);
-        const { ballotBytes, signature } = ballot;
+        const { ballotBytes, signature, keyFrom } = ballot;
+        const publicKey = this.#agents.keyFrom(op.agent, keyFrom) ?? null;
         const counted = !proposal.excluded.has(op.agent);
         return {
           ok: true,
@@ -153,6 +209,8 @@ export class ProposalBook {
           agent: op.agent,
           ballotBytes,
           signature,
+          publicKey,
+          keyFrom,
           counted,
         };
       }
@@ -192,6 +250,8 @@ export class ProposalBook {
         decidedAt: p.decidedAt,
         ballots: sortedEntries(p.ballots).map(([agent, ballot]) => ({ agent, ...ballot })),
         excluded: sortedEntries(p.excluded).map(([agent, evidenceId]) => ({ agent, evidenceId })),
+        action: p.action,
+        actionOutcome: p.actionOutcome,
       })),
     };
   }
@@ -218,21 +278,36 @@ export class ProposalBook {
                 choice: b.choice,
                 confidencePermille: b.confidencePermille,
                 castAt: b.castAt,
+                keyFrom: b.keyFrom,
               },
             ]),
           ),
           excluded: new Map(p.excluded.map((e) => [e.agent, e.evidenceId])),
           status: p.status,
           decidedAt: p.decidedAt,
+          action: p.action,
+          actionOutcome: p.actionOutcome,
         },
       ]),
     );
+  }
+
+  /** The action proposal exists: the same proposer proposing the same action again is answered with it. */
+  #proposeActionAgain(existing: ProposalRecord, op: ProposeAction, agent: string): CoordinationResult {
+    const asProposed = (p: ProposeAction) => encodeCanonical(operationTuple(p));
+    const same =
+      existing.proposer === agent &&
+      existing.action !== null &&
+      bytesEqual(asProposed(op), asProposed({ op: 'propose_action', ...existing, action: existing.action }));
+    if (!same) return fail('CONFLICT', `proposal ${op.proposalId} exists`);
+    return { ok: true, kind: 'proposal', at: this.#context.position(), proposal: proposalView(existing) };
   }
 
   /** The proposal exists: the same proposer proposing the same thing again is answered with it. */
   #proposeAgain(existing: ProposalRecord, sorted: Propose, agent: string): CoordinationResult {
     const same =
       existing.proposer === agent &&
+      existing.action === null &&
       bytesEqual(
         encodeCanonical(operationTuple(sorted)),
         encodeCanonical(operationTuple({ op: 'propose', ...existing })),
@@ -242,7 +317,7 @@ export class ProposalBook {
   }
 
   /** Opens the proposal, and evaluates it as after every change: its rule may imply an outcome already. */
-  #open(sorted: Propose, agent: string): CoordinationResult {
+  #open(sorted: Propose, agent: string, action: GovernanceAction | null = null): CoordinationResult {
     const proposal: ProposalRecord = {
       proposalId: sorted.proposalId,
       proposer: agent,
@@ -256,6 +331,8 @@ export class ProposalBook {
       excluded: new Map(),
       status: 'open',
       decidedAt: null,
+      action,
+      actionOutcome: null,
     };
     this.#proposals.set(proposal.proposalId, proposal);
     this.#context.emit(
@@ -289,7 +366,8 @@ export class ProposalBook {
    * proposals at most open + retained quota, since deciding only moves one from open to retained.
    */
   #checkRoomFor(agent: string): ErrorResult | undefined {
-    const { openProposalsPerAgentMax, retainedProposalsPerAgentMax } = this.#context.limits;
+    const openProposalsPerAgentMax = this.#context.quotaOf(agent, 'openProposalsPerAgentMax');
+    const retainedProposalsPerAgentMax = this.#context.quotaOf(agent, 'retainedProposalsPerAgentMax');
     let open = 0;
     let retained = 0;
     for (const p of this.#proposals.values()) {
@@ -310,17 +388,25 @@ export class ProposalBook {
     return undefined;
   }
 
-  /** Decodes the ballot and checks it is `agent`'s, signed with `agent`'s registered key. */
-  #verifyBallot(op: Vote, agent: string): { readonly ok: true; readonly ballot: Ballot } | ErrorResult {
+  /** Decodes the ballot and checks it is `agent`'s, signed with `agent`'s key in force at this sequence. */
+  #verifyBallot(
+    op: Vote,
+    agent: string,
+  ): { readonly ok: true; readonly ballot: Ballot; readonly keyFrom: number } | ErrorResult {
     const decoded = decodeBallot(op.ballotBytes, this.#context.limits);
     if (!decoded.ok) return fail('INVALID', `ballot: ${decoded.message}`);
     const ballot = decoded.ballot;
     if (ballot.agent !== agent)
       return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
-    const key = present(this.#agents.keyOf(agent), `${agent}, whose operation is executing, is registered`);
+    const sequence = this.#context.position().sequence;
+    const interval = present(
+      this.#agents.intervalAt(agent, sequence),
+      `${agent}, whose operation is executing, has a key in force`,
+    );
+    const key = interval.publicKey;
     if (!this.#crypto.verify(op.ballotBytes, op.signature, key))
       return fail('FORGED_BALLOT', `the ballot signature does not verify against ${agent}'s key`);
-    return { ok: true, ballot };
+    return { ok: true, ballot, keyFrom: interval.from };
   }
 
   /** A second vote by a voter who has a ballot on the proposal already. */
@@ -329,7 +415,12 @@ export class ProposalBook {
     if (!bytesEqual(previous.ballotBytes, op.ballotBytes)) {
       const first = { bytes: previous.ballotBytes, signature: previous.signature };
       const second = { bytes: op.ballotBytes, signature: op.signature };
-      this.recordBallotEquivocation(proposalId, agent, first, second, 'vote');
+      // The first ballot's key may have left the bounded history since: then only the second's is named.
+      const keys = [
+        this.#agents.keyFrom(agent, previous.keyFrom),
+        this.#agents.keyAt(agent, this.#context.position().sequence),
+      ].filter((k): k is Uint8Array => k !== undefined);
+      this.recordBallotEquivocation(proposalId, agent, first, second, 'vote', keys);
       return fail('EQUIVOCATION', `${agent} signed a different ballot for ${proposalId}; neither counts`);
     }
     if (proposal.excluded.has(agent))
@@ -362,6 +453,22 @@ export class ProposalBook {
         outcome: status,
         winner: status === 'approved' ? tally.winner : null,
       },
+      proposal.proposer,
+    );
+    if (status === 'approved' && proposal.action !== null) this.#executeAction(proposal, proposal.action);
+  }
+
+  /** Executes an approved proposal's action in the same step, and records its outcome on the proposal. */
+  #executeAction(proposal: ProposalRecord, action: GovernanceAction): void {
+    const at = this.#context.position();
+    const refused = this.#governance.execute(action, proposal.proposalId, proposal.proposer);
+    if (refused === undefined) {
+      proposal.actionOutcome = { status: 'executed', at, code: null, message: null };
+      return;
+    }
+    proposal.actionOutcome = { status: 'failed', at, code: refused.code, message: refused.message };
+    this.#context.emit(
+      { kind: 'action_failed', proposalId: proposal.proposalId, code: refused.code },
       proposal.proposer,
     );
   }
@@ -434,6 +541,8 @@ function proposalView(proposal: ProposalRecord): ProposalView {
     status: proposal.status,
     decidedAt: proposal.decidedAt,
     tally: computeTally(proposal),
+    action: proposal.action,
+    actionOutcome: proposal.actionOutcome,
   };
 }
 
@@ -446,5 +555,7 @@ function proposalSummary(proposal: ProposalRecord): ProposalSummary {
     deadline: proposal.deadline,
     decidedAt: proposal.decidedAt,
     winner: proposal.status === 'approved' ? computeTally(proposal).winner : null,
+    actionKind: proposal.action?.kind ?? null,
+    actionOutcome: proposal.actionOutcome,
   };
 }

@@ -4,6 +4,7 @@
  * iteration, paging, and the assertions that guard the state's own invariants.
  */
 import { InvariantError } from '@conclave/core';
+import type { QuotaLimitName } from '../agent-quotas.ts';
 import type { LogPosition } from '../evidence.ts';
 import type { CoordinationLimits } from '../limits.ts';
 import { compareStrings } from '../record.ts';
@@ -20,6 +21,8 @@ export interface DomainContext {
   readonly position: () => LogPosition;
   /** Appends an event to the log, charged to `producer`'s share of it. */
   readonly emit: (body: EventBody, producer: string) => void;
+  /** The per-agent limit `name` in force for `agent`: its registry override, else the global limit. */
+  readonly quotaOf: (agent: string, name: QuotaLimitName) => number;
 }
 
 /** Refuses an agent's operation. Bad input is answered with this, never thrown. */

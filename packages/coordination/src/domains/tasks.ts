@@ -104,7 +104,7 @@ export class TaskBoard {
 
   #create(op: Extract<TaskWrite, { op: 'task_create' }>, agent: string): CoordinationResult {
     if (this.#tasks.has(op.taskId)) return fail('CONFLICT', `task ${op.taskId} exists`);
-    const { tasksPerAgentMax } = this.#context.limits;
+    const tasksPerAgentMax = this.#context.quotaOf(agent, 'tasksPerAgentMax');
     let created = 0;
     for (const t of this.#tasks.values()) if (t.creator === agent) created += 1;
     if (created >= tasksPerAgentMax)
@@ -138,7 +138,7 @@ export class TaskBoard {
       return fail('CONFLICT', `task ${op.taskId} is claimed by ${task.claimant}`);
     let active = 0;
     for (const t of this.#tasks.values()) if (t.status === 'claimed' && t.claimant === agent) active += 1;
-    const { claimsPerAgentMax } = this.#context.limits;
+    const claimsPerAgentMax = this.#context.quotaOf(agent, 'claimsPerAgentMax');
     if (active >= claimsPerAgentMax)
       return quota('claims', agent, active, claimsPerAgentMax, 'claimsPerAgentMax');
     const expiresAt = this.#context.position().timestamp + op.ttl;
