@@ -88,8 +88,8 @@ describe('coordination in cluster.json', () => {
     const lowered = { openProposalsPerAgentMax: 1, retainedProposalsPerAgentMax: 1, votersMax: 16 };
     const file = loadClusterFile(clusterWith(lowered, 100));
     expect(resolvedCoordinationLimits(file)).toMatchObject(lowered);
-    // 70 agents fit the defaults (docs/limits.md), and a kv cluster keeps no per-agent state.
-    expect(() => loadClusterFile(clusterWith(undefined, 70))).not.toThrow();
+    // 64 agents fit the defaults (agentsMax, docs/limits.md), and a kv cluster keeps no per-agent state.
+    expect(() => loadClusterFile(clusterWith(undefined, 64))).not.toThrow();
     expect(() => loadClusterFile(clusterWith(undefined, 100, { stateMachine: 'kv' }))).not.toThrow();
   });
 
