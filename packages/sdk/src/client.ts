@@ -246,6 +246,11 @@ export class ConclaveClient {
     }
   }
 
+  /** Whether `switchKey` can reconnect under a new key (the client was given `transportFor`). */
+  get canSwitchKey(): boolean {
+    return this.#transportFor !== undefined && !this.#closed;
+  }
+
   /**
    * Signs with `secretKey` from now on, over a new transport (`transportFor`): for after the
    * cluster executed this agent's key rotation. Calls in flight under the old key may be refused

@@ -6,15 +6,20 @@
  * QUOTA and FORBIDDEN refusals become its subclasses `QuotaError` and `ForbiddenError`.
  */
 import {
+  type AgentKeyHistory,
+  type AgentView,
   type Ballot,
   type Choice,
   type CoordinationEvent,
   type CoordinationResult,
+  type CouncilView,
   decodeResult,
   type EventCursor,
   type Evidence,
   encodeBallot,
+  type GovernanceAction,
   type KvEntry,
+  keyInForce,
   type LockView,
   ops,
   type ProposalSummary,
@@ -24,9 +29,16 @@ import {
   type TaskView,
   type Voter,
 } from '@conclave/coordination';
-import type { Receipt } from '@conclave/core';
+import {
+  type AgentKeyAt,
+  bytesEqual,
+  encodeJoinStatement,
+  publicKeyOf,
+  type Receipt,
+  signJoinStatement,
+} from '@conclave/core';
 import type { CallOptions, ConclaveClient, ReadConsistency } from './client.ts';
-import { AbortedError, ConclaveError, refusalError, TimeoutError } from './errors.ts';
+import { AbortedError, ConclaveError, MembershipError, refusalError, TimeoutError } from './errors.ts';
 
 /** A read's consistency, and which replica a `local` read asks. */
 export interface ReadOptions extends CallOptions {
@@ -49,6 +61,22 @@ export interface ProposeOptions extends CallOptions {
   readonly ttlTicks?: number;
   /** Candidate answers, for score rules. */
   readonly candidates?: readonly string[];
+}
+
+/** A governance action for the council: its id, an optional title, and its deadline. */
+export interface ProposeActionOptions extends CallOptions {
+  readonly proposalId: string;
+  readonly title?: string;
+  /** Absolute deadline in agreed time (ticks); or give `ttlTicks`. */
+  readonly deadline?: number;
+  /** Deadline relative to the cluster's current agreed time. */
+  readonly ttlTicks?: number;
+}
+
+/** What a key rotation or revocation did: the agent's record after it, and the first sequence it holds at. */
+export interface RegistryChange {
+  readonly agent: AgentView;
+  readonly effectiveFrom: number;
 }
 
 /** A ballot's reason and confidence, recorded with it (not used in the tally). */
@@ -146,14 +174,17 @@ export class Coordination {
 
   // --- proposals --------------------------------------------------------------------------------
 
+  /** An absolute deadline in agreed time: `deadline`, or `ttlTicks` from the cluster's now. */
+  async #deadlineOf(options: { deadline?: number; ttlTicks?: number } & CallOptions, what: string) {
+    if (options.deadline !== undefined) return options.deadline;
+    if (options.ttlTicks === undefined)
+      throw new ConclaveError('INVALID_ARGUMENT', `${what} needs a deadline or ttlTicks`);
+    return (await this.agreedTime(options)) + options.ttlTicks;
+  }
+
   /** Opens a proposal. The deadline is in agreed time: absolute, or `ttlTicks` from now. */
   async propose(options: ProposeOptions): Promise<ProposalView> {
-    let deadline = options.deadline;
-    if (deadline === undefined) {
-      if (options.ttlTicks === undefined)
-        throw new ConclaveError('INVALID_ARGUMENT', 'propose needs a deadline or ttlTicks');
-      deadline = (await this.agreedTime(options)) + options.ttlTicks;
-    }
+    const deadline = await this.#deadlineOf(options, 'propose');
     const operation = ops.propose({
       proposalId: options.proposalId,
       title: options.title,
@@ -359,9 +390,103 @@ export class Coordination {
     }
   }
 
-  /** The agent registry. */
-  async agents(options: ReadOptions = {}) {
-    return (await this.#read(ops.listAgents(), 'agents', options)).agents;
+  // --- membership and governance ------------------------------------------------------------
+
+  /**
+   * Every agent record, current and removed, with its key history (`keys`: each key and the
+   * sequences [from, until) it was in force), weight, quotas and council membership.
+   */
+  async agents(options: ReadOptions = {}): Promise<readonly AgentView[]> {
+    const all: AgentView[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: OkKind<'agents'> = await this.#read(ops.listAgents({ after }), 'agents', options);
+      all.push(...page.agents);
+      if (page.next === null) return all;
+      after = page.next;
+    }
+  }
+
+  /** Who may propose and approve governance actions, and the approving weight an action needs. */
+  async council(options: ReadOptions = {}): Promise<CouncilView> {
+    return (await this.#read(ops.getCouncil(), 'council', options)).council;
+  }
+
+  /**
+   * Proposes a governance action (build it with `actions` from @conclave/coordination). Only a
+   * council member may; the council votes on it with `vote`, and the state machine executes it
+   * in the step that approves it (`actionOutcome` on the proposal says how that went).
+   */
+  async proposeAction(action: GovernanceAction, options: ProposeActionOptions): Promise<ProposalView> {
+    const deadline = await this.#deadlineOf(options, 'proposeAction');
+    const operation = ops.proposeAction({
+      proposalId: options.proposalId,
+      action,
+      deadline,
+      ...(options.title === undefined ? {} : { title: options.title }),
+    });
+    return (await this.#write(operation, 'proposal', options)).proposal;
+  }
+
+  /**
+   * Rotates this agent's key to `newSecretKey` (store it durably first: once the rotation
+   * executes, the old key is refused). The request is signed by the current key and carries a
+   * join statement signed by the new one (proof of possession). From the next batch on only the
+   * new key is accepted; if the client was connected with `transportFor`, it switches to the new
+   * key and reconnects before this resolves.
+   */
+  async rotateKey(newSecretKey: Uint8Array, options: CallOptions = {}): Promise<RegistryChange> {
+    const statement = signJoinStatement(
+      { role: 'agent', id: this.client.agent, publicKey: publicKeyOf(newSecretKey), host: '', port: 0 },
+      newSecretKey,
+      this.client.crypto,
+    );
+    const operation = ops.rotateKey({ joinStatement: encodeJoinStatement(statement) });
+    try {
+      const result = await this.#write(operation, 'agent', options);
+      if (this.client.canSwitchKey) await this.client.switchKey(newSecretKey);
+      return { agent: result.agent, effectiveFrom: result.effectiveFrom };
+    } catch (error) {
+      // The replicas that executed the rotation close the old key's connection at once, and
+      // may do so before f+1 of their replies arrive: REVOKED_KEY then most likely means it
+      // executed. Confirm under the new key rather than guess.
+      if (!(error instanceof MembershipError && error.code === 'REVOKED_KEY' && this.client.canSwitchKey))
+        throw error;
+      await this.client.switchKey(newSecretKey);
+      return this.#confirmKey(newSecretKey, options);
+    }
+  }
+
+  /** This agent's record, read under its new key, if that key is now in force; else the original refusal stands. */
+  async #confirmKey(secretKey: Uint8Array, options: CallOptions): Promise<RegistryChange> {
+    const own = (await this.agents(options)).find((a) => a.id === this.client.agent);
+    const current = own?.keys.at(-1);
+    if (
+      own === undefined ||
+      current === undefined ||
+      current.until !== null ||
+      !bytesEqual(current.publicKey, publicKeyOf(secretKey))
+    )
+      throw new MembershipError(
+        'REVOKED_KEY',
+        `agent ${this.client.agent}: the old key was refused, and the new one is not in force`,
+      );
+    return { agent: own, effectiveFrom: current.from };
+  }
+
+  /** Removes this agent from the registry, from the next batch on; its connections then close. */
+  async revokeSelf(options: CallOptions = {}): Promise<RegistryChange> {
+    const result = await this.#write(ops.revokeSelf(), 'agent', options);
+    return { agent: result.agent, effectiveFrom: result.effectiveFrom };
+  }
+
+  /**
+   * A key lookup over the registry's history, for checking receipts and evidence signed before a
+   * rotation or removal: pass it to `verifyReceipt` (the key in force at the receipt's sequence).
+   */
+  async keyHistory(options: ReadOptions = {}): Promise<AgentKeyAt> {
+    const history: AgentKeyHistory[] = (await this.agents(options)).map((a) => ({ id: a.id, keys: a.keys }));
+    return (agent, sequence) => keyInForce(history, agent, sequence);
   }
 }
 

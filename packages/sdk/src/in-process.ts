@@ -12,6 +12,7 @@ import {
   type KeyPair,
   nodeCrypto,
   type ProtocolConfig,
+  publicKeyOf,
   quorumsOf,
   Replica,
   ReplicaHost,
@@ -183,8 +184,13 @@ export async function startInProcessCluster(
     return keys;
   };
   const identity = (agent: string) => ({ agent, secretKey: keysOf(agent).secretKey });
+  // An agent's own transport needs the replicas' keys and its own: it may have been registered
+  // (or rotated) at run time, after this directory was made. The replicas decide who is admitted.
   const transportFor = (who: AgentIdentity) =>
-    network.transport({ peer: agentPeer(who.agent), secretKey: who.secretKey }, directory);
+    network.transport(
+      { peer: agentPeer(who.agent), secretKey: who.secretKey },
+      { replicas: directory.replicas, agents: [{ id: who.agent, publicKey: publicKeyOf(who.secretKey) }] },
+    );
   const transport = (agent: string) => transportFor(identity(agent));
   const connectAs = (who: AgentIdentity, extra: Partial<ConnectOptions> = {}) =>
     connect({
