@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '@conclave/cli';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runMembership } from './membership-flow.ts';
 import { type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-ceremony-'));
@@ -150,5 +151,22 @@ describe('a cluster from a genesis ceremony', () => {
     });
     const get = await ok('kv', 'get', 'release', '--dir', agentDir, '--agent', 'alice', '--json');
     expect(JSON.parse(get.trim())).toMatchObject({ key: 'release', value: 'v1' });
+    ceremony = { operators, agentDir, hash };
+  }, 300_000);
+
+  it('membership at run time: add, rotate, remove, and every replica restarted keeps the registry', async () => {
+    expect(ceremony, 'the ceremony test above must have started the cluster').toBeDefined();
+    const { operators, agentDir, hash } = ceremony as NonNullable<typeof ceremony>;
+    const membership = await runMembership(operators[0] as string, agentDir);
+    // Every replica restarted in turn comes back with the same registry, and the cluster serves.
+    for (const [id, dir] of operators.entries()) {
+      await stopReplica(running[id] as RunningReplica, 'SIGKILL');
+      running[id] = startReplica(dir, id, ['--genesis-hash', hash]);
+      await waitFor(`replica ${id} back`, () => statusOf(dir, id), 30_000);
+      expect(await membership.registryAt(id)).toEqual(membership.registry);
+    }
+    await membership.close();
   }, 300_000);
 });
+
+let ceremony: { operators: string[]; agentDir: string; hash: string } | undefined;
