@@ -57,6 +57,7 @@ import { coordinationOptionsOf } from './coordination-options.ts';
 import { CliError } from './errors.ts';
 import { AGENT_HOLD_BACK_MS, type AgentRefusal, FairInbox, holdsBack, type Sender } from './fair-inbox.ts';
 import { AgentRefusalLog, createReplicaMetrics, type ReplicaMetrics } from './metrics.ts';
+import { retiredKeysOf } from './retired-keys.ts';
 import { precheckSignatures } from './signature-precheck.ts';
 import { openReplicaStore, type ReplicaStore, type SyncMode } from './store.ts';
 import { defaultVerifyWorkers, VerifyPool } from './verify-pool.ts';
@@ -275,7 +276,10 @@ export class ReplicaDaemon {
     const transport =
       options.decorateTransport?.(plainTransport, { replica: entry.id, secretKey, crypto }) ?? plainTransport;
     // The registry restored from disk may differ from the cluster file's genesis agents.
-    plainTransport.setAgents([...replica.agentKeys()].map(([id, publicKey]) => ({ id, publicKey })));
+    plainTransport.setAgents(
+      [...replica.agentKeys()].map(([id, publicKey]) => ({ id, publicKey })),
+      retiredKeysOf(machine),
+    );
     const daemon = new ReplicaDaemon({
       file,
       replica,
