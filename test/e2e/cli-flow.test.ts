@@ -1,15 +1,17 @@
-/**
- * The operator's path, as the README shows it: start daemons, write and read with the CLI, ask
- * for status. Pins the JSON contracts other tools rely on.
- */
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { ROOT } from '@conclave/cli';
+import { dirname } from 'node:path';
 import { decodeReceipt, fromHex, nodeCrypto, verifyReceipt } from '@conclave/core';
 import { clusterConfigOf } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeCluster, type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
+import {
+  makeCluster,
+  type RunningReplica,
+  runConclave,
+  startReplica,
+  statusOf,
+  stopReplica,
+  waitFor,
+} from './support.ts';
 
 const running: RunningReplica[] = [];
 let clusterDir = '';
@@ -18,28 +20,7 @@ afterAll(async () => {
   if (clusterDir !== '') rmSync(dirname(clusterDir), { recursive: true, force: true });
 });
 
-function conclave(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
-      { cwd: ROOT },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr });
-    });
-  });
-}
+const conclave = (...args: string[]) => runConclave(args, 30_000);
 
 describe('the conclave CLI against real daemons', () => {
   it('kv put/get in every consistency and status, as JSON', async () => {

@@ -1,18 +1,9 @@
-/**
- * The genesis ceremony end to end, as docs/operators-ceremony.md tells it: four replica
- * operators and one agent each make their key in their own directory, one party assembles the
- * genesis from the public statements, each operator signs it with the key from its own
- * directory, and four daemons start from copies of genesis.json (pinned with --genesis-hash)
- * plus their own key; the agent writes and reads through consensus.
- */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '@conclave/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMembership } from './membership-flow.ts';
-import { type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
+import { type RunningReplica, runConclave, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-ceremony-'));
 const running: RunningReplica[] = [];
@@ -21,30 +12,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function conclave(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
-      {
-        cwd: ROOT,
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr });
-    });
-  });
-}
+const conclave = (...args: string[]) => runConclave(args, 90_000);
 
 async function ok(...args: string[]): Promise<string> {
   const result = await conclave(...args);

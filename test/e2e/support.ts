@@ -4,6 +4,7 @@ export {
   metricsOf,
   metricValue,
   type RunningReplica,
+  runConclave,
   startReplica,
   statusOf,
   stopReplica,

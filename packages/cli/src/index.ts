@@ -7,11 +7,13 @@
 export { type CliOptions, runCli } from './commands.ts';
 export { agentTransport, type ConnectAgentOptions, connectAgent } from './connect.ts';
 export {
+  type CliRun,
   makeCluster,
   metricsOf,
   metricValue,
   ROOT,
   type RunningReplica,
+  runConclave,
   startReplica,
   statusOf,
   stopReplica,
