@@ -372,6 +372,8 @@ export class Replica {
     if (redundantVote(this.#ctx, frame.body)) return [];
     const publicKey = senderKey(this.#ctx, claimedSigner(frame.body));
     if (publicKey === undefined) return [];
+    // A request under a key not in force is refused unchecked (#verifySender): no work ahead.
+    if (frame.body.type === MessageType.request && !bytesEqual(publicKey, frame.body.publicKey)) return [];
     const checks: SignatureCheck[] = [{ data: frame.bytes, signature: frame.signature, publicKey }];
     if (frame.body.type === MessageType.prePrepare) {
       for (const batch of frame.batches) {

@@ -113,6 +113,9 @@ describe('a registry that changes at run time', () => {
       agent1.secretKey,
     );
     expect(c.inject(1, stale.frame).rejected.map((r) => r.code)).toEqual(['REVOKED_KEY']);
+    // …and a host checking signatures ahead of the step is not asked to check it either.
+    const decoded = c.replicas[1]?.decode(stale.frame);
+    expect(decoded?.ok && c.replicas[1]?.signatureChecks(decoded.value)).toEqual([]);
     // Re-signed under the new key, requestId 2 executes: it was refused, never executed, and two
     // bodies under two keys are not equivocation.
     c.replies.delete('agent-1');
