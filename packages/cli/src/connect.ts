@@ -4,6 +4,7 @@
  * The agent need not be one of the file's genesis agents, nor hold its genesis key: the
  * replicas' registry decides (an unknown agent or retired key is refused with MembershipError).
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type CryptoBackend, nodeCrypto, publicKeyOf, type ReplyAuth } from '@conclave/core';
 import {
@@ -15,7 +16,13 @@ import {
   readSecretKeyFile,
   tlsOptionsOf,
 } from '@conclave/node';
-import { type AgentIdentity, type ConclaveClient, type ConnectOptions, connect } from '@conclave/sdk';
+import {
+  type AgentIdentity,
+  type ConclaveClient,
+  type ConnectOptions,
+  connect,
+  MembershipError,
+} from '@conclave/sdk';
 import { agentPeer, type Directory, type WebSocketTransport, webSocketTransport } from '@conclave/transport';
 
 export interface ConnectAgentOptions {
@@ -113,5 +120,16 @@ export function connectAgent(options: ConnectAgentOptions): Promise<ConclaveClie
     crypto,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+  }).catch((error: unknown) => {
+    throw withRotationHint(error, agentKeyPath(options.dir, options.agent));
   });
+}
+
+/** A refused key with a rotation's .old file beside it: say so, that is most likely why. */
+function withRotationHint(error: unknown, keyPath: string): unknown {
+  if (!(error instanceof MembershipError) || !existsSync(`${keyPath}.old`)) return error;
+  return new MembershipError(
+    error.code as 'UNKNOWN_AGENT' | 'REVOKED_KEY',
+    `${error.message}; ${keyPath}.old exists: a key rotation did not finish. If the key in ${keyPath}.old is still in force, move it back to ${keyPath}`,
+  );
 }
