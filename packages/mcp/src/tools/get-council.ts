@@ -1,5 +1,6 @@
 /** `get_council`: who approves governance actions, and the approving weight an action needs. */
 import { councilForModel } from '../present-registry.ts';
+import { registryOf } from './registry.ts';
 import { defineTool, READS } from './tool.ts';
 
 export const getCouncil = defineTool({
@@ -13,7 +14,7 @@ export const getCouncil = defineTool({
     const options = { consistency: args.consistency, signal: extra.signal };
     const [council, agents] = await Promise.all([
       context.coordination.council(options),
-      context.coordination.agents(options),
+      registryOf(context, options),
     ]);
     return {
       agent: context.agent,

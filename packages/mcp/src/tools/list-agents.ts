@@ -1,5 +1,6 @@
 /** `list_agents`: the agent registry, with each agent's key history. */
 import { agentForModel } from '../present-registry.ts';
+import { registryOf } from './registry.ts';
 import { defineTool, READS } from './tool.ts';
 
 export const listAgents = defineTool({
@@ -10,7 +11,7 @@ export const listAgents = defineTool({
   annotations: READS,
   input: (fields) => ({ consistency: fields.consistency }),
   run: async (args, context, extra) => {
-    const agents = await context.coordination.agents({ consistency: args.consistency, signal: extra.signal });
+    const agents = await registryOf(context, { consistency: args.consistency, signal: extra.signal });
     return { agents: agents.map(agentForModel) };
   },
 });

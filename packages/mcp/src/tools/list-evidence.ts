@@ -1,6 +1,7 @@
 /** `list_evidence`: proof that agents equivocated, re-checked here against the registry's key history. */
 import { verifyEvidence } from '@conclave/coordination';
 import { evidenceForModel } from '../present.ts';
+import { registryOf } from './registry.ts';
 import { defineTool, READS } from './tool.ts';
 
 export const listEvidence = defineTool({
@@ -18,7 +19,7 @@ export const listEvidence = defineTool({
     const client = context.coordination.client;
     const options = { consistency: args.consistency, signal: extra.signal };
     // The registry's key history, so evidence signed before a rotation or removal still checks.
-    const agents = await context.coordination.agents(options);
+    const agents = await registryOf(context, options);
     const evidence = await context.coordination.evidence(
       {
         limit: context.pageSize,

@@ -7,6 +7,7 @@ import { decodeRequestBody } from '@conclave/coordination';
 import { type AgentKeyAt, verifyReceipt as verify } from '@conclave/core';
 import { z } from 'zod';
 import { decodeReceiptText, operationForModel } from '../present.ts';
+import { keyHistoryOf } from './registry.ts';
 import { defineTool, READS, type ToolContext } from './tool.ts';
 
 export const verifyReceipt = defineTool({
@@ -45,7 +46,7 @@ async function agentKeys(
   signal: AbortSignal,
 ): Promise<{ readonly keyAt?: AgentKeyAt; readonly from: string }> {
   try {
-    return { keyAt: await context.coordination.keyHistory({ signal, timeoutMs: 5_000 }), from: 'registry' };
+    return { keyAt: await keyHistoryOf(context, { signal, timeoutMs: 5_000 }), from: 'registry' };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return { from: `genesis (the registry could not be read: ${why})` };
