@@ -80,9 +80,11 @@ export function proposalJson(view: ProposalView): Json {
 export function proposalLines(view: ProposalView): string[] {
   const t = view.tally;
   const weight = (c: { count: number; weight: number }) => `${c.count} (weight ${c.weight})`;
+  const action = view.action === null ? undefined : actionText(view.action);
+  const title = view.title === '' || view.title === action ? '' : ` — ${view.title}`;
   return [
-    `proposal ${view.proposalId}: ${view.status}${view.title === '' ? '' : ` — ${view.title}`}`,
-    ...(view.action === null ? [] : [`  action: ${actionText(view.action)}`]),
+    `proposal ${view.proposalId}: ${view.status}${title}`,
+    ...(action === undefined ? [] : [`  action: ${action}`]),
     `  approve ${weight(t.approve)}, reject ${weight(t.reject)}, abstain ${weight(t.abstain)}, pending ${weight(t.pending)}`,
     ...(t.counted.length === 0
       ? []
@@ -108,7 +110,13 @@ export function agentJson(agent: AgentView): Json {
 
 /** The agent's line, then one per key: `[from, until)` in log sequences. */
 export function agentLines(agent: AgentView): string[] {
-  const marks = [agent.council ? 'council' : '', agent.removed ? 'removed' : '', `weight ${agent.weight}`];
+  const quotas = quotasText(agent.quotas);
+  const marks = [
+    agent.council ? 'council' : '',
+    agent.removed ? 'removed' : '',
+    `weight ${agent.weight}`,
+    quotas === '' ? '' : `quotas ${quotas.slice(2)}`,
+  ];
   return [
     `${agent.id}  ${marks.filter((m) => m !== '').join(', ')}`,
     ...agent.keys.map(
