@@ -1,25 +1,13 @@
 /**
  * `conclave agent …`: the agent registry. `add` and `remove` propose the council action (then the
- * council votes with `conclave proposal vote`); `rotate` and `revoke` are an agent's own
- * self-service changes, effective at once; `list` and `council` read the registry.
+ * council votes with `conclave proposal vote`); `rotate` (agent-rotate.ts) and `revoke` are an
+ * agent's own self-service changes, effective at once; `list` and `council` read the registry.
  */
-import { randomBytes } from 'node:crypto';
-import { nodeCrypto } from '@conclave/core';
-import { CliError } from '@conclave/node';
-import { coordination, MembershipError, RejectedError } from '@conclave/sdk';
 import { actionOf } from './action-args.ts';
+import { rotate } from './agent-rotate.ts';
 import { actingAgent, asAgent, noMoreThan } from './agent-session.ts';
-import { print, requireString, UsageError, type Values } from './args.ts';
-import { agentKeyPath, connectAgent, loadAgentKey } from './connect.ts';
+import { print, UsageError, type Values } from './args.ts';
 import { agentJson, agentLines, councilLines } from './governance-view.ts';
-import {
-  commitRotation,
-  interruptedRotation,
-  prepareRotation,
-  type RotationFiles,
-  restoreRotation,
-  rotationFiles,
-} from './key-rotation.ts';
 import { proposeAction } from './proposal-commands.ts';
 
 export async function agentCommand(args: readonly string[], values: Values): Promise<number> {
@@ -44,54 +32,6 @@ export async function agentCommand(args: readonly string[], values: Values): Pro
     default:
       throw new UsageError('agent takes add, remove, rotate, revoke, list or council');
   }
-}
-
-/**
- * Rotates the acting agent's key: a new key is made and put in its key file durably, then
- * rotate_key is sent, signed with the old key (see key-rotation.ts for the crash-safe order).
- */
-async function rotate(values: Values): Promise<number> {
-  const dir = requireString(values.dir, '--dir');
-  const agent = actingAgent(values);
-  const crypto = nodeCrypto();
-  const files = rotationFiles(agentKeyPath(dir, agent));
-  const interrupted = interruptedRotation(files);
-  if (interrupted !== undefined) throw new CliError('ALREADY_EXISTS', interrupted);
-  const oldKey = loadAgentKey(dir, agent, crypto);
-  const newKey = crypto.keyPairFromSeed(new Uint8Array(randomBytes(32))).secretKey;
-  // Connected (under the old key) before any file changes: a cluster that is down changes nothing.
-  const client = await connectAgent({ dir, agent });
-  try {
-    prepareRotation(files, oldKey, newKey);
-    const change = await coordination(client)
-      .rotateKey(newKey)
-      .catch((error: unknown) => settleFailedRotation(files, error));
-    commitRotation(files);
-    if (values.json)
-      print(
-        JSON.stringify({ agent: agent, effectiveFrom: change.effectiveFrom, ...agentJson(change.agent) }),
-      );
-    else {
-      print(`rotated ${agent}'s key: the new key is in force from sequence ${change.effectiveFrom}`);
-      print(`  ${files.current} now holds it; the old key is refused from now on`);
-    }
-    return 0;
-  } finally {
-    await client.close();
-  }
-}
-
-/** A refusal changed nothing: the old key goes back. Anything else may have executed: both files stay. */
-function settleFailedRotation(files: RotationFiles, error: unknown): never {
-  if (error instanceof RejectedError) {
-    restoreRotation(files);
-    throw error;
-  }
-  const what = error instanceof Error ? error.message : String(error);
-  throw new CliError(
-    error instanceof MembershipError ? 'UNKNOWN_AGENT' : 'TIMEOUT',
-    `the rotation may or may not have executed (${what}); ${files.current} holds the new key and ${files.old} the old one: "conclave agent list" shows which is in force (see "conclave help")`,
-  );
 }
 
 async function revoke(values: Values): Promise<number> {

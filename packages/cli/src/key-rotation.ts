@@ -13,8 +13,21 @@
  * list` then shows which is in force: if the new key, delete the .old file; if the old one,
  * rename the .old file back over keys/AGENT.secret. `rotate` refuses to start while a .old file
  * exists, so an unresolved rotation is never overwritten.
+ *
+ * With `--out DIR` the new key goes to DIR/keys/AGENT.secret instead (a file that must not exist),
+ * written and fsynced before sending; the old key file is not touched. A refusal deletes the new
+ * file; a crash leaves both, and whichever `conclave agent list` shows in force is the key.
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { toHex } from '@conclave/core';
 import { CliError } from '@conclave/node';
@@ -28,6 +41,15 @@ export interface RotationFiles {
 
 export function rotationFiles(keyPath: string): RotationFiles {
   return { current: keyPath, old: `${keyPath}.old`, next: `${keyPath}.new` };
+}
+
+/** The new key in a file of its own (`--out`), durably, before anything is sent. */
+export function writeNewKeyFile(path: string, newKey: Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (existsSync(path))
+    throw new CliError('ALREADY_EXISTS', `${path} exists; a key is never overwritten (remove it first)`);
+  writeDurably(path, newKey);
+  fsyncDirectory(path);
 }
 
 /** Writes a key file that did not exist ('wx'), owner-only, and fsyncs it. */

@@ -16,6 +16,7 @@ import {
   prepareRotation,
   restoreRotation,
   rotationFiles,
+  writeNewKeyFile,
 } from '../src/key-rotation.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-agent-args-'));
@@ -102,5 +103,13 @@ describe('the key files of a rotation', () => {
     expect(interruptedRotation(interrupted)).toMatch(/did not finish/);
     expect(() => prepareRotation(interrupted, newKey, oldKey)).toThrow(/did not finish/);
     expect(readFileSync(interrupted.old, 'utf8')).toBe(hex(oldKey));
+  });
+
+  it('--out: the new key in a file of its own, owner only, never over an existing one', () => {
+    const path = join(work, 'elsewhere', 'keys', 'dave.secret');
+    writeNewKeyFile(path, newKey);
+    expect(readFileSync(path, 'utf8')).toBe(hex(newKey));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(() => writeNewKeyFile(path, oldKey)).toThrow(/never overwritten/);
   });
 });
