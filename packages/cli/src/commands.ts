@@ -55,7 +55,7 @@ Usage:
   conclave agent add STATEMENT.join.json --as M --dir DIR [--weight W] [--quota NAME=V]…
                   [--proposal ID] [--title T] [--ttl TICKS] [--json]
   conclave agent remove ID --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS] [--json]
-  conclave agent rotate --as J --dir DIR [--json]
+  conclave agent rotate --as J --dir DIR [--out OUT] [--json]
   conclave agent revoke --as J --dir DIR --yes [--json]
   conclave agent list|council --as J --dir DIR [--json]
   conclave proposal propose-action KIND ARGS… --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS]
@@ -103,7 +103,8 @@ Usage:
            the agent of a join statement (conclave keygen --agent NAME writes one), remove proposes
            removing one: council members then vote with proposal vote. rotate makes a new key,
            writes it to DIR/keys/J.secret (the old one kept as J.secret.old until the cluster
-           answers) and rotates J's key to it; revoke removes J itself, for good. list shows every
+           answers; --out OUT: to OUT/keys/J.secret instead) and only then rotates J's key to
+           it; revoke removes J itself, for good. list shows every
            agent with its keys and the sequences each was in force; council the members and the
            approving weight an action needs
   proposal propose-action KIND: register-agent STATEMENT.json, remove-agent ID, rotate-agent-key
