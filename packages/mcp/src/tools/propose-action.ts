@@ -82,7 +82,7 @@ function actionSchema(fields: Fields) {
           1,
           fields.limits.votersMax,
         ),
-        threshold: integerIn('threshold', 1, fields.limits.votersMax * fields.limits.weightMax).describe(
+        threshold: integerIn('threshold', 1, fields.limits.votersMax).describe(
           'The approving weight an action needs.',
         ),
       }),
