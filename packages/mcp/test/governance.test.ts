@@ -47,9 +47,12 @@ async function mcpFor(agent: string, secretKey?: Uint8Array) {
   return { call, coordination: c };
 }
 
-const ok = (result: ToolResult) => {
+// biome-ignore lint/suspicious/noExplicitAny: the checks below reach into the tools' JSON answers
+type Json = Record<string, any>;
+
+const ok = (result: ToolResult): Json => {
   expect(result.isError, result.content[0]?.text).toBeFalsy();
-  return result.structuredContent as Record<string, any>;
+  return result.structuredContent as Json;
 };
 
 const freshKeys = (): KeyPair =>
