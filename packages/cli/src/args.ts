@@ -3,7 +3,7 @@
 /** Bad usage: the CLI prints it with a pointer to the usage, and exits 2. */
 export class UsageError extends Error {}
 
-export type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export function requireString(value: unknown, flag: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new UsageError(`missing ${flag}`);
@@ -19,10 +19,7 @@ export function integer(value: unknown, flag: string, fallback?: number): number
 }
 
 /** `--flag JSON`: an object, parsed. */
-export function jsonObjectFlag(
-  value: string | boolean | undefined,
-  flag: string,
-): Record<string, unknown> | undefined {
+export function jsonObjectFlag(value: Values[string], flag: string): Record<string, unknown> | undefined {
   if (typeof value !== 'string') return undefined;
   let parsed: unknown;
   try {

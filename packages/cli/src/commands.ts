@@ -18,13 +18,21 @@ import {
   type SyncMode,
   VERIFY_WORKERS_MAX,
 } from '@conclave/node';
-import { ConclaveError, coordination, type ReadConsistency } from '@conclave/sdk';
+import {
+  ConclaveError,
+  coordination,
+  MembershipError,
+  type ReadConsistency,
+  RejectedError,
+} from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
+import { agentCommand } from './agent-commands.ts';
 import { agentIdOf, integer, print, requireString, UsageError, type Values } from './args.ts';
 import { connectAgent } from './connect.ts';
 import { coordinationLimitsOf } from './coordination-limits.ts';
 import { genesisCommand, genesisHashFlag, keygenCommand } from './genesis-commands.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
+import { proposalCommand } from './proposal-commands.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
 
@@ -44,6 +52,16 @@ Usage:
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
   conclave mcp    --dir DIR --agent J [--http PORT] [--host H] [--session-idle-minutes M]
+  conclave agent add STATEMENT.join.json --as M --dir DIR [--weight W] [--quota NAME=V]…
+                  [--proposal ID] [--title T] [--ttl TICKS] [--json]
+  conclave agent remove ID --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS] [--json]
+  conclave agent rotate --as J --dir DIR [--out OUT] [--json]
+  conclave agent revoke --as J --dir DIR --yes [--json]
+  conclave agent list|council --as J --dir DIR [--json]
+  conclave proposal propose-action KIND ARGS… --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS]
+  conclave proposal vote ID approve|reject|abstain --as M --dir DIR [--reason TEXT] [--json]
+  conclave proposal show ID --as J --dir DIR [--json]
+  conclave proposal wait ID --as J --dir DIR [--timeout SECONDS] [--json]
 
   init     writes DIR/cluster.json and owner-only secret keys (default: 4 replicas, 4 agents,
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT}); --coordination '{"kvKeysPerAgentMax": 8}'
@@ -81,6 +99,19 @@ Usage:
            http://127.0.0.1:PORT/mcp instead (--host to bind elsewhere: no authentication, so only
            behind one); HTTP sessions idle --session-idle-minutes (default 10) are closed.
            See packages/mcp/README.md
+  agent    the registry, acting as agent J (--as; a number for agent-J). add proposes registering
+           the agent of a join statement (conclave keygen --agent NAME writes one), remove proposes
+           removing one: council members then vote with proposal vote. rotate makes a new key,
+           writes it to DIR/keys/J.secret (the old one kept as J.secret.old until the cluster
+           answers; --out OUT: to OUT/keys/J.secret instead) and only then rotates J's key to
+           it; revoke removes J itself, for good. list shows every
+           agent with its keys and the sequences each was in force; council the members and the
+           approving weight an action needs
+  proposal propose-action KIND: register-agent STATEMENT.json, remove-agent ID, rotate-agent-key
+           ID STATEMENT.json, set-agent-weight ID W, set-agent-quotas ID --quota NAME=V…,
+           set-council --council A,B --threshold K. vote casts J's signed ballot and prints its
+           receipt; show reads the tally and the action's outcome; wait exits 0 once approved and
+           executed, 1 if it ends otherwise. See docs/commands.md
 `;
 
 const CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'quorum', 'local'];
@@ -118,6 +149,15 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       'reply-auth': { type: 'string' },
       key: { type: 'string' },
       'genesis-hash': { type: 'string' },
+      as: { type: 'string' },
+      weight: { type: 'string' },
+      quota: { type: 'string', multiple: true },
+      proposal: { type: 'string' },
+      ttl: { type: 'string' },
+      title: { type: 'string' },
+      reason: { type: 'string' },
+      timeout: { type: 'string' },
+      yes: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -140,6 +180,10 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       return status(values);
     case 'kv':
       return kv(rest, values);
+    case 'agent':
+      return agentCommand(rest, values);
+    case 'proposal':
+      return proposalCommand(rest, values);
     case 'mcp':
       if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
       return mcp(values);
@@ -155,7 +199,7 @@ export interface CliOptions {
 }
 
 /** `--coordination JSON`: an object of limits, checked by `initCluster` (unknown names, values, fit). */
-function coordinationFlag(value: string | boolean | undefined): { coordination?: Record<string, number> } {
+function coordinationFlag(value: Values[string]): { coordination?: Record<string, number> } {
   if (typeof value !== 'string') return {};
   try {
     return { coordination: JSON.parse(value) as Record<string, number> };
@@ -448,6 +492,14 @@ function reportFailure(error: unknown): number {
   ) {
     process.stderr.write(`error: ${error.message}\nrun "pnpm conclave help" for usage\n`);
     return 2;
+  }
+  if (error instanceof RejectedError) {
+    process.stderr.write(`error: the state machine refused (${error.reason}): ${error.message}\n`);
+    return 1;
+  }
+  if (error instanceof MembershipError) {
+    process.stderr.write(`error: ${error.code}: ${error.message}\n`);
+    return 1;
   }
   if (error instanceof CliError || error instanceof TransportError || error instanceof ConclaveError) {
     process.stderr.write(`error: ${error.message}\n`);

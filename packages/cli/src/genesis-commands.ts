@@ -29,7 +29,7 @@ const CEREMONY_GUIDE = 'docs/operators-ceremony.md';
 const HASH_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** `--genesis-hash H`: 64 hex digits, or absent. */
-export function genesisHashFlag(value: string | boolean | undefined): string | undefined {
+export function genesisHashFlag(value: Values[string]): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !HASH_HEX.test(value))
     throw new UsageError('--genesis-hash takes the genesis hash: 64 hex digits, as genesis verify prints it');

@@ -1,7 +1,8 @@
 /**
  * SDK failures as MCP tool errors: `isError: true`, one line a model can act on, and the code in
  * `structuredContent.error` for programs. A tool never throws: a failure is an answer, and the
- * server keeps serving.
+ * server keeps serving. A key the replicas refuse (MembershipError) is its code, UNKNOWN_AGENT or
+ * REVOKED_KEY; a state machine refusal is REJECTED with the refusal as `reason` (NOT_COUNCIL…).
  */
 import { ConclaveError, QuotaError, RejectedError } from '@conclave/sdk';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -25,6 +26,15 @@ const REJECTION_HINTS: Readonly<Record<string, string>> = {
   INVALID: 'a field is out of range or contradicts another; fix the arguments',
   MALFORMED: 'the request could not be decoded; fix the arguments',
   READ_ONLY: 'a write was sent as a read',
+  NOT_COUNCIL: 'only council members may propose and vote on governance actions; get_council lists them',
+  INVALID_JOIN:
+    "the join statement does not decode, is not an agent's, or is not signed by its own key; ask the agent for the file `conclave keygen --agent NAME` wrote",
+  AGENT_EXISTS: 'that agent id is registered already; list_agents shows the registry',
+  UNKNOWN_AGENT: 'that agent is not registered (or was removed); list_agents shows the registry',
+  KEY_IN_USE: "that key is, or was, some agent's; the agent must make a fresh key",
+  REGISTRY_FULL: 'the registry holds as many agents as the cluster allows; remove one first',
+  INVALID_ACTION:
+    'the action would break the governance rules (an empty or unreachable council, a quota above the global one); change it',
 };
 
 const CODE_HINTS: Readonly<Record<string, string>> = {
@@ -40,6 +50,10 @@ const CODE_HINTS: Readonly<Record<string, string>> = {
   NOT_CONNECTED: 'this server is not connected to the cluster; restart it',
   INVALID_ARGUMENT: 'fix the arguments',
   EVENTS_LOST: 'events were pruned before they were read; start again from the current state',
+  UNKNOWN_AGENT:
+    "the replicas do not know this server's agent (never registered, or removed): the council must register it (propose_action register_agent)",
+  REVOKED_KEY:
+    "this server signs with a key that is no longer in force (rotated or revoked): restart it with the agent's current key file",
 };
 
 /** The error's code, its refusal reason when the state machine refused, and a one-line message. */

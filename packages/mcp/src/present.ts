@@ -15,6 +15,7 @@ import {
   type TaskView,
 } from '@conclave/coordination';
 import { decodeReceipt, encodeReceipt, fromHex, type Receipt } from '@conclave/core';
+import { actionFieldsForModel } from './present-registry.ts';
 
 /** A JSON object, as MCP's `structuredContent` wants it. */
 export type JsonObject = { [key: string]: unknown };
@@ -80,6 +81,7 @@ export function proposalForModel(view: ProposalView): JsonObject {
       candidates: view.tally.candidates,
       winner: view.tally.winner,
     },
+    ...actionFieldsForModel(view.action, view.actionOutcome),
   };
 }
 

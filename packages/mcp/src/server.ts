@@ -64,5 +64,6 @@ function instructionsFor(context: ToolContext): string {
     "Every write you make is signed with this agent's key and ordered by consensus; every answer was vouched for by at least f+1 replicas.",
     'To decide something with other agents: propose, then each voter calls cast_vote, then wait_for_decision.',
     'Keep the receipt cast_vote returns: verify_receipt proves offline that the vote was decided.',
+    'Council members change the agent registry or the council with propose_action, then cast_vote on it like any proposal; list_agents and get_council read them.',
   ].join(' ');
 }

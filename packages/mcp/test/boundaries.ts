@@ -4,7 +4,13 @@
  * cluster without the MCP server. Rows are derived from the limits, so the same table checks a
  * cluster with the default limits and one with others.
  */
-import { type CoordinationLimits, type Rule, signBallot, TRIM_PERMILLE_MAX } from '@conclave/coordination';
+import {
+  actions,
+  type CoordinationLimits,
+  type Rule,
+  signBallot,
+  TRIM_PERMILLE_MAX,
+} from '@conclave/coordination';
 import { LIMITS, nodeCrypto, SIGNATURE_BYTES } from '@conclave/core';
 import type { Coordination } from '@conclave/sdk';
 
@@ -71,7 +77,14 @@ function secondsAround(ticksMax: number, tickMs: number) {
 }
 
 export function boundaries(env: Env): Boundary[] {
-  return [...proposeRows(env), ...voteRows(env), ...readRows(env), ...kvRows(env), ...taskRows(env)];
+  return [
+    ...proposeRows(env),
+    ...proposeActionRows(env),
+    ...voteRows(env),
+    ...readRows(env),
+    ...kvRows(env),
+    ...taskRows(env),
+  ];
 }
 
 const PROPOSER = 'agent-0';
@@ -105,6 +118,78 @@ async function proposeDirect(env: Env, args: Record<string, unknown>) {
     ttlTicks: 100,
     ...(args.candidates === undefined ? {} : { candidates: args.candidates as string[] }),
   });
+}
+
+/** propose_action's arguments as the tool takes them, and the same action sent to the cluster directly. */
+const actionProposal = (fields: Record<string, unknown>) => ({
+  proposalId: fresh(),
+  action: { kind: 'set_agent_weight', agent: 'agent-1', weight: 2 },
+  ...fields,
+});
+
+async function proposeActionDirect(env: Env, args: Record<string, unknown>) {
+  const given = args.action as {
+    kind: string;
+    agent?: string;
+    weight?: number;
+    members?: string[];
+    threshold?: number;
+  };
+  const action =
+    given.kind === 'set_council'
+      ? actions.setCouncil(given.members ?? [], given.threshold ?? 1)
+      : actions.setAgentWeight(given.agent ?? '', given.weight ?? 1);
+  const c = await env.sdk(PROPOSER);
+  return c.proposeAction(action, {
+    proposalId: args.proposalId as string,
+    ...(args.title === undefined ? {} : { title: args.title as string }),
+    ttlTicks: 100,
+  });
+}
+
+function proposeActionRows(env: Env): Boundary[] {
+  const L = env.limits;
+  const proposeAction = <V>(
+    name: string,
+    r: Pick<Row<V>, 'largest' | 'pastIt' | 'says' | 'args'> & { clusterSays?: string },
+  ) =>
+    row<V>({
+      name: `propose_action ${name}`,
+      tool: 'propose_action',
+      agent: nextProposer(),
+      cluster: (v) => proposeActionDirect(env, r.args(v)),
+      ...r,
+    });
+  const council = (threshold: number) =>
+    actionProposal({ action: { kind: 'set_council', members: names(L.votersMax), threshold } });
+  return [
+    proposeAction('proposalId', {
+      largest: textOf(L.proposalIdBytesMax, fresh()),
+      pastIt: textOf(L.proposalIdBytesMax + 1, fresh()),
+      says: `proposalId must be 1..${L.proposalIdBytesMax} UTF-8 bytes, got ${L.proposalIdBytesMax + 1}`,
+      args: (v: string) => actionProposal({ proposalId: v }),
+    }),
+    proposeAction('title', {
+      largest: textOf(L.titleBytesMax),
+      pastIt: textOf(L.titleBytesMax + 1),
+      says: `title must be 0..${L.titleBytesMax} UTF-8 bytes, got ${L.titleBytesMax + 1}`,
+      args: (v: string) => actionProposal({ title: v }),
+    }),
+    proposeAction('action.weight', {
+      largest: L.weightMax,
+      pastIt: L.weightMax + 1,
+      says: `weight must be an integer in 1..${L.weightMax}`,
+      args: (v: number) =>
+        actionProposal({ action: { kind: 'set_agent_weight', agent: 'agent-1', weight: v } }),
+    }),
+    proposeAction('action.threshold', {
+      largest: L.votersMax,
+      pastIt: L.votersMax + 1,
+      says: `threshold must be an integer in 1..${L.votersMax}`,
+      clusterSays: 'threshold',
+      args: council,
+    }),
+  ];
 }
 
 function proposeRows(env: Env): Boundary[] {

@@ -5,7 +5,7 @@ export const clusterInfo = defineTool({
   name: 'cluster_info',
   title: 'Who this agent is',
   description:
-    'Returns the agent id this server acts as (every write is signed with its key), the other registered agents (possible voters), the number of replicas n and how many may be faulty (f), and how long a tick of agreed time is. Call it first to learn agent ids for propose.',
+    'Returns the agent id this server acts as (every write is signed with its key), the agents the cluster started with (possible voters; list_agents shows the live registry, with agents registered or removed since), the number of replicas n and how many may be faulty (f), and how long a tick of agreed time is. Call it first to learn agent ids for propose.',
   annotations: READS,
   input: () => ({}),
   run: async (_args, context) => ({

@@ -8,13 +8,16 @@ import { claimTask } from './claim-task.ts';
 import { clusterInfo } from './cluster-info.ts';
 import { completeTask } from './complete-task.ts';
 import { createTask } from './create-task.ts';
+import { getCouncil } from './get-council.ts';
 import { getDecision } from './get-decision.ts';
 import { kvGet } from './kv-get.ts';
 import { kvPut } from './kv-put.ts';
+import { listAgents } from './list-agents.ts';
 import { listEvidence } from './list-evidence.ts';
 import { listProposals } from './list-proposals.ts';
 import { listTasks } from './list-tasks.ts';
 import { propose } from './propose.ts';
+import { proposeAction } from './propose-action.ts';
 import type { ToolDefinition } from './tool.ts';
 import { verifyReceipt } from './verify-receipt.ts';
 import { waitForDecision } from './wait-for-decision.ts';
@@ -34,4 +37,7 @@ export const TOOLS: readonly ToolDefinition[] = [
   claimTask,
   completeTask,
   listTasks,
+  listAgents,
+  getCouncil,
+  proposeAction,
 ];

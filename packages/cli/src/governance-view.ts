@@ -1,0 +1,136 @@
+/**
+ * How the agent registry, the council and proposals look on the command line: JSON (keys in
+ * hex, as cluster.json and join statements have them) and short text lines.
+ */
+import type {
+  ActionOutcome,
+  AgentView,
+  CouncilView,
+  GovernanceAction,
+  ProposalView,
+} from '@conclave/coordination';
+import { decodeJoinStatement, toHex } from '@conclave/core';
+
+type Json = { [key: string]: unknown };
+
+/** An action with its join statement decoded (id and key), not as bytes. */
+export function actionJson(action: GovernanceAction): Json {
+  if (action.kind !== 'register_agent' && action.kind !== 'rotate_agent_key') return { ...action };
+  const statement = decodeJoinStatement(action.joinStatement);
+  const { joinStatement: _bytes, ...rest } = action;
+  return {
+    ...rest,
+    ...(action.kind === 'register_agent' ? { agent: statement?.id ?? null } : {}),
+    publicKey: statement === undefined ? null : toHex(statement.publicKey),
+  };
+}
+
+/** One line: what the action does. */
+export function actionText(action: GovernanceAction): string {
+  const json = actionJson(action);
+  const key = typeof json.publicKey === 'string' ? ` key ${json.publicKey.slice(0, 16)}…` : '';
+  switch (action.kind) {
+    case 'register_agent':
+      return `register agent ${String(json.agent)}${key} (weight ${action.weight}${quotasText(action.quotas)})`;
+    case 'remove_agent':
+      return `remove agent ${action.agent}`;
+    case 'rotate_agent_key':
+      return `rotate agent ${action.agent}'s key to${key}`;
+    case 'set_agent_weight':
+      return `set agent ${action.agent}'s weight to ${action.weight}`;
+    case 'set_agent_quotas':
+      return `set agent ${action.agent}'s quotas to {${quotasText(action.quotas).slice(2)}}`;
+    case 'set_council':
+      return `set the council to ${action.members.join(', ')} with threshold ${action.threshold}`;
+  }
+}
+
+function quotasText(quotas: Readonly<Record<string, number | undefined>>): string {
+  const pairs = Object.entries(quotas).map(([name, value]) => `${name}=${value}`);
+  return pairs.length === 0 ? '' : `, ${pairs.join(', ')}`;
+}
+
+export function outcomeText(outcome: ActionOutcome | null): string {
+  if (outcome === null) return 'not executed (yet)';
+  if (outcome.status === 'executed') return `executed at sequence ${outcome.at.sequence}`;
+  return `failed (${outcome.code}): ${outcome.message}`;
+}
+
+export function proposalJson(view: ProposalView): Json {
+  return {
+    proposalId: view.proposalId,
+    title: view.title,
+    proposer: view.proposer,
+    status: view.status,
+    deadline: view.deadline,
+    decidedAt: view.decidedAt,
+    tally: {
+      approve: view.tally.approve,
+      reject: view.tally.reject,
+      abstain: view.tally.abstain,
+      pending: view.tally.pending,
+      counted: view.tally.counted.map((b) => ({ agent: b.agent, weight: b.weight, choice: b.choice })),
+      excluded: view.tally.excluded.map((e) => e.agent),
+    },
+    action: view.action === null ? null : actionJson(view.action),
+    actionOutcome: view.actionOutcome,
+  };
+}
+
+export function proposalLines(view: ProposalView): string[] {
+  const t = view.tally;
+  const weight = (c: { count: number; weight: number }) => `${c.count} (weight ${c.weight})`;
+  const action = view.action === null ? undefined : actionText(view.action);
+  const title = view.title === '' || view.title === action ? '' : ` — ${view.title}`;
+  return [
+    `proposal ${view.proposalId}: ${view.status}${title}`,
+    ...(action === undefined ? [] : [`  action: ${action}`]),
+    `  approve ${weight(t.approve)}, reject ${weight(t.reject)}, abstain ${weight(t.abstain)}, pending ${weight(t.pending)}`,
+    ...(t.counted.length === 0
+      ? []
+      : [`  voted: ${t.counted.map((b) => `${b.agent} ${String(b.choice)}`).join(', ')}`]),
+    `  proposed by ${view.proposer}, deadline ${view.deadline}`,
+    ...(view.action === null || view.status !== 'approved'
+      ? []
+      : [`  outcome: ${outcomeText(view.actionOutcome)}`]),
+  ];
+}
+
+export function agentJson(agent: AgentView): Json {
+  return {
+    id: agent.id,
+    removed: agent.removed,
+    publicKey: agent.publicKey === null ? null : toHex(agent.publicKey),
+    weight: agent.weight,
+    council: agent.council,
+    quotas: agent.quotas,
+    keys: agent.keys.map((k) => ({ publicKey: toHex(k.publicKey), from: k.from, until: k.until })),
+  };
+}
+
+/** The agent's line, then one per key: `[from, until)` in log sequences. */
+export function agentLines(agent: AgentView): string[] {
+  const quotas = quotasText(agent.quotas);
+  const marks = [
+    agent.council ? 'council' : '',
+    agent.removed ? 'removed' : '',
+    `weight ${agent.weight}`,
+    quotas === '' ? '' : `quotas ${quotas.slice(2)}`,
+  ];
+  return [
+    `${agent.id}  ${marks.filter((m) => m !== '').join(', ')}`,
+    ...agent.keys.map(
+      (k) =>
+        `  key ${toHex(k.publicKey).slice(0, 16)}…  ${k.until === null ? `from sequence ${k.from} (current)` : `sequences [${k.from}, ${k.until})`}`,
+    ),
+  ];
+}
+
+export function councilLines(council: CouncilView, agents: readonly AgentView[]): string[] {
+  const weightOf = (id: string) => agents.find((a) => a.id === id)?.weight ?? 1;
+  const total = council.members.reduce((sum, m) => sum + weightOf(m), 0);
+  return [
+    `council: ${council.members.length} members, total weight ${total}; an action needs approving weight ${council.threshold}`,
+    ...council.members.map((m) => `  ${m} (weight ${weightOf(m)})`),
+  ];
+}

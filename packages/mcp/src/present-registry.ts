@@ -1,0 +1,51 @@
+/**
+ * How the agent registry, the council and governance actions look to a model: keys in hex (as
+ * join statements and cluster.json have them), a join statement as the agent id and key it
+ * carries, key history as intervals of log sequences.
+ */
+import type { ActionOutcome, AgentView, CouncilView, GovernanceAction } from '@conclave/coordination';
+import { decodeJoinStatement, toHex } from '@conclave/core';
+import type { JsonObject } from './present.ts';
+
+/** An action as a model reads it: a join statement as its agent id and public key. */
+export function actionForModel(action: GovernanceAction): JsonObject {
+  if (action.kind !== 'register_agent' && action.kind !== 'rotate_agent_key') return { ...action };
+  const statement = decodeJoinStatement(action.joinStatement);
+  const { joinStatement: _bytes, ...rest } = action;
+  return {
+    ...rest,
+    ...(action.kind === 'register_agent' ? { agent: statement?.id ?? null } : {}),
+    publicKey: statement === undefined ? null : toHex(statement.publicKey),
+  };
+}
+
+/** What an action proposal carries and what became of it; nothing for an ordinary proposal. */
+export function actionFieldsForModel(
+  action: GovernanceAction | null,
+  outcome: ActionOutcome | null,
+): JsonObject {
+  if (action === null) return {};
+  return { action: actionForModel(action), actionOutcome: outcome };
+}
+
+export function agentForModel(agent: AgentView): JsonObject {
+  return {
+    id: agent.id,
+    removed: agent.removed,
+    publicKey: agent.publicKey === null ? null : toHex(agent.publicKey),
+    weight: agent.weight,
+    council: agent.council,
+    quotas: agent.quotas,
+    keys: agent.keys.map((k) => ({ publicKey: toHex(k.publicKey), from: k.from, until: k.until })),
+  };
+}
+
+export function councilForModel(council: CouncilView, agents: readonly AgentView[]): JsonObject {
+  const weightOf = (id: string) => agents.find((a) => a.id === id)?.weight ?? 1;
+  const members = council.members.map((id) => ({ agent: id, weight: weightOf(id) }));
+  return {
+    members,
+    threshold: council.threshold,
+    totalWeight: members.reduce((sum, m) => sum + m.weight, 0),
+  };
+}
