@@ -3,10 +3,12 @@
  * council votes with `conclave proposal vote`); `rotate` (agent-rotate.ts) and `revoke` are an
  * agent's own self-service changes, effective at once; `list` and `council` read the registry.
  */
+import { loadClusterFile } from '@conclave/node';
 import { actionOf } from './action-args.ts';
 import { rotate } from './agent-rotate.ts';
 import { actingAgent, asAgent, noMoreThan } from './agent-session.ts';
-import { print, UsageError, type Values } from './args.ts';
+import { print, requireString, UsageError, type Values } from './args.ts';
+import { coordinationLimitsOf } from './coordination-limits.ts';
 import { agentJson, agentLines, councilLines } from './governance-view.ts';
 import { proposeAction } from './proposal-commands.ts';
 
@@ -46,8 +48,13 @@ async function revoke(values: Values): Promise<number> {
   return 0;
 }
 
+/** The registry page size the cluster in `--dir` allows (its `pageMax`). */
+function pageMaxOf(values: Values): number {
+  return coordinationLimitsOf(loadClusterFile(requireString(values.dir, '--dir'))).pageMax;
+}
+
 async function list(values: Values): Promise<number> {
-  const agents = await asAgent(values, (c) => c.agents());
+  const agents = await asAgent(values, (c) => c.agents({ pageLimit: pageMaxOf(values) }));
   if (values.json) print(JSON.stringify({ agents: agents.map(agentJson) }));
   else for (const agent of agents) for (const line of agentLines(agent)) print(line);
   return 0;
@@ -56,7 +63,7 @@ async function list(values: Values): Promise<number> {
 async function council(values: Values): Promise<number> {
   const { view, agents } = await asAgent(values, async (c) => ({
     view: await c.council(),
-    agents: await c.agents(),
+    agents: await c.agents({ pageLimit: pageMaxOf(values) }),
   }));
   if (values.json) print(JSON.stringify(view));
   else for (const line of councilLines(view, agents)) print(line);

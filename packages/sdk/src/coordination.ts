@@ -394,13 +394,16 @@ export class Coordination {
 
   /**
    * Every agent record, current and removed, with its key history (`keys`: each key and the
-   * sequences [from, until) it was in force), weight, quotas and council membership.
+   * sequences [from, until) it was in force), weight, quotas and council membership. Pages of
+   * `pageLimit` records (default `DEFAULT_PAGE_LIMIT`; a cluster whose `pageMax` is lower needs it).
    */
-  async agents(options: ReadOptions = {}): Promise<readonly AgentView[]> {
+  async agents(options: ReadOptions & { readonly pageLimit?: number } = {}): Promise<readonly AgentView[]> {
     const all: AgentView[] = [];
     let after: string | null = null;
+    const limit = options.pageLimit;
     for (;;) {
-      const page: OkKind<'agents'> = await this.#read(ops.listAgents({ after }), 'agents', options);
+      const operation = ops.listAgents(limit === undefined ? { after } : { after, limit });
+      const page: OkKind<'agents'> = await this.#read(operation, 'agents', options);
       all.push(...page.agents);
       if (page.next === null) return all;
       after = page.next;
@@ -484,7 +487,7 @@ export class Coordination {
    * A key lookup over the registry's history, for checking receipts and evidence signed before a
    * rotation or removal: pass it to `verifyReceipt` (the key in force at the receipt's sequence).
    */
-  async keyHistory(options: ReadOptions = {}): Promise<AgentKeyAt> {
+  async keyHistory(options: ReadOptions & { readonly pageLimit?: number } = {}): Promise<AgentKeyAt> {
     const history: AgentKeyHistory[] = (await this.agents(options)).map((a) => ({ id: a.id, keys: a.keys }));
     return (agent, sequence) => keyInForce(history, agent, sequence);
   }
