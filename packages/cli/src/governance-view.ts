@@ -2,12 +2,13 @@
  * How the agent registry, the council and proposals look on the command line: JSON (keys in
  * hex, as cluster.json and join statements have them) and short text lines.
  */
-import type {
-  ActionOutcome,
-  AgentView,
-  CouncilView,
-  GovernanceAction,
-  ProposalView,
+import {
+  type ActionOutcome,
+  type AgentView,
+  agentToJson,
+  type CouncilView,
+  type GovernanceAction,
+  type ProposalView,
 } from '@conclave/coordination';
 import { decodeJoinStatement, toHex } from '@conclave/core';
 
@@ -96,17 +97,8 @@ export function proposalLines(view: ProposalView): string[] {
   ];
 }
 
-export function agentJson(agent: AgentView): Json {
-  return {
-    id: agent.id,
-    removed: agent.removed,
-    publicKey: agent.publicKey === null ? null : toHex(agent.publicKey),
-    weight: agent.weight,
-    council: agent.council,
-    quotas: agent.quotas,
-    keys: agent.keys.map((k) => ({ publicKey: toHex(k.publicKey), from: k.from, until: k.until })),
-  };
-}
+/** An agent record as JSON: the shape `--json` prints (shared with the MCP server). */
+export const agentJson = (agent: AgentView): Json => agentToJson(agent) as unknown as Json;
 
 /** The agent's line, then one per key: `[from, until)` in log sequences. */
 export function agentLines(agent: AgentView): string[] {

@@ -5,6 +5,7 @@
  * agents use to talk to it.
  */
 
+export { type AgentJson, agentToJson } from './agent-json.ts';
 export {
   type AgentQuotas,
   checkQuotas,

@@ -3,7 +3,13 @@
  * join statements and cluster.json have them), a join statement as the agent id and key it
  * carries, key history as intervals of log sequences.
  */
-import type { ActionOutcome, AgentView, CouncilView, GovernanceAction } from '@conclave/coordination';
+import {
+  type ActionOutcome,
+  type AgentView,
+  agentToJson,
+  type CouncilView,
+  type GovernanceAction,
+} from '@conclave/coordination';
 import { decodeJoinStatement, toHex } from '@conclave/core';
 import type { JsonObject } from './present.ts';
 
@@ -28,17 +34,8 @@ export function actionFieldsForModel(
   return { action: actionForModel(action), actionOutcome: outcome };
 }
 
-export function agentForModel(agent: AgentView): JsonObject {
-  return {
-    id: agent.id,
-    removed: agent.removed,
-    publicKey: agent.publicKey === null ? null : toHex(agent.publicKey),
-    weight: agent.weight,
-    council: agent.council,
-    quotas: agent.quotas,
-    keys: agent.keys.map((k) => ({ publicKey: toHex(k.publicKey), from: k.from, until: k.until })),
-  };
-}
+/** An agent record for the model: the same JSON shape the CLI prints. */
+export const agentForModel = (agent: AgentView): JsonObject => agentToJson(agent) as unknown as JsonObject;
 
 export function councilForModel(council: CouncilView, agents: readonly AgentView[]): JsonObject {
   const weightOf = (id: string) => agents.find((a) => a.id === id)?.weight ?? 1;
