@@ -1,21 +1,15 @@
-/**
- * Membership through the CLI against real daemons: a newcomer's key made with keygen, registered
- * by a council vote, rotated by the agent itself, and removed by the council, after which its
- * writes fail with one line naming the refusal.
- */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   makeCluster,
-  ROOT,
   type RunningReplica,
   startReplica,
   statusOf,
   stopReplica,
   waitFor,
 } from '../src/local-cluster.ts';
+import { type CliRun, runConclave } from './support/run-cli.ts';
 
 const running: RunningReplica[] = [];
 let clusterDir = '';
@@ -24,30 +18,9 @@ afterAll(async () => {
   if (clusterDir !== '') rmSync(dirname(clusterDir), { recursive: true, force: true });
 });
 
-type Run = { status: number | null; stdout: string; stderr: string };
+type Run = CliRun;
 
-function conclave(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
-      { cwd: ROOT },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr });
-    });
-  });
-}
+const conclave = (...args: string[]) => runConclave(args, 30_000);
 
 const lastJson = (run: Run) => JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
 

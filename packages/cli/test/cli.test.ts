@@ -1,34 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../src/local-cluster.ts';
+import { conclaveSync, expectOneLineError } from './support/run-cli.ts';
+
+const conclave = (...args: string[]) => conclaveSync(args);
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function conclave(...args: string[]) {
-  const run = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 30_000,
-    },
-  );
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-/** One line on stderr, starting with "error:", no stack trace. */
-function expectOneLineError(result: ReturnType<typeof conclave>, pattern: RegExp): void {
-  const lines = result.stderr.trim().split('\n');
-  expect(lines[0], result.stderr).toMatch(/^error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe('conclave CLI', () => {
   const dir = join(work, 'cluster');

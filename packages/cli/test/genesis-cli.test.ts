@@ -1,37 +1,14 @@
-/**
- * The ceremony's commands as a person meets them: exit codes, one-line refusals. The full
- * ceremony against real daemons is test/e2e/genesis-ceremony.test.ts.
- */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleGenesis, keygen } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../src/local-cluster.ts';
+import { conclaveSync, expectOneLineError } from './support/run-cli.ts';
+
+const conclave = (...args: string[]) => conclaveSync(args, 60_000);
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-genesis-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function conclave(...args: string[]) {
-  const run = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'packages/cli/src/cli.ts'), ...args],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-    },
-  );
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-function expectOneLineError(result: ReturnType<typeof conclave>, pattern: RegExp): void {
-  const lines = result.stderr.trim().split('\n');
-  expect(lines[0], result.stderr).toMatch(/^error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
 
 /** An unsigned genesis of four replicas and one agent, made in-process; replica 0's key in `dir`. */
 function unsignedGenesis(dir: string): string {
