@@ -61,6 +61,11 @@ export interface CoordinationOptions {
    */
   readonly council?: CouncilState;
   /**
+   * Keys no agent may hold: the replicas' (`KEY_IN_USE`). A replica's key registered as an agent's
+   * would make one identity two peers; the transport refuses such a directory outright.
+   */
+  readonly reservedKeys?: readonly Uint8Array[];
+  /**
    * Overrides of `DEFAULT_COORDINATION_LIMITS` (the cluster file's `coordination`). Every replica
    * must use the same limits. Checked against the registry's size: see `resolveLimits`.
    */
@@ -146,6 +151,7 @@ export class CoordinationStateMachine implements StateMachine {
       council: this.#council,
       crypto: this.#crypto,
       limits: this.#limits,
+      reservedKeys: options.reservedKeys ?? [],
     };
     this.#changes = new RegistryChanges(context, scope);
     this.#evidence = new EvidenceStore(context);

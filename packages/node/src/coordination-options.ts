@@ -1,7 +1,8 @@
 /**
  * The one place a cluster config (cluster.json or genesis.json) becomes the coordination state
  * machine's options: the genesis agents with their council weights, the council and its
- * threshold (the approving weight a governance action needs), and the limits.
+ * threshold (the approving weight a governance action needs), the replicas' keys (which no agent
+ * may register), and the limits.
  */
 import type { CoordinationOptions } from '@conclave/coordination';
 import { type CryptoBackend, fromHex } from '@conclave/core';
@@ -16,6 +17,7 @@ export function coordinationOptionsOf(file: ClusterFile, crypto: CryptoBackend):
       ...(agent.weight === undefined ? {} : { weight: agent.weight }),
     })),
     ...(file.council === undefined ? {} : { council: file.council }),
+    reservedKeys: file.replicas.map((replica) => fromHex(replica.publicKey)),
     limits: resolvedCoordinationLimits(file),
   };
 }

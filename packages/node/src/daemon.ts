@@ -513,7 +513,13 @@ export class ReplicaDaemon {
     const keys = this.#agentKeysChanged;
     if (keys === undefined) return;
     this.#agentKeysChanged = undefined;
-    this.#transport.setAgents?.([...keys].map(([id, publicKey]) => ({ id, publicKey })));
+    try {
+      this.#transport.setAgents?.([...keys].map(([id, publicKey]) => ({ id, publicKey })));
+    } catch (error) {
+      // The registry is replicated state; who may connect is this replica's own business. A
+      // directory the transport refuses must not stop the replica: it keeps the previous one.
+      this.logger.error({ event: 'registry', err: error }, 'the transport refused the new agent registry');
+    }
     this.metrics.registeredAgents.set(keys.size);
     this.logger.info({ event: 'registry', agents: keys.size }, 'agent registry changed');
   }

@@ -130,7 +130,13 @@ export async function startInProcessCluster(
   const limits = options.coordination ?? {};
   const makeMachine =
     options.stateMachine ??
-    (({ cluster: c }) => new CoordinationStateMachine({ crypto, agents: c.agents, limits }));
+    (({ cluster: c }) =>
+      new CoordinationStateMachine({
+        crypto,
+        agents: c.agents,
+        limits,
+        reservedKeys: c.replicas.map((r) => r.publicKey),
+      }));
   const tickMs = options.tickMs ?? 5;
   const replyAuth = options.replyAuth ?? 'channel';
 

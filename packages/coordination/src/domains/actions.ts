@@ -5,6 +5,7 @@
  * refusal). Execution is all-or-nothing: every check runs before the first change.
  */
 import {
+  bytesEqual,
   type CryptoBackend,
   checkJoinStatement,
   decodeJoinStatement,
@@ -25,6 +26,8 @@ export interface ActionScope {
   readonly council: Council;
   readonly crypto: CryptoBackend;
   readonly limits: CoordinationLimits;
+  /** Keys no agent may hold (the replicas'). */
+  readonly reservedKeys: readonly Uint8Array[];
 }
 
 /** A checked join statement, or the refusal. */
@@ -43,8 +46,10 @@ export function checkJoin(bytes: Uint8Array, crypto: CryptoBackend): Joined {
   return { ok: true, statement };
 }
 
-/** `KEY_IN_USE` when any agent holds or held `publicKey` (within the retained history). */
+/** `KEY_IN_USE` when any agent holds or held `publicKey` (within the retained history), or a replica holds it. */
 export function checkFreshKey(publicKey: Uint8Array, scope: ActionScope): ErrorResult | undefined {
+  if (scope.reservedKeys.some((key) => bytesEqual(key, publicKey)))
+    return fail('KEY_IN_USE', "this key is a replica's; an agent needs a key of its own");
   if (!scope.agents.keyUsed(publicKey)) return undefined;
   return fail('KEY_IN_USE', 'this key is, or was, registered to an agent; generate a new one');
 }
