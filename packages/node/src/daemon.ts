@@ -276,10 +276,14 @@ export class ReplicaDaemon {
     const transport =
       options.decorateTransport?.(plainTransport, { replica: entry.id, secretKey, crypto }) ?? plainTransport;
     // The registry restored from disk may differ from the cluster file's genesis agents.
-    plainTransport.setAgents(
-      [...replica.agentKeys()].map(([id, publicKey]) => ({ id, publicKey })),
-      retiredKeysOf(machine),
-    );
+    try {
+      plainTransport.setAgents(
+        [...replica.agentKeys()].map(([id, publicKey]) => ({ id, publicKey })),
+        retiredKeysOf(machine),
+      );
+    } catch (error) {
+      logger.error({ event: 'registry', err: error }, 'the transport refused the restored agent registry');
+    }
     const daemon = new ReplicaDaemon({
       file,
       replica,
