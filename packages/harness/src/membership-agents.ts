@@ -5,7 +5,8 @@
  *
  * Honest (every answer must be `ok`, and every step must be answered):
  * - agent-0 writes, proposes registering `newcomer` (its own join statement), approves, proposes
- *   removing mallory-1, approves, writes;
+ *   removing mallory-1, approves, writes, and writes once more when the liars have sent every
+ *   attack (liars leave the run with the honest agents);
  * - agent-1 writes, approves both actions, opens a third action proposal nobody approves, writes;
  * - agent-2 writes, rotates its own key (`rotate_key`) and writes on under the new key;
  * - newcomer, once registered, writes.
@@ -44,6 +45,8 @@ export const COUNCIL = Object.freeze({ members: ['agent-0', 'agent-1', 'mallory-
 export const NEWCOMER = 'newcomer';
 /** Requests an attacker signs as another agent number from here, clear of that agent's own. */
 const FORGED_REQUEST_ID_BASE = 1_000_000;
+/** A liar waits this many retry periods for an answer before its next step. */
+const LIAR_PATIENCE_RETRIES = 2;
 /** Action proposals stay open this long (agreed-time ticks). */
 const DEADLINE_TICKS = 100_000;
 
@@ -67,6 +70,8 @@ class Board {
   readonly facts = new Set<string>();
   /** Agent-2's frames signed by its first key, for mallory-0 to replay. */
   readonly oldFrames: Uint8Array[] = [];
+  /** Whether the liars sent all their attacks: agent-0 stays (and so the run) until then. */
+  liarsDone: () => boolean = () => true;
   has = (fact: string) => () => this.facts.has(fact);
   note = (fact: string) => (answer: Answer) => {
     if (answer.outcome === 'ok') this.facts.add(fact);
@@ -94,6 +99,7 @@ export function membershipCast(context: CastContext): Cast {
     let agent: ScriptedAgent | undefined;
     agent = new ScriptedAgent({
       ...context.agent,
+      patienceTicks: LIAR_PATIENCE_RETRIES * context.agent.retryTicks,
       id,
       honest,
       secretKey,
@@ -104,16 +110,18 @@ export function membershipCast(context: CastContext): Cast {
     return agent;
   };
   const scripts = new Scripts(context, board, newKeys, key);
+  const liars: ScriptedAgent[] = [];
   const honest = [
     make('agent-0', true, key('agent-0').secretKey, (self) => scripts.agent0(self)),
     make('agent-1', true, key('agent-1').secretKey, (self) => scripts.agent1(self)),
     make('agent-2', true, key('agent-2').secretKey, (self) => scripts.agent2(self)),
     make(NEWCOMER, true, newKeys.newcomer.secretKey, (self) => scripts.newcomer(self)),
   ];
-  const liars = [
+  liars.push(
     make('mallory-0', false, key('mallory-0').secretKey, (self) => scripts.mallory0(self)),
     make('mallory-1', false, key('mallory-1').secretKey, (self) => scripts.mallory1(self)),
-  ];
+  );
+  board.liarsDone = () => liars.every((liar) => liar.issuedAll);
   return { honest, liars, outcomes: () => [...honest, ...liars].flatMap((agent) => agent.outcomes()) };
 }
 
@@ -202,6 +210,12 @@ class Scripts {
       this.proposeStep('remove mallory-1', 'p-remove', actions.removeAgent('mallory-1'), OK),
       this.approveStep(self, 'p-remove', 'removed:mallory-1'),
       ...this.writes(self, 'agent-0 after'),
+      {
+        label: "agent-0 write after the liars' attacks",
+        when: () => this.board.liarsDone(),
+        operation: () => ops.kvPut({ key: 'agent-0/last', value: new TextEncoder().encode('last') }),
+        allowed: OK,
+      },
     ];
   }
 
@@ -278,7 +292,6 @@ class Scripts {
           }),
         allowed: ['INVALID_JOIN'],
       },
-      ...this.raceOwnRotation(self, next),
       {
         label: "replay agent-2's frames signed by its rotated-out key",
         when: afterRotation,
@@ -293,6 +306,7 @@ class Scripts {
         operation: () => ops.kvPut({ key: 'agent-2/k0', value: new TextEncoder().encode(`forged ${i}`) }),
         allowed: ['refused:REVOKED_KEY'],
       })),
+      ...this.raceOwnRotation(self, next),
     ];
   }
 
@@ -300,6 +314,7 @@ class Scripts {
   raceOwnRotation(self: () => ScriptedAgent, next: KeyPair): ScriptStep[] {
     const racing = [1, 2, 3].map((i) => ({
       label: `write under the old key racing the rotation (${i})`,
+      race: true,
       operation: () => ops.kvPut({ key: 'mallory-0/k0', value: new TextEncoder().encode(`race ${i}`) }),
       allowed: ['ok', 'refused:REVOKED_KEY'],
     }));
@@ -320,6 +335,7 @@ class Scripts {
       {
         label: 'write under the new key',
         when: this.board.has('rotated:mallory-0'),
+        skippable: true,
         operation: () => ops.kvPut({ key: 'mallory-0/k1', value: new TextEncoder().encode('new key') }),
         allowed: OK,
       },

@@ -3,7 +3,8 @@
  * wait for a fact on a shared board (a proposal made, a rotation done), may be signed with any
  * key under any agent id (an attacker with a stolen or rotated-out key), and says which outcomes
  * it allows (see membership-outcomes.ts). Honest scripts wait for each answer (f+1 matching
- * replies) before the next step; lying ones fire and go on, and keep listening.
+ * replies) before the next step, re-sending; lying ones wait `patienceTicks` at most, and keep
+ * listening. A step marked `race` goes out with the one before it, without waiting.
  *
  * Replies go to the agent id a request names. A request one agent signed as another is answered
  * to that other one, which hands the reply on through the board (`ReplyRouter`).
@@ -51,6 +52,10 @@ export interface ScriptStep {
   readonly onAnswer?: (answer: Answer) => void;
   /** Called with the signed frame when it is first sent. */
   readonly onFrame?: (frame: Uint8Array) => void;
+  /** Skipped when `when` does not hold once the step before is settled (e.g. a rotation never answered). */
+  readonly skippable?: boolean;
+  /** Issued in the same tick as the step before, without waiting for its answer (a race). */
+  readonly race?: boolean;
   /** Raw frames to send instead of signing one (a replay); no outcome is expected of them. */
   readonly replay?: () => readonly Uint8Array[];
 }
@@ -84,6 +89,8 @@ export interface ScriptedAgentOptions {
   readonly retryTicksMax: number;
   readonly created: Map<string, { readonly agent: string; readonly requestId: number }>;
   readonly router: ReplyRouter;
+  /** A liar waits this long for an answer (re-sending) before its next step; honest agents wait for ever. */
+  readonly patienceTicks?: number;
 }
 
 interface InFlight {
@@ -94,6 +101,8 @@ interface InFlight {
   readonly frame: Uint8Array;
   nextRetryTick: number;
   retryTicks: number;
+  /** No more re-sends, and the next step may go, from this tick on. */
+  readonly giveUpTick: number;
   /** `${sequence}:${resultHex}` → replicas that sent it. */
   readonly tally: Map<string, Set<number>>;
   answered: boolean;
@@ -109,6 +118,8 @@ export class ScriptedAgent {
   #nextIssueTick: number;
   /** Requests sent and not yet answered; an honest script has at most one. */
   readonly #inFlight = new Map<string, InFlight>();
+  /** The step the next one waits for. */
+  #waitingFor: InFlight | undefined;
   readonly #outcomes: ExpectedOutcomeRecord[] = [];
   readonly #issued: IssuedRequestRecord[] = [];
   readonly #accepted: AcceptedRecord[] = [];
@@ -122,6 +133,11 @@ export class ScriptedAgent {
 
   get done(): boolean {
     return this.#next >= this.#options.steps.length && this.#inFlight.size === 0;
+  }
+
+  /** Every step sent (or skipped). */
+  get issuedAll(): boolean {
+    return this.#next >= this.#options.steps.length;
   }
 
   get secretKey(): Uint8Array {
@@ -154,27 +170,41 @@ export class ScriptedAgent {
   }
 
   tick(now: number): AgentSend[] {
+    const sends = this.#retries(now);
+    const waiting = this.#waitingFor;
+    if (waiting !== undefined && !waiting.answered && now < waiting.giveUpTick) return sends;
+    if (this.#next >= this.#options.steps.length || now < this.#nextIssueTick) return sends;
+    let first = this.#options.steps[this.#next];
+    while (first?.skippable === true && first.when?.() === false) first = this.#options.steps[++this.#next];
+    if (first === undefined || (first.when !== undefined && !first.when())) return sends;
+    this.#next++;
+    sends.push(...this.#issue(first, now));
+    // Steps that race the one before go out in the same tick.
+    for (
+      let step = this.#options.steps[this.#next];
+      step?.race === true;
+      step = this.#options.steps[this.#next]
+    ) {
+      this.#next++;
+      sends.push(...this.#issue(step, now));
+    }
+    return sends;
+  }
+
+  /** Sends again what is unanswered: an honest agent until answered, a liar while it is patient. */
+  #retries(now: number): AgentSend[] {
     const sends: AgentSend[] = [];
     for (const flight of this.#inFlight.values()) {
-      if (flight.answered || now < flight.nextRetryTick || !this.#options.honest) continue;
+      if (flight.answered || now < flight.nextRetryTick || now >= flight.giveUpTick) continue;
       flight.nextRetryTick = now + flight.retryTicks;
       flight.retryTicks = Math.min(2 * flight.retryTicks, this.#options.retryTicksMax);
       sends.push({ to: { kind: 'replicas' }, frame: flight.frame });
-    }
-    if (this.#options.honest && this.#inFlight.size > 0) return sends;
-    // A liar goes on without waiting, a few steps a tick at most.
-    for (let issued = 0; issued < 4 && this.#next < this.#options.steps.length; issued++) {
-      const step = this.#options.steps[this.#next] as ScriptStep;
-      if (now < this.#nextIssueTick || (step.when !== undefined && !step.when())) break;
-      this.#next++;
-      sends.push(...this.#issue(step, now));
-      if (this.#options.honest) break;
     }
     return sends;
   }
 
   #issue(step: ScriptStep, now: number): AgentSend[] {
-    if (this.#options.honest) this.#nextIssueTick = now + this.#options.thinkTicks;
+    this.#nextIssueTick = now + this.#options.thinkTicks;
     if (step.replay !== undefined)
       return step.replay().map((frame) => ({ to: { kind: 'replicas' as const }, frame }));
     const signer = step.signer?.() ?? {
@@ -201,7 +231,8 @@ export class ScriptedAgent {
     if (signer.agent === this.id) this.#issued.push({ requestId: signer.requestId, digest, issuedTick: now });
     this.#options.router.claim(signer.agent, signer.requestId, this);
     step.onFrame?.(frame);
-    this.#inFlight.set(`${signer.agent}#${signer.requestId}`, {
+    const patience = this.#options.honest ? Number.POSITIVE_INFINITY : (this.#options.patienceTicks ?? 0);
+    const flight: InFlight = {
       signer: signer.agent,
       requestId: signer.requestId,
       step,
@@ -209,9 +240,12 @@ export class ScriptedAgent {
       frame,
       nextRetryTick: now + this.#options.retryTicks,
       retryTicks: 2 * this.#options.retryTicks,
+      giveUpTick: now + patience,
       tally: new Map(),
       answered: false,
-    });
+    };
+    this.#inFlight.set(`${signer.agent}#${signer.requestId}`, flight);
+    this.#waitingFor = flight;
     return [{ to: { kind: 'replicas' }, frame }];
   }
 
