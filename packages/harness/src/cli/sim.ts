@@ -237,6 +237,10 @@ function printVerbose(result: ScenarioResult): void {
       `  ${agent.id}: ${accepted}/${agent.requestsPlanned} accepted, last at tick ${agent.accepted.at(-1)?.tick ?? '-'}`,
     );
   }
+  for (const outcome of result.record.membership?.outcomes ?? [])
+    log(
+      `  ${outcome.honest ? '' : 'attack: '}${outcome.agent} #${outcome.requestId} ${outcome.label}: ${outcome.outcome === undefined ? 'no answer' : `${outcome.outcome} at sequence ${outcome.sequence}`}`,
+    );
   log(`  rejections: ${JSON.stringify(stats.rejections)}`);
   log(`  ${describeLiveness(result.liveness)}`);
   const plan = options.liveness;
