@@ -162,6 +162,8 @@ export interface BatchRecord {
     readonly agent: string;
     readonly requestId: number;
     readonly digest: string;
+    /** The key (hex) the request names as its signer. */
+    readonly publicKey?: string;
   }[];
 }
 

@@ -8,11 +8,12 @@
  *   than its agent's key in force there — the key after s-1 in the honest replicas' common
  *   registry (genesis plus every change any honest replica recorded). Refused requests are not
  *   executions; but a request refused while signed with the key in force, or refused with the
- *   wrong code, is reported too.
+ *   wrong code, is reported too; so is an executed request whose key, as the replica reports it,
+ *   is not the one its batch on the wire names.
  *
  * Declared apart from checkers.ts (which imports this file), with their own violation type.
  */
-import type { RegistryRecord, ReplicaRecord, RunRecord } from './record.ts';
+import type { BatchRecord, ExecutedRecord, RegistryRecord, ReplicaRecord, RunRecord } from './record.ts';
 
 export interface RegistryViolation {
   readonly checker: 'registryAgreement' | 'keyValidity';
@@ -104,25 +105,50 @@ export function checkKeyValidity(record: RunRecord): RegistryViolation[] {
   for (const replica of honest(record)) {
     for (const entry of replica.executed) {
       const inForce = common.inForceAt(entry.sequence);
-      for (const request of entry.requests) {
-        if (request.publicKey === undefined) continue;
-        const key = inForce[request.agent];
-        if (key !== request.publicKey)
-          found.add(
-            `replica ${replica.id} executed ${request.agent}#${request.requestId} at sequence ${entry.sequence} signed with key ${request.publicKey.slice(0, 12)}, but the key in force there is ${key === undefined ? 'none (not registered)' : key.slice(0, 12)}`,
-            entry.tick,
-          );
-      }
-      for (const refused of entry.refused ?? []) {
-        const key = inForce[refused.agent];
-        const code = key === undefined ? 'UNKNOWN_AGENT' : 'REVOKED_KEY';
-        if (key === refused.publicKey || refused.code !== code)
-          found.add(
-            `replica ${replica.id} refused ${refused.agent}#${refused.requestId} at sequence ${entry.sequence} with ${refused.code}, but its key ${refused.publicKey.slice(0, 12)} ${key === refused.publicKey ? 'is the key in force' : `calls for ${code}`}`,
-            entry.tick,
-          );
-      }
+      checkExecuted(found, replica.id, entry, inForce, record.batches.get(entry.digest));
+      checkRefused(found, replica.id, entry, inForce);
     }
   }
   return found.violations;
+}
+
+/** Each executed request: signed with the key in force, as its batch on the wire says too. */
+function checkExecuted(
+  found: Found,
+  replica: number,
+  entry: ExecutedRecord,
+  inForce: RegistryRecord,
+  batch: BatchRecord | undefined,
+): void {
+  for (const request of entry.requests) {
+    if (request.publicKey === undefined) continue;
+    const what = `${request.agent}#${request.requestId} at sequence ${entry.sequence}`;
+    const signed = batch?.requests.filter(
+      (r) => r.agent === request.agent && r.requestId === request.requestId,
+    );
+    if (signed !== undefined && signed.length > 0 && !signed.some((r) => r.publicKey === request.publicKey))
+      found.add(
+        `replica ${replica} reports ${what} as signed with key ${request.publicKey.slice(0, 12)}, but batch ${entry.digest.slice(0, 12)} holds it signed with ${signed.map((r) => r.publicKey?.slice(0, 12)).join(' or ')}`,
+        entry.tick,
+      );
+    const key = inForce[request.agent];
+    if (key !== request.publicKey)
+      found.add(
+        `replica ${replica} executed ${what} signed with key ${request.publicKey.slice(0, 12)}, but the key in force there is ${key === undefined ? 'none (not registered)' : key.slice(0, 12)}`,
+        entry.tick,
+      );
+  }
+}
+
+/** Each refused request: its key really is out of force, and the code says how. */
+function checkRefused(found: Found, replica: number, entry: ExecutedRecord, inForce: RegistryRecord): void {
+  for (const refused of entry.refused ?? []) {
+    const key = inForce[refused.agent];
+    const code = key === undefined ? 'UNKNOWN_AGENT' : 'REVOKED_KEY';
+    if (key === refused.publicKey || refused.code !== code)
+      found.add(
+        `replica ${replica} refused ${refused.agent}#${refused.requestId} at sequence ${entry.sequence} with ${refused.code}, but its key ${refused.publicKey.slice(0, 12)} ${key === refused.publicKey ? 'is the key in force' : `calls for ${code}`}`,
+        entry.tick,
+      );
+  }
 }

@@ -153,6 +153,24 @@ describe('registry checkers', () => {
     expect(checkKeyValidity(right)).toEqual([]);
   });
 
+  it('keyValidity fires when a replica reports another key than the one its batch on the wire names', () => {
+    const batches = new Map([
+      [
+        'd4',
+        {
+          digest: 'd4',
+          timestamp: 4,
+          requests: [{ agent: 'a', requestId: 40, digest: 'r', publicKey: 'ff'.repeat(32) }],
+        },
+      ],
+    ]);
+    const found = checkKeyValidity({ ...GOOD, batches });
+    expect(found).toHaveLength(3);
+    expect(found[0]?.message).toMatch(
+      /replica 0 reports a#40 at sequence 4 as signed with key a2a2.*holds it signed with ffff/,
+    );
+  });
+
   it('keyValidity reads a change from a replica that jumped past the changing batch', () => {
     // Replicas 0 and 2 skipped sequences 1..3 by state transfer; only replica 1 executed them.
     const jumped = [{ ...entry(4), agentKeys: REMOVED }];
