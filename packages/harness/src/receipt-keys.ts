@@ -15,11 +15,24 @@ import type { StateMachine } from '@conclave/core';
 /** Pages of `list_agents` read at most (100 agents each). */
 const AGENT_PAGES_MAX = 100;
 
+type AgentKeyAt = (agent: string, sequence: number) => Uint8Array | undefined;
+
+/** The last answer per state machine, with the registry version it was read at. */
+const cache = new WeakMap<StateMachine, { readonly version: number; readonly keyAt: AgentKeyAt }>();
+
 /** `(agent, sequence) → key in force`, from the state machine's registry; undefined if it keeps none. */
-export function agentKeyAtOf(
-  stateMachine: StateMachine,
-): ((agent: string, sequence: number) => Uint8Array | undefined) | undefined {
+export function agentKeyAtOf(stateMachine: StateMachine): AgentKeyAt | undefined {
   if (!(stateMachine instanceof CoordinationStateMachine)) return undefined;
+  // The history changes only with the registry, whose version then grows.
+  const version = stateMachine.agentKeys().version;
+  const cached = cache.get(stateMachine);
+  if (cached?.version === version) return cached.keyAt;
+  const keyAt = readHistory(stateMachine);
+  cache.set(stateMachine, { version, keyAt });
+  return keyAt;
+}
+
+function readHistory(stateMachine: CoordinationStateMachine): AgentKeyAt {
   const agents: AgentView[] = [];
   let after: string | null = null;
   for (let page = 0; page < AGENT_PAGES_MAX; page++) {
@@ -29,5 +42,5 @@ export function agentKeyAtOf(
     if (result.next === null) break;
     after = result.next;
   }
-  return (agent, sequence) => keyInForce(agents, agent, sequence);
+  return (agent: string, sequence: number) => keyInForce(agents, agent, sequence);
 }

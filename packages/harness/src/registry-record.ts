@@ -11,14 +11,34 @@ import { createHash } from 'node:crypto';
 import { type ExecutedBatch, toHex } from '@conclave/core';
 import type { RegistryRecord } from './record.ts';
 
+/** Registries already converted, by the map core handed out (it keeps one map until a change). */
+const converted = new WeakMap<ReadonlyMap<string, Uint8Array>, RegistryRecord>();
+const digests = new WeakMap<RegistryRecord, string>();
+
 /** A registry as plain data: agent id → key (hex), in id order. */
 export function registryOf(keys: ReadonlyMap<string, Uint8Array>): RegistryRecord {
+  const known = converted.get(keys);
+  if (known !== undefined) return known;
+  const registry = convert(keys);
+  converted.set(keys, registry);
+  return registry;
+}
+
+function convert(keys: ReadonlyMap<string, Uint8Array>): RegistryRecord {
   const entries = [...keys.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return Object.fromEntries(entries.map(([id, key]) => [id, toHex(key)]));
 }
 
 /** A short digest of a registry: equal registries, equal digests. */
 export function registryDigest(registry: RegistryRecord): string {
+  const known = digests.get(registry);
+  if (known !== undefined) return known;
+  const digest = digestOf(registry);
+  digests.set(registry, digest);
+  return digest;
+}
+
+function digestOf(registry: RegistryRecord): string {
   const text = Object.keys(registry)
     .sort()
     .map((id) => `${id}=${registry[id]}`)
@@ -61,7 +81,9 @@ export class RegistryTracker {
     let previous = this.#current;
     const notes = batches.map((_, i) => {
       const registry = forward[i] ?? backward[i];
-      const changed = registry !== undefined && (previous === undefined || !sameRegistry(previous, registry));
+      const changed =
+        registry !== undefined &&
+        (previous === undefined || (previous !== registry && !sameRegistry(previous, registry)));
       previous = registry;
       return {
         ...(changed ? { agentKeys: registry } : {}),
