@@ -29,31 +29,18 @@
  * No request may execute under a key outside its validity interval (`keyValidity`), whatever
  * the interleaving.
  */
-import type { CryptoBackend, KeyPair } from '@conclave/core';
-import { Board, Scripts } from './membership-scripts.ts';
-import type { Prng } from './prng.ts';
+import type { KeyPair } from '@conclave/core';
+import { Board, type CastContext, Scripts } from './membership-scripts.ts';
+
+export type { CastContext } from './membership-scripts.ts';
+
 import type { ExpectedOutcomeRecord } from './record.ts';
-import { ReplyRouter, ScriptedAgent, type ScriptedAgentOptions, type ScriptStep } from './scripted-agent.ts';
+import { ReplyRouter, ScriptedAgent, type ScriptStep } from './scripted-agent.ts';
 
 export const COUNCIL = Object.freeze({ members: ['agent-0', 'agent-1', 'mallory-1'], threshold: 2 });
 export const NEWCOMER = 'newcomer';
 /** A liar waits this many retry periods for an answer before its next step. */
 const LIAR_PATIENCE_RETRIES = 2;
-
-/** What the cast is made from: genesis keys by id, fresh keys, and the agents' settings. */
-export interface CastContext {
-  readonly crypto: CryptoBackend;
-  readonly keys: ReadonlyMap<string, KeyPair>;
-  readonly keyStream: Prng;
-  readonly prng: Prng;
-  /** Ordinary writes per honest agent, before and after its membership steps. */
-  readonly writes: number;
-  readonly agent: Omit<
-    ScriptedAgentOptions,
-    'id' | 'honest' | 'secretKey' | 'steps' | 'router' | 'startTick'
-  >;
-  readonly startTicksMax: number;
-}
 
 export interface Cast {
   readonly honest: readonly ScriptedAgent[];

@@ -4,14 +4,29 @@
  * the scripts wait for, such as a proposal made or a rotation done.
  */
 import { actions, ops, signBallot } from '@conclave/coordination';
-import { encodeJoinStatement, type KeyPair, signJoinStatement } from '@conclave/core';
-import type { CastContext } from './membership-agents.ts';
-import type { Answer, ScriptedAgent, ScriptStep } from './scripted-agent.ts';
+import { type CryptoBackend, encodeJoinStatement, type KeyPair, signJoinStatement } from '@conclave/core';
+import type { Prng } from './prng.ts';
+import type { Answer, ScriptedAgent, ScriptedAgentOptions, ScriptStep } from './scripted-agent.ts';
 
 /** Requests an attacker signs as another agent number from here, clear of that agent's own. */
 const FORGED_REQUEST_ID_BASE = 1_000_000;
 /** Action proposals stay open this long (agreed-time ticks). */
 const DEADLINE_TICKS = 100_000;
+
+/** What the cast is made from: genesis keys by id, fresh keys, and the agents' settings. */
+export interface CastContext {
+  readonly crypto: CryptoBackend;
+  readonly keys: ReadonlyMap<string, KeyPair>;
+  readonly keyStream: Prng;
+  readonly prng: Prng;
+  /** Ordinary writes per honest agent, before and after its membership steps. */
+  readonly writes: number;
+  readonly agent: Omit<
+    ScriptedAgentOptions,
+    'id' | 'honest' | 'secretKey' | 'steps' | 'router' | 'startTick'
+  >;
+  readonly startTicksMax: number;
+}
 
 /** Keys the cast makes during the run (never in genesis). */
 export interface NewKeys {
