@@ -18,6 +18,7 @@ const SEEDS_DEFAULT: Readonly<Record<SuiteName, number>> = {
   'must-fail': 6,
   fairness: 8,
   liveness: 10,
+  membership: 8,
 };
 
 /** JSON with bytes as hex, maps and sets as arrays, so equal runs serialise equally. */

@@ -44,6 +44,7 @@ export class BatchLog {
           agent: request.body.agent,
           requestId: request.body.requestId,
           digest: toHex(this.#hash(request.bytes)),
+          publicKey: toHex(request.body.publicKey),
         })),
       });
     }

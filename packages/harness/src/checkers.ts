@@ -8,7 +8,9 @@
  */
 import { checkFairness } from './fairness.ts';
 import { checkLivenessBounds } from './liveness-bounds.ts';
+import { checkMembershipOutcomes } from './membership-outcomes.ts';
 import type { ExecutedRecord, ReplicaRecord, RunRecord } from './record.ts';
+import { checkKeyValidity, checkRegistryAgreement } from './registry-checkers.ts';
 
 export type CheckerName =
   | 'agreement'
@@ -26,7 +28,13 @@ export type CheckerName =
   /** Fairness runs: honest agents served within the bound while liars attack (fairness.ts). */
   | 'fairness'
   /** Runs with a liveness plan: stalls and time to one view within its bounds (liveness-bounds.ts). */
-  | 'livenessBound';
+  | 'livenessBound'
+  /** Every honest replica's agent registry is identical at every sequence (registry-checkers.ts). */
+  | 'registryAgreement'
+  /** No request executed under a key outside its validity interval (registry-checkers.ts). */
+  | 'keyValidity'
+  /** Membership runs: each scripted request, honest or an attack, got an allowed outcome (membership-outcomes.ts). */
+  | 'membership';
 
 export interface Violation {
   readonly checker: CheckerName;
@@ -45,6 +53,9 @@ const SAFETY: readonly CheckerName[] = [
   'consistency',
   'receipts',
   'replicaCrash',
+  'registryAgreement',
+  'keyValidity',
+  'membership',
 ];
 
 export function isSafetyViolation(violation: Violation): boolean {
@@ -490,6 +501,9 @@ export const SAFETY_CHECKERS: readonly ((record: RunRecord) => Violation[])[] = 
   checkValidity,
   checkConsistency,
   checkReceipts,
+  checkRegistryAgreement,
+  checkKeyValidity,
+  checkMembershipOutcomes,
 ];
 
 /** Every checker, safety first. */

@@ -110,6 +110,7 @@ export class ReplicaFactory {
       ? new CoordinationStateMachine({
           crypto: this.#crypto,
           agents: this.#config.agents,
+          ...(this.#options.membership === undefined ? {} : { council: this.#options.membership.council }),
           ...(this.#options.coordinationLimits === undefined
             ? {}
             : { limits: this.#options.coordinationLimits }),

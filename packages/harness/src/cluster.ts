@@ -45,9 +45,12 @@ import {
 import { equivocationsSeen, RequestBodiesSeen } from './equivocations.ts';
 import { retainedEvents } from './fairness-events.ts';
 import { HonestReplica, ReceiptAudit } from './honest-replica.ts';
+import type { Cast } from './membership-agents.ts';
+import { membershipCastOf } from './membership-suite.ts';
 import { type Address, type Envelope, Network } from './network.ts';
 import { Prng } from './prng.ts';
-import type { PauseRecord, ReplicaRecord, RetainedEventRecord, RunRecord } from './record.ts';
+import type { PauseRecord, RegistryRecord, ReplicaRecord, RetainedEventRecord, RunRecord } from './record.ts';
+import { registryOf } from './registry-record.ts';
 import {
   type PausePlan,
   type ScenarioOptions,
@@ -56,6 +59,7 @@ import {
   twinAddress,
   validateOptions,
 } from './scenario-options.ts';
+import type { ScriptedAgent } from './scripted-agent.ts';
 import { type TraceSink, traceAccepted, tracePartitions, traceReplicaOutput, traceSends } from './trace.ts';
 import { Commons } from './workload.ts';
 
@@ -92,9 +96,12 @@ export class SimulatedCluster {
   /** Honest replicas paused and resumed (see `PausePlan`), in the options' order. */
   readonly #pauses: readonly PausePlan[];
   readonly #replicas: ReplicaSet;
-  readonly #agents: readonly SimulatedAgent[];
-  readonly #mallories: readonly ByzantineAgent[];
-  readonly #agentsById: ReadonlyMap<string, SimulatedAgent | ByzantineAgent>;
+  readonly #agents: readonly (SimulatedAgent | ScriptedAgent)[];
+  readonly #mallories: readonly (ByzantineAgent | ScriptedAgent)[];
+  readonly #agentsById: ReadonlyMap<string, SimulatedAgent | ByzantineAgent | ScriptedAgent>;
+  /** Membership runs: the scripted agents (they replace the honest and lying ones). */
+  readonly #cast: Cast | undefined;
+  readonly #genesisAgentKeys: RegistryRecord;
   readonly #malloryIds: ReadonlySet<string>;
   readonly #created = new Map<string, { agent: string; requestId: number }>();
   readonly #commons = new Commons();
@@ -145,11 +152,13 @@ export class SimulatedCluster {
       created: this.#created,
       voters,
     };
-    this.#agents = honestAgents(agentContext, root.fork('agents'));
-    this.#mallories = lyingAgents(agentContext, root);
+    this.#cast = options.membership === undefined ? undefined : membershipCastOf(agentContext, root);
+    this.#agents = this.#cast?.honest ?? honestAgents(agentContext, root.fork('agents'));
+    this.#mallories = this.#cast?.liars ?? lyingAgents(agentContext, root);
     this.#malloryIds = new Set(identities.malloryIds);
+    this.#genesisAgentKeys = registryOf(new Map(identities.config.agents.map((a) => [a.id, a.publicKey])));
     this.#commons.recordOperations = options.fairness !== undefined;
-    this.#agentsById = new Map<string, SimulatedAgent | ByzantineAgent>(
+    this.#agentsById = new Map<string, SimulatedAgent | ByzantineAgent | ScriptedAgent>(
       [...this.#agents, ...this.#mallories].map((agent) => [agent.id, agent] as const),
     );
     this.#network = new Network({
@@ -289,6 +298,8 @@ export class SimulatedCluster {
             },
           }),
       ...(this.options.liveness === undefined ? {} : { liveness: this.options.liveness }),
+      genesisAgentKeys: this.#genesisAgentKeys,
+      ...(this.#cast === undefined ? {} : { membership: { outcomes: this.#cast.outcomes() } }),
     };
     return { record, statuses, stats: this.#stats(endTick, summary) };
   }

@@ -28,7 +28,9 @@ import {
   verifyReceipt,
 } from '@conclave/core';
 import type { Address } from './network.ts';
+import { agentKeyAtOf } from './receipt-keys.ts';
 import type { ExecutedRecord, ReceiptRecord, ReplicaRecord, RestartRecord, ViewRecord } from './record.ts';
+import { type RegistryNote, RegistryTracker, registryDigest, registryOf } from './registry-record.ts';
 
 /** Receipts fetched per honest replica at most (each costs a few signature checks). */
 export const RECEIPTS_PER_REPLICA_MAX = 2000;
@@ -75,6 +77,10 @@ export class HonestReplica {
   readonly #audit: ReceiptAudit | undefined;
   /** The tick of the step whose effects are being carried out. */
   #tick = 0;
+  /** Its agent registry after each batch (see registry-record.ts). */
+  readonly #registry: RegistryTracker;
+  /** The highest sequence a state transfer of the current step jumped to. */
+  #transferredTo: number | undefined;
 
   constructor(options: HonestReplicaOptions) {
     this.id = options.id;
@@ -83,6 +89,7 @@ export class HonestReplica {
     this.stateMachine = options.stateMachine;
     this.durable = options.durable;
     this.#audit = options.receipts;
+    this.#registry = new RegistryTracker(options.replica.agentKeys());
     this.#host = new ReplicaHost({
       id: options.id,
       replicaCount: options.replicaCount,
@@ -98,13 +105,17 @@ export class HonestReplica {
   step(input: ReplicaInput, tick: number): ReplicaOutput {
     this.steps++;
     this.#tick = tick;
-    return this.#host.step(this.replica, input);
+    const output = this.#host.step(this.replica, input);
+    const transfers = output.stateTransfers.map((transfer) => transfer.sequence);
+    this.#transferredTo = transfers.length === 0 ? undefined : Math.max(...transfers);
+    return output;
   }
 
   /** Carries out the step's effects: persist, then send, then record what executed. */
   finishRound(): void {
     // Persistence is in memory, so a round is carried out before this returns.
     if (this.#host.finishRound() !== undefined) throw new InvariantError('simulated persistence went async');
+    this.#registry.reset(this.replica.agentKeys());
     this.#noteView();
   }
 
@@ -127,6 +138,7 @@ export class HonestReplica {
   resume(replica: Replica, stateMachine: StateMachine, crashTick: number, tick: number): void {
     this.replica = replica;
     this.stateMachine = stateMachine;
+    this.#registry.reset(replica.agentKeys());
     this.incarnation++;
     this.restarts.push({
       crashTick,
@@ -146,6 +158,7 @@ export class HonestReplica {
         lastExecuted: status.lastExecuted,
         stateDigest: toHex(this.stateMachine.digest()),
         view: status.view,
+        registry: registryDigest(registryOf(this.replica.agentKeys())),
       },
       receipts: this.receipts,
       evidence: evidenceKeys(this.stateMachine),
@@ -161,11 +174,13 @@ export class HonestReplica {
   }
 
   #recordExecuted(batches: readonly ExecutedBatch[]): void {
+    const notes = this.#registry.notes(batches, this.#transferredTo, this.replica.agentKeys());
     batches.forEach((batch, index) => {
       // The state digest is only known after the last batch of the step.
       const last = index === batches.length - 1;
       const digest = last ? toHex(this.stateMachine.digest()) : undefined;
-      this.executed.push(executedRecord(batch, this.#tick, digest, this.incarnation));
+      const note = notes[index] ?? {};
+      this.executed.push(executedRecord(batch, this.#tick, digest, this.incarnation, note));
       this.#audit?.check(this, batch, this.#tick);
       for (const request of batch.requests)
         if (request.requestId > (this.executedMax.get(request.agent) ?? 0))
@@ -188,6 +203,8 @@ export class ReceiptAudit {
   }
 
   check(node: HonestReplica, batch: ExecutedBatch, tick: number): void {
+    if (batch.requests.length === 0) return;
+    const agentKeyAt = agentKeyAtOf(node.stateMachine);
     for (const request of batch.requests) {
       if (node.receipts.length >= RECEIPTS_PER_REPLICA_MAX) return;
       const receipt = node.replica.receipt(batch.sequence, request.agent, request.requestId);
@@ -196,7 +213,7 @@ export class ReceiptAudit {
         continue;
       }
       this.checked++;
-      const verified = verifyReceipt(receipt, this.#cluster, this.#crypto);
+      const verified = verifyReceipt(receipt, this.#cluster, this.#crypto, agentKeyAt);
       const base = { sequence: batch.sequence, agent: request.agent, requestId: request.requestId, tick };
       node.receipts.push(
         verified.ok
@@ -229,12 +246,16 @@ function executedRecord(
   batch: ExecutedBatch,
   tick: number,
   stateDigest: string | undefined,
-  incarnation = 0,
+  incarnation: number,
+  registry: RegistryNote,
 ): ExecutedRecord {
   const equivocations = batch.equivocations.map((e) => `${e.agent}#${e.requestId}`);
+  const refused = batch.refused.map((r) => ({ ...r, publicKey: toHex(r.publicKey) }));
   const base = {
     ...(incarnation === 0 ? {} : { incarnation }),
     ...(equivocations.length === 0 ? {} : { equivocations }),
+    ...(refused.length === 0 ? {} : { refused }),
+    ...registry,
     tick,
     sequence: batch.sequence,
     view: batch.view,
@@ -245,6 +266,7 @@ function executedRecord(
       agent: request.agent,
       requestId: request.requestId,
       result: toHex(request.result),
+      publicKey: toHex(request.publicKey),
     })),
   };
   return stateDigest === undefined ? base : { ...base, stateDigest };

@@ -47,6 +47,9 @@ export {
 } from './fairness-suite.ts';
 export { RECEIPTS_PER_REPLICA_MAX } from './honest-replica.ts';
 export { type RenderOptions, renderRunHtml, traceRun } from './html.ts';
+export { type Cast, COUNCIL, membershipCast, NEWCOMER } from './membership-agents.ts';
+export { checkMembershipOutcomes, type MembershipViolation } from './membership-outcomes.ts';
+export { MEMBERSHIP_WRITES, membershipScenario } from './membership-suite.ts';
 export {
   BYZANTINE_REPLICA_SCRIPT,
   type DecoratedReplica,
@@ -96,6 +99,13 @@ export type {
   RunRecord,
 } from './record.ts';
 export {
+  CommonRegistry,
+  checkKeyValidity,
+  checkRegistryAgreement,
+  type RegistryViolation,
+} from './registry-checkers.ts';
+export { RegistryTracker, registryDigest, registryOf } from './registry-record.ts';
+export {
   defaultByzantine,
   replayCommand,
   runSeeds,
@@ -114,6 +124,7 @@ export {
   type ScenarioStats,
   twinAddress,
 } from './scenario-options.ts';
+export { type Answer, ReplyRouter, ScriptedAgent, type ScriptStep } from './scripted-agent.ts';
 export {
   DEFAULT_SHRINK_BUDGET,
   describeSchedule,

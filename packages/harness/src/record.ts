@@ -8,7 +8,21 @@ export interface ExecutedRequestRecord {
   readonly agent: string;
   readonly requestId: number;
   readonly result: string;
+  /** The key (hex) that signed it: its agent's key in force at this sequence, if core is right. */
+  readonly publicKey?: string;
 }
+
+/** An ordered request core refused for its key (not executed; answered with core's refusal). */
+export interface RefusedRequestRecord {
+  readonly agent: string;
+  readonly requestId: number;
+  /** The key (hex) that signed it. */
+  readonly publicKey: string;
+  readonly code: 'UNKNOWN_AGENT' | 'REVOKED_KEY';
+}
+
+/** An agent registry as plain data: agent id → its key in force (hex). */
+export type RegistryRecord = Readonly<Record<string, string>>;
 
 export interface ExecutedRecord {
   /** Virtual tick at which the replica reported the batch. */
@@ -25,6 +39,15 @@ export interface ExecutedRecord {
   readonly incarnation?: number;
   /** Equivocation evidence this batch produced: `agent#requestId` keys. */
   readonly equivocations?: readonly string[];
+  /** Requests of this batch core refused for their key (see registry-record.ts). */
+  readonly refused?: readonly RefusedRequestRecord[];
+  /**
+   * The whole registry after this batch, when it differs from the replica's registry before it
+   * (the batch changed it, or the replica arrived here by state transfer or a restart).
+   */
+  readonly agentKeys?: RegistryRecord;
+  /** Digest of the registry after this batch (in force from the next sequence), when known. */
+  readonly registry?: string;
 }
 
 /** A receipt an honest replica gave for a request it had just executed, as checked offline. */
@@ -85,7 +108,13 @@ export interface ReplicaRecord {
   /** Executed batches in the order the replica reported them (empty for Byzantine replicas). */
   readonly executed: readonly ExecutedRecord[];
   /** The replica's state when the run ended. */
-  readonly final?: { readonly lastExecuted: number; readonly stateDigest: string; readonly view: number };
+  readonly final?: {
+    readonly lastExecuted: number;
+    readonly stateDigest: string;
+    readonly view: number;
+    /** Digest of its agent registry at the end (`Replica.agentKeys()`). */
+    readonly registry?: string;
+  };
   /** Receipts it gave for what it executed (checked by the receipt checker). */
   readonly receipts?: readonly ReceiptRecord[];
   /** Evidence keys in its final state (the coordination state machine's evidence list). */
@@ -133,6 +162,8 @@ export interface BatchRecord {
     readonly agent: string;
     readonly requestId: number;
     readonly digest: string;
+    /** The key (hex) the request names as its signer. */
+    readonly publicKey?: string;
   }[];
 }
 
@@ -217,4 +248,29 @@ export interface RunRecord {
   readonly fairness?: FairnessRecord;
   /** Runs whose liveness is bounded only (see liveness-bounds.ts). */
   readonly liveness?: LivenessPlan;
+  /** The registry at genesis (in force at sequence 1): the key checkers' starting point. */
+  readonly genesisAgentKeys?: RegistryRecord;
+  /** Membership runs only: what each scripted request had to produce (see membership-outcomes.ts). */
+  readonly membership?: MembershipRecord;
+}
+
+/** What one scripted request of the membership suite must produce, when an answer came. */
+export interface ExpectedOutcomeRecord {
+  readonly agent: string;
+  /** The agent the request was signed as (another's id, for an attacker holding a stolen key). */
+  readonly signedAs: string;
+  readonly requestId: number;
+  /** Which attack or honest step it is, for messages. */
+  readonly label: string;
+  readonly honest: boolean;
+  /** Outcomes allowed: `ok`, a coordination error code, or `refused:<core code>`; empty = anything. */
+  readonly allowed: readonly string[];
+  /** The outcome f+1 replicas vouched for, when one was. */
+  readonly outcome?: string;
+  readonly sequence?: number;
+  readonly tick?: number;
+}
+
+export interface MembershipRecord {
+  readonly outcomes: readonly ExpectedOutcomeRecord[];
 }

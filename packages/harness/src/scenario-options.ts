@@ -102,6 +102,20 @@ export interface ScenarioOptions {
    * and across the planned faults must keep them, or the run fails under `livenessBound`.
    */
   readonly liveness?: LivenessPlan;
+  /**
+   * The membership suite (membership-suite.ts): scripted agents change the registry (register,
+   * rotate, remove) while liars attack it; needs the coordination state machine, 3 honest and
+   * 2 lying genesis agents.
+   */
+  readonly membership?: MembershipPlan;
+}
+
+/** What a membership run plays (see membership-agents.ts). */
+export interface MembershipPlan {
+  /** Ordinary writes per honest agent before and after its membership steps. */
+  readonly writes: number;
+  /** The genesis council. */
+  readonly council: { readonly members: readonly string[]; readonly threshold: number };
 }
 
 /** What a fairness run promises honest agents. */

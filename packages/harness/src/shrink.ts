@@ -54,9 +54,11 @@ function candidates(o: ScenarioOptions): Candidate[] {
     }
   });
   if (o.collusion) add('no collusion', { ...o, collusion: false });
-  if (o.byzantineAgents > 0)
+  // A membership run's cast is scripted for its genesis agents: they stay.
+  if (o.byzantineAgents > 0 && o.membership === undefined)
     add(`${o.byzantineAgents - 1} lying agents`, { ...o, byzantineAgents: o.byzantineAgents - 1 });
-  if (o.agents > 1) add(`${o.agents - 1} honest agents`, { ...o, agents: o.agents - 1 });
+  if (o.agents > 1 && o.membership === undefined)
+    add(`${o.agents - 1} honest agents`, { ...o, agents: o.agents - 1 });
   if (o.requestsPerAgent > 1) {
     const fewer = Math.max(1, Math.floor(o.requestsPerAgent / 2));
     add(`${fewer} requests per agent`, { ...o, requestsPerAgent: fewer });

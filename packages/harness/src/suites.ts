@@ -12,6 +12,7 @@ import { isSafetyViolation } from './checkers.ts';
 import { fairnessScenario } from './fairness-suite.ts';
 import { LIVENESS_SHAPES, randomFaultPlanFor } from './liveness-bounds.ts';
 import { livenessScenario } from './liveness-suite.ts';
+import { membershipScenario } from './membership-suite.ts';
 import type { Address, Partition } from './network.ts';
 import { Prng } from './prng.ts';
 import { defaultByzantine, type ScenarioShape, scenarioFromSeed } from './scenario.ts';
@@ -31,6 +32,7 @@ export const SUITE_NAMES = [
   'must-fail',
   'fairness',
   'liveness',
+  'membership',
 ] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
@@ -250,6 +252,13 @@ export const SUITES: Readonly<Record<SuiteName, Suite>> = {
     description: `honest faults by named shape (seed picks, round robin: ${LIVENESS_SHAPES.join(', ')}); stalls and time to one view held to bounds`,
     expect: 'clean',
     scenario: livenessScenario,
+  },
+  membership: {
+    name: 'membership',
+    description:
+      'n=4 coordination: agents join, rotate keys and leave while liars attack the registry; registries agree and no request executes under a key out of force',
+    expect: 'clean',
+    scenario: membershipScenario,
   },
 };
 

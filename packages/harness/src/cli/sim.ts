@@ -46,6 +46,8 @@ const USAGE = `usage: pnpm sim [--seeds N] [--start S] [--seed S] [--replicas n]
                    ${LIVENESS_SHAPES.join(', ')};
                  a seed fails when its stalls or time to one view exceed the shape's bounds
                  (src/liveness-bounds.ts); the sweep prints the figures per shape
+                 membership: agents join, rotate keys and leave while liars attack the registry
+                 (src/membership-agents.ts); --requests sets the honest agents' ordinary writes
   --strategies a,b          Byzantine replica strategies to draw from: ${STRATEGY_NAMES.join(', ')}
   --agent-strategies a,b    lying agent strategies: ${ALL_AGENT_STRATEGY_NAMES.join(', ')}
   --byzantine-agents m      lying agents per run
@@ -237,6 +239,10 @@ function printVerbose(result: ScenarioResult): void {
       `  ${agent.id}: ${accepted}/${agent.requestsPlanned} accepted, last at tick ${agent.accepted.at(-1)?.tick ?? '-'}`,
     );
   }
+  for (const outcome of result.record.membership?.outcomes ?? [])
+    log(
+      `  ${outcome.honest ? '' : 'attack: '}${outcome.agent} #${outcome.requestId} ${outcome.label}: ${outcome.outcome === undefined ? 'no answer' : `${outcome.outcome} at sequence ${outcome.sequence}`}`,
+    );
   log(`  rejections: ${JSON.stringify(stats.rejections)}`);
   log(`  ${describeLiveness(result.liveness)}`);
   const plan = options.liveness;
