@@ -54,7 +54,7 @@ import {
   senderKey,
   silenceTimeoutTicks,
 } from './replica/context.ts';
-import { onFetchReceipt, onQuery, receiptFor } from './replica/execution.ts';
+import { answerLastExecuted, onFetchReceipt, onQuery, receiptFor } from './replica/execution.ts';
 import { checkInvariants } from './replica/invariants.ts';
 import { onNewView } from './replica/new-view.ts';
 import { reject } from './replica/output.ts';
@@ -217,11 +217,15 @@ export class Replica {
     const ctx = this.#ctx;
     const signer = claimedSigner(signed.body);
     const publicKey = senderKey(ctx, signer);
+    const outOfForce =
+      signed.body.type === MessageType.request &&
+      (publicKey === undefined || !bytesEqual(publicKey, signed.body.publicKey));
+    if (outOfForce && answerLastExecuted(ctx, signed as Signed<Request>)) return false;
     if (publicKey === undefined) {
       reject(ctx, 'UNKNOWN_SENDER', `${signer.kind} ${signer.id}`);
       return false;
     }
-    if (signed.body.type === MessageType.request && !bytesEqual(publicKey, signed.body.publicKey)) {
+    if (outOfForce) {
       reject(ctx, 'REVOKED_KEY', `request from agent ${signer.id} names a key not in force`);
       return false;
     }

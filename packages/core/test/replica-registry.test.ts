@@ -126,6 +126,36 @@ describe('a registry that changes at run time', () => {
     c.checkAgreement();
   });
 
+  it('answers a retransmitted rotation or revocation whose replies were lost, under the key it retired', () => {
+    for (const [label, newKey] of [
+      ['rotation', toHex(rotated.publicKey)],
+      ['revocation', ''],
+    ] as const) {
+      const c = registryCluster();
+      const agent1 = genesisKeys[1] as KeyPair;
+      // Every reply to agent-1 is lost while its own change executes.
+      c.interceptor = (envelope) => (envelope.to === 'agent-1' ? [] : undefined);
+      const frame = send(c, 'agent-1', 1, put(`${REGISTRY_PREFIX}agent-1`, newKey), agent1);
+      c.run(3);
+      expect(answer(c, 'agent-1', 1), label).toBeUndefined();
+      c.interceptor = undefined;
+      // The retransmission names a key no longer in force, yet gets the cached reply…
+      for (let r = 0; r < 4; r++) c.queue.push({ from: 'agent-1', to: `r${r}`, frame });
+      c.deliverAll();
+      expect(answer(c, 'agent-1', 1)?.kv, label).toMatchObject({ ok: true });
+      // …while a new request under that key is still refused.
+      const next = createRequest(
+        { agent: 'agent-1', requestId: 2, operation: put('q', 'x') },
+        c.crypto,
+        agent1.secretKey,
+      );
+      expect(
+        c.inject(0, next.frame).rejected.map((r) => r.code),
+        label,
+      ).toEqual([newKey === '' ? 'UNKNOWN_SENDER' : 'REVOKED_KEY']);
+    }
+  });
+
   it('reports the new registry to the host in the step that executed the change', () => {
     const c = registryCluster();
     const reported: number[] = [];

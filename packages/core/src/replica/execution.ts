@@ -205,6 +205,24 @@ function applyRequest(
   return { agent, requestId, result, publicKey: request.body.publicKey };
 }
 
+/**
+ * A retransmission of the agent's last executed request, byte for byte, is answered from the
+ * reply cache even when the key it names has left force since: that request may be the very
+ * rotation or revocation that retired the key, and an agent whose replies to it were lost could
+ * otherwise never learn it executed. It grants nothing new (the same signed bytes that were
+ * checked and executed; no signature check needed to compare them), and anything else under a
+ * key out of force is still refused. Returns whether it answered.
+ */
+export function answerLastExecuted(ctx: ReplicaContext, request: Signed<Request>): boolean {
+  const record = ctx.execution.clients.get(request.body.agent);
+  if (record === undefined || record.requestId !== request.body.requestId) return false;
+  const executed = record.recent.find((r) => r.requestId === record.requestId)?.request;
+  if (executed === undefined || !bytesEqual(executed.bytes, request.bytes)) return false;
+  if (!bytesEqual(executed.signature, request.signature)) return false;
+  sendReply(ctx, request.body.agent, record);
+  return true;
+}
+
 /** Answers an agent from the reply cache: authenticated for that agent (see `auth.ts`). */
 export function sendReply(ctx: ReplicaContext, agent: string, record: ClientRecord): void {
   const body: Reply = {
