@@ -122,6 +122,7 @@ export async function runMembership(clusterDir: string, agentDir: string) {
     'dave disconnected',
     () => (liveTransport.connected().length === 0 ? true : undefined),
     10_000,
+    5, // ms between looks: this is a measurement
   );
   const approvalToDisconnectMs = performance.now() - removed;
   const refused = await current.kv.put('dave/first', bytes('3')).catch((e: unknown) => e);
