@@ -12,6 +12,7 @@ import {
   decodeKvResult,
   encodeCanonical,
   encodeKvOperation,
+  fromHex,
   nodeCrypto,
 } from '@conclave/core';
 import { dialOptions, directoryOf, loadSecretKey, readListeningAddress } from '@conclave/node';
@@ -108,16 +109,20 @@ describe('a live daemon under bad input', () => {
     for (let i = 0; i < junkFrames; i++) {
       transport.send(replicaPeer(target), new Uint8Array([0xc1, i & 0xff, 0x00])); // 0xc1 is never valid msgpack
     }
-    // Well-formed requests signed by mallory but claiming to be agent-1 (bad signature), and
+    // Well-formed requests signed by mallory but claiming to be agent-1: naming agent-1's key
+    // (bad signature) or naming mallory's own (a key not agent-1's: refused unchecked); and
     // well-formed frames whose signature bytes are garbage.
     const operation = encodeKvOperation({ op: 'put', key: 'stolen', value: 'x' });
+    const victim = file.agents[1]!;
     for (let i = 0; i < 200; i++) {
       const forged = createRequest(
-        { agent: file.agents[1]!.id, requestId: i + 1, operation },
+        { agent: victim.id, requestId: i + 1, operation, publicKey: fromHex(victim.publicKey) },
         crypto,
         malloryKey,
       );
       transport.send(replicaPeer(target), forged.frame);
+      const ownKey = createRequest({ agent: victim.id, requestId: i + 1, operation }, crypto, malloryKey);
+      transport.send(replicaPeer(target), ownKey.frame);
       const own = createRequest({ agent: mallory.id, requestId: i + 1, operation }, crypto, malloryKey);
       const garbled = encodeCanonical([own.request.bytes, new Uint8Array(64).fill(i & 0xff), []]);
       transport.send(replicaPeer(target), garbled);
@@ -170,6 +175,9 @@ describe('a live daemon under bad input', () => {
     );
     expect(metricValue(metrics, 'conclave_rejected_total', 'reason="BAD_SIGNATURE"')).toBeGreaterThanOrEqual(
       400,
+    );
+    expect(metricValue(metrics, 'conclave_rejected_total', 'reason="REVOKED_KEY"')).toBeGreaterThanOrEqual(
+      200,
     );
     expect(metricValue(metrics, 'conclave_rejected_total', 'reason="NOT_CANONICAL"')).toBeGreaterThanOrEqual(
       1,
