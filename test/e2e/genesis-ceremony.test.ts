@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMembership } from './membership-flow.ts';
-import { type RunningReplica, runConclave, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
+import {
+  type RunningReplica,
+  runConclaveHere,
+  startReplica,
+  statusOf,
+  stopReplica,
+  waitFor,
+} from './support.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-ceremony-'));
 const running: RunningReplica[] = [];
@@ -12,7 +19,9 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const conclave = (...args: string[]) => runConclave(args, 90_000);
+// In this process: the same command code, without seconds of node + tsx start-up per call
+// (cli.test.ts runs the real binary). One at a time: it borrows stdout, stderr and exitCode.
+const conclave = (...args: string[]) => runConclaveHere(args);
 
 async function ok(...args: string[]): Promise<string> {
   const result = await conclave(...args);
@@ -34,21 +43,19 @@ describe('a cluster from a genesis ceremony', () => {
     const agentDir = join(work, 'alice');
     const coordinator = join(work, 'coordinator');
     mkdirSync(coordinator);
-    await Promise.all(
-      operators.map((dir, id) =>
-        ok(
-          'keygen',
-          '--replica',
-          String(id),
-          '--host',
-          '127.0.0.1',
-          '--port',
-          String(BASE_PORT + id),
-          '--out',
-          dir,
-        ),
-      ),
-    );
+    for (const [id, dir] of operators.entries()) {
+      await ok(
+        'keygen',
+        '--replica',
+        String(id),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(BASE_PORT + id),
+        '--out',
+        dir,
+      );
+    }
     await ok('keygen', '--agent', 'alice', '--out', agentDir);
     // Only the public statements travel to the coordinator.
     const statements = [

@@ -5,6 +5,7 @@ export {
   metricValue,
   type RunningReplica,
   runConclave,
+  runConclaveHere,
   startReplica,
   statusOf,
   stopReplica,

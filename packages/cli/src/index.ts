@@ -19,3 +19,4 @@ export {
   stopReplica,
   waitFor,
 } from './local-cluster.ts';
+export { runConclaveHere } from './run-here.ts';

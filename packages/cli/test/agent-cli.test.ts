@@ -9,7 +9,8 @@ import {
   stopReplica,
   waitFor,
 } from '../src/local-cluster.ts';
-import { type CliRun, runConclave } from './support/run-cli.ts';
+import { runConclaveHere } from '../src/run-here.ts';
+import type { CliRun } from './support/run-cli.ts';
 
 const running: RunningReplica[] = [];
 let clusterDir = '';
@@ -20,7 +21,9 @@ afterAll(async () => {
 
 type Run = CliRun;
 
-const conclave = (...args: string[]) => runConclave(args, 30_000);
+// In this process: the same command code, without seconds of node + tsx start-up per call
+// (cli.test.ts runs the real binary). One at a time: it borrows stdout, stderr and exitCode.
+const conclave = (...args: string[]) => runConclaveHere(args);
 
 const lastJson = (run: Run) => JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
 
@@ -105,11 +108,7 @@ describe('conclave agent and proposal against real daemons', () => {
  * votes return); `proposal wait` then exits 0 (approved and executed).
  */
 async function approve(proposalId: string, at: string[], wait = true): Promise<void> {
-  const votes = await Promise.all(
-    ['0', '1', '2'].map((member) =>
-      conclave('proposal', 'vote', proposalId, 'approve', '--as', member, ...at),
-    ),
-  );
-  for (const vote of votes) expectOk(vote);
+  for (const member of ['0', '1', '2'])
+    expectOk(await conclave('proposal', 'vote', proposalId, 'approve', '--as', member, ...at));
   if (wait) expectOk(await conclave('proposal', 'wait', proposalId, '--as', '3', ...at, '--timeout', '20'));
 }
