@@ -12,6 +12,7 @@ import { kvOverwrite } from './attacks/kv-overwrite.ts';
 import { queryFlood, queryFlood500, requestFlood } from './attacks/replay-flood.ts';
 import { slowReader } from './attacks/slow-reader.ts';
 import { slowloris } from './attacks/slowloris.ts';
+import { strangerFlood } from './attacks/stranger-flood.ts';
 
 /** The attack-specific checks the runner knows (see checks.ts). */
 export type CheckKind = 'new-kv-key' | 'new-lock' | 'new-proposal' | 'new-task' | 'owned-key' | 'own-events';
@@ -83,6 +84,12 @@ export const ATTACKS: readonly AttackEntry[] = [
     name: 'connection-flood',
     summary: 'one agent opens 64 authenticated transports to every replica',
     run: connectionFlood,
+  },
+  {
+    name: 'stranger-flood',
+    summary:
+      '64 strangers with unregistered ids redial every replica, each refused with a signed UNKNOWN_AGENT',
+    run: strangerFlood,
   },
 ];
 
