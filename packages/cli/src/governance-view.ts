@@ -5,26 +5,18 @@
 import {
   type ActionOutcome,
   type AgentView,
+  actionToJson,
   agentToJson,
   type CouncilView,
   type GovernanceAction,
   type ProposalView,
 } from '@conclave/coordination';
-import { decodeJoinStatement, toHex } from '@conclave/core';
+import { toHex } from '@conclave/core';
 
 type Json = { [key: string]: unknown };
 
-/** An action with its join statement decoded (id and key), not as bytes. */
-export function actionJson(action: GovernanceAction): Json {
-  if (action.kind !== 'register_agent' && action.kind !== 'rotate_agent_key') return { ...action };
-  const statement = decodeJoinStatement(action.joinStatement);
-  const { joinStatement: _bytes, ...rest } = action;
-  return {
-    ...rest,
-    ...(action.kind === 'register_agent' ? { agent: statement?.id ?? null } : {}),
-    publicKey: statement === undefined ? null : toHex(statement.publicKey),
-  };
-}
+/** An action with its join statement decoded (id and key), not as bytes (shared with the MCP server). */
+export const actionJson = (action: GovernanceAction): Json => actionToJson(action);
 
 /** One line: what the action does. */
 export function actionText(action: GovernanceAction): string {

@@ -5,7 +5,6 @@
  * agents use to talk to it.
  */
 
-export { type AgentJson, agentToJson } from './agent-json.ts';
 export {
   type AgentQuotas,
   checkQuotas,
@@ -66,6 +65,7 @@ export {
   type Voter,
   type WriteOperation,
 } from './operations.ts';
+export { type AgentJson, actionToJson, agentToJson } from './registry-json.ts';
 export {
   type ActionOutcome,
   type AgentView,

@@ -6,24 +6,15 @@
 import {
   type ActionOutcome,
   type AgentView,
+  actionToJson,
   agentToJson,
   type CouncilView,
   type GovernanceAction,
 } from '@conclave/coordination';
-import { decodeJoinStatement, toHex } from '@conclave/core';
 import type { JsonObject } from './present.ts';
 
 /** An action as a model reads it: a join statement as its agent id and public key. */
-export function actionForModel(action: GovernanceAction): JsonObject {
-  if (action.kind !== 'register_agent' && action.kind !== 'rotate_agent_key') return { ...action };
-  const statement = decodeJoinStatement(action.joinStatement);
-  const { joinStatement: _bytes, ...rest } = action;
-  return {
-    ...rest,
-    ...(action.kind === 'register_agent' ? { agent: statement?.id ?? null } : {}),
-    publicKey: statement === undefined ? null : toHex(statement.publicKey),
-  };
-}
+export const actionForModel = (action: GovernanceAction): JsonObject => actionToJson(action) as JsonObject;
 
 /** What an action proposal carries and what became of it; nothing for an ordinary proposal. */
 export function actionFieldsForModel(
