@@ -4,7 +4,7 @@
  * (so an agent can trust it): the attack measures what that signature costs honest agents.
  */
 import { randomBytes } from 'node:crypto';
-import { nodeCrypto } from '@conclave/core';
+import { nodeCrypto, publicKeyOf } from '@conclave/core';
 import { dialOptions, directoryOf, loadClusterFile } from '@conclave/node';
 import { agentPeer, type Transport, webSocketTransport } from '@conclave/transport';
 import { type Attack, sleep } from './context.ts';
@@ -26,7 +26,7 @@ export const strangerFlood: Attack = async (context) => {
       const id = `stranger-${generation}-${i}`;
       const transport = webSocketTransport({
         identity: { peer: agentPeer(id), secretKey },
-        directory: { replicas, agents: [{ id, publicKey: secretKey.slice(32) }] },
+        directory: { replicas, agents: [{ id, publicKey: publicKeyOf(secretKey) }] },
         crypto,
         ...dialOptions(context.dir, file),
       });
