@@ -33,7 +33,9 @@ import {
   verifyCache,
 } from '@conclave/core';
 import {
+  type AgentEntry,
   agentPeer,
+  type LiveDirectoryTransport,
   parsePeer,
   replicaPeer,
   type Transport,
@@ -146,6 +148,27 @@ export interface DaemonStatus {
   readonly suspicionsHeld: number;
 }
 
+/**
+ * Hands the transport the agents of the registry the replica executes. The registry is
+ * replicated state; who may connect is this replica's own business: a directory the transport
+ * refuses must not stop the replica, which keeps the previous one and says so.
+ */
+function setDirectoryAgents(
+  transport: LiveDirectoryTransport,
+  keys: ReadonlyMap<string, Uint8Array>,
+  logger: Logger,
+  retired: readonly AgentEntry[] = [],
+): void {
+  try {
+    transport.setAgents(
+      [...keys].map(([id, publicKey]) => ({ id, publicKey })),
+      retired,
+    );
+  } catch (error) {
+    logger.error({ event: 'registry', err: error }, 'the transport refused the agent registry');
+  }
+}
+
 export class ReplicaDaemon {
   readonly id: number;
   readonly metrics: ReplicaMetrics;
@@ -155,6 +178,8 @@ export class ReplicaDaemon {
   readonly #machine: StateMachine;
   readonly #store: ReplicaStore;
   readonly #transport: Transport;
+  /** The undecorated transport, whose agent directory follows the registry (wrappers need not forward it). */
+  readonly #directory: LiveDirectoryTransport;
   readonly #http: Server;
   readonly #tickMs: number;
   readonly #host: ReplicaHost;
@@ -188,6 +213,7 @@ export class ReplicaDaemon {
     machine: StateMachine;
     store: ReplicaStore;
     transport: Transport;
+    directory: LiveDirectoryTransport;
     logger: Logger;
     id: number;
     crypto: CachingCrypto;
@@ -201,6 +227,7 @@ export class ReplicaDaemon {
     this.#machine = parts.machine;
     this.#store = parts.store;
     this.#transport = parts.transport;
+    this.#directory = parts.directory;
     this.logger = parts.logger;
     this.#tickMs = parts.file.tickMs;
     this.#replicaKeys = clusterConfigOf(parts.file).replicas.map((replica) => replica.publicKey);
@@ -276,20 +303,14 @@ export class ReplicaDaemon {
     const transport =
       options.decorateTransport?.(plainTransport, { replica: entry.id, secretKey, crypto }) ?? plainTransport;
     // The registry restored from disk may differ from the cluster file's genesis agents.
-    try {
-      plainTransport.setAgents(
-        [...replica.agentKeys()].map(([id, publicKey]) => ({ id, publicKey })),
-        retiredKeysOf(machine),
-      );
-    } catch (error) {
-      logger.error({ event: 'registry', err: error }, 'the transport refused the restored agent registry');
-    }
+    setDirectoryAgents(plainTransport, replica.agentKeys(), logger, retiredKeysOf(machine));
     const daemon = new ReplicaDaemon({
       file,
       replica,
       machine,
       store,
       transport,
+      directory: plainTransport,
       logger,
       id: entry.id,
       crypto,
@@ -517,13 +538,7 @@ export class ReplicaDaemon {
     const keys = this.#agentKeysChanged;
     if (keys === undefined) return;
     this.#agentKeysChanged = undefined;
-    try {
-      this.#transport.setAgents?.([...keys].map(([id, publicKey]) => ({ id, publicKey })));
-    } catch (error) {
-      // The registry is replicated state; who may connect is this replica's own business. A
-      // directory the transport refuses must not stop the replica: it keeps the previous one.
-      this.logger.error({ event: 'registry', err: error }, 'the transport refused the new agent registry');
-    }
+    setDirectoryAgents(this.#directory, keys, this.logger);
     this.metrics.registeredAgents.set(keys.size);
     this.logger.info({ event: 'registry', agents: keys.size }, 'agent registry changed');
   }
