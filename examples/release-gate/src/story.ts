@@ -198,7 +198,8 @@ const choiceText = (choice: Choice): string =>
 
 /** The ballot choices inside an evidence item's two signed objects (ballots, or vote requests). */
 function choicesIn(evidence: Evidence): string[] {
-  return [evidence.first, evidence.second].map((signed) => {
+  const signedObjects = evidence.second === null ? [evidence.first] : [evidence.first, evidence.second];
+  return signedObjects.map((signed) => {
     let ballotBytes = signed.bytes;
     if (evidence.kind === 'request') {
       const request = decodeRequestBody(signed.bytes);

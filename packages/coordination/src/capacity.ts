@@ -9,6 +9,7 @@
  */
 import { LIMITS } from '@conclave/core';
 import type { CoordinationLimits } from './limits.ts';
+import { SALT_BYTES_MAX, SEAL_BYTES } from './seal.ts';
 
 /**
  * Field names, integers and log positions of one snapshot record. Measured: a lock and its
@@ -49,16 +50,21 @@ function actionBytesMax(l: CoordinationLimits): number {
 }
 
 /**
- * One proposal at its largest: every voter listed and every ballot cast at full size. A ballot
- * names the key that checked it by its interval's `from` (an integer, within the overhead).
+ * One proposal at its largest: every voter listed, and every voter's slot at its largest. The
+ * snapshot names a slot's voter by index and keeps a ballot's signed bytes only (proposal-snapshot.ts);
+ * a ballot names the key that checked it by its interval's `from`, within the overhead. A sealed
+ * ballot also keeps its salt and where it was committed; until revealed, a slot holds a
+ * commitment (a seal and a signature), which is dropped on reveal. Excluded voters keep theirs,
+ * with the exclusion: still less than a revealed ballot.
  */
-function proposalBytesMax(l: CoordinationLimits): number {
+export function proposalBytesMax(l: CoordinationLimits): number {
   const header =
     l.proposalIdBytesMax + l.titleBytesMax + l.candidatesMax * l.candidateBytesMax + actionBytesMax(l);
   const voters = l.votersMax * (AGENT_ID_BYTES + 16);
-  const ballot = l.ballotBytesMax + SIGNATURE_BYTES + AGENT_ID_BYTES;
-  const ballots = l.votersMax * (ballot + RECORD_OVERHEAD_BYTES);
-  return header + voters + ballots + RECORD_OVERHEAD_BYTES;
+  const ballot = l.ballotBytesMax + SIGNATURE_BYTES + SALT_BYTES_MAX + RECORD_OVERHEAD_BYTES;
+  const commitment = SEAL_BYTES + SIGNATURE_BYTES + 2 * RECORD_OVERHEAD_BYTES;
+  const slot = Math.max(ballot, commitment);
+  return header + voters + l.votersMax * slot + RECORD_OVERHEAD_BYTES;
 }
 
 /** One event at its largest: two names (key, lock, task or proposal id) and two agent ids. */

@@ -1,6 +1,6 @@
 /**
  * @conclave/coordination: the deterministic coordination state machine replicas execute for
- * agents (proposals with signed ballots, equivocation evidence, versioned kv, leases, a task
+ * agents (proposals with signed ballots, open or sealed (commit, then reveal), equivocation evidence, versioned kv, leases, a task
  * board, and a watchable event log), plus the typed operation builders and result decoder
  * agents use to talk to it.
  */
@@ -51,6 +51,7 @@ export {
   type DecodedOperation,
   decodeOperation,
   encodeOperation,
+  type MissingReveal,
   type Operation,
   type OperationError,
   ops,
@@ -59,6 +60,7 @@ export {
   type ReadOperation,
   type Rule,
   type ScoreChoice,
+  type SealedTerms,
   type SimpleChoice,
   type TaskFilter,
   TRIM_PERMILLE_MAX,
@@ -82,18 +84,40 @@ export {
   type EventBody,
   type EventCursor,
   type ExcludedBallot,
+  type ExclusionReason,
   encodeResult,
   type KvEntry,
   type LockView,
   type Outcome,
+  type ProposalPhase,
   type ProposalStatus,
   type ProposalSummary,
   type ProposalView,
   RESULT_KINDS,
+  type SealedView,
   type Tally,
   type TaskStatus,
   type TaskView,
+  type UnrevealedBallot,
 } from './results.ts';
+export {
+  COMMITMENT_TAG,
+  type Commitment,
+  commitmentBytesMax,
+  type DecodedCommitment,
+  decodeCommitment,
+  deriveSealSalt,
+  encodeCommitment,
+  revealMatches,
+  SALT_BYTES_MAX,
+  SALT_BYTES_MIN,
+  SALT_TAG,
+  SEAL_BYTES,
+  SEAL_TAG,
+  type SignedCommitment,
+  sealOf,
+  signCommitment,
+} from './seal.ts';
 export {
   type CoordinationOptions,
   CoordinationStateMachine,

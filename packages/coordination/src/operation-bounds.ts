@@ -9,8 +9,10 @@ import type { CanonicalBounds } from '@conclave/core';
 import type { CoordinationLimits } from './limits.ts';
 import { AGENT_ID_BYTES_MAX } from './validate.ts';
 
-/** Fields of the longest operation tuple, `propose`: `[name, id, title, rule, voters, deadline, candidates]`. */
-const TUPLE_FIELDS_MAX = 7;
+/** Fields of the longest operation tuple, `propose`: `[name, id, title, rule, voters, deadline, candidates, sealed]`. */
+const TUPLE_FIELDS_MAX = 8;
+/** Sealed terms: `[commitDeadline, missingReveal]`. */
+const SEALED_FIELDS = 2;
 /** A score rule: `[kind, aggregate, trimPermille, minBallots]`. */
 const RULE_FIELDS_MAX = 4;
 /** A voter: `[agent, weight]`. */
@@ -38,7 +40,8 @@ export function operationBounds(limits: CoordinationLimits): CanonicalBounds {
 }
 
 function boundsOf(l: CoordinationLimits): CanonicalBounds {
-  const propose = TUPLE_FIELDS_MAX + RULE_FIELDS_MAX + l.votersMax * (1 + VOTER_FIELDS) + l.candidatesMax;
+  const propose =
+    TUPLE_FIELDS_MAX + RULE_FIELDS_MAX + SEALED_FIELDS + l.votersMax * (1 + VOTER_FIELDS) + l.candidatesMax;
   const kvPut = 4 + l.kvWritersMax;
   return {
     arrayLengthMax: SLACK * Math.max(TUPLE_FIELDS_MAX, l.votersMax, l.candidatesMax, l.kvWritersMax),

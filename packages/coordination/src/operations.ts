@@ -10,6 +10,7 @@ import { JOIN_STATEMENT_BYTES_MAX } from './capacity.ts';
 import { actionTuple, decodeAction, type GovernanceAction } from './governance.ts';
 import type { CoordinationLimits } from './limits.ts';
 import { operationBounds } from './operation-bounds.ts';
+import { commitmentBytesMax, SALT_BYTES_MAX, SALT_BYTES_MIN } from './seal.ts';
 import {
   AGENT_ID_BYTES_MAX,
   arity,
@@ -53,6 +54,21 @@ export type ScoreChoice = readonly (readonly [candidate: string, score: number])
 /** What a ballot says. */
 export type Choice = SimpleChoice | ScoreChoice;
 
+/**
+ * What makes a proposal sealed: voters commit to a hash of their ballot before `commitDeadline`
+ * and reveal it from then until the proposal's deadline (see seal.ts and the README).
+ * `missingReveal` is what a voter who committed and never revealed counts as: `abstain`
+ * (the default) or `reject` (yes/no rules only; under a score rule it adds no scores).
+ */
+export interface SealedTerms {
+  /** Absolute agreed time, in ticks, at which committing ends and revealing begins. */
+  readonly commitDeadline: number;
+  readonly missingReveal: MissingReveal;
+}
+
+/** What a committed ballot that was never revealed counts as. */
+export type MissingReveal = 'abstain' | 'reject';
+
 /** Statuses a list of proposals can be filtered by. */
 export type ProposalFilter = 'open' | 'decided' | 'all';
 /** Statuses a list of tasks can be filtered by. */
@@ -70,8 +86,19 @@ export type WriteOperation =
       readonly deadline: number;
       /** Score rules only (2..candidatesMax distinct names); empty for the other rules. */
       readonly candidates: readonly string[];
+      /** Null for an open ballot; `deadline` is then the reveal deadline. */
+      readonly sealed: SealedTerms | null;
     }
   | { readonly op: 'vote'; readonly ballotBytes: Uint8Array; readonly signature: Uint8Array }
+  /** Commits to a sealed ballot: a signed commitment (see `signCommitment`). */
+  | { readonly op: 'commit'; readonly commitmentBytes: Uint8Array; readonly signature: Uint8Array }
+  /** Reveals the ballot committed to: the signed ballot and the salt sealed with it. */
+  | {
+      readonly op: 'reveal';
+      readonly ballotBytes: Uint8Array;
+      readonly signature: Uint8Array;
+      readonly salt: Uint8Array;
+    }
   | {
       readonly op: 'kv_put';
       readonly key: string;
@@ -105,6 +132,8 @@ export type WriteOperation =
       readonly title: string;
       readonly deadline: number;
       readonly action: GovernanceAction;
+      /** Null for an open ballot. */
+      readonly sealed: SealedTerms | null;
     }
   /** Replaces the signer's key from the next sequence: `joinStatement` is for the signer's id, with the new key. */
   | { readonly op: 'rotate_key'; readonly joinStatement: Uint8Array }
@@ -122,6 +151,8 @@ export type ReadOperation =
       readonly limit: number;
     }
   | { readonly op: 'get_ballot'; readonly proposalId: string; readonly agent: string }
+  /** A voter's signed commitment on a sealed proposal. */
+  | { readonly op: 'get_commitment'; readonly proposalId: string; readonly agent: string }
   | {
       readonly op: 'list_evidence';
       readonly agent: string | null;
@@ -157,6 +188,7 @@ export const READ_OPERATIONS: ReadonlySet<string> = new Set([
   'get_proposal',
   'list_proposals',
   'get_ballot',
+  'get_commitment',
   'list_evidence',
   'kv_get',
   'get_lock',
@@ -170,6 +202,11 @@ export const READ_OPERATIONS: ReadonlySet<string> = new Set([
 /** Whether an operation only reads (its name is in `READ_OPERATIONS`), so `query` may answer it. */
 export function isReadOperation(operation: Operation): operation is ReadOperation {
   return READ_OPERATIONS.has(operation.op);
+}
+
+/** Sealed terms as a tuple field: `[commitDeadline, missingReveal]`. */
+function sealedTuple(sealed: SealedTerms): Canonical {
+  return [sealed.commitDeadline, sealed.missingReveal];
 }
 
 function ruleTuple(rule: Rule): Canonical {
@@ -186,8 +223,8 @@ function ruleTuple(rule: Rule): Canonical {
 /** The canonical tuple of an operation. */
 export function operationTuple(operation: Operation): Canonical {
   switch (operation.op) {
-    case 'propose':
-      return [
+    case 'propose': {
+      const open: Canonical[] = [
         'propose',
         operation.proposalId,
         operation.title,
@@ -196,8 +233,15 @@ export function operationTuple(operation: Operation): Canonical {
         operation.deadline,
         [...operation.candidates],
       ];
+      // An open proposal keeps its original seven fields, so old encodings stay valid.
+      return operation.sealed === null ? open : [...open, sealedTuple(operation.sealed)];
+    }
     case 'vote':
       return ['vote', operation.ballotBytes, operation.signature];
+    case 'commit':
+      return ['commit', operation.commitmentBytes, operation.signature];
+    case 'reveal':
+      return ['reveal', operation.ballotBytes, operation.signature, operation.salt];
     case 'kv_put':
       // Without writers the tuple keeps its original three fields, so old encodings stay valid.
       return operation.writers === null
@@ -227,7 +271,8 @@ export function operationTuple(operation: Operation): Canonical {
     case 'list_proposals':
       return ['list_proposals', operation.status, operation.after, operation.limit];
     case 'get_ballot':
-      return ['get_ballot', operation.proposalId, operation.agent];
+    case 'get_commitment':
+      return [operation.op, operation.proposalId, operation.agent];
     case 'list_evidence':
       return ['list_evidence', operation.agent, operation.proposalId, operation.after, operation.limit];
     case 'kv_get':
@@ -238,14 +283,16 @@ export function operationTuple(operation: Operation): Canonical {
       return ['events', operation.fromSequence, operation.fromIndex, operation.limit];
     case 'list_agents':
       return ['list_agents', operation.after, operation.limit];
-    case 'propose_action':
-      return [
+    case 'propose_action': {
+      const open: Canonical[] = [
         'propose_action',
         operation.proposalId,
         operation.title,
         operation.deadline,
         actionTuple(operation.action),
       ];
+      return operation.sealed === null ? open : [...open, sealedTuple(operation.sealed)];
+    }
     case 'rotate_key':
       return ['rotate_key', operation.joinStatement];
     case 'revoke_self':
@@ -269,12 +316,31 @@ export const DEFAULT_PAGE_LIMIT = 100;
  * signed request (writes) or a query (reads). They do not validate; the replicas do.
  */
 export const ops = {
-  /** Opens a proposal. `candidates` defaults to none (needed only by score rules). */
+  /**
+   * Opens a proposal. `candidates` defaults to none (needed only by score rules); `sealed` to an
+   * open ballot (give `{ commitDeadline, missingReveal }` for a sealed one).
+   */
   propose: (
-    fields: Omit<Fields<'propose'>, 'candidates'> & { readonly candidates?: readonly string[] },
-  ): Uint8Array => encodeOperation({ op: 'propose', ...fields, candidates: fields.candidates ?? [] }),
-  /** Casts a signed ballot (see `encodeBallot` / `signBallot`). */
+    fields: Omit<Fields<'propose'>, 'candidates' | 'sealed'> & {
+      readonly candidates?: readonly string[];
+      readonly sealed?: SealedTerms | null;
+    },
+  ): Uint8Array =>
+    encodeOperation({
+      op: 'propose',
+      ...fields,
+      candidates: fields.candidates ?? [],
+      sealed: fields.sealed ?? null,
+    }),
+  /** Casts a signed ballot (see `encodeBallot` / `signBallot`) on an open proposal. */
   vote: (fields: Fields<'vote'>): Uint8Array => encodeOperation({ op: 'vote', ...fields }),
+  /** Commits to a sealed ballot (see `signCommitment`). */
+  commit: (fields: Fields<'commit'>): Uint8Array => encodeOperation({ op: 'commit', ...fields }),
+  /** Reveals a sealed ballot: the signed ballot and the salt its commitment sealed. */
+  reveal: (fields: Fields<'reveal'>): Uint8Array => encodeOperation({ op: 'reveal', ...fields }),
+  /** Reads a voter's signed commitment on a sealed proposal. */
+  getCommitment: (fields: Fields<'get_commitment'>): Uint8Array =>
+    encodeOperation({ op: 'get_commitment', ...fields }),
   /**
    * Writes a key: its version becomes the store's next revision. `writers` (owner only) grants
    * those agents write access; omitted, the grant stays as it is.
@@ -368,8 +434,17 @@ export const ops = {
     }),
   /** Proposes a governance action to the council (see `actions` for building one). */
   proposeAction: (
-    fields: Omit<Fields<'propose_action'>, 'title'> & { readonly title?: string },
-  ): Uint8Array => encodeOperation({ op: 'propose_action', ...fields, title: fields.title ?? '' }),
+    fields: Omit<Fields<'propose_action'>, 'title' | 'sealed'> & {
+      readonly title?: string;
+      readonly sealed?: SealedTerms | null;
+    },
+  ): Uint8Array =>
+    encodeOperation({
+      op: 'propose_action',
+      ...fields,
+      title: fields.title ?? '',
+      sealed: fields.sealed ?? null,
+    }),
   /** Rotates the signer's own key: a join statement for its id, signed by the new key (the request by the old one). */
   rotateKey: (fields: Fields<'rotate_key'>): Uint8Array => encodeOperation({ op: 'rotate_key', ...fields }),
   /** Removes the signer from the registry. */
@@ -431,12 +506,29 @@ function decodeRule(value: unknown, limits: CoordinationLimits): Rule {
   }
 }
 
+function decodeSealed(value: unknown): SealedTerms {
+  const tuple = list(value, 'sealed', 2, 2);
+  return {
+    commitDeadline: integer(tuple[0], 'commitDeadline', 0, SAFE_MAX),
+    missingReveal: oneOf(tuple[1], 'missingReveal', ['abstain', 'reject'] as const),
+  };
+}
+
+/** A signature field: exactly an Ed25519 signature's bytes. */
+function signatureField(value: unknown): Uint8Array {
+  const signature = binary(value, 'signature', SIGNATURE_BYTES);
+  if (signature.byteLength !== SIGNATURE_BYTES)
+    throw new Invalid(`signature must be ${SIGNATURE_BYTES} bytes`);
+  return signature;
+}
+
 function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
   const name = tuple[0];
   const page = (value: unknown) => integer(value, 'limit', 1, limits.pageMax);
   switch (name) {
     case 'propose': {
-      arity(tuple, 7, name);
+      if (tuple.length !== 7 && tuple.length !== 8)
+        throw new Invalid(`propose takes 6 or 7 fields (the last: sealed terms), got ${tuple.length - 1}`);
       const proposalId = text(tuple[1], 'proposalId', limits.proposalIdBytesMax);
       const title = text(tuple[2], 'title', limits.titleBytesMax, 0);
       const rule = decodeRule(tuple[3], limits);
@@ -451,15 +543,33 @@ function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
       const candidates = list(tuple[6], 'candidates', 0, limits.candidatesMax).map((c, i) =>
         text(c, `candidates[${i}]`, limits.candidateBytesMax),
       );
-      return { op: name, proposalId, title, rule, voters, deadline, candidates };
+      const sealed = tuple.length === 8 ? decodeSealed(tuple[7]) : null;
+      return { op: name, proposalId, title, rule, voters, deadline, candidates, sealed };
     }
     case 'vote': {
       arity(tuple, 3, name);
       const ballotBytes = binary(tuple[1], 'ballotBytes', limits.ballotBytesMax);
-      const signature = binary(tuple[2], 'signature', SIGNATURE_BYTES);
-      if (signature.byteLength !== SIGNATURE_BYTES)
-        throw new Invalid(`signature must be ${SIGNATURE_BYTES} bytes`);
-      return { op: name, ballotBytes, signature };
+      return { op: name, ballotBytes, signature: signatureField(tuple[2]) };
+    }
+    case 'commit': {
+      arity(tuple, 3, name);
+      return {
+        op: name,
+        commitmentBytes: binary(tuple[1], 'commitmentBytes', commitmentBytesMax(limits)),
+        signature: signatureField(tuple[2]),
+      };
+    }
+    case 'reveal': {
+      arity(tuple, 4, name);
+      const salt = binary(tuple[3], 'salt', SALT_BYTES_MAX);
+      if (salt.byteLength < SALT_BYTES_MIN)
+        throw new Invalid(`salt must be ${SALT_BYTES_MIN}..${SALT_BYTES_MAX} bytes (at least 128 bits)`);
+      return {
+        op: name,
+        ballotBytes: binary(tuple[1], 'ballotBytes', limits.ballotBytesMax),
+        signature: signatureField(tuple[2]),
+        salt,
+      };
     }
     case 'kv_put':
       if (tuple.length !== 3 && tuple.length !== 4)
@@ -542,6 +652,7 @@ function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
         limit: page(tuple[3]),
       };
     case 'get_ballot':
+    case 'get_commitment':
       arity(tuple, 3, name);
       return {
         op: name,
@@ -581,13 +692,17 @@ function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
         limit: page(tuple[2]),
       };
     case 'propose_action':
-      arity(tuple, 5, name);
+      if (tuple.length !== 5 && tuple.length !== 6)
+        throw new Invalid(
+          `propose_action takes 4 or 5 fields (the last: sealed terms), got ${tuple.length - 1}`,
+        );
       return {
         op: name,
         proposalId: text(tuple[1], 'proposalId', limits.proposalIdBytesMax),
         title: text(tuple[2], 'title', limits.titleBytesMax, 0),
         deadline: integer(tuple[3], 'deadline', 0, SAFE_MAX),
         action: decodeAction(tuple[4], limits),
+        sealed: tuple.length === 6 ? decodeSealed(tuple[5]) : null,
       };
     case 'rotate_key':
       arity(tuple, 2, name);

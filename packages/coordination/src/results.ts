@@ -9,7 +9,7 @@ import type { AgentQuotas } from './agent-quotas.ts';
 import type { Evidence, LogPosition } from './evidence.ts';
 import type { GovernanceAction } from './governance.ts';
 import type { KeyInterval } from './key-history.ts';
-import type { Choice, Rule, Voter } from './operations.ts';
+import type { Choice, Rule, SealedTerms, Voter } from './operations.ts';
 import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
 
 /** How a decided proposal ended. Exact definitions are in the README. */
@@ -31,13 +31,29 @@ export interface CountedBallot {
   readonly confidencePermille: number;
 }
 
+/**
+ * Why a voter's ballot does not count: it signed two different ballots (or, on a sealed
+ * proposal, two different commitments), or it revealed a ballot its commitment does not seal.
+ */
+export type ExclusionReason = 'equivocation' | 'reveal_mismatch';
+
 /** A voter whose ballot does not count, and why. */
 export interface ExcludedBallot {
   readonly agent: string;
   readonly weight: number;
-  /** The only reason today: the voter equivocated. */
-  readonly reason: 'equivocation';
+  readonly reason: ExclusionReason;
   /** The evidence that excluded it, if it was kept (null when the evidence store was full). */
+  readonly evidenceId: number | null;
+}
+
+/**
+ * A voter of a sealed proposal that committed and did not reveal by the deadline. It counts as
+ * the proposal's `missingReveal` choice (yes/no rules; no scores under a score rule).
+ */
+export interface UnrevealedBallot {
+  readonly agent: string;
+  readonly weight: number;
+  /** The no-reveal evidence (null when the evidence store was full). */
   readonly evidenceId: number | null;
 }
 
@@ -56,15 +72,30 @@ export interface Tally {
   readonly approve: ChoiceCount;
   readonly reject: ChoiceCount;
   readonly abstain: ChoiceCount;
-  /** Voters who have not cast a ballot and are not excluded. */
+  /** Voters who have not cast (or revealed) a ballot and are not excluded. */
   readonly pending: ChoiceCount;
-  /** Counted ballots, in voter order. */
+  /** Counted ballots, in voter order: cast on an open proposal, revealed on a sealed one. */
   readonly counted: readonly CountedBallot[];
   readonly excluded: readonly ExcludedBallot[];
+  /** Sealed proposals: voters with a commitment that counts (zero on open proposals). */
+  readonly committed: ChoiceCount;
+  /** Sealed proposals decided at their deadline: committed voters that never revealed, in voter order. */
+  readonly unrevealed: readonly UnrevealedBallot[];
   /** Score rules only, in candidate order; empty otherwise. */
   readonly candidates: readonly CandidateTally[];
   /** Score rules: the candidate with the highest aggregate (ties: the smallest name); null otherwise or with no ballots. */
   readonly winner: string | null;
+}
+
+/** Where a proposal is in its life: an open ballot is `voting`; a sealed one `commit`, then `reveal`; then `decided`. */
+export type ProposalPhase = 'voting' | 'commit' | 'reveal' | 'decided';
+
+/** A sealed proposal's terms and who has committed: never what (that is in the commitments' seals only). */
+export interface SealedView extends SealedTerms {
+  /** Voters whose commitment counts, sorted. */
+  readonly committed: readonly string[];
+  /** Voters whose revealed ballot counts, sorted. */
+  readonly revealed: readonly string[];
 }
 
 /** A proposal with its status and tally. */
@@ -80,7 +111,10 @@ export interface ProposalView {
   readonly candidates: readonly string[];
   readonly createdAt: LogPosition;
   readonly status: ProposalStatus;
+  readonly phase: ProposalPhase;
   readonly decidedAt: LogPosition | null;
+  /** Null for an open ballot. */
+  readonly sealed: SealedView | null;
   readonly tally: Tally;
   /** The governance action it carries; null for an ordinary proposal. */
   readonly action: GovernanceAction | null;
@@ -94,7 +128,10 @@ export interface ProposalSummary {
   readonly proposer: string;
   readonly title: string;
   readonly status: ProposalStatus;
+  readonly phase: ProposalPhase;
   readonly deadline: number;
+  /** Null for an open ballot. */
+  readonly sealed: SealedTerms | null;
   readonly decidedAt: LogPosition | null;
   /** Score rules: the winner once approved. */
   readonly winner: string | null;
@@ -198,6 +235,18 @@ export type EventBody =
       readonly deadline: number;
     }
   | { readonly kind: 'ballot_cast'; readonly proposalId: string; readonly agent: string }
+  /** A sealed proposal: `agent` committed (what it chose stays in the seal). */
+  | { readonly kind: 'ballot_committed'; readonly proposalId: string; readonly agent: string }
+  /** A sealed proposal's commit deadline passed: reveals are accepted from now on. */
+  | { readonly kind: 'reveal_opened'; readonly proposalId: string; readonly committed: number }
+  | { readonly kind: 'ballot_revealed'; readonly proposalId: string; readonly agent: string }
+  /** A committed voter did not reveal by the deadline. */
+  | {
+      readonly kind: 'reveal_missing';
+      readonly proposalId: string;
+      readonly agent: string;
+      readonly evidenceId: number | null;
+    }
   | {
       readonly kind: 'ballot_voided';
       readonly proposalId: string;
@@ -310,7 +359,19 @@ export type ErrorCode =
   /** The registry holds `agentsMax` agent records. */
   | 'REGISTRY_FULL'
   /** The action would break the governance rules (an empty or unreachable council, a quota above the global one). */
-  | 'INVALID_ACTION';
+  | 'INVALID_ACTION'
+  /** A plain `vote` on a sealed proposal: commit, then reveal. */
+  | 'SEALED'
+  /** A commit or reveal on a proposal that is not sealed. */
+  | 'NOT_SEALED'
+  /** A commitment after the commit deadline. */
+  | 'COMMIT_CLOSED'
+  /** A reveal before the commit deadline: refused, and nothing of it kept. */
+  | 'REVEAL_TOO_EARLY'
+  /** A reveal from a voter that has no commitment on the proposal. */
+  | 'NO_COMMITMENT'
+  /** A reveal whose ballot and salt do not reproduce the voter's commitment: recorded, and the voter excluded. */
+  | 'REVEAL_MISMATCH';
 
 /** Resources with a per-agent quota (`QUOTA` results name one). */
 export type QuotaResource =
@@ -347,7 +408,7 @@ type Ok<K extends string, T> = { readonly ok: true; readonly kind: K; readonly a
 /** Every result of `apply` and `query`. */
 export type CoordinationResult =
   | Ok<'proposal', { readonly proposal: ProposalView }>
-  /** A vote's result is the proposal's summary (status, winner); read the tally with `get_proposal`. */
+  /** A vote's (or commit's, or reveal's) result is the proposal's summary (status, winner); read the tally with `get_proposal`. */
   | Ok<'vote', { readonly duplicate: boolean; readonly proposal: ProposalSummary }>
   | Ok<'proposals', { readonly proposals: readonly ProposalSummary[]; readonly next: string | null }>
   | Ok<
@@ -361,6 +422,23 @@ export type CoordinationResult =
         readonly publicKey: Uint8Array | null;
         /** The `from` of that key's interval in the voter's history (`list_agents`). */
         readonly keyFrom: number;
+        readonly counted: boolean;
+        /** A sealed proposal's revealed ballot: the salt its commitment sealed; null on open proposals. */
+        readonly salt: Uint8Array | null;
+      }
+    >
+  | Ok<
+      'commitment',
+      {
+        readonly proposalId: string;
+        readonly agent: string;
+        readonly commitmentBytes: Uint8Array;
+        readonly signature: Uint8Array;
+        /** The voter's key the signature was checked against; null once it left the bounded history. */
+        readonly publicKey: Uint8Array | null;
+        readonly keyFrom: number;
+        /** Always false: a revealed commitment is no longer held (read the ballot: its salt reproduces the seal). */
+        readonly revealed: boolean;
         readonly counted: boolean;
       }
     >
@@ -395,6 +473,7 @@ export const RESULT_KINDS: ReadonlySet<string> = new Set([
   'vote',
   'proposals',
   'ballot',
+  'commitment',
   'evidence',
   'kv',
   'lock',
@@ -428,6 +507,12 @@ export const ERROR_CODES: ReadonlySet<string> = new Set([
   'KEY_IN_USE',
   'REGISTRY_FULL',
   'INVALID_ACTION',
+  'SEALED',
+  'NOT_SEALED',
+  'COMMIT_CLOSED',
+  'REVEAL_TOO_EARLY',
+  'NO_COMMITMENT',
+  'REVEAL_MISMATCH',
 ]);
 
 /** The canonical bytes of a result. */

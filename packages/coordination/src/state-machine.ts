@@ -73,7 +73,8 @@ export interface CoordinationOptions {
 }
 
 // v2: agent records with key history, weights and quotas; the council; keys on ballots and evidence.
-const SNAPSHOT_FORMAT = 'conclave/coordination/v2';
+// v3: sealed proposals (terms, commitments, unrevealed voters), exclusion reasons, salts on ballots.
+const SNAPSHOT_FORMAT = 'conclave/coordination/v3';
 
 /** The whole state as `snapshot()` encodes it: the format tag, the position, and every domain's part. */
 interface SnapshotRecord
@@ -338,6 +339,10 @@ export class CoordinationStateMachine implements StateMachine {
         return this.#changes.revokeSelf(agent);
       case 'vote':
         return this.#proposals.vote(operation, agent);
+      case 'commit':
+        return this.#proposals.commit(operation, agent);
+      case 'reveal':
+        return this.#proposals.reveal(operation, agent);
       case 'kv_put':
       case 'kv_cas':
       case 'kv_delete':
@@ -380,6 +385,7 @@ export class CoordinationStateMachine implements StateMachine {
       case 'get_proposal':
       case 'list_proposals':
       case 'get_ballot':
+      case 'get_commitment':
         return this.#proposals.read(op);
       case 'list_evidence':
         return this.#evidence.list(op);

@@ -5,7 +5,7 @@
  */
 import type { LogPosition } from './evidence.ts';
 import type { GovernanceAction } from './governance.ts';
-import type { Choice, Rule, ScoreChoice, Voter } from './operations.ts';
+import type { Choice, Rule, ScoreChoice, SealedTerms, Voter } from './operations.ts';
 import { compareStrings } from './record.ts';
 import type {
   ActionOutcome,
@@ -13,8 +13,10 @@ import type {
   ChoiceCount,
   CountedBallot,
   ExcludedBallot,
+  ExclusionReason,
   ProposalStatus,
   Tally,
+  UnrevealedBallot,
 } from './results.ts';
 
 /** A ballot as the state keeps it: the signed bytes plus what was decoded from them. */
@@ -30,6 +32,32 @@ export interface StoredBallot {
    * weighs no more in the snapshot bound than before key history existed.
    */
   readonly keyFrom: number;
+  /** A sealed proposal's ballot: the salt its commitment sealed, so anyone can re-check the reveal. Null on open proposals. */
+  readonly salt: Uint8Array | null;
+  /**
+   * A sealed proposal's ballot: where its commitment was made. The commitment itself is dropped
+   * once revealed: the ballot and salt reproduce its seal, and the ballot is signed too.
+   */
+  readonly committedAt: LogPosition | null;
+}
+
+/**
+ * A sealed proposal's commitment as the state keeps it until revealed: its seal and signature
+ * (the signed bytes are `encodeCommitment` of the proposal, the voter and the seal), where, and
+ * under which key.
+ */
+export interface StoredCommitment {
+  readonly seal: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly committedAt: LogPosition;
+  /** The `from` of the voter's key interval its signature was checked against (as `StoredBallot.keyFrom`). */
+  readonly keyFrom: number;
+}
+
+/** Why a voter's ballot does not count, and the evidence (null when the evidence store was full). */
+export interface Exclusion {
+  readonly reason: ExclusionReason;
+  readonly evidenceId: number | null;
 }
 
 /** A proposal as the state keeps it (internal). */
@@ -44,9 +72,18 @@ export interface ProposalRecord {
   /** Sorted. */
   readonly candidates: readonly string[];
   readonly createdAt: LogPosition;
+  /** Counted ballots: cast on an open proposal, revealed on a sealed one. */
   readonly ballots: Map<string, StoredBallot>;
-  /** Voters whose ballot no longer counts, with the evidence id (null if it could not be kept). */
-  readonly excluded: Map<string, number | null>;
+  /** Voters whose ballot no longer counts, why, and the evidence. */
+  readonly excluded: Map<string, Exclusion>;
+  /** Null for an open ballot. */
+  readonly sealed: SealedTerms | null;
+  /** Sealed proposals: each voter's commitment, until it is revealed. */
+  readonly commitments: Map<string, StoredCommitment>;
+  /** Sealed proposals: set once the commit deadline has passed (the reveal phase has been announced). */
+  revealOpened: boolean;
+  /** Sealed proposals decided at their deadline: committed voters that never revealed, with their no-reveal evidence id. */
+  readonly unrevealed: Map<string, number | null>;
   status: ProposalStatus;
   decidedAt: LogPosition | null;
   /** The governance action it carries; null for an ordinary proposal. */
@@ -79,27 +116,31 @@ export function aggregateMilli(
 
 /** Recomputes the tally from the counted ballots. */
 export function computeTally(proposal: ProposalRecord): Tally {
-  const approve = zero();
-  const reject = zero();
-  const abstain = zero();
+  const buckets = { approve: zero(), reject: zero(), abstain: zero() };
   const pending = zero();
+  const committed = zero();
   const counted: CountedBallot[] = [];
   const excluded: ExcludedBallot[] = [];
+  const unrevealed: UnrevealedBallot[] = [];
   for (const voter of proposal.voters) {
-    const evidenceId = proposal.excluded.get(voter.agent);
-    if (evidenceId !== undefined || proposal.excluded.has(voter.agent)) {
-      excluded.push({
-        agent: voter.agent,
-        weight: voter.weight,
-        reason: 'equivocation',
-        evidenceId: evidenceId ?? null,
-      });
+    const exclusion = proposal.excluded.get(voter.agent);
+    if (exclusion !== undefined) {
+      excluded.push({ agent: voter.agent, weight: voter.weight, ...exclusion });
+      continue;
+    }
+    const sealedBallot = proposal.sealed !== null && proposal.ballots.has(voter.agent);
+    if (proposal.commitments.has(voter.agent) || sealedBallot) add(committed, voter.weight);
+    const missing = proposal.unrevealed.get(voter.agent);
+    if (missing !== undefined || proposal.unrevealed.has(voter.agent)) {
+      unrevealed.push({ agent: voter.agent, weight: voter.weight, evidenceId: missing ?? null });
+      // A missing reveal counts as the proposal says; under a score rule it adds no scores.
+      const missingReveal = proposal.sealed?.missingReveal ?? 'abstain';
+      if (proposal.rule.kind !== 'score') add(buckets[missingReveal], voter.weight);
       continue;
     }
     const ballot = proposal.ballots.get(voter.agent);
     if (ballot === undefined) {
-      pending.count += 1;
-      pending.weight += voter.weight;
+      add(pending, voter.weight);
       continue;
     }
     counted.push({
@@ -108,18 +149,7 @@ export function computeTally(proposal: ProposalRecord): Tally {
       choice: ballot.choice,
       confidencePermille: ballot.confidencePermille,
     });
-    const bucket =
-      ballot.choice === 'approve'
-        ? approve
-        : ballot.choice === 'reject'
-          ? reject
-          : ballot.choice === 'abstain'
-            ? abstain
-            : undefined;
-    if (bucket !== undefined) {
-      bucket.count += 1;
-      bucket.weight += voter.weight;
-    }
+    if (typeof ballot.choice === 'string') add(buckets[ballot.choice], voter.weight);
   }
   const candidates: CandidateTally[] = [];
   let winner: string | null = null;
@@ -144,15 +174,22 @@ export function computeTally(proposal: ProposalRecord): Tally {
   }
   const count = (c: { count: number; weight: number }): ChoiceCount => ({ count: c.count, weight: c.weight });
   return {
-    approve: count(approve),
-    reject: count(reject),
-    abstain: count(abstain),
+    approve: count(buckets.approve),
+    reject: count(buckets.reject),
+    abstain: count(buckets.abstain),
     pending: count(pending),
     counted,
     excluded,
+    committed: count(committed),
+    unrevealed,
     candidates,
     winner,
   };
+}
+
+function add(bucket: { count: number; weight: number }, weight: number): void {
+  bucket.count += 1;
+  bucket.weight += weight;
 }
 
 /**
@@ -185,6 +222,17 @@ export function decide(rule: Rule, tally: Tally, atDeadline: boolean): ProposalS
       return ballots >= rule.minBallots ? 'approved' : 'no_quorum';
     }
   }
+}
+
+/** Why the choice does not fit the proposal (yes/no rules take a simple choice, score rules a score per candidate), or undefined. */
+export function choiceProblem(proposal: ProposalRecord, choice: StoredBallot['choice']): string | undefined {
+  if (proposal.rule.kind !== 'score')
+    return typeof choice === 'string' ? undefined : 'this proposal takes approve, reject or abstain';
+  if (typeof choice === 'string') return 'this proposal takes a score for every candidate';
+  const scored = choice.map(([candidate]) => candidate).sort(compareStrings);
+  if (scored.length !== proposal.candidates.length || scored.some((c, i) => c !== proposal.candidates[i]))
+    return `a ballot must score exactly the candidates ${proposal.candidates.join(', ')}`;
+  return undefined;
 }
 
 /** Voters sorted by agent. */

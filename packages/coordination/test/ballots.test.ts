@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Evidence, encodeBallot, ops, verifyEvidence } from '../src/index.ts';
+import { type Evidence, encodeBallot, ops, type SignedObject, verifyEvidence } from '../src/index.ts';
 import { crypto, Driver, keyPairOf } from './support.ts';
 
 const FOUR = ['alice', 'bob', 'carol', 'dave'].map((agent) => ({ agent, weight: 1 }));
@@ -124,7 +124,7 @@ describe('ballot equivocation', () => {
     expect(verifyEvidence(item, d.agents, crypto).ok).toBe(true);
     for (const field of ['first', 'second'] as const) {
       for (const part of ['bytes', 'signature'] as const) {
-        const original = item[field][part];
+        const original = (item[field] as SignedObject)[part];
         for (const index of [0, Math.floor(original.byteLength / 2), original.byteLength - 1]) {
           const changed = original.slice();
           changed[index] = (changed[index] as number) ^ 1;

@@ -39,6 +39,7 @@ describe('operations', () => {
           voters: [{ agent: 'a', weight: 2 }],
           deadline: 9,
           candidates: ['x', 'y'],
+          sealed: null,
         },
       ],
       [
@@ -94,7 +95,7 @@ describe('operations', () => {
         ] satisfies GovernanceAction[]
       ).map((action): [Uint8Array, Operation] => [
         ops.proposeAction({ proposalId: 'p', deadline: 9, action }),
-        { op: 'propose_action', proposalId: 'p', title: '', deadline: 9, action },
+        { op: 'propose_action', proposalId: 'p', title: '', deadline: 9, action, sealed: null },
       ]),
     ];
     for (const [bytes, operation] of built) {

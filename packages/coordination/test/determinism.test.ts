@@ -13,6 +13,7 @@ import {
   ops,
   signBallot,
 } from '../src/index.ts';
+import { seal } from './sealed-support.ts';
 import { AGENTS, crypto, Driver, identities, keyPairOf } from './support.ts';
 
 const SEED = 20_261_121;
@@ -71,6 +72,19 @@ const vote = fc
       operation: ops.vote(signBallot({ ...ballot, confidencePermille: 500 }, key, crypto)),
     };
   });
+/** A sealed ballot's commit or reveal: honest, or with a salt that does not match (a mismatch or a second commitment). */
+const sealedStep = fc
+  .record({
+    proposalId: small,
+    agent: fc.constantFrom(...AGENTS),
+    choice,
+    step: fc.constantFrom('commit' as const, 'reveal' as const),
+    oddSalt: fc.boolean(),
+  })
+  .map(({ proposalId, agent, choice, step, oddSalt }) => {
+    const salt = oddSalt ? new Uint8Array(16).fill(7) : undefined;
+    return { agent, operation: seal(proposalId, agent, choice, { salt })[step] };
+  });
 const rule = fc.oneof(
   fc.integer({ min: 1, max: 4 }).map((k) => ({ kind: 'threshold' as const, k })),
   fc.integer({ min: 1, max: 8 }).map((approveWeight) => ({ kind: 'weighted' as const, approveWeight })),
@@ -100,6 +114,8 @@ const operation: fc.Arbitrary<{ agent: string; operation: Uint8Array }> = fc.one
   vote,
   vote,
   vote,
+  sealedStep,
+  sealedStep,
   propose,
   fc.record({ agent, key: small, value }).map((f) => ({ agent: f.agent, operation: ops.kvPut(f) })),
   fc
@@ -138,11 +154,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 const steps = (maxLength: number): fc.Arbitrary<Step[]> =>
   fc
     .tuple(
-      fc.array(fc.tuple(rule, fc.integer({ min: 5, max: 80 })), { minLength: 3, maxLength: 3 }),
+      fc.array(fc.tuple(rule, fc.integer({ min: 5, max: 80 }), fc.boolean()), { minLength: 3, maxLength: 3 }),
       fc.array(step, { maxLength, size: 'medium' }),
     )
     .map(([rules, rest]) => [
-      ...rules.map(([r, deadline], i) => ({
+      ...rules.map(([r, deadline, sealed], i) => ({
         kind: 'op' as const,
         agent: AGENTS[i] as string,
         operation: ops.propose({
@@ -152,6 +168,7 @@ const steps = (maxLength: number): fc.Arbitrary<Step[]> =>
           voters: AGENTS.slice(0, 4).map((a, j) => ({ agent: a, weight: j + 1 })),
           deadline,
           candidates: r.kind === 'score' ? ['x', 'y'] : [],
+          sealed: sealed ? { commitDeadline: Math.floor(deadline / 2), missingReveal: 'abstain' } : null,
         }),
       })),
       ...rest,

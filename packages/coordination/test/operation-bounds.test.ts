@@ -7,12 +7,14 @@ import { encodeCanonical } from '@conclave/core';
 import { describe, expect, it } from 'vitest';
 import {
   type CoordinationLimits,
+  commitmentBytesMax,
   DEFAULT_COORDINATION_LIMITS,
   decodeOperation,
   encodeOperation,
   type Operation,
   operationBounds,
   resolveLimits,
+  SALT_BYTES_MAX,
 } from '../src/index.ts';
 
 const AGENT_ID_BYTES = 64;
@@ -35,8 +37,17 @@ function largestOperations(l: CoordinationLimits): Operation[] {
       voters,
       deadline: Number.MAX_SAFE_INTEGER,
       candidates,
+      sealed: { commitDeadline: Number.MAX_SAFE_INTEGER - 1, missingReveal: 'abstain' },
     },
     { op: 'vote', ballotBytes: new Uint8Array(l.ballotBytesMax), signature: new Uint8Array(64) },
+    { op: 'commit', commitmentBytes: new Uint8Array(commitmentBytesMax(l)), signature: new Uint8Array(64) },
+    {
+      op: 'reveal',
+      ballotBytes: new Uint8Array(l.ballotBytesMax),
+      signature: new Uint8Array(64),
+      salt: new Uint8Array(SALT_BYTES_MAX),
+    },
+    { op: 'get_commitment', proposalId: text(l.proposalIdBytesMax), agent: agentId(0) },
     {
       op: 'kv_put',
       key: text(l.kvKeyBytesMax),
@@ -94,7 +105,7 @@ describe('decodeOperation bounds', () => {
     const lowered = resolveLimits({ votersMax: 3, candidatesMax: 2, kvWritersMax: 1, titleBytesMax: 8 });
     for (const limits of [DEFAULT_COORDINATION_LIMITS, lowered]) {
       const operations = largestOperations(limits);
-      expect(new Set(operations.map((o) => o.op)).size).toBe(22);
+      expect(new Set(operations.map((o) => o.op)).size).toBe(25);
       for (const operation of operations) {
         const decoded = decodeOperation(encodeOperation(operation), limits);
         expect(decoded, operation.op).toMatchObject({ ok: true, operation: { op: operation.op } });

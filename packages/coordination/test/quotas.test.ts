@@ -119,11 +119,12 @@ describe('per-agent quotas', () => {
   });
 
   it('limits whose worst case does not fit a snapshot frame are refused, naming what to lower', () => {
-    // 64 fit the defaults since agent records carry key history and proposals may carry actions (was 70).
-    expect(() => resolveLimits({}, 64)).not.toThrow();
-    expect(() => resolveLimits({}, 65)).toThrow(/65 agents at full quota/);
+    // 66 fit the defaults: ballots are charged by voter index and signed bytes only, salts and
+    // seals included (capacity.test.ts checks the charge against real snapshots).
+    expect(() => resolveLimits({}, 66)).not.toThrow();
+    expect(() => resolveLimits({}, 67)).toThrow(/67 agents at full quota/);
     // The fit is checked for agentsMax records, not only the genesis agents: join at run time fits too.
-    expect(() => resolveLimits({ agentsMax: 65 }, 4)).toThrow(/65 agents at full quota/);
+    expect(() => resolveLimits({ agentsMax: 67 }, 4)).toThrow(/67 agents at full quota/);
     expect(() => resolveLimits({ agentsMax: 3 }, 4)).toThrow(
       /agentsMax \(3\) must be at least the 4 genesis agents/,
     );

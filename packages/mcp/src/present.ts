@@ -12,6 +12,7 @@ import {
   type KvEntry,
   type ProposalSummary,
   type ProposalView,
+  type SignedObject,
   type TaskView,
 } from '@conclave/coordination';
 import { decodeReceipt, encodeReceipt, fromHex, type Receipt } from '@conclave/core';
@@ -144,14 +145,25 @@ export function evidenceForModel(evidence: Evidence, verified: { ok: boolean; re
     recordedAt: evidence.recordedAt,
     verified: verified.ok,
     ...(verified.reason === undefined ? {} : { verificationFailure: verified.reason }),
-    first: signedObjectForModel(evidence.first, evidence.kind),
-    second: signedObjectForModel(evidence.second, evidence.kind),
+    first: signedObjectForModel(evidence.first, firstIsBallot(evidence.kind)),
+    second:
+      evidence.second === null
+        ? null
+        : signedObjectForModel(
+            evidence.second,
+            evidence.kind === 'ballot' || evidence.kind === 'reveal_mismatch',
+          ),
+    ...(evidence.kind === 'reveal_mismatch' ? { saltBase64: toBase64(evidence.salt) } : {}),
+    ...(evidence.kind === 'no_reveal' ? { revealDeadline: evidence.revealDeadline } : {}),
   };
 }
 
-function signedObjectForModel(object: Evidence['first'], kind: Evidence['kind']): JsonObject {
+/** Ballot evidence holds two ballots; sealed-ballot evidence starts with a commitment (its seal tells nothing). */
+const firstIsBallot = (kind: Evidence['kind']): boolean => kind === 'ballot';
+
+function signedObjectForModel(object: SignedObject, isBallot: boolean): JsonObject {
   return {
-    ...(kind === 'ballot' ? { ballot: ballotIn(object.bytes) ?? null } : {}),
+    ...(isBallot ? { ballot: ballotIn(object.bytes) ?? null } : {}),
     bytesBase64: toBase64(object.bytes),
     signatureBase64: toBase64(object.signature),
   };

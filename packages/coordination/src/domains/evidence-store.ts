@@ -1,6 +1,7 @@
 /**
- * The evidence store: proofs of equivocation (two different ballots for one proposal, or two
- * different requests with one requestId), kept within `evidenceMax` in total and
+ * The evidence store: proofs of misbehaviour (two different ballots or commitments for one
+ * proposal, two different requests with one requestId, a sealed ballot revealed against its
+ * commitment, a commitment never revealed), kept within `evidenceMax` in total and
  * `evidencePerAgentMax` per agent, and paged through with `list_evidence`. What did not fit is
  * counted and announced, never kept.
  */
@@ -12,7 +13,7 @@ import { type DomainContext, present } from './shared.ts';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Evidence before the store numbers and dates it. */
-type NewEvidence = DistributiveOmit<Evidence, 'id' | 'recordedAt'>;
+export type NewEvidence = DistributiveOmit<Evidence, 'id' | 'recordedAt'>;
 
 /** The store's part of the snapshot record. */
 export interface EvidenceSnapshot {
@@ -46,11 +47,29 @@ export class EvidenceStore {
     source: 'vote' | 'replicas',
     keys: readonly Uint8Array[],
   ): number | null {
+    return this.recordOnProposal({
+      kind: 'ballot',
+      agent,
+      proposalId,
+      requestId: null,
+      first,
+      second,
+      source,
+      keys,
+    });
+  }
+
+  /**
+   * Keeps evidence about a voter on a proposal (a ballot, commitment, reveal or no-reveal item),
+   * unless an item of that kind about them is kept already. Returns the id of the item kept (the
+   * earlier one, if any), or null when it could not be kept.
+   */
+  recordOnProposal(item: Extract<NewEvidence, { readonly proposalId: string }>): number | null {
     const known = this.#items.find(
-      (e) => e.kind === 'ballot' && e.agent === agent && e.proposalId === proposalId,
+      (e) => e.kind === item.kind && e.agent === item.agent && e.proposalId === item.proposalId,
     );
     if (known !== undefined) return known.id;
-    return this.#store({ kind: 'ballot', agent, proposalId, requestId: null, first, second, source, keys });
+    return this.#store(item);
   }
 
   /** Keeps request evidence against `agent` for `requestId`, unless some is kept already. */

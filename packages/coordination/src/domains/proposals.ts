@@ -1,8 +1,10 @@
 /**
- * Proposals and ballots: `propose`, `vote`, `get_proposal`, `list_proposals` and `get_ballot`.
- * A proposal is decided as soon as its tally implies an outcome (see `decide` in tally.ts), or
- * at its deadline; a voter caught signing two different ballots for it is excluded, with the
- * evidence kept in the evidence store. Decided proposals are pruned `retentionTicks` later.
+ * Proposals and ballots: `propose`, `vote`, `commit`, `reveal`, `get_proposal`, `list_proposals`,
+ * `get_ballot` and `get_commitment`. An open proposal is decided as soon as its tally implies an
+ * outcome (see `decide` in tally.ts), or at its deadline; a sealed one after its commit deadline,
+ * once every commitment is revealed, or at its deadline (see sealed-ballots.ts). A voter caught
+ * signing two different ballots (or commitments) is excluded, with the evidence kept in the
+ * evidence store. Decided proposals are pruned `retentionTicks` later.
  */
 import { bytesEqual, type CryptoBackend, encodeCanonical } from '@conclave/core';
 import { type Ballot, decodeBallot } from '../ballot.ts';
@@ -12,16 +14,28 @@ import {
   operationTuple,
   type ReadOperation,
   type Rule,
+  type SealedTerms,
   type Voter,
   type WriteOperation,
 } from '../operations.ts';
 import { compareStrings } from '../record.ts';
-import type { CoordinationResult, ErrorResult, ProposalSummary, ProposalView } from '../results.ts';
-import { computeTally, decide, type ProposalRecord, type StoredBallot, sortVoters } from '../tally.ts';
+import type { CoordinationResult, ErrorResult } from '../results.ts';
+import {
+  choiceProblem,
+  computeTally,
+  decide,
+  type Exclusion,
+  type ProposalRecord,
+  type StoredBallot,
+  sortVoters,
+} from '../tally.ts';
 import type { AgentRegistry } from './agents.ts';
 import type { CouncilState } from './council.ts';
 import type { EvidenceStore } from './evidence-store.ts';
-import { type DomainContext, fail, pageOf, present, quota, sortedEntries } from './shared.ts';
+import { type ProposalsSnapshot, proposalFromSnapshot, proposalToSnapshot } from './proposal-snapshot.ts';
+import { proposalSummary, proposalView } from './proposal-views.ts';
+import { SealedBallots, SignerCheck, signedCommitment } from './sealed-ballots.ts';
+import { type DomainContext, fail, pageOf, quota, sortedEntries } from './shared.ts';
 
 type Propose = Extract<WriteOperation, { op: 'propose' }>;
 type Vote = Extract<WriteOperation, { op: 'vote' }>;
@@ -39,23 +53,23 @@ export interface Governance {
     proposer: string,
   ) => ErrorResult | undefined;
 }
-type ProposalRead = Extract<ReadOperation, { op: 'get_proposal' | 'list_proposals' | 'get_ballot' }>;
+type ProposalRead = Extract<
+  ReadOperation,
+  { op: 'get_proposal' | 'list_proposals' | 'get_ballot' | 'get_commitment' }
+>;
+type Commit = Extract<WriteOperation, { op: 'commit' }>;
+type Reveal = Extract<WriteOperation, { op: 'reveal' }>;
 
-/** The proposals' part of the snapshot record, sorted by id; ballots and exclusions sorted by agent. */
-export interface ProposalsSnapshot {
-  readonly proposals: readonly (Omit<ProposalRecord, 'ballots' | 'excluded'> & {
-    readonly ballots: readonly (StoredBallot & { readonly agent: string })[];
-    readonly excluded: readonly { readonly agent: string; readonly evidenceId: number | null }[];
-  })[];
-}
+export type { ProposalsSnapshot };
 
 /** The proposals, each with its ballots and excluded voters. */
 export class ProposalBook {
   readonly #context: DomainContext;
   readonly #agents: AgentRegistry;
   readonly #evidence: EvidenceStore;
-  readonly #crypto: CryptoBackend;
   readonly #governance: Governance;
+  readonly #signers: SignerCheck;
+  readonly #sealed: SealedBallots;
   #proposals = new Map<string, ProposalRecord>();
 
   /** `crypto` verifies ballot signatures against the keys in `agents`. */
@@ -69,8 +83,18 @@ export class ProposalBook {
     this.#context = context;
     this.#agents = agents;
     this.#evidence = evidence;
-    this.#crypto = crypto;
     this.#governance = governance;
+    this.#signers = new SignerCheck(context, agents, crypto);
+    this.#sealed = new SealedBallots(context, this.#signers, evidence, crypto, {
+      voterRefusal: (proposal, agent) => this.#voterRefusal(proposal, agent),
+      exclude: (proposal, agent, exclusion) => this.#exclude(proposal, agent, exclusion),
+      evaluate: (proposal) => this.#evaluate(proposal, false),
+      equivocate: (proposal, agent, first, second) => {
+        const keys = [this.#signers.keyNow(agent)].filter((k): k is Uint8Array => k !== undefined);
+        this.recordBallotEquivocation(proposal.proposalId, agent, first, second, 'vote', keys);
+      },
+      result: (proposal, duplicate) => this.#voteResult(proposal, duplicate),
+    });
   }
 
   /**
@@ -82,9 +106,8 @@ export class ProposalBook {
     const council = this.#governance.council();
     if (!council.members.includes(agent))
       return fail('NOT_COUNCIL', `${agent} is not on the council; only council members propose actions`);
-    const refusal =
-      this.#governance.check(op.action) ??
-      checkDeadline(op.deadline, this.#context.position().timestamp, this.#context.limits.deadlineTicksMax);
+    const rule: Rule = { kind: 'weighted', approveWeight: council.threshold };
+    const refusal = this.#governance.check(op.action) ?? this.#checkTimes(op.deadline, op.sealed, rule);
     if (refusal !== undefined) return refusal;
     const existing = this.#proposals.get(op.proposalId);
     if (existing !== undefined) return this.#proposeActionAgain(existing, op, agent);
@@ -94,9 +117,17 @@ export class ProposalBook {
       agent: member,
       weight: this.#agents.weightOf(member),
     }));
-    const rule: Rule = { kind: 'weighted', approveWeight: council.threshold };
-    const { proposalId, title, deadline } = op;
-    const asPropose: Propose = { op: 'propose', proposalId, title, deadline, rule, voters, candidates: [] };
+    const { proposalId, title, deadline, sealed } = op;
+    const asPropose: Propose = {
+      op: 'propose',
+      proposalId,
+      title,
+      deadline,
+      rule,
+      voters,
+      candidates: [],
+      sealed,
+    };
     return this.#open(asPropose, agent, op.action);
   }
 
@@ -106,7 +137,7 @@ export class ProposalBook {
     const refusal =
       this.#checkVoters(op.voters) ??
       checkRule(op.rule, op.voters, candidates) ??
-      checkDeadline(op.deadline, this.#context.position().timestamp, this.#context.limits.deadlineTicksMax);
+      this.#checkTimes(op.deadline, op.sealed, op.rule);
     if (refusal !== undefined) return refusal;
     // Voters and candidates in the sorted order the proposal keeps them in.
     const sorted: Propose = { ...op, voters: sortVoters(op.voters), candidates };
@@ -124,10 +155,13 @@ export class ProposalBook {
     const { ballot, keyFrom } = verified;
     const proposal = this.#proposals.get(ballot.proposalId);
     if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${ballot.proposalId}`);
-    if (proposal.action !== null && !this.#governance.council().members.includes(agent))
-      return fail('NOT_COUNCIL', `${agent} is not on the council; only members vote on actions`);
-    if (!proposal.voters.some((v) => v.agent === agent))
-      return fail('FORBIDDEN', `${agent} is not a voter of ${ballot.proposalId}`);
+    const refused = this.#voterRefusal(proposal, agent);
+    if (refused !== undefined) return refused;
+    if (proposal.sealed !== null)
+      return fail(
+        'SEALED',
+        `${proposal.proposalId} is sealed: commit to your ballot before ${proposal.sealed.commitDeadline}, reveal it after`,
+      );
     const previous = proposal.ballots.get(agent);
     if (previous !== undefined) return this.#voteAgain(proposal, previous, op, agent);
     if (proposal.excluded.has(agent))
@@ -136,7 +170,7 @@ export class ProposalBook {
       return fail('EXPIRED', `voting on ${proposal.proposalId} closed at ${proposal.deadline}`);
     if (proposal.status !== 'open')
       return fail('CLOSED', `${proposal.proposalId} is already ${proposal.status}`);
-    const invalid = checkChoice(proposal, ballot.choice);
+    const invalid = choiceProblem(proposal, ballot.choice);
     if (invalid !== undefined) return fail('INVALID', invalid);
     proposal.ballots.set(agent, {
       ballotBytes: op.ballotBytes,
@@ -145,10 +179,22 @@ export class ProposalBook {
       confidencePermille: ballot.confidencePermille,
       castAt: this.#context.position(),
       keyFrom,
+      salt: null,
+      committedAt: null,
     });
     this.#context.emit({ kind: 'ballot_cast', proposalId: proposal.proposalId, agent }, agent);
     this.#evaluate(proposal, false);
     return this.#voteResult(proposal, false);
+  }
+
+  /** Commits `agent` to a sealed ballot (see sealed-ballots.ts). */
+  commit(op: Commit, agent: string): CoordinationResult {
+    return this.#sealed.commit((id) => this.#proposals.get(id), op, agent);
+  }
+
+  /** Reveals `agent`'s sealed ballot (see sealed-ballots.ts). */
+  reveal(op: Reveal, agent: string): CoordinationResult {
+    return this.#sealed.reveal((id) => this.#proposals.get(id), op, agent);
   }
 
   /**
@@ -172,9 +218,7 @@ export class ProposalBook {
       !proposal.voters.some((v) => v.agent === agent)
     )
       return;
-    proposal.excluded.set(agent, evidenceId);
-    this.#context.emit({ kind: 'ballot_voided', proposalId, agent, evidenceId }, agent);
-    this.#evaluate(proposal, false);
+    this.#exclude(proposal, agent, { reason: 'equivocation', evidenceId });
   }
 
   /** The `get_proposal`, `list_proposals` and `get_ballot` reads. */
@@ -184,45 +228,93 @@ export class ProposalBook {
       case 'get_proposal': {
         const proposal = this.#proposals.get(op.proposalId);
         if (proposal === undefined) return fail('NOT_FOUND', `no proposal ${op.proposalId}`);
-        return { ok: true, kind: 'proposal', at, proposal: proposalView(proposal) };
+        return { ok: true, kind: 'proposal', at, proposal: proposalView(proposal, at.timestamp) };
       }
       case 'list_proposals': {
         const matching = sortedEntries(this.#proposals).filter(
           ([, p]) => op.status === 'all' || (op.status === 'open') === (p.status === 'open'),
         );
         const { page, next } = pageOf(matching, op.after, op.limit);
-        return { ok: true, kind: 'proposals', at, proposals: page.map(([, p]) => proposalSummary(p)), next };
+        const proposals = page.map(([, p]) => proposalSummary(p, at.timestamp));
+        return { ok: true, kind: 'proposals', at, proposals, next };
       }
       case 'get_ballot': {
         const proposal = this.#proposals.get(op.proposalId);
         const ballot = proposal?.ballots.get(op.agent);
         if (proposal === undefined || ballot === undefined)
           return fail('NOT_FOUND', `no ballot of ${op.agent} on ${op.proposalId}`);
-        const { ballotBytes, signature, keyFrom } = ballot;
+        const { ballotBytes, signature, keyFrom, salt } = ballot;
         const publicKey = this.#agents.keyFrom(op.agent, keyFrom) ?? null;
         const counted = !proposal.excluded.has(op.agent);
+        const { proposalId, agent } = op;
         return {
           ok: true,
           kind: 'ballot',
           at,
-          proposalId: op.proposalId,
-          agent: op.agent,
+          proposalId,
+          agent,
           ballotBytes,
           signature,
           publicKey,
           keyFrom,
           counted,
+          salt,
         };
       }
+      case 'get_commitment':
+        return this.#readCommitment(op.proposalId, op.agent);
     }
   }
 
-  /** Timer: decides every open proposal whose deadline is at or before `now`, earliest deadline first. */
+  #readCommitment(proposalId: string, agent: string): CoordinationResult {
+    const proposal = this.#proposals.get(proposalId);
+    if (proposal !== undefined && proposal.sealed !== null && proposal.ballots.has(agent))
+      return fail(
+        'NOT_FOUND',
+        `${agent} revealed its ballot on ${proposalId}: read it with get_ballot (its salt reproduces the seal)`,
+      );
+    const commitment = proposal?.commitments.get(agent);
+    if (proposal === undefined || commitment === undefined)
+      return fail('NOT_FOUND', `no commitment of ${agent} on ${proposalId}`);
+    const { bytes: commitmentBytes, signature } = signedCommitment(proposal, agent, commitment);
+    const { keyFrom } = commitment;
+    return {
+      ok: true,
+      kind: 'commitment',
+      at: this.#context.position(),
+      proposalId,
+      agent,
+      commitmentBytes,
+      signature,
+      publicKey: this.#agents.keyFrom(agent, keyFrom) ?? null,
+      keyFrom,
+      revealed: false,
+      counted: !proposal.excluded.has(agent),
+    };
+  }
+
+  /**
+   * Timer: opens the reveals of sealed proposals whose commit deadline is at or before `now`,
+   * and decides every open proposal whose deadline is; in time order, then by id, a proposal's
+   * reveal opening before its deadline.
+   */
   closeDue(now: number): void {
-    const due = [...this.#proposals.values()]
-      .filter((p) => p.status === 'open' && p.deadline <= now)
-      .sort((a, b) => a.deadline - b.deadline || compareStrings(a.proposalId, b.proposalId));
-    for (const proposal of due) this.#evaluate(proposal, true);
+    const due: { time: number; step: 0 | 1; proposal: ProposalRecord }[] = [];
+    for (const proposal of this.#proposals.values()) {
+      if (proposal.status !== 'open') continue;
+      const commitDeadline = proposal.sealed?.commitDeadline;
+      if (commitDeadline !== undefined && commitDeadline <= now && !proposal.revealOpened)
+        due.push({ time: commitDeadline, step: 0, proposal });
+      if (proposal.deadline <= now) due.push({ time: proposal.deadline, step: 1, proposal });
+    }
+    due.sort(
+      (a, b) =>
+        a.time - b.time || compareStrings(a.proposal.proposalId, b.proposal.proposalId) || a.step - b.step,
+    );
+    for (const { step, proposal } of due) {
+      if (step === 0) this.#sealed.openReveals(proposal);
+      this.#evaluate(proposal, step === 1);
+    }
   }
 
   /** Timer: removes proposals decided `retentionTicks` or more before `now`, in id order. */
@@ -236,60 +328,11 @@ export class ProposalBook {
   }
 
   snapshot(): ProposalsSnapshot {
-    return {
-      proposals: sortedEntries(this.#proposals).map(([, p]) => ({
-        proposalId: p.proposalId,
-        proposer: p.proposer,
-        title: p.title,
-        rule: p.rule,
-        voters: p.voters,
-        deadline: p.deadline,
-        candidates: p.candidates,
-        createdAt: p.createdAt,
-        status: p.status,
-        decidedAt: p.decidedAt,
-        ballots: sortedEntries(p.ballots).map(([agent, ballot]) => ({ agent, ...ballot })),
-        excluded: sortedEntries(p.excluded).map(([agent, evidenceId]) => ({ agent, evidenceId })),
-        action: p.action,
-        actionOutcome: p.actionOutcome,
-      })),
-    };
+    return { proposals: sortedEntries(this.#proposals).map(([, p]) => proposalToSnapshot(p)) };
   }
 
   restore(record: ProposalsSnapshot): void {
-    this.#proposals = new Map(
-      record.proposals.map((p) => [
-        p.proposalId,
-        {
-          proposalId: p.proposalId,
-          proposer: p.proposer,
-          title: p.title,
-          rule: p.rule,
-          voters: p.voters,
-          deadline: p.deadline,
-          candidates: p.candidates,
-          createdAt: p.createdAt,
-          ballots: new Map(
-            p.ballots.map((b) => [
-              b.agent,
-              {
-                ballotBytes: b.ballotBytes,
-                signature: b.signature,
-                choice: b.choice,
-                confidencePermille: b.confidencePermille,
-                castAt: b.castAt,
-                keyFrom: b.keyFrom,
-              },
-            ]),
-          ),
-          excluded: new Map(p.excluded.map((e) => [e.agent, e.evidenceId])),
-          status: p.status,
-          decidedAt: p.decidedAt,
-          action: p.action,
-          actionOutcome: p.actionOutcome,
-        },
-      ]),
-    );
+    this.#proposals = new Map(record.proposals.map((p) => [p.proposalId, proposalFromSnapshot(p)]));
   }
 
   /** The action proposal exists: the same proposer proposing the same action again is answered with it. */
@@ -300,7 +343,7 @@ export class ProposalBook {
       existing.action !== null &&
       bytesEqual(asProposed(op), asProposed({ op: 'propose_action', ...existing, action: existing.action }));
     if (!same) return fail('CONFLICT', `proposal ${op.proposalId} exists`);
-    return { ok: true, kind: 'proposal', at: this.#context.position(), proposal: proposalView(existing) };
+    return this.#proposalResult(existing);
   }
 
   /** The proposal exists: the same proposer proposing the same thing again is answered with it. */
@@ -313,7 +356,12 @@ export class ProposalBook {
         encodeCanonical(operationTuple({ op: 'propose', ...existing })),
       );
     if (!same) return fail('CONFLICT', `proposal ${sorted.proposalId} exists`);
-    return { ok: true, kind: 'proposal', at: this.#context.position(), proposal: proposalView(existing) };
+    return this.#proposalResult(existing);
+  }
+
+  #proposalResult(proposal: ProposalRecord): CoordinationResult {
+    const at = this.#context.position();
+    return { ok: true, kind: 'proposal', at, proposal: proposalView(proposal, at.timestamp) };
   }
 
   /** Opens the proposal, and evaluates it as after every change: its rule may imply an outcome already. */
@@ -329,6 +377,10 @@ export class ProposalBook {
       createdAt: this.#context.position(),
       ballots: new Map(),
       excluded: new Map(),
+      sealed: sorted.sealed,
+      commitments: new Map(),
+      revealOpened: false,
+      unrevealed: new Map(),
       status: 'open',
       decidedAt: null,
       action,
@@ -345,7 +397,7 @@ export class ProposalBook {
       agent,
     );
     this.#evaluate(proposal, false);
-    return { ok: true, kind: 'proposal', at: this.#context.position(), proposal: proposalView(proposal) };
+    return this.#proposalResult(proposal);
   }
 
   /** Every voter registered, none twice. */
@@ -398,15 +450,50 @@ export class ProposalBook {
     const ballot = decoded.ballot;
     if (ballot.agent !== agent)
       return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
-    const sequence = this.#context.position().sequence;
-    const interval = present(
-      this.#agents.intervalAt(agent, sequence),
-      `${agent}, whose operation is executing, has a key in force`,
+    const keyFrom = this.#signers.keyFromOf(
+      agent,
+      { bytes: op.ballotBytes, signature: op.signature },
+      'ballot',
     );
-    const key = interval.publicKey;
-    if (!this.#crypto.verify(op.ballotBytes, op.signature, key))
-      return fail('FORGED_BALLOT', `the ballot signature does not verify against ${agent}'s key`);
-    return { ok: true, ballot, keyFrom: interval.from };
+    if (typeof keyFrom !== 'number') return keyFrom;
+    return { ok: true, ballot, keyFrom };
+  }
+
+  /** Why `agent` may not vote on `proposal`: only council members vote on actions, only voters on anything. */
+  #voterRefusal(proposal: ProposalRecord, agent: string): ErrorResult | undefined {
+    if (proposal.action !== null && !this.#governance.council().members.includes(agent))
+      return fail('NOT_COUNCIL', `${agent} is not on the council; only members vote on actions`);
+    if (!proposal.voters.some((v) => v.agent === agent))
+      return fail('FORBIDDEN', `${agent} is not a voter of ${proposal.proposalId}`);
+    return undefined;
+  }
+
+  /** Voids `agent`'s ballot on the open `proposal`, announces it, and re-evaluates the proposal. */
+  #exclude(proposal: ProposalRecord, agent: string, exclusion: Exclusion): void {
+    proposal.excluded.set(agent, exclusion);
+    const { evidenceId } = exclusion;
+    this.#context.emit({ kind: 'ballot_voided', proposalId: proposal.proposalId, agent, evidenceId }, agent);
+    this.#evaluate(proposal, false);
+  }
+
+  /**
+   * The deadline is after now and at most `deadlineTicksMax` ahead; a sealed proposal's commit
+   * deadline is after now and before the deadline, and a score rule cannot count a missing reveal as a reject.
+   */
+  #checkTimes(deadline: number, sealed: SealedTerms | null, rule: Rule): ErrorResult | undefined {
+    const now = this.#context.position().timestamp;
+    const refused = checkDeadline(deadline, now, this.#context.limits.deadlineTicksMax);
+    if (refused !== undefined || sealed === null) return refused;
+    if (sealed.commitDeadline <= now)
+      return fail('EXPIRED', `commitDeadline ${sealed.commitDeadline} is not after the agreed time ${now}`);
+    if (sealed.commitDeadline >= deadline)
+      return fail(
+        'INVALID',
+        `commitDeadline ${sealed.commitDeadline} must be before the deadline ${deadline}, to leave time to reveal`,
+      );
+    if (rule.kind === 'score' && sealed.missingReveal === 'reject')
+      return fail('INVALID', 'a score proposal cannot count a missing reveal as a reject; use abstain');
+    return undefined;
   }
 
   /** A second vote by a voter who has a ballot on the proposal already. */
@@ -416,10 +503,9 @@ export class ProposalBook {
       const first = { bytes: previous.ballotBytes, signature: previous.signature };
       const second = { bytes: op.ballotBytes, signature: op.signature };
       // The first ballot's key may have left the bounded history since: then only the second's is named.
-      const keys = [
-        this.#agents.keyFrom(agent, previous.keyFrom),
-        this.#agents.keyAt(agent, this.#context.position().sequence),
-      ].filter((k): k is Uint8Array => k !== undefined);
+      const keys = [this.#signers.keyFrom(agent, previous.keyFrom), this.#signers.keyNow(agent)].filter(
+        (k): k is Uint8Array => k !== undefined,
+      );
       this.recordBallotEquivocation(proposalId, agent, first, second, 'vote', keys);
       return fail('EQUIVOCATION', `${agent} signed a different ballot for ${proposalId}; neither counts`);
     }
@@ -429,20 +515,26 @@ export class ProposalBook {
   }
 
   #voteResult(proposal: ProposalRecord, duplicate: boolean): CoordinationResult {
-    return {
-      ok: true,
-      kind: 'vote',
-      at: this.#context.position(),
-      duplicate,
-      proposal: proposalSummary(proposal),
-    };
+    const at = this.#context.position();
+    return { ok: true, kind: 'vote', at, duplicate, proposal: proposalSummary(proposal, at.timestamp) };
   }
 
-  /** Decides the proposal if its tally now implies an outcome. */
+  /**
+   * Decides the proposal if its tally now implies an outcome. A sealed proposal is never decided
+   * while it takes commitments; after that, once every commitment is revealed or at the
+   * deadline (when the missing reveals are recorded), with no more ballots to come.
+   */
   #evaluate(proposal: ProposalRecord, atDeadline: boolean): void {
     if (proposal.status !== 'open') return;
+    let final = atDeadline;
+    if (proposal.sealed !== null) {
+      if (this.#context.position().timestamp < proposal.sealed.commitDeadline) return;
+      if (atDeadline) this.#sealed.recordMissingReveals(proposal);
+      else if (!this.#sealed.allRevealed(proposal)) return;
+      final = true;
+    }
     const tally = computeTally(proposal);
-    const status = decide(proposal.rule, tally, atDeadline);
+    const status = decide(proposal.rule, tally, final);
     if (status === 'open') return;
     proposal.status = status;
     proposal.decidedAt = this.#context.position();
@@ -515,47 +607,4 @@ function checkDeadline(deadline: number, now: number, deadlineTicksMax: number):
   if (deadline - now > deadlineTicksMax)
     return fail('INVALID', `deadline is more than ${deadlineTicksMax} ticks ahead`);
   return undefined;
-}
-
-/** Why the choice does not fit the proposal (yes/no rules take a simple choice, score rules a score per candidate), or undefined. */
-function checkChoice(proposal: ProposalRecord, choice: StoredBallot['choice']): string | undefined {
-  if (proposal.rule.kind !== 'score')
-    return typeof choice === 'string' ? undefined : 'this proposal takes approve, reject or abstain';
-  if (typeof choice === 'string') return 'this proposal takes a score for every candidate';
-  const scored = choice.map(([candidate]) => candidate).sort(compareStrings);
-  if (scored.length !== proposal.candidates.length || scored.some((c, i) => c !== proposal.candidates[i]))
-    return `a ballot must score exactly the candidates ${proposal.candidates.join(', ')}`;
-  return undefined;
-}
-
-function proposalView(proposal: ProposalRecord): ProposalView {
-  return {
-    proposalId: proposal.proposalId,
-    proposer: proposal.proposer,
-    title: proposal.title,
-    rule: proposal.rule,
-    voters: proposal.voters,
-    deadline: proposal.deadline,
-    candidates: proposal.candidates,
-    createdAt: proposal.createdAt,
-    status: proposal.status,
-    decidedAt: proposal.decidedAt,
-    tally: computeTally(proposal),
-    action: proposal.action,
-    actionOutcome: proposal.actionOutcome,
-  };
-}
-
-function proposalSummary(proposal: ProposalRecord): ProposalSummary {
-  return {
-    proposalId: proposal.proposalId,
-    proposer: proposal.proposer,
-    title: proposal.title,
-    status: proposal.status,
-    deadline: proposal.deadline,
-    decidedAt: proposal.decidedAt,
-    winner: proposal.status === 'approved' ? computeTally(proposal).winner : null,
-    actionKind: proposal.action?.kind ?? null,
-    actionOutcome: proposal.actionOutcome,
-  };
 }
