@@ -116,6 +116,7 @@ export {
   SEAL_TAG,
   type SignedCommitment,
   sealOf,
+  sealSaltStatement,
   signCommitment,
 } from './seal.ts';
 export {

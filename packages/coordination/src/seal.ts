@@ -82,22 +82,27 @@ export function signCommitment(
   return { commitmentBytes, signature: crypto.sign(commitmentBytes, secretKey) };
 }
 
+/** The statement whose signature `deriveSealSalt` hashes: `['conclave/seal-salt/v1', proposalId, agent]`. */
+export function sealSaltStatement(proposalId: string, agent: string): Uint8Array {
+  return encodeCanonical([SALT_TAG, proposalId, agent]);
+}
+
 /**
- * The salt an agent uses on a proposal: the hash of its signature over
- * `['conclave/seal-salt/v1', proposalId, agent]`. Ed25519 signatures are deterministic, so the
- * same key gives the same salt after a restart; no one without the secret key can compute it
- * (that would be forging a signature). The statement is never sent, so the signature never leaves
- * the agent. A key rotated between commit and reveal gives another salt: reveal with `salt` kept
- * from the commit, or commit again under the new key before the commit deadline.
+ * The salt an agent uses on a proposal: the hash of its signature over `sealSaltStatement`.
+ * Ed25519 signatures are deterministic, so the same key gives the same salt after a restart,
+ * with nothing stored; no one without the secret key can compute it (that would be forging a
+ * signature). The statement is never sent, so the signature never leaves the agent. `sign` is
+ * the agent's signer (its secret key, or an SDK client's `sign`). A key rotated between commit
+ * and reveal gives another salt: reveal with the salt kept from the commit, or commit again
+ * under the new key before the commit deadline.
  */
 export function deriveSealSalt(
   proposalId: string,
   agent: string,
-  secretKey: Uint8Array,
-  crypto: CryptoBackend,
+  sign: (message: Uint8Array) => Uint8Array,
+  crypto: Pick<CryptoBackend, 'hash'>,
 ): Uint8Array {
-  const statement = encodeCanonical([SALT_TAG, proposalId, agent]);
-  return crypto.hash(crypto.sign(statement, secretKey));
+  return crypto.hash(sign(sealSaltStatement(proposalId, agent)));
 }
 
 /** A decoded commitment, or why the bytes are not one. */

@@ -33,7 +33,8 @@ export function seal(
   const signer = keyPairOf(options.signer ?? agent).secretKey;
   const ballot: Ballot = { proposalId, agent, choice, reason: options.reason ?? '', confidencePermille: 700 };
   const signedBallot = signBallot(ballot, signer, crypto);
-  const salt = options.salt ?? deriveSealSalt(proposalId, agent, keyPairOf(agent).secretKey, crypto);
+  const own = keyPairOf(agent).secretKey;
+  const salt = options.salt ?? deriveSealSalt(proposalId, agent, (m) => crypto.sign(m, own), crypto);
   const sealed = options.commitSeal ?? sealOf(proposalId, agent, signedBallot.ballotBytes, salt, crypto);
   const commitment = signCommitment({ proposalId, agent, seal: sealed }, signer, crypto);
   return {
