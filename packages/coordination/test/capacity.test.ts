@@ -76,11 +76,11 @@ describe('the snapshot bound holds for a proposal at its largest', () => {
       const { reason } = fill({ proposalId, agent, choice: 'abstain', confidencePermille: 700 });
       return seal(proposalId, agent, 'abstain', { reason, salt });
     });
-    sealed.forEach((s, i) => d.ok('vote', names[i] as string, s.commit));
+    for (const [i, s] of sealed.entries()) d.ok('vote', names[i] as string, s.commit);
     const committed = proposalBytes(d);
     expect(committed).toBeLessThanOrEqual(proposalBytesMax(l));
     d.at(500);
-    sealed.forEach((s, i) => d.ok('vote', names[i] as string, s.reveal));
+    for (const [i, s] of sealed.entries()) d.ok('vote', names[i] as string, s.reveal);
     const revealed = proposalBytes(d);
     expect(revealed).toBeLessThanOrEqual(proposalBytesMax(l));
     // The charge is not slack for nothing: the largest proposal uses most of it.
