@@ -11,15 +11,21 @@ import {
   type CoordinationResult,
   decodeCommitment,
   decodeResult,
+  type Evidence,
   encodeBallot,
   encodeCommitment,
-  type Evidence,
   ops,
   type ProposalView,
   type ScoreChoice,
   verifyEvidence,
 } from '@conclave/coordination';
-import { type ConclaveClient, type Coordination, coordination, RejectedError, startInProcessCluster } from '@conclave/sdk';
+import {
+  type ConclaveClient,
+  type Coordination,
+  coordination,
+  RejectedError,
+  startInProcessCluster,
+} from '@conclave/sdk';
 
 export const JUDGES = ['alpha', 'beta', 'gamma'] as const;
 export const COPYCAT = 'copycat';
@@ -66,7 +72,8 @@ export async function judging(print: (line: string) => void = console.log): Prom
   try {
     for (const agent of AGENTS) clients.set(agent, await cluster.connect(agent));
     const c = (agent: string) => coordination(clients.get(agent) as ConclaveClient);
-    const say = async (who: string, line: string) => print(`[t=${await c(who).agreedTime()}] ${who}: ${line}`);
+    const say = async (who: string, line: string) =>
+      print(`[t=${await c(who).agreedTime()}] ${who}: ${line}`);
     await openProposal(c('alpha'), say);
     const during = await commitPhase(c, clients, say);
     const revealRefusals = await revealPhase(c, clients, say);
@@ -74,8 +81,11 @@ export async function judging(print: (line: string) => void = console.log): Prom
     const evidence = await c('beta').evidence({ proposalId: PROPOSAL });
     const agents = await c('beta').agents();
     const refusals = [...during.refusals, ...revealRefusals];
-    const summary = summarize(decided, { ...during, refusals }, evidence, (e) =>
-      verifyEvidence(e, agents, cluster.crypto).ok,
+    const summary = summarize(
+      decided,
+      { ...during, refusals },
+      evidence,
+      (e) => verifyEvidence(e, agents, cluster.crypto).ok,
     );
     printOutcome(decided, summary, print);
     return summary;
@@ -113,8 +123,13 @@ async function commitPhase(
   // What can the copycat learn? Who committed, and alpha's seal: nothing about the scores.
   const view = await c(COPYCAT).decision(PROPOSAL);
   const scoresVisible = view.tally.counted.length > 0 || view.tally.candidates.some((x) => x.ballots > 0);
-  await say(COPYCAT, `reads ${PROPOSAL}: phase ${view.phase}, committed ${view.sealed?.committed.join(', ')}, scores seen: ${scoresVisible ? 'yes' : 'none'}`);
-  refusals.push(await refusal(copycat, ops.getBallot({ proposalId: PROPOSAL, agent: 'alpha' }), 'read alpha\'s ballot'));
+  await say(
+    COPYCAT,
+    `reads ${PROPOSAL}: phase ${view.phase}, committed ${view.sealed?.committed.join(', ')}, scores seen: ${scoresVisible ? 'yes' : 'none'}`,
+  );
+  refusals.push(
+    await refusal(copycat, ops.getBallot({ proposalId: PROPOSAL, agent: 'alpha' }), "read alpha's ballot"),
+  );
   const alphaCommitment = await c(COPYCAT).commitment(PROPOSAL, 'alpha');
   const decoded = decodeCommitment(alphaCommitment.commitmentBytes);
   if (!decoded.ok) throw new Error(`alpha's commitment does not decode: ${decoded.message}`);
@@ -122,12 +137,19 @@ async function commitPhase(
   // It signs a commitment of its own that carries alpha's seal: the cluster takes it (a seal says nothing)...
   const copied = encodeCommitment({ proposalId: PROPOSAL, agent: COPYCAT, seal });
   await requestOk(copycat, ops.commit({ commitmentBytes: copied, signature: copycat.sign(copied) }));
-  await say(COPYCAT, 'committed a copy of alpha\'s seal');
+  await say(COPYCAT, "committed a copy of alpha's seal");
   for (const judge of ['beta', 'gamma'] as const) {
     await c(judge).commit(PROPOSAL, SCORES[judge], { reason: 'skimmed both' });
     await say(judge, 'committed');
   }
-  await c(SILENT).commit(PROPOSAL, [['answer-1', 10], ['answer-2', 0]], { reason: 'will not say' });
+  await c(SILENT).commit(
+    PROPOSAL,
+    [
+      ['answer-1', 10],
+      ['answer-2', 0],
+    ],
+    { reason: 'will not say' },
+  );
   await say(SILENT, 'committed, and then goes silent (it never reveals)');
   const after = await c('beta').decision(PROPOSAL);
   return { committed: after.sealed?.committed ?? [], scoresVisible, refusals };
@@ -144,14 +166,34 @@ async function revealPhase(
   await c('alpha').vote(PROPOSAL, SCORES.alpha, { reason: 'I ran both answers against the source' });
   await say('alpha', 'revealed');
   const copycat = clients.get(COPYCAT) as ConclaveClient;
-  const alphaBallot = decodeOk(await copycat.request(ops.getBallot({ proposalId: PROPOSAL, agent: 'alpha' })));
-  if (alphaBallot.kind !== 'ballot' || alphaBallot.salt === null) throw new Error('alpha\'s ballot has no salt');
+  const alphaBallot = decodeOk(
+    await copycat.request(ops.getBallot({ proposalId: PROPOSAL, agent: 'alpha' })),
+  );
+  if (alphaBallot.kind !== 'ballot' || alphaBallot.salt === null)
+    throw new Error("alpha's ballot has no salt");
   // Alpha's ballot is signed by alpha and names alpha: it is not the copycat's to reveal.
-  const stolen = ops.reveal({ ballotBytes: alphaBallot.ballotBytes, signature: alphaBallot.signature, salt: alphaBallot.salt });
+  const stolen = ops.reveal({
+    ballotBytes: alphaBallot.ballotBytes,
+    signature: alphaBallot.signature,
+    salt: alphaBallot.salt,
+  });
   // Its own ballot with alpha's scores and salt does not reproduce the seal: the seal binds alpha's id.
-  const ownBytes = encodeBallot({ proposalId: PROPOSAL, agent: COPYCAT, choice: SCORES.alpha, reason: 'I ran both answers against the source', confidencePermille: 1000 });
-  const own = ops.reveal({ ballotBytes: ownBytes, signature: copycat.sign(ownBytes), salt: alphaBallot.salt });
-  for (const [attempt, operation] of [['reveal alpha\'s signed ballot', stolen], ['reveal its own copy of alpha\'s scores', own]] as const) {
+  const ownBytes = encodeBallot({
+    proposalId: PROPOSAL,
+    agent: COPYCAT,
+    choice: SCORES.alpha,
+    reason: 'I ran both answers against the source',
+    confidencePermille: 1000,
+  });
+  const own = ops.reveal({
+    ballotBytes: ownBytes,
+    signature: copycat.sign(ownBytes),
+    salt: alphaBallot.salt,
+  });
+  for (const [attempt, operation] of [
+    ["reveal alpha's signed ballot", stolen],
+    ["reveal its own copy of alpha's scores", own],
+  ] as const) {
     const code = await refusal(copycat, operation, attempt);
     refusals.push(code);
     await say(COPYCAT, `tries to ${attempt}: refused, ${code}`);
@@ -202,6 +244,8 @@ function printOutcome(decided: ProposalView, summary: JudgingSummary, print: (li
     print(`  ${c.candidate}: median ${(c.aggregateMilli ?? 0) / 1000} over ${c.ballots} revealed ballots`);
   print(`${PROPOSAL} → ${decided.status}, winner ${decided.tally.winner}`);
   for (const e of summary.excluded) print(`  excluded: ${e.agent} (${e.reason})`);
-  for (const agent of summary.unrevealed) print(`  never revealed: ${agent} (counted as ${decided.sealed?.missingReveal}: no scores)`);
-  for (const e of summary.evidence) print(`  evidence: ${e.kind} against ${e.agent}, verified offline: ${e.verified}`);
+  for (const agent of summary.unrevealed)
+    print(`  never revealed: ${agent} (counted as ${decided.sealed?.missingReveal}: no scores)`);
+  for (const e of summary.evidence)
+    print(`  evidence: ${e.kind} against ${e.agent}, verified offline: ${e.verified}`);
 }
