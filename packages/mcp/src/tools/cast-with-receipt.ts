@@ -7,6 +7,7 @@
 import { decodeResult, ops, type ProposalSummary, type SignedBallot } from '@conclave/coordination';
 import type { Receipt } from '@conclave/core';
 import { ConclaveError, RejectedError, TimeoutError } from '@conclave/sdk';
+import { type JsonObject, receiptForModel } from '../present.ts';
 import type { ToolContext } from './tool.ts';
 
 /** How long a vote's receipt is looked for, and how many times the ballot is sent to get one. */
@@ -98,4 +99,22 @@ async function fetchReceipt(
     );
     return undefined;
   }
+}
+
+/** The receipt, or why there is none; and which send it proves when that was a re-send. */
+export function receiptFields(result: CastWithReceipt, what: 'vote' | 'commit' | 'reveal'): JsonObject {
+  const counted = what === 'vote' ? 'the vote counted' : `the ${what} was recorded`;
+  if (result.receipt === undefined)
+    return {
+      receipt: null,
+      receiptMissing: `${counted} (f+1 replicas vouched for it) but its receipt was not available; call cast_vote again with the same ballot to get one (a harmless duplicate)`,
+    };
+  return {
+    receipt: receiptForModel(result.receipt.receipt),
+    receiptFormat: 'base64 of the canonical receipt; check it with verify_receipt',
+    ...(what === 'vote' ? {} : { receiptOf: `the ${what} of this sealed ballot` }),
+    ...(result.receipt.sequence === result.sequence
+      ? {}
+      : { receiptSequence: result.receipt.sequence, receiptOf: `a re-send of this same ${what}` }),
+  };
 }
