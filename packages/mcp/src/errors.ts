@@ -29,7 +29,8 @@ const REJECTION_HINTS: Readonly<Record<string, string>> = {
     "the sealed proposal's commit phase is over; only voters who committed in time can reveal, and this ballot cannot count",
   REVEAL_TOO_EARLY:
     'the commit phase is not over yet; the reveal is scheduled by the server that committed, or call cast_vote again after the commit deadline',
-  NO_COMMITMENT: 'this agent did not commit on the sealed proposal in its commit phase, so it has nothing to reveal',
+  NO_COMMITMENT:
+    'this agent did not commit on the sealed proposal in its commit phase, so it has nothing to reveal',
   REVEAL_MISMATCH:
     'the revealed ballot is not the one committed to: the mismatch is recorded as evidence and this ballot does not count',
   LIMIT: 'a size or count limit was reached; send less (smaller page, shorter text)',

@@ -72,6 +72,7 @@ function instructionsFor(context: ToolContext): string {
     "Every write you make is signed with this agent's key and ordered by consensus; every answer was vouched for by at least f+1 replicas.",
     'To decide something with other agents: propose, then each voter calls cast_vote, then wait_for_decision.',
     'Keep the receipt cast_vote returns: verify_receipt proves offline that the vote was decided.',
+    'A sealed proposal (propose with "sealed") keeps choices hidden until every voter has committed: cast_vote commits, this server reveals when the commit phase ends; if it restarted in between, cast_vote again with the same ballot reveals.',
     'Council members change the agent registry or the council with propose_action, then cast_vote on it like any proposal; list_agents and get_council read them.',
   ].join(' ');
 }
