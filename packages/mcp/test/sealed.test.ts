@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConclaveMcpServer } from '../src/index.ts';
-import { RevealScheduler } from '../src/reveals.ts';
+import { acquireRevealScheduler, RevealScheduler } from '../src/reveals.ts';
 
 const TICK_MS = 5;
 let cluster: InProcessCluster;
@@ -397,6 +397,23 @@ describe('the reveal scheduler', () => {
     expect(scheduler.schedule(job('d', 1, 2))).toBe(false);
     await new Promise((r) => setTimeout(r, 50));
     expect(cluster.sent).toEqual([]);
+  });
+
+  it('is shared by the servers over one agent client, and cancelled when the last one goes', async () => {
+    const cluster = scripted(0, 1);
+    const first = acquireRevealScheduler(cluster.coordination, fast);
+    const second = acquireRevealScheduler(cluster.coordination, fast);
+    expect(second.scheduler).toBe(first.scheduler);
+    first.scheduler.schedule(job('p', 1e9, 2e9));
+    await first.release();
+    await first.release(); // once per acquire: a second release changes nothing
+    expect(second.scheduler.pending('p')).toBeDefined();
+    await second.release();
+    expect(second.scheduler.outcome('p')).toMatchObject({ status: 'cancelled' });
+    // The next server over the same client gets a fresh scheduler.
+    const third = acquireRevealScheduler(cluster.coordination, fast);
+    expect(third.scheduler).not.toBe(first.scheduler);
+    await third.release();
   });
 
   it('gives up at the deadline, and after failures in a row', async () => {
