@@ -33,6 +33,9 @@ import { choiceForModel, type JsonObject, summaryForModel } from '../present.ts'
 import { type CastWithReceipt, receiptFields, sendWithReceipt } from './cast-with-receipt.ts';
 import { type ToolContext, ToolFailureError } from './tool.ts';
 
+/** How long the quorum read before a vote may take before the ordered read is asked instead. */
+const QUORUM_READ_TIMEOUT_MS = 2_000;
+
 /** A sealed proposal's view (its `sealed` is not null). */
 type SealedProposal = ProposalView & { readonly sealed: NonNullable<ProposalView['sealed']> };
 
@@ -47,7 +50,11 @@ export async function proposalBeforeVoting(
   signal: AbortSignal,
 ): Promise<ProposalView> {
   try {
-    return await context.coordination.decision(proposalId, { consistency: 'quorum', signal });
+    return await context.coordination.decision(proposalId, {
+      consistency: 'quorum',
+      signal,
+      timeoutMs: QUORUM_READ_TIMEOUT_MS,
+    });
   } catch (error) {
     if (signal.aborted) throw error;
     // Not found by a quorum (it may be in flight), or no quorum: ask in order.
