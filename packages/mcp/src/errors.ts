@@ -21,7 +21,18 @@ const REJECTION_HINTS: Readonly<Record<string, string>> = {
   FORGED_BALLOT:
     'a ballot counts only if the agent it names signed it and sent it itself; vote with your own choice instead',
   EQUIVOCATION:
-    'this agent already cast a different ballot here; the evidence against it is recorded, do not vote on this proposal again',
+    'this agent already cast (or committed to) a different ballot here; the evidence against it is recorded, do not vote on this proposal again',
+  SEALED:
+    'the proposal is sealed: cast_vote commits in the commit phase and reveals in the reveal phase; call cast_vote, not a plain vote',
+  NOT_SEALED: 'the proposal is an open ballot: cast_vote casts the ballot directly',
+  COMMIT_CLOSED:
+    "the sealed proposal's commit phase is over; only voters who committed in time can reveal, and this ballot cannot count",
+  REVEAL_TOO_EARLY:
+    'the commit phase is not over yet; the reveal is scheduled by the server that committed, or call cast_vote again after the commit deadline',
+  NO_COMMITMENT:
+    'this agent did not commit on the sealed proposal in its commit phase, so it has nothing to reveal',
+  REVEAL_MISMATCH:
+    'the revealed ballot is not the one committed to: the mismatch is recorded as evidence and this ballot does not count',
   LIMIT: 'a size or count limit was reached; send less (smaller page, shorter text)',
   INVALID: 'a field is out of range or contradicts another; fix the arguments',
   MALFORMED: 'the request could not be decoded; fix the arguments',

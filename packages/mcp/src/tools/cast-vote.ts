@@ -3,9 +3,10 @@ import { decodeBallot, encodeBallot, type SignedBallot } from '@conclave/coordin
 import { SIGNATURE_BYTES } from '@conclave/core';
 import { z } from 'zod';
 import { invalidArgument } from '../errors.ts';
-import { type JsonObject, receiptForModel, summaryForModel } from '../present.ts';
-import { type CastWithReceipt, castWithReceipt } from './cast-with-receipt.ts';
+import { type JsonObject, summaryForModel } from '../present.ts';
+import { type CastWithReceipt, castWithReceipt, receiptFields } from './cast-with-receipt.ts';
 import { base64Of, type Fields, integerIn, listOf, utf8Text } from './fields.ts';
+import { castSealed, isSealed, proposalBeforeVoting } from './sealed-vote.ts';
 import { defineTool, IDEMPOTENT_WRITES, type ToolContext, ToolFailureError } from './tool.ts';
 
 type ScoreEntry = { readonly candidate: string; readonly score: number };
@@ -24,7 +25,7 @@ export const castVote = defineTool({
   name: 'cast_vote',
   title: 'Vote on a proposal',
   description: (context) =>
-    `Casts this agent's (${context.agent}) ballot on a proposal, signed with its key, and returns where it was ordered, the proposal's status, and a receipt (base64) that proves the vote was decided; keep it and check it with verify_receipt. One ballot per agent per proposal: voting the same again is a harmless duplicate, but a DIFFERENT second ballot is equivocation: it is refused, recorded as evidence against this agent, and this agent's vote stops counting. Choice: "approve", "reject" or "abstain"; for score proposals, a score for every candidate.`,
+    `Casts this agent's (${context.agent}) ballot on a proposal, signed with its key, and returns where it was ordered, the proposal's status, and a receipt (base64) that proves the vote was decided; keep it and check it with verify_receipt. One ballot per agent per proposal: voting the same again is a harmless duplicate, but a DIFFERENT second ballot is equivocation: it is refused, recorded as evidence against this agent, and this agent's vote stops counting. Choice: "approve", "reject" or "abstain"; for score proposals, a score for every candidate. Sealed proposals (get_decision shows "sealed" and a phase) take the same call: in the commit phase it commits to a hash of the ballot (no one sees the choice yet) and returns at once; this server then reveals the ballot by itself when the commit phase ends. If this server was restarted in between, call cast_vote again in the reveal phase with exactly the same choice, reason and confidence: it checks the ballot against the commitment and reveals it (a different ballot is refused here, since revealing it would be recorded against this agent).`,
   annotations: IDEMPOTENT_WRITES,
   input: (fields, context) => ({
     proposalId: fields.proposalId('The proposal to vote on.'),
@@ -50,6 +51,9 @@ export const castVote = defineTool({
   }),
   run: async (args, context, extra) => {
     const signed = args.signedBallot === undefined ? signHere(args, context) : relayed(args, context);
+    // Read first: a plain vote on a sealed proposal would put the choice in the log before its time.
+    const proposal = await proposalBeforeVoting(args.proposalId, context, extra.signal);
+    if (isSealed(proposal)) return castSealed(proposal, signed, context, extra.signal);
     return voteForModel(args, context, await castWithReceipt(signed, context, extra.signal));
   },
 });
@@ -134,23 +138,6 @@ function voteForModel(args: VoteArgs, context: ToolContext, result: CastWithRece
     requestId: result.requestId,
     vouchedBy: result.replicas,
     proposal: summaryForModel(result.proposal),
-    ...receiptFields(result),
-  };
-}
-
-/** The receipt, or why there is none; and which send it proves when that was a re-send. */
-function receiptFields(result: CastWithReceipt): JsonObject {
-  if (result.receipt === undefined)
-    return {
-      receipt: null,
-      receiptMissing:
-        'the vote counted (f+1 replicas vouched for it) but its receipt was not available; call cast_vote again with the same choice to get one (a harmless duplicate)',
-    };
-  return {
-    receipt: receiptForModel(result.receipt.receipt),
-    receiptFormat: 'base64 of the canonical receipt; check it with verify_receipt',
-    ...(result.receipt.sequence === result.sequence
-      ? {}
-      : { receiptSequence: result.receipt.sequence, receiptOf: 'a re-send of this same signed ballot' }),
+    ...receiptFields(result, 'vote'),
   };
 }

@@ -14,7 +14,7 @@ export const listProposals = defineTool({
   name: 'list_proposals',
   title: 'List proposals',
   description:
-    'Lists proposals in id order with status, title, proposer, deadline and (score rules) winner. Use get_decision for a full tally.',
+    'Lists proposals in id order with status, phase (voting, commit, reveal, decided), title, proposer, deadline, sealed terms (commitDeadline, revealDeadline, missingReveal; null for an open ballot) and (score rules) winner. Use get_decision for a full tally and who has committed or revealed.',
   annotations: READS,
   input: (fields) => ({
     status: z.enum(['open', 'decided', 'all']).default('all'),

@@ -7,6 +7,7 @@ import {
   actions,
   type CoordinationLimits,
   type GovernanceAction,
+  ops,
   QUOTA_LIMIT_NAMES,
 } from '@conclave/coordination';
 import {
@@ -21,6 +22,7 @@ import { invalidArgument } from '../errors.ts';
 import { proposalForModel } from '../present.ts';
 import { secondsMaxOf, ticksOf } from '../ticks.ts';
 import { type Fields, integerIn, listOf, secondsUpTo, utf8Text } from './fields.ts';
+import { absoluteTerms, SEALED_WHEN, sealedSchema, sealedTermsOf, sendProposal } from './sealed-terms.ts';
 import { defineTool, IDEMPOTENT_WRITES, ToolFailureError } from './tool.ts';
 
 const TTL_SECONDS_DEFAULT = 600;
@@ -28,8 +30,7 @@ const TTL_SECONDS_DEFAULT = 600;
 export const proposeAction = defineTool({
   name: 'propose_action',
   title: 'Propose a governance action',
-  description:
-    'Proposes a change to the agent registry or the council, for the council to approve: register_agent (from the new agent\'s join statement, the JSON `conclave keygen --agent NAME` writes), remove_agent, rotate_agent_key (for an agent that lost its key), set_agent_weight, set_agent_quotas, set_council. Only council members may propose (get_council lists them; others get REJECTED (NOT_COUNCIL)). Council members then vote with cast_vote (the proposer too: proposing is not voting); once the approving weight reaches the threshold the action executes in that same step, and get_decision / wait_for_decision show "actionOutcome" (executed, or failed with the refusal it met). Returns the proposal.',
+  description: `Proposes a change to the agent registry or the council, for the council to approve: register_agent (from the new agent's join statement, the JSON \`conclave keygen --agent NAME\` writes), remove_agent, rotate_agent_key (for an agent that lost its key), set_agent_weight, set_agent_quotas, set_council. Only council members may propose (get_council lists them; others get REJECTED (NOT_COUNCIL)). Council members then vote with cast_vote (the proposer too: proposing is not voting); once the approving weight reaches the threshold the action executes in that same step, and get_decision / wait_for_decision show "actionOutcome" (executed, or failed with the refusal it met). ${SEALED_WHEN} Returns the proposal.`,
   annotations: IDEMPOTENT_WRITES,
   input: (fields) => ({
     proposalId: fields.proposalId('A unique id for the proposal, e.g. "add-dave".'),
@@ -40,17 +41,29 @@ export const proposeAction = defineTool({
     ttlSeconds: secondsUpTo('ttlSeconds', fields.limits.deadlineTicksMax, 'deadlineTicksMax', fields.tickMs)
       .default(Math.min(TTL_SECONDS_DEFAULT, secondsMaxOf(fields.limits.deadlineTicksMax, fields.tickMs)))
       .describe("Voting closes this many seconds from now (in the cluster's agreed time)."),
+    sealed: sealedSchema(fields),
   }),
   run: async (args, context, extra) => {
-    const proposal = await context.coordination.proposeAction(
-      actionOf(args.action, context.coordination.client.crypto),
-      {
+    const action = actionOf(args.action, context.coordination.client.crypto);
+    // The council's rule is a threshold of approving weight: a yes/no rule.
+    const sealed = sealedTermsOf(args.sealed, args.ttlSeconds, context.tickMs, 'weighted');
+    if (sealed !== null) {
+      const now = await context.coordination.agreedTime({ signal: extra.signal });
+      const operation = ops.proposeAction({
         proposalId: args.proposalId,
         ...(args.title === undefined ? {} : { title: args.title }),
-        ttlTicks: ticksOf(args.ttlSeconds, context.tickMs),
-        signal: extra.signal,
-      },
-    );
+        deadline: now + ticksOf(args.ttlSeconds, context.tickMs),
+        action,
+        sealed: absoluteTerms(sealed, now),
+      });
+      return proposalForModel(await sendProposal(context, operation, extra.signal));
+    }
+    const proposal = await context.coordination.proposeAction(action, {
+      proposalId: args.proposalId,
+      ...(args.title === undefined ? {} : { title: args.title }),
+      ttlTicks: ticksOf(args.ttlSeconds, context.tickMs),
+      signal: extra.signal,
+    });
     return proposalForModel(proposal);
   },
 });

@@ -1,9 +1,10 @@
-/** `propose`: opens a proposal that voters decide by signed ballots. */
-import { type CoordinationLimits, type Rule, TRIM_PERMILLE_MAX } from '@conclave/coordination';
+/** `propose`: opens a proposal that voters decide by signed ballots, open or sealed. */
+import { type CoordinationLimits, ops, type Rule, TRIM_PERMILLE_MAX } from '@conclave/coordination';
 import { z } from 'zod';
 import { proposalForModel } from '../present.ts';
 import { secondsMaxOf, ticksOf } from '../ticks.ts';
 import { type Fields, integerIn, listOf, secondsUpTo, utf8Text } from './fields.ts';
+import { absoluteTerms, SEALED_WHEN, sealedSchema, sealedTermsOf, sendProposal } from './sealed-terms.ts';
 import { defineTool, IDEMPOTENT_WRITES } from './tool.ts';
 
 /** How long voting stays open unless the caller says (within the cluster's deadline bound). */
@@ -12,8 +13,7 @@ const TTL_SECONDS_DEFAULT = 600;
 export const propose = defineTool({
   name: 'propose',
   title: 'Open a proposal',
-  description:
-    'Opens a proposal that the listed voter agents decide by signed ballots before a deadline. Rules: threshold (approved once k voters approve), weighted (approved once approving weights reach approveWeight), score (each voter scores every candidate; highest median or trimmed mean wins). It ends approved, rejected (approval can no longer be reached), no_quorum or expired (deadline passed). Returns the proposal. Proposing the same id with the same definition again is harmless; a different definition gets REJECTED (CONFLICT).',
+  description: `Opens a proposal that the listed voter agents decide by signed ballots before a deadline. Rules: threshold (approved once k voters approve), weighted (approved once approving weights reach approveWeight), score (each voter scores every candidate; highest median or trimmed mean wins). It ends approved, rejected (approval can no longer be reached), no_quorum or expired (deadline passed). ${SEALED_WHEN} Returns the proposal. Proposing the same id with the same definition again is harmless; a different definition gets REJECTED (CONFLICT).`,
   annotations: IDEMPOTENT_WRITES,
   input: (fields) => ({
     proposalId: fields.proposalId('A unique id for the proposal, e.g. "ship-2.0".'),
@@ -26,8 +26,24 @@ export const propose = defineTool({
     candidates: listOf(fields.candidate(), 'candidates', 2, fields.limits.candidatesMax)
       .optional()
       .describe('Score rule only: the candidate answers voters score.'),
+    sealed: sealedSchema(fields),
   }),
   run: async (args, context, extra) => {
+    const sealed = sealedTermsOf(args.sealed, args.ttlSeconds, context.tickMs, args.rule.kind);
+    if (sealed !== null) {
+      // Both deadlines from one reading of the agreed time, so the phases are as long as asked.
+      const now = await context.coordination.agreedTime({ signal: extra.signal });
+      const operation = ops.propose({
+        proposalId: args.proposalId,
+        title: args.title,
+        rule: ruleOf(args.rule),
+        voters: args.voters,
+        deadline: now + ticksOf(args.ttlSeconds, context.tickMs),
+        ...(args.candidates === undefined ? {} : { candidates: args.candidates }),
+        sealed: absoluteTerms(sealed, now),
+      });
+      return proposalForModel(await sendProposal(context, operation, extra.signal));
+    }
     const proposal = await context.coordination.propose({
       proposalId: args.proposalId,
       title: args.title,

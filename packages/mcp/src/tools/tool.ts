@@ -10,6 +10,7 @@ import type { ServerNotification, ServerRequest, ToolAnnotations } from '@modelc
 import type { z } from 'zod';
 import type { ToolFailure } from '../errors.ts';
 import type { JsonObject } from '../present.ts';
+import type { RevealScheduler } from '../reveals.ts';
 import type { Fields } from './fields.ts';
 
 /** What every handler works with: the one agent this server signs as, and the cluster's shape. */
@@ -26,6 +27,8 @@ export interface ToolContext {
   /** Items a listing asks for when the caller does not say: a full page, within the cluster's bound. */
   readonly pageSize: number;
   readonly log: (line: string) => void;
+  /** Reveals of sealed ballots this agent committed, sent by the server when the commit phase ends. */
+  readonly reveals: RevealScheduler;
 }
 
 /** The MCP request a handler serves: its cancellation signal, progress token and notifications. */

@@ -6,6 +6,7 @@ import type { ProposalView } from '@conclave/coordination';
 import { TimeoutError } from '@conclave/sdk';
 import { z } from 'zod';
 import { proposalForModel } from '../present.ts';
+import { ownSealedBallot } from './own-sealed.ts';
 import { defineTool, type Extra, READS, ToolFailureError } from './tool.ts';
 
 /** How long a wait lasts unless told otherwise, and at most. */
@@ -19,7 +20,7 @@ export const WAIT_POLL_MS = 200;
 export const waitForDecision = defineTool({
   name: 'wait_for_decision',
   title: "Wait for a proposal's outcome",
-  description: `Waits until the proposal is decided (approved, rejected, no_quorum or expired) and returns it with its tally. Sends progress notifications while it waits (whenever the tally changes, and every ${WAIT_HEARTBEAT_MS / 1000} s), and stops when the call is cancelled. If it is still open after timeoutSeconds, returns a TIMEOUT error with the current tally: call it again or get_decision later.`,
+  description: `Waits until the proposal is decided (approved, rejected, no_quorum or expired) and returns it with its tally. Sends progress notifications while it waits (whenever the tally changes, and every ${WAIT_HEARTBEAT_MS / 1000} s), and stops when the call is cancelled. If it is still open after timeoutSeconds, returns a TIMEOUT error with the current tally: call it again or get_decision later. A sealed proposal is decided once every committed voter has revealed, or at its deadline; progress messages say which phase it is in and how many have committed or revealed (never what they chose before the reveal).`,
   annotations: READS,
   input: (fields) => ({
     proposalId: fields.proposalId('The proposal to wait for.'),
@@ -39,7 +40,7 @@ export const waitForDecision = defineTool({
         pollMs: WAIT_POLL_MS,
         onProgress: progress.changed,
       });
-      return proposalForModel(decided);
+      return { ...proposalForModel(decided), ...ownSealedBallot(decided, context) };
     } catch (error) {
       if (error instanceof TimeoutError)
         throw stillOpen(args.proposalId, args.timeoutSeconds, progress.last());
@@ -93,12 +94,18 @@ function stillOpen(proposalId: string, seconds: number, last: ProposalView | und
 /** One line on a proposal's standing, for progress messages. */
 function tallyLine(proposal: ProposalView): string {
   const t = proposal.tally;
+  const sealed = proposal.sealed;
+  // In the commit phase there are no choices to count: who committed is all there is.
+  if (sealed !== null && proposal.phase === 'commit')
+    return `commit phase until ${sealed.commitDeadline}: ${sealed.committed.length} of ${proposal.voters.length} committed`;
   const parts = [
     `${t.approve.count} approve`,
     `${t.reject.count} reject`,
     `${t.abstain.count} abstain`,
     `${t.pending.count} pending`,
   ];
+  if (sealed !== null)
+    parts.unshift(`reveal phase: ${sealed.revealed.length} of ${sealed.committed.length} committed revealed`);
   if (t.excluded.length > 0)
     parts.push(`${t.excluded.length} excluded (${t.excluded.map((e) => e.agent).join(', ')})`);
   if (t.winner !== null) parts.push(`leading: ${t.winner}`);
