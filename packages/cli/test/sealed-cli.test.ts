@@ -1,5 +1,6 @@
 /**
- * Sealed proposals from the command line, against four real daemons (10 ms ticks): propose
+ * Sealed proposals from the command line, against four real daemons (10 ms ticks; commit phases of 8 and 10 s, so that a loaded machine
+ * still fits the steps in them): propose
  * `--sealed`, vote in one go and in two halves, a reveal of another ballot refused before it is
  * sent, `show` with the phase and who committed and revealed, and the no-reveal evidence.
  */
@@ -48,7 +49,7 @@ describe('conclave proposal with sealed ballots, against real daemons', () => {
       'replicas up',
       async () =>
         (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
-      30_000,
+      60_000,
     );
     const at = ['--dir', dir];
     const sealed = (commitTicks: number) => ['--sealed', '--commit-ticks', String(commitTicks)];
@@ -73,7 +74,7 @@ describe('conclave proposal with sealed ballots, against real daemons', () => {
     );
 
     // "quiet": agent-2 commits and never reveals; its deadline passes while "ship" runs.
-    const quiet = ['--rule', 'threshold:1', '--voters', '2', '--ttl', '800', ...sealed(500)];
+    const quiet = ['--rule', 'threshold:1', '--voters', '2', '--ttl', '1100', ...sealed(800)];
     expectOk(await conclave('proposal', 'propose', 'quiet', ...quiet, '--as', '0', ...at));
     expectOk(await conclave('proposal', 'vote', 'quiet', 'approve', '--commit-only', '--as', '2', ...at));
 
@@ -92,7 +93,7 @@ describe('conclave proposal with sealed ballots, against real daemons', () => {
       'propose',
       'ship',
       ...ship,
-      ...sealed(500),
+      ...sealed(1000),
       '--as',
       '0',
       ...at,

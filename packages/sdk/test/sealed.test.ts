@@ -1,6 +1,7 @@
 /**
  * Sealed ballots through the SDK, against an in-process cluster (5 ms ticks, so a commit phase of
- * 200 ticks is about a second): the one-call `vote`, a restarted agent continuing from its
+ * 200 ticks is about a second; commit phases here are 2 to 4 s, so that a loaded machine
+ * still fits the steps in them): the one-call `vote`, a restarted agent continuing from its
  * commitment, the explicit `commit`/`reveal`, the client-side check of a reveal, and refusals.
  */
 import {
@@ -65,7 +66,7 @@ async function proposeSealed(c: Coordination, proposalId: string, commitTicks = 
 
 /** Polls (bounded) until 2f+1 replicas agree the proposal is in `phase`. */
 async function untilPhase(c: Coordination, proposalId: string, phase: ProposalPhase): Promise<void> {
-  const giveUp = Date.now() + 10_000;
+  const giveUp = Date.now() + 30_000;
   while (Date.now() < giveUp) {
     const view = await c.decision(proposalId, { consistency: 'quorum' }).catch(() => undefined);
     if (view?.phase === phase) return;
@@ -116,7 +117,7 @@ describe('sealed ballots through the SDK', () => {
 
   it('vote() on a sealed proposal commits, waits for the commit deadline, reveals; nothing is visible before', async () => {
     const { cluster, alice, bob } = await start();
-    await proposeSealed(alice, 'ship', 300);
+    await proposeSealed(alice, 'ship', 800);
     let whileCommitting: Promise<ProposalView> | undefined;
     const [a, b] = await Promise.all([
       alice.vote('ship', 'approve', { reason: 'evals pass' }),
@@ -150,7 +151,7 @@ describe('sealed ballots through the SDK', () => {
 
   it('a restarted agent continues from its commitment: a duplicate commit in the commit phase, a reveal after it', async () => {
     const { cluster, alice, bob, carol } = await start();
-    await proposeSealed(alice, 'restart', 300);
+    await proposeSealed(alice, 'restart', 800);
     const committed = await bob.commit('restart', 'approve', { reason: 'looks right', confidence: 0.8 });
     await carol.commit('restart', 'approve');
     await bob.client.close();
@@ -175,7 +176,7 @@ describe('sealed ballots through the SDK', () => {
 
   it('vote() in the reveal phase without a commitment is refused NO_COMMITMENT; a vote after the reveal is a duplicate', async () => {
     const { alice, bob } = await start();
-    await proposeSealed(alice, 'late', 150);
+    await proposeSealed(alice, 'late', 400);
     await bob.commit('late', 'reject');
     await untilPhase(alice, 'late', 'reveal');
     await refused(alice.vote('late', 'approve'), 'NO_COMMITMENT');
@@ -187,7 +188,7 @@ describe('sealed ballots through the SDK', () => {
 
   it('commit() and reveal() explicitly: the salt, the commitment read, a reveal too early, an explicit salt', async () => {
     const { cluster, alice, bob } = await start();
-    await proposeSealed(alice, 'two-step', 300);
+    await proposeSealed(alice, 'two-step', 800);
     const commit = await alice.commit('two-step', 'approve');
     const secretKey = cluster.identity('alice').secretKey;
     expect(commit.salt).toEqual(
@@ -222,7 +223,7 @@ describe('sealed ballots through the SDK', () => {
 
   it('a ballot that does not match the commitment is caught before sending: no evidence, the voter still counts', async () => {
     const { alice, bob } = await start();
-    await proposeSealed(alice, 'mind', 200);
+    await proposeSealed(alice, 'mind', 600);
     await bob.commit('mind', 'approve', { reason: 'first thought' });
     // In the commit phase another ballot would be a second commitment: equivocation.
     const second = bob.commit('mind', 'reject');
@@ -245,7 +246,7 @@ describe('sealed ballots through the SDK', () => {
 
   it('refusals surface as RejectedError with the coordination code; an open proposal votes as before', async () => {
     const { alice, bob } = await start();
-    await proposeSealed(alice, 'sealed', 150);
+    await proposeSealed(alice, 'sealed', 500);
     await alice.propose({
       proposalId: 'plain',
       title: 'plain',
