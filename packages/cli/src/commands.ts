@@ -24,6 +24,7 @@ import {
   MembershipError,
   type ReadConsistency,
   RejectedError,
+  SealMismatchError,
 } from '@conclave/sdk';
 import { TransportError } from '@conclave/transport';
 import { agentCommand } from './agent-commands.ts';
@@ -58,10 +59,15 @@ Usage:
   conclave agent rotate --as J --dir DIR [--out OUT] [--json]
   conclave agent revoke --as J --dir DIR --yes [--json]
   conclave agent list|council --as J --dir DIR [--json]
-  conclave proposal propose-action KIND ARGS… --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS]
-  conclave proposal vote ID approve|reject|abstain --as M --dir DIR [--reason TEXT] [--json]
+  conclave proposal propose ID --rule threshold:K|weighted:W --voters A,B,… [--weights A=W,…] --as J --dir DIR
+                  [--title T] [--ttl TICKS] [SEALED] [--json]
+  conclave proposal propose-action KIND ARGS… --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS] [SEALED]
+  conclave proposal vote ID approve|reject|abstain --as M --dir DIR [--reason TEXT] [--commit-only|--reveal]
+                  [--timeout SECONDS] [--json]
   conclave proposal show ID --as J --dir DIR [--json]
   conclave proposal wait ID --as J --dir DIR [--timeout SECONDS] [--json]
+  conclave proposal evidence ID --as J --dir DIR [--json]
+  SEALED: --sealed --commit-ticks N|--commit-deadline T [--missing-reveal abstain|reject]
 
   init     writes DIR/cluster.json and owner-only secret keys (default: 4 replicas, 4 agents,
            ./${DEFAULT_CLUSTER_DIR}, ports from ${DEFAULT_BASE_PORT}); --coordination '{"kvKeysPerAgentMax": 8}'
@@ -109,9 +115,14 @@ Usage:
            approving weight an action needs
   proposal propose-action KIND: register-agent STATEMENT.json, remove-agent ID, rotate-agent-key
            ID STATEMENT.json, set-agent-weight ID W, set-agent-quotas ID --quota NAME=V…,
-           set-council --council A,B --threshold K. vote casts J's signed ballot and prints its
-           receipt; show reads the tally and the action's outcome; wait exits 0 once approved and
-           executed, 1 if it ends otherwise. See docs/commands.md
+           set-council --council A,B --threshold K. propose opens an ordinary yes/no proposal.
+           --sealed: voters commit to a sealed ballot until the commit deadline (--commit-ticks
+           from now, or --commit-deadline, in agreed time), then reveal it until the deadline.
+           vote casts J's signed ballot and prints its receipt; on a sealed proposal it commits,
+           waits for the commit deadline and reveals (--commit-only, --reveal: one half each; run
+           again with the same choice and --reason after an interruption); show reads the tally,
+           the phase and the action's outcome; wait exits 0 once approved and executed, 1 if it
+           ends otherwise; evidence lists what voters were caught at. See docs/commands.md
 `;
 
 const CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'quorum', 'local'];
@@ -157,6 +168,14 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       title: { type: 'string' },
       reason: { type: 'string' },
       timeout: { type: 'string' },
+      rule: { type: 'string' },
+      voters: { type: 'string' },
+      sealed: { type: 'boolean', default: false },
+      'commit-ticks': { type: 'string' },
+      'commit-deadline': { type: 'string' },
+      'missing-reveal': { type: 'string' },
+      'commit-only': { type: 'boolean', default: false },
+      reveal: { type: 'boolean', default: false },
       yes: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -497,7 +516,7 @@ function reportFailure(error: unknown): number {
     process.stderr.write(`error: the state machine refused (${error.reason}): ${error.message}\n`);
     return 1;
   }
-  if (error instanceof MembershipError) {
+  if (error instanceof MembershipError || error instanceof SealMismatchError) {
     process.stderr.write(`error: ${error.code}: ${error.message}\n`);
     return 1;
   }

@@ -8,6 +8,7 @@ import {
   actionToJson,
   agentToJson,
   type CouncilView,
+  type Evidence,
   type GovernanceAction,
   type ProposalView,
 } from '@conclave/coordination';
@@ -55,8 +56,10 @@ export function proposalJson(view: ProposalView): Json {
     title: view.title,
     proposer: view.proposer,
     status: view.status,
+    phase: view.phase,
     deadline: view.deadline,
     decidedAt: view.decidedAt,
+    sealed: view.sealed,
     tally: {
       approve: view.tally.approve,
       reject: view.tally.reject,
@@ -64,6 +67,9 @@ export function proposalJson(view: ProposalView): Json {
       pending: view.tally.pending,
       counted: view.tally.counted.map((b) => ({ agent: b.agent, weight: b.weight, choice: b.choice })),
       excluded: view.tally.excluded.map((e) => e.agent),
+      exclusions: view.tally.excluded.map(({ agent, reason, evidenceId }) => ({ agent, reason, evidenceId })),
+      committed: view.tally.committed,
+      unrevealed: view.tally.unrevealed,
     },
     action: view.action === null ? null : actionJson(view.action),
     actionOutcome: view.actionOutcome,
@@ -75,18 +81,71 @@ export function proposalLines(view: ProposalView): string[] {
   const weight = (c: { count: number; weight: number }) => `${c.count} (weight ${c.weight})`;
   const action = view.action === null ? undefined : actionText(view.action);
   const title = view.title === '' || view.title === action ? '' : ` — ${view.title}`;
+  const phase = view.phase === 'commit' || view.phase === 'reveal' ? ` (${view.phase} phase)` : '';
   return [
-    `proposal ${view.proposalId}: ${view.status}${title}`,
+    `proposal ${view.proposalId}: ${view.status}${phase}${title}`,
     ...(action === undefined ? [] : [`  action: ${action}`]),
+    ...sealedLines(view),
     `  approve ${weight(t.approve)}, reject ${weight(t.reject)}, abstain ${weight(t.abstain)}, pending ${weight(t.pending)}`,
     ...(t.counted.length === 0
       ? []
       : [`  voted: ${t.counted.map((b) => `${b.agent} ${String(b.choice)}`).join(', ')}`]),
+    ...(t.excluded.length === 0
+      ? []
+      : [
+          `  excluded: ${t.excluded.map((e) => `${e.agent} (${e.reason}${evidenceRef(e.evidenceId)})`).join(', ')}`,
+        ]),
     `  proposed by ${view.proposer}, deadline ${view.deadline}`,
     ...(view.action === null || view.status !== 'approved'
       ? []
       : [`  outcome: ${outcomeText(view.actionOutcome)}`]),
   ];
+}
+
+const evidenceRef = (id: number | null) => (id === null ? '' : `, evidence ${id}`);
+const names = (agents: readonly string[]) => (agents.length === 0 ? 'none' : agents.join(', '));
+
+/** A sealed proposal: its commit deadline, who committed and revealed, and who did not reveal. */
+function sealedLines(view: ProposalView): string[] {
+  const sealed = view.sealed;
+  if (sealed === null) return [];
+  const unrevealed = sealed.committed.filter((a) => !sealed.revealed.includes(a));
+  const missing = view.tally.unrevealed;
+  return [
+    `  sealed: commit until ${sealed.commitDeadline}, reveal until ${view.deadline}; a missing reveal counts as ${sealed.missingReveal}`,
+    `  committed: ${names(sealed.committed)}; revealed: ${names(sealed.revealed)}`,
+    ...(view.phase === 'reveal' ? [`  not revealed yet: ${names(unrevealed)}`] : []),
+    ...(missing.length === 0
+      ? []
+      : [
+          `  never revealed: ${missing.map((u) => `${u.agent}${u.evidenceId === null ? '' : ` (evidence ${u.evidenceId})`}`).join(', ')}`,
+        ]),
+  ];
+}
+
+/** Evidence as JSON: signed objects and keys in hex. */
+export function evidenceJson(evidence: Evidence): Json {
+  const signed = (o: { bytes: Uint8Array; signature: Uint8Array } | null) =>
+    o === null ? null : { bytes: toHex(o.bytes), signature: toHex(o.signature) };
+  return {
+    ...evidence,
+    first: signed(evidence.first),
+    second: signed(evidence.second),
+    keys: evidence.keys.map(toHex),
+    ...('salt' in evidence ? { salt: toHex(evidence.salt) } : {}),
+  };
+}
+
+/** One line: what the agent was caught at. */
+export function evidenceLine(evidence: Evidence): string {
+  const what: Record<Evidence['kind'], string> = {
+    ballot: 'signed two different ballots',
+    request: 'sent two different requests under one id',
+    commitment: 'signed two different commitments',
+    reveal_mismatch: 'revealed a ballot its commitment does not seal',
+    no_reveal: 'committed and never revealed',
+  };
+  return `evidence ${evidence.id}: ${evidence.kind} — ${evidence.agent} ${what[evidence.kind]} (at sequence ${evidence.recordedAt.sequence})`;
 }
 
 /** An agent record as JSON: the shape `--json` prints (shared with the MCP server). */

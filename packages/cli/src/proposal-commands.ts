@@ -1,22 +1,31 @@
 /**
- * `conclave proposal …`: governance proposals through the SDK's coordination API. A council
- * member proposes an action (`propose-action`, or the `agent add|remove` shortcuts); members
- * `vote`; `show` reads the tally, `wait` waits for the outcome. The state machine executes an
- * approved action in the step that approves it (`actionOutcome`).
+ * `conclave proposal …`: proposals through the SDK's coordination API. Any agent proposes
+ * (`propose`); a council member proposes an action (`propose-action`, or the `agent add|remove`
+ * shortcuts); voters `vote` (on a sealed proposal: commit, then reveal); `show` reads the tally,
+ * `wait` waits for the outcome, `evidence` lists what voters were caught at. The state machine
+ * executes an approved action in the step that approves it (`actionOutcome`).
  */
-import type { Choice, GovernanceAction, ProposalView } from '@conclave/coordination';
-import { encodeReceipt, toHex } from '@conclave/core';
+import type { GovernanceAction, ProposalView } from '@conclave/coordination';
 import { CliError } from '@conclave/node';
 import { actionOf, defaultProposalId } from './action-args.ts';
 import { actingAgent, asAgent, noMoreThan, ttlFlag } from './agent-session.ts';
 import { integer, print, requireString, UsageError, type Values } from './args.ts';
-import { actionText, outcomeText, proposalJson, proposalLines } from './governance-view.ts';
-
-const CHOICES = ['approve', 'reject', 'abstain'] as const;
+import {
+  actionText,
+  evidenceJson,
+  evidenceLine,
+  outcomeText,
+  proposalJson,
+  proposalLines,
+} from './governance-view.ts';
+import { propose, sealedFlag } from './proposal-propose.ts';
+import { vote } from './proposal-vote.ts';
 
 export async function proposalCommand(args: readonly string[], values: Values): Promise<number> {
   const [action, ...rest] = args;
   switch (action) {
+    case 'propose':
+      return propose(rest, values);
     case 'propose-action': {
       const [kind = '', ...actionArgs] = rest;
       return proposeAction(actionOf(kind, actionArgs, values), values);
@@ -27,8 +36,10 @@ export async function proposalCommand(args: readonly string[], values: Values): 
       return show(rest, values);
     case 'wait':
       return wait(rest, values);
+    case 'evidence':
+      return evidence(rest, values);
     default:
-      throw new UsageError('proposal takes propose-action, vote, show or wait');
+      throw new UsageError('proposal takes propose, propose-action, vote, show, wait or evidence');
   }
 }
 
@@ -36,9 +47,11 @@ export async function proposalCommand(args: readonly string[], values: Values): 
 export async function proposeAction(action: GovernanceAction, values: Values): Promise<number> {
   const proposalId = typeof values.proposal === 'string' ? values.proposal : defaultProposalId(action);
   const ttlTicks = ttlFlag(values);
+  const sealed = sealedFlag(values);
   const title = typeof values.title === 'string' ? values.title : actionText(action);
+  const options = { proposalId, title, ttlTicks, ...(sealed === undefined ? {} : { sealed }) };
   const { proposal, threshold } = await asAgent(values, async (c) => ({
-    proposal: await c.proposeAction(action, { proposalId, title, ttlTicks }),
+    proposal: await c.proposeAction(action, options),
     threshold: (await c.council()).threshold,
   }));
   if (values.json) {
@@ -47,6 +60,10 @@ export async function proposeAction(action: GovernanceAction, values: Values): P
   }
   const dir = String(values.dir);
   print(`proposed ${proposal.proposalId}: ${actionText(action)}`);
+  if (proposal.sealed !== null)
+    print(
+      `  sealed: members commit until ${proposal.sealed.commitDeadline}, then reveal (proposal vote does both)`,
+    );
   print(
     `  the council approves it with weight ${threshold} before deadline ${proposal.deadline}; each member votes:`,
   );
@@ -60,36 +77,6 @@ export async function proposeAction(action: GovernanceAction, values: Values): P
 function proposalIdOf(args: readonly string[], count: number, what: string): string {
   noMoreThan(args, count);
   return requireString(args[0], `a proposal ID (${what})`);
-}
-
-async function vote(args: readonly string[], values: Values): Promise<number> {
-  const proposalId = proposalIdOf(args, 2, 'proposal vote ID approve|reject|abstain');
-  const choice = args[1] as Choice;
-  if (!CHOICES.includes(choice as (typeof CHOICES)[number]))
-    throw new UsageError(`proposal vote takes ${CHOICES.join(', ')} after the ID`);
-  const reason = typeof values.reason === 'string' ? values.reason : '';
-  const { result, view } = await asAgent(values, async (c) => {
-    const result = await c.vote(proposalId, choice, { reason });
-    return { result, view: await c.decision(proposalId) };
-  });
-  const receipt = toHex(encodeReceipt(result.receipt));
-  if (values.json) {
-    print(
-      JSON.stringify({
-        ...proposalJson(view),
-        sequence: result.sequence,
-        duplicate: result.duplicate,
-        receipt,
-      }),
-    );
-    return 0;
-  }
-  print(
-    `${result.duplicate ? 'already voted' : 'voted'} ${choice} on ${proposalId} at sequence ${result.sequence}`,
-  );
-  for (const line of proposalLines(view)) print(line);
-  print(`receipt: ${receipt}`);
-  return 0;
 }
 
 async function show(args: readonly string[], values: Values): Promise<number> {
@@ -115,4 +102,14 @@ async function wait(args: readonly string[], values: Values): Promise<number> {
 function printProposal(view: ProposalView, values: Values): void {
   if (values.json) print(JSON.stringify(proposalJson(view)));
   else for (const line of proposalLines(view)) print(line);
+}
+
+/** Evidence recorded on a proposal: equivocation, and on sealed ones mismatching and missing reveals. */
+async function evidence(args: readonly string[], values: Values): Promise<number> {
+  const proposalId = proposalIdOf(args, 1, 'proposal evidence ID');
+  const items = await asAgent(values, (c) => c.evidence({ proposalId }));
+  if (values.json) print(JSON.stringify({ proposalId, evidence: items.map(evidenceJson) }));
+  else if (items.length === 0) print(`no evidence on ${proposalId}`);
+  else for (const item of items) print(evidenceLine(item));
+  return 0;
 }

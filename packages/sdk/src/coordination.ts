@@ -8,7 +8,6 @@
 import {
   type AgentKeyHistory,
   type AgentView,
-  type Ballot,
   type Choice,
   type CoordinationEvent,
   type CoordinationResult,
@@ -16,15 +15,16 @@ import {
   decodeResult,
   type EventCursor,
   type Evidence,
-  encodeBallot,
   type GovernanceAction,
   type KvEntry,
   keyInForce,
   type LockView,
+  type MissingReveal,
   ops,
   type ProposalSummary,
   type ProposalView,
   type Rule,
+  type SealedTerms,
   type SignedBallot,
   type TaskView,
   type Voter,
@@ -38,7 +38,30 @@ import {
   signJoinStatement,
 } from '@conclave/core';
 import type { CallOptions, ConclaveClient, ReadConsistency } from './client.ts';
-import { AbortedError, ConclaveError, MembershipError, refusalError, TimeoutError } from './errors.ts';
+import {
+  AbortedError,
+  ConclaveError,
+  MembershipError,
+  RejectedError,
+  refusalError,
+  TimeoutError,
+} from './errors.ts';
+import {
+  type BallotRecord,
+  ballotBytesOf,
+  type CommitmentRecord,
+  type CommitResult,
+  commitmentRecord,
+  commitSealed,
+  type OrderedVote,
+  revealSealed,
+  type SealedPorts,
+  type SealedSteps,
+  type SealedVoteOptions,
+  type SealOptions,
+  voteSealed,
+} from './sealed-vote.ts';
+import { sleep } from './sleep.ts';
 
 /** A read's consistency, and which replica a `local` read asks. */
 export interface ReadOptions extends CallOptions {
@@ -61,6 +84,19 @@ export interface ProposeOptions extends CallOptions {
   readonly ttlTicks?: number;
   /** Candidate answers, for score rules. */
   readonly candidates?: readonly string[];
+  /** A sealed ballot: voters commit until the commit deadline, and reveal from then until `deadline`. */
+  readonly sealed?: SealedOptions;
+}
+
+/**
+ * What makes a proposal sealed: its commit deadline (absolute agreed time, or `commitTicks` from
+ * the cluster's now, like `ttlTicks`), before the deadline; and what a voter that committed and
+ * never revealed counts as (default `abstain`; `reject` is refused under score rules).
+ */
+export interface SealedOptions {
+  readonly commitDeadline?: number;
+  readonly commitTicks?: number;
+  readonly missingReveal?: MissingReveal;
 }
 
 /** A governance action for the council: its id, an optional title, and its deadline. */
@@ -71,6 +107,8 @@ export interface ProposeActionOptions extends CallOptions {
   readonly deadline?: number;
   /** Deadline relative to the cluster's current agreed time. */
   readonly ttlTicks?: number;
+  /** A sealed vote on the action (see `SealedOptions`). */
+  readonly sealed?: SealedOptions;
 }
 
 /** What a key rotation or revocation did: the agent's record after it, and the first sequence it holds at. */
@@ -79,12 +117,11 @@ export interface RegistryChange {
   readonly effectiveFrom: number;
 }
 
-/** A ballot's reason and confidence, recorded with it (not used in the tally). */
-export interface VoteOptions extends CallOptions {
-  readonly reason?: string;
-  /** 0..1 */
-  readonly confidence?: number;
-}
+/**
+ * A ballot's reason and confidence, recorded with it (not used in the tally); on a sealed
+ * proposal also how `vote` waits between commit and reveal, and the salt (see `SealedVoteOptions`).
+ */
+export interface VoteOptions extends SealedVoteOptions {}
 
 /** What casting a ballot returns: where it was ordered, the proposal's state, and the receipt. */
 export interface VoteResult {
@@ -98,6 +135,8 @@ export interface VoteResult {
   readonly duplicate: boolean;
   /** The receipt of the request that carried the ballot: proof, checkable offline, that it was decided. */
   readonly receipt: Receipt;
+  /** On a sealed proposal (the ballot was revealed): its salt and the commit; null on an open one. */
+  readonly sealed: SealedSteps | null;
 }
 
 /** How `waitForDecision` polls, and what it reports while the proposal is open. */
@@ -174,23 +213,45 @@ export class Coordination {
 
   // --- proposals --------------------------------------------------------------------------------
 
-  /** An absolute deadline in agreed time: `deadline`, or `ttlTicks` from the cluster's now. */
-  async #deadlineOf(options: { deadline?: number; ttlTicks?: number } & CallOptions, what: string) {
-    if (options.deadline !== undefined) return options.deadline;
-    if (options.ttlTicks === undefined)
-      throw new ConclaveError('INVALID_ARGUMENT', `${what} needs a deadline or ttlTicks`);
-    return (await this.agreedTime(options)) + options.ttlTicks;
+  /**
+   * A proposal's deadlines in absolute agreed time: `deadline`, or `ttlTicks` from the cluster's
+   * now; for a sealed one also the commit deadline, `commitDeadline` or `commitTicks` from now.
+   */
+  async #deadlinesOf(
+    options: Timing,
+    what: string,
+  ): Promise<{ deadline: number; sealed: SealedTerms | null }> {
+    const { sealed } = options;
+    const relative =
+      options.deadline === undefined || (sealed !== undefined && sealed.commitDeadline === undefined);
+    const now = relative ? await this.agreedTime(options) : 0;
+    return {
+      deadline: absolute(options.deadline, options.ttlTicks, now, `${what} needs a deadline or ttlTicks`),
+      sealed:
+        sealed === undefined
+          ? null
+          : {
+              commitDeadline: absolute(
+                sealed.commitDeadline,
+                sealed.commitTicks,
+                now,
+                `${what}: sealed needs a commitDeadline or commitTicks`,
+              ),
+              missingReveal: sealed.missingReveal ?? 'abstain',
+            },
+    };
   }
 
   /** Opens a proposal. The deadline is in agreed time: absolute, or `ttlTicks` from now. */
   async propose(options: ProposeOptions): Promise<ProposalView> {
-    const deadline = await this.#deadlineOf(options, 'propose');
+    const { deadline, sealed } = await this.#deadlinesOf(options, 'propose');
     const operation = ops.propose({
       proposalId: options.proposalId,
       title: options.title,
       rule: options.rule,
       voters: options.voters,
       deadline,
+      sealed,
       ...(options.candidates === undefined ? {} : { candidates: options.candidates }),
     });
     return (await this.#write(operation, 'proposal', options)).proposal;
@@ -198,26 +259,46 @@ export class Coordination {
 
   /**
    * Casts a ballot signed with this agent's key (so it is transferable evidence of the vote),
-   * and returns the request's verified receipt.
+   * and returns the request's verified receipt. The proposal is read first: on a sealed one this
+   * commits, waits for the commit deadline and reveals (`sealed` in the result says so); called
+   * again after a restart with the same ballot, it continues where it stopped.
    */
   async vote(proposalId: string, choice: Choice, options: VoteOptions = {}): Promise<VoteResult> {
-    const ballot: Ballot = {
-      proposalId,
-      agent: this.client.agent,
-      choice,
-      reason: options.reason ?? '',
-      confidencePermille: Math.round((options.confidence ?? 1) * 1000),
-    };
-    const ballotBytes = encodeBallot(ballot);
+    const proposal = await this.#proposalForVote(proposalId, options);
+    if (proposal.sealed !== null) return voteSealed(this.#sealedPorts(), proposal, choice, options);
+    const ballotBytes = ballotBytesOf(this.client.agent, proposalId, choice, options);
     return this.castBallot({ ballotBytes, signature: this.client.sign(ballotBytes) }, options);
   }
 
   /**
+   * The proposal as a vote must see it: a quorum read (ballot content never reaches the log of a
+   * sealed proposal by mistake), ordered when that finds nothing (it may be slightly stale).
+   */
+  async #proposalForVote(proposalId: string, options: CallOptions): Promise<ProposalView> {
+    const signal = options.signal === undefined ? {} : { signal: options.signal };
+    try {
+      return await this.decision(proposalId, { ...signal, consistency: 'quorum' });
+    } catch (error) {
+      const codes = ['NO_QUORUM', 'TIMEOUT', 'NOT_FOUND'];
+      const code =
+        error instanceof RejectedError ? error.reason : error instanceof ConclaveError ? error.code : '';
+      if (!codes.includes(code)) throw error;
+      return this.decision(proposalId, { ...signal, consistency: 'linearizable' });
+    }
+  }
+
+  /**
    * Casts a ballot that is already signed (by this agent: the state machine refuses, with
-   * FORGED_BALLOT, a ballot whose voter is not the agent sending it).
+   * FORGED_BALLOT, a ballot whose voter is not the agent sending it). An open ballot only: a
+   * sealed proposal refuses it with SEALED (and the ballot is then in the log for all to read).
    */
   async castBallot(ballot: SignedBallot, options: CallOptions = {}): Promise<VoteResult> {
-    const answer = await this.client.requestWithReceipt(ops.vote(ballot), options);
+    return { ...(await this.#sendVote(ops.vote(ballot), options)), sealed: null };
+  }
+
+  /** Sends a vote, commit or reveal; its `vote` result with the request's receipt. */
+  async #sendVote(operation: Uint8Array, options: CallOptions): Promise<OrderedVote> {
+    const answer = await this.client.requestWithReceipt(operation, options);
     const result = this.#unwrap(decodeResult(answer.result), 'vote');
     return {
       requestId: answer.requestId,
@@ -226,6 +307,66 @@ export class Coordination {
       proposal: result.proposal,
       duplicate: result.duplicate,
       receipt: answer.receipt,
+    };
+  }
+
+  // --- sealed ballots -------------------------------------------------------------------------
+
+  /**
+   * The first half of a sealed vote: commits to the seal of this ballot (before the commit
+   * deadline). Returns the ordered commit and its salt: derived from this agent's key unless
+   * `salt` is given, so `reveal` recomputes it; keep it if the key may be rotated before revealing.
+   */
+  async commit(proposalId: string, choice: Choice, options: SealOptions = {}): Promise<CommitResult> {
+    return commitSealed(this.#sealedPorts(), proposalId, choice, options);
+  }
+
+  /**
+   * The second half: reveals the ballot committed to (from the commit deadline until the
+   * deadline), with the derived salt or the `salt` given. Checked locally against the
+   * commitment first: a ballot that does not reproduce it throws `SealMismatchError`, unsent.
+   */
+  async reveal(proposalId: string, choice: Choice, options: SealOptions = {}): Promise<VoteResult> {
+    const { result, salt } = await revealSealed(this.#sealedPorts(), proposalId, choice, options);
+    return { ...result, sealed: { salt, commit: null } };
+  }
+
+  /** A voter's commitment on a sealed proposal, until it reveals; null when there is none (or no proposal). */
+  async commitment(
+    proposalId: string,
+    agent: string,
+    options: ReadOptions = {},
+  ): Promise<CommitmentRecord | null> {
+    const result = await this.#readOrNull(ops.getCommitment({ proposalId, agent }), 'commitment', options);
+    return result === null ? null : commitmentRecord(result);
+  }
+
+  /** A voter's counted or excluded signed ballot (on a sealed proposal, once revealed, with its salt); null when none. */
+  async ballot(proposalId: string, agent: string, options: ReadOptions = {}): Promise<BallotRecord | null> {
+    const result = await this.#readOrNull(ops.getBallot({ proposalId, agent }), 'ballot', options);
+    if (result === null) return null;
+    const { ballotBytes, signature, publicKey, keyFrom, counted, salt } = result;
+    return { proposalId, agent, ballotBytes, signature, publicKey, keyFrom, counted, salt };
+  }
+
+  async #readOrNull<K extends string>(operation: Uint8Array, kind: K, options: ReadOptions) {
+    try {
+      return await this.#read(operation, kind, options);
+    } catch (error) {
+      if (error instanceof RejectedError && error.reason === 'NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  #sealedPorts(): SealedPorts {
+    return {
+      agent: this.client.agent,
+      crypto: this.client.crypto,
+      sign: (bytes) => this.client.sign(bytes),
+      send: (operation, options) => this.#sendVote(operation, options),
+      decision: (proposalId, options) => this.decision(proposalId, options),
+      commitment: (proposalId, agent, options) => this.commitment(proposalId, agent, options),
+      ballot: (proposalId, agent, options) => this.ballot(proposalId, agent, options),
     };
   }
 
@@ -421,11 +562,12 @@ export class Coordination {
    * in the step that approves it (`actionOutcome` on the proposal says how that went).
    */
   async proposeAction(action: GovernanceAction, options: ProposeActionOptions): Promise<ProposalView> {
-    const deadline = await this.#deadlineOf(options, 'proposeAction');
+    const { deadline, sealed } = await this.#deadlinesOf(options, 'proposeAction');
     const operation = ops.proposeAction({
       proposalId: options.proposalId,
       action,
       deadline,
+      sealed,
       ...(options.title === undefined ? {} : { title: options.title }),
     });
     return (await this.#write(operation, 'proposal', options)).proposal;
@@ -493,20 +635,15 @@ export class Coordination {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new AbortedError('aborted', signal.reason));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError('aborted', signal?.reason));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+type Timing = CallOptions & {
+  readonly deadline?: number;
+  readonly ttlTicks?: number;
+  readonly sealed?: SealedOptions;
+};
+
+/** `at` if given, else `now + ticks`; one of them is needed. */
+function absolute(at: number | undefined, ticks: number | undefined, now: number, missing: string): number {
+  if (at !== undefined) return at;
+  if (ticks === undefined) throw new ConclaveError('INVALID_ARGUMENT', missing);
+  return now + ticks;
 }

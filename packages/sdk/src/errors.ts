@@ -16,7 +16,8 @@ export type ConclaveErrorCode =
   | 'QUOTA'
   | 'FORBIDDEN'
   | 'UNKNOWN_AGENT'
-  | 'REVOKED_KEY';
+  | 'REVOKED_KEY'
+  | 'SEAL_MISMATCH';
 
 /** The base of every SDK error; `code` is stable and safe to branch on. */
 export class ConclaveError extends Error {
@@ -97,6 +98,23 @@ export class MembershipError extends ConclaveError {
   constructor(code: 'UNKNOWN_AGENT' | 'REVOKED_KEY', message: string) {
     super(code, message);
     this.name = 'MembershipError';
+  }
+}
+
+/**
+ * Checked locally, before anything was sent: the ballot (choice, reason, confidence) and salt
+ * given to a sealed `vote`/`reveal` do not reproduce this agent's commitment on the proposal (or
+ * differ from the ballot it already revealed). Sending it would have excluded the agent and left
+ * evidence against it (REVEAL_MISMATCH or EQUIVOCATION); nothing was sent, so nothing was recorded.
+ * Reveal the ballot that was committed, with the same salt: after a key rotation, the salt
+ * `commit()` returned (the derived one depends on the key).
+ */
+export class SealMismatchError extends ConclaveError {
+  readonly proposalId: string;
+  constructor(proposalId: string, message: string) {
+    super('SEAL_MISMATCH', message);
+    this.name = 'SealMismatchError';
+    this.proposalId = proposalId;
   }
 }
 

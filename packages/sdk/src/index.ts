@@ -8,12 +8,15 @@ export {
   type CoordinationEvent,
   type CoordinationResult,
   decodeResult,
+  deriveSealSalt,
   type Evidence,
   encodeBallot,
   type KvEntry,
   type LockView,
+  type MissingReveal,
   type Outcome,
   ops,
+  type ProposalPhase,
   type ProposalSummary,
   type ProposalView,
   type Rule,
@@ -40,8 +43,10 @@ export {
 export {
   Coordination,
   coordination,
+  type ProposeActionOptions,
   type ProposeOptions,
   type ReadOptions,
+  type SealedOptions,
   type VoteOptions,
   type VoteResult,
   type WaitOptions,
@@ -60,6 +65,7 @@ export {
   QuotaError,
   RejectedError,
   refusalError,
+  SealMismatchError,
   TimeoutError,
 } from './errors.ts';
 export {
@@ -68,3 +74,11 @@ export {
   type ReplicaTransportDecorator,
   startInProcessCluster,
 } from './in-process.ts';
+export type {
+  BallotRecord,
+  CommitmentRecord,
+  CommitResult,
+  SealedSteps,
+  SealedVoteOptions,
+  SealOptions,
+} from './sealed-vote.ts';
