@@ -32,8 +32,13 @@ export const COPYCAT = 'copycat';
 export const SILENT = 'silent';
 const AGENTS = [...JUDGES, COPYCAT, SILENT];
 const PROPOSAL = 'best-answer';
-/** Each phase lasts this many ticks (the in-process cluster's ticks are 5 ms). */
-const PHASE_TICKS = 300;
+/**
+ * The commit phase, in ticks (the in-process cluster's ticks are 5 ms): 5 s, room for eight
+ * ordered requests on a loaded machine. The reveal phase is shorter: the silent judge makes the
+ * proposal wait for its deadline.
+ */
+const COMMIT_TICKS = 1_000;
+const REVEAL_TICKS = 600;
 
 /** What each judge thinks of the two answers (alpha read the source; the others skimmed). */
 const SCORES: Record<(typeof JUDGES)[number], ScoreChoice> = {
@@ -72,9 +77,13 @@ export async function judging(print: (line: string) => void = console.log): Prom
   try {
     for (const agent of AGENTS) clients.set(agent, await cluster.connect(agent));
     const c = (agent: string) => coordination(clients.get(agent) as ConclaveClient);
+    // Agreed time in ticks since the proposal opened, as every replica sees it.
+    let opened = 0;
     const say = async (who: string, line: string) =>
-      print(`[t=${await c(who).agreedTime()}] ${who}: ${line}`);
-    await openProposal(c('alpha'), say);
+      print(`[t+${String((await c(who).agreedTime()) - opened).padStart(4)}] ${who}: ${line}`);
+    opened = (await openProposal(c('alpha'))).createdAt.timestamp;
+    const ends = `commit until t+${COMMIT_TICKS}, reveal until t+${COMMIT_TICKS + REVEAL_TICKS}`;
+    await say('alpha', `opened ${PROPOSAL} (score, median), sealed: ${ends}`);
     const during = await commitPhase(c, clients, say);
     const revealRefusals = await revealPhase(c, clients, say);
     const decided = await c('beta').waitForDecision(PROPOSAL, { timeoutMs: 30_000 });
@@ -97,17 +106,16 @@ export async function judging(print: (line: string) => void = console.log): Prom
 
 type Say = (who: string, line: string) => Promise<void>;
 
-async function openProposal(alpha: Coordination, say: Say): Promise<void> {
-  await alpha.propose({
+async function openProposal(alpha: Coordination): Promise<ProposalView> {
+  return alpha.propose({
     proposalId: PROPOSAL,
     title: 'Which answer to the user question is better?',
     rule: { kind: 'score', aggregate: 'median', trimPermille: 0, minBallots: 2 },
     voters: AGENTS.map((agent) => ({ agent, weight: 1 })),
     candidates: ['answer-1', 'answer-2'],
-    ttlTicks: 2 * PHASE_TICKS,
-    sealed: { commitTicks: PHASE_TICKS, missingReveal: 'abstain' },
+    ttlTicks: COMMIT_TICKS + REVEAL_TICKS,
+    sealed: { commitTicks: COMMIT_TICKS, missingReveal: 'abstain' },
   });
-  await say('alpha', `opened ${PROPOSAL}, sealed: commit for ${PHASE_TICKS} ticks, then reveal`);
 }
 
 /** Everyone commits; the copycat looks around first, and copies alpha's seal. */
@@ -130,10 +138,19 @@ async function commitPhase(
   refusals.push(
     await refusal(copycat, ops.getBallot({ proposalId: PROPOSAL, agent: 'alpha' }), "read alpha's ballot"),
   );
+  await say(
+    COPYCAT,
+    `asks for alpha's ballot: refused, ${refusals.at(-1)} (the replicas hold only its seal)`,
+  );
   const alphaCommitment = await c(COPYCAT).commitment(PROPOSAL, 'alpha');
+  if (alphaCommitment === null) throw new Error('alpha has no commitment on record');
   const decoded = decodeCommitment(alphaCommitment.commitmentBytes);
   if (!decoded.ok) throw new Error(`alpha's commitment does not decode: ${decoded.message}`);
   const { seal } = decoded.commitment;
+  await say(
+    COPYCAT,
+    `reads alpha's commitment: seal ${Buffer.from(seal).toString('hex').slice(0, 16)}… (a hash; it says nothing)`,
+  );
   // It signs a commitment of its own that carries alpha's seal: the cluster takes it (a seal says nothing)...
   const copied = encodeCommitment({ proposalId: PROPOSAL, agent: COPYCAT, seal });
   await requestOk(copycat, ops.commit({ commitmentBytes: copied, signature: copycat.sign(copied) }));

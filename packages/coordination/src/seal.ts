@@ -93,8 +93,9 @@ export function sealSaltStatement(proposalId: string, agent: string): Uint8Array
  * with nothing stored; no one without the secret key can compute it (that would be forging a
  * signature). The statement is never sent, so the signature never leaves the agent. `sign` is
  * the agent's signer (its secret key, or an SDK client's `sign`). A key rotated between commit
- * and reveal gives another salt: reveal with the salt kept from the commit, or commit again
- * under the new key before the commit deadline.
+ * and reveal gives another salt: reveal with the salt kept from the commit (the SDK's `commit()`
+ * returns it). Committing again under the new key would be a second, different commitment:
+ * equivocation.
  */
 export function deriveSealSalt(
   proposalId: string,
