@@ -60,7 +60,7 @@ export const SEALED_PROPOSALS = ['s-threshold', 's-score', 's-weighted'] as cons
 export type SealedProposalId = (typeof SEALED_PROPOSALS)[number];
 const CANDIDATES = ['alpha', 'beta', 'gamma'] as const;
 /** Ticks between two polls of an honest agent waiting for agreed time. */
-export const SEALED_POLL_TICKS = 20;
+export const SEALED_POLL_TICKS = 30;
 /** Ticks between two of mallory-0's racing reveals. */
 const RACE_TICKS = 7;
 /** mallory-0 starts racing once it has seen agreed time this close to the commit deadline. */
