@@ -26,7 +26,7 @@ import { type SealedCast, sealedCast } from './sealed-agents.ts';
 export const SEALED_TIMING = Object.freeze({
   timestampSkewMaxTicks: 300,
   /** From the proposer's read of agreed time to the commit deadline. */
-  commitTicks: 600,
+  commitTicks: 1200,
   /** From the commit deadline to the deadline. */
   revealTicks: 600,
   /** After the heal, honest agents must be done within this (both phases and a lag or two). */

@@ -29,7 +29,9 @@ function tally(outcomes: readonly ExpectedOutcomeRecord[], into: Map<string, Map
 }
 
 describe('suite sealed', () => {
-  it(`seeds 1..${SEEDS} and the regression seeds pass every checker, and every attack produced what it must`, () => {
+  it(`seeds 1..${SEEDS} and the regression seeds pass every checker, and every attack produced what it must`, {
+    timeout: 600_000,
+  }, () => {
     const outcomes = new Map<string, Map<string, number>>();
     const failures: string[] = [];
     let snapshots = 0;
