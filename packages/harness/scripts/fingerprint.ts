@@ -19,6 +19,7 @@ const SEEDS_DEFAULT: Readonly<Record<SuiteName, number>> = {
   fairness: 8,
   liveness: 10,
   membership: 8,
+  sealed: 4,
 };
 
 /** JSON with bytes as hex, maps and sets as arrays, so equal runs serialise equally. */

@@ -3,7 +3,7 @@
  * view change, new view or committed message, by digest. The validity checker compares what
  * replicas executed against these, so it can tell a batch that was proposed from one made up.
  */
-import { type DecodeLimits, decodeFrame, MessageType, toHex } from '@conclave/core';
+import { type Batch, type DecodeLimits, decodeFrame, MessageType, toHex } from '@conclave/core';
 import type { BatchRecord } from './record.ts';
 
 /** Batches observed on the network and kept for the validity checker. */
@@ -23,10 +23,13 @@ export class BatchLog {
   readonly batches = new Map<string, BatchRecord>();
   readonly #decodeLimits: DecodeLimits;
   readonly #hash: Hash;
+  readonly #onBatch: ((digest: string, batch: Batch) => void) | undefined;
 
-  constructor(decodeLimits: DecodeLimits, hash: Hash) {
+  /** `onBatch` sees each batch the first time it is seen (the sealed checkers' operations). */
+  constructor(decodeLimits: DecodeLimits, hash: Hash, onBatch?: (digest: string, batch: Batch) => void) {
     this.#decodeLimits = decodeLimits;
     this.#hash = hash;
+    this.#onBatch = onBatch;
   }
 
   /** Reads the batches out of one message leaving a replica (once per message, not per copy). */
@@ -47,6 +50,7 @@ export class BatchLog {
           publicKey: toHex(request.body.publicKey),
         })),
       });
+      this.#onBatch?.(digest, batch);
     }
   }
 }

@@ -9,6 +9,8 @@
  * other's honest replicas would miss; beyond it (k >= f+1) both groups commit different batches
  * at one sequence, which the agreement checker must report.
  */
+
+import { DEFAULT_COORDINATION_LIMITS, decodeOperation } from '@conclave/coordination';
 import {
   type Batch,
   type Body,
@@ -57,13 +59,35 @@ export const STRATEGY_NAMES = [
   'slowPrimary',
   /** Two copies of the replica share its key, each wired to a different part of the network. */
   'twins',
+  /**
+   * Sealed ballots' primary: gets reveals ordered as early as it can. Requests that are not
+   * reveals wait for its next tick, so reveals go into batches first; and its batch timestamps
+   * are as low as backups accept, because its clock is set back (by the scenario,
+   * `EARLY_REVEALS_CLOCK_LAG`) almost `timestampSkewMaxTicks` behind the fastest honest clock:
+   * agreed time then lags, and reveals sent by wall time land before the commit deadline.
+   */
+  'earlyReveals',
 ] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
-/** Strategies that may be combined; `silent` and `crash` stand alone. */
+/**
+ * Strategies that may be combined; `silent` and `crash` stand alone. `earlyReveals` is left out
+ * of the random mix (the sealed suite plans it), so the other suites' seeds replay as before.
+ */
 export const COMBINABLE_STRATEGIES: readonly StrategyName[] = STRATEGY_NAMES.filter(
-  (name) => name !== 'silent' && name !== 'crash',
+  (name) => name !== 'silent' && name !== 'crash' && name !== 'earlyReveals',
 );
+
+/**
+ * How far behind the fastest honest clock an `earlyReveals` replica's clock is set: the skew
+ * backups tolerate, less what a pre-prepare may spend on the wire (delays and reordering) before
+ * a backup checks its timestamp against its own clock.
+ */
+export function earlyRevealsClockLag(timestampSkewMaxTicks: number): number {
+  return Math.max(0, timestampSkewMaxTicks - EARLY_REVEALS_WIRE_TICKS);
+}
+/** Ticks a pre-prepare may take to reach a backup, in the simulator's faulty phase at worst. */
+export const EARLY_REVEALS_WIRE_TICKS = 40;
 
 /** Strategies that stop and rebuild the replica: the simulator, not the liar, carries them out. */
 export const RESTART_STRATEGIES: readonly StrategyName[] = ['crashRestart', 'amnesia'];
@@ -208,6 +232,8 @@ export class ByzantineReplica {
   readonly #slowDelayTicks: number;
   /** Pre-prepares a slow primary holds back, in release order. */
   readonly #held: { readonly releaseAt: number; readonly out: SimOutbound }[] = [];
+  /** `earlyReveals`: requests that are not reveals, held until the next tick. */
+  #queued: Uint8Array[] = [];
   #now = 0;
   /** What the inner replica asked to persist in the last step (the simulator keeps it for restarts). */
   lastPersist: readonly PersistRecord[] = [];
@@ -254,12 +280,12 @@ export class ByzantineReplica {
     if (this.has('crash') && this.plan.crashTick !== undefined && now >= this.plan.crashTick) return [];
     this.#now = now;
     if (input.kind === 'message') this.#remember(input.frame, 0);
-    const output: ReplicaOutput = this.#inner.step(input);
-    this.lastPersist = output.persist;
-    if (this.has('crash'))
-      return output.send.map((out) => ({ to: out.to, type: out.type, frame: out.frame }));
+    const outputs = this.has('earlyReveals') ? this.#revealsFirst(input) : [this.#inner.step(input)];
+    this.lastPersist = outputs.flatMap((output) => output.persist);
+    const sent = outputs.flatMap((output) => output.send);
+    if (this.has('crash')) return sent.map((out) => ({ to: out.to, type: out.type, frame: out.frame }));
     const sends: SimOutbound[] = [];
-    for (const out of output.send) {
+    for (const out of sent) {
       if (out.type !== MessageType.reply) this.#remember(out.frame, out.type);
       sends.push(...this.#transform({ to: out.to, type: out.type, frame: out.frame }));
     }
@@ -267,6 +293,33 @@ export class ByzantineReplica {
     if (this.#conspiracy !== undefined) sends.push(...this.#conspiracyVotes());
     for (const send of sends) this.counts[String(send.type)] = (this.counts[String(send.type)] ?? 0) + 1;
     return sends;
+  }
+
+  /**
+   * `earlyReveals`: a reveal goes to the inner replica at once; any other request waits for the
+   * next tick, when the held ones go in (in arrival order) before the tick itself. In a burst,
+   * reveals go first.
+   */
+  #revealsFirst(input: ReplicaInput): ReplicaOutput[] {
+    if (input.kind === 'message') {
+      if (
+        !isRequestFrame(input.frame, this.#limits, this.#crypto.hash) ||
+        isReveal(input.frame, this.#limits, this.#crypto.hash)
+      )
+        return [this.#inner.step(input)];
+      this.#queued.push(input.frame);
+      return [];
+    }
+    if (input.kind === 'messages') {
+      const reveals = input.frames.filter((frame) => isReveal(frame, this.#limits, this.#crypto.hash));
+      const others = input.frames.filter((frame) => !reveals.includes(frame));
+      return [this.#inner.step({ kind: 'messages', frames: [...reveals, ...others] })];
+    }
+    const queued = this.#queued;
+    this.#queued = [];
+    const outputs = queued.length === 0 ? [] : [this.#inner.step({ kind: 'messages', frames: queued })];
+    outputs.push(this.#inner.step(input));
+    return outputs;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -669,6 +722,24 @@ export class ByzantineReplica {
   #sign<B extends Body>(body: B): Signed<B> {
     return signBody(body, this.#crypto, this.#secretKey);
   }
+}
+
+/** Whether a frame is an agent's request. */
+function isRequestFrame(
+  frame: Uint8Array,
+  limits: DecodeLimits,
+  hash: (data: Uint8Array) => Uint8Array,
+): boolean {
+  const decoded = decodeFrame(frame, limits, hash);
+  return decoded.ok && decoded.value.body.type === MessageType.request;
+}
+
+/** Whether a frame is an agent's request to reveal a sealed ballot. */
+function isReveal(frame: Uint8Array, limits: DecodeLimits, hash: (data: Uint8Array) => Uint8Array): boolean {
+  const decoded = decodeFrame(frame, limits, hash);
+  if (!decoded.ok || decoded.value.body.type !== MessageType.request) return false;
+  const operation = decodeOperation(decoded.value.body.operation, DEFAULT_COORDINATION_LIMITS);
+  return operation.ok && operation.operation.op === 'reveal';
 }
 
 function toReplica(id: number, type: MessageType | 0, frame: Uint8Array): SimOutbound {

@@ -11,6 +11,7 @@ import { checkLivenessBounds } from './liveness-bounds.ts';
 import { checkMembershipOutcomes } from './membership-outcomes.ts';
 import type { ExecutedRecord, ReplicaRecord, RunRecord } from './record.ts';
 import { checkKeyValidity, checkRegistryAgreement } from './registry-checkers.ts';
+import { checkSealed } from './sealed-checkers.ts';
 
 export type CheckerName =
   | 'agreement'
@@ -34,7 +35,13 @@ export type CheckerName =
   /** No request executed under a key outside its validity interval (registry-checkers.ts). */
   | 'keyValidity'
   /** Membership runs: each scripted request, honest or an attack, got an allowed outcome (membership-outcomes.ts). */
-  | 'membership';
+  | 'membership'
+  /** Runs with sealed proposals: every decided tally is what the ordered log implies (sealed-checkers.ts). */
+  | 'sealedTally'
+  /** Runs with sealed proposals: no ballot content readable before the commit deadline (sealed-checkers.ts). */
+  | 'sealedSecrecy'
+  /** Sealed runs: each scripted request, honest or an attack, got an allowed outcome (sealed-checkers.ts). */
+  | 'sealedOutcomes';
 
 export interface Violation {
   readonly checker: CheckerName;
@@ -56,6 +63,9 @@ const SAFETY: readonly CheckerName[] = [
   'registryAgreement',
   'keyValidity',
   'membership',
+  'sealedTally',
+  'sealedSecrecy',
+  'sealedOutcomes',
 ];
 
 export function isSafetyViolation(violation: Violation): boolean {
@@ -504,6 +514,7 @@ export const SAFETY_CHECKERS: readonly ((record: RunRecord) => Violation[])[] = 
   checkRegistryAgreement,
   checkKeyValidity,
   checkMembershipOutcomes,
+  checkSealed,
 ];
 
 /** Every checker, safety first. */

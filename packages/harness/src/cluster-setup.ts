@@ -90,22 +90,31 @@ export class ReplicaFactory {
   readonly #config: ClusterConfig;
   readonly #crypto: CryptoBackend;
   readonly #keys: readonly KeyPair[];
+  readonly #wrap: ((stateMachine: StateMachine) => StateMachine) | undefined;
 
   constructor(
     options: ScenarioOptions,
     config: ClusterConfig,
     crypto: CryptoBackend,
     keys: readonly KeyPair[],
+    /** Tests only: a broken state machine made of the real one (see `RunHooks.wrapStateMachine`). */
+    wrap?: (stateMachine: StateMachine) => StateMachine,
   ) {
     this.#options = options;
     this.#config = config;
     this.#crypto = crypto;
     this.#keys = keys;
+    this.#wrap = wrap;
     const startView = options.startView ?? 0;
     this.startState = startView > 0 ? { ...emptyDurableState(), view: startView } : undefined;
   }
 
   stateMachine(): StateMachine {
+    const made = this.#made();
+    return this.#wrap === undefined ? made : this.#wrap(made);
+  }
+
+  #made(): StateMachine {
     return this.#options.stateMachine === 'coordination'
       ? new CoordinationStateMachine({
           crypto: this.#crypto,

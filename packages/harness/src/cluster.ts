@@ -60,6 +60,8 @@ import {
   validateOptions,
 } from './scenario-options.ts';
 import type { ScriptedAgent } from './scripted-agent.ts';
+import { SealedObserver } from './sealed-record.ts';
+import { sealedCastOf } from './sealed-suite.ts';
 import { type TraceSink, traceAccepted, tracePartitions, traceReplicaOutput, traceSends } from './trace.ts';
 import { Commons } from './workload.ts';
 
@@ -72,6 +74,12 @@ export interface RunHooks {
   /** Every step of an honest replica: what it was given and what it gave back. */
   readonly onHonestOutput?: (id: number, output: ReplicaOutput, tick: number, input: ReplicaInput) => void;
   readonly onByzantineOutput?: (id: number, sends: readonly SimOutbound[], tick: number) => void;
+  /**
+   * Not an observer: replaces the state machine of every replica (honest and Byzantine, at start
+   * and on restarts) with what this makes of the one the options call for. For tests that show a
+   * checker catching a broken state machine; never set in a real run.
+   */
+  readonly wrapStateMachine?: (stateMachine: StateMachine) => StateMachine;
   /** Every send (with its fate), delivery, replica step worth showing, accepted result and partition: see trace.ts. */
   readonly trace?: TraceSink;
 }
@@ -99,8 +107,10 @@ export class SimulatedCluster {
   readonly #agents: readonly (SimulatedAgent | ScriptedAgent)[];
   readonly #mallories: readonly (ByzantineAgent | ScriptedAgent)[];
   readonly #agentsById: ReadonlyMap<string, SimulatedAgent | ByzantineAgent | ScriptedAgent>;
-  /** Membership runs: the scripted agents (they replace the honest and lying ones). */
+  /** Membership and sealed runs: the scripted agents (they replace the honest and lying ones). */
   readonly #cast: Cast | undefined;
+  /** Coordination runs: what the sealed-ballot checkers read (see sealed-record.ts). */
+  readonly #sealed: SealedObserver | undefined;
   readonly #genesisAgentKeys: RegistryRecord;
   readonly #malloryIds: ReadonlySet<string>;
   readonly #created = new Map<string, { agent: string; requestId: number }>();
@@ -126,7 +136,13 @@ export class SimulatedCluster {
     const identities = identitiesOf(options, crypto, root.fork('keys'));
     const decodeLimits = decodeLimitsOf(options.protocol);
     this.#conspiracy = conspiracyOf(options, root.fork('conspiracy'));
-    this.#factory = new ReplicaFactory(options, identities.config, crypto, identities.replicaKeys);
+    this.#factory = new ReplicaFactory(
+      options,
+      identities.config,
+      crypto,
+      identities.replicaKeys,
+      hooks.wrapStateMachine,
+    );
     this.#outages = outagesOf(options, root.fork('restarts'));
     this.#pauses = options.pauses ?? [];
     this.#receipts = new ReceiptAudit(identities.config, crypto);
@@ -152,7 +168,12 @@ export class SimulatedCluster {
       created: this.#created,
       voters,
     };
-    this.#cast = options.membership === undefined ? undefined : membershipCastOf(agentContext, root);
+    this.#cast =
+      options.membership !== undefined
+        ? membershipCastOf(agentContext, root)
+        : options.sealed !== undefined
+          ? sealedCastOf(agentContext, root)
+          : undefined;
     this.#agents = this.#cast?.honest ?? honestAgents(agentContext, root.fork('agents'));
     this.#mallories = this.#cast?.liars ?? lyingAgents(agentContext, root);
     this.#malloryIds = new Set(identities.malloryIds);
@@ -168,7 +189,16 @@ export class SimulatedCluster {
       partitions: [...options.partitions, ...(options.permanentPartitions ?? [])],
       aliases: new Map([...this.#replicas.twins.values()].map((copy) => [copy.id, [twinAddress(copy.id)]])),
     });
-    this.#batchLog = new BatchLog(decodeLimits, crypto.hash);
+    this.#sealed =
+      options.stateMachine === 'coordination'
+        ? new SealedObserver(crypto, identities.config.agents, decodeLimits)
+        : undefined;
+    const sealed = this.#sealed;
+    this.#batchLog = new BatchLog(
+      decodeLimits,
+      crypto.hash,
+      sealed === undefined ? undefined : (digest, batch) => sealed.observeBatch(digest, batch),
+    );
   }
 
   /** The last tick run; -1 before the first. */
@@ -299,9 +329,18 @@ export class SimulatedCluster {
           }),
       ...(this.options.liveness === undefined ? {} : { liveness: this.options.liveness }),
       genesisAgentKeys: this.#genesisAgentKeys,
-      ...(this.#cast === undefined ? {} : { membership: { outcomes: this.#cast.outcomes() } }),
+      ...(this.#cast === undefined || this.options.membership === undefined
+        ? {}
+        : { membership: { outcomes: this.#cast.outcomes() } }),
+      ...this.#sealedRecord(),
     };
     return { record, statuses, stats: this.#stats(endTick, summary) };
+  }
+
+  #sealedRecord(): { sealed?: RunRecord['sealed'] } {
+    const outcomes = this.options.sealed === undefined ? undefined : this.#cast?.outcomes();
+    const sealed = this.#sealed?.record(outcomes);
+    return sealed === undefined ? {} : { sealed };
   }
 
   /** The Byzantine replicas' conspiracy, summed up, when there is one. */
@@ -460,6 +499,7 @@ export class SimulatedCluster {
     // Batches are read off the wire once per message, not once per copy.
     for (const out of output.send) this.#batchLog.observe(out);
     node.finishRound();
+    if (node.address === node.id) this.#sealed?.afterStep(node, output, this.#now);
   }
 
   #stepByzantine(id: number, liar: ByzantineReplica, input: ReplicaInput): void {

@@ -1,3 +1,5 @@
+import type { Tally } from '@conclave/coordination';
+
 /**
  * What a simulated run leaves behind for the checkers: plain data, no live objects, so checkers
  * are pure functions and tests can hand-build records (good and bad) to feed them.
@@ -252,6 +254,65 @@ export interface RunRecord {
   readonly genesisAgentKeys?: RegistryRecord;
   /** Membership runs only: what each scripted request had to produce (see membership-outcomes.ts). */
   readonly membership?: MembershipRecord;
+  /** Runs where sealed proposals occur (see sealed-record.ts and sealed-checkers.ts). */
+  readonly sealed?: SealedRecord;
+}
+
+/** One signed request of an ordered batch that touches proposals: propose, commit, reveal or vote. */
+export interface SealedOperationRecord {
+  /** Its position in the batch. */
+  readonly index: number;
+  /** The agent that signed the request. */
+  readonly agent: string;
+  readonly requestId: number;
+  /** The coordination operation's bytes (not hex: the checkers decode them). */
+  readonly operation: Uint8Array;
+}
+
+/** An evidence item on a sealed proposal, as an honest replica held it, checked offline. */
+export interface SealedEvidenceRecord {
+  readonly id: number;
+  readonly kind: string;
+  readonly agent: string;
+  /** `verifyEvidence`'s verdict against the genesis keys. */
+  readonly verified: boolean;
+}
+
+/** What an honest replica reported of a sealed proposal once it was decided (`get_proposal`). */
+export interface SealedDecisionRecord {
+  readonly replica: number;
+  readonly proposalId: string;
+  readonly status: string;
+  readonly decidedAt: { readonly sequence: number; readonly timestamp: number };
+  readonly commitDeadline: number;
+  readonly deadline: number;
+  readonly tally: Tally;
+  /** Evidence on this proposal the replica held when it was first seen decided. */
+  readonly evidence: readonly SealedEvidenceRecord[];
+}
+
+/** Ballot content found in an honest replica's state or in a result it sent (see sealed-record.ts). */
+export interface SealedLeakRecord {
+  readonly replica: number;
+  readonly tick: number;
+  /** The replica's agreed time when it held or sent it. */
+  readonly agreedTime: number;
+  readonly proposalId: string;
+  /** Whose ballot it was. */
+  readonly agent: string;
+  readonly what: 'ballot' | 'reason';
+  readonly where: 'snapshot' | 'reply';
+}
+
+export interface SealedRecord {
+  /** Batch digest → its requests that touch proposals, for every batch seen on the wire that has any. */
+  readonly operations: ReadonlyMap<string, readonly SealedOperationRecord[]>;
+  readonly decisions: readonly SealedDecisionRecord[];
+  readonly leaks: readonly SealedLeakRecord[];
+  /** Snapshots and replies searched for ballot content while a commit phase was open. */
+  readonly probes: { readonly snapshots: number; readonly replies: number };
+  /** The sealed suite's scripted requests: what each had to produce (see sealed-agents.ts). */
+  readonly outcomes?: readonly ExpectedOutcomeRecord[];
 }
 
 /** What one scripted request of the membership suite must produce, when an answer came. */

@@ -108,6 +108,18 @@ export interface ScenarioOptions {
    * 2 lying genesis agents.
    */
   readonly membership?: MembershipPlan;
+  /**
+   * The sealed suite (sealed-suite.ts): scripted agents open sealed proposals, commit and reveal
+   * while liars attack the commit-reveal rules; needs the coordination state machine, 3 honest
+   * and 2 lying genesis agents.
+   */
+  readonly sealed?: SealedPlan;
+}
+
+/** What a sealed run plays (see sealed-agents.ts): the phases' lengths in agreed-time ticks. */
+export interface SealedPlan {
+  readonly commitTicks: number;
+  readonly revealTicks: number;
 }
 
 /** What a membership run plays (see membership-agents.ts). */

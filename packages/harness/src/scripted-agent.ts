@@ -58,6 +58,12 @@ export interface ScriptStep {
   readonly race?: boolean;
   /** Raw frames to send instead of signing one (a replay); no outcome is expected of them. */
   readonly replay?: () => readonly Uint8Array[];
+  /**
+   * A polling step: issued again (a fresh request) `pollTicks` after each answer, or after a
+   * liar gave up waiting, for as long as this holds when it would be issued.
+   */
+  readonly again?: () => boolean;
+  readonly pollTicks?: number;
 }
 
 /** Hands a reply to the agent that signed the request, whoever it was addressed to. */
@@ -120,6 +126,9 @@ export class ScriptedAgent {
   readonly #inFlight = new Map<string, InFlight>();
   /** The step the next one waits for. */
   #waitingFor: InFlight | undefined;
+  /** A polling step issued at least once, to issue again while its `again` holds. */
+  #polling: ScriptStep | undefined;
+  #agreedTimeSeen = 0;
   readonly #outcomes: ExpectedOutcomeRecord[] = [];
   readonly #issued: IssuedRequestRecord[] = [];
   readonly #accepted: AcceptedRecord[] = [];
@@ -132,12 +141,17 @@ export class ScriptedAgent {
   }
 
   get done(): boolean {
-    return this.#next >= this.#options.steps.length && this.#inFlight.size === 0;
+    return this.issuedAll && this.#inFlight.size === 0;
   }
 
   /** Every step sent (or skipped). */
   get issuedAll(): boolean {
-    return this.#next >= this.#options.steps.length;
+    return this.#next >= this.#options.steps.length && this.#polling?.again?.() !== true;
+  }
+
+  /** The highest agreed time an answer f+1 replicas vouched for carried (0 before any). */
+  get agreedTimeSeen(): number {
+    return this.#agreedTimeSeen;
   }
 
   get secretKey(): Uint8Array {
@@ -173,7 +187,16 @@ export class ScriptedAgent {
     const sends = this.#retries(now);
     const waiting = this.#waitingFor;
     if (waiting !== undefined && !waiting.answered && now < waiting.giveUpTick) return sends;
-    if (this.#next >= this.#options.steps.length || now < this.#nextIssueTick) return sends;
+    if (now < this.#nextIssueTick) return sends;
+    const polling = this.#polling;
+    if (polling !== undefined) {
+      if (polling.again?.() === true) {
+        sends.push(...this.#issue(polling, now));
+        return sends;
+      }
+      this.#polling = undefined;
+    }
+    if (this.#next >= this.#options.steps.length) return sends;
     let first = this.#options.steps[this.#next];
     while (first?.skippable === true && first.when?.() === false) first = this.#options.steps[++this.#next];
     if (first === undefined || (first.when !== undefined && !first.when())) return sends;
@@ -204,7 +227,8 @@ export class ScriptedAgent {
   }
 
   #issue(step: ScriptStep, now: number): AgentSend[] {
-    this.#nextIssueTick = now + this.#options.thinkTicks;
+    this.#nextIssueTick = now + (step.pollTicks ?? this.#options.thinkTicks);
+    if (step.again !== undefined) this.#polling = step;
     if (step.replay !== undefined)
       return step.replay().map((frame) => ({ to: { kind: 'replicas' as const }, frame }));
     const signer = step.signer?.() ?? {
@@ -301,8 +325,11 @@ export class ScriptedAgent {
       tick: now,
     };
     if (flight.signer === this.id) this.#accepted.push(accepted);
-    if (this.#options.honest)
-      this.#nextIssueTick = Math.max(this.#nextIssueTick, now + this.#options.thinkTicks);
+    const decoded = decodeResult(reply.result);
+    if (decoded.ok) this.#agreedTimeSeen = Math.max(this.#agreedTimeSeen, decoded.at.timestamp);
+    const pause = flight.step.pollTicks ?? this.#options.thinkTicks;
+    if (this.#options.honest || flight.step.again !== undefined)
+      this.#nextIssueTick = Math.max(this.#nextIssueTick, now + pause);
     flight.step.onAnswer?.(answer);
     return accepted;
   }

@@ -54,11 +54,11 @@ function candidates(o: ScenarioOptions): Candidate[] {
     }
   });
   if (o.collusion) add('no collusion', { ...o, collusion: false });
-  // A membership run's cast is scripted for its genesis agents: they stay.
-  if (o.byzantineAgents > 0 && o.membership === undefined)
+  // A membership or sealed run's cast is scripted for its genesis agents: they stay.
+  const scripted = o.membership !== undefined || o.sealed !== undefined;
+  if (o.byzantineAgents > 0 && !scripted)
     add(`${o.byzantineAgents - 1} lying agents`, { ...o, byzantineAgents: o.byzantineAgents - 1 });
-  if (o.agents > 1 && o.membership === undefined)
-    add(`${o.agents - 1} honest agents`, { ...o, agents: o.agents - 1 });
+  if (o.agents > 1 && !scripted) add(`${o.agents - 1} honest agents`, { ...o, agents: o.agents - 1 });
   if (o.requestsPerAgent > 1) {
     const fewer = Math.max(1, Math.floor(o.requestsPerAgent / 2));
     add(`${fewer} requests per agent`, { ...o, requestsPerAgent: fewer });

@@ -22,6 +22,7 @@ import {
   type SuiteOverrides,
   twinAddress,
 } from './scenario-options.ts';
+import { sealedScenario } from './sealed-suite.ts';
 
 export const SUITE_NAMES = [
   'default',
@@ -33,6 +34,7 @@ export const SUITE_NAMES = [
   'fairness',
   'liveness',
   'membership',
+  'sealed',
 ] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
@@ -259,6 +261,13 @@ export const SUITES: Readonly<Record<SuiteName, Suite>> = {
       'n=4 coordination: agents join, rotate keys and leave while liars attack the registry; registries agree and no request executes under a key out of force',
     expect: 'clean',
     scenario: membershipScenario,
+  },
+  sealed: {
+    name: 'sealed',
+    description:
+      'n=4 coordination: sealed proposals committed and revealed while liars attack the commit-reveal rules and a Byzantine primary orders reveals early; tallies replayed from the log, no ballot readable before the commit deadline',
+    expect: 'clean',
+    scenario: sealedScenario,
   },
 };
 

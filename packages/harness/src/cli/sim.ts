@@ -48,6 +48,8 @@ const USAGE = `usage: pnpm sim [--seeds N] [--start S] [--seed S] [--replicas n]
                  (src/liveness-bounds.ts); the sweep prints the figures per shape
                  membership: agents join, rotate keys and leave while liars attack the registry
                  (src/membership-agents.ts); --requests sets the honest agents' ordinary writes
+                 sealed: sealed proposals committed and revealed while liars attack the commit-reveal rules
+                 and (half the seeds) a Byzantine primary orders reveals early (src/sealed-agents.ts)
   --strategies a,b          Byzantine replica strategies to draw from: ${STRATEGY_NAMES.join(', ')}
   --agent-strategies a,b    lying agent strategies: ${ALL_AGENT_STRATEGY_NAMES.join(', ')}
   --byzantine-agents m      lying agents per run
@@ -239,10 +241,25 @@ function printVerbose(result: ScenarioResult): void {
       `  ${agent.id}: ${accepted}/${agent.requestsPlanned} accepted, last at tick ${agent.accepted.at(-1)?.tick ?? '-'}`,
     );
   }
-  for (const outcome of result.record.membership?.outcomes ?? [])
+  for (const outcome of [
+    ...(result.record.membership?.outcomes ?? []),
+    ...(result.record.sealed?.outcomes ?? []),
+  ])
     log(
       `  ${outcome.honest ? '' : 'attack: '}${outcome.agent} #${outcome.requestId} ${outcome.label}: ${outcome.outcome === undefined ? 'no answer' : `${outcome.outcome} at sequence ${outcome.sequence}`}`,
     );
+  const sealed = result.record.sealed;
+  if (sealed !== undefined) {
+    for (const decision of sealed.decisions.filter(
+      (d, i, all) => all.findIndex((o) => o.proposalId === d.proposalId) === i,
+    ))
+      log(
+        `  sealed ${decision.proposalId} (commit deadline ${decision.commitDeadline}, deadline ${decision.deadline}): ${decision.status} at sequence ${decision.decidedAt.sequence}, agreed time ${decision.decidedAt.timestamp}; counted ${decision.tally.counted.map((c) => c.agent).join(' ') || '-'}; excluded ${decision.tally.excluded.map((e) => `${e.agent} (${e.reason})`).join(' ') || '-'}; unrevealed ${decision.tally.unrevealed.map((u) => u.agent).join(' ') || '-'}`,
+      );
+    log(
+      `  sealed secrecy: ${sealed.probes.snapshots} snapshots and ${sealed.probes.replies} replies searched, ${sealed.leaks.length} hits`,
+    );
+  }
   log(`  rejections: ${JSON.stringify(stats.rejections)}`);
   log(`  ${describeLiveness(result.liveness)}`);
   const plan = options.liveness;
