@@ -30,7 +30,7 @@ function tally(outcomes: readonly ExpectedOutcomeRecord[], into: Map<string, Map
 
 describe('suite sealed', () => {
   it(`seeds 1..${SEEDS} and the regression seeds pass every checker, and every attack produced what it must`, {
-    timeout: 600_000,
+    timeout: 300_000,
   }, () => {
     const outcomes = new Map<string, Map<string, number>>();
     const failures: string[] = [];
