@@ -15,13 +15,11 @@
  *   agreement deterministically).
  * Exits non-zero if any of these does not come out as expected. `spec/check.test.ts` runs it in CI.
  */
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type QuintOutcome, runQuintBatch } from './quint-batch.ts';
 
 const specDirectory = dirname(fileURLToPath(import.meta.url));
-const root = dirname(specDirectory);
-const quint = join(root, 'node_modules', '.bin', 'quint');
 const model = join(specDirectory, 'conclave.qnt');
 const tests = join(specDirectory, 'conclave_test.qnt');
 
@@ -150,47 +148,30 @@ export interface CheckResult {
   readonly seconds: number;
 }
 
-function runQuint(args: readonly string[]): { status: number | null; output: string } {
-  const result = spawnSync(quint, args, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+/** `quint typecheck` of the model and of its tests. */
+export function typecheckCommands(): string[][] {
+  return [
+    ['typecheck', model],
+    ['typecheck', tests],
+  ];
 }
 
-function timed<T>(run: () => T): { value: T; seconds: number } {
-  const started = performance.now();
-  const value = run();
-  return { value, seconds: (performance.now() - started) / 1000 };
+const SCENARIO_TESTS = ['conclave_test', 'two_byzantine_test', 'hasty_return_test', 'two_returns_test'];
+
+export function scenarioTestCommands(): string[][] {
+  return SCENARIO_TESTS.map((main) => [
+    'test',
+    tests,
+    '--main',
+    main,
+    '--backend',
+    'typescript',
+    '--seed',
+    '0x1',
+  ]);
 }
 
-export function typecheck(): CheckResult {
-  const { value, seconds } = timed(() => runQuint(['typecheck', model]));
-  const testsTyped = runQuint(['typecheck', tests]);
-  const ok = value.status === 0 && testsTyped.status === 0;
-  return {
-    name: 'quint typecheck',
-    ok,
-    summary: ok ? 'conclave.qnt, conclave_test.qnt' : `${value.output}${testsTyped.output}`,
-    seconds,
-  };
-}
-
-export function scenarioTests(): CheckResult[] {
-  return ['conclave_test', 'two_byzantine_test', 'hasty_return_test', 'two_returns_test'].map((main) => {
-    const { value, seconds } = timed(() =>
-      runQuint(['test', tests, '--main', main, '--backend', 'typescript', '--seed', '0x1']),
-    );
-    const passing = /(\d+) passing/.exec(value.output)?.[1] ?? '0';
-    const failing = /(\d+) failing/.exec(value.output)?.[1];
-    const ok = value.status === 0 && failing === undefined && Number(passing) > 0;
-    return {
-      name: `quint test ${main}`,
-      ok,
-      summary: ok ? `${passing} passing` : value.output,
-      seconds,
-    };
-  });
-}
-
-export function simulate(simulation: Simulation, quick = false): CheckResult {
+export function simulationCommand(simulation: Simulation, quick = false): string[] {
   const samples = quick ? (simulation.samplesQuick ?? simulation.samplesMax) : simulation.samplesMax;
   const args = [
     'run',
@@ -213,7 +194,34 @@ export function simulate(simulation: Simulation, quick = false): CheckResult {
   if (simulation.step !== undefined) args.push('--step', simulation.step);
   const witnessNames = Object.keys(simulation.witnesses);
   if (witnessNames.length > 0) args.push('--witnesses', ...witnessNames);
-  const { value, seconds } = timed(() => runQuint(args));
+  return args;
+}
+
+export function typecheckResult([model, tests]: readonly QuintOutcome[]): CheckResult {
+  const ok = model?.status === 0 && tests?.status === 0;
+  return {
+    name: 'quint typecheck',
+    ok,
+    summary: ok ? 'conclave.qnt, conclave_test.qnt' : `${model?.output}${tests?.output}`,
+    seconds: (model?.seconds ?? 0) + (tests?.seconds ?? 0),
+  };
+}
+
+export function scenarioTestResult(main: string, value: QuintOutcome): CheckResult {
+  const passing = /(\d+) passing/.exec(value.output)?.[1] ?? '0';
+  const failing = /(\d+) failing/.exec(value.output)?.[1];
+  const ok = value.status === 0 && failing === undefined && Number(passing) > 0;
+  return {
+    name: `quint test ${main}`,
+    ok,
+    summary: ok ? `${passing} passing` : value.output,
+    seconds: value.seconds,
+  };
+}
+
+export function simulationResult(simulation: Simulation, value: QuintOutcome, quick = false): CheckResult {
+  const samples = quick ? (simulation.samplesQuick ?? simulation.samplesMax) : simulation.samplesMax;
+  const seconds = value.seconds;
   const violated = /\[violation\]/.test(value.output);
   const clean = /\[ok\] No violation found/.test(value.output);
   const problems: string[] = [];
@@ -255,16 +263,29 @@ export function simulate(simulation: Simulation, quick = false): CheckResult {
   };
 }
 
-/** Every check; `quick` runs fewer samples per simulation (see `Simulation.samplesQuick`). */
+/**
+ * Every check; `quick` runs fewer samples per simulation (see `Simulation.samplesQuick`). All of
+ * them run in one process (spec/quint-batch.ts), which parses and typechecks each file once;
+ * results are reported when the batch is done.
+ */
 export function runAll(report: (result: CheckResult) => void = () => {}, quick = false): CheckResult[] {
-  const results: CheckResult[] = [];
-  const add = (result: CheckResult) => {
-    results.push(result);
-    report(result);
-  };
-  add(typecheck());
-  for (const result of scenarioTests()) add(result);
-  for (const simulation of SIMULATIONS) add(simulate(simulation, quick));
+  const commands = [
+    ...typecheckCommands(),
+    ...scenarioTestCommands(),
+    ...SIMULATIONS.map((simulation) => simulationCommand(simulation, quick)),
+  ];
+  const outcomes = runQuintBatch(commands);
+  const typechecks = outcomes.slice(0, 2);
+  const scenarios = outcomes.slice(2, 2 + SCENARIO_TESTS.length);
+  const simulations = outcomes.slice(2 + SCENARIO_TESTS.length);
+  const results = [
+    typecheckResult(typechecks),
+    ...SCENARIO_TESTS.map((main, i) => scenarioTestResult(main, scenarios[i] as QuintOutcome)),
+    ...SIMULATIONS.map((simulation, i) =>
+      simulationResult(simulation, simulations[i] as QuintOutcome, quick),
+    ),
+  ];
+  for (const result of results) report(result);
   return results;
 }
 

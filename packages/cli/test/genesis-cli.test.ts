@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assembleGenesis, keygen } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { conclaveSync, expectOneLineError } from './support/run-cli.ts';
+import { runConclaveHere } from '../src/run-here.ts';
+import { expectOneLineError } from './support/run-cli.ts';
 
-const conclave = (...args: string[]) => conclaveSync(args, 60_000);
+/** In this process: the same command code without a node + tsx start-up each (cli.test.ts runs the binary). */
+const conclave = (...args: string[]) => runConclaveHere(args);
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-genesis-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -31,43 +33,43 @@ function unsignedGenesis(dir: string): string {
 }
 
 describe('conclave keygen and genesis', () => {
-  it('keygen refuses to overwrite a key, and an agent with an address', () => {
+  it('keygen refuses to overwrite a key, and an agent with an address', async () => {
     const dir = join(work, 'keygen');
-    expect(conclave('keygen', '--agent', 'bob', '--out', dir).status).toBe(0);
-    const again = conclave('keygen', '--agent', 'bob', '--out', dir);
+    expect((await conclave('keygen', '--agent', 'bob', '--out', dir)).status).toBe(0);
+    const again = await conclave('keygen', '--agent', 'bob', '--out', dir);
     expect(again.status).toBe(1);
     expectOneLineError(again, /bob\.secret exists; a key is never overwritten/);
-    const usage = conclave('keygen', '--agent', 'carol', '--host', 'h', '--out', dir);
+    const usage = await conclave('keygen', '--agent', 'carol', '--host', 'h', '--out', dir);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/an agent has no address/);
   });
 
-  it('verify exits 1 on an incomplete genesis and says who has not signed; start refuses it', () => {
+  it('verify exits 1 on an incomplete genesis and says who has not signed; start refuses it', async () => {
     const dir = join(work, 'start');
     mkdirSync(dir);
     const path = unsignedGenesis(dir);
     const hash = JSON.parse(readFileSync(path, 'utf8')).hash as string;
-    const verify = conclave('genesis', 'verify', path);
+    const verify = await conclave('genesis', 'verify', path);
     expect(verify.status).toBe(1);
     expect(verify.stdout).toMatch(`hash ${hash}`);
     expect(verify.stdout).toMatch(/not yet by replica 0, 1, 2, 3/);
     expect(verify.stdout).toMatch(/^incomplete: 4 of 4 replicas have not signed/m);
-    const start = conclave('start', '--dir', dir, '--replica', '0');
+    const start = await conclave('start', '--dir', dir, '--replica', '0');
     expect(start.status).toBe(1);
     expectOneLineError(start, /not signed by every replica operator yet \(missing: replica 0, 1, 2, 3\)/);
   });
 
-  it('sign refuses an altered genesis, and start a pinned hash that differs', () => {
+  it('sign refuses an altered genesis, and start a pinned hash that differs', async () => {
     const dir = join(work, 'altered');
     mkdirSync(dir);
     const path = unsignedGenesis(dir);
     const genesis = JSON.parse(readFileSync(path, 'utf8'));
     writeFileSync(path, JSON.stringify({ ...genesis, tickMs: 1 }));
-    const sign = conclave('genesis', 'sign', path, '--key', join(dir, 'keys', 'replica-0.secret'));
+    const sign = await conclave('genesis', 'sign', path, '--key', join(dir, 'keys', 'replica-0.secret'));
     expect(sign.status).toBe(1);
     expectOneLineError(sign, /was altered after assembly/);
     writeFileSync(path, JSON.stringify(genesis));
-    const pinned = conclave('start', '--dir', dir, '--replica', '0', '--genesis-hash', 'ab'.repeat(32));
+    const pinned = await conclave('start', '--dir', dir, '--replica', '0', '--genesis-hash', 'ab'.repeat(32));
     expect(pinned.status).toBe(1);
     expectOneLineError(pinned, /not the pinned --genesis-hash/);
   });
