@@ -31,6 +31,7 @@ import { agentCommand } from './agent-commands.ts';
 import { agentIdOf, integer, print, requireString, UsageError, type Values } from './args.ts';
 import { connectAgent } from './connect.ts';
 import { coordinationLimitsOf } from './coordination-limits.ts';
+import { startDashboard } from './dashboard/server.ts';
 import { genesisCommand, genesisHashFlag, keygenCommand } from './genesis-commands.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 import { proposalCommand } from './proposal-commands.ts';
@@ -53,6 +54,7 @@ Usage:
   conclave kv put KEY VALUE --dir DIR --agent J [--json]
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
   conclave mcp    --dir DIR --agent J [--http PORT] [--host H] [--session-idle-minutes M]
+  conclave dashboard --dir DIR [--agent OBSERVER] [--port P] [--host H]
   conclave agent add STATEMENT.join.json --as M --dir DIR [--weight W] [--quota NAME=V]…
                   [--proposal ID] [--title T] [--ttl TICKS] [--json]
   conclave agent remove ID --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS] [--json]
@@ -98,6 +100,10 @@ Usage:
            get reads: linearizable (ordered, the latest value; default), quorum (2f+1 replicas
            agree, not ordered: consistent but may be slightly stale), local (one replica, may be
            stale; prints how stale)
+  dashboard serves a live web page of the cluster on 127.0.0.1 (port 0: the OS picks; the URL is
+           printed): replicas from their status endpoints; with --agent, an observer agent that is
+           not on the council, also agents, proposals and evidence by quorum reads; receipts are
+           verified in the page. See docs/dashboard.md
   mcp      serves agent J's coordination primitives to agent frameworks as an MCP server (tools:
            propose, cast_vote, wait_for_decision, verify_receipt, kv, tasks…; resources: decisions).
            It signs as agent J: guard J's key file. Stdio by default (stdout carries only the
@@ -203,6 +209,9 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       return agentCommand(rest, values);
     case 'proposal':
       return proposalCommand(rest, values);
+    case 'dashboard':
+      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+      return dashboard(values);
     case 'mcp':
       if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
       return mcp(values);
@@ -489,6 +498,32 @@ async function mcp(values: Values): Promise<number> {
   await serving.close();
   await client.close();
   log('stopped');
+  return 0;
+}
+
+/**
+ * A live web page of the cluster: the replicas' status endpoints, and (with --agent, an observer
+ * agent not on the council) the registry, proposals and evidence by quorum reads. See docs/dashboard.md.
+ */
+async function dashboard(values: Values): Promise<number> {
+  const dir = requireString(values.dir, '--dir');
+  const agent = typeof values.agent === 'string' ? agentIdOf(values.agent) : undefined;
+  const port = integer(values.port, '--port', 0);
+  if (port < 0 || port > 65_535) throw new UsageError(`--port takes a port 0..65535, got ${port}`);
+  const log = (line: string) => process.stderr.write(`conclave dashboard ${line}\n`);
+  const served = await startDashboard({
+    dir,
+    port,
+    log,
+    ...(agent === undefined ? {} : { agent }),
+    ...(typeof values.host === 'string' ? { host: values.host } : {}),
+  });
+  print(`dashboard on ${served.url}`);
+  await new Promise<void>((done) => {
+    process.once('SIGTERM', () => done());
+    process.once('SIGINT', () => done());
+  });
+  await served.close();
   return 0;
 }
 

@@ -7,6 +7,13 @@
 export { type CliOptions, runCli } from './commands.ts';
 export { agentTransport, type ConnectAgentOptions, connectAgent } from './connect.ts';
 export {
+  type BrowserKeys,
+  type BrowserVerdict,
+  type NaclLike,
+  verifyReceiptText,
+} from './dashboard/browser-verify.ts';
+export { type Dashboard, type DashboardOptions, startDashboard } from './dashboard/server.ts';
+export {
   type CliRun,
   makeCluster,
   metricsOf,

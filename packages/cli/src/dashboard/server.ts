@@ -1,0 +1,229 @@
+/**
+ * `conclave dashboard`: one page that shows a cluster live, served by a small node:http server.
+ *
+ * What it reads, and as whom:
+ * - Replicas: each replica's own GET /status and /metrics (the HTTP endpoints the daemons serve
+ *   on their hosts). No identity at all.
+ * - Agents, council, proposals, evidence: replicated state, which replicas answer only to a
+ *   registered agent. Conclave has no read-only role, so the dashboard connects as an OBSERVER
+ *   agent given with --agent: a registered agent that is not on the council (the server checks
+ *   cluster.json before loading its key, and the live council after connecting, and refuses a
+ *   member) and that no proposal lists as a voter (the page flags it if one ever does). The
+ *   dashboard only sends quorum reads (read-only queries answered by 2f+1 matching replicas):
+ *   it never proposes, votes or writes. Without --agent, only the replicas' endpoints are read.
+ * - Receipts are verified in the browser (browser-verify.ts with tweetnacl), against the
+ *   replicas' public keys from cluster.json and the agents' key histories read above.
+ *
+ * The page polls GET /api/state every second; the state is refreshed by one loop on the server
+ * (every `refreshMs`), however many pages are open.
+ */
+
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { toHex } from '@conclave/core';
+import { CliError, type ClusterFile, clusterConfigOf, httpPortOf, loadClusterFile } from '@conclave/node';
+import { type ConclaveClient, coordination } from '@conclave/sdk';
+import { connectAgent } from '../connect.ts';
+import { metricValue } from '../local-cluster.ts';
+import { verifyReceiptText } from './browser-verify.ts';
+import { PAGE } from './page.ts';
+
+export interface DashboardOptions {
+  readonly dir: string;
+  /** The observer agent (not on the council); without it only replica endpoints are read. */
+  readonly agent?: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly refreshMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface Dashboard {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+interface ReplicaState {
+  readonly id: number;
+  readonly up: boolean;
+  readonly error?: string;
+  readonly [field: string]: unknown;
+}
+
+/** Proposals shown (the first in id order), each one quorum read per refresh. */
+const PROPOSALS_SHOWN = 50;
+
+/** Uint8Array as hex, everywhere in the state sent to the page. */
+const jsonReplacer = (_key: string, value: unknown) => (value instanceof Uint8Array ? toHex(value) : value);
+
+async function replicaState(dir: string, file: ClusterFile, id: number): Promise<ReplicaState> {
+  let port: number | undefined;
+  try {
+    port = httpPortOf(dir, file, id);
+  } catch {
+    port = undefined;
+  }
+  if (port === undefined) return { id, up: false, error: 'has not reported its ports' };
+  const host = file.replicas[id]?.host ?? '127.0.0.1';
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  try {
+    const [statusResponse, metricsResponse] = await Promise.all([
+      fetch(`${base}/status`, { signal: AbortSignal.timeout(800) }),
+      fetch(`${base}/metrics`, { signal: AbortSignal.timeout(800) }),
+    ]);
+    if (!statusResponse.ok) return { id, up: false, error: `status ${statusResponse.status}` };
+    const status = (await statusResponse.json()) as Record<string, unknown>;
+    const metrics = metricsResponse.ok ? await metricsResponse.text() : '';
+    return {
+      id,
+      up: true,
+      ...status,
+      viewChanges: metricValue(metrics, 'conclave_view_changes_total'),
+      rejections: labelled(metrics, 'conclave_rejected_total', 'reason'),
+      transportRejections: labelled(metrics, 'conclave_transport_rejected_total', 'reason'),
+      agentRefusals: labelled(metrics, 'conclave_agent_refused_total', 'reason', 'agent'),
+    };
+  } catch (error) {
+    return { id, up: false, error: (error as Error).message };
+  }
+}
+
+/** A labelled counter's samples by label value (`agent/reason` when two labels are named), zeros left out. */
+function labelled(text: string, name: string, label: string, second?: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const pick = (labels: string, l: string) => new RegExp(`${l}="([^"]*)"`).exec(labels)?.[1] ?? '?';
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const labels = line.slice(name.length + 1, line.indexOf('}'));
+    const value = Number(line.trim().split(/\s+/).at(-1));
+    if (!(value > 0)) continue;
+    const key = second === undefined ? pick(labels, label) : `${pick(labels, second)}/${pick(labels, label)}`;
+    out[key] = (out[key] ?? 0) + value;
+  }
+  return out;
+}
+
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const { dir } = options;
+  const log = options.log ?? (() => {});
+  const file = loadClusterFile(dir);
+  const config = clusterConfigOf(file);
+  const replicaKeys = config.replicas.map((r) => toHex(r.publicKey));
+  const naclSource = readFileSync(
+    createRequire(import.meta.url).resolve('tweetnacl/nacl-fast.min.js'),
+    'utf8',
+  );
+  // tsx/esbuild may wrap named functions in __name(): a no-op here.
+  const verifierSource = `var __name = (f) => f;\nwindow.verifyReceiptText = ${verifyReceiptText.toString()};\n`;
+
+  let client: ConclaveClient | undefined;
+  if (options.agent !== undefined) {
+    const agent = options.agent;
+    if (file.council?.members.includes(agent))
+      throw new CliError(
+        'BAD_ARGUMENT',
+        `${agent} is on the council in cluster.json: it can vote, and the dashboard holds no key that can. Register an observer agent that is not on the council`,
+      );
+    client = await connectAgent({ dir, agent, timeoutMs: 3_000 });
+    const council = await coordination(client).council({ consistency: 'quorum' });
+    if (council.members.includes(agent)) {
+      await client.close();
+      throw new CliError('BAD_ARGUMENT', `${agent} is on the council: it can vote; use an observer agent`);
+    }
+  }
+  const observer = client === undefined ? undefined : coordination(client);
+
+  let state: Record<string, unknown> = { replicas: [] };
+  let registry: Record<string, unknown> = {
+    note:
+      observer === undefined
+        ? 'no --agent: only the replicas’ status endpoints are read'
+        : 'reading the registry as observer…',
+  };
+  let stopped = false;
+
+  const refreshReplicas = async () => {
+    const replicas = await Promise.all(file.replicas.map((_, id) => replicaState(dir, file, id)));
+    const top = Math.max(0, ...replicas.filter((r) => r.up).map((r) => Number(r.executedSequence)));
+    state = {
+      cluster: { n: file.replicas.length, f: Math.floor((file.replicas.length - 1) / 3), replicaKeys },
+      replicas: replicas.map((r) => (r.up ? { ...r, lag: top - Number(r.executedSequence) } : r)),
+      observer: options.agent ?? null,
+      at: Date.now(),
+    };
+  };
+  const refreshRegistry = async () => {
+    if (observer === undefined) return;
+    const read = { consistency: 'quorum' as const, timeoutMs: 2_000 };
+    try {
+      const [agents, council, summaries, evidence] = await Promise.all([
+        observer.agents(read),
+        observer.council(read),
+        observer.proposals({ status: 'all', limit: PROPOSALS_SHOWN }, read),
+        observer.evidence({}, read),
+      ]);
+      // Summaries carry no tally: each proposal's full view, one quorum read each.
+      const proposals = await Promise.all(summaries.map((p) => observer.decision(p.proposalId, read)));
+      const observerVotes = proposals.filter((p) => p.voters.some((v) => v.agent === options.agent));
+      registry = {
+        agents,
+        council,
+        proposals,
+        evidence,
+        warning:
+          observerVotes.length > 0
+            ? `the observer ${options.agent} is a voter of ${observerVotes.map((p) => p.proposalId).join(', ')}: its key can vote there`
+            : null,
+        at: Date.now(),
+      };
+    } catch (error) {
+      registry = { ...registry, stale: `last read failed: ${(error as Error).message}` };
+    }
+  };
+  const loop = async (work: () => Promise<void>) => {
+    while (!stopped) {
+      const started = Date.now();
+      await work().catch((error: unknown) => log(`refresh failed: ${String(error)}`));
+      await new Promise((done) =>
+        setTimeout(done, Math.max(50, (options.refreshMs ?? 500) - (Date.now() - started))),
+      );
+    }
+  };
+  await Promise.all([refreshReplicas(), refreshRegistry()]);
+  const loops = [loop(refreshReplicas), loop(refreshRegistry)];
+
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    const send = (type: string, body: string) => {
+      response.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
+      response.end(body);
+    };
+    if (request.method !== 'GET') {
+      response.writeHead(405).end();
+    } else if (path === '/') send('text/html; charset=utf-8', PAGE);
+    else if (path === '/api/state')
+      send('application/json', JSON.stringify({ ...state, registry }, jsonReplacer));
+    else if (path === '/nacl.js') send('text/javascript', naclSource);
+    else if (path === '/verify.js') send('text/javascript', verifierSource);
+    else response.writeHead(404).end('not found');
+  });
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => done());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}/`;
+  return {
+    url,
+    close: async () => {
+      stopped = true;
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await Promise.all(loops);
+      await client?.close();
+    },
+  };
+}

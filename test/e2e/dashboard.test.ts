@@ -1,0 +1,167 @@
+/**
+ * `conclave dashboard` end to end: four real daemons, a decision and an equivocation, the
+ * dashboard's page in headless Chromium (Debian's chromium driven by playwright-core; .ci/run
+ * installs it). Screenshots go to docs/.
+ */
+
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import {
+  connectAgent,
+  type Dashboard,
+  type NaclLike,
+  ROOT,
+  startDashboard,
+  verifyReceiptText,
+} from '@conclave/cli';
+import { encodeBallot } from '@conclave/coordination';
+import { decodeReceipt, encodeReceipt, nodeCrypto, toHex, verifyReceipt } from '@conclave/core';
+import { clusterConfigOf } from '@conclave/node';
+import { type ConclaveClient, coordination, type VoteResult } from '@conclave/sdk';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeCluster, type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const DOCS = join(ROOT, 'docs');
+// tweetnacl, as the page gets it: a dependency of the CLI, resolved from there.
+const nacl = createRequire(join(ROOT, 'packages/cli/package.json'))('tweetnacl') as NaclLike;
+
+const running: RunningReplica[] = [];
+const clients: ConclaveClient[] = [];
+let browser: Browser | undefined;
+let served: Dashboard | undefined;
+let clusterDir = '';
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await served?.close().catch(() => {});
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  await Promise.all(running.map((r) => stopReplica(r, 'SIGKILL')));
+  if (clusterDir !== '') rmSync(dirname(clusterDir), { recursive: true, force: true });
+}, 20_000);
+
+const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium', () => {
+  it('shows replicas, a decision, evidence, a killed replica, and checks receipts in the page', async () => {
+    // agent-3 is the dashboard's observer: registered, but not on the council and no voter.
+    const { dir } = await makeCluster(4, 4);
+    clusterDir = dir;
+    const path = join(dir, 'cluster.json');
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    writeFileSync(
+      path,
+      JSON.stringify({ ...file, council: { members: ['agent-0', 'agent-1', 'agent-2'], threshold: 2 } }),
+    );
+    for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
+    await waitFor(
+      'replicas up',
+      async () =>
+        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
+      30_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${running.map((r) => r.output.slice(-1_000)).join('\n')}`);
+    });
+    const [a0, a1, a2] = await Promise.all(
+      ['agent-0', 'agent-1', 'agent-2'].map((agent) => connectAgent({ dir, agent, timeoutMs: 5_000 })),
+    );
+    clients.push(a0 as ConclaveClient, a1 as ConclaveClient, a2 as ConclaveClient);
+    const [alice, bob, carol] = [a0, a1, a2].map((c) => coordination(c as ConclaveClient));
+    await alice?.propose({
+      proposalId: 'ship-b',
+      title: 'Ship model B?',
+      rule: { kind: 'threshold', k: 2 },
+      voters: ['agent-0', 'agent-1', 'agent-2'].map((agent) => ({ agent, weight: 1 })),
+      ttlTicks: 5_000,
+    });
+    // carol equivocates: approve, then a conflicting signed reject for the same proposal.
+    await carol?.vote('ship-b', 'approve');
+    const conflicting = encodeBallot({
+      proposalId: 'ship-b',
+      agent: 'agent-2',
+      choice: 'reject',
+      reason: 'changed my mind',
+      confidencePermille: 1000,
+    });
+    await carol
+      ?.castBallot({ ballotBytes: conflicting, signature: (a2 as ConclaveClient).sign(conflicting) })
+      .catch(() => {});
+    const vote = (await alice?.vote('ship-b', 'approve', { reason: 'evals pass' })) as VoteResult;
+    await bob?.vote('ship-b', 'approve');
+    expect((await alice?.waitForDecision('ship-b', { timeoutMs: 10_000 }))?.status).toBe('approved');
+
+    // The genuine receipt and a tampered one (one commit's signature altered).
+    const genuine = encodeReceipt(vote.receipt);
+    const receipt = decodeReceipt(genuine);
+    if (receipt === undefined) throw new Error('receipt does not decode');
+    const bad = new Uint8Array(receipt.commits[0]?.signature as Uint8Array);
+    bad[7] = (bad[7] as number) ^ 0x01;
+    const tampered = encodeReceipt({
+      ...receipt,
+      commits: [
+        { bytes: receipt.commits[0]?.bytes as Uint8Array, signature: bad },
+        ...receipt.commits.slice(1),
+      ],
+    });
+    expect(verifyReceipt(receipt, clusterConfigOf(file), nodeCrypto()).ok).toBe(true);
+
+    // The page's verifier agrees with core's, in Node first.
+    const keys = {
+      replicas: clusterConfigOf(file).replicas.map((r) => toHex(r.publicKey)),
+      agents: (await alice?.agents({ consistency: 'quorum' }))?.map((a) => ({
+        id: a.id,
+        keys: a.keys.map((k) => ({ publicKey: toHex(k.publicKey), from: k.from, until: k.until })),
+      })) as never,
+    };
+    expect(verifyReceiptText(toBase64(genuine), keys, nacl)).toMatchObject({ ok: true, agent: 'agent-0' });
+    expect(verifyReceiptText(toHex(genuine), keys, nacl)).toMatchObject({ ok: true });
+    expect(verifyReceiptText(toBase64(tampered), keys, nacl)).toMatchObject({ ok: false });
+
+    // A council member's key can vote: the dashboard refuses it.
+    await expect(startDashboard({ dir, agent: 'agent-0' })).rejects.toThrow(/council/);
+    served = await startDashboard({ dir, agent: 'agent-3', refreshMs: 300 });
+    expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+      timeout: 15_000,
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(8_000);
+    await page.goto(served.url);
+    await page.locator('tr[data-replica][data-state="up"]').nth(3).waitFor();
+    expect(await page.locator('tr[data-replica]').count()).toBe(4);
+    await page.locator('tr[data-proposal="ship-b"][data-status="approved"]').waitFor();
+    await page.locator('tr[data-evidence]').first().waitFor();
+    expect(await page.locator('tr[data-evidence]').first().textContent()).toContain('agent-2');
+    expect(await page.locator('tr[data-proposal="ship-b"]').textContent()).toContain('agent-2: equivocation');
+
+    await page.fill('#receipt', toBase64(genuine));
+    await page.click('#verify');
+    await page.locator('#verdict[data-valid="true"]').waitFor();
+    expect(await page.textContent('#verdict')).toMatch(/VALID: request \d+ of agent-0.*replicas/);
+    await page.screenshot({ path: join(DOCS, 'dashboard.png'), fullPage: true });
+
+    await page.fill('#receipt', toBase64(tampered));
+    await page.click('#verify');
+    await page.locator('#verdict[data-valid="false"]').waitFor();
+    expect(await page.textContent('#verdict')).toContain('does not verify');
+
+    // A replica killed outright turns red within seconds (the page polls every second).
+    const victim = running[3] as RunningReplica;
+    const killedAt = Date.now();
+    victim.process.kill('SIGKILL');
+    await page.locator('tr[data-replica="3"][data-state="down"]').waitFor({ timeout: 5_000 });
+    const seconds = (Date.now() - killedAt) / 1000;
+    expect(seconds).toBeLessThan(5);
+    await page.screenshot({ path: join(DOCS, 'dashboard-replica-down.png'), fullPage: true });
+  }, 60_000);
+});
