@@ -27,6 +27,7 @@ const SLOWEST_FIRST = [
   'packages/harness/test/sweep-crash-restart.test.ts',
   'packages/harness/test/sweep-membership.test.ts',
   'test/e2e/cli-flow.test.ts',
+  'test/e2e/dashboard.test.ts',
   'packages/harness/test/chaos.test.ts',
   'packages/harness/test/shrink.test.ts',
 ];
