@@ -4,8 +4,9 @@
  * installs it). Screenshots go to docs/.
  */
 
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   connectAgent,
@@ -24,7 +25,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { makeCluster, type RunningReplica, startReplica, statusOf, stopReplica, waitFor } from './support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const DOCS = join(ROOT, 'docs');
+// Screenshots go to a temporary directory, or to docs/ with DASHBOARD_SCREENSHOTS=docs (how
+// docs/dashboard.md's pictures are made), so that a test run leaves the work tree as it was.
+const SHOTS =
+  process.env.DASHBOARD_SCREENSHOTS === 'docs'
+    ? join(ROOT, 'docs')
+    : mkdtempSync(join(tmpdir(), 'dashboard-'));
 // tweetnacl, as the page gets it: a dependency of the CLI, resolved from there.
 const nacl = createRequire(join(ROOT, 'packages/cli/package.json'))('tweetnacl') as NaclLike;
 
@@ -39,6 +45,7 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.close().catch(() => {})));
   await Promise.all(running.map((r) => stopReplica(r, 'SIGKILL')));
   if (clusterDir !== '') rmSync(dirname(clusterDir), { recursive: true, force: true });
+  if (!SHOTS.startsWith(ROOT)) rmSync(SHOTS, { recursive: true, force: true });
 }, 20_000);
 
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -148,7 +155,7 @@ describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium'
     await page.click('#verify');
     await page.locator('#verdict[data-valid="true"]').waitFor();
     expect(await page.textContent('#verdict')).toMatch(/VALID: request \d+ of agent-0.*replicas/);
-    await page.screenshot({ path: join(DOCS, 'dashboard.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
 
     await page.fill('#receipt', toBase64(tampered));
     await page.click('#verify');
@@ -162,6 +169,6 @@ describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium'
     await page.locator('tr[data-replica="3"][data-state="down"]').waitFor({ timeout: 5_000 });
     const seconds = (Date.now() - killedAt) / 1000;
     expect(seconds).toBeLessThan(5);
-    await page.screenshot({ path: join(DOCS, 'dashboard-replica-down.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'dashboard-replica-down.png'), fullPage: true });
   }, 60_000);
 });

@@ -26,7 +26,7 @@ export const PAGE = `<!doctype html>
 <table id="replicas"><thead><tr><th>replica</th><th>state</th><th>view</th><th>primary</th><th>executed</th><th>checkpoint</th><th>lag</th><th>view changes</th><th>rejections</th><th>agent refusals</th><th>RSS</th><th>heap</th></tr></thead><tbody></tbody></table>
 <div class="grid">
 <div><h2>Agents</h2><div id="council" class="muted"></div>
-<table id="agents"><thead><tr><th>agent</th><th>key in force</th><th>keys</th><th>weight</th><th>council</th><th>quotas</th></tr></thead><tbody></tbody></table></div>
+<table id="agents"><thead><tr><th>agent</th><th>key in force</th><th>keys</th><th>weight</th><th>council</th><th>quota overrides</th></tr></thead><tbody></tbody></table></div>
 <div><h2>Evidence</h2>
 <table id="evidence"><thead><tr><th>#</th><th>kind</th><th>agent</th><th>proposal</th><th>recorded at</th></tr></thead><tbody></tbody></table></div>
 </div>
