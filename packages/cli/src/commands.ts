@@ -407,6 +407,7 @@ async function kv(args: string[], values: Values): Promise<number> {
             value: result.value,
             version: result.version,
             sequence: outcome.sequence,
+            requestId: outcome.requestId,
             receipt: toHex(encodeReceipt(receipt)),
             receiptVerified: true,
           }),
