@@ -4,9 +4,10 @@
  * history (every key each agent has held), so that a reader need not take the replicas' word
  * that the accused signed what they are accused of.
  */
-import { type Evidence, verifyEvidence } from '@conclave/coordination';
+import { decodeResult, type Evidence, ops, verifyEvidence } from '@conclave/coordination';
 import { nodeCrypto } from '@conclave/core';
 import { CliError } from '@conclave/node';
+import { type Coordination, refusalError } from '@conclave/sdk';
 import { asAgent, noMoreThan } from './agent-session.ts';
 import { agentIdOf, integer, print, UsageError, type Values } from './args.ts';
 import { evidenceJson, evidenceLine } from './governance-view.ts';
@@ -22,11 +23,7 @@ export async function evidenceCommand(args: readonly string[], values: Values): 
   if (limit !== undefined && limit < 1) throw new UsageError(`--limit takes a positive number, got ${limit}`);
   const reader = { ...values, agent: undefined };
   const { items, agents } = await asAgent(reader, async (c) => ({
-    items: await c.evidence({
-      ...(agent === undefined ? {} : { agent }),
-      ...(proposalId === undefined ? {} : { proposalId }),
-      ...(limit === undefined ? {} : { limit }),
-    }),
+    items: await allEvidence(c, agent ?? null, proposalId ?? null, limit),
     agents: await c.agents(),
   }));
   const crypto = nodeCrypto();
@@ -61,4 +58,25 @@ export async function evidenceCommand(args: readonly string[], values: Values): 
       `EVIDENCE_INVALID: ${bad.length} of ${items.length} items do not verify against the registry's keys (${bad.map((b) => b.item.id).join(', ')})`,
     );
   return 0;
+}
+
+/** Every page of the evidence that matches, or the first `limit` items. */
+async function allEvidence(
+  c: Coordination,
+  agent: string | null,
+  proposalId: string | null,
+  limit: number | undefined,
+): Promise<Evidence[]> {
+  const all: Evidence[] = [];
+  for (let after: number | null = null; ; ) {
+    // Ordered (linearizable) reads, as the SDK's evidence() makes them.
+    const answer = await c.client.request(ops.listEvidence({ agent, proposalId, after }));
+    const page = decodeResult(answer.result);
+    if (!page.ok) throw refusalError(page.code, page.message, page.resource);
+    if (page.kind !== 'evidence') throw new CliError('REJECTED', `expected evidence, got ${page.kind}`);
+    all.push(...page.evidence);
+    if (limit !== undefined && all.length >= limit) return all.slice(0, limit);
+    if (page.next === null || page.evidence.length === 0) return all;
+    after = page.next;
+  }
 }
