@@ -4,12 +4,14 @@
  * `events watch` bounded by `--limit`, `receipt get` and `receipt verify` (offline; a tampered
  * receipt refused with one line and exit 1).
  */
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeReceipt, encodeReceipt, fromHex, toHex } from '@conclave/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   makeCluster,
+  ROOT,
   type RunningReplica,
   startReplica,
   statusOf,
@@ -114,6 +116,8 @@ describe('conclave proposal list, evidence list, events watch, receipt get|verif
       await conclave('evidence', 'list', '--proposal', 'later', '--as', '3', ...at, '--json'),
     );
     expect(none).toEqual({ proposalId: 'later', evidence: [] });
+    const first = lastJson(await conclave('evidence', 'list', '--limit', '1', '--as', '3', ...at, '--json'));
+    expect(first.evidence).toHaveLength(1);
     expect((await conclave('evidence', 'list', '--agent', '1', '--as', '3', ...at)).stdout).toBe(
       'no evidence\n',
     );
@@ -161,6 +165,48 @@ describe('conclave proposal list, evidence list, events watch, receipt get|verif
     expectOneLineError(await conclave('events', 'watch', '--limit', '0', '--as', '3', ...at), 2, /--limit/);
   });
 
+  it('follows new events until Ctrl-C, then exits 0', async () => {
+    const cli = join(ROOT, 'packages/cli/src/cli.ts');
+    const args = ['events', 'watch', '--follow', '--from', String(vote.sequence + 1), '--as', '3', ...at];
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: ROOT });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    try {
+      // Caught up with the log (agent-2's ballot and its evidence), it waits for more.
+      await waitFor(
+        'the watch to catch up',
+        async () => (/ballot_voided|evidence_recorded/.test(stdout) ? true : undefined),
+        30_000,
+      );
+      expectOk(
+        await conclave(
+          'proposal',
+          'propose',
+          'followed',
+          '--rule',
+          'threshold:1',
+          '--voters',
+          '1',
+          '--as',
+          '1',
+          ...at,
+        ),
+      );
+      await waitFor(
+        'the new proposal in the watch',
+        async () => (/proposal_created .*proposalId=followed/.test(stdout) ? true : undefined),
+        30_000,
+      );
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('fetches a receipt, verifies it offline and refuses a tampered one', async () => {
     expect(vote.requestId).toBeTypeOf('number');
     const file = join(dirname(dir), 'vote.receipt');
@@ -178,7 +224,9 @@ describe('conclave proposal list, evidence list, events watch, receipt get|verif
       file,
     );
     expectOk(got);
-    expect(got.stdout).toMatch(/wrote the receipt of request \d+ \(sequence \d+, view 0, signed by replicas/);
+    expect(got.stdout).toMatch(
+      /wrote the receipt of request \d+ \(sequence \d+, view \d+, signed by replicas/,
+    );
     // The same request and sequence; the commits may be another 2f+1 replicas' than the vote's.
     const fetched = decodeReceipt(fromHex(readFileSync(file, 'utf8').trim()));
     const voted = decodeReceipt(fromHex(vote.receipt));
