@@ -32,9 +32,12 @@ import { agentIdOf, integer, print, requireString, UsageError, type Values } fro
 import { connectAgent } from './connect.ts';
 import { coordinationLimitsOf } from './coordination-limits.ts';
 import { startDashboard } from './dashboard/server.ts';
+import { eventsCommand } from './events-command.ts';
+import { evidenceCommand } from './evidence-commands.ts';
 import { genesisCommand, genesisHashFlag, keygenCommand } from './genesis-commands.ts';
 import { type KvOutcome, kvAdapter } from './kv-adapter.ts';
 import { proposalCommand } from './proposal-commands.ts';
+import { receiptCommand } from './receipt-commands.ts';
 
 const USAGE = `conclave — Byzantine fault-tolerant agreement for agents that do not trust each other
 
@@ -69,6 +72,11 @@ Usage:
   conclave proposal show ID --as J --dir DIR [--json]
   conclave proposal wait ID --as J --dir DIR [--timeout SECONDS] [--json]
   conclave proposal evidence ID --as J --dir DIR [--json]
+  conclave proposal list --as J --dir DIR [--status open|decided|all] [--json]
+  conclave evidence list --as J --dir DIR [--agent A] [--proposal P] [--limit N] [--json]
+  conclave events watch --as J --dir DIR [--from SEQ] [--limit N] [--follow] [--json]
+  conclave receipt get --sequence S --request-id R --as J --dir DIR [--out FILE] [--json]
+  conclave receipt verify FILE|- --dir DIR [--json]
   SEALED: --sealed --commit-ticks N|--commit-deadline T [--missing-reveal abstain|reject]
 
   init     writes DIR/cluster.json and owner-only secret keys (default: 4 replicas, 4 agents,
@@ -128,7 +136,17 @@ Usage:
            waits for the commit deadline and reveals (--commit-only, --reveal: one half each; run
            again with the same choice and --reason after an interruption); show reads the tally,
            the phase and the action's outcome; wait exits 0 once approved and executed, 1 if it
-           ends otherwise; evidence lists what voters were caught at. See docs/commands.md
+           ends otherwise; evidence lists what voters were caught at; list the proposals (open
+           by default). See docs/commands.md
+  evidence list: every evidence item (or one agent's, one proposal's), each checked here
+           against the registry's key history: exit 1 (EVIDENCE_INVALID) if one does not verify
+  events   watch prints committed events in log order, one a line (--json: one object a line),
+           from --from SEQ (default: the oldest kept); it stops once caught up, or with
+           --follow waits for more until --limit N events or Ctrl-C
+  receipt  get fetches and checks the receipt of J's own request R decided at sequence S (the
+           sequence, requestId and receipt proposal vote --json prints); verify checks a receipt
+           (hex, or JSON with a "receipt" field; - reads stdin) offline against DIR's cluster.json
+           or genesis.json and says which replicas signed it: exit 1 (RECEIPT_INVALID) if not
 `;
 
 const CONSISTENCIES: readonly ReadConsistency[] = ['linearizable', 'quorum', 'local'];
@@ -183,6 +201,12 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       'commit-only': { type: 'boolean', default: false },
       reveal: { type: 'boolean', default: false },
       yes: { type: 'boolean', default: false },
+      sequence: { type: 'string' },
+      'request-id': { type: 'string' },
+      from: { type: 'string' },
+      limit: { type: 'string' },
+      follow: { type: 'boolean', default: false },
+      status: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -212,6 +236,12 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
     case 'dashboard':
       if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
       return dashboard(values);
+    case 'evidence':
+      return evidenceCommand(rest, values);
+    case 'events':
+      return eventsCommand(rest, values);
+    case 'receipt':
+      return receiptCommand(rest, values);
     case 'mcp':
       if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
       return mcp(values);
@@ -386,6 +416,7 @@ async function kv(args: string[], values: Values): Promise<number> {
             value: result.value,
             version: result.version,
             sequence: outcome.sequence,
+            requestId: outcome.requestId,
             receipt: toHex(encodeReceipt(receipt)),
             receiptVerified: true,
           }),

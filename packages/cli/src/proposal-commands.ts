@@ -5,7 +5,7 @@
  * `wait` waits for the outcome, `evidence` lists what voters were caught at. The state machine
  * executes an approved action in the step that approves it (`actionOutcome`).
  */
-import type { GovernanceAction, ProposalView } from '@conclave/coordination';
+import type { GovernanceAction, ProposalFilter, ProposalSummary, ProposalView } from '@conclave/coordination';
 import { CliError } from '@conclave/node';
 import { actionOf, defaultProposalId } from './action-args.ts';
 import { actingAgent, asAgent, noMoreThan, ttlFlag } from './agent-session.ts';
@@ -38,8 +38,10 @@ export async function proposalCommand(args: readonly string[], values: Values): 
       return wait(rest, values);
     case 'evidence':
       return evidence(rest, values);
+    case 'list':
+      return list(rest, values);
     default:
-      throw new UsageError('proposal takes propose, propose-action, vote, show, wait or evidence');
+      throw new UsageError('proposal takes propose, propose-action, vote, show, wait, evidence or list');
   }
 }
 
@@ -111,5 +113,37 @@ async function evidence(args: readonly string[], values: Values): Promise<number
   if (values.json) print(JSON.stringify({ proposalId, evidence: items.map(evidenceJson) }));
   else if (items.length === 0) print(`no evidence on ${proposalId}`);
   else for (const item of items) print(evidenceLine(item));
+  return 0;
+}
+
+const PROPOSAL_FILTERS: readonly ProposalFilter[] = ['open', 'decided', 'all'];
+
+/** Proposals in id order, every page of them: open ones by default (`--status decided|all`). */
+async function list(args: readonly string[], values: Values): Promise<number> {
+  noMoreThan(args, 0);
+  const status = (values.status ?? 'open') as ProposalFilter;
+  if (!PROPOSAL_FILTERS.includes(status))
+    throw new UsageError(`--status takes ${PROPOSAL_FILTERS.join(', ')}, got ${String(values.status)}`);
+  const proposals = await asAgent(values, async (c) => {
+    const all: ProposalSummary[] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await c.proposals({ status, after });
+      if (page.length === 0) return all;
+      all.push(...page);
+      after = page[page.length - 1]?.proposalId ?? null;
+    }
+  });
+  if (values.json) {
+    print(JSON.stringify({ status, proposals }));
+    return 0;
+  }
+  if (proposals.length === 0) print(`no ${status === 'all' ? '' : `${status} `}proposals`);
+  for (const p of proposals) {
+    const phase = p.status === 'open' && p.sealed !== null ? ` (${p.phase} phase)` : '';
+    const action = p.actionKind === null ? '' : ` action ${p.actionKind}`;
+    print(
+      `${p.proposalId}: ${p.status}${phase}, deadline ${p.deadline}, by ${p.proposer}${action} — ${p.title}`,
+    );
+  }
   return 0;
 }

@@ -66,6 +66,7 @@ function printVote(result: VoteResult, view: ProposalView, choice: Choice, value
       JSON.stringify({
         ...proposalJson(view),
         sequence: result.sequence,
+        requestId: result.requestId,
         duplicate: result.duplicate,
         receipt,
         sealed,

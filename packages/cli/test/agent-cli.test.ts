@@ -49,7 +49,7 @@ describe('conclave agent and proposal against real daemons', () => {
       'replicas up',
       async () =>
         (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
-      30_000,
+      60_000,
     );
     const at = ['--dir', dir];
 

@@ -17,6 +17,11 @@ export type CliErrorCode =
   | 'TIMEOUT'
   | 'NO_QUORUM'
   | 'REJECTED'
+  // Offline checks of what a replica or another agent handed over (conclave receipt verify, evidence list).
+  | 'RECEIPT_INVALID'
+  | 'EVIDENCE_INVALID'
+  /** conclave events watch: events dropped from the replicas' bounded log before they were read. */
+  | 'EVENTS_LOST'
   // The genesis ceremony (genesis.json): see docs/operators-ceremony.md.
   | 'GENESIS_INVALID'
   | 'GENESIS_BAD_PROOF'
