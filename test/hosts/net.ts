@@ -69,7 +69,8 @@ export function hostsUnavailableReason(): string | undefined {
 
 function firstLine(error: unknown): string {
   const e = error as { stderr?: Buffer | string; message?: string };
-  const text = e.stderr === undefined || String(e.stderr).trim() === '' ? String(e.message) : String(e.stderr);
+  const text =
+    e.stderr === undefined || String(e.stderr).trim() === '' ? String(e.message) : String(e.stderr);
   return text.trim().split('\n')[0] ?? '';
 }
 
@@ -165,14 +166,23 @@ export class HostsNetwork {
     const { delayMs, jitterMs, lossPercent } = this.wan;
     const child = spawn(
       'ip',
-      ['netns', 'exec', ns, 'python3', WAN_PORT, '--ip', address, '--dir', this.wireDir]
-        .concat(['--delay', String(delayMs), '--jitter', String(jitterMs), '--loss', String(lossPercent)]),
+      ['netns', 'exec', ns, 'python3', WAN_PORT, '--ip', address, '--dir', this.wireDir].concat([
+        '--delay',
+        String(delayMs),
+        '--jitter',
+        String(jitterMs),
+        '--loss',
+        String(lossPercent),
+      ]),
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     this.#ports.set(ns, child);
     let output = '';
     return new Promise((resolveReady, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the WAN port of ${ns} did not start in 10 s: ${output}`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`the WAN port of ${ns} did not start in 10 s: ${output}`)),
+        10_000,
+      );
       const onData = (chunk: Buffer) => {
         output += String(chunk);
         if (output.includes('ready')) {
