@@ -111,10 +111,14 @@ export function removeStale(log: (line: string) => void = () => undefined): stri
     return !Number.isSafeInteger(pid) || pid === process.pid || !ownerAlive(pid);
   });
   for (const ns of stale) removeNamespace(ns);
-  for (const entry of readdirSync(tmpdir()).filter((name) => name.startsWith(NAME_PREFIX))) {
-    const pid = Number(entry.slice(NAME_PREFIX.length).split('-')[0]);
-    if (!ownerAlive(pid)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
-  }
+  // Work directories in the temp dir, bundles in packages/cli (`.cvh-…-bundle`).
+  for (const parent of [tmpdir(), join(import.meta.dirname, '../../packages/cli')])
+    for (const entry of readdirSync(parent).filter((name) =>
+      name.replace(/^\./, '').startsWith(NAME_PREFIX),
+    )) {
+      const pid = Number(entry.replace(/^\./, '').slice(NAME_PREFIX.length).split('-')[0]);
+      if (!ownerAlive(pid)) rmSync(join(parent, entry), { recursive: true, force: true });
+    }
   if (stale.length > 0) log(`removed ${stale.length} stale namespaces of earlier runs: ${stale.join(', ')}`);
   return stale;
 }
