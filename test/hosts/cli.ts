@@ -1,6 +1,7 @@
 /**
- * `pnpm test:hosts [--rtt 50,100] [--writes N] [--agents N] [--cut-ms MS] [--json]`: the hosts
- * scenario (scenario.ts) once per round-trip time, every cut, and a table of what it measured.
+ * `pnpm test:hosts [--rtt 50,100] [--writes N] [--agents N] [--cut-ms MS] [--protocol JSON]
+ * [--tick-ms MS] [--json]`: the hosts scenario (scenario.ts) once per round-trip time, every cut,
+ * and a table of what it measured.
  * Exit 0 when every run completed; 1 when one failed; 2 when this machine cannot run it.
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +14,8 @@ const { values } = parseArgs({
     writes: { type: 'string', default: '200' },
     agents: { type: 'string', default: '4' },
     'cut-ms': { type: 'string', default: '5000' },
+    protocol: { type: 'string' },
+    'tick-ms': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +48,8 @@ for (const rtt of values.rtt.split(',').map(Number)) {
         agents: Number(values.agents),
         cuts: ['backup', 'primary'],
         cutMs: Number(values['cut-ms']),
+        ...(values.protocol === undefined ? {} : { protocol: JSON.parse(values.protocol) }),
+        ...(values['tick-ms'] === undefined ? {} : { tickMs: Number(values['tick-ms']) }),
         log,
       }),
     );
