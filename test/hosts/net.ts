@@ -2,12 +2,12 @@
  * Hosts on one machine: a network namespace per replica and one for the agents, each with its
  * own address, joined by an emulated wide-area link (wan-port.py: delay, jitter, loss, cuts).
  *
- * Why not veth, a bridge and `tc netem`: this machine's kernel (and so CI's) is built without
- * CONFIG_NET_SCH_NETEM. Each host instead has a TUN device, held by its wan-port.py, and the
+ * Why not veth, a bridge and `tc netem`: the kernel of the machine this was built on is
+ * built without CONFIG_NET_SCH_NETEM (`tc qdisc add … netem`: "qdisc kind is unknown"). Each host instead has a TUN device, held by its wan-port.py, and the
  * ports pass packets to each other through Unix sockets after the WAN's delay. Nothing is added
  * to the root namespace: a port's TUN goes when its process does, and deleting the run's
- * namespaces kills every process left in them. Names
- * carry the owner's pid (`cvh-PID-RAND-…`), so parallel runs never collide and a later run can
+ * namespaces kills every process left in them.
+ * Names carry the owner's pid (`cvh-PID-RAND-…`), so parallel runs never collide and a later run can
  * tell a crashed run's leftovers (owner gone) from a live run's (owner alive).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -41,7 +41,8 @@ function quietly(command: string, args: readonly string[]): void {
 
 /**
  * Why this machine cannot run the hosts test, or undefined when it can: root, iproute2 with
- * network namespaces, veth, bridges and netem. Tried for real in a throw-away namespace.
+ * network namespaces, a TUN device in one, and python3 for the WAN emulator. Tried for real in a
+ * throw-away namespace.
  */
 export function hostsUnavailableReason(): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
@@ -91,7 +92,7 @@ function namespacesWith(prefix: string): string[] {
     .filter((name) => name.startsWith(prefix));
 }
 
-/** Kills every process inside `ns`, then deletes it (its links, and the bridge, go with it). */
+/** Kills every process inside `ns` (its WAN port, so its TUN goes too), then deletes it. */
 function removeNamespace(ns: string): void {
   const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
   for (const pid of pids.split('\n').filter((p) => /^\d+$/.test(p))) {
@@ -108,7 +109,7 @@ function removeNamespace(ns: string): void {
 export function removeStale(log: (line: string) => void = () => undefined): string[] {
   const stale = namespacesWith(NAME_PREFIX).filter((name) => {
     const pid = Number(name.slice(NAME_PREFIX.length).split('-')[0]);
-    return !Number.isSafeInteger(pid) || pid === process.pid || !ownerAlive(pid);
+    return !Number.isSafeInteger(pid) || !ownerAlive(pid);
   });
   for (const ns of stale) removeNamespace(ns);
   // Work directories in the temp dir, bundles in packages/cli (`.cvh-…-bundle`).
