@@ -21,6 +21,7 @@ const SLOWEST_FIRST = [
   'packages/harness/test/sweep-liveness.test.ts',
   'packages/harness/test/sweep-fairness.test.ts',
   'test/e2e/genesis-ceremony.test.ts',
+  'test/hosts/hosts-short.test.ts',
   'packages/harness/test/attack-short.test.ts',
   'packages/harness/test/sweep-n7.test.ts',
   'packages/harness/test/sweep-twins-b.test.ts',
