@@ -7,60 +7,19 @@
  * conversation only if the framework carried it there. The loop runs `ai-sdk-snippet.ts`,
  * which README.md shows verbatim.
  */
-import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
 import { coordination } from '@conclave/sdk';
-import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scriptedModel } from './ai-sdk-model.ts';
 import { runWithConclave } from './ai-sdk-snippet.ts';
 import {
   type Conclave,
   proposerScript,
   readmeHasSnippet,
-  type ScriptedCall,
   STEP_TIMEOUT_MS,
   startConclave,
   statusIn,
   voterScript,
 } from './shared.ts';
-
-const USAGE = {
-  inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
-  outputTokens: { total: 1, text: 1, reasoning: 0 },
-};
-
-/** A mock model that makes `script`'s tool calls one step each, then quotes the last tool result's status. */
-export function scriptedModel(script: readonly ScriptedCall[]): MockLanguageModelV3 {
-  return new MockLanguageModelV3({
-    doGenerate: async (options: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> => {
-      const results = options.prompt.flatMap((message) =>
-        message.role === 'tool' ? message.content.filter((part) => part.type === 'tool-result') : [],
-      );
-      const next = script[results.length];
-      if (next !== undefined) {
-        return {
-          content: [
-            {
-              type: 'tool-call',
-              toolCallId: `call-${results.length}`,
-              toolName: next.toolName,
-              input: JSON.stringify(next.input),
-            },
-          ],
-          finishReason: { unified: 'tool-calls', raw: undefined },
-          usage: USAGE,
-          warnings: [],
-        };
-      }
-      const last = results.at(-1);
-      return {
-        content: [{ type: 'text', text: `The decision is ${statusIn(last?.output)}.` }],
-        finishReason: { unified: 'stop', raw: undefined },
-        usage: USAGE,
-        warnings: [],
-      };
-    },
-  });
-}
 
 let conclave: Conclave;
 beforeAll(async () => {
