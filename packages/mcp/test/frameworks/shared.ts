@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coordination, type InProcessCluster, startInProcessCluster } from '@conclave/sdk';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { createConclaveMcpServer } from '../../src/index.ts';
+import { createConclaveMcpServer, serveHttp } from '../../src/index.ts';
 
 export const TICK_MS = 5;
 /** Every call a test makes is bounded by this. */
@@ -17,6 +17,8 @@ export interface Conclave {
   readonly cluster: InProcessCluster;
   /** An MCP server acting as `agent`, and the client end of its in-memory transport. */
   serverFor(agent: string): Promise<InMemoryTransport>;
+  /** The MCP server acting as `agent` over Streamable HTTP on 127.0.0.1: its URL. */
+  httpServerFor(agent: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,14 @@ export async function startConclave(): Promise<Conclave> {
       await server.connect(serverSide);
       closers.push(() => server.close());
       return clientSide;
+    },
+    async httpServerFor(agent) {
+      const client = await cluster.connect(agent);
+      closers.push(() => client.close());
+      const create = () => createConclaveMcpServer({ coordination: coordination(client), tickMs: TICK_MS });
+      const serving = await serveHttp(create, { port: 0 });
+      closers.push(() => serving.close());
+      return serving.url;
     },
     async stop() {
       for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);

@@ -1,0 +1,127 @@
+/**
+ * The OpenAI Agents SDK's own runner (`run` with an `Agent` and `mcpServers`) against Conclave's
+ * MCP server over Streamable HTTP (the SDK's `MCPServerStreamableHttp`; the server in process,
+ * on 127.0.0.1, over an in-process cluster). The model is a scripted implementation of the SDK's
+ * `Model` interface (no network, no API key): one function call a turn (propose, cast_vote,
+ * wait_for_decision), then a message quoting the status in the last function call result the
+ * runner gave it. Two agents reach an approved decision, which is each run's `finalOutput`. The
+ * loop is `openai-agents-snippet.ts`, shown verbatim in README.md.
+ */
+import { coordination } from '@conclave/sdk';
+import { type Model, type ModelRequest, type ModelResponse, setTracingDisabled, Usage } from '@openai/agents';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runWithConclave } from './openai-agents-snippet.ts';
+import {
+  type Conclave,
+  proposerScript,
+  readmeHasSnippet,
+  type ScriptedCall,
+  STEP_TIMEOUT_MS,
+  startConclave,
+  statusIn,
+  voterScript,
+} from './shared.ts';
+
+/** A `Model` that makes `script`'s function calls one a turn, then quotes the last result's status. */
+function scriptedModel(script: readonly ScriptedCall[]): Model & { readonly toolsSeen: string[][] } {
+  const toolsSeen: string[][] = [];
+  return {
+    toolsSeen,
+    async getResponse(request: ModelRequest): Promise<ModelResponse> {
+      toolsSeen.push(request.tools.map((tool) => tool.name));
+      const items = typeof request.input === 'string' ? [] : request.input;
+      const results = items.filter((item) => item.type === 'function_call_result');
+      const next = script[results.length];
+      const output: ModelResponse['output'] =
+        next === undefined
+          ? [
+              {
+                type: 'message',
+                role: 'assistant',
+                status: 'completed',
+                content: [
+                  { type: 'output_text', text: `The decision is ${statusIn(results.at(-1)?.output)}.` },
+                ],
+              },
+            ]
+          : [
+              {
+                type: 'function_call',
+                callId: `call-${results.length}`,
+                name: next.toolName,
+                arguments: JSON.stringify(next.input),
+                status: 'completed',
+              },
+            ];
+      return { usage: new Usage(), output };
+    },
+    // biome-ignore lint/correctness/useYield: the runner here never streams
+    async *getStreamedResponse() {
+      throw new Error('the scripted model does not stream');
+    },
+  };
+}
+
+let conclave: Conclave;
+beforeAll(async () => {
+  setTracingDisabled(true); // no trace export (it would need an API key and the network)
+  conclave = await startConclave();
+});
+afterAll(async () => {
+  await conclave?.stop();
+});
+
+const callsOf = (items: readonly { type: string; name?: string }[]) =>
+  items.filter((item) => item.type === 'function_call').map((item) => item.name);
+
+describe('the OpenAI Agents SDK over MCP', () => {
+  it('runs propose, cast_vote and wait_for_decision in its runner and ends with the decision', async () => {
+    const proposalId = 'openai-agents-mcp';
+    const proposerModel = scriptedModel(proposerScript(proposalId, ['agent-0', 'agent-1']));
+    const proposer = runWithConclave(
+      proposerModel,
+      await conclave.httpServerFor('agent-0'),
+      `Propose ${proposalId}, approve it and report the decision.`,
+    );
+    const watcher = coordination(await conclave.cluster.connect('agent-1'));
+    await expect
+      .poll(
+        () =>
+          watcher.decision(proposalId).then(
+            () => true,
+            () => false,
+          ),
+        { timeout: STEP_TIMEOUT_MS },
+      )
+      .toBe(true);
+    await watcher.client.close();
+    const voter = runWithConclave(
+      scriptedModel(voterScript(proposalId)),
+      await conclave.httpServerFor('agent-1'),
+      `Vote on ${proposalId} and report the decision.`,
+    );
+    const [a, b] = await Promise.all([proposer, voter]);
+
+    // The runner offered the tools it listed from the server.
+    expect(proposerModel.toolsSeen[0]).toEqual(
+      expect.arrayContaining(['propose', 'cast_vote', 'wait_for_decision']),
+    );
+    expect(callsOf(a.history as { type: string; name?: string }[])).toEqual([
+      'propose',
+      'cast_vote',
+      'wait_for_decision',
+    ]);
+    expect(callsOf(b.history as { type: string; name?: string }[])).toEqual([
+      'cast_vote',
+      'wait_for_decision',
+    ]);
+    const waited = a.history.filter((item) => item.type === 'function_call_result').at(-1);
+    expect(waited?.type === 'function_call_result' && statusIn(waited.output)).toBe('approved');
+    expect(a.finalOutput).toBe('The decision is approved.');
+    expect(b.finalOutput).toBe('The decision is approved.');
+  }, 30_000);
+
+  it('is the snippet README.md shows', () => {
+    expect(readmeHasSnippet('openai-agents-snippet.ts')).toBe(true);
+  });
+});
