@@ -1,12 +1,7 @@
-import { Agent, MCPServerStreamableHttp, type Model, run } from '@openai/agents';
+import { Agent, type MCPServer, type Model, run } from '@openai/agents';
 
 /** One agent's turn: an Agents SDK agent with Conclave's MCP tools, until it answers. */
-export async function runWithConclave(model: Model, url: string, prompt: string) {
-  const conclave = new MCPServerStreamableHttp({
-    name: 'conclave',
-    url,
-    clientSessionTimeoutSeconds: 90, // wait_for_decision may take a while
-  });
+export async function runWithConclave(model: Model, conclave: MCPServer, prompt: string) {
   await conclave.connect();
   try {
     const agent = new Agent({

@@ -8,59 +8,19 @@
  * loop is `openai-agents-snippet.ts`, shown verbatim in README.md.
  */
 import { coordination } from '@conclave/sdk';
-import { type Model, type ModelRequest, type ModelResponse, setTracingDisabled, Usage } from '@openai/agents';
+import { MCPServerStreamableHttp, setTracingDisabled } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scriptedModel } from './openai-agents-model.ts';
 import { runWithConclave } from './openai-agents-snippet.ts';
 import {
   type Conclave,
   proposerScript,
   readmeHasSnippet,
-  type ScriptedCall,
   STEP_TIMEOUT_MS,
   startConclave,
   statusIn,
   voterScript,
 } from './shared.ts';
-
-/** A `Model` that makes `script`'s function calls one a turn, then quotes the last result's status. */
-function scriptedModel(script: readonly ScriptedCall[]): Model & { readonly toolsSeen: string[][] } {
-  const toolsSeen: string[][] = [];
-  return {
-    toolsSeen,
-    async getResponse(request: ModelRequest): Promise<ModelResponse> {
-      toolsSeen.push(request.tools.map((tool) => tool.name));
-      const items = typeof request.input === 'string' ? [] : request.input;
-      const results = items.filter((item) => item.type === 'function_call_result');
-      const next = script[results.length];
-      const output: ModelResponse['output'] =
-        next === undefined
-          ? [
-              {
-                type: 'message',
-                role: 'assistant',
-                status: 'completed',
-                content: [
-                  { type: 'output_text', text: `The decision is ${statusIn(results.at(-1)?.output)}.` },
-                ],
-              },
-            ]
-          : [
-              {
-                type: 'function_call',
-                callId: `call-${results.length}`,
-                name: next.toolName,
-                arguments: JSON.stringify(next.input),
-                status: 'completed',
-              },
-            ];
-      return { usage: new Usage(), output };
-    },
-    // biome-ignore lint/correctness/useYield: the runner here never streams
-    async *getStreamedResponse() {
-      throw new Error('the scripted model does not stream');
-    },
-  };
-}
 
 let conclave: Conclave;
 beforeAll(async () => {
@@ -71,6 +31,10 @@ afterAll(async () => {
   await conclave?.stop();
 });
 
+/** The SDK's Streamable HTTP client for a server at `url`. */
+const httpServer = (url: string) =>
+  new MCPServerStreamableHttp({ name: 'conclave', url, clientSessionTimeoutSeconds: 90 });
+
 const callsOf = (items: readonly { type: string; name?: string }[]) =>
   items.filter((item) => item.type === 'function_call').map((item) => item.name);
 
@@ -80,7 +44,7 @@ describe('the OpenAI Agents SDK over MCP', () => {
     const proposerModel = scriptedModel(proposerScript(proposalId, ['agent-0', 'agent-1']));
     const proposer = runWithConclave(
       proposerModel,
-      await conclave.httpServerFor('agent-0'),
+      httpServer(await conclave.httpServerFor('agent-0')),
       `Propose ${proposalId}, approve it and report the decision.`,
     );
     const watcher = coordination(await conclave.cluster.connect('agent-1'));
@@ -97,7 +61,7 @@ describe('the OpenAI Agents SDK over MCP', () => {
     await watcher.client.close();
     const voter = runWithConclave(
       scriptedModel(voterScript(proposalId)),
-      await conclave.httpServerFor('agent-1'),
+      httpServer(await conclave.httpServerFor('agent-1')),
       `Vote on ${proposalId} and report the decision.`,
     );
     const [a, b] = await Promise.all([proposer, voter]);
