@@ -20,6 +20,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   node: ['core', 'transport', 'coordination'],
   sdk: ['core', 'transport', 'coordination'],
   mcp: ['core', 'coordination', 'sdk'],
+  'ai-sdk': ['mcp'],
   cli: ['core', 'transport', 'coordination', 'node', 'sdk', 'mcp'],
   harness: ['core', 'transport', 'coordination', 'node', 'sdk', 'cli'],
 };

@@ -23,10 +23,12 @@ export {
 } from './serve.ts';
 export { type ConclaveMcpServerOptions, createConclaveMcpServer } from './server.ts';
 export { DEFAULT_TICK_MS } from './ticks.ts';
+export { type ConclaveTool, type ConclaveToolkit, conclaveToolkit } from './toolkit.ts';
 export { RECEIPT_ATTEMPTS_MAX, RECEIPT_TIMEOUT_MS } from './tools/cast-with-receipt.ts';
 export { TOOLS } from './tools/index.ts';
 export { LIST_LIMIT_MAX } from './tools/list-proposals.ts';
 export type { ToolContext, ToolDefinition } from './tools/tool.ts';
+export { ToolFailureError } from './tools/tool.ts';
 export {
   WAIT_HEARTBEAT_MS,
   WAIT_POLL_MS,

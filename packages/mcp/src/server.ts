@@ -47,7 +47,8 @@ export function createConclaveMcpServer(options: ConclaveMcpServerOptions): McpS
   return server;
 }
 
-function contextOf(options: ConclaveMcpServerOptions, reveals: RevealScheduler): ToolContext {
+/** What every tool of one agent works with (shared with `conclaveToolkit`). */
+export function contextOf(options: ConclaveMcpServerOptions, reveals: RevealScheduler): ToolContext {
   const client = options.coordination.client;
   const replicas = client.cluster.replicas.length;
   const limits = resolveLimits(options.limits);
