@@ -5,7 +5,7 @@
  * the cluster runs and two liars attack it. The registry checkers (`registryAgreement`,
  * `keyValidity`) and the outcome checker (`membership`) hold every run.
  */
-import { type KeyPair, quorumsOf, signedReplyVerifier } from '@conclave/core';
+import { castAgentOptions, castKeysOf } from './cast-keys.ts';
 import type { AgentContext } from './cluster-setup.ts';
 import { type Cast, COUNCIL, membershipCast } from './membership-agents.ts';
 import type { Prng } from './prng.ts';
@@ -36,29 +36,16 @@ export function membershipScenario(seed: number, overrides: SuiteOverrides = {})
 
 /** The cast of a membership run, from the run's genesis identities (3 honest agents, 2 liars). */
 export function membershipCastOf(context: AgentContext, root: Prng): Cast {
-  const { identities, options, crypto } = context;
+  const { options, crypto } = context;
   const plan = options.membership;
   if (plan === undefined) throw new RangeError('not a membership run');
-  const ids = [...identities.agentIds, ...identities.malloryIds];
-  const keyPairs = [...identities.agentKeys, ...identities.malloryKeys];
-  for (const id of ['agent-0', 'agent-1', 'agent-2', 'mallory-0', 'mallory-1'])
-    if (!ids.includes(id)) throw new RangeError(`a membership run needs genesis agent ${id}`);
   return membershipCast({
     crypto,
-    keys: new Map(ids.map((id, i) => [id, keyPairs[i] as KeyPair])),
+    keys: castKeysOf(context, 'membership'),
     keyStream: root.fork('membership-keys'),
     prng: root.fork('membership'),
     writes: plan.writes,
     startTicksMax: options.agentStartTicksMax,
-    agent: {
-      crypto,
-      verifier: signedReplyVerifier(crypto, identities.config),
-      decodeLimits: context.decodeLimits,
-      faultsMax: quorumsOf(options.replicas).f,
-      thinkTicks: options.agentThinkTicksMax,
-      retryTicks: options.agentRetryTicks,
-      retryTicksMax: options.agentRetryTicksMax,
-      created: context.created,
-    },
+    agent: castAgentOptions(context),
   });
 }

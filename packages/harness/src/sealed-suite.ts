@@ -10,8 +10,8 @@
  * Honest clocks start `timestampSkewMaxTicks` later than elsewhere, so the lagging clock is never
  * negative. The sealed checkers (`sealedTally`, `sealedSecrecy`, `sealedOutcomes`) hold every run.
  */
-import { type KeyPair, quorumsOf, signedReplyVerifier } from '@conclave/core';
 import { earlyRevealsClockLag } from './byzantine.ts';
+import { castAgentOptions, castKeysOf } from './cast-keys.ts';
 import type { AgentContext } from './cluster-setup.ts';
 import { Prng } from './prng.ts';
 import { SIMULATION_PROTOCOL, scenarioFromSeed } from './scenario.ts';
@@ -83,31 +83,18 @@ export function sealedScenario(seed: number, overrides: SuiteOverrides = {}): Sc
 
 /** The cast of a sealed run, from its genesis identities (3 honest agents, 2 liars). */
 export function sealedCastOf(context: AgentContext, root: Prng): SealedCast {
-  const { identities, options, crypto } = context;
+  const { options, crypto } = context;
   const plan = options.sealed;
   if (plan === undefined) throw new RangeError('not a sealed run');
-  const ids = [...identities.agentIds, ...identities.malloryIds];
-  const keyPairs = [...identities.agentKeys, ...identities.malloryKeys];
-  for (const id of ['agent-0', 'agent-1', 'agent-2', 'mallory-0', 'mallory-1'])
-    if (!ids.includes(id)) throw new RangeError(`a sealed run needs genesis agent ${id}`);
   return sealedCast({
     crypto,
-    keys: new Map(ids.map((id, i) => [id, keyPairs[i] as KeyPair])),
+    keys: castKeysOf(context, 'sealed'),
     keyStream: root.fork('sealed-keys'),
     prng: root.fork('sealed'),
     writes: 0,
     commitTicks: plan.commitTicks,
     revealTicks: plan.revealTicks,
     startTicksMax: options.agentStartTicksMax,
-    agent: {
-      crypto,
-      verifier: signedReplyVerifier(crypto, identities.config),
-      decodeLimits: context.decodeLimits,
-      faultsMax: quorumsOf(options.replicas).f,
-      thinkTicks: options.agentThinkTicksMax,
-      retryTicks: options.agentRetryTicks,
-      retryTicksMax: options.agentRetryTicksMax,
-      created: context.created,
-    },
+    agent: castAgentOptions(context),
   });
 }
