@@ -5,44 +5,28 @@
  * receipt refused with one line and exit 1).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { decodeReceipt, encodeReceipt, fromHex, toHex } from '@conclave/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  makeCluster,
-  ROOT,
-  type RunningReplica,
-  startReplica,
-  statusOf,
-  stopReplica,
-  waitFor,
-} from '../src/local-cluster.ts';
+import { ROOT, waitFor } from '../src/local-cluster.ts';
 import { runConclaveHere } from '../src/run-here.ts';
-import type { CliRun } from './support/run-cli.ts';
+import {
+  expectOk,
+  expectRefused,
+  type LocalDaemons,
+  lastJson,
+  startFourDaemons,
+} from './support/run-cli.ts';
 
-const running: RunningReplica[] = [];
+let daemons: LocalDaemons | undefined;
 let dir = '';
 let at: string[] = [];
 afterAll(async () => {
-  await Promise.all(running.map((r) => stopReplica(r, 'SIGKILL')));
-  if (dir !== '') rmSync(dirname(dir), { recursive: true, force: true });
+  await daemons?.stop();
 });
 
 const conclave = (...args: string[]) => runConclaveHere(args);
-const lastJson = (run: CliRun) => JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
-
-function expectOk(run: CliRun): void {
-  expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-}
-
-function expectOneLineError(run: CliRun, status: number, pattern: RegExp): void {
-  expect(run.status, run.stdout).toBe(status);
-  const [first] = run.stderr.trim().split('\n');
-  expect(first).toMatch(/^error: /);
-  expect(first).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
 
 /** The vote (agent-1 approving "ship") whose receipt the receipt tests fetch and check. */
 let vote: { sequence: number; requestId: number; receipt: string } = {
@@ -52,15 +36,9 @@ let vote: { sequence: number; requestId: number; receipt: string } = {
 };
 
 beforeAll(async () => {
-  ({ dir } = await makeCluster(4, 4));
+  daemons = await startFourDaemons();
+  ({ dir } = daemons);
   at = ['--dir', dir];
-  for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
-  await waitFor(
-    'replicas up',
-    async () =>
-      (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
-    60_000,
-  );
   const voters = ['--rule', 'threshold:3', '--voters', '0,1,2,3'];
   expectOk(await conclave('proposal', 'propose', 'ship', ...voters, '--as', '0', ...at));
   expectOk(
@@ -71,11 +49,7 @@ beforeAll(async () => {
   vote = lastJson(cast);
   // agent-2 equivocates: a second, different ballot on "ship" is refused and recorded as evidence.
   expectOk(await conclave('proposal', 'vote', 'ship', 'approve', '--as', '2', ...at));
-  expectOneLineError(
-    await conclave('proposal', 'vote', 'ship', 'reject', '--as', '2', ...at),
-    1,
-    /EQUIVOCATION/,
-  );
+  expectRefused(await conclave('proposal', 'vote', 'ship', 'reject', '--as', '2', ...at), 1, /EQUIVOCATION/);
 }, 90_000);
 
 describe('conclave proposal list, evidence list, events watch, receipt get|verify', () => {
@@ -90,11 +64,7 @@ describe('conclave proposal list, evidence list, events watch, receipt get|verif
     expect(json.status).toBe('all');
     expect(json.proposals.map((p: { proposalId: string }) => p.proposalId)).toEqual(['later', 'ship']);
     expect(json.proposals[1]).toMatchObject({ proposer: 'agent-0', status: 'open', phase: 'voting' });
-    expectOneLineError(
-      await conclave('proposal', 'list', '--status', 'x', '--as', '3', ...at),
-      2,
-      /--status/,
-    );
+    expectRefused(await conclave('proposal', 'list', '--status', 'x', '--as', '3', ...at), 2, /--status/);
   });
 
   it('lists evidence with each item verified against the registry, filtered by agent and proposal', async () => {
@@ -162,7 +132,7 @@ describe('conclave proposal list, evidence list, events watch, receipt get|verif
     );
     expectOk(from);
     expect(JSON.parse(from.stdout)).toMatchObject({ kind: 'ballot_cast', sequence: vote.sequence });
-    expectOneLineError(await conclave('events', 'watch', '--limit', '0', '--as', '3', ...at), 2, /--limit/);
+    expectRefused(await conclave('events', 'watch', '--limit', '0', '--as', '3', ...at), 2, /--limit/);
   });
 
   it('follows new events until Ctrl-C, then exits 0', async () => {
@@ -271,22 +241,18 @@ describe('conclave proposal list, evidence list, events watch, receipt get|verif
       toHex(encodeReceipt({ ...receipt, commits: [{ bytes: commit.bytes, signature }, ...others] })),
     );
     const refused = await conclave('receipt', 'verify', tampered, ...at);
-    expectOneLineError(
-      refused,
-      1,
-      /^error: RECEIPT_INVALID: commit signature of replica \d does not verify$/,
-    );
+    expectRefused(refused, 1, /^error: RECEIPT_INVALID: commit signature of replica \d does not verify$/);
     const refusedJson = await conclave('receipt', 'verify', tampered, ...at, '--json');
     expect(refusedJson.status).toBe(1);
     expect(lastJson(refusedJson)).toMatchObject({ valid: false });
 
     const garbage = join(dirname(dir), 'garbage.receipt');
     writeFileSync(garbage, 'not a receipt');
-    expectOneLineError(
+    expectRefused(
       await conclave('receipt', 'verify', garbage, ...at),
       1,
       /RECEIPT_INVALID: .* does not hold a receipt/,
     );
-    expectOneLineError(await conclave('receipt', 'get', '--as', '1', ...at), 2, /missing --sequence/);
+    expectRefused(await conclave('receipt', 'get', '--as', '1', ...at), 2, /missing --sequence/);
   });
 });

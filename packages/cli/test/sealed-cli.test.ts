@@ -4,57 +4,25 @@
  * `--sealed`, vote in one go and in two halves, a reveal of another ballot refused before it is
  * sent, `show` with the phase and who committed and revealed, and the no-reveal evidence.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  makeCluster,
-  type RunningReplica,
-  startReplica,
-  statusOf,
-  stopReplica,
-  waitFor,
-} from '../src/local-cluster.ts';
 import { runConclaveHere } from '../src/run-here.ts';
-import type { CliRun } from './support/run-cli.ts';
+import { expectOk, expectRefused, type LocalDaemons, lastJson, startFourDaemons } from './support/run-cli.ts';
 
-const running: RunningReplica[] = [];
-let clusterDir = '';
+let daemons: LocalDaemons | undefined;
 afterAll(async () => {
-  await Promise.all(running.map((r) => stopReplica(r, 'SIGKILL')));
-  if (clusterDir !== '') rmSync(dirname(clusterDir), { recursive: true, force: true });
+  await daemons?.stop();
 });
 
 const conclave = (...args: string[]) => runConclaveHere(args);
-const lastJson = (run: CliRun) => JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
-
-function expectOk(run: CliRun): void {
-  expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-}
-
-function expectOneLineError(run: CliRun, status: number, pattern: RegExp): void {
-  expect(run.status, run.stdout).toBe(status);
-  const [first] = run.stderr.trim().split('\n');
-  expect(first).toMatch(/^error: /);
-  expect(first).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe('conclave proposal with sealed ballots, against real daemons', () => {
   it('proposes sealed, commits, waits and reveals; a different reveal is refused unsent; a missing reveal is evidence', async () => {
-    const { dir } = await makeCluster(4, 4);
-    clusterDir = dir;
-    for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
-    await waitFor(
-      'replicas up',
-      async () =>
-        (await Promise.all([0, 1, 2, 3].map((id) => statusOf(dir, id)))).every(Boolean) ? true : undefined,
-      60_000,
-    );
+    daemons = await startFourDaemons();
+    const { dir } = daemons;
     const at = ['--dir', dir];
     const sealed = (commitTicks: number) => ['--sealed', '--commit-ticks', String(commitTicks)];
 
-    expectOneLineError(
+    expectRefused(
       await conclave(
         'proposal',
         'propose',
@@ -147,7 +115,7 @@ describe('conclave proposal with sealed ballots, against real daemons', () => {
 
     // Another reason is another ballot: refused here, before it could become evidence.
     const wrong = await conclave('proposal', 'vote', 'ship', 'approve', '--reveal', '--as', '1', ...at);
-    expectOneLineError(wrong, 1, /SEAL_MISMATCH: .*nothing was sent/);
+    expectRefused(wrong, 1, /SEAL_MISMATCH: .*nothing was sent/);
     const revealed = await conclave(
       'proposal',
       'vote',
@@ -177,7 +145,7 @@ describe('conclave proposal with sealed ballots, against real daemons', () => {
 
     // "quiet" ended at its deadline with agent-2's commitment unrevealed: counted as abstain, and evidence.
     const ended = await conclave('proposal', 'wait', 'quiet', '--as', '3', '--timeout', '20', ...at);
-    expectOneLineError(ended, 1, /proposal quiet ended/);
+    expectRefused(ended, 1, /proposal quiet ended/);
     expect(ended.stdout).toMatch(/never revealed: agent-2 \(evidence \d+\)/);
     const listed = await conclave('proposal', 'evidence', 'quiet', '--as', '3', ...at);
     expect(listed.stdout).toMatch(/evidence \d+: no_reveal — agent-2 committed and never revealed/);
