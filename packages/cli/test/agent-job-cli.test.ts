@@ -11,13 +11,7 @@ import { decodeReceipt, encodeReceipt, fromHex, toHex } from '@conclave/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, waitFor } from '../src/local-cluster.ts';
 import { runConclaveHere } from '../src/run-here.ts';
-import {
-  expectOk,
-  expectRefused,
-  type LocalDaemons,
-  lastJson,
-  startFourDaemons,
-} from './support/run-cli.ts';
+import { expectOk, expectRefused, type LocalDaemons, lastJson, startFourDaemons } from './support/run-cli.ts';
 
 let daemons: LocalDaemons | undefined;
 let dir = '';
