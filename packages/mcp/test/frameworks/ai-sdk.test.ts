@@ -7,7 +7,6 @@
  * conversation only if the framework carried it there. The loop runs `ai-sdk-snippet.ts`,
  * which README.md shows verbatim.
  */
-import { coordination } from '@conclave/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scriptedModel } from './ai-sdk-model.ts';
 import { runWithConclave } from './ai-sdk-snippet.ts';
@@ -15,9 +14,9 @@ import {
   type Conclave,
   proposerScript,
   readmeHasSnippet,
-  STEP_TIMEOUT_MS,
   startConclave,
   statusIn,
+  untilProposed,
   voterScript,
 } from './shared.ts';
 
@@ -38,18 +37,7 @@ describe('the Vercel AI SDK over MCP', () => {
       `Propose ${proposalId}, approve it and report the decision.`,
     );
     // agent-1's turn starts once the proposal is there to vote on.
-    const watcher = coordination(await conclave.cluster.connect('agent-1'));
-    await expect
-      .poll(
-        () =>
-          watcher.decision(proposalId).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: STEP_TIMEOUT_MS },
-      )
-      .toBe(true);
-    await watcher.client.close();
+    await untilProposed(conclave, proposalId);
     const voter = runWithConclave(
       scriptedModel(voterScript(proposalId)),
       await conclave.serverFor('agent-1'),

@@ -7,7 +7,6 @@
  * each agent's final message. The loop is `langgraph-snippet.ts`, shown verbatim in README.md.
  */
 
-import { coordination } from '@conclave/sdk';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
@@ -24,6 +23,7 @@ import {
   STEP_TIMEOUT_MS,
   startConclave,
   statusIn,
+  untilProposed,
   voterScript,
 } from './shared.ts';
 
@@ -91,18 +91,7 @@ describe('LangGraph.js over MCP', () => {
       await mcpClientFor('agent-0'),
       `Propose ${proposalId}, approve it and report the decision.`,
     );
-    const watcher = coordination(await conclave.cluster.connect('agent-1'));
-    await expect
-      .poll(
-        () =>
-          watcher.decision(proposalId).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: STEP_TIMEOUT_MS },
-      )
-      .toBe(true);
-    await watcher.client.close();
+    await untilProposed(conclave, proposalId);
     const voter = runWithConclave(
       new ScriptedChatModel(voterScript(proposalId)),
       await mcpClientFor('agent-1'),

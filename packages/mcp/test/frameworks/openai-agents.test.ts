@@ -7,7 +7,6 @@
  * runner gave it. Two agents reach an approved decision, which is each run's `finalOutput`. The
  * loop is `openai-agents-snippet.ts`, shown verbatim in README.md.
  */
-import { coordination } from '@conclave/sdk';
 import { MCPServerStreamableHttp, setTracingDisabled } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scriptedModel } from './openai-agents-model.ts';
@@ -16,9 +15,9 @@ import {
   type Conclave,
   proposerScript,
   readmeHasSnippet,
-  STEP_TIMEOUT_MS,
   startConclave,
   statusIn,
+  untilProposed,
   voterScript,
 } from './shared.ts';
 
@@ -47,18 +46,7 @@ describe('the OpenAI Agents SDK over MCP', () => {
       httpServer(await conclave.httpServerFor('agent-0')),
       `Propose ${proposalId}, approve it and report the decision.`,
     );
-    const watcher = coordination(await conclave.cluster.connect('agent-1'));
-    await expect
-      .poll(
-        () =>
-          watcher.decision(proposalId).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: STEP_TIMEOUT_MS },
-      )
-      .toBe(true);
-    await watcher.client.close();
+    await untilProposed(conclave, proposalId);
     const voter = runWithConclave(
       scriptedModel(voterScript(proposalId)),
       httpServer(await conclave.httpServerFor('agent-1')),

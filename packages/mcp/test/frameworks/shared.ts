@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coordination, type InProcessCluster, startInProcessCluster } from '@conclave/sdk';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { expect } from 'vitest';
 import { createConclaveMcpServer, serveHttp } from '../../src/index.ts';
 
 export const TICK_MS = 5;
@@ -98,4 +99,23 @@ export function readmeHasSnippet(file: string): boolean {
   const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
   const snippet = readFileSync(join(import.meta.dirname, file), 'utf8');
   return readme.includes(`\`\`\`ts\n${snippet}\`\`\``);
+}
+
+/** Waits (as agent-1, up to STEP_TIMEOUT_MS) until the proposal is there to vote on. */
+export async function untilProposed(conclave: Conclave, proposalId: string): Promise<void> {
+  const watcher = coordination(await conclave.cluster.connect('agent-1'));
+  try {
+    await expect
+      .poll(
+        () =>
+          watcher.decision(proposalId).then(
+            () => true,
+            () => false,
+          ),
+        { timeout: STEP_TIMEOUT_MS },
+      )
+      .toBe(true);
+  } finally {
+    await watcher.client.close();
+  }
 }
