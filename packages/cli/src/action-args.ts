@@ -1,6 +1,6 @@
 /**
  * Governance actions from command-line arguments: a join statement file (as `conclave keygen`
- * writes it), `--weight W`, `--quota name=value` (repeatable), `--council A,B --threshold K`.
+ * writes it), `--weight W`, `--quota name=value` (repeatable), `--observer` (register a read-only agent), `--council A,B --threshold K`.
  * Everything is checked here first, so a typo is a usage error, not a proposal the council
  * has to reject.
  */
@@ -89,6 +89,7 @@ export function actionOf(kind: string, args: readonly string[], values: Values):
         joinStatement: joinStatementFile(args[0] as string).bytes,
         weight: weightFlag(values.weight, 1),
         quotas: quotasFlag(values.quota),
+        observer: values.observer === true,
       });
     case 'remove-agent':
       want(1, 'an agent id');

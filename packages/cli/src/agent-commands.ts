@@ -1,7 +1,8 @@
 /**
  * `conclave agent …`: the agent registry. `add` and `remove` propose the council action (then the
  * council votes with `conclave proposal vote`); `rotate` (agent-rotate.ts) and `revoke` are an
- * agent's own self-service changes, effective at once; `list` and `council` read the registry.
+ * agent's own self-service changes, effective at once; `list` and `council` read the registry,
+ * `usage` what each agent holds against its quotas.
  */
 import { loadClusterFile } from '@conclave/node';
 import { actionOf } from './action-args.ts';
@@ -9,7 +10,7 @@ import { rotate } from './agent-rotate.ts';
 import { actingAgent, asAgent, noMoreThan } from './agent-session.ts';
 import { print, requireString, UsageError, type Values } from './args.ts';
 import { coordinationLimitsOf } from './coordination-limits.ts';
-import { agentJson, agentLines, councilLines } from './governance-view.ts';
+import { agentJson, agentLines, councilLines, usageLine } from './governance-view.ts';
 import { proposeAction } from './proposal-commands.ts';
 
 export async function agentCommand(args: readonly string[], values: Values): Promise<number> {
@@ -31,8 +32,11 @@ export async function agentCommand(args: readonly string[], values: Values): Pro
     case 'council':
       noMoreThan(rest, 0);
       return council(values);
+    case 'usage':
+      noMoreThan(rest, 0);
+      return usage(values);
     default:
-      throw new UsageError('agent takes add, remove, rotate, revoke, list or council');
+      throw new UsageError('agent takes add, remove, rotate, revoke, list, council or usage');
   }
 }
 
@@ -57,6 +61,13 @@ async function list(values: Values): Promise<number> {
   const agents = await asAgent(values, (c) => c.agents({ pageLimit: pageMaxOf(values) }));
   if (values.json) print(JSON.stringify({ agents: agents.map(agentJson) }));
   else for (const agent of agents) for (const line of agentLines(agent)) print(line);
+  return 0;
+}
+
+async function usage(values: Values): Promise<number> {
+  const usages = await asAgent(values, (c) => c.usage({ pageLimit: pageMaxOf(values) }));
+  if (values.json) print(JSON.stringify({ usage: usages }));
+  else for (const line of usages.map(usageLine)) print(line);
   return 0;
 }
 

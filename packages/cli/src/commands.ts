@@ -46,7 +46,7 @@ Usage:
   conclave keygen --replica ID --host H --port P [--http-port Q] [--out DIR]
   conclave keygen --agent NAME [--out DIR]
   conclave genesis assemble STATEMENT.json… --out genesis.json [--council A,B --threshold K]
-                  [--weights A=W,…] [--tick-ms MS] [--protocol JSON] [--coordination JSON]
+                  [--weights A=W,…] [--observers A,…] [--tick-ms MS] [--protocol JSON] [--coordination JSON]
                   [--state-machine coordination|kv] [--reply-auth channel|signature]
   conclave genesis sign genesis.json --key DIR/keys/replica-N.secret
   conclave genesis merge SIGNED-COPY.json… --out genesis.json
@@ -58,12 +58,12 @@ Usage:
   conclave kv get KEY --dir DIR --agent J [--consistency linearizable|quorum|local] [--replica R] [--json]
   conclave mcp    --dir DIR --agent J [--http PORT] [--host H] [--session-idle-minutes M]
   conclave dashboard --dir DIR [--agent OBSERVER] [--port P] [--host H]
-  conclave agent add STATEMENT.join.json --as M --dir DIR [--weight W] [--quota NAME=V]…
+  conclave agent add STATEMENT.join.json --as M --dir DIR [--weight W] [--quota NAME=V]… [--observer]
                   [--proposal ID] [--title T] [--ttl TICKS] [--json]
   conclave agent remove ID --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS] [--json]
   conclave agent rotate --as J --dir DIR [--out OUT] [--json]
   conclave agent revoke --as J --dir DIR --yes [--json]
-  conclave agent list|council --as J --dir DIR [--json]
+  conclave agent list|council|usage --as J --dir DIR [--json]
   conclave proposal propose ID --rule threshold:K|weighted:W --voters A,B,… [--weights A=W,…] --as J --dir DIR
                   [--title T] [--ttl TICKS] [SEALED] [--json]
   conclave proposal propose-action KIND ARGS… --as M --dir DIR [--proposal ID] [--title T] [--ttl TICKS] [SEALED]
@@ -109,9 +109,10 @@ Usage:
            agree, not ordered: consistent but may be slightly stale), local (one replica, may be
            stale; prints how stale)
   dashboard serves a live web page of the cluster on 127.0.0.1 (port 0: the OS picks; the URL is
-           printed): replicas from their status endpoints; with --agent, an observer agent that is
-           not on the council, also agents, proposals and evidence by quorum reads; receipts are
-           verified in the page. See docs/dashboard.md
+           printed): replicas from their status endpoints; with --agent, an observer (a read-only
+           agent: genesis --observers or agent add --observer), also agents, quota usage,
+           proposals and evidence by quorum reads; receipts and evidence are verified in the
+           page. See docs/dashboard.md
   mcp      serves agent J's coordination primitives to agent frameworks as an MCP server (tools:
            propose, cast_vote, wait_for_decision, verify_receipt, kv, tasks…; resources: decisions).
            It signs as agent J: guard J's key file. Stdio by default (stdout carries only the
@@ -177,6 +178,8 @@ async function main(argv: string[], options: CliOptions): Promise<number> {
       'http-port': { type: 'string' },
       council: { type: 'string' },
       weights: { type: 'string' },
+      observers: { type: 'string' },
+      observer: { type: 'boolean', default: false },
       threshold: { type: 'string' },
       'tick-ms': { type: 'string' },
       protocol: { type: 'string' },

@@ -117,6 +117,10 @@ function assembleOptionsOf(values: Values): AssembleOptions {
   const replyAuth = enumFlag<ReplyAuth>(values['reply-auth'], '--reply-auth', REPLY_AUTH_SCHEMES);
   const protocol = jsonObjectFlag(values.protocol, '--protocol');
   const weights = typeof values.weights === 'string' ? weightsFlag(values.weights) : undefined;
+  const observers =
+    typeof values.observers === 'string'
+      ? values.observers.split(',').map((name) => agentIdOf(name.trim()))
+      : undefined;
   const coordination = jsonObjectFlag(values.coordination, '--coordination');
   return {
     ...(council === undefined ? {} : { council }),
@@ -124,6 +128,7 @@ function assembleOptionsOf(values: Values): AssembleOptions {
     ...(values['tick-ms'] === undefined ? {} : { tickMs: integer(values['tick-ms'], '--tick-ms') }),
     ...(protocol === undefined ? {} : { protocol }),
     ...(weights === undefined ? {} : { weights }),
+    ...(observers === undefined ? {} : { observers }),
     ...(coordination === undefined ? {} : { coordination }),
     ...(stateMachine === undefined ? {} : { stateMachine }),
     ...(replyAuth === undefined ? {} : { replyAuth }),

@@ -4,6 +4,7 @@
  */
 import {
   type ActionOutcome,
+  type AgentUsageView,
   type AgentView,
   actionToJson,
   agentToJson,
@@ -11,6 +12,8 @@ import {
   type Evidence,
   type GovernanceAction,
   type ProposalView,
+  QUOTA_LIMIT_NAMES,
+  type QuotaLimitName,
 } from '@conclave/coordination';
 import { toHex } from '@conclave/core';
 
@@ -151,11 +154,34 @@ export function evidenceLine(evidence: Evidence): string {
 /** An agent record as JSON: the shape `--json` prints (shared with the MCP server). */
 export const agentJson = (agent: AgentView): Json => agentToJson(agent) as unknown as Json;
 
+/** Short names of the quotas, in `QUOTA_LIMIT_NAMES` order. */
+const QUOTA_WORDS: Readonly<Record<QuotaLimitName, string>> = {
+  claimsPerAgentMax: 'claims',
+  eventsPerAgentMax: 'events',
+  eventsPerWindowPerAgentMax: 'events/window',
+  kvBytesPerAgentMax: 'kv bytes',
+  kvKeysPerAgentMax: 'kv keys',
+  locksPerAgentMax: 'locks',
+  openProposalsPerAgentMax: 'open proposals',
+  retainedProposalsPerAgentMax: 'kept proposals',
+  tasksPerAgentMax: 'tasks',
+};
+
+/** `agent  kv keys 2/64, …`: used/limit of each quota, with a `!` where the agent is at its limit. */
+export function usageLine(usage: AgentUsageView): string {
+  const parts = QUOTA_LIMIT_NAMES.map((name) => {
+    const full = usage.used[name] >= usage.limits[name] ? '!' : '';
+    return `${QUOTA_WORDS[name]} ${usage.used[name]}/${usage.limits[name]}${full}`;
+  });
+  return `${usage.agent}  ${parts.join(', ')}`;
+}
+
 /** The agent's line, then one per key: `[from, until)` in log sequences. */
 export function agentLines(agent: AgentView): string[] {
   const quotas = quotasText(agent.quotas);
   const marks = [
     agent.council ? 'council' : '',
+    agent.observer ? 'observer (read-only)' : '',
     agent.removed ? 'removed' : '',
     `weight ${agent.weight}`,
     quotas === '' ? '' : `quotas ${quotas.slice(2)}`,

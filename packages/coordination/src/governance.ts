@@ -4,7 +4,9 @@
  * `domains/actions.ts` checks and executes them.
  *
  * Tuples (inside `['propose_action', proposalId, title, deadline, action]`):
- * - `['register_agent', joinStatement, weight, quotas]`
+ * - `['register_agent', joinStatement, weight, quotas]`, or with a fifth element `true` to
+ *   register an observer (an agent that may read, not write or vote); absent for a full agent, so
+ *   the four-element tuple keeps its meaning
  * - `['remove_agent', agent]`
  * - `['rotate_agent_key', agent, joinStatement]`
  * - `['set_agent_quotas', agent, quotas]`
@@ -28,6 +30,8 @@ export type GovernanceAction =
       readonly joinStatement: Uint8Array;
       readonly weight: number;
       readonly quotas: AgentQuotas;
+      /** Registers a read-only agent (see `AgentRecord.observer`); one canonical form: only `true` is written. */
+      readonly observer?: boolean;
     }
   | { readonly kind: 'remove_agent'; readonly agent: string }
   | { readonly kind: 'rotate_agent_key'; readonly agent: string; readonly joinStatement: Uint8Array }
@@ -54,8 +58,10 @@ function quotasTuple(quotas: AgentQuotas): Canonical {
 /** The canonical tuple of an action. */
 export function actionTuple(action: GovernanceAction): Canonical {
   switch (action.kind) {
-    case 'register_agent':
-      return [action.kind, action.joinStatement, action.weight, quotasTuple(action.quotas)];
+    case 'register_agent': {
+      const tuple = [action.kind, action.joinStatement, action.weight, quotasTuple(action.quotas)];
+      return action.observer === true ? [...tuple, true] : tuple;
+    }
     case 'remove_agent':
       return [action.kind, action.agent];
     case 'rotate_agent_key':
@@ -88,20 +94,28 @@ function decodeQuotas(value: unknown): AgentQuotas {
 const joinBytes = (value: unknown): Uint8Array => binary(value, 'joinStatement', JOIN_STATEMENT_BYTES_MAX);
 const agentId = (value: unknown): string => text(value, 'agent', AGENT_ID_BYTES_MAX);
 
+/** `register_agent` with four elements, or five with `true` last (an observer): one encoding per action. */
+function decodeRegister(tuple: unknown[], weight: (v: unknown) => number): GovernanceAction {
+  if (tuple.length === 5 && tuple[4] !== true)
+    throw new Invalid('register_agent: the fifth element, when present, must be true (an observer)');
+  if (tuple.length !== 5) arity(tuple, 4, 'register_agent');
+  return {
+    kind: 'register_agent',
+    joinStatement: joinBytes(tuple[1]),
+    weight: weight(tuple[2]),
+    quotas: decodeQuotas(tuple[3]),
+    ...(tuple.length === 5 ? { observer: true } : {}),
+  };
+}
+
 /** Decodes an action tuple, checking types and ranges (not the registry: that is the state machine's). Throws `Invalid`. */
 export function decodeAction(value: unknown, limits: CoordinationLimits): GovernanceAction {
-  const tuple = list(value, 'action', 2, 4);
+  const tuple = list(value, 'action', 2, 5);
   const kind = oneOf(tuple[0], 'action kind', ACTION_KINDS);
   const weight = (v: unknown) => integer(v, 'weight', 1, limits.weightMax);
   switch (kind) {
     case 'register_agent':
-      arity(tuple, 4, kind);
-      return {
-        kind,
-        joinStatement: joinBytes(tuple[1]),
-        weight: weight(tuple[2]),
-        quotas: decodeQuotas(tuple[3]),
-      };
+      return decodeRegister(tuple, weight);
     case 'remove_agent':
       arity(tuple, 2, kind);
       return { kind, agent: agentId(tuple[1]) };
@@ -130,11 +144,14 @@ export const actions = {
     readonly joinStatement: Uint8Array;
     readonly weight?: number;
     readonly quotas?: AgentQuotas;
+    /** Register a read-only observer (default false). */
+    readonly observer?: boolean;
   }): GovernanceAction => ({
     kind: 'register_agent',
     joinStatement: fields.joinStatement,
     weight: fields.weight ?? 1,
     quotas: fields.quotas ?? {},
+    ...(fields.observer === true ? { observer: true } : {}),
   }),
   removeAgent: (agent: string): GovernanceAction => ({ kind: 'remove_agent', agent }),
   rotateAgentKey: (agent: string, joinStatement: Uint8Array): GovernanceAction => ({

@@ -70,6 +70,7 @@ export {
 export { type AgentJson, actionToJson, agentToJson } from './registry-json.ts';
 export {
   type ActionOutcome,
+  type AgentUsageView,
   type AgentView,
   type CandidateTally,
   type ChoiceCount,

@@ -178,6 +178,8 @@ export type ReadOperation =
       readonly limit: number;
     }
   | { readonly op: 'list_agents'; readonly after: string | null; readonly limit: number }
+  /** What each agent (registered or removed, in id order) holds against its quotas. */
+  | { readonly op: 'list_usage'; readonly after: string | null; readonly limit: number }
   | { readonly op: 'get_council' };
 
 /** Every operation. */
@@ -196,6 +198,7 @@ export const READ_OPERATIONS: ReadonlySet<string> = new Set([
   'list_tasks',
   'events',
   'list_agents',
+  'list_usage',
   'get_council',
 ]);
 
@@ -282,7 +285,8 @@ export function operationTuple(operation: Operation): Canonical {
     case 'events':
       return ['events', operation.fromSequence, operation.fromIndex, operation.limit];
     case 'list_agents':
-      return ['list_agents', operation.after, operation.limit];
+    case 'list_usage':
+      return [operation.op, operation.after, operation.limit];
     case 'propose_action': {
       const open: Canonical[] = [
         'propose_action',
@@ -455,6 +459,13 @@ export const ops = {
   listAgents: (fields: { readonly after?: string | null; readonly limit?: number } = {}): Uint8Array =>
     encodeOperation({
       op: 'list_agents',
+      after: fields.after ?? null,
+      limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
+    }),
+  /** Quota usage of every agent record, in id order (a page of results holds about 500 bytes per agent). */
+  listUsage: (fields: { readonly after?: string | null; readonly limit?: number } = {}): Uint8Array =>
+    encodeOperation({
+      op: 'list_usage',
       after: fields.after ?? null,
       limit: fields.limit ?? DEFAULT_PAGE_LIMIT,
     }),
@@ -685,6 +696,7 @@ function decodeFields(tuple: unknown[], limits: CoordinationLimits): Operation {
         limit: page(tuple[3]),
       };
     case 'list_agents':
+    case 'list_usage':
       arity(tuple, 3, name);
       return {
         op: name,

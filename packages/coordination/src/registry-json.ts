@@ -12,6 +12,7 @@ export interface AgentJson {
   readonly publicKey: string | null;
   readonly weight: number;
   readonly council: boolean;
+  readonly observer: boolean;
   readonly quotas: AgentView['quotas'];
   readonly keys: readonly {
     readonly publicKey: string;
@@ -27,6 +28,7 @@ export function agentToJson(agent: AgentView): AgentJson {
     publicKey: agent.publicKey === null ? null : toHex(agent.publicKey),
     weight: agent.weight,
     council: agent.council,
+    observer: agent.observer,
     quotas: agent.quotas,
     keys: agent.keys.map((k) => ({ publicKey: toHex(k.publicKey), from: k.from, until: k.until })),
   };

@@ -5,7 +5,7 @@
  * position of the state that answered (last sequence and agreed time it has seen), so a local
  * read says how stale it may be.
  */
-import type { AgentQuotas } from './agent-quotas.ts';
+import type { AgentQuotas, QuotaLimitName } from './agent-quotas.ts';
 import type { Evidence, LogPosition } from './evidence.ts';
 import type { GovernanceAction } from './governance.ts';
 import type { KeyInterval } from './key-history.ts';
@@ -196,8 +196,21 @@ export interface AgentView {
   readonly quotas: AgentQuotas;
   /** Whether it is on the council. */
   readonly council: boolean;
+  /** Whether it is an observer: it may read, not write or vote (see the coordination README). */
+  readonly observer: boolean;
   /** Every retained key with the sequences [from, until) it was in force, oldest first (see `keyInForce`). */
   readonly keys: readonly KeyInterval[];
+}
+
+/**
+ * What one agent holds against each of its quotas (`list_usage`): `used` is the count the quota
+ * check compares, `limits` the limit in force (its override, else the global one). A write that
+ * would take `used` past its limit is refused with QUOTA.
+ */
+export interface AgentUsageView {
+  readonly agent: string;
+  readonly used: { readonly [K in QuotaLimitName]: number };
+  readonly limits: { readonly [K in QuotaLimitName]: number };
 }
 
 /** The council: who may propose and vote governance actions, and the approving weight an action needs. */
@@ -462,6 +475,7 @@ export type CoordinationResult =
       }
     >
   | Ok<'agents', { readonly agents: readonly AgentView[]; readonly next: string | null }>
+  | Ok<'usage', { readonly usage: readonly AgentUsageView[]; readonly next: string | null }>
   | Ok<'council', { readonly council: CouncilView }>
   /** `rotate_key` and `revoke_self`: the record after the change, in force from `effectiveFrom`. */
   | Ok<'agent', { readonly agent: AgentView; readonly effectiveFrom: number }>
@@ -481,6 +495,7 @@ export const RESULT_KINDS: ReadonlySet<string> = new Set([
   'tasks',
   'events',
   'agents',
+  'usage',
   'council',
   'agent',
 ]);

@@ -43,6 +43,7 @@ import { reservedRefusal } from './domains/reserved-names.ts';
 import { RegistryChanges } from './domains/self-service.ts';
 import { type DomainContext, fail, present } from './domains/shared.ts';
 import { TaskBoard, type TaskSnapshot } from './domains/tasks.ts';
+import { listUsage } from './domains/usage.ts';
 import { decodeRequestBody, type LogPosition, type SignedObject } from './evidence.ts';
 import { CoordinationConfigError, type CoordinationLimits, resolveLimits } from './limits.ts';
 import { decodeOperation, isReadOperation, type Operation, type ReadOperation } from './operations.ts';
@@ -127,6 +128,7 @@ export class CoordinationStateMachine implements StateMachine {
   readonly #kv: KvStore;
   readonly #locks: LockTable;
   readonly #tasks: TaskBoard;
+  readonly #usageContext: Pick<DomainContext, 'position' | 'quotaOf'>;
 
   /**
    * Throws `CoordinationConfigError` on contradictory limits or an invalid council, and a plain
@@ -164,6 +166,7 @@ export class CoordinationStateMachine implements StateMachine {
     this.#kv = new KvStore(context, this.#recorded);
     this.#locks = new LockTable(context);
     this.#tasks = new TaskBoard(context);
+    this.#usageContext = context;
   }
 
   /** The limits in force. */
@@ -173,7 +176,8 @@ export class CoordinationStateMachine implements StateMachine {
 
   /** The council given, checked against the genesis agents; or the default. */
   #genesisCouncil(options: CoordinationOptions): CouncilState {
-    if (options.council === undefined) return defaultCouncil(options.agents.map((a) => a.id));
+    if (options.council === undefined)
+      return defaultCouncil(options.agents.filter((a) => a.observer !== true).map((a) => a.id));
     const refused = checkCouncil(options.council, this.#agents, this.#limits.votersMax);
     if (refused !== undefined) throw new CoordinationConfigError(`council: ${refused}`);
     return options.council;
@@ -191,10 +195,21 @@ export class CoordinationStateMachine implements StateMachine {
     const decoded = decodeOperation(operation, this.#limits);
     if (!decoded.ok) return encodeResult(fail(decoded.code, decoded.message));
     if (!isReadOperation(decoded.operation)) {
-      const overRate = this.#events.checkRate(context.agent);
-      if (overRate !== undefined) return encodeResult(overRate);
+      const refused =
+        this.#observerRefusal(decoded.operation, context.agent) ?? this.#events.checkRate(context.agent);
+      if (refused !== undefined) return encodeResult(refused);
     }
     return encodeBounded(this.#execute(decoded.operation, context.agent));
+  }
+
+  /**
+   * An observer may read and look after its own key (rotate it, revoke it), nothing else: the
+   * key a dashboard or auditor holds can then never write, propose or vote.
+   */
+  #observerRefusal(operation: Operation, agent: string): ErrorResult | undefined {
+    if (!this.#agents.isObserver(agent)) return undefined;
+    if (operation.op === 'rotate_key' || operation.op === 'revoke_self') return undefined;
+    return fail('READ_ONLY', `${agent} is an observer: it may read, not ${operation.op}`);
   }
 
   /** Answers a read-only operation from the current state; refuses writes with READ_ONLY. Never mutates. */
@@ -402,6 +417,10 @@ export class CoordinationStateMachine implements StateMachine {
         return this.#agents.list(op, (agent) => this.#council.has(agent));
       case 'get_council':
         return this.#council.read(op);
+      case 'list_usage': {
+        const holders = [this.#kv, this.#locks, this.#tasks, this.#proposals, this.#events];
+        return listUsage(op, this.#agents.recordIds(), holders, this.#usageContext);
+      }
     }
   }
 

@@ -271,6 +271,7 @@ describe('never throws on bad input', () => {
       'list_evidence',
       'events',
       'list_agents',
+      'list_usage',
       'nope',
     );
     fc.assert(

@@ -93,6 +93,7 @@ describe('action proposals', () => {
       weight: 2,
       quotas: {},
       council: false,
+      observer: false,
       keys: [{ publicKey: keyPairOf('frank').publicKey, from: approvedAt + 1, until: null }],
     });
     const events = d.queryOk('events', ops.events({ fromSequence: approvedAt })).events;

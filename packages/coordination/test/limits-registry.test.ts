@@ -30,6 +30,7 @@ describe('registry', () => {
       weight: 1,
       quotas: {},
       council: true,
+      observer: false,
       keys: [{ publicKey: keyPairOf(id).publicKey, from: 0, until: null }],
     });
     expect(page.agents).toEqual([genesis('amy'), genesis('kim')]);

@@ -84,6 +84,7 @@ function largestOperations(l: CoordinationLimits): Operation[] {
     { op: 'list_tasks', status: 'claimed', after: text(l.taskIdBytesMax), ...page },
     { op: 'events', fromSequence: Number.MAX_SAFE_INTEGER, fromIndex: 3, ...page },
     { op: 'list_agents', after: agentId(1), ...page },
+    { op: 'list_usage', after: agentId(1), ...page },
   ];
 }
 
@@ -105,7 +106,7 @@ describe('decodeOperation bounds', () => {
     const lowered = resolveLimits({ votersMax: 3, candidatesMax: 2, kvWritersMax: 1, titleBytesMax: 8 });
     for (const limits of [DEFAULT_COORDINATION_LIMITS, lowered]) {
       const operations = largestOperations(limits);
-      expect(new Set(operations.map((o) => o.op)).size).toBe(25);
+      expect(new Set(operations.map((o) => o.op)).size).toBe(26);
       for (const operation of operations) {
         const decoded = decodeOperation(encodeOperation(operation), limits);
         expect(decoded, operation.op).toMatchObject({ ok: true, operation: { op: operation.op } });

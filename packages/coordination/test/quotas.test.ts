@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CoordinationConfigError, type CoordinationResult, ops, resolveLimits } from '../src/index.ts';
+import {
+  actions,
+  CoordinationConfigError,
+  type CoordinationResult,
+  ops,
+  type QuotaLimitName,
+  resolveLimits,
+} from '../src/index.ts';
 import { bytes, Driver } from './support.ts';
 
 const SEED = 20_261_205;
@@ -205,5 +212,67 @@ describe('kv ownership', () => {
     expect(copy.sm.snapshot()).toEqual(d.sm.snapshot());
     copy.error('alice', ops.kvPut({ key: 'k2', value: bytes('') }), 'QUOTA');
     expect(copy.ok('kv', 'bob', ops.kvPut({ key: 'k', value: bytes('b') })).entry.version).toBe(2);
+  });
+});
+
+/** The limit name each resource of USES is counted under. */
+const LIMIT_OF: Record<string, QuotaLimitName> = {
+  'kv-keys': 'kvKeysPerAgentMax',
+  locks: 'locksPerAgentMax',
+  tasks: 'tasksPerAgentMax',
+  'open-proposals': 'openProposalsPerAgentMax',
+};
+
+describe('list_usage', () => {
+  const usageOf = (d: Driver, agent: string) =>
+    d.queryOk('usage', ops.listUsage()).usage.find((u) => u.agent === agent);
+
+  it('reports the count each quota check compares: at the limit, the next use is refused', () => {
+    for (const [resource, use] of Object.entries(USES)) {
+      const d = new Driver({ limits: SMALL });
+      const name = LIMIT_OF[resource] as QuotaLimitName & keyof typeof SMALL;
+      let n = 0;
+      while (d.apply('bob', use(n++)).ok) expect(n).toBeLessThan(10);
+      const bob = usageOf(d, 'bob');
+      expect(bob?.used[name], resource).toBe(SMALL[name]);
+      expect(bob?.limits[name], resource).toBe(SMALL[name]);
+      expect(usageOf(d, 'alice')?.used[name], resource).toBe(0);
+    }
+  });
+
+  it('counts kv bytes, claims, retained proposals and events, and shows an override as the limit', () => {
+    const d = new Driver({ limits: SMALL });
+    d.ok('kv', 'alice', ops.kvPut({ key: 'k', value: bytes('value') }));
+    d.ok('task', 'alice', ops.taskCreate({ taskId: 't', payload: bytes('') }));
+    d.ok('task', 'bob', ops.taskClaim({ taskId: 't', ttl: 100 }));
+    const alice = usageOf(d, 'alice');
+    expect(alice?.used.kvBytesPerAgentMax).toBeGreaterThan(0);
+    expect(alice?.used.eventsPerAgentMax).toBe(2);
+    expect(alice?.used.eventsPerWindowPerAgentMax).toBe(2);
+    expect(usageOf(d, 'bob')?.used.claimsPerAgentMax).toBe(1);
+    d.ok('proposal', 'carol', propose('p'));
+    d.vote('p', 'bob', 'approve');
+    expect(usageOf(d, 'carol')?.used).toMatchObject({
+      openProposalsPerAgentMax: 0,
+      retainedProposalsPerAgentMax: 1,
+    });
+    const action = actions.setAgentQuotas('dave', { locksPerAgentMax: 1 });
+    d.ok('proposal', 'alice', ops.proposeAction({ proposalId: 'q', deadline: 1000, action }));
+    for (const voter of ['alice', 'bob', 'erin']) d.vote('q', voter, 'approve');
+    d.batch();
+    expect(usageOf(d, 'dave')?.limits.locksPerAgentMax).toBe(1);
+    expect(usageOf(d, 'erin')?.limits.locksPerAgentMax).toBe(SMALL.locksPerAgentMax);
+  });
+
+  it('pages in id order, and is a read (no state change)', () => {
+    const d = new Driver();
+    d.batch(1);
+    const before = d.sm.digest();
+    const first = d.queryOk('usage', ops.listUsage({ limit: 2 }));
+    expect(first.usage.map((u) => u.agent)).toEqual(['alice', 'bob']);
+    const rest = d.queryOk('usage', ops.listUsage({ after: first.next, limit: 10 }));
+    expect(rest.usage.map((u) => u.agent)).toEqual(['carol', 'dave', 'erin']);
+    expect(rest.next).toBeNull();
+    expect(d.sm.digest()).toEqual(before);
   });
 });

@@ -19,6 +19,7 @@ import {
   CoordinationStateMachine,
   type CouncilState,
   decodeResult,
+  type GenesisAgent,
   ops,
   signBallot,
 } from '../src/index.ts';
@@ -50,7 +51,7 @@ export type OkOf<K extends OkKind> = Extract<CoordinationResult, { ok: true; kin
 
 export class Driver {
   readonly sm: CoordinationStateMachine;
-  readonly agents: AgentIdentity[];
+  readonly agents: GenesisAgent[];
   sequence = 0;
   time = 0;
   #requestIds = new Map<string, number>();
@@ -61,11 +62,15 @@ export class Driver {
       limits?: Partial<CoordinationLimits>;
       council?: CouncilState;
       weights?: Readonly<Record<string, number>>;
+      /** Genesis agents registered as observers (read-only). */
+      observers?: readonly string[];
     } = {},
   ) {
-    this.agents = identities(options.names ?? AGENTS).map((a) =>
-      options.weights?.[a.id] === undefined ? a : { ...a, weight: options.weights[a.id] },
-    );
+    this.agents = identities(options.names ?? AGENTS).map((a) => ({
+      ...a,
+      ...(options.weights?.[a.id] === undefined ? {} : { weight: options.weights[a.id] }),
+      ...(options.observers?.includes(a.id) === true ? { observer: true } : {}),
+    }));
     // A small registry bound, so tests may raise per-agent quotas without breaking the snapshot fit.
     const limits = { agentsMax: 16, ...options.limits };
     this.sm = new CoordinationStateMachine({ crypto, agents: this.agents, limits, council: options.council });

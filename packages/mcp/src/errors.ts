@@ -36,7 +36,8 @@ const REJECTION_HINTS: Readonly<Record<string, string>> = {
   LIMIT: 'a size or count limit was reached; send less (smaller page, shorter text)',
   INVALID: 'a field is out of range or contradicts another; fix the arguments',
   MALFORMED: 'the request could not be decoded; fix the arguments',
-  READ_ONLY: 'a write was sent as a read',
+  READ_ONLY:
+    'this agent is an observer (read-only: it may read, not write or vote), or a write was sent as a read',
   NOT_COUNCIL: 'only council members may propose and vote on governance actions; get_council lists them',
   INVALID_JOIN:
     "the join statement does not decode, is not an agent's, or is not signed by its own key; ask the agent for the file `conclave keygen --agent NAME` wrote",

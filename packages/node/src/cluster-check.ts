@@ -8,7 +8,7 @@ import { resolveAgentLimits } from './agent-limits.ts';
 import type { ClusterFile } from './cluster-file.ts';
 import { resolveConnectionLimits } from './connection-limits.ts';
 import { resolveCoordinationConfig } from './coordination-config.ts';
-import { checkCouncil, checkWeight } from './council.ts';
+import { checkCouncil, checkObserver, checkWeight } from './council.ts';
 import { CliError } from './errors.ts';
 import { VERIFY_WORKERS_MAX } from './verify-pool.ts';
 
@@ -70,9 +70,12 @@ function checkMembership(file: ClusterFile, path: string): void {
     throw error;
   }
   const agentIds = file.agents.map((a) => a.id);
+  const observerIds = file.agents.filter((a) => a.observer === true).map((a) => a.id);
   const problem =
-    file.agents.map((a) => checkWeight(a.weight, a.id)).find((p) => p !== undefined) ??
-    (file.council === undefined ? undefined : checkCouncil(file.council, agentIds));
+    file.agents
+      .map((a) => checkWeight(a.weight, a.id) ?? checkObserver(a.observer, a.id))
+      .find((p) => p !== undefined) ??
+    (file.council === undefined ? undefined : checkCouncil(file.council, agentIds, observerIds));
   if (problem !== undefined) throw new CliError('CONFIG_INVALID', `${path}: ${problem}`);
 }
 

@@ -93,8 +93,17 @@ export interface ClusterFile {
   readonly tls?: TlsFiles;
   readonly protocol: Partial<ProtocolConfig>;
   readonly replicas: readonly ReplicaEntry[];
-  /** Agents at start; `weight` is an agent's voting weight on the council (default 1). */
-  readonly agents: readonly { readonly id: string; readonly publicKey: string; readonly weight?: number }[];
+  /**
+   * Agents at start; `weight` is an agent's voting weight on the council (default 1); `observer:
+   * true` makes an agent read-only (it may read and rotate its key; never write, vote or sit on
+   * the council), the key to give a dashboard or an auditor.
+   */
+  readonly agents: readonly {
+    readonly id: string;
+    readonly publicKey: string;
+    readonly weight?: number;
+    readonly observer?: boolean;
+  }[];
   /**
    * Who approves governance actions, and how many must (see council.ts). Absent: every agent,
    * threshold floor(n/2)+1. genesis.json always has one; `conclave init` writes that default.

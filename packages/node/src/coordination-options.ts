@@ -15,6 +15,7 @@ export function coordinationOptionsOf(file: ClusterFile, crypto: CryptoBackend):
       id: agent.id,
       publicKey: fromHex(agent.publicKey),
       ...(agent.weight === undefined ? {} : { weight: agent.weight }),
+      ...(agent.observer === true ? { observer: true } : {}),
     })),
     ...(file.council === undefined ? {} : { council: file.council }),
     reservedKeys: file.replicas.map((replica) => fromHex(replica.publicKey)),

@@ -45,6 +45,8 @@ export interface AssembleOptions {
   readonly threshold?: number;
   /** Voting weights by agent id (whole numbers >= 1); an agent not named has weight 1 (none written). */
   readonly weights?: Readonly<Record<string, number>>;
+  /** Agents that only read (a dashboard's, an auditor's): never writers, voters or council members. */
+  readonly observers?: readonly string[];
   readonly tickMs?: number;
   readonly protocol?: Partial<ProtocolConfig>;
   readonly coordination?: Partial<CoordinationLimits>;
@@ -118,14 +120,16 @@ function replicasOf(statements: readonly Checked[]): GenesisReplica[] {
   }));
 }
 
-function agentsOf(statements: readonly Checked[], weights: Readonly<Record<string, number>>): GenesisAgent[] {
+function agentsOf(statements: readonly Checked[], options: AssembleOptions): GenesisAgent[] {
   const agents = statements.filter((s) => s.statement.role === 'agent');
   // Agents can later be added only by the council's votes: with none there is no one to vote.
   if (agents.length === 0) invalid('a genesis needs at least one agent statement (its council)');
   const problem = duplicateId(agents);
   if (problem !== undefined) invalid(problem);
-  const strangers = Object.keys(weights).filter((id) => !agents.some((a) => a.statement.id === id));
-  if (strangers.length > 0) invalid(`weights name ${strangers.join(', ')}, not agents of this genesis`);
+  const weights = options.weights ?? {};
+  const observers = options.observers ?? [];
+  checkNamed(Object.keys(weights), agents, 'weights');
+  checkNamed(observers, agents, 'observers');
   return agents.map(({ statement }) => {
     const weight = weights[statement.id];
     const problem = checkWeight(weight, statement.id);
@@ -135,12 +139,20 @@ function agentsOf(statements: readonly Checked[], weights: Readonly<Record<strin
       publicKey: toHex(statement.publicKey),
       proof: toHex(statement.signature),
       ...(weight === undefined ? {} : { weight }),
+      ...(observers.includes(statement.id) ? { observer: true } : {}),
     };
   });
 }
 
+/** Every id an option names is an agent of this genesis. */
+function checkNamed(ids: readonly string[], agents: readonly Checked[], option: string): void {
+  const strangers = ids.filter((id) => !agents.some((a) => a.statement.id === id));
+  if (strangers.length > 0) invalid(`${option} name ${strangers.join(', ')}, not agents of this genesis`);
+}
+
 function councilOf(agents: readonly GenesisAgent[], options: AssembleOptions): Council {
-  const members = options.council ?? agents.map((a) => a.id);
+  // The default council is every agent that may vote: observers may not.
+  const members = options.council ?? agents.filter((a) => a.observer !== true).map((a) => a.id);
   const council =
     options.threshold === undefined
       ? defaultCouncil(members)
@@ -148,6 +160,7 @@ function councilOf(agents: readonly GenesisAgent[], options: AssembleOptions): C
   const problem = checkCouncil(
     council,
     agents.map((a) => a.id),
+    agents.filter((a) => a.observer === true).map((a) => a.id),
   );
   return problem === undefined ? council : invalid(problem);
 }
@@ -172,7 +185,7 @@ export function assembleGenesis(
 ): GenesisFile {
   const statements = inputs.map((input) => checkStatement(input, crypto));
   const replicas = replicasOf(statements);
-  const agents = agentsOf(statements, options.weights ?? {});
+  const agents = agentsOf(statements, options);
   const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
   checkProtocol(options.protocol ?? {}, tickMs);
   const body: GenesisBody = {

@@ -31,6 +31,7 @@ export interface GenesisAgent {
   readonly publicKey: string;
   readonly proof: string;
   readonly weight?: number;
+  readonly observer?: boolean;
 }
 
 /** What the hash covers. */

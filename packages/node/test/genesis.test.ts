@@ -14,6 +14,7 @@ import {
 } from '@conclave/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initCluster, loadClusterFile } from '../src/cluster-file.ts';
+import { coordinationOptionsOf } from '../src/coordination-options.ts';
 import { CliError } from '../src/errors.ts';
 import { assembleGenesis, type StatementInput } from '../src/genesis-assemble.ts';
 import { GENESIS_FILE, type GenesisFile, genesisHashOf } from '../src/genesis-format.ts';
@@ -350,5 +351,35 @@ describe('council size', () => {
     const { cluster } = initCluster({ dir, agents: 5, coordination: { votersMax: 3 } });
     expect(cluster.council).toEqual({ members: ['agent-0', 'agent-1', 'agent-2'], threshold: 2 });
     expect(() => loadClusterFile(dir)).not.toThrow();
+  });
+});
+
+describe('observers', () => {
+  it('genesis marks observers, leaves them off the default council, and refuses one on it', () => {
+    const genesis = assembleGenesis(inputs, { observers: ['carol'] });
+    expect(genesis.agents.map((a) => a.observer)).toEqual([undefined, undefined, true]);
+    expect(genesis.council).toEqual({ members: ['alice', 'bob'], threshold: 2 });
+    const options = coordinationOptionsOf(genesis, crypto);
+    expect(options.agents.map((a) => a.observer)).toEqual([undefined, undefined, true]);
+    expect(
+      refusal(() => assembleGenesis(inputs, { observers: ['carol'], council: ['alice', 'carol'] })).message,
+    ).toMatch(/carol are observers, which may not vote/);
+    expect(refusal(() => assembleGenesis(inputs, { observers: ['mallory'] })).message).toMatch(
+      /mallory, not agents/,
+    );
+  });
+
+  it('cluster.json: refuses an observer on the council, or an observer flag that is not a boolean', () => {
+    const dir = join(work, 'init-observer');
+    const { cluster } = initCluster({ dir, agents: 3 });
+    const write = (agents: unknown, council: unknown) =>
+      writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ ...cluster, agents, council }));
+    const [a0, a1, a2] = cluster.agents;
+    write([a0, a1, { ...a2, observer: true }], { members: ['agent-0', 'agent-1'], threshold: 2 });
+    expect(loadClusterFile(dir).agents[2]?.observer).toBe(true);
+    write([a0, a1, { ...a2, observer: true }], cluster.council);
+    expect(refusal(() => loadClusterFile(dir)).message).toMatch(/agent-2 are observers, which may not vote/);
+    write([a0, a1, { ...a2, observer: 'yes' }], { members: ['agent-0', 'agent-1'], threshold: 2 });
+    expect(refusal(() => loadClusterFile(dir)).message).toMatch(/"observer" must be true or false/);
   });
 });

@@ -7,6 +7,7 @@
  */
 import {
   type AgentKeyHistory,
+  type AgentUsageView,
   type AgentView,
   type Choice,
   type CoordinationEvent,
@@ -546,6 +547,26 @@ export class Coordination {
       const operation = ops.listAgents(limit === undefined ? { after } : { after, limit });
       const page: OkKind<'agents'> = await this.#read(operation, 'agents', options);
       all.push(...page.agents);
+      if (page.next === null) return all;
+      after = page.next;
+    }
+  }
+
+  /**
+   * What each agent record holds against each of its quotas (`used`), beside the limit in force
+   * (`limits`: its override, else the global one): who is near a limit, and why a write got
+   * QUOTA. Pages of `pageLimit` records, as `agents`.
+   */
+  async usage(
+    options: ReadOptions & { readonly pageLimit?: number } = {},
+  ): Promise<readonly AgentUsageView[]> {
+    const all: AgentUsageView[] = [];
+    let after: string | null = null;
+    const limit = options.pageLimit;
+    for (;;) {
+      const operation = ops.listUsage(limit === undefined ? { after } : { after, limit });
+      const page: OkKind<'usage'> = await this.#read(operation, 'usage', options);
+      all.push(...page.usage);
       if (page.next === null) return all;
       after = page.next;
     }

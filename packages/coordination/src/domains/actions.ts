@@ -133,7 +133,11 @@ export function executeAction(action: GovernanceAction, scope: ActionScope): Err
     case 'register_agent': {
       const joined = checkRegister(action, scope);
       if (!joined.ok) return joined;
-      scope.agents.add(joined.statement.id, joined.statement.publicKey, action.weight, action.quotas);
+      scope.agents.add(joined.statement.id, joined.statement.publicKey, {
+        weight: action.weight,
+        quotas: action.quotas,
+        observer: action.observer === true,
+      });
       return undefined;
     }
     case 'remove_agent':

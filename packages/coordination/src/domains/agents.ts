@@ -17,9 +17,17 @@ import type { AgentView, CoordinationResult } from '../results.ts';
 import { closeCurrent, currentKey, openKey, usesKey } from './registry-history.ts';
 import { type DomainContext, pageOf, present, sortedEntries } from './shared.ts';
 
-/** A genesis agent: its identity and voting weight (default 1). */
+/** A genesis agent: its identity, voting weight (default 1), and whether it is an observer. */
 export interface GenesisAgent extends AgentIdentity {
   readonly weight?: number;
+  readonly observer?: boolean;
+}
+
+/** What a registration grants an agent. */
+export interface AgentGrant {
+  readonly weight: number;
+  readonly quotas: AgentQuotas;
+  readonly observer: boolean;
 }
 
 /** One agent's record. */
@@ -27,6 +35,12 @@ export interface AgentRecord {
   readonly id: string;
   readonly weight: number;
   readonly quotas: AgentQuotas;
+  /**
+   * Present (true) only for an observer: an agent that may read (and keep its own key) but not
+   * write, vote, or be named a voter or council member. Absent otherwise, so the records of
+   * clusters without observers encode as before.
+   */
+  readonly observer?: true;
   /** Oldest first; the last one is open (`until` null) exactly while the agent is registered. */
   readonly keys: readonly KeyInterval[];
 }
@@ -54,7 +68,13 @@ export class AgentRegistry {
       if (!Number.isSafeInteger(weight) || weight < 1 || weight > context.limits.weightMax)
         throw new Error(`agent ${agent.id}: weight must be an integer in 1..${context.limits.weightMax}`);
       const keys = [{ publicKey: agent.publicKey, from: 0, until: null }];
-      this.#records.set(agent.id, { id: agent.id, weight, quotas: {}, keys });
+      this.#records.set(agent.id, {
+        id: agent.id,
+        weight,
+        quotas: {},
+        ...observerField(agent.observer),
+        keys,
+      });
     }
   }
 
@@ -99,6 +119,11 @@ export class AgentRegistry {
     return this.#records.get(agent)?.weight ?? 1;
   }
 
+  /** Whether `agent` has a record marked observer (read-only). */
+  isObserver(agent: string): boolean {
+    return this.#records.get(agent)?.observer === true;
+  }
+
   quotasOf(agent: string): AgentQuotas | undefined {
     return this.#records.get(agent)?.quotas;
   }
@@ -114,6 +139,11 @@ export class AgentRegistry {
     return this.#records.size;
   }
 
+  /** Every record's id (registered and removed), sorted. */
+  recordIds(): string[] {
+    return sortedEntries(this.#records).map(([id]) => id);
+  }
+
   /** Registered agents' ids, sorted. */
   registered(): string[] {
     return sortedEntries(this.#records)
@@ -121,10 +151,20 @@ export class AgentRegistry {
       .map(([id]) => id);
   }
 
-  /** Registers `agent` (new, or a removed record revived) with `publicKey` from the next sequence. */
-  add(agent: string, publicKey: Uint8Array, weight: number, quotas: AgentQuotas): void {
+  /**
+   * Registers `agent` (new, or a removed record revived) with `publicKey` from the next sequence.
+   * A revived record takes the role given now, not its old one.
+   */
+  add(agent: string, publicKey: Uint8Array, grant: AgentGrant): void {
     const keys = this.#records.get(agent)?.keys ?? [];
-    this.#update({ id: agent, weight, quotas, keys: this.#opened(keys, publicKey) });
+    const { weight, quotas, observer } = grant;
+    this.#update({
+      id: agent,
+      weight,
+      quotas,
+      ...observerField(observer),
+      keys: this.#opened(keys, publicKey),
+    });
   }
 
   /** Replaces a registered agent's key from the next sequence. */
@@ -213,6 +253,12 @@ function agentView(record: AgentRecord, council: boolean): AgentView {
     weight: record.weight,
     quotas: record.quotas,
     council,
+    observer: record.observer === true,
     keys: record.keys,
   };
+}
+
+/** The record's `observer` field: present only when true (see `AgentRecord.observer`). */
+function observerField(observer: boolean | undefined): { readonly observer?: true } {
+  return observer === true ? { observer: true } : {};
 }

@@ -21,9 +21,10 @@ export interface CouncilSnapshot {
   readonly council: CouncilState;
 }
 
-/** Who is registered, as the council checks members. */
+/** Who is registered, and who only observes, as the council checks members. */
 interface Registered {
   has(agent: string): boolean;
+  isObserver(agent: string): boolean;
 }
 
 /**
@@ -37,6 +38,8 @@ export function checkCouncil(state: CouncilState, agents: Registered, votersMax:
   if (new Set(members).size !== members.length) return 'council members must be distinct';
   const unknown = members.find((m) => !agents.has(m));
   if (unknown !== undefined) return `council member ${unknown} is not a registered agent`;
+  const observer = members.find((m) => agents.isObserver(m));
+  if (observer !== undefined) return `council member ${observer} is an observer, which may not vote`;
   if (!Number.isSafeInteger(threshold) || threshold < 1 || threshold > members.length)
     return `the council threshold must be in 1..${members.length}, got ${threshold}`;
   return undefined;

@@ -19,7 +19,7 @@ import type {
   EventBody,
   EventCursor,
 } from '../results.ts';
-import { type DomainContext, quota, sortedEntries } from './shared.ts';
+import { type DomainContext, type QuotaUsage, quota, sortedEntries } from './shared.ts';
 
 /** Events one agent produced in the rate window that starts at `windowStart`. */
 interface RateRecord {
@@ -68,6 +68,18 @@ export class EventLog {
     const used = this.#rateOf(agent).count;
     if (used < eventsPerWindowPerAgentMax) return undefined;
     return quota('events', agent, used, eventsPerWindowPerAgentMax, 'eventsPerWindowPerAgentMax');
+  }
+
+  /** Events `producer` has in the log, and in the current rate window. Never mutates (a read). */
+  usageOf(producer: string): QuotaUsage {
+    const rate = this.#rates.get(producer);
+    const inWindow = rate !== undefined && rate.windowStart === this.#windowStart() ? rate.count : 0;
+    return { eventsPerAgentMax: this.#kept.get(producer) ?? 0, eventsPerWindowPerAgentMax: inWindow };
+  }
+
+  #windowStart(): number {
+    const now = this.#context.position().timestamp;
+    return now - (now % this.#context.limits.eventWindowTicks);
   }
 
   /** Appends an event stamped with the current position; beyond its share, the producer's oldest event gives way. */
@@ -137,9 +149,7 @@ export class EventLog {
 
   /** `agent`'s rate record for the current window (a new window starts the count at 0). */
   #rateOf(agent: string): RateRecord {
-    const { eventWindowTicks } = this.#context.limits;
-    const now = this.#context.position().timestamp;
-    const windowStart = now - (now % eventWindowTicks);
+    const windowStart = this.#windowStart();
     const rate = this.#rates.get(agent);
     if (rate !== undefined && rate.windowStart === windowStart) return rate;
     const fresh = { windowStart, count: 0 };

@@ -25,7 +25,7 @@ import { compareStrings } from '../record.ts';
 import type { CoordinationResult, ErrorResult, KvEntry } from '../results.ts';
 import { utf8Bytes } from '../validate.ts';
 import { type RegisteredAgents, reservedRefusal, SHARED_PREFIX } from './reserved-names.ts';
-import { type DomainContext, fail, quota, sortedEntries } from './shared.ts';
+import { type DomainContext, fail, type QuotaUsage, quota, sortedEntries } from './shared.ts';
 
 /** Keys under this prefix may be written and deleted by every registered agent. */
 export const KV_SHARED_PREFIX = SHARED_PREFIX;
@@ -109,6 +109,12 @@ export class KvStore {
   /** The `kv_get` read. */
   read(op: Extract<ReadOperation, { op: 'kv_get' }>): CoordinationResult {
     return this.#result(op.key);
+  }
+
+  /** What `owner`'s keys hold against its kv quotas (the counts the quota check uses). */
+  usageOf(owner: string): QuotaUsage {
+    const usage = this.#usage.get(owner) ?? { keys: 0, bytes: 0 };
+    return { kvKeysPerAgentMax: usage.keys, kvBytesPerAgentMax: usage.bytes };
   }
 
   snapshot(): KvSnapshot {

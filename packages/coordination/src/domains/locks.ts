@@ -4,7 +4,7 @@
  */
 import type { ReadOperation, WriteOperation } from '../operations.ts';
 import type { CoordinationResult, ErrorResult, LockView } from '../results.ts';
-import { type DomainContext, fail, quota, sortedEntries } from './shared.ts';
+import { type DomainContext, fail, type QuotaUsage, quota, sortedEntries } from './shared.ts';
 
 type LockWrite = Extract<WriteOperation, { op: 'lock_acquire' | 'lock_renew' | 'lock_release' }>;
 
@@ -67,6 +67,11 @@ export class LockTable {
       this.#locks.delete(name);
       this.#context.emit({ kind: 'lock_expired', name, holder: lock.holder }, lock.holder);
     }
+  }
+
+  /** Unexpired locks `agent` holds: what its lock quota counts. */
+  usageOf(agent: string): QuotaUsage {
+    return { locksPerAgentMax: this.#heldBy(agent, this.#context.position().timestamp) };
   }
 
   snapshot(): LockSnapshot {

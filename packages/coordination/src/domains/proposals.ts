@@ -35,7 +35,7 @@ import type { EvidenceStore } from './evidence-store.ts';
 import { type ProposalsSnapshot, proposalFromSnapshot, proposalToSnapshot } from './proposal-snapshot.ts';
 import { proposalSummary, proposalView } from './proposal-views.ts';
 import { SealedBallots, SignerCheck, signedCommitment } from './sealed-ballots.ts';
-import { type DomainContext, fail, pageOf, quota, sortedEntries } from './shared.ts';
+import { type DomainContext, fail, pageOf, type QuotaUsage, quota, sortedEntries } from './shared.ts';
 
 type Propose = Extract<WriteOperation, { op: 'propose' }>;
 type Vote = Extract<WriteOperation, { op: 'vote' }>;
@@ -327,6 +327,23 @@ export class ProposalBook {
     }
   }
 
+  /** Open and retained (decided, not yet pruned) proposals `agent` made: what its proposal quotas count. */
+  usageOf(agent: string): QuotaUsage {
+    const { open, retained } = this.#proposedBy(agent);
+    return { openProposalsPerAgentMax: open, retainedProposalsPerAgentMax: retained };
+  }
+
+  #proposedBy(agent: string): { readonly open: number; readonly retained: number } {
+    let open = 0;
+    let retained = 0;
+    for (const p of this.#proposals.values()) {
+      if (p.proposer !== agent) continue;
+      if (p.status === 'open') open += 1;
+      else retained += 1;
+    }
+    return { open, retained };
+  }
+
   snapshot(): ProposalsSnapshot {
     return { proposals: sortedEntries(this.#proposals).map(([, p]) => proposalToSnapshot(p)) };
   }
@@ -400,12 +417,14 @@ export class ProposalBook {
     return this.#proposalResult(proposal);
   }
 
-  /** Every voter registered, none twice. */
+  /** Every voter registered and not an observer, none twice. */
   #checkVoters(voters: readonly Voter[]): ErrorResult | undefined {
     const seen = new Set<string>();
     for (const voter of voters) {
       if (!this.#agents.has(voter.agent))
         return fail('INVALID', `voter ${voter.agent} is not a registered agent`);
+      if (this.#agents.isObserver(voter.agent))
+        return fail('INVALID', `voter ${voter.agent} is an observer, which may not vote`);
       if (seen.has(voter.agent)) return fail('INVALID', `voter ${voter.agent} appears twice`);
       seen.add(voter.agent);
     }
@@ -420,13 +439,7 @@ export class ProposalBook {
   #checkRoomFor(agent: string): ErrorResult | undefined {
     const openProposalsPerAgentMax = this.#context.quotaOf(agent, 'openProposalsPerAgentMax');
     const retainedProposalsPerAgentMax = this.#context.quotaOf(agent, 'retainedProposalsPerAgentMax');
-    let open = 0;
-    let retained = 0;
-    for (const p of this.#proposals.values()) {
-      if (p.proposer !== agent) continue;
-      if (p.status === 'open') open += 1;
-      else retained += 1;
-    }
+    const { open, retained } = this.#proposedBy(agent);
     if (open >= openProposalsPerAgentMax)
       return quota('open-proposals', agent, open, openProposalsPerAgentMax, 'openProposalsPerAgentMax');
     if (retained >= retainedProposalsPerAgentMax)

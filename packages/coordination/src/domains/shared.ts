@@ -5,6 +5,10 @@
  */
 import { InvariantError } from '@conclave/core';
 import type { QuotaLimitName } from '../agent-quotas.ts';
+
+/** What an agent holds against some of its quotas, by limit name (the `list_usage` read). */
+export type QuotaUsage = { readonly [K in QuotaLimitName]?: number };
+
 import type { LogPosition } from '../evidence.ts';
 import type { CoordinationLimits } from '../limits.ts';
 import { compareStrings } from '../record.ts';

@@ -6,7 +6,15 @@
 import type { LogPosition } from '../evidence.ts';
 import type { ReadOperation, WriteOperation } from '../operations.ts';
 import type { CoordinationResult, ErrorResult, TaskStatus, TaskView } from '../results.ts';
-import { type DomainContext, fail, invariant, pageOf, quota, sortedEntries } from './shared.ts';
+import {
+  type DomainContext,
+  fail,
+  invariant,
+  pageOf,
+  type QuotaUsage,
+  quota,
+  sortedEntries,
+} from './shared.ts';
 
 type TaskWrite = Extract<
   WriteOperation,
@@ -94,6 +102,23 @@ export class TaskBoard {
     }
   }
 
+  /** Tasks `agent` created (kept until pruned) and claims it holds: what its task quotas count. */
+  usageOf(agent: string): QuotaUsage {
+    return { tasksPerAgentMax: this.#createdBy(agent), claimsPerAgentMax: this.#claimsOf(agent) };
+  }
+
+  #createdBy(agent: string): number {
+    let created = 0;
+    for (const t of this.#tasks.values()) if (t.creator === agent) created += 1;
+    return created;
+  }
+
+  #claimsOf(agent: string): number {
+    let active = 0;
+    for (const t of this.#tasks.values()) if (t.status === 'claimed' && t.claimant === agent) active += 1;
+    return active;
+  }
+
   snapshot(): TaskSnapshot {
     return { tasks: sortedEntries(this.#tasks).map(([, task]) => ({ ...task })) };
   }
@@ -105,8 +130,7 @@ export class TaskBoard {
   #create(op: Extract<TaskWrite, { op: 'task_create' }>, agent: string): CoordinationResult {
     if (this.#tasks.has(op.taskId)) return fail('CONFLICT', `task ${op.taskId} exists`);
     const tasksPerAgentMax = this.#context.quotaOf(agent, 'tasksPerAgentMax');
-    let created = 0;
-    for (const t of this.#tasks.values()) if (t.creator === agent) created += 1;
+    const created = this.#createdBy(agent);
     if (created >= tasksPerAgentMax)
       return quota('tasks', agent, created, tasksPerAgentMax, 'tasksPerAgentMax');
     const task: TaskRecord = {
@@ -136,8 +160,7 @@ export class TaskBoard {
     if (task.status === 'done') return fail('CONFLICT', `task ${op.taskId} is done`);
     if (task.status === 'claimed')
       return fail('CONFLICT', `task ${op.taskId} is claimed by ${task.claimant}`);
-    let active = 0;
-    for (const t of this.#tasks.values()) if (t.status === 'claimed' && t.claimant === agent) active += 1;
+    const active = this.#claimsOf(agent);
     const claimsPerAgentMax = this.#context.quotaOf(agent, 'claimsPerAgentMax');
     if (active >= claimsPerAgentMax)
       return quota('claims', agent, active, claimsPerAgentMax, 'claimsPerAgentMax');

@@ -82,6 +82,12 @@ function actionSchema(fields: Fields) {
         joinStatement: joinStatementSchema(),
         weight: weight.default(1).describe('Its voting weight in council actions.'),
         quotas: quotasSchema(fields.limits).default({}),
+        observer: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Register a read-only observer (a dashboard, an auditor): it may read, never write or vote.',
+          ),
       }),
       z.object({ kind: z.literal('remove_agent'), agent }),
       z.object({ kind: z.literal('rotate_agent_key'), agent, joinStatement: joinStatementSchema() }),
@@ -146,6 +152,7 @@ function actionOf(input: ActionInput, crypto: CryptoBackend): GovernanceAction {
         joinStatement: joinBytes(input.joinStatement, crypto),
         weight: input.weight,
         quotas: input.quotas as AgentQuotas,
+        observer: input.observer,
       });
     case 'remove_agent':
       return actions.removeAgent(input.agent);
