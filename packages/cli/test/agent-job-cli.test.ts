@@ -1,6 +1,6 @@
 /**
  * The rest of an agent's job from the command line, against four real daemons sharing one
- * cluster: `proposal list`, `evidence list` (each item verified against the registry's keys),
+ * cluster: `agent usage`, `proposal list`, `evidence list` (each item verified against the registry's keys),
  * `events watch` bounded by `--limit`, `receipt get` and `receipt verify` (offline; a tampered
  * receipt refused with one line and exit 1).
  */
@@ -47,6 +47,24 @@ beforeAll(async () => {
 }, 90_000);
 
 describe('conclave proposal list, evidence list, events watch, receipt get|verify', () => {
+  it("shows each agent's quota usage against its limit, as text and JSON", async () => {
+    const text = await conclave('agent', 'usage', '--as', '3', ...at);
+    expectOk(text);
+    // agent-0 made the two proposals: both open, counted against its open-proposal quota.
+    expect(text.stdout).toMatch(/^agent-0 .*open proposals 2\/\d+,/m);
+    expect(text.stdout).toMatch(/^agent-3 .*open proposals 0\/\d+,/m);
+    const json = lastJson(await conclave('agent', 'usage', '--as', '3', ...at, '--json'));
+    const zero = json.usage.find((u: { agent: string }) => u.agent === 'agent-0');
+    expect(zero.used.openProposalsPerAgentMax).toBe(2);
+    expect(zero.limits.openProposalsPerAgentMax).toBeGreaterThanOrEqual(2);
+    expect(json.usage.map((u: { agent: string }) => u.agent)).toEqual([
+      'agent-0',
+      'agent-1',
+      'agent-2',
+      'agent-3',
+    ]);
+  });
+
   it('lists proposals, open by default, as text and JSON', async () => {
     const text = await conclave('proposal', 'list', '--as', '3', ...at);
     expectOk(text);

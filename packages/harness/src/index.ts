@@ -53,6 +53,7 @@ export { MEMBERSHIP_WRITES, membershipScenario } from './membership-suite.ts';
 export {
   BYZANTINE_REPLICA_SCRIPT,
   type DecoratedReplica,
+  lyingQueryReplies,
   lyingReplies,
   MISBEHAVIOURS,
   type Misbehaviour,

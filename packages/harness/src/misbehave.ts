@@ -58,10 +58,32 @@ export const lyingReplies: TransportDecorator = (transport, self) => ({
     ),
 });
 
+/**
+ * Answers the first `count` quorum reads it serves with a lie (then honestly): two such replicas
+ * make a quorum read disagree for a while, as replicas a batch apart do under load.
+ */
+export function lyingQueryReplies(count: number): TransportDecorator {
+  let lies = 0;
+  return (transport, self) => ({
+    ...delegate(transport),
+    send: (to, frame) => {
+      if (parsePeer(to)?.kind !== 'agent' || lies >= count) return transport.send(to, frame);
+      const lie = lyingReply(frame, self.secretKey, self.crypto, MessageType.queryReply);
+      if (lie !== frame) lies += 1;
+      return transport.send(to, lie);
+    },
+  });
+}
+
 /** A Byzantine replica's reply: same request, another result, signed with its own (valid) key. */
-function lyingReply(frame: Uint8Array, secretKey: Uint8Array, crypto: CryptoBackend): Uint8Array {
+function lyingReply(
+  frame: Uint8Array,
+  secretKey: Uint8Array,
+  crypto: CryptoBackend,
+  type: MessageType = MessageType.reply,
+): Uint8Array {
   const decoded = decodeFrame(frame, DEFAULT_DECODE_LIMITS, crypto.hash);
-  if (!decoded.ok || decoded.value.body.type !== MessageType.reply) return frame;
+  if (!decoded.ok || decoded.value.body.type !== type) return frame;
   const body = { ...decoded.value.body, result: new TextEncoder().encode('a lie') };
   const bytes = encodeBody(body);
   // Authenticated as the honest reply was: signed with the liar's key, or by its (real) channel.

@@ -90,6 +90,16 @@ export interface ConnectOptions {
 }
 
 /** Every call takes an AbortSignal and a timeout. */
+/**
+ * Pauses before asking again when every replica answered a quorum read but no 2f+1 agreed. Any
+ * batch in flight, an idle cluster's heartbeats too, moves the position every result carries, so
+ * replicas a batch apart disagree for a moment; they agree again once it has executed everywhere.
+ */
+const QUORUM_RETRY_PAUSES_MS = [10, 30, 90] as const;
+
+/** A `NoQuorumError` for answers that came but did not agree (the kind worth asking again). */
+class DisagreementError extends NoQuorumError {}
+
 export interface CallOptions {
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
@@ -443,6 +453,23 @@ export class ConclaveClient {
     consistency: 'quorum' | 'local',
     options: CallOptions & { replica?: number } = {},
   ): Promise<QueryResult> {
+    for (const pauseMs of QUORUM_RETRY_PAUSES_MS) {
+      try {
+        return await this.#queryOnce(operation, consistency, options);
+      } catch (error) {
+        if (!(error instanceof DisagreementError) || options.signal?.aborted === true) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
+    return this.#queryOnce(operation, consistency, options);
+  }
+
+  /** One round of `query`: every replica asked once. */
+  async #queryOnce(
+    operation: Uint8Array,
+    consistency: 'quorum' | 'local',
+    options: CallOptions & { replica?: number },
+  ): Promise<QueryResult> {
     const queryId = this.#nextId();
     const { frame } = createQuery({ agent: this.agent, queryId, operation }, this.crypto, this.#secretKey);
     const needed = consistency === 'quorum' ? 2 * this.#f + 1 : 1;
@@ -471,8 +498,8 @@ export class ConclaveClient {
           };
         }
         if (answered.size === this.#n) {
-          throw new NoQuorumError(
-            `${consistency} read: all ${this.#n} replicas answered, no ${needed} agree (a write may be committing; retry or read linearizably)`,
+          throw new DisagreementError(
+            `${consistency} read: all ${this.#n} replicas answered, no ${needed} agree, ${QUORUM_RETRY_PAUSES_MS.length + 1} times (writes may be committing; retry or read linearizably)`,
           );
         }
         return undefined;

@@ -1,5 +1,5 @@
 import { decodeKvResult, encodeKvOperation, KvStateMachine, verifyReceipt } from '@conclave/core';
-import { lyingReplies, silent } from '@conclave/harness';
+import { lyingQueryReplies, lyingReplies, silent } from '@conclave/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AbortedError,
@@ -100,6 +100,28 @@ describe('the SDK client', () => {
     await client.close();
     await expect(pending).rejects.toBeInstanceOf(ClosedError);
     await expect(client.request(put('k', 'v'))).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('asks again when a quorum read disagrees for a moment, and gives NoQuorumError if it goes on', async () => {
+    // Two replicas lie in their first two query replies: two rounds without 2f+1 agreeing.
+    const cluster = await kvCluster({ byzantine: { 1: lyingQueryReplies(2), 2: lyingQueryReplies(2) } });
+    const client = await cluster.connect('agent-0');
+    await client.request(put('color', 'blue'));
+    const read = await client.query(get('color'), 'quorum');
+    expect(decodeKvResult(read.result)).toMatchObject({ value: 'blue' });
+    await client.close();
+
+    const liars = await kvCluster({
+      byzantine: {
+        1: lyingQueryReplies(Number.POSITIVE_INFINITY),
+        2: lyingQueryReplies(Number.POSITIVE_INFINITY),
+      },
+    });
+    const other = await liars.connect('agent-0');
+    const error = await other.query(get('color'), 'quorum').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoQuorumError);
+    expect((error as Error).message).toMatch(/no 3 agree, 4 times/);
+    await other.close();
   });
 
   it('fails to connect with NoQuorumError when fewer than f+1 replicas are reachable', async () => {
