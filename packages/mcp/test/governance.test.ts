@@ -150,7 +150,20 @@ describe('governance through the MCP tools', () => {
     await daveMcp.coordination.rotateKey(freshKeys().secretKey);
     const agents = ok(await alice.call('list_agents')).agents;
     const record = agents.find((a: { id: string }) => a.id === 'dave');
-    expect(record).toMatchObject({ weight: 2, council: false, quotas: { kvKeysPerAgentMax: 5 } });
+    expect(record).toMatchObject({
+      weight: 2,
+      council: false,
+      observer: false,
+      quotas: { kvKeysPerAgentMax: 5 },
+    });
+    // Its own quota use: the override as its limit; bob's open proposal counts against bob, not dave.
+    const usage = ok(await daveMcp.call('get_quota_usage'));
+    expect(usage.agent).toBe('dave');
+    expect(usage.quotas.kvKeysPerAgentMax).toEqual({ used: 0, limit: 5 });
+    expect(usage.quotas.openProposalsPerAgentMax.used).toBe(0);
+    const bobs = ok(await bob.call('get_quota_usage')).quotas;
+    // "dinner" is bob's: open, or decided and kept (dave's exclusion can settle it early).
+    expect(bobs.openProposalsPerAgentMax.used + bobs.retainedProposalsPerAgentMax.used).toBe(1);
     expect(record.keys).toHaveLength(2);
     expect(record.keys[0]).toMatchObject({ publicKey: statement.publicKey, until: record.keys[1].from });
     expect(ok(await alice.call('verify_receipt', { receipt }))).toMatchObject({

@@ -10,6 +10,7 @@ import { completeTask } from './complete-task.ts';
 import { createTask } from './create-task.ts';
 import { getCouncil } from './get-council.ts';
 import { getDecision } from './get-decision.ts';
+import { getQuotaUsage } from './get-quota-usage.ts';
 import { kvGet } from './kv-get.ts';
 import { kvPut } from './kv-put.ts';
 import { listAgents } from './list-agents.ts';
@@ -39,5 +40,6 @@ export const TOOLS: readonly ToolDefinition[] = [
   listTasks,
   listAgents,
   getCouncil,
+  getQuotaUsage,
   proposeAction,
 ];
