@@ -342,6 +342,22 @@ describe('the in-page evidence checker', () => {
   });
 });
 
+describe('items the state machine never makes', () => {
+  it('are refused with a reason, never thrown', () => {
+    const wire = JSON.parse(pageJson(kindOf('ballot', 'vote')));
+    const agents = JSON.parse(pageJson(recorded.agents));
+    const page = (item: object) => verifyEvidenceItem({ ...wire, ...item }, { agents }, nacl, msgpack);
+    expect(page({ kind: 'constructor' })).toEqual({ ok: false, reason: 'unknown kind constructor' });
+    expect(page({ second: null })).toEqual({ ok: false, reason: 'a ballot item carries 2 signed objects' });
+    expect(page({ second: undefined })).toEqual({ ok: false, reason: 'second bytes is not hex' });
+    expect(page({ first: { ...wire.first, signature: 'zz' } })).toEqual({
+      ok: false,
+      reason: 'first signature is not hex',
+    });
+    expect(page({ agent: 'zed' })).toEqual({ ok: false, reason: 'agent zed is not registered' });
+  });
+});
+
 describe("the page's canonical msgpack codec", () => {
   it('accepts exactly what core accepts, over every one-byte change of every recorded object', () => {
     let refused = 0;

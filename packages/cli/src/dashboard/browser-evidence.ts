@@ -258,32 +258,35 @@ export function verifyEvidenceItem(
 
   const who = item.agent;
   const held = keys.agents.find((a) => a.id === who)?.keys ?? [];
-  // Which of the agent's keys signed an object: the first of its history that verifies.
+  // An object's bytes and which of the agent's keys signed them: the first of its history that verifies.
   const signer = (object: BrowserSigned, name: string) => {
     const bytes = fromHex(object?.bytes, `${name} bytes`);
     const signature = fromHex(object?.signature, `${name} signature`);
     const key = held.find((k) => verify(bytes, signature, fromHex(k.publicKey, 'a key')));
-    return key ?? refuse(`${name} signature does not verify against ${who}'s key`);
+    return { bytes, key: key ?? refuse(`${name} signature does not verify against ${who}'s key`) };
   };
   const check = (): string => {
     if (held.length === 0) return refuse(`agent ${who} is not registered`);
-    const shape = shapes[item.kind] ?? refuse(`unknown evidence kind ${item.kind}`);
+    // Own keys only: a kind such as 'constructor' must not find Object's.
+    const shape =
+      (Object.hasOwn(shapes, item.kind) ? shapes[item.kind] : undefined) ??
+      refuse(`unknown kind ${item.kind}`);
     const objects = item.second === null ? [item.first] : [item.first, item.second];
     if (objects.length !== shape.length)
       return refuse(`a ${item.kind} item carries ${shape.length} signed objects`);
     const slot = item.kind === 'request' ? item.requestId : item.proposalId;
     const decoded = objects.map((object, i) => {
       const name = i === 0 ? 'first' : 'second';
-      const key = signer(object, name);
+      const { bytes, key } = signer(object, name);
       let d: Decoded;
       try {
-        d = readers[shape[i] as keyof typeof readers](fromHex(object.bytes, name));
+        d = readers[shape[i] as keyof typeof readers](bytes);
       } catch (error) {
         return refuse(`${name} ${(error as Error).message}`);
       }
       if (d.agent !== who || d.slot !== slot)
         return refuse(`${name} is a ${shape[i]} of another agent or slot`);
-      return { key, bytes: fromHex(object.bytes, name), fields: d.fields };
+      return { key, bytes, fields: d.fields };
     });
     return conflict(decoded, slot);
   };
