@@ -149,6 +149,26 @@ describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium'
     await page.locator('tr[data-proposal="ship-b"][data-status="approved"]').waitFor();
     await page.locator('tr[data-evidence]').first().waitFor();
     expect(await page.locator('tr[data-evidence]').first().textContent()).toContain('agent-2');
+    // The evidence item is re-checked in the page, from the signed ballots the replicas recorded.
+    const evidence = page.locator('tr[data-evidence] td.check').first();
+    await page.locator('tr[data-evidence] td.check[data-verified="true"]').first().waitFor();
+    expect(await evidence.textContent()).toMatch(
+      /^✓ verified in this page\s*two different ballots on ship-b by agent-2 \(approve, then reject\), signed with [0-9a-f]{8}… \[0, ∞\)/,
+    );
+    await evidence.locator('button').click();
+    await page.locator('tr[data-evidence] td.check[data-checks="2"][data-verified="true"]').first().waitFor();
+    // The same item with one signature byte changed fails in the page.
+    // (A string, as it runs in the page's scope: `latest` is the page's last state.)
+    const tamperedVerdict = await page.evaluate(`(() => {
+      const item = structuredClone(latest.registry.evidence[0]);
+      const sig = item.first.signature;
+      item.first.signature = (sig[0] === '0' ? '1' : '0') + sig.slice(1);
+      return verifyEvidenceItem(item, { agents: latest.registry.agents }, nacl, evidenceMsgpack);
+    })()`);
+    expect(tamperedVerdict).toEqual({
+      ok: false,
+      reason: "first signature does not verify against agent-2's key",
+    });
     expect(await page.locator('tr[data-proposal="ship-b"]').textContent()).toContain('agent-2: equivocation');
 
     await page.fill('#receipt', toBase64(genuine));

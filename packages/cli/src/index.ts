@@ -7,12 +7,28 @@
 export { type CliOptions, runCli } from './commands.ts';
 export { agentTransport, type ConnectAgentOptions, connectAgent } from './connect.ts';
 export {
+  type BrowserEvidence,
+  type BrowserSigned,
+  canonicalMsgpack,
+  type EvidenceVerdict,
+  type MsgpackLike,
+  verifyEvidenceItem,
+} from './dashboard/browser-evidence.ts';
+export {
   type BrowserKeys,
   type BrowserVerdict,
   type NaclLike,
   verifyReceiptText,
 } from './dashboard/browser-verify.ts';
-export { type Dashboard, type DashboardOptions, startDashboard } from './dashboard/server.ts';
+export {
+  type Dashboard,
+  type DashboardOptions,
+  evidenceScript,
+  naclScript,
+  pageJson,
+  receiptScript,
+  startDashboard,
+} from './dashboard/server.ts';
 export {
   type CliRun,
   makeCluster,

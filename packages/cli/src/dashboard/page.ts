@@ -1,6 +1,8 @@
 /**
  * The dashboard's one page: inline CSS and JS, no build step. It polls /api/state every second
- * and verifies pasted receipts itself with /nacl.js (tweetnacl) and /verify.js (browser-verify.ts).
+ * and verifies pasted receipts itself with /nacl.js (tweetnacl) and /verify.js (browser-verify.ts),
+ * and every evidence item with /evidence.js (browser-evidence.ts): each item is checked when it
+ * first appears or changes (or the agent's keys do), and again on its "check" button.
  */
 export const PAGE = `<!doctype html>
 <html lang="en">
@@ -17,6 +19,8 @@ export const PAGE = `<!doctype html>
   .ok { background: #c8f0c8; padding: 6px; } .bad { background: #f7c6c6; padding: 6px; }
   textarea { width: 100%; max-width: 900px; height: 70px; font-family: ui-monospace, monospace; font-size: 11px; }
   .grid { display: flex; gap: 24px; flex-wrap: wrap; }
+  td.check { max-width: 420px; } td.check.ok { background: #c8f0c8; } td.check.bad { background: #f7c6c6; }
+  td.check .muted { font-size: 12px; } td.check button { font-size: 11px; }
 </style>
 </head>
 <body>
@@ -28,7 +32,7 @@ export const PAGE = `<!doctype html>
 <div><h2>Agents</h2><div id="council" class="muted"></div>
 <table id="agents"><thead><tr><th>agent</th><th>key in force</th><th>keys</th><th>weight</th><th>council</th><th>quota overrides</th></tr></thead><tbody></tbody></table></div>
 <div><h2>Evidence</h2>
-<table id="evidence"><thead><tr><th>#</th><th>kind</th><th>agent</th><th>proposal</th><th>recorded at</th></tr></thead><tbody></tbody></table></div>
+<table id="evidence"><thead><tr><th>#</th><th>kind</th><th>agent</th><th>proposal</th><th>recorded at</th><th>verified in this page</th></tr></thead><tbody></tbody></table></div>
 </div>
 <h2>Proposals</h2>
 <div id="registry-note" class="muted"></div>
@@ -40,12 +44,44 @@ export const PAGE = `<!doctype html>
 <div id="verdict"></div>
 <script src="/nacl.js"></script>
 <script src="/verify.js"></script>
+<script src="/evidence.js"></script>
 <script>
 const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const mb = (b) => (typeof b === 'number' ? (b / 1048576).toFixed(0) + ' MB' : '');
 const kv = (o) => Object.entries(o || {}).map(([k, v]) => esc(k) + ': ' + esc(v)).join('<br>') || '<span class="muted">none</span>';
 const cc = (c) => (c ? c.count + '/' + c.weight : '');
 let latest;
+// Each item's last verdict, with the input it was computed from (the item and its agent's keys):
+// a poll re-checks only what changed; the row's button re-checks regardless.
+const evidenceChecks = new Map();
+function checkEvidence(e, agents, force) {
+  const input = JSON.stringify([e, agents.find((a) => a.id === e.agent) || null]);
+  const last = evidenceChecks.get(e.id);
+  if (!force && last && last.input === input) return last;
+  let verdict;
+  try {
+    verdict = window.verifyEvidenceItem(e, { agents }, nacl, window.evidenceMsgpack);
+  } catch (error) {
+    verdict = { ok: false, reason: 'the checker failed: ' + error };
+  }
+  const check = { input, verdict, at: new Date(), count: (last ? last.count : 0) + 1 };
+  evidenceChecks.set(e.id, check);
+  return check;
+}
+function evidenceCell(e, agents, force) {
+  const c = checkEvidence(e, agents, force);
+  const v = c.verdict;
+  return '<td class="check ' + (v.ok ? 'ok' : 'bad') + '" data-verified="' + v.ok + '" data-checks="' + c.count + '">'
+    + (v.ok ? '✓ verified in this page<br><span class="muted">' + esc(v.summary) + '</span>' : '✗ ' + esc(v.reason))
+    + '<br><span class="muted">checked ' + c.at.toLocaleTimeString() + '</span> <button data-check="' + e.id + '">check</button></td>';
+}
+let evidenceHtml = '';
+function renderEvidence(g, force) {
+  const agents = g.agents || [];
+  const html = (g.evidence || []).map((e) => '<tr data-evidence="' + e.id + '"><td>' + e.id + '</td><td>' + esc(e.kind) + (e.source ? ' (' + esc(e.source) + ')' : '') + '</td><td>' + esc(e.agent) + '</td><td>' + esc(e.proposalId ?? '') + '</td><td>' + esc(e.recordedAt.sequence) + '</td>' + evidenceCell(e, agents, force === e.id) + '</tr>').join('');
+  // Rewritten only when it changed, so a poll never replaces a button under the pointer.
+  if (html !== evidenceHtml) document.querySelector('#evidence tbody').innerHTML = evidenceHtml = html;
+}
 function render(s) {
   latest = s;
   document.getElementById('meta').textContent = s.cluster.n + ' replicas (f = ' + s.cluster.f + '), observer: ' + (s.observer || 'none') + ', updated ' + new Date(s.at).toLocaleTimeString();
@@ -56,7 +92,7 @@ function render(s) {
   document.getElementById('registry-note').innerHTML = (g.note && !g.proposals ? esc(g.note) : '') + (g.stale ? ' <span class="warn">' + esc(g.stale) + '</span>' : '') + (g.warning ? ' <span class="warn">' + esc(g.warning) + '</span>' : '');
   document.getElementById('council').textContent = g.council ? 'council: ' + g.council.members.join(', ') + ' (threshold ' + g.council.threshold + ')' : '';
   document.querySelector('#agents tbody').innerHTML = (g.agents || []).map((a) => '<tr data-agent="' + esc(a.id) + '"><td>' + esc(a.id) + (a.removed ? ' (removed)' : '') + '</td><td class="mono">' + (a.publicKey ? esc(a.publicKey.slice(0, 16)) + '…' : '—') + '</td><td class="mono">' + a.keys.map((k) => esc(k.publicKey.slice(0, 8)) + ' [' + k.from + ', ' + (k.until === null ? '∞' : k.until) + ')').join('<br>') + '</td><td>' + a.weight + '</td><td>' + (a.council ? 'yes' : '') + '</td><td>' + kv(a.quotas) + '</td></tr>').join('');
-  document.querySelector('#evidence tbody').innerHTML = (g.evidence || []).map((e) => '<tr data-evidence="' + e.id + '"><td>' + e.id + '</td><td>' + esc(e.kind) + (e.source ? ' (' + esc(e.source) + ')' : '') + '</td><td>' + esc(e.agent) + '</td><td>' + esc(e.proposalId ?? '') + '</td><td>' + esc(e.recordedAt.sequence) + '</td></tr>').join('');
+  renderEvidence(g);
   document.querySelector('#proposals tbody').innerHTML = (g.proposals || []).map((p) => {
     const t = p.tally;
     return '<tr data-proposal="' + esc(p.proposalId) + '" data-status="' + esc(p.status) + '"><td>' + esc(p.proposalId) + '</td><td>' + esc(p.title) + '</td><td>' + esc(p.status) + '</td><td>' + esc(p.phase) + (p.sealed ? ' (sealed: ' + p.sealed.committed.length + ' committed, ' + p.sealed.revealed.length + ' revealed)' : '') + '</td><td>approve ' + cc(t.approve) + '<br>reject ' + cc(t.reject) + '<br>abstain ' + cc(t.abstain) + '<br>pending ' + cc(t.pending) + (t.winner ? '<br>winner ' + esc(t.winner) : '') + '</td><td>' + t.excluded.map((x) => esc(x.agent) + ': ' + esc(x.reason) + (x.evidenceId === null ? '' : ' (evidence #' + x.evidenceId + ')')).join('<br>') + '</td><td>' + t.unrevealed.map((x) => esc(x.agent)).join(', ') + '</td></tr>';
@@ -72,6 +108,10 @@ async function poll() {
   setTimeout(poll, 1000);
 }
 poll();
+document.querySelector('#evidence tbody').addEventListener('click', (event) => {
+  const id = event.target.dataset && event.target.dataset.check;
+  if (id !== undefined && latest) renderEvidence(latest.registry || {}, Number(id));
+});
 document.getElementById('verify').addEventListener('click', () => {
   const out = document.getElementById('verdict');
   if (!latest) return;

@@ -13,6 +13,9 @@
  *   it never proposes, votes or writes. Without --agent, only the replicas' endpoints are read.
  * - Receipts are verified in the browser (browser-verify.ts with tweetnacl), against the
  *   replicas' public keys from cluster.json and the agents' key histories read above.
+ * - Evidence items are re-checked in the browser too (browser-evidence.ts): the state carries
+ *   each item as the replicas recorded it, its signed bytes and signatures in hex, and the page
+ *   verifies them against the agents' key histories instead of taking this server's word.
  *
  * The page polls GET /api/state every second; the state is refreshed by one loop on the server
  * (every `refreshMs`), however many pages are open.
@@ -27,6 +30,7 @@ import { CliError, type ClusterFile, clusterConfigOf, httpPortOf, loadClusterFil
 import { type ConclaveClient, coordination } from '@conclave/sdk';
 import { connectAgent } from '../connect.ts';
 import { metricValue } from '../local-cluster.ts';
+import { canonicalMsgpack, verifyEvidenceItem } from './browser-evidence.ts';
 import { verifyReceiptText } from './browser-verify.ts';
 import { PAGE } from './page.ts';
 
@@ -57,6 +61,29 @@ const PROPOSALS_SHOWN = 50;
 
 /** Uint8Array as hex, everywhere in the state sent to the page. */
 const jsonReplacer = (_key: string, value: unknown) => (value instanceof Uint8Array ? toHex(value) : value);
+
+/** A value as /api/state sends it: JSON with every byte string (signed bytes, signatures, keys) in hex. */
+export function pageJson(value: unknown): string {
+  return JSON.stringify(value, jsonReplacer);
+}
+
+// tsx/esbuild may wrap named functions in __name(): a no-op in the page.
+const NAME_SHIM = 'var __name = (f) => f;\n';
+
+/** /nacl.js: tweetnacl as the page gets it (a dependency of this package). */
+export function naclScript(): string {
+  return readFileSync(createRequire(import.meta.url).resolve('tweetnacl/nacl-fast.min.js'), 'utf8');
+}
+
+/** /verify.js: the receipt verifier's source, as the page runs it. */
+export function receiptScript(): string {
+  return `${NAME_SHIM}window.verifyReceiptText = ${verifyReceiptText.toString()};\n`;
+}
+
+/** /evidence.js: the evidence checker's source and its codec's, as the page runs them. */
+export function evidenceScript(): string {
+  return `${NAME_SHIM}window.evidenceMsgpack = (${canonicalMsgpack.toString()})();\nwindow.verifyEvidenceItem = ${verifyEvidenceItem.toString()};\n`;
+}
 
 async function replicaState(dir: string, file: ClusterFile, id: number): Promise<ReplicaState> {
   let port: number | undefined;
@@ -111,12 +138,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const file = loadClusterFile(dir);
   const config = clusterConfigOf(file);
   const replicaKeys = config.replicas.map((r) => toHex(r.publicKey));
-  const naclSource = readFileSync(
-    createRequire(import.meta.url).resolve('tweetnacl/nacl-fast.min.js'),
-    'utf8',
-  );
-  // tsx/esbuild may wrap named functions in __name(): a no-op here.
-  const verifierSource = `var __name = (f) => f;\nwindow.verifyReceiptText = ${verifyReceiptText.toString()};\n`;
+  const naclSource = naclScript();
+  const verifierSource = receiptScript();
+  const evidenceSource = evidenceScript();
 
   let client: ConclaveClient | undefined;
   if (options.agent !== undefined) {
@@ -203,10 +227,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (request.method !== 'GET') {
       response.writeHead(405).end();
     } else if (path === '/') send('text/html; charset=utf-8', PAGE);
-    else if (path === '/api/state')
-      send('application/json', JSON.stringify({ ...state, registry }, jsonReplacer));
+    else if (path === '/api/state') send('application/json', pageJson({ ...state, registry }));
     else if (path === '/nacl.js') send('text/javascript', naclSource);
     else if (path === '/verify.js') send('text/javascript', verifierSource);
+    else if (path === '/evidence.js') send('text/javascript', evidenceSource);
     else response.writeHead(404).end('not found');
   });
   await new Promise<void>((done, fail) => {
