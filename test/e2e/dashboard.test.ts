@@ -50,16 +50,26 @@ afterAll(async () => {
 
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium', () => {
+describe('conclave dashboard in headless Chromium', () => {
   it('shows replicas, a decision, evidence, a killed replica, and checks receipts in the page', async () => {
-    // agent-3 is the dashboard's observer: registered, but not on the council and no voter.
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`).toBe(
+      true,
+    );
+    // agent-3 is the dashboard's observer: a read-only agent, whose key cannot write or vote.
     const { dir } = await makeCluster(4, 4);
     clusterDir = dir;
     const path = join(dir, 'cluster.json');
     const file = JSON.parse(readFileSync(path, 'utf8'));
+    const agents = file.agents.map((a: { id: string }) =>
+      a.id === 'agent-3' ? { ...a, observer: true } : a,
+    );
     writeFileSync(
       path,
-      JSON.stringify({ ...file, council: { members: ['agent-0', 'agent-1', 'agent-2'], threshold: 2 } }),
+      JSON.stringify({
+        ...file,
+        agents,
+        council: { members: ['agent-0', 'agent-1', 'agent-2'], threshold: 2 },
+      }),
     );
     for (let id = 0; id < 4; id++) running.push(startReplica(dir, id));
     await waitFor(
@@ -70,10 +80,15 @@ describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium'
     ).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${running.map((r) => r.output.slice(-1_000)).join('\n')}`);
     });
-    const [a0, a1, a2] = await Promise.all(
-      ['agent-0', 'agent-1', 'agent-2'].map((agent) => connectAgent({ dir, agent, timeoutMs: 5_000 })),
+    const [a0, a1, a2, a3] = await Promise.all(
+      ['agent-0', 'agent-1', 'agent-2', 'agent-3'].map((agent) =>
+        connectAgent({ dir, agent, timeoutMs: 5_000 }),
+      ),
     );
-    clients.push(a0 as ConclaveClient, a1 as ConclaveClient, a2 as ConclaveClient);
+    clients.push(...([a0, a1, a2, a3] as ConclaveClient[]));
+    // The observer's key cannot write: the state machine refuses it, and counts the refusal.
+    const write = coordination(a3 as ConclaveClient).kv.put('agent-3/x', new Uint8Array([1]));
+    await expect(write).rejects.toMatchObject({ reason: 'READ_ONLY' });
     const [alice, bob, carol] = [a0, a1, a2].map((c) => coordination(c as ConclaveClient));
     await alice?.propose({
       proposalId: 'ship-b',
@@ -125,8 +140,8 @@ describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium'
     expect(verifyReceiptText(toHex(genuine), keys, nacl)).toMatchObject({ ok: true });
     expect(verifyReceiptText(toBase64(tampered), keys, nacl)).toMatchObject({ ok: false });
 
-    // A council member's key can vote: the dashboard refuses it.
-    await expect(startDashboard({ dir, agent: 'agent-0' })).rejects.toThrow(/council/);
+    // Any key that can write or vote is refused: only an observer's is taken.
+    await expect(startDashboard({ dir, agent: 'agent-0' })).rejects.toThrow(/agent-0 is not an observer/);
     served = await startDashboard({ dir, agent: 'agent-3', refreshMs: 300 });
     expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
 
@@ -147,6 +162,15 @@ describe.skipIf(!existsSync(CHROMIUM))('conclave dashboard in headless Chromium'
     await page.locator('tr[data-replica][data-state="up"]').nth(3).waitFor();
     expect(await page.locator('tr[data-replica]').count()).toBe(4);
     await page.locator('tr[data-proposal="ship-b"][data-status="approved"]').waitFor();
+    // Agents: roles, quota use (agent-0 keeps its decided proposal), refusals by code.
+    expect(await page.locator('tr[data-agent="agent-3"]').textContent()).toContain('observer (read-only)');
+    expect(await page.locator('tr[data-agent="agent-0"] td.usage').textContent()).toMatch(
+      /kept proposals 1\/\d+/,
+    );
+    expect(await page.locator('tr[data-agent="agent-3"] td.refused').textContent()).toContain('READ_ONLY: 1');
+    expect(await page.locator('tr[data-agent="agent-2"] td.refused').textContent()).toContain(
+      'EQUIVOCATION: 1',
+    );
     await page.locator('tr[data-evidence]').first().waitFor();
     expect(await page.locator('tr[data-evidence]').first().textContent()).toContain('agent-2');
     // The evidence item is re-checked in the page, from the signed ballots the replicas recorded.

@@ -48,7 +48,13 @@ import { decodeRequestBody, type LogPosition, type SignedObject } from './eviden
 import { CoordinationConfigError, type CoordinationLimits, resolveLimits } from './limits.ts';
 import { decodeOperation, isReadOperation, type Operation, type ReadOperation } from './operations.ts';
 import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
-import { type CoordinationResult, type ErrorResult, encodeResult } from './results.ts';
+import {
+  type CoordinationResult,
+  decodeResult,
+  type ErrorCode,
+  type ErrorResult,
+  encodeResult,
+} from './results.ts';
 
 /** Options of `CoordinationStateMachine`. */
 export interface CoordinationOptions {
@@ -71,11 +77,19 @@ export interface CoordinationOptions {
    * must use the same limits. Checked against the registry's size: see `resolveLimits`.
    */
   readonly limits?: Partial<CoordinationLimits>;
+  /**
+   * Told of every ordered operation refused, with its agent and code: for metrics (the daemon's
+   * `conclave_operations_refused_total`). Not part of the replicated state; must not throw.
+   */
+  readonly onRefused?: (agent: string, code: ErrorCode) => void;
 }
 
 // v2: agent records with key history, weights and quotas; the council; keys on ballots and evidence.
 // v3: sealed proposals (terms, commitments, unrevealed voters), exclusion reasons, salts on ballots.
 const SNAPSHOT_FORMAT = 'conclave/coordination/v3';
+
+/** Results larger than this are not decoded for `onRefused`: an error result (code and message) is far smaller. */
+const REFUSAL_BYTES_MAX = 4_096;
 
 /** The whole state as `snapshot()` encodes it: the format tag, the position, and every domain's part. */
 interface SnapshotRecord
@@ -113,6 +127,7 @@ function encodeBounded(result: CoordinationResult): Uint8Array {
 export class CoordinationStateMachine implements StateMachine {
   readonly #crypto: CryptoBackend;
   readonly #limits: CoordinationLimits;
+  readonly #onRefused: ((agent: string, code: ErrorCode) => void) | undefined;
   #position: LogPosition = { sequence: 0, timestamp: 0 };
   readonly #agents: AgentRegistry;
   readonly #council: Council;
@@ -136,6 +151,7 @@ export class CoordinationStateMachine implements StateMachine {
    */
   constructor(options: CoordinationOptions) {
     this.#crypto = options.crypto;
+    this.#onRefused = options.onRefused;
     this.#limits = resolveLimits(options.limits, options.agents.length);
     const position = () => this.#position;
     const quotaOf: DomainContext['quotaOf'] = (agent, name) =>
@@ -189,6 +205,16 @@ export class CoordinationStateMachine implements StateMachine {
   /** Executes one ordered operation from `context.agent`. Never throws on bad input. */
   apply(operation: Uint8Array, context: ExecutionContext): Uint8Array {
     this.#advance(context);
+    const bytes = this.#applyDecoded(operation, context);
+    // A refusal is small; decoding only small results keeps large reads free of the cost.
+    if (this.#onRefused !== undefined && bytes.byteLength <= REFUSAL_BYTES_MAX) {
+      const result = decodeResult(bytes);
+      if (!result.ok) this.#onRefused(context.agent, result.code);
+    }
+    return bytes;
+  }
+
+  #applyDecoded(operation: Uint8Array, context: ExecutionContext): Uint8Array {
     // Registry changes take effect from the next sequence, as core's key check does.
     if (this.#agents.keyAt(context.agent, context.sequence) === undefined)
       return encodeResult(fail('FORBIDDEN', `agent ${context.agent} is not registered`));

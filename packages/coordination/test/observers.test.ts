@@ -159,3 +159,26 @@ describe('register_agent encoding', () => {
       expect(() => decodeAction(['register_agent', join, 1, [], fifth], limits)).toThrow(/must be true/);
   });
 });
+
+describe('onRefused', () => {
+  it('is told of each refused ordered operation with its agent and code, not of successes or queries', () => {
+    const told: [string, string][] = [];
+    const agents = identities(['alice', 'watcher']).map((a) =>
+      a.id === 'watcher' ? { ...a, observer: true } : a,
+    );
+    const sm = new CoordinationStateMachine({
+      crypto,
+      agents,
+      onRefused: (agent, code) => told.push([agent, code]),
+    });
+    const context = (agent: string, requestId: number) => ({ agent, requestId, sequence: 1, timestamp: 1 });
+    sm.apply(ops.kvPut({ key: 'k', value: bytes('v') }), context('alice', 1));
+    sm.apply(ops.kvPut({ key: 'k', value: bytes('v') }), context('watcher', 1));
+    sm.apply(ops.getProposal({ proposalId: 'none' }), context('alice', 2));
+    sm.query(ops.getProposal({ proposalId: 'none' }));
+    expect(told).toEqual([
+      ['watcher', 'READ_ONLY'],
+      ['alice', 'NOT_FOUND'],
+    ]);
+  });
+});

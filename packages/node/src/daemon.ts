@@ -218,6 +218,7 @@ export class ReplicaDaemon {
     id: number;
     crypto: CachingCrypto;
     pool: VerifyPool | undefined;
+    metrics: ReplicaMetrics;
   }) {
     this.#pool = parts.pool;
     this.#crypto = parts.crypto;
@@ -231,7 +232,7 @@ export class ReplicaDaemon {
     this.logger = parts.logger;
     this.#tickMs = parts.file.tickMs;
     this.#replicaKeys = clusterConfigOf(parts.file).replicas.map((replica) => replica.publicKey);
-    this.metrics = createReplicaMetrics(parts.id);
+    this.metrics = parts.metrics;
     this.#inbox = new FairInbox(resolvedAgentLimits(parts.file), parts.file.replicas.length, () =>
       performance.now(),
     );
@@ -268,11 +269,16 @@ export class ReplicaDaemon {
     const store = openReplicaStore(join(dir, 'data', `replica-${entry.id}`), options.sync ?? 'full');
     const restored = store.load();
     const cluster = clusterConfigOf(file);
+    const metrics = createReplicaMetrics(entry.id);
+    const refusals = new AgentRefusalLog(metrics.operationsRefused);
     const machine: StateMachine = options.stateMachine
       ? options.stateMachine({ cluster, crypto })
       : file.stateMachine === 'kv'
         ? new KvStateMachine(crypto.hash)
-        : new CoordinationStateMachine(coordinationOptionsOf(file, crypto));
+        : new CoordinationStateMachine({
+            ...coordinationOptionsOf(file, crypto),
+            onRefused: (agent, code) => refusals.count(agent, code),
+          });
     const replica = new Replica({
       id: entry.id,
       cluster,
@@ -315,6 +321,7 @@ export class ReplicaDaemon {
       id: entry.id,
       crypto,
       pool,
+      metrics,
     });
     daemon.metrics.verifyWorkers.set(workers);
     daemon.metrics.registeredAgents.set(replica.agentKeys().size);

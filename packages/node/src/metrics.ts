@@ -25,6 +25,8 @@ export interface ReplicaMetrics {
   readonly redundantVotes: Counter;
   readonly verifyWorkers: Gauge;
   readonly agentRefused: Counter<'agent' | 'reason'>;
+  /** Ordered operations the state machine refused, by agent and code (a count, not state). */
+  readonly operationsRefused: Counter<'agent' | 'reason'>;
   readonly agentsQueued: Gauge;
   readonly registeredAgents: Gauge;
 }
@@ -167,6 +169,12 @@ export function createReplicaMetrics(replica: number): ReplicaMetrics {
     agentRefused: new Counter({
       name: 'conclave_agent_refused_total',
       help: 'Agent frames refused before decoding, by agent and reason (replica-only type, rate, queue full)',
+      labelNames: ['agent', 'reason'],
+      registers: r,
+    }),
+    operationsRefused: new Counter({
+      name: 'conclave_operations_refused_total',
+      help: 'Ordered operations the state machine refused, by agent and code (QUOTA, FORBIDDEN, READ_ONLY, EQUIVOCATION, …); at most AGENT_LABELS_MAX agents named, the rest as "other"',
       labelNames: ['agent', 'reason'],
       registers: r,
     }),

@@ -30,7 +30,7 @@ export const PAGE = `<!doctype html>
 <table id="replicas"><thead><tr><th>replica</th><th>state</th><th>view</th><th>primary</th><th>executed</th><th>checkpoint</th><th>lag</th><th>view changes</th><th>rejections</th><th>agent refusals</th><th>RSS</th><th>heap</th></tr></thead><tbody></tbody></table>
 <div class="grid">
 <div><h2>Agents</h2><div id="council" class="muted"></div>
-<table id="agents"><thead><tr><th>agent</th><th>key in force</th><th>keys</th><th>weight</th><th>council</th><th>quota overrides</th></tr></thead><tbody></tbody></table></div>
+<table id="agents"><thead><tr><th>agent</th><th>role</th><th>key in force</th><th>keys</th><th>weight</th><th>quotas used (of limit; * overridden)</th><th>refused (most any replica saw)</th></tr></thead><tbody></tbody></table></div>
 <div><h2>Evidence</h2>
 <table id="evidence"><thead><tr><th>#</th><th>kind</th><th>agent</th><th>proposal</th><th>recorded at</th><th>verified in this page</th></tr></thead><tbody></tbody></table></div>
 </div>
@@ -50,6 +50,27 @@ const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 const mb = (b) => (typeof b === 'number' ? (b / 1048576).toFixed(0) + ' MB' : '');
 const kv = (o) => Object.entries(o || {}).map(([k, v]) => esc(k) + ': ' + esc(v)).join('<br>') || '<span class="muted">none</span>';
 const cc = (c) => (c ? c.count + '/' + c.weight : '');
+const QUOTA_WORDS = { claimsPerAgentMax: 'claims', eventsPerAgentMax: 'events', eventsPerWindowPerAgentMax: 'events/window', kvBytesPerAgentMax: 'kv bytes', kvKeysPerAgentMax: 'kv keys', locksPerAgentMax: 'locks', openProposalsPerAgentMax: 'open proposals', retainedProposalsPerAgentMax: 'kept proposals', tasksPerAgentMax: 'tasks' };
+// The quotas an agent uses (or has lowered), used/limit; a full one in red: its next such write is refused.
+function usageCell(a, usage) {
+  const u = (usage || []).find((x) => x.agent === a.id);
+  if (!u) return '<span class="muted">not read</span>';
+  const parts = Object.keys(QUOTA_WORDS).filter((n) => u.used[n] > 0 || (a.quotas && a.quotas[n] !== undefined)).map((n) => {
+    const text = QUOTA_WORDS[n] + ' ' + u.used[n] + '/' + u.limits[n] + (a.quotas && a.quotas[n] !== undefined ? '*' : '');
+    return u.used[n] >= u.limits[n] ? '<span class="warn" data-full="' + n + '">' + esc(text) + ' full</span>' : esc(text);
+  });
+  return parts.join('<br>') || '<span class="muted">holds nothing</span>';
+}
+// An agent's refusals by reason, the most any one replica counted: frames refused on arrival
+// (rate, queue) and ordered operations the state machine refused (QUOTA, READ_ONLY, …).
+function refusalsOf(agent, replicas) {
+  const out = {};
+  for (const r of replicas) for (const [key, n] of Object.entries(Object.assign({}, r.agentRefusals, r.operationRefusals))) {
+    const at = key.indexOf('/');
+    if (key.slice(0, at) === agent) out[key.slice(at + 1)] = Math.max(out[key.slice(at + 1)] || 0, n);
+  }
+  return out;
+}
 let latest;
 // Each item's last verdict, with the input it was computed from (the item and its agent's keys):
 // a poll re-checks only what changed; the row's button re-checks regardless.
@@ -89,9 +110,9 @@ function render(s) {
     ? '<tr class="up" data-replica="' + r.id + '" data-state="up"><td>' + r.id + '</td><td class="state">up' + (r.changingView ? ' (changing view)' : '') + '</td><td>' + r.view + '</td><td>' + r.primary + '</td><td>' + r.executedSequence + '</td><td>' + r.stableCheckpoint + '</td><td>' + r.lag + '</td><td>' + r.viewChanges + '</td><td>' + kv(Object.assign({}, r.rejections, r.transportRejections)) + '</td><td>' + kv(r.agentRefusals) + '</td><td>' + mb(r.rssBytes) + '</td><td>' + mb(r.heapUsedBytes) + '</td></tr>'
     : '<tr class="down" data-replica="' + r.id + '" data-state="down"><td>' + r.id + '</td><td class="state">DOWN</td><td colspan="10">' + esc(r.error || '') + '</td></tr>').join('');
   const g = s.registry || {};
-  document.getElementById('registry-note').innerHTML = (g.note && !g.proposals ? esc(g.note) : '') + (g.stale ? ' <span class="warn">' + esc(g.stale) + '</span>' : '') + (g.warning ? ' <span class="warn">' + esc(g.warning) + '</span>' : '');
+  document.getElementById('registry-note').innerHTML = (g.note && !g.proposals ? esc(g.note) : '') + (g.stale ? ' <span class="warn">' + esc(g.stale) + '</span>' : '');
   document.getElementById('council').textContent = g.council ? 'council: ' + g.council.members.join(', ') + ' (threshold ' + g.council.threshold + ')' : '';
-  document.querySelector('#agents tbody').innerHTML = (g.agents || []).map((a) => '<tr data-agent="' + esc(a.id) + '"><td>' + esc(a.id) + (a.removed ? ' (removed)' : '') + '</td><td class="mono">' + (a.publicKey ? esc(a.publicKey.slice(0, 16)) + '…' : '—') + '</td><td class="mono">' + a.keys.map((k) => esc(k.publicKey.slice(0, 8)) + ' [' + k.from + ', ' + (k.until === null ? '∞' : k.until) + ')').join('<br>') + '</td><td>' + a.weight + '</td><td>' + (a.council ? 'yes' : '') + '</td><td>' + kv(a.quotas) + '</td></tr>').join('');
+  document.querySelector('#agents tbody').innerHTML = (g.agents || []).map((a) => '<tr data-agent="' + esc(a.id) + '"><td>' + esc(a.id) + (a.removed ? ' (removed)' : '') + '</td><td>' + (a.council ? 'council' : a.observer ? 'observer (read-only)' : 'agent') + '</td><td class="mono">' + (a.publicKey ? esc(a.publicKey.slice(0, 16)) + '…' : '—') + '</td><td class="mono">' + a.keys.map((k) => esc(k.publicKey.slice(0, 8)) + ' [' + k.from + ', ' + (k.until === null ? '∞' : k.until) + ')').join('<br>') + '</td><td>' + a.weight + '</td><td class="usage">' + usageCell(a, g.usage) + '</td><td class="refused">' + kv(refusalsOf(a.id, s.replicas)) + '</td></tr>').join('');
   renderEvidence(g);
   document.querySelector('#proposals tbody').innerHTML = (g.proposals || []).map((p) => {
     const t = p.tally;

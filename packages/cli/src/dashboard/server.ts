@@ -4,13 +4,11 @@
  * What it reads, and as whom:
  * - Replicas: each replica's own GET /status and /metrics (the HTTP endpoints the daemons serve
  *   on their hosts). No identity at all.
- * - Agents, council, proposals, evidence: replicated state, which replicas answer only to a
- *   registered agent. Conclave has no read-only role, so the dashboard connects as an OBSERVER
- *   agent given with --agent: a registered agent that is not on the council (the server checks
- *   cluster.json before loading its key, and the live council after connecting, and refuses a
- *   member) and that no proposal lists as a voter (the page flags it if one ever does). The
- *   dashboard only sends quorum reads (read-only queries answered by 2f+1 matching replicas):
- *   it never proposes, votes or writes. Without --agent, only the replicas' endpoints are read.
+ * - Agents, council, quota usage, proposals, evidence: replicated state, which replicas answer
+ *   only to a registered agent. The dashboard connects as the OBSERVER given with --agent: a
+ *   read-only agent, whose key the state machine never lets write or vote (observer.ts checks
+ *   the role). It sends only quorum reads (read-only queries answered by 2f+1 matching
+ *   replicas). Without --agent, only the replicas' endpoints are read.
  * - Receipts are verified in the browser (browser-verify.ts with tweetnacl), against the
  *   replicas' public keys from cluster.json and the agents' key histories read above.
  * - Evidence items are re-checked in the browser too (browser-evidence.ts): the state carries
@@ -26,17 +24,16 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { toHex } from '@conclave/core';
-import { CliError, type ClusterFile, clusterConfigOf, httpPortOf, loadClusterFile } from '@conclave/node';
-import { type ConclaveClient, coordination } from '@conclave/sdk';
-import { connectAgent } from '../connect.ts';
+import { type ClusterFile, clusterConfigOf, httpPortOf, loadClusterFile } from '@conclave/node';
 import { metricValue } from '../local-cluster.ts';
 import { canonicalMsgpack, verifyEvidenceItem } from './browser-evidence.ts';
 import { verifyReceiptText } from './browser-verify.ts';
+import { connectObserver } from './observer.ts';
 import { PAGE } from './page.ts';
 
 export interface DashboardOptions {
   readonly dir: string;
-  /** The observer agent (not on the council); without it only replica endpoints are read. */
+  /** The observer (read-only) agent; without it only replica endpoints are read. */
   readonly agent?: string;
   readonly port?: number;
   readonly host?: string;
@@ -55,9 +52,6 @@ interface ReplicaState {
   readonly error?: string;
   readonly [field: string]: unknown;
 }
-
-/** Proposals shown (the first in id order), each one quorum read per refresh. */
-const PROPOSALS_SHOWN = 50;
 
 /** Uint8Array as hex, everywhere in the state sent to the page. */
 const jsonReplacer = (_key: string, value: unknown) => (value instanceof Uint8Array ? toHex(value) : value);
@@ -111,6 +105,7 @@ async function replicaState(dir: string, file: ClusterFile, id: number): Promise
       rejections: labelled(metrics, 'conclave_rejected_total', 'reason'),
       transportRejections: labelled(metrics, 'conclave_transport_rejected_total', 'reason'),
       agentRefusals: labelled(metrics, 'conclave_agent_refused_total', 'reason', 'agent'),
+      operationRefusals: labelled(metrics, 'conclave_operations_refused_total', 'reason', 'agent'),
     };
   } catch (error) {
     return { id, up: false, error: (error as Error).message };
@@ -142,22 +137,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const verifierSource = receiptScript();
   const evidenceSource = evidenceScript();
 
-  let client: ConclaveClient | undefined;
-  if (options.agent !== undefined) {
-    const agent = options.agent;
-    if (file.council?.members.includes(agent))
-      throw new CliError(
-        'BAD_ARGUMENT',
-        `${agent} is on the council in cluster.json: it can vote, and the dashboard holds no key that can. Register an observer agent that is not on the council`,
-      );
-    client = await connectAgent({ dir, agent, timeoutMs: 3_000 });
-    const council = await coordination(client).council({ consistency: 'quorum' });
-    if (council.members.includes(agent)) {
-      await client.close();
-      throw new CliError('BAD_ARGUMENT', `${agent} is on the council: it can vote; use an observer agent`);
-    }
-  }
-  const observer = client === undefined ? undefined : coordination(client);
+  const observer = options.agent === undefined ? undefined : await connectObserver(dir, file, options.agent);
 
   let state: Record<string, unknown> = { replicas: [] };
   let registry: Record<string, unknown> = {
@@ -180,28 +160,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   const refreshRegistry = async () => {
     if (observer === undefined) return;
-    const read = { consistency: 'quorum' as const, timeoutMs: 2_000 };
     try {
-      const [agents, council, summaries, evidence] = await Promise.all([
-        observer.agents(read),
-        observer.council(read),
-        observer.proposals({ status: 'all', limit: PROPOSALS_SHOWN }, read),
-        observer.evidence({}, read),
-      ]);
-      // Summaries carry no tally: each proposal's full view, one quorum read each.
-      const proposals = await Promise.all(summaries.map((p) => observer.decision(p.proposalId, read)));
-      const observerVotes = proposals.filter((p) => p.voters.some((v) => v.agent === options.agent));
-      registry = {
-        agents,
-        council,
-        proposals,
-        evidence,
-        warning:
-          observerVotes.length > 0
-            ? `the observer ${options.agent} is a voter of ${observerVotes.map((p) => p.proposalId).join(', ')}: its key can vote there`
-            : null,
-        at: Date.now(),
-      };
+      registry = await observer.read();
     } catch (error) {
       registry = { ...registry, stale: `last read failed: ${(error as Error).message}` };
     }
@@ -247,7 +207,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await Promise.all(loops);
-      await client?.close();
+      await observer?.close();
     },
   };
 }
