@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coordination, type InProcessCluster, startInProcessCluster } from '@conclave/sdk';
+import { type Coordination, coordination, type InProcessCluster, startInProcessCluster } from '@conclave/sdk';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { expect } from 'vitest';
 import { createConclaveMcpServer, serveHttp } from '../../src/index.ts';
@@ -105,17 +105,26 @@ export function readmeHasSnippet(file: string): boolean {
 export async function untilProposed(conclave: Conclave, proposalId: string): Promise<void> {
   const watcher = coordination(await conclave.cluster.connect('agent-1'));
   try {
-    await expect
-      .poll(
-        () =>
-          watcher.decision(proposalId).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: STEP_TIMEOUT_MS },
-      )
-      .toBe(true);
+    await untilReadable(watcher, proposalId);
   } finally {
     await watcher.client.close();
   }
+}
+
+/** Waits (up to `timeoutMs`) until `watcher` reads the proposal: it is there to vote on. */
+export async function untilReadable(
+  watcher: Coordination,
+  proposalId: string,
+  timeoutMs = STEP_TIMEOUT_MS,
+): Promise<void> {
+  await expect
+    .poll(
+      () =>
+        watcher.decision(proposalId).then(
+          () => true,
+          () => false,
+        ),
+      { timeout: timeoutMs, message: `proposal ${proposalId} on the cluster` },
+    )
+    .toBe(true);
 }
