@@ -1,14 +1,15 @@
 /**
  * LangGraph.js's prebuilt ReAct agent (`createReactAgent`) with Conclave's tools loaded by
- * `@langchain/mcp-adapters` (`loadMcpTools`) from the MCP server, over the official MCP client on
- * an in-memory transport. The chat model is a scripted LangChain `BaseChatModel` (no network):
+ * `@langchain/mcp-adapters` (`loadMcpTools`) from the MCP server over Streamable HTTP, through the
+ * adapter's `MultiServerMCPClient` (`transport: 'http'`; the server in process, on 127.0.0.1,
+ * over an in-process cluster). The chat model is a scripted LangChain `BaseChatModel` (no network):
  * one tool call a turn (propose, cast_vote, wait_for_decision), then an answer quoting the status
  * in the last `ToolMessage` the graph gave it. Two agents reach an approved decision, which is in
  * each agent's final message. The loop is `langgraph-snippet.ts`, shown verbatim in README.md.
  */
 
-import { loadMcpTools } from '@langchain/mcp-adapters';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { loadMcpTools, MultiServerMCPClient } from '@langchain/mcp-adapters';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectBothDecided, ScriptedChatModel } from './langgraph-model.ts';
 import { runWithConclave } from './langgraph-snippet.ts';
@@ -16,30 +17,32 @@ import {
   type Conclave,
   proposerScript,
   readmeHasSnippet,
-  STEP_TIMEOUT_MS,
   startConclave,
   untilProposed,
   voterScript,
 } from './shared.ts';
 
 let conclave: Conclave;
-const clients: Client[] = [];
+const mcps: MultiServerMCPClient[] = [];
 beforeAll(async () => {
   conclave = await startConclave();
 });
 afterAll(async () => {
-  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+  await Promise.all(mcps.map((mcp) => mcp.close().catch(() => undefined)));
   await conclave?.stop();
 });
 
+/** The adapter's MCP client for `agent`'s server over Streamable HTTP, connected. */
 async function mcpClientFor(agent: string): Promise<Client> {
-  const client = new Client({ name: `langgraph-${agent}`, version: '0.0.0' });
-  clients.push(client);
-  await client.connect(await conclave.serverFor(agent), { timeout: STEP_TIMEOUT_MS });
+  const url = await conclave.httpServerFor(agent);
+  const mcp = new MultiServerMCPClient({ mcpServers: { conclave: { transport: 'http', url } } });
+  mcps.push(mcp);
+  const client = await mcp.getClient('conclave');
+  if (client === undefined) throw new Error('the MultiServerMCPClient has no server named conclave');
   return client;
 }
 
-describe('LangGraph.js over MCP', () => {
+describe('LangGraph.js over Streamable HTTP', () => {
   it('runs propose, cast_vote and wait_for_decision in a ReAct agent and ends with the decision', async () => {
     const proposalId = 'langgraph-mcp';
     const proposer = runWithConclave(
