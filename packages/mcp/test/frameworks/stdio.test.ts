@@ -23,8 +23,9 @@ import { type RealCluster, startRealCluster } from './real-cluster.ts';
 import { proposerScript, readmeHasSnippet, voterScript } from './shared.ts';
 
 /**
- * Each test's proposer and voter. An agent keeps at most 2 decided proposals (the default
- * `retainedProposalsPerAgentMax`), so each test has its own proposer; agent-3 is the watcher.
+ * Each test's proposer and voter. An agent may hold only 2 decided proposals (the default
+ * `retainedProposalsPerAgentMax`; a third is refused with QUOTA), so no agent proposes twice
+ * in this file. agent-3 is the watcher.
  */
 const PAIRS = {
   openai: ['agent-0', 'agent-1'],
@@ -47,7 +48,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** `it` closes `closable` after the test, even when it failed before the snippet closed it. */
+/** `closable`, closed again after all tests: its process ends even if a test failed early. */
 function closedAfter<T extends { close(): Promise<unknown> }>(closable: T): T {
   closers.push(() => closable.close());
   return closable;
