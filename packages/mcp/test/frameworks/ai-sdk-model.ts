@@ -1,9 +1,12 @@
 /**
  * The AI SDK's own test double (`MockLanguageModelV3` from `ai/test`), scripted: one tool call a
- * step, then a last answer quoting the status in the last tool result it was shown.
+ * step, then a last answer quoting the status in the last tool result it was shown. And what two
+ * agents' runs must show once they decided, whichever transport reached the server.
  */
 import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
 import { MockLanguageModelV3 } from 'ai/test';
+import { expect } from 'vitest';
+import type { runWithConclave } from './ai-sdk-snippet.ts';
 import { type ScriptedCall, statusIn } from './shared.ts';
 
 const USAGE = {
@@ -12,12 +15,17 @@ const USAGE = {
 };
 
 /** A mock model that makes `script`'s tool calls one step each, then quotes the last tool result's status. */
-export function scriptedModel(script: readonly ScriptedCall[]): MockLanguageModelV3 {
+export function scriptedModel(
+  script: readonly ScriptedCall[],
+  /** Awaited before the first step: a voter waits here until there is a proposal. */
+  ready: () => Promise<unknown> = async () => undefined,
+): MockLanguageModelV3 {
   return new MockLanguageModelV3({
     doGenerate: async (options: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> => {
       const results = options.prompt.flatMap((message) =>
         message.role === 'tool' ? message.content.filter((part) => part.type === 'tool-result') : [],
       );
+      if (results.length === 0) await ready();
       const next = script[results.length];
       if (next !== undefined) {
         return {
@@ -43,4 +51,24 @@ export function scriptedModel(script: readonly ScriptedCall[]): MockLanguageMode
       };
     },
   });
+}
+
+type Run = Awaited<ReturnType<typeof runWithConclave>>;
+
+/**
+ * Two agents' runs reached the decision: the proposer proposed, approved and waited, the voter
+ * approved and waited, one tool call a step, no tool failed, and each last answer quotes the
+ * approved status the wait returned (so the framework carried the tool result back to the model).
+ */
+export function expectBothDecided(proposer: Run, voter: Run): void {
+  const calls = (run: Run) => run.steps.map((step) => step.toolCalls.map((call) => call.toolName));
+  expect(calls(proposer)).toEqual([['propose'], ['cast_vote'], ['wait_for_decision'], []]);
+  expect(calls(voter)).toEqual([['cast_vote'], ['wait_for_decision'], []]);
+  for (const step of [...proposer.steps, ...voter.steps]) {
+    for (const result of step.toolResults)
+      expect(JSON.stringify(result.output)).not.toContain('"isError":true');
+  }
+  expect(statusIn(proposer.steps[2]?.toolResults[0]?.output)).toBe('approved');
+  expect(proposer.text).toBe('The decision is approved.');
+  expect(voter.text).toBe('The decision is approved.');
 }

@@ -1,89 +1,48 @@
 /**
  * LangGraph.js's prebuilt ReAct agent (`createReactAgent`) with Conclave's tools loaded by
- * `@langchain/mcp-adapters` (`loadMcpTools`) from the MCP server, over the official MCP client on
- * an in-memory transport. The chat model is a scripted LangChain `BaseChatModel` (no network):
+ * `@langchain/mcp-adapters` (`loadMcpTools`) from the MCP server over Streamable HTTP, through the
+ * adapter's `MultiServerMCPClient` (`transport: 'http'`; the server in process, on 127.0.0.1,
+ * over an in-process cluster). The chat model is a scripted LangChain `BaseChatModel` (no network):
  * one tool call a turn (propose, cast_vote, wait_for_decision), then an answer quoting the status
  * in the last `ToolMessage` the graph gave it. Two agents reach an approved decision, which is in
  * each agent's final message. The loop is `langgraph-snippet.ts`, shown verbatim in README.md.
  */
 
-import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
-import type { ChatResult } from '@langchain/core/outputs';
-import { loadMcpTools } from '@langchain/mcp-adapters';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { loadMcpTools, MultiServerMCPClient } from '@langchain/mcp-adapters';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectBothDecided, ScriptedChatModel } from './langgraph-model.ts';
 import { runWithConclave } from './langgraph-snippet.ts';
 import {
   type Conclave,
   proposerScript,
   readmeHasSnippet,
-  type ScriptedCall,
-  STEP_TIMEOUT_MS,
   startConclave,
-  statusIn,
   untilProposed,
   voterScript,
 } from './shared.ts';
 
-/** A chat model that follows a script of tool calls, then quotes the last tool result's status. */
-class ScriptedChatModel extends BaseChatModel {
-  readonly #script: readonly ScriptedCall[];
-  constructor(script: readonly ScriptedCall[]) {
-    super({});
-    this.#script = script;
-  }
-  _llmType(): string {
-    return 'scripted';
-  }
-  /** The tools are already in the script; LangGraph binds them before each turn. */
-  override bindTools(): this {
-    return this;
-  }
-  async _generate(
-    messages: BaseMessage[],
-    _options: this['ParsedCallOptions'],
-    _run?: CallbackManagerForLLMRun,
-  ): Promise<ChatResult> {
-    const results = messages.filter((message) => ToolMessage.isInstance(message));
-    const next = this.#script[results.length];
-    const message =
-      next === undefined
-        ? new AIMessage(`The decision is ${statusIn(results.at(-1)?.content)}.`)
-        : new AIMessage({
-            content: '',
-            tool_calls: [
-              { id: `call-${results.length}`, name: next.toolName, args: next.input, type: 'tool_call' },
-            ],
-          });
-    return { generations: [{ message, text: typeof message.content === 'string' ? message.content : '' }] };
-  }
-}
-
 let conclave: Conclave;
-const clients: Client[] = [];
+const mcps: MultiServerMCPClient[] = [];
 beforeAll(async () => {
   conclave = await startConclave();
 });
 afterAll(async () => {
-  await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+  await Promise.all(mcps.map((mcp) => mcp.close().catch(() => undefined)));
   await conclave?.stop();
 });
 
+/** The adapter's MCP client for `agent`'s server over Streamable HTTP, connected. */
 async function mcpClientFor(agent: string): Promise<Client> {
-  const client = new Client({ name: `langgraph-${agent}`, version: '0.0.0' });
-  clients.push(client);
-  await client.connect(await conclave.serverFor(agent), { timeout: STEP_TIMEOUT_MS });
+  const url = await conclave.httpServerFor(agent);
+  const mcp = new MultiServerMCPClient({ mcpServers: { conclave: { transport: 'http', url } } });
+  mcps.push(mcp);
+  const client = await mcp.getClient('conclave');
+  if (client === undefined) throw new Error('the MultiServerMCPClient has no server named conclave');
   return client;
 }
 
-const toolCallsOf = (messages: readonly BaseMessage[]) =>
-  messages.flatMap((message) =>
-    AIMessage.isInstance(message) ? (message.tool_calls ?? []).map((call) => call.name) : [],
-  );
-
-describe('LangGraph.js over MCP', () => {
+describe('LangGraph.js over Streamable HTTP', () => {
   it('runs propose, cast_vote and wait_for_decision in a ReAct agent and ends with the decision', async () => {
     const proposalId = 'langgraph-mcp';
     const proposer = runWithConclave(
@@ -99,13 +58,7 @@ describe('LangGraph.js over MCP', () => {
     );
     const [a, b] = await Promise.all([proposer, voter]);
 
-    expect(toolCallsOf(a)).toEqual(['propose', 'cast_vote', 'wait_for_decision']);
-    expect(toolCallsOf(b)).toEqual(['cast_vote', 'wait_for_decision']);
-    const toolMessages = [...a, ...b].filter((message) => ToolMessage.isInstance(message));
-    expect(toolMessages).toHaveLength(5);
-    for (const message of toolMessages) expect(message.status).not.toBe('error');
-    expect(a.at(-1)?.content).toBe('The decision is approved.');
-    expect(b.at(-1)?.content).toBe('The decision is approved.');
+    expectBothDecided(a, b);
   }, 30_000);
 
   it("needs the snippet's schema workaround: the adapter alone refuses a threshold rule", async () => {

@@ -9,14 +9,13 @@
  */
 import { MCPServerStreamableHttp, setTracingDisabled } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scriptedModel } from './openai-agents-model.ts';
+import { expectBothDecided, scriptedModel } from './openai-agents-model.ts';
 import { runWithConclave } from './openai-agents-snippet.ts';
 import {
   type Conclave,
   proposerScript,
   readmeHasSnippet,
   startConclave,
-  statusIn,
   untilProposed,
   voterScript,
 } from './shared.ts';
@@ -33,9 +32,6 @@ afterAll(async () => {
 /** The SDK's Streamable HTTP client for a server at `url`. */
 const httpServer = (url: string) =>
   new MCPServerStreamableHttp({ name: 'conclave', url, clientSessionTimeoutSeconds: 90 });
-
-const callsOf = (items: readonly { type: string; name?: string }[]) =>
-  items.filter((item) => item.type === 'function_call').map((item) => item.name);
 
 describe('the OpenAI Agents SDK over MCP', () => {
   it('runs propose, cast_vote and wait_for_decision in its runner and ends with the decision', async () => {
@@ -58,19 +54,7 @@ describe('the OpenAI Agents SDK over MCP', () => {
     expect(proposerModel.toolsSeen[0]).toEqual(
       expect.arrayContaining(['propose', 'cast_vote', 'wait_for_decision']),
     );
-    expect(callsOf(a.history as { type: string; name?: string }[])).toEqual([
-      'propose',
-      'cast_vote',
-      'wait_for_decision',
-    ]);
-    expect(callsOf(b.history as { type: string; name?: string }[])).toEqual([
-      'cast_vote',
-      'wait_for_decision',
-    ]);
-    const waited = a.history.filter((item) => item.type === 'function_call_result').at(-1);
-    expect(waited?.type === 'function_call_result' && statusIn(waited.output)).toBe('approved');
-    expect(a.finalOutput).toBe('The decision is approved.');
-    expect(b.finalOutput).toBe('The decision is approved.');
+    expectBothDecided(a, b);
   }, 30_000);
 
   it('is the snippet README.md shows', () => {

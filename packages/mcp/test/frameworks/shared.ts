@@ -1,12 +1,11 @@
 /**
  * What the framework tests share: an in-process cluster, one Conclave MCP server per agent
- * attached to it over an in-memory MCP transport, and the script the scripted models follow
+ * attached to it over Streamable HTTP on 127.0.0.1, and the script the scripted models follow
  * (propose, cast_vote, wait_for_decision, then say the decision).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coordination, type InProcessCluster, startInProcessCluster } from '@conclave/sdk';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { type Coordination, coordination, type InProcessCluster, startInProcessCluster } from '@conclave/sdk';
 import { expect } from 'vitest';
 import { createConclaveMcpServer, serveHttp } from '../../src/index.ts';
 
@@ -16,8 +15,6 @@ export const STEP_TIMEOUT_MS = 15_000;
 
 export interface Conclave {
   readonly cluster: InProcessCluster;
-  /** An MCP server acting as `agent`, and the client end of its in-memory transport. */
-  serverFor(agent: string): Promise<InMemoryTransport>;
   /** The MCP server acting as `agent` over Streamable HTTP on 127.0.0.1: its URL. */
   httpServerFor(agent: string): Promise<string>;
   stop(): Promise<void>;
@@ -28,15 +25,6 @@ export async function startConclave(): Promise<Conclave> {
   const closers: (() => Promise<unknown>)[] = [];
   return {
     cluster,
-    async serverFor(agent) {
-      const client = await cluster.connect(agent);
-      closers.push(() => client.close());
-      const server = createConclaveMcpServer({ coordination: coordination(client), tickMs: TICK_MS });
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await server.connect(serverSide);
-      closers.push(() => server.close());
-      return clientSide;
-    },
     async httpServerFor(agent) {
       const client = await cluster.connect(agent);
       closers.push(() => client.close());
@@ -105,17 +93,26 @@ export function readmeHasSnippet(file: string): boolean {
 export async function untilProposed(conclave: Conclave, proposalId: string): Promise<void> {
   const watcher = coordination(await conclave.cluster.connect('agent-1'));
   try {
-    await expect
-      .poll(
-        () =>
-          watcher.decision(proposalId).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: STEP_TIMEOUT_MS },
-      )
-      .toBe(true);
+    await untilReadable(watcher, proposalId);
   } finally {
     await watcher.client.close();
   }
+}
+
+/** Waits (up to `timeoutMs`) until `watcher` reads the proposal: it is there to vote on. */
+export async function untilReadable(
+  watcher: Coordination,
+  proposalId: string,
+  timeoutMs = STEP_TIMEOUT_MS,
+): Promise<void> {
+  await expect
+    .poll(
+      () =>
+        watcher.decision(proposalId).then(
+          () => true,
+          () => false,
+        ),
+      { timeout: timeoutMs, message: `proposal ${proposalId} on the cluster` },
+    )
+    .toBe(true);
 }
