@@ -16,8 +16,8 @@ const output = mkdtempSync(join(tmpdir(), 'conclave-mbt-'));
 
 /** Model instances (spec/conclave.qnt) and their Byzantine replicas. */
 const INSTANCES = [
-  { main: 'n4', byzantine: [0], seed: '0x44', traces: 12 },
-  { main: 'n4backup', byzantine: [1], seed: '0x45', traces: 12 },
+  { main: 'n4', byzantine: [0], seed: '0x44', traces: 8 },
+  { main: 'n4backup', byzantine: [1], seed: '0x45', traces: 8 },
 ] as const;
 const MBT_STEPS_MAX = 200;
 /**

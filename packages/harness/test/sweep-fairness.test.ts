@@ -10,7 +10,7 @@ import { runScenario } from '../src/simulation.ts';
 import { replayArguments, runSuite } from '../src/suites.ts';
 
 /** Seeds per strategy: different fault phases, head starts and honest workloads. */
-const SEEDS = 4;
+const SEEDS = 2;
 
 describe('suite fairness', () => {
   for (const strategy of PRESSURE_STRATEGY_NAMES) {
