@@ -5,6 +5,7 @@
  */
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,6 +51,17 @@ afterAll(async () => {
 
 const toBase64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
+/** The status of GET /api/state sent with this Host header (fetch cannot set Host). */
+function statusWithHost(url: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(new URL('/api/state', url), { headers: { host }, timeout: 5_000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on('error', reject);
+  });
+}
+
 describe('conclave dashboard in headless Chromium', () => {
   it('shows replicas, a decision, evidence, a killed replica, and checks receipts in the page', async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`).toBe(
@@ -92,7 +104,8 @@ describe('conclave dashboard in headless Chromium', () => {
     const [alice, bob, carol] = [a0, a1, a2].map((c) => coordination(c as ConclaveClient));
     await alice?.propose({
       proposalId: 'ship-b',
-      title: 'Ship model B?',
+      // Replicated text is any agent's to write: the page must show it, never run it.
+      title: 'Ship model B? <img src=x onerror="window.pwned=1">',
       rule: { kind: 'threshold', k: 2 },
       voters: ['agent-0', 'agent-1', 'agent-2'].map((agent) => ({ agent, weight: 1 })),
       ttlTicks: 5_000,
@@ -144,6 +157,10 @@ describe('conclave dashboard in headless Chromium', () => {
     await expect(startDashboard({ dir, agent: 'agent-0' })).rejects.toThrow(/agent-0 is not an observer/);
     served = await startDashboard({ dir, agent: 'agent-3', refreshMs: 300 });
     expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // A page that rebinds its own name to 127.0.0.1 sends that name as Host: refused.
+    const port = new URL(served.url).port;
+    expect(await statusWithHost(served.url, `evil.example:${port}`)).toBe(403);
+    expect(await statusWithHost(served.url, `localhost:${port}`)).toBe(200);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -162,6 +179,8 @@ describe('conclave dashboard in headless Chromium', () => {
     await page.locator('tr[data-replica][data-state="up"]').nth(3).waitFor();
     expect(await page.locator('tr[data-replica]').count()).toBe(4);
     await page.locator('tr[data-proposal="ship-b"][data-status="approved"]').waitFor();
+    expect(await page.locator('tr[data-proposal="ship-b"]').textContent()).toContain('<img src=x onerror=');
+    expect(await page.evaluate('window.pwned')).toBeUndefined();
     // Agents: roles, quota use (agent-0 keeps its decided proposal), refusals by code.
     expect(await page.locator('tr[data-agent="agent-3"]').textContent()).toContain('observer (read-only)');
     expect(await page.locator('tr[data-agent="agent-0"] td.usage').textContent()).toMatch(

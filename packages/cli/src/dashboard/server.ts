@@ -127,6 +127,26 @@ function labelled(text: string, name: string, label: string, second?: string): R
   return out;
 }
 
+/**
+ * On a loopback address, only pages loaded as 127.0.0.1, localhost or [::1] at this port may
+ * read the state: a web page from elsewhere that rebinds its own name to 127.0.0.1 (DNS
+ * rebinding) sends its own name as Host and is refused. Bound to another address (--host), the
+ * names it is reached by are the operator's to know, so any Host is taken.
+ */
+function hostCheck(address: AddressInfo): (host: string | undefined) => boolean {
+  const loopback = ['127.0.0.1', '::1'].includes(address.address) || address.address.startsWith('127.');
+  if (!loopback) return () => true;
+  const names = new Set(
+    [
+      address.family === 'IPv6' ? `[${address.address}]` : address.address,
+      'localhost',
+      '127.0.0.1',
+      '[::1]',
+    ].map((name) => `${name}:${address.port}`),
+  );
+  return (host) => host !== undefined && names.has(host.toLowerCase());
+}
+
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { dir } = options;
   const log = options.log ?? (() => {});
@@ -178,8 +198,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   await Promise.all([refreshReplicas(), refreshRegistry()]);
   const loops = [loop(refreshReplicas), loop(refreshRegistry)];
 
+  let hostAllowed: (host: string | undefined) => boolean = () => false;
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
+    if (!hostAllowed(request.headers.host)) {
+      response.writeHead(403).end('unexpected Host header (DNS rebinding?)');
+      return;
+    }
     const send = (type: string, body: string) => {
       response.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
       response.end(body);
@@ -200,6 +225,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}/`;
+  hostAllowed = hostCheck(address);
   return {
     url,
     close: async () => {
