@@ -97,6 +97,22 @@ export interface ConnectOptions {
  */
 const QUORUM_RETRY_PAUSES_MS = [10, 30, 90] as const;
 
+/** How long a quorum read waits for the last replicas once enough answered but disagree. */
+const QUORUM_GRACE_MS = 250;
+
+/** A quorum read's result from the group of matching replies. */
+function queryResultOf(result: Uint8Array, group: ReadonlyMap<number, QueryReply>): QueryResult {
+  const replies = [...group.values()];
+  const executed = replies.map((r) => r.lastExecuted);
+  return {
+    result,
+    replicas: [...group.keys()],
+    executedSequenceMin: Math.min(...executed),
+    executedSequenceMax: Math.max(...executed),
+    agreedTime: Math.max(...replies.map((r) => r.agreedTime)),
+  };
+}
+
 /** A `NoQuorumError` for answers that came but did not agree (the kind worth asking again). */
 class DisagreementError extends NoQuorumError {}
 
@@ -453,18 +469,32 @@ export class ConclaveClient {
     consistency: 'quorum' | 'local',
     options: CallOptions & { replica?: number } = {},
   ): Promise<QueryResult> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
+    const round = () =>
+      this.#queryOnce(operation, consistency, { ...options, timeoutMs: Math.max(1, deadline - Date.now()) });
     for (const pauseMs of QUORUM_RETRY_PAUSES_MS) {
       try {
-        return await this.#queryOnce(operation, consistency, options);
+        return await round();
       } catch (error) {
         if (!(error instanceof DisagreementError) || options.signal?.aborted === true) throw error;
         await new Promise((resolve) => setTimeout(resolve, pauseMs));
       }
     }
-    return this.#queryOnce(operation, consistency, options);
+    return round().catch((error: unknown) => {
+      if (!(error instanceof DisagreementError)) throw error;
+      const needed = consistency === 'quorum' ? 2 * this.#f + 1 : 1;
+      throw new NoQuorumError(
+        `${consistency} read: replicas answered, but no ${needed} agreed, in ${QUORUM_RETRY_PAUSES_MS.length + 1} rounds (writes may be committing; retry or read linearizably)`,
+      );
+    });
   }
 
-  /** One round of `query`: every replica asked once. */
+  /**
+   * One round of `query`: every replica asked once. Ends with `DisagreementError` when every
+   * replica answered without 2f+1 agreeing, or when enough answered but disagree and the rest
+   * stay silent for `QUORUM_GRACE_MS` (with f replicas down, waiting out the whole timeout for
+   * them would turn every read that lands mid-batch into a timeout).
+   */
   async #queryOnce(
     operation: Uint8Array,
     consistency: 'quorum' | 'local',
@@ -476,38 +506,34 @@ export class ConclaveClient {
     const replica = options.replica ?? this.#view % this.#n;
     const votes = new Map<string, Map<number, QueryReply>>();
     const answered = new Set<number>();
-    return this.#exchange(
-      frame,
-      (answer) => {
-        if (answer.type !== MessageType.queryReply || answer.queryId !== queryId) return undefined;
-        const reply = answer as QueryReply;
-        if (consistency === 'local' && reply.replica !== replica) return undefined;
-        answered.add(reply.replica);
-        const key = toHex(reply.result);
-        const group = votes.get(key) ?? new Map<number, QueryReply>();
-        group.set(reply.replica, reply);
-        votes.set(key, group);
-        if (group.size >= needed) {
-          const executed = [...group.values()].map((r) => r.lastExecuted);
-          return {
-            result: reply.result,
-            replicas: [...group.keys()],
-            executedSequenceMin: Math.min(...executed),
-            executedSequenceMax: Math.max(...executed),
-            agreedTime: Math.max(...[...group.values()].map((r) => r.agreedTime)),
-          };
-        }
-        if (answered.size === this.#n) {
-          throw new DisagreementError(
-            `${consistency} read: all ${this.#n} replicas answered, no ${needed} agree, ${QUORUM_RETRY_PAUSES_MS.length + 1} times (writes may be committing; retry or read linearizably)`,
-          );
-        }
-        return undefined;
-      },
-      options,
-      `${consistency} read`,
-      consistency === 'local' ? [replica] : this.#everyone(),
-    );
+    const grace = new AbortController();
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const signal =
+      options.signal === undefined ? grace.signal : AbortSignal.any([options.signal, grace.signal]);
+    const accept = (answer: AgentAnswer): QueryResult | undefined => {
+      if (answer.type !== MessageType.queryReply || answer.queryId !== queryId) return undefined;
+      const reply = answer as QueryReply;
+      if (consistency === 'local' && reply.replica !== replica) return undefined;
+      answered.add(reply.replica);
+      const key = toHex(reply.result);
+      const group = votes.get(key) ?? new Map<number, QueryReply>();
+      group.set(reply.replica, reply);
+      votes.set(key, group);
+      if (group.size >= needed) return queryResultOf(reply.result, group);
+      if (answered.size === this.#n) throw new DisagreementError('every replica answered; no quorum agreed');
+      if (answered.size >= needed) graceTimer ??= setTimeout(() => grace.abort(), QUORUM_GRACE_MS);
+      return undefined;
+    };
+    try {
+      const targets = consistency === 'local' ? [replica] : this.#everyone();
+      return await this.#exchange(frame, accept, { ...options, signal }, `${consistency} read`, targets);
+    } catch (error) {
+      if (grace.signal.aborted && options.signal?.aborted !== true)
+        throw new DisagreementError('the answers disagreed and the rest stayed silent');
+      throw error;
+    } finally {
+      clearTimeout(graceTimer);
+    }
   }
 
   /**

@@ -120,8 +120,19 @@ describe('the SDK client', () => {
     const other = await liars.connect('agent-0');
     const error = await other.query(get('color'), 'quorum').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NoQuorumError);
-    expect((error as Error).message).toMatch(/no 3 agree, 4 times/);
+    expect((error as Error).message).toMatch(/no 3 agreed, in 4 rounds/);
     await other.close();
+  });
+
+  it('with a replica down, asks again once the others disagree, instead of waiting out the timeout', async () => {
+    const cluster = await kvCluster({ byzantine: { 1: lyingQueryReplies(2), 3: silent } });
+    const client = await cluster.connect('agent-0');
+    await client.request(put('color', 'blue'));
+    // Replicas 0 and 2 agree, 1 lies and 3 never answers: no round reaches 3 until 1 stops lying.
+    const read = await client.query(get('color'), 'quorum', { timeoutMs: 5_000 });
+    expect(decodeKvResult(read.result)).toMatchObject({ value: 'blue' });
+    expect([...read.replicas].sort()).toEqual([0, 1, 2]);
+    await client.close();
   });
 
   it('fails to connect with NoQuorumError when fewer than f+1 replicas are reachable', async () => {
