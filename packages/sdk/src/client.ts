@@ -410,10 +410,7 @@ export class ConclaveClient {
         resendTimer = setInterval(() => this.#sendTo(this.#everyone(), frame), this.#retry.resendIntervalMs);
       timers.push(
         setTimeout(
-          () =>
-            finish(() =>
-              reject(new TimeoutError(`${what}: no ${this.#f + 1} matching answers within ${timeoutMs} ms`)),
-            ),
+          () => finish(() => reject(new TimeoutError(`${what}: not answered within ${timeoutMs} ms`))),
           timeoutMs,
         ),
       );
@@ -454,7 +451,7 @@ export class ConclaveClient {
         return { requestId, sequence: reply.sequence, result: reply.result, replicas: [...voters] };
       },
       options,
-      `request ${requestId}`,
+      `request ${requestId} (needs ${this.#f + 1} matching replies)`,
       [primary],
     );
   }
@@ -526,7 +523,13 @@ export class ConclaveClient {
     };
     try {
       const targets = consistency === 'local' ? [replica] : this.#everyone();
-      return await this.#exchange(frame, accept, { ...options, signal }, `${consistency} read`, targets);
+      return await this.#exchange(
+        frame,
+        accept,
+        { ...options, signal },
+        `${consistency} read (needs ${needed} matching answers)`,
+        targets,
+      );
     } catch (error) {
       if (grace.signal.aborted && options.signal?.aborted !== true)
         throw new DisagreementError('the answers disagreed and the rest stayed silent');
@@ -563,7 +566,7 @@ export class ConclaveClient {
         return receipt;
       },
       options,
-      `receipt of request ${requestId}`,
+      `receipt of request ${requestId} (needs one that verifies)`,
       this.#everyone(),
     );
   }

@@ -29,7 +29,7 @@ export class ConclaveError extends Error {
   }
 }
 
-/** No f+1 matching answers arrived within the call's timeout. */
+/** The answers a call needs (f+1 matching replies, 2f+1 for a quorum read, one valid receipt) did not arrive within its timeout. */
 export class TimeoutError extends ConclaveError {
   constructor(message: string) {
     super('TIMEOUT', message);
