@@ -540,16 +540,7 @@ export class Coordination {
    * `pageLimit` records (default `DEFAULT_PAGE_LIMIT`; a cluster whose `pageMax` is lower needs it).
    */
   async agents(options: ReadOptions & { readonly pageLimit?: number } = {}): Promise<readonly AgentView[]> {
-    const all: AgentView[] = [];
-    let after: string | null = null;
-    const limit = options.pageLimit;
-    for (;;) {
-      const operation = ops.listAgents(limit === undefined ? { after } : { after, limit });
-      const page: OkKind<'agents'> = await this.#read(operation, 'agents', options);
-      all.push(...page.agents);
-      if (page.next === null) return all;
-      after = page.next;
-    }
+    return this.#registryPages(ops.listAgents, 'agents', (page) => page.agents, options);
   }
 
   /**
@@ -560,15 +551,29 @@ export class Coordination {
   async usage(
     options: ReadOptions & { readonly pageLimit?: number } = {},
   ): Promise<readonly AgentUsageView[]> {
-    const all: AgentUsageView[] = [];
+    return this.#registryPages(ops.listUsage, 'usage', (page) => page.usage, options);
+  }
+
+  /** Every page of a read paged by agent id (`list_agents`, `list_usage`), in order. */
+  async #registryPages<K extends 'agents' | 'usage', T>(
+    operationOf: (fields: { readonly after: string | null; readonly limit?: number }) => Uint8Array,
+    kind: K,
+    items: (page: OkKind<K>) => readonly T[],
+    options: ReadOptions & { readonly pageLimit?: number },
+  ): Promise<readonly T[]> {
+    const all: T[] = [];
     let after: string | null = null;
     const limit = options.pageLimit;
     for (;;) {
-      const operation = ops.listUsage(limit === undefined ? { after } : { after, limit });
-      const page: OkKind<'usage'> = await this.#read(operation, 'usage', options);
-      all.push(...page.usage);
-      if (page.next === null) return all;
-      after = page.next;
+      const page: OkKind<K> = await this.#read(
+        operationOf(limit === undefined ? { after } : { after, limit }),
+        kind,
+        options,
+      );
+      all.push(...items(page));
+      const next: string | null = (page as { readonly next: string | null }).next;
+      if (next === null) return all;
+      after = next;
     }
   }
 
