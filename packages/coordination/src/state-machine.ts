@@ -48,13 +48,7 @@ import { decodeRequestBody, type LogPosition, type SignedObject } from './eviden
 import { CoordinationConfigError, type CoordinationLimits, resolveLimits } from './limits.ts';
 import { decodeOperation, isReadOperation, type Operation, type ReadOperation } from './operations.ts';
 import { decodeRecord, encodeRecord, type RecordValue } from './record.ts';
-import {
-  type CoordinationResult,
-  decodeResult,
-  type ErrorCode,
-  type ErrorResult,
-  encodeResult,
-} from './results.ts';
+import { type CoordinationResult, type ErrorCode, type ErrorResult, encodeResult } from './results.ts';
 
 /** Options of `CoordinationStateMachine`. */
 export interface CoordinationOptions {
@@ -88,9 +82,6 @@ export interface CoordinationOptions {
 // v3: sealed proposals (terms, commitments, unrevealed voters), exclusion reasons, salts on ballots.
 const SNAPSHOT_FORMAT = 'conclave/coordination/v3';
 
-/** Results larger than this are not decoded for `onRefused`: an error result (code and message) is far smaller. */
-const REFUSAL_BYTES_MAX = 4_096;
-
 /** The whole state as `snapshot()` encodes it: the format tag, the position, and every domain's part. */
 interface SnapshotRecord
   extends AgentsSnapshot,
@@ -109,9 +100,10 @@ interface SnapshotRecord
  * Encodes a result, replacing one larger than core's reply bound (which replicas could not
  * deliver) with a LIMIT error. Only reads can get that large: write results are small by design.
  */
-function encodeBounded(result: CoordinationResult): Uint8Array {
+function encodeBounded(result: CoordinationResult, onLimit?: () => void): Uint8Array {
   const bytes = encodeResult(result);
   if (bytes.byteLength <= LIMITS.resultBytesMax) return bytes;
+  onLimit?.();
   return encodeResult(
     fail(
       'LIMIT',
@@ -205,27 +197,24 @@ export class CoordinationStateMachine implements StateMachine {
   /** Executes one ordered operation from `context.agent`. Never throws on bad input. */
   apply(operation: Uint8Array, context: ExecutionContext): Uint8Array {
     this.#advance(context);
-    const bytes = this.#applyDecoded(operation, context);
-    // A refusal is small; decoding only small results keeps large reads free of the cost.
-    if (this.#onRefused !== undefined && bytes.byteLength <= REFUSAL_BYTES_MAX) {
-      const result = decodeResult(bytes);
-      if (!result.ok) this.#onRefused(context.agent, result.code);
-    }
-    return bytes;
+    const result = this.#applyDecoded(operation, context);
+    const refused = (code: ErrorCode) => this.#onRefused?.(context.agent, code);
+    if (!result.ok) refused(result.code);
+    return encodeBounded(result, () => refused('LIMIT'));
   }
 
-  #applyDecoded(operation: Uint8Array, context: ExecutionContext): Uint8Array {
+  #applyDecoded(operation: Uint8Array, context: ExecutionContext): CoordinationResult {
     // Registry changes take effect from the next sequence, as core's key check does.
     if (this.#agents.keyAt(context.agent, context.sequence) === undefined)
-      return encodeResult(fail('FORBIDDEN', `agent ${context.agent} is not registered`));
+      return fail('FORBIDDEN', `agent ${context.agent} is not registered`);
     const decoded = decodeOperation(operation, this.#limits);
-    if (!decoded.ok) return encodeResult(fail(decoded.code, decoded.message));
+    if (!decoded.ok) return fail(decoded.code, decoded.message);
     if (!isReadOperation(decoded.operation)) {
       const refused =
         this.#observerRefusal(decoded.operation, context.agent) ?? this.#events.checkRate(context.agent);
-      if (refused !== undefined) return encodeResult(refused);
+      if (refused !== undefined) return refused;
     }
-    return encodeBounded(this.#execute(decoded.operation, context.agent));
+    return this.#execute(decoded.operation, context.agent);
   }
 
   /**
