@@ -9,7 +9,9 @@
  *   attack (liars leave the run with the honest agents);
  * - agent-1 writes, approves both actions, opens a third action proposal nobody approves, writes;
  * - agent-2 writes, rotates its own key (`rotate_key`) and writes on under the new key;
- * - newcomer, once registered, writes.
+ * - newcomer, once registered, writes; in half the runs it is registered as an observer, and
+ *   then its writes and its vote on the open proposal must be refused [READ_ONLY] and its read
+ *   answered.
  *
  * Attacks (allowed outcomes in brackets; `refused:*` is core's refusal):
  * - mallory-1 (on the council) proposes registering `sybil` with agent-0's public key and a join

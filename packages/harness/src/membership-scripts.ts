@@ -21,6 +21,8 @@ export interface CastContext {
   readonly prng: Prng;
   /** Ordinary writes per honest agent, before and after its membership steps. */
   readonly writes: number;
+  /** Whether `newcomer` is registered as an observer: its writes and votes must then be READ_ONLY. */
+  readonly newcomerObserver?: boolean;
   readonly agent: Omit<
     ScriptedAgentOptions,
     'id' | 'honest' | 'secretKey' | 'steps' | 'router' | 'startTick'
@@ -126,6 +128,7 @@ export class Scripts {
         'p-register',
         actions.registerAgent({
           joinStatement: this.join('newcomer', newcomer.publicKey, newcomer.secretKey),
+          observer: this.context.newcomerObserver === true,
         }),
         OK,
       ),
@@ -177,11 +180,26 @@ export class Scripts {
     ];
   }
 
+  /** A full newcomer writes; an observer's writes and its vote are refused, its read answered. */
   newcomer(self: () => ScriptedAgent): ScriptStep[] {
-    return this.writes(self, 'newcomer').map((step) => ({
-      ...step,
-      when: this.board.has('registered:newcomer'),
-    }));
+    const registered = this.board.has('registered:newcomer');
+    const writes = this.writes(self, 'newcomer').map((step) => ({ ...step, when: registered }));
+    if (this.context.newcomerObserver !== true) return writes;
+    return [
+      ...writes.map((step) => ({ ...step, allowed: ['READ_ONLY'] })),
+      {
+        label: 'observer votes on the open action proposal',
+        when: () => registered() && this.board.facts.has('proposed:p-open'),
+        operation: () => this.vote(self, 'p-open', 'approve'),
+        allowed: ['READ_ONLY'],
+      },
+      {
+        label: 'observer reads',
+        when: registered,
+        operation: () => ops.kvGet({ key: 'agent-0/k0' }),
+        allowed: ['ok', 'NOT_FOUND'],
+      },
+    ];
   }
 
   mallory0(self: () => ScriptedAgent): ScriptStep[] {

@@ -45,6 +45,8 @@ export function membershipCastOf(context: AgentContext, root: Prng): Cast {
     keyStream: root.fork('membership-keys'),
     prng: root.fork('membership'),
     writes: plan.writes,
+    // Half the runs register the newcomer as an observer (read-only), half as a full agent.
+    newcomerObserver: root.fork('membership-observer').int(2) === 1,
     startTicksMax: options.agentStartTicksMax,
     agent: castAgentOptions(context),
   });

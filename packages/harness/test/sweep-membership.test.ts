@@ -50,7 +50,15 @@ describe('suite membership', () => {
     }
     expect(failures).toEqual([]);
     const seen = (label: string, outcome: string) => outcomes.get(label)?.get(outcome) ?? 0;
-    expect(seen('newcomer write #', 'ok')).toBe(3 * SEEDS);
+    // The newcomer is a full agent in some seeds and an observer in the others: every write of
+    // a full one executes, every write of an observer is refused, and so is its vote.
+    const full = seen('newcomer write #', 'ok');
+    const observed = seen('newcomer write #', 'READ_ONLY');
+    expect(full + observed).toBe(3 * SEEDS);
+    expect(full).toBeGreaterThan(0);
+    expect(observed).toBeGreaterThan(0);
+    expect(seen('observer votes on the open action proposal', 'READ_ONLY')).toBe(observed / 3);
+    expect(seen('observer reads', 'ok') + seen('observer reads', 'NOT_FOUND')).toBe(observed / 3);
     expect(seen("register someone else's key without its proof", 'INVALID_JOIN')).toBeGreaterThan(0);
     expect(seen("rotate to agent-#'s key without its proof", 'INVALID_JOIN')).toBeGreaterThan(0);
     expect(seen('propose without the council: remove agent-#', 'NOT_COUNCIL')).toBeGreaterThan(0);

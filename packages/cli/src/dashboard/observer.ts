@@ -25,7 +25,8 @@ export interface Observer {
 export async function connectObserver(dir: string, file: ClusterFile, agent: string): Promise<Observer> {
   const entry = file.agents.find((a) => a.id === agent);
   if (entry !== undefined && entry.observer !== true) throw notObserver(agent, 'in cluster.json');
-  const client: ConclaveClient = await connectAgent({ dir, agent, timeoutMs: 3_000 });
+  // Generous: a loaded cluster answers a quorum read slowly, and this runs once, at start.
+  const client: ConclaveClient = await connectAgent({ dir, agent, timeoutMs: 10_000 });
   const reader = coordination(client);
   const record = (await reader.agents({ consistency: 'quorum' })).find((a) => a.id === agent);
   if (record?.observer !== true) {

@@ -17,7 +17,9 @@ export const kvOverwrite: Attack = async (context) => {
   ];
   for (let i = 0; !context.signal.aborted; i++) {
     try {
-      const current = await coord.kv.get(HONEST_OWNED_KEY, { consistency: 'quorum' }).catch(() => undefined);
+      // One replica's answer is enough to aim a cas (a stale version only makes it fail), and
+      // cannot stall on replicas a batch apart the way a quorum read can under load.
+      const current = await coord.kv.get(HONEST_OWNED_KEY, { consistency: 'local' }).catch(() => undefined);
       await (attempts[i % attempts.length] as (version: number) => Promise<unknown>)(current?.version ?? 0);
       context.count('overwrites');
     } catch (error) {
