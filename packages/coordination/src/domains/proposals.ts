@@ -7,7 +7,6 @@
  * evidence store. Decided proposals are pruned `retentionTicks` later.
  */
 import { bytesEqual, type CryptoBackend, encodeCanonical } from '@conclave/core';
-import { type Ballot, decodeBallot } from '../ballot.ts';
 import type { SignedObject } from '../evidence.ts';
 import type { GovernanceAction } from '../governance.ts';
 import {
@@ -150,7 +149,7 @@ export class ProposalBook {
 
   /** Casts `agent`'s signed ballot; casting the same bytes again is a duplicate, different bytes are equivocation. */
   vote(op: Vote, agent: string): CoordinationResult {
-    const verified = this.#verifyBallot(op, agent);
+    const verified = this.#signers.verifiedBallot(op, agent);
     if (!verified.ok) return verified;
     const { ballot, keyFrom } = verified;
     const proposal = this.#proposals.get(ballot.proposalId);
@@ -451,25 +450,6 @@ export class ProposalBook {
         'retainedProposalsPerAgentMax',
       );
     return undefined;
-  }
-
-  /** Decodes the ballot and checks it is `agent`'s, signed with `agent`'s key in force at this sequence. */
-  #verifyBallot(
-    op: Vote,
-    agent: string,
-  ): { readonly ok: true; readonly ballot: Ballot; readonly keyFrom: number } | ErrorResult {
-    const decoded = decodeBallot(op.ballotBytes, this.#context.limits);
-    if (!decoded.ok) return fail('INVALID', `ballot: ${decoded.message}`);
-    const ballot = decoded.ballot;
-    if (ballot.agent !== agent)
-      return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
-    const keyFrom = this.#signers.keyFromOf(
-      agent,
-      { bytes: op.ballotBytes, signature: op.signature },
-      'ballot',
-    );
-    if (typeof keyFrom !== 'number') return keyFrom;
-    return { ok: true, ballot, keyFrom };
   }
 
   /** Why `agent` may not vote on `proposal`: only council members vote on actions, only voters on anything. */

@@ -8,7 +8,7 @@
  * in any replica's state (or event, or read) during the commit phase.
  */
 import { bytesEqual, type CryptoBackend } from '@conclave/core';
-import { decodeBallot } from '../ballot.ts';
+import { type Ballot, decodeBallot } from '../ballot.ts';
 import type { SignedObject } from '../evidence.ts';
 import type { SealedTerms, WriteOperation } from '../operations.ts';
 import type { CoordinationResult, ErrorResult } from '../results.ts';
@@ -87,6 +87,27 @@ export class SignerCheck {
     return interval.from;
   }
 
+  /**
+   * The ballot in `signed`, if it is `agent`'s own, well formed, and signed with `agent`'s key in
+   * force (with that key's `from`); else the refusal. What votes and reveals both check first.
+   */
+  verifiedBallot(
+    signed: { readonly ballotBytes: Uint8Array; readonly signature: Uint8Array },
+    agent: string,
+  ): { readonly ok: true; readonly ballot: Ballot; readonly keyFrom: number } | ErrorResult {
+    const decoded = decodeBallot(signed.ballotBytes, this.#context.limits);
+    if (!decoded.ok) return fail('INVALID', `ballot: ${decoded.message}`);
+    const { ballot } = decoded;
+    if (ballot.agent !== agent)
+      return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
+    const keyFrom = this.keyFromOf(
+      agent,
+      { bytes: signed.ballotBytes, signature: signed.signature },
+      'ballot',
+    );
+    return typeof keyFrom === 'number' ? { ok: true, ballot, keyFrom } : keyFrom;
+  }
+
   /** `agent`'s key whose interval starts at `from`, if still retained. */
   keyFrom(agent: string, from: number): Uint8Array | undefined {
     return this.#agents.keyFrom(agent, from);
@@ -154,14 +175,10 @@ export class SealedBallots {
    * ballot and salt that do not reproduce the commitment are recorded and exclude the voter.
    */
   reveal(lookup: Lookup, op: Reveal, agent: string): CoordinationResult {
-    const decoded = decodeBallot(op.ballotBytes, this.#context.limits);
-    if (!decoded.ok) return fail('INVALID', `ballot: ${decoded.message}`);
-    const { ballot } = decoded;
-    if (ballot.agent !== agent)
-      return fail('FORGED_BALLOT', `the ballot is ${ballot.agent}'s but the request is signed by ${agent}`);
+    const verified = this.#signers.verifiedBallot(op, agent);
+    if (!verified.ok) return verified;
+    const { ballot, keyFrom } = verified;
     const signed = { bytes: op.ballotBytes, signature: op.signature };
-    const keyFrom = this.#signers.keyFromOf(agent, signed, 'ballot');
-    if (typeof keyFrom !== 'number') return keyFrom;
     const found = this.#sealedProposal(lookup, ballot.proposalId, agent);
     if (!('proposalId' in found)) return found;
     // Before anything that could keep part of the reveal: nothing of an early one is recorded.
