@@ -27,6 +27,10 @@ export function scriptedModel(
       );
       if (results.length === 0) await ready();
       const next = script[results.length];
+      // Only what the loop discovered from the MCP server and offered may be called.
+      const offered = (options.tools ?? []).map((tool) => tool.name);
+      if (next !== undefined && !offered.includes(next.toolName))
+        throw new Error(`${next.toolName} was not offered (offered: ${offered.join(', ')})`);
       if (next !== undefined) {
         return {
           content: [

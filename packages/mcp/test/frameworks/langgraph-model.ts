@@ -4,7 +4,7 @@
  * they decided, whichever transport reached the server.
  */
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { BaseChatModel, type BindToolsInput } from '@langchain/core/language_models/chat_models';
 import { AIMessage, type BaseMessage, ToolMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import { expect } from 'vitest';
@@ -26,8 +26,10 @@ export class ScriptedChatModel extends BaseChatModel {
   _llmType(): string {
     return 'scripted';
   }
-  /** The tools are already in the script; LangGraph binds them before each turn. */
-  override bindTools(): this {
+  /** The tools LangGraph bound (discovered from the MCP server): the only ones the script may call. */
+  #offered: string[] = [];
+  override bindTools(tools: BindToolsInput[]): this {
+    this.#offered = tools.map((tool) => ('name' in tool && typeof tool.name === 'string' ? tool.name : ''));
     return this;
   }
   async _generate(
@@ -38,6 +40,8 @@ export class ScriptedChatModel extends BaseChatModel {
     const results = messages.filter((message) => ToolMessage.isInstance(message));
     if (results.length === 0) await this.#ready();
     const next = this.#script[results.length];
+    if (next !== undefined && !this.#offered.includes(next.toolName))
+      throw new Error(`${next.toolName} was not offered (offered: ${this.#offered.join(', ')})`);
     const message =
       next === undefined
         ? new AIMessage(`The decision is ${statusIn(results.at(-1)?.content)}.`)
