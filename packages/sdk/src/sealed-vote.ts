@@ -42,8 +42,13 @@ export interface SealOptions extends CallOptions {
 export interface SealedVoteOptions extends SealOptions {
   /** Called once the commitment is ordered, before waiting for the reveal phase. */
   readonly onCommitted?: (commit: CommitResult) => void;
-  /** How often to look whether the commit deadline has passed; default 100 ms. */
+  /**
+   * The first wait before looking again whether the commit deadline has passed; default 100 ms.
+   * Each wait doubles, up to `pollMaxMs` (default 1 s): a long commit phase costs a few quorum
+   * reads per voter, not ten a second, and the reveal goes out at most `pollMaxMs` late.
+   */
   readonly pollMs?: number;
+  readonly pollMaxMs?: number;
   /** How long to wait for the commit deadline at most; default 10 minutes (then TimeoutError). */
   readonly revealTimeoutMs?: number;
 }
@@ -250,6 +255,7 @@ export async function untilRevealPhase(
   const timeoutMs = options.revealTimeoutMs ?? 600_000;
   const giveUp = Date.now() + timeoutMs;
   const signal = options.signal === undefined ? {} : { signal: options.signal };
+  let waitMs = options.pollMs ?? 100;
   for (;;) {
     if (options.signal?.aborted)
       throw new AbortedError(`waiting to reveal on ${proposalId}: aborted`, options.signal.reason);
@@ -261,7 +267,8 @@ export async function untilRevealPhase(
       throw new TimeoutError(
         `waiting to reveal on ${proposalId}: the commit deadline did not pass within ${timeoutMs} ms`,
       );
-    await sleep(options.pollMs ?? 100, options.signal);
+    await sleep(waitMs, options.signal);
+    waitMs = Math.min(waitMs * 2, Math.max(waitMs, options.pollMaxMs ?? 1_000));
   }
 }
 
