@@ -3,7 +3,7 @@
  * inputs give equal results, snapshots and digests, including across snapshot → restore.
  * Fixed seeds, so every run checks the same cases; change SEED to explore others.
  */
-import { encodeCanonical, toHex } from '@conclave/core';
+import { decodeCanonical, encodeCanonical, toHex } from '@conclave/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -42,7 +42,8 @@ type Step =
       readonly second: Uint8Array;
     };
 
-const agent = fc.constantFrom(...AGENTS, 'mallory');
+/** `watcher` is an observer (read-only) in every instance; `mallory` is not registered. */
+const agent = fc.constantFrom(...AGENTS, 'watcher', 'mallory');
 const small = fc.constantFrom('a', 'b', 'c');
 const value = fc.uint8Array({ maxLength: 4 });
 const ttl = fc.integer({ min: 1, max: 20 });
@@ -59,7 +60,7 @@ const choice = fc.oneof(
 const vote = fc
   .record({
     proposalId: small,
-    agent: fc.constantFrom(...AGENTS),
+    agent: fc.constantFrom(...AGENTS, 'watcher'),
     choice,
     reason: fc.constantFrom('', 'r'),
     signer: fc.constantFrom(...AGENTS),
@@ -214,7 +215,13 @@ function run(
 }
 
 const signer = new Driver();
-const fresh = () => new CoordinationStateMachine({ crypto, agents: identities(), limits: LIMITS });
+/** The operation name of encoded operation bytes (its tuple's first element). */
+const opName = (bytes: Uint8Array): string => {
+  const tuple = decodeCanonical(bytes);
+  return tuple.ok && Array.isArray(tuple.value) ? String(tuple.value[0]) : '';
+};
+const GENESIS = [...identities(), ...identities(['watcher']).map((w) => ({ ...w, observer: true }))];
+const fresh = () => new CoordinationStateMachine({ crypto, agents: GENESIS, limits: LIMITS });
 const start = () => ({ sequence: 1, time: 0, requestId: 0 });
 
 describe('never throws on bad input', () => {
@@ -374,11 +381,41 @@ describe('determinism', () => {
             ops.listProposals({ status: 'all' }),
             ops.listTasks(),
             ops.events({ fromSequence: 0 }),
+            ops.listUsage(),
+            ops.listAgents(),
           ])
             sm.query(q);
           expect(toHex(sm.snapshot())).toBe(toHex(before));
         },
       ),
+      { seed: SEED, numRuns: 100 },
+    );
+  });
+
+  it("an observer's ordered writes change nothing and are refused READ_ONLY", () => {
+    const writes = operation.filter(
+      (o) => !['get_proposal', 'events'].some((read) => opName(o.operation) === read),
+    );
+    fc.assert(
+      fc.property(steps(40), fc.array(writes, { maxLength: 10 }), (steps, attempts) => {
+        const sm = fresh();
+        const position = start();
+        run(sm, steps, position);
+        const before = toHex(sm.snapshot());
+        for (const attempt of attempts) {
+          position.requestId += 1;
+          const context = {
+            agent: 'watcher',
+            requestId: position.requestId,
+            sequence: position.sequence,
+            timestamp: position.time,
+          };
+          const result = decodeResult(sm.apply(attempt.operation, context));
+          expect(result.ok).toBe(false);
+          if (!result.ok) expect(result.code).toBe('READ_ONLY');
+        }
+        expect(toHex(sm.snapshot())).toBe(before);
+      }),
       { seed: SEED, numRuns: 100 },
     );
   });
