@@ -35,6 +35,9 @@ describe('actions from command-line arguments', () => {
       quotas: { kvKeysPerAgentMax: 5, locksPerAgentMax: 1 },
     });
     expect(defaultProposalId(action)).toMatch(/^register-agent-dave-/);
+    expect(action).not.toHaveProperty('observer');
+    const observer = actionOf('register-agent', [made.statementPath], { observer: true });
+    expect(observer).toMatchObject({ kind: 'register_agent', weight: 1, observer: true });
   });
 
   it('refuses a tampered statement, an unknown quota, a bad weight, and a statement for another agent', () => {

@@ -74,3 +74,38 @@ describe('conclave keygen and genesis', () => {
     expectOneLineError(pinned, /not the pinned --genesis-hash/);
   });
 });
+
+describe('conclave genesis assemble --observers', () => {
+  it('marks the named agents observers and leaves them off the default council', async () => {
+    const dir = join(work, 'observers');
+    mkdirSync(dir);
+    const replicas = [0, 1, 2, 3].map((id) =>
+      keygen({ role: 'replica', id, host: '127.0.0.1', port: 21_600 + id, dir: `${dir}-r${id}` }),
+    );
+    const agents = ['alice', 'bob', 'watch'].map((id) => keygen({ role: 'agent', id, dir: `${dir}-${id}` }));
+    const out = join(dir, 'genesis.json');
+    const files = [...replicas, ...agents].map((p) => p.statementPath);
+    const run = await conclave('genesis', 'assemble', ...files, '--out', out, '--observers', 'watch');
+    expect(run.status, run.stderr).toBe(0);
+    const genesis = JSON.parse(readFileSync(out, 'utf8'));
+    expect(
+      genesis.agents.map((a: { id: string; observer?: boolean }) => [a.id, a.observer ?? false]),
+    ).toEqual([
+      ['alice', false],
+      ['bob', false],
+      ['watch', true],
+    ]);
+    expect(genesis.council).toEqual({ members: ['alice', 'bob'], threshold: 2 });
+    const stranger = await conclave(
+      'genesis',
+      'assemble',
+      ...files,
+      '--out',
+      join(dir, 'x.json'),
+      '--observers',
+      'eve',
+    );
+    expect(stranger.status).toBe(1);
+    expect(stranger.stderr).toMatch(/observers name eve, not agents of this genesis/);
+  });
+});
