@@ -58,6 +58,7 @@ export {
   MISBEHAVIOURS,
   type Misbehaviour,
   misbehaviour,
+  rewrittenQueryReplies,
   silent,
   type TransportDecorator,
 } from './misbehave.ts';

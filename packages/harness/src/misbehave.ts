@@ -64,13 +64,20 @@ export const lyingReplies: TransportDecorator = (transport, self) => ({
  */
 export function lyingQueryReplies(count: number): TransportDecorator {
   let lies = 0;
+  const lie = () => new TextEncoder().encode('a lie');
+  return rewrittenQueryReplies((result) => (lies++ < count ? lie() : result));
+}
+
+/**
+ * Rewrites the result of every quorum-read reply it sends (`rewrite` may return the result as
+ * it is), signed as this replica: a Byzantine replica's own, validly authenticated answers.
+ */
+export function rewrittenQueryReplies(rewrite: (result: Uint8Array) => Uint8Array): TransportDecorator {
   return (transport, self) => ({
     ...delegate(transport),
     send: (to, frame) => {
-      if (parsePeer(to)?.kind !== 'agent' || lies >= count) return transport.send(to, frame);
-      const lie = lyingReply(frame, self.secretKey, self.crypto, MessageType.queryReply);
-      if (lie !== frame) lies += 1;
-      return transport.send(to, lie);
+      if (parsePeer(to)?.kind !== 'agent') return transport.send(to, frame);
+      return transport.send(to, rewrittenReply(frame, self, MessageType.queryReply, rewrite));
     },
   });
 }
@@ -82,16 +89,29 @@ function lyingReply(
   crypto: CryptoBackend,
   type: MessageType = MessageType.reply,
 ): Uint8Array {
-  const decoded = decodeFrame(frame, DEFAULT_DECODE_LIMITS, crypto.hash);
+  return rewrittenReply(frame, { secretKey, crypto }, type, () => new TextEncoder().encode('a lie'));
+}
+
+/** A reply of `type` with its result rewritten, authenticated as the original was; other frames as they are. */
+function rewrittenReply(
+  frame: Uint8Array,
+  self: Pick<DecoratedReplica, 'secretKey' | 'crypto'>,
+  type: MessageType,
+  rewrite: (result: Uint8Array) => Uint8Array,
+): Uint8Array {
+  const decoded = decodeFrame(frame, DEFAULT_DECODE_LIMITS, self.crypto.hash);
   if (!decoded.ok || decoded.value.body.type !== type) return frame;
-  const body = { ...decoded.value.body, result: new TextEncoder().encode('a lie') };
+  const original = (decoded.value.body as { readonly result: Uint8Array }).result;
+  const result = rewrite(original);
+  if (result === original) return frame;
+  const body = { ...decoded.value.body, result };
   const bytes = encodeBody(body);
   // Authenticated as the honest reply was: signed with the liar's key, or by its (real) channel.
   const channel = isChannelAuthenticator(decoded.value.signature);
   return encodeFrame({
     body,
     bytes,
-    signature: channel ? CHANNEL_AUTHENTICATOR : crypto.sign(bytes, secretKey),
+    signature: channel ? CHANNEL_AUTHENTICATOR : self.crypto.sign(bytes, self.secretKey),
   });
 }
 

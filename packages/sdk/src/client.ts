@@ -100,10 +100,21 @@ const QUORUM_RETRY_PAUSES_MS = [10, 30, 90] as const;
 /** How long a quorum read waits for the last replicas once enough answered but disagree. */
 const QUORUM_GRACE_MS = 250;
 
-/** A quorum read's result from the group of matching replies. */
-function queryResultOf(result: Uint8Array, group: ReadonlyMap<number, QueryReply>): QueryResult {
+/** A quorum read's result from the group of matching replies: the median one by `answerKey`'s order. */
+function queryResultOf(
+  group: ReadonlyMap<number, QueryReply>,
+  answerKey: AnswerKey | undefined,
+): QueryResult {
   const replies = [...group.values()];
   const executed = replies.map((r) => r.lastExecuted);
+  const ordered =
+    answerKey === undefined
+      ? replies
+      : replies
+          .map((reply) => ({ reply, order: answerKey(reply.result).order }))
+          .sort((a, b) => a.order - b.order)
+          .map(({ reply }) => reply);
+  const result = (ordered[Math.floor((ordered.length - 1) / 2)] as QueryReply).result;
   return {
     result,
     replicas: [...group.keys()],
@@ -136,6 +147,21 @@ export interface RequestResult {
 export type ReadConsistency = 'linearizable' | 'quorum' | 'local';
 
 /** An unordered read's answer, with how stale it may be. */
+/**
+ * How a quorum read groups answers: by `key` (answers with one key are the same answer), and
+ * which of a group to return: the one whose `order` is the median of the group's, so that at
+ * most f Byzantine members cannot pick it. Default: the bytes themselves, all equal.
+ */
+export type AnswerKey = (result: Uint8Array) => { readonly key: string; readonly order: number };
+
+/** Options of `query`. */
+export interface QueryOptions extends CallOptions {
+  /** For 'local': which replica to ask (default the primary as this client knows it). */
+  readonly replica?: number;
+  /** For 'quorum': what makes two answers the same (default: equal bytes). */
+  readonly answerKey?: AnswerKey;
+}
+
 export interface QueryResult {
   readonly result: Uint8Array;
   readonly replicas: readonly number[];
@@ -464,7 +490,7 @@ export class ConclaveClient {
   async query(
     operation: Uint8Array,
     consistency: 'quorum' | 'local',
-    options: CallOptions & { replica?: number } = {},
+    options: QueryOptions = {},
   ): Promise<QueryResult> {
     const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
     const round = () =>
@@ -495,7 +521,7 @@ export class ConclaveClient {
   async #queryOnce(
     operation: Uint8Array,
     consistency: 'quorum' | 'local',
-    options: CallOptions & { replica?: number },
+    options: QueryOptions,
   ): Promise<QueryResult> {
     const queryId = this.#nextId();
     const { frame } = createQuery({ agent: this.agent, queryId, operation }, this.crypto, this.#secretKey);
@@ -512,11 +538,11 @@ export class ConclaveClient {
       const reply = answer as QueryReply;
       if (consistency === 'local' && reply.replica !== replica) return undefined;
       answered.add(reply.replica);
-      const key = toHex(reply.result);
+      const key = options.answerKey?.(reply.result).key ?? toHex(reply.result);
       const group = votes.get(key) ?? new Map<number, QueryReply>();
       group.set(reply.replica, reply);
       votes.set(key, group);
-      if (group.size >= needed) return queryResultOf(reply.result, group);
+      if (group.size >= needed) return queryResultOf(group, options.answerKey);
       if (answered.size === this.#n) throw new DisagreementError('every replica answered; no quorum agreed');
       if (answered.size >= needed) graceTimer ??= setTimeout(() => grace.abort(), QUORUM_GRACE_MS);
       return undefined;

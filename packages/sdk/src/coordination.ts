@@ -16,6 +16,7 @@ import {
   decodeResult,
   type EventCursor,
   type Evidence,
+  encodeResult,
   type GovernanceAction,
   type KvEntry,
   keyInForce,
@@ -37,8 +38,9 @@ import {
   publicKeyOf,
   type Receipt,
   signJoinStatement,
+  toHex,
 } from '@conclave/core';
-import type { CallOptions, ConclaveClient, ReadConsistency } from './client.ts';
+import type { AnswerKey, CallOptions, ConclaveClient, ReadConsistency } from './client.ts';
 import {
   AbortedError,
   ConclaveError,
@@ -163,6 +165,19 @@ export interface WatchOptions {
 }
 
 /** Wraps a connected client with the coordination state machine's operations. */
+/**
+ * Quorum-read answers are the same when they hold the same result apart from `at`, the position
+ * each replica read at: replicas a batch apart (an idle cluster's heartbeats too) then still
+ * agree on what has not changed. Of 2f+1 such answers the one with the median position is kept,
+ * so f Byzantine replicas cannot make the read look older or newer than an honest one saw.
+ */
+export const samePosition: AnswerKey = (bytes) => {
+  const result = decodeResult(bytes);
+  if (!result.ok) return { key: toHex(bytes), order: 0 };
+  const { at, ...content } = result;
+  return { key: toHex(encodeResult(content as unknown as CoordinationResult)), order: at.sequence };
+};
+
 export function coordination(client: ConclaveClient): Coordination {
   return new Coordination(client);
 }
@@ -198,7 +213,7 @@ export class Coordination {
   ): Promise<OkKind<K>> {
     const consistency = options.consistency ?? 'linearizable';
     if (consistency === 'linearizable') return this.#write(operation, kind, options);
-    const answer = await this.client.query(operation, consistency, options);
+    const answer = await this.client.query(operation, consistency, { ...options, answerKey: samePosition });
     return this.#unwrap(decodeResult(answer.result), kind);
   }
 

@@ -29,12 +29,14 @@ export {
 export { type Receipt, verifyReceipt } from '@conclave/core';
 export {
   type AgentIdentity,
+  type AnswerKey,
   type CallOptions,
   ConclaveClient,
   type ConnectOptions,
   connect,
   DEFAULT_CALL_TIMEOUT_MS,
   DEFAULT_RETRY,
+  type QueryOptions,
   type QueryResult,
   type ReadConsistency,
   type RequestResult,
@@ -47,6 +49,7 @@ export {
   type ProposeOptions,
   type ReadOptions,
   type SealedOptions,
+  samePosition,
   type VoteOptions,
   type VoteResult,
   type WaitOptions,

@@ -3,10 +3,12 @@ import {
   type CoordinationStateMachine,
   decodeResult,
   encodeBallot,
+  encodeResult,
   ops,
   verifyEvidence,
 } from '@conclave/coordination';
 import { createRequest, verifyReceipt } from '@conclave/core';
+import { rewrittenQueryReplies } from '@conclave/harness';
 import { replicaPeer } from '@conclave/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +18,7 @@ import {
   type InProcessCluster,
   QuotaError,
   RejectedError,
+  samePosition,
   startInProcessCluster,
 } from '../src/index.ts';
 
@@ -248,5 +251,47 @@ describe('coordination through the SDK', () => {
     expect(values).toHaveLength(2);
     await fresh.return(undefined);
     await alice.client.close();
+  });
+});
+
+describe('quorum reads of coordination results', () => {
+  /** A replica that reports its reads at another position (`at.sequence + shift`), signed as itself. */
+  const shifted = (shift: number) =>
+    rewrittenQueryReplies((result) => {
+      const decoded = decodeResult(result);
+      if (!decoded.ok) return result;
+      return encodeResult({ ...decoded, at: { ...decoded.at, sequence: decoded.at.sequence + shift } });
+    });
+
+  it('samePosition: answers differing only in position are the same answer, ordered by position', () => {
+    const result = (sequence: number, value: string) =>
+      encodeResult({
+        ok: true,
+        kind: 'kv',
+        at: { sequence, timestamp: 7 },
+        entry: { key: 'k', value: bytes(value), version: 1, owner: 'alice', writers: [] },
+      } as never);
+    expect(samePosition(result(3, 'v')).key).toBe(samePosition(result(9, 'v')).key);
+    expect(samePosition(result(3, 'v')).key).not.toBe(samePosition(result(3, 'w')).key);
+    expect(samePosition(result(9, 'v')).order).toBe(9);
+    const refusal = encodeResult({ ok: false, code: 'NOT_FOUND', message: 'no k' });
+    expect(samePosition(refusal)).toEqual({ key: Buffer.from(refusal).toString('hex'), order: 0 });
+  });
+
+  it("take a Byzantine replica's answer at a false position into the quorum, never its position", async () => {
+    const cluster = await startInProcessCluster({ agents: ['alice'], byzantine: { 2: shifted(1_000_000) } });
+    clusters.push(cluster);
+    const client = await cluster.connect('alice');
+    const alice = coordination(client);
+    await alice.kv.put('alice/k', bytes('v'));
+    expect((await alice.kv.get('alice/k', { consistency: 'quorum' })).value).toEqual(bytes('v'));
+    for (let i = 0; i < 5; i++) {
+      const answer = await client.query(ops.kvGet({ key: 'alice/k' }), 'quorum', { answerKey: samePosition });
+      const read = decodeResult(answer.result);
+      if (!read.ok) throw new Error(read.message);
+      // Of the three answers used, the median position is an honest replica's.
+      expect(read.at.sequence).toBeLessThan(1_000_000);
+    }
+    await client.close();
   });
 });
