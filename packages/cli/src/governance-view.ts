@@ -28,7 +28,7 @@ export function actionText(action: GovernanceAction): string {
   const key = typeof json.publicKey === 'string' ? ` key ${json.publicKey.slice(0, 16)}…` : '';
   switch (action.kind) {
     case 'register_agent':
-      return `register agent ${String(json.agent)}${key} (weight ${action.weight}${quotasText(action.quotas)})`;
+      return `register ${action.observer === true ? 'observer (read-only)' : 'agent'} ${String(json.agent)}${key} (weight ${action.weight}${quotasText(action.quotas)})`;
     case 'remove_agent':
       return `remove agent ${action.agent}`;
     case 'rotate_agent_key':

@@ -10,6 +10,7 @@ import { keygen } from '@conclave/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { actionOf, defaultProposalId, quotasFlag } from '../src/action-args.ts';
 import { UsageError } from '../src/args.ts';
+import { actionText } from '../src/governance-view.ts';
 import {
   commitRotation,
   interruptedRotation,
@@ -38,6 +39,10 @@ describe('actions from command-line arguments', () => {
     expect(action).not.toHaveProperty('observer');
     const observer = actionOf('register-agent', [made.statementPath], { observer: true });
     expect(observer).toMatchObject({ kind: 'register_agent', weight: 1, observer: true });
+    expect(actionText(observer)).toMatch(
+      /^register observer \(read-only\) dave key [0-9a-f]{16}… \(weight 1\)$/,
+    );
+    expect(actionText(action)).toMatch(/^register agent dave key /);
   });
 
   it('refuses a tampered statement, an unknown quota, a bad weight, and a statement for another agent', () => {
